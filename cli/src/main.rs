@@ -1,0 +1,256 @@
+//! `polku`: checks and formats process models written in the Polku language.
+
+mod model;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use polku_dsl::{diagnostic, Diagnostic, FileId, Lang, SourceSet};
+
+#[derive(Debug, Parser)]
+#[command(name = "polku", version, about = "Process models for family-centre services: check, format and run them")]
+struct Cli {
+    /// Language of messages: fi or en. Default: Finnish for fi_* locales, otherwise English.
+    #[arg(long, global = true, value_enum)]
+    lang: Option<LangArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LangArg {
+    Fi,
+    En,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+enum Format {
+    /// Messages for a person, with the source line underlined.
+    #[default]
+    Human,
+    /// One JSON array of diagnostics for tools.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check models: report every syntax and naming problem.
+    ///
+    /// Exits 0 when there are no errors (warnings allowed), 1 when there are errors,
+    /// 2 on a usage or internal error.
+    Check {
+        /// Files or folders. A folder with a polku.toml is one model.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Rewrite files in the canonical layout, keeping every comment.
+    Fmt {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing: exit 1 and name the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = match cli.lang {
+        Some(LangArg::Fi) => Lang::Fi,
+        Some(LangArg::En) => Lang::En,
+        None => Lang::from_locale(
+            ["LC_ALL", "LC_MESSAGES", "LANG"].map(|name| std::env::var(name).ok()).iter().map(|v| v.as_deref()),
+        ),
+    };
+    match run(cli.command, lang) {
+        Ok(code) => code,
+        Err(error) => {
+            let word = say(lang, "error", "virhe");
+            eprintln!("polku: {word}: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fi => fi,
+    }
+}
+
+fn run(command: Command, lang: Lang) -> Result<ExitCode> {
+    match command {
+        Command::Check { paths, format } => check(&paths, format, lang),
+        Command::Fmt { paths, check } => fmt(&paths, check, lang),
+    }
+}
+
+/// A model read from disk: its sources, and which files could not be read as text.
+struct Loaded {
+    name: Option<String>,
+    sources: SourceSet,
+    unreadable: Vec<FileId>,
+    diagnostics: Vec<Diagnostic>,
+    requested: Vec<FileId>,
+}
+
+fn load(model: &model::ModelFiles) -> Result<Loaded> {
+    let name = match &model.root {
+        Some(root) => model::read_config(root)?.model.name,
+        None => None,
+    };
+    let mut loaded =
+        Loaded { name, sources: SourceSet::new(), unreadable: Vec::new(), diagnostics: Vec::new(), requested: Vec::new() };
+    for path in &model.files {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let (id, problem) = polku_dsl::add_source_bytes(&mut loaded.sources, &display(path), bytes);
+        if let Some(problem) = problem {
+            loaded.unreadable.push(id);
+            loaded.diagnostics.push(problem);
+        }
+        if model.requested.contains(path) {
+            loaded.requested.push(id);
+        }
+    }
+    Ok(loaded)
+}
+
+fn display(path: &Path) -> String {
+    let text = path.display().to_string();
+    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
+}
+
+fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
+    let models = model::discover(paths)?;
+    let mut errors = 0usize;
+    let mut warnings = 0usize;
+    let mut files = 0usize;
+    let mut json = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for model in &models {
+        let loaded = load(model)?;
+        let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
+        let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics;
+        diagnostics.extend(checked.diagnostics);
+        // Report what lies in the files the user named; the rest of the model only helps resolve.
+        diagnostics.retain(|d| loaded.requested.contains(&d.file));
+        polku_dsl::sort(&mut diagnostics);
+        files += loaded.requested.len();
+        if let (Some(name), Format::Human) = (&loaded.name, format) {
+            eprintln!("{}: {name}", say(lang, "model", "malli"));
+        }
+        errors += diagnostics.iter().filter(|d| d.is_error()).count();
+        warnings += diagnostics.iter().filter(|d| !d.is_error()).count();
+        match format {
+            Format::Human => write!(out, "{}", diagnostic::render(&diagnostics, &loaded.sources, lang))?,
+            Format::Json => json.extend(diagnostic::to_json(&diagnostics, &loaded.sources, lang)),
+        }
+    }
+    if let Format::Json = format {
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    let summary = match lang {
+        Lang::En => format!(
+            "checked {files} file{}: {errors} error{}, {warnings} warning{}",
+            plural_s(files),
+            plural_s(errors),
+            plural_s(warnings)
+        ),
+        Lang::Fi => format!(
+            "tarkistettu {files} tiedosto{}: {errors} virhe{}, {warnings} varoitus{}",
+            if files == 1 { "" } else { "a" },
+            if errors == 1 { "" } else { "ttä" },
+            if warnings == 1 { "" } else { "ta" },
+        ),
+    };
+    eprintln!("{summary}");
+    Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn plural_s(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
+    let mut targets = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            targets.extend(model::walk(path)?);
+        } else if path.is_file() {
+            targets.push(path.clone());
+        } else {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+    }
+    let mut failed = false;
+    let mut changed = 0usize;
+    for path in &targets {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut sources = SourceSet::new();
+        let (id, problem) = polku_dsl::add_source_bytes(&mut sources, &display(path), bytes);
+        if let Some(problem) = problem {
+            print!("{}", diagnostic::render(&[problem], &sources, lang));
+            failed = true;
+            continue;
+        }
+        let text = &sources.get(id).text;
+        let formatted = match polku_dsl::format_source(id, text) {
+            Ok(formatted) => formatted,
+            Err(diagnostics) => {
+                print!("{}", diagnostic::render(&diagnostics, &sources, lang));
+                failed = true;
+                continue;
+            }
+        };
+        if formatted == *text {
+            continue;
+        }
+        changed += 1;
+        if check_only {
+            println!("{}: {}", say(lang, "would reformat", "muotoiltaisiin"), display(path));
+            failed = true;
+            continue;
+        }
+        let before = polku_dsl::parse_file(id, text).ast;
+        let after = polku_dsl::parse_file(id, &formatted).ast;
+        anyhow::ensure!(
+            polku_dsl::same_meaning(&before, &after),
+            "formatting {} would change its meaning; the file was left as it was",
+            path.display()
+        );
+        write_atomically(path, &formatted)?;
+        println!("{}: {}", say(lang, "formatted", "muotoiltu"), display(path));
+    }
+    if !check_only {
+        eprintln!(
+            "{} {changed}/{}",
+            say(lang, "files reformatted:", "muotoiltuja tiedostoja:"),
+            targets.len()
+        );
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Writes through a temporary file and a rename, so a crash never leaves a half-written model.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.polku-fmt"));
+    std::fs::write(&temporary, text).with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Finding the files of a model on disk.
+//!
+//! A folder with a `polku.toml` is a model root: every `.polku` file below it belongs to that
+//! model, up to a folder with a `polku.toml` of its own. Files outside any root form a model of
+//! their own with the other such files found from the same command-line argument.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+pub const CONFIG_FILE: &str = "polku.toml";
+pub const EXTENSION: &str = "polku";
+
+/// The files of one model, and which of them the user asked about.
+#[derive(Debug)]
+pub struct ModelFiles {
+    pub root: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+    pub requested: BTreeSet<PathBuf>,
+}
+
+/// The model configuration in `polku.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub model: ModelSection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The model's name, shown in the check summary.
+    pub name: Option<String>,
+}
+
+pub fn read_config(root: &Path) -> Result<Config> {
+    let path = root.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid model configuration", path.display()))
+}
+
+/// The nearest folder at or above `dir` that holds a `polku.toml`.
+pub fn find_root(dir: &Path) -> Option<PathBuf> {
+    let mut current = Some(dir);
+    while let Some(dir) = current {
+        let candidate = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if candidate.join(CONFIG_FILE).is_file() {
+            return Some(dir.to_path_buf());
+        }
+        current = dir.parent();
+    }
+    None
+}
+
+/// Every `.polku` file below `dir`, sorted, skipping hidden folders.
+pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let kind = entry.file_type()?;
+            if kind.is_dir() && !hidden && entry.file_name() != "target" {
+                stack.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == EXTENSION) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Groups the files named by the arguments into models.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>> {
+    let mut by_root: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+    let mut loose: Vec<ModelFiles> = Vec::new();
+    for path in paths {
+        let found = if path.is_dir() {
+            walk(path)?
+        } else if path.is_file() {
+            vec![path.clone()]
+        } else {
+            bail!("{} does not exist", path.display());
+        };
+        let mut without_root = BTreeSet::new();
+        for file in found {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            match find_root(dir) {
+                Some(root) => {
+                    by_root.entry(root).or_default().insert(file);
+                }
+                None => {
+                    without_root.insert(file);
+                }
+            }
+        }
+        if !without_root.is_empty() {
+            loose.push(ModelFiles {
+                root: None,
+                files: without_root.iter().cloned().collect(),
+                requested: without_root,
+            });
+        }
+    }
+    let mut models = Vec::new();
+    for (root, requested) in by_root {
+        // The whole model is read so that names defined in other files resolve; files under a
+        // nested root belong to that root instead.
+        let files = walk(&root)?
+            .into_iter()
+            .filter(|file| find_root(file.parent().unwrap_or(Path::new("."))).as_deref() == Some(root.as_path()))
+            .collect();
+        models.push(ModelFiles { root: Some(root), files, requested });
+    }
+    models.extend(loose);
+    Ok(models)
+}

@@ -1,0 +1,375 @@
+//! The typed syntax tree: the second layer of the grammar, one type per construct.
+//!
+//! Every node a diagnostic can blame carries its byte span. Spans are left out of the serde
+//! form, so two trees serialise equal exactly when they mean the same; the formatter uses that
+//! to prove it changed nothing but layout.
+
+use serde::Serialize;
+
+use crate::span::Span;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Name {
+    pub text: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Text {
+    pub value: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Minute,
+    Hour,
+    Day,
+    WorkingDay,
+    Week,
+    Month,
+    Year,
+}
+
+impl TimeUnit {
+    /// Reads a unit word in any of its accepted forms.
+    pub fn parse(word: &str) -> Option<TimeUnit> {
+        Some(match word {
+            "min" => TimeUnit::Minute,
+            "h" | "tunti" | "tuntia" => TimeUnit::Hour,
+            "pv" | "päivä" | "päivää" => TimeUnit::Day,
+            "arkipäivä" | "arkipäivää" => TimeUnit::WorkingDay,
+            "vk" | "viikko" | "viikkoa" => TimeUnit::Week,
+            "kk" | "kuukausi" | "kuukautta" => TimeUnit::Month,
+            "v" | "vuosi" | "vuotta" => TimeUnit::Year,
+            _ => return None,
+        })
+    }
+
+    pub const WORDS: &'static [&'static str] = &[
+        "min", "h", "tunti", "tuntia", "pv", "päivä", "päivää", "arkipäivä", "arkipäivää", "vk",
+        "viikko", "viikkoa", "kk", "kuukausi", "kuukautta", "v", "vuosi", "vuotta",
+    ];
+}
+
+/// A duration as written: one or more amounts with units, such as `1 h 30 min`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Duration {
+    pub parts: Vec<(u32, TimeUnit)>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Item {
+    Organisation(Organisation),
+    Role(Role),
+    Service(Service),
+    Segmentation(Segmentation),
+    Chain(Chain),
+    Process(Process),
+    Workflow(Workflow),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Organisation {
+    pub name: Name,
+    pub title: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Role {
+    pub name: Name,
+    pub title: Option<Text>,
+    /// The role is played by the client or the family.
+    pub client: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub code: Option<Text>,
+    pub law: Option<Text>,
+    pub description: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segmentation {
+    pub name: Name,
+    pub title: Option<Text>,
+    /// The service of a unit-level segmentation; `None` for the whole family-centre clientele.
+    pub unit: Option<Name>,
+    pub axes: Vec<Axis>,
+    pub segments: Vec<Segment>,
+    pub coverage: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Axis {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub values: Vec<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    pub name: Name,
+    pub title: Option<Text>,
+    /// Pairs of axis and value.
+    pub position: Vec<(Name, Name)>,
+    pub card: ProfileCard,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProfileCard {
+    pub basic_strategy: Option<Text>,
+    pub goal: Option<Text>,
+    pub differences: Option<Text>,
+    pub client_experience: Option<Text>,
+    pub description: Option<Text>,
+    pub emphases: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chain {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub segmentation: Option<Name>,
+    pub services: Vec<Name>,
+    pub paths: Vec<Vec<Name>>,
+    pub referrals: Vec<Referral>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Referral {
+    pub from: Name,
+    pub to: Name,
+    /// The segments the referral is for; empty means all.
+    pub segments: Vec<Name>,
+    pub description: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Process {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub service: Option<Name>,
+    pub segmentation: Option<Name>,
+    pub phases: Vec<Phase>,
+    /// The order of the phases; `None` means the order written.
+    pub flow: Option<Flow>,
+    pub segments: Vec<SegmentContent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    pub name: Name,
+    pub title: Option<Text>,
+    /// Every step of the phase is the client's own.
+    pub client: bool,
+    /// The outcome that completes the phase.
+    pub milestone: Option<Text>,
+    pub steps: Vec<Step>,
+    pub flow: Option<Flow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub attrs: StepAttrs,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepAttrs {
+    pub roles: Vec<Name>,
+    pub duration: Option<Duration>,
+    pub count: Option<Count>,
+    pub interval: Option<Duration>,
+    pub deadline: Option<Deadline>,
+    pub statutory: Option<Statutory>,
+    pub channel: Option<ChannelAttr>,
+    pub requirement: Option<RequirementAttr>,
+    pub referral: Option<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Count {
+    pub value: u32,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statutory {
+    pub basis: Option<Text>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Visit,
+    Phone,
+    Digital,
+    HomeVisit,
+    Group,
+    Video,
+}
+
+impl Channel {
+    pub fn parse(word: &str) -> Option<Channel> {
+        Some(match word {
+            "käynti" => Channel::Visit,
+            "puhelin" => Channel::Phone,
+            "sähköinen" => Channel::Digital,
+            "kotikäynti" => Channel::HomeVisit,
+            "ryhmä" => Channel::Group,
+            "video" => Channel::Video,
+            _ => return None,
+        })
+    }
+
+    pub const WORDS: &'static [&'static str] =
+        &["käynti", "puhelin", "sähköinen", "kotikäynti", "ryhmä", "video"];
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelAttr {
+    pub channel: Channel,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    Required,
+    Optional,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequirementAttr {
+    pub requirement: Requirement,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deadline {
+    pub after: Duration,
+    pub anchor: Anchor,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// What a deadline is counted from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Anchor {
+    CaseStart,
+    PhaseStart,
+    PreviousStep,
+    Step(Name),
+    /// The deadline is the client's age.
+    Age,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentContent {
+    pub segment: Name,
+    /// `perii`: the segment gets the generic content as it is.
+    pub inherits: bool,
+    pub responsible: Option<Name>,
+    pub changes: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Modify { step: Name, attrs: StepAttrs },
+    Add { step: Step, phase: Name },
+    Remove { step: Name, reason: Option<Text> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workflow {
+    pub process: Name,
+    pub phase: Name,
+    pub step: Option<Name>,
+    /// The whole target as written, for messages.
+    pub target: Name,
+    pub title: Option<Text>,
+    pub lanes: Vec<Lane>,
+    pub flow: Option<Flow>,
+    pub handoffs: Vec<Handoff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lane {
+    pub role: Name,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub duration: Option<Duration>,
+    pub channel: Option<ChannelAttr>,
+    pub optional: bool,
+    pub step: Option<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handoff {
+    pub from: Name,
+    pub to: Name,
+    pub what: Option<Text>,
+}
+
+/// An order among phases, steps or tasks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flow {
+    Name(Name),
+    Sequence(Vec<Flow>),
+    Parallel(Vec<Flow>),
+    Choice(Vec<Branch>),
+    Repeat { body: Box<Flow>, until: Option<Text> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Branch {
+    pub flow: Flow,
+    pub condition: Option<Text>,
+    pub default: bool,
+}
+
+impl Flow {
+    /// Every name in the flow, in the order written.
+    pub fn names(&self) -> Vec<&Name> {
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(flow) = stack.pop() {
+            match flow {
+                Flow::Name(name) => out.push(name),
+                Flow::Sequence(items) | Flow::Parallel(items) => stack.extend(items.iter().rev()),
+                Flow::Choice(branches) => stack.extend(branches.iter().rev().map(|b| &b.flow)),
+                Flow::Repeat { body, .. } => stack.push(body),
+            }
+        }
+        out
+    }
+}

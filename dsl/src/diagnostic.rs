@@ -1,0 +1,631 @@
+//! Diagnostics as plain data: a stable code, a severity, where, the message's arguments and
+//! hints. The words live in one catalogue with a Finnish and an English template per code, so
+//! every diagnostic exists in both languages; [`render`] is the one function that turns a
+//! diagnostic into text for a person, and [`to_json`] the one for tools.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::span::{FileId, SourceSet, Span};
+
+/// The language diagnostics are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fi,
+    En,
+}
+
+impl Lang {
+    /// Picks Finnish for `fi_*` locales and English otherwise, given the value of the locale
+    /// variables in the order `LC_ALL`, `LC_MESSAGES`, `LANG`.
+    pub fn from_locale<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Lang {
+        let chosen = values.into_iter().flatten().find(|value| !value.is_empty());
+        match chosen {
+            Some(value) if value.starts_with("fi") => Lang::Fi,
+            _ => Lang::En,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// What kind of thing a name names; used in messages such as "unknown role".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
+pub enum NameKind {
+    Organisation,
+    Role,
+    Service,
+    Segmentation,
+    Segment,
+    Axis,
+    AxisValue,
+    Chain,
+    Process,
+    Phase,
+    Step,
+    Task,
+    Workflow,
+    Lane,
+    SegmentContent,
+}
+
+impl NameKind {
+    pub fn word(self, lang: Lang) -> &'static str {
+        use NameKind::*;
+        match (self, lang) {
+            (Organisation, Lang::En) => "organisation",
+            (Organisation, Lang::Fi) => "organisaatio",
+            (Role, Lang::En) => "role",
+            (Role, Lang::Fi) => "rooli",
+            (Service, Lang::En) => "service",
+            (Service, Lang::Fi) => "palvelu",
+            (Segmentation, Lang::En) => "segmentation",
+            (Segmentation, Lang::Fi) => "segmentointi",
+            (Segment, Lang::En) => "segment",
+            (Segment, Lang::Fi) => "segmentti",
+            (Axis, Lang::En) => "axis",
+            (Axis, Lang::Fi) => "akseli",
+            (AxisValue, Lang::En) => "axis value",
+            (AxisValue, Lang::Fi) => "akselin arvo",
+            (Chain, Lang::En) => "service chain",
+            (Chain, Lang::Fi) => "palveluketju",
+            (Process, Lang::En) => "process",
+            (Process, Lang::Fi) => "prosessi",
+            (Phase, Lang::En) => "phase",
+            (Phase, Lang::Fi) => "vaihe",
+            (Step, Lang::En) => "step",
+            (Step, Lang::Fi) => "askel",
+            (Task, Lang::En) => "task",
+            (Task, Lang::Fi) => "tehtävä",
+            (Workflow, Lang::En) => "workflow",
+            (Workflow, Lang::Fi) => "työnkulku",
+            (Lane, Lang::En) => "lane",
+            (Lane, Lang::Fi) => "kaista",
+            (SegmentContent, Lang::En) => "segment content",
+            (SegmentContent, Lang::Fi) => "segmenttisisältö",
+        }
+    }
+}
+
+/// A value filled into a message template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Text(String),
+    Kind(NameKind),
+}
+
+impl Arg {
+    fn render(&self, lang: Lang) -> &str {
+        match self {
+            Arg::Text(text) => text,
+            Arg::Kind(kind) => kind.word(lang),
+        }
+    }
+}
+
+/// Text for a secondary label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Note {
+    FirstDefinedHere,
+    FirstGivenHere,
+    OpenedHere,
+    StatutoryHere,
+}
+
+impl Note {
+    fn text(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Note::FirstDefinedHere, Lang::En) => "first defined here",
+            (Note::FirstDefinedHere, Lang::Fi) => "ensimmäinen määrittely on tässä",
+            (Note::FirstGivenHere, Lang::En) => "first given here",
+            (Note::FirstGivenHere, Lang::Fi) => "ensimmäisen kerran tässä",
+            (Note::OpenedHere, Lang::En) => "opened here",
+            (Note::OpenedHere, Lang::Fi) => "avattu tässä",
+            (Note::StatutoryHere, Lang::En) => "the step is statutory here",
+            (Note::StatutoryHere, Lang::Fi) => "askel on lakisääteinen tässä",
+        }
+    }
+}
+
+/// Advice shown under the source excerpt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hint {
+    /// A close match for a misspelt word.
+    DidYouMean(String),
+    /// The hint template that the catalogue gives for the diagnostic's code.
+    FromCatalogue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secondary {
+    pub file: FileId,
+    pub span: Span,
+    pub note: Note,
+}
+
+/// One problem found in the sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub file: FileId,
+    pub span: Span,
+    pub args: Vec<(&'static str, Arg)>,
+    pub secondary: Vec<Secondary>,
+    pub hints: Vec<Hint>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's default severity and the catalogue's hint, if it has one.
+    pub fn new(code: Code, file: FileId, span: Span) -> Diagnostic {
+        let entry = code.entry();
+        let hints = if entry.hint_en.is_some() { vec![Hint::FromCatalogue] } else { Vec::new() };
+        Diagnostic {
+            code,
+            severity: entry.severity,
+            file,
+            span,
+            args: Vec::new(),
+            secondary: Vec::new(),
+            hints,
+        }
+    }
+
+    pub fn arg(mut self, name: &'static str, value: impl Into<String>) -> Diagnostic {
+        self.args.push((name, Arg::Text(value.into())));
+        self
+    }
+
+    pub fn kind(mut self, kind: NameKind) -> Diagnostic {
+        self.args.push(("kind", Arg::Kind(kind)));
+        self
+    }
+
+    pub fn secondary(mut self, file: FileId, span: Span, note: Note) -> Diagnostic {
+        self.secondary.push(Secondary { file, span, note });
+        self
+    }
+
+    pub fn did_you_mean(mut self, suggestion: Option<&str>) -> Diagnostic {
+        if let Some(suggestion) = suggestion {
+            // A concrete suggestion is more useful than the general hint, so it comes first.
+            self.hints.insert(0, Hint::DidYouMean(suggestion.to_owned()));
+        }
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The message in the given language, with the arguments filled in.
+    pub fn message(&self, lang: Lang) -> String {
+        let entry = self.code.entry();
+        self.fill(match lang {
+            Lang::En => entry.en,
+            Lang::Fi => entry.fi,
+        }, lang)
+    }
+
+    pub fn hint_texts(&self, lang: Lang) -> Vec<String> {
+        let entry = self.code.entry();
+        self.hints
+            .iter()
+            .filter_map(|hint| match hint {
+                Hint::DidYouMean(word) => Some(match lang {
+                    Lang::En => format!("did you mean `{word}`?"),
+                    Lang::Fi => format!("tarkoititko `{word}`?"),
+                }),
+                Hint::FromCatalogue => {
+                    let template = match lang {
+                        Lang::En => entry.hint_en,
+                        Lang::Fi => entry.hint_fi,
+                    }?;
+                    Some(self.fill(template, lang))
+                }
+            })
+            .collect()
+    }
+
+    fn fill(&self, template: &str, lang: Lang) -> String {
+        let mut out = String::with_capacity(template.len() + 16);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close) if after[..close].chars().all(|c| c.is_ascii_lowercase()) => {
+                    let name = &after[..close];
+                    match self.args.iter().find(|(n, _)| *n == name) {
+                        Some((_, value)) => out.push_str(value.render(lang)),
+                        None => {
+                            out.push('{');
+                            out.push_str(name);
+                            out.push('}');
+                        }
+                    }
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// One catalogue entry: the code's default severity and its templates.
+#[derive(Debug)]
+pub struct Entry {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub en: &'static str,
+    pub fi: &'static str,
+    pub hint_en: Option<&'static str>,
+    pub hint_fi: Option<&'static str>,
+}
+
+macro_rules! catalogue {
+    ($( $variant:ident = $code:literal, $sev:ident, en $en:literal, fi $fi:literal $(, hint $hen:literal, vihje $hfi:literal)? ; )*) => {
+        /// Every diagnostic code. The string codes are stable: tools and `polku.toml` refer to them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            pub fn entry(self) -> &'static Entry {
+                match self {
+                    $( Code::$variant => {
+                        const ENTRY: Entry = Entry {
+                            code: $code,
+                            severity: Severity::$sev,
+                            en: $en,
+                            fi: $fi,
+                            hint_en: catalogue!(@opt $($hen)?),
+                            hint_fi: catalogue!(@opt $($hfi)?),
+                        };
+                        &ENTRY
+                    } )*
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                self.entry().code
+            }
+        }
+    };
+    (@opt) => { None };
+    (@opt $text:literal) => { Some($text) };
+}
+
+catalogue! {
+    InvalidUtf8 = "P001", Error,
+        en "the file is not UTF-8 text",
+        fi "tiedosto ei ole UTF-8-tekstiä",
+        hint "save the file in UTF-8 encoding",
+        vihje "tallenna tiedosto UTF-8-merkistössä";
+    UnterminatedText = "P002", Error,
+        en "the text has no closing quote",
+        fi "tekstistä puuttuu loppulainausmerkki",
+        hint "end the text with `\"` on the same line",
+        vihje "päätä teksti merkkiin `\"` samalla rivillä";
+    UnclosedBlock = "P003", Error,
+        en "the block `{` is never closed",
+        fi "lohkoa `{` ei suljeta",
+        hint "add `}` where the block ends",
+        vihje "lisää `}` lohkon loppuun";
+    UnexpectedCloseBrace = "P004", Error,
+        en "`}` has no matching `{`",
+        fi "merkille `}` ei ole vastaavaa merkkiä `{`",
+        hint "remove the extra `}`",
+        vihje "poista ylimääräinen `}`";
+    UnexpectedChar = "P005", Error,
+        en "unexpected character `{found}`",
+        fi "odottamaton merkki `{found}`",
+        hint "names contain letters, digits and `_`; texts go inside double quotes",
+        vihje "nimissä voi olla kirjaimia, numeroita ja merkki `_`; tekstit kirjoitetaan lainausmerkkeihin";
+    UnclosedParen = "P006", Error,
+        en "the parenthesis `(` is never closed",
+        fi "sulkumerkkiä `(` ei suljeta",
+        hint "add `)` where the group ends",
+        vihje "lisää `)` ryhmän loppuun";
+    UnexpectedCloseParen = "P007", Error,
+        en "`)` has no matching `(`",
+        fi "merkille `)` ei ole vastaavaa merkkiä `(`";
+    TooDeep = "P008", Error,
+        en "nesting is deeper than {limit} levels",
+        fi "sisäkkäisiä tasoja on enemmän kuin {limit}",
+        hint "the content of this level is skipped",
+        vihje "tämän tason sisältö ohitetaan";
+    InvalidEscape = "P009", Error,
+        en "unknown escape `{found}` in text",
+        fi "tuntematon erikoismerkintä `{found}` tekstissä",
+        hint "inside a text write `\\\"` for a quote, `\\\\` for a backslash and `\\n` for a line break",
+        vihje "kirjoita tekstin sisään lainausmerkki `\\\"`, kenoviiva `\\\\` ja rivinvaihto `\\n`";
+    TooManyErrors = "P010", Error,
+        en "too many errors in this file; the rest are not shown",
+        fi "tiedostossa on liikaa virheitä; loppuja ei näytetä";
+    UnknownKeyword = "S001", Error,
+        en "unknown keyword `{found}`",
+        fi "tuntematon avainsana `{found}`";
+    MisplacedKeyword = "S002", Error,
+        en "`{found}` does not belong here: it goes inside `{parent}`",
+        fi "`{found}` ei kuulu tähän: sen paikka on `{parent}`-lohkossa";
+    ExpectedName = "S003", Error,
+        en "`{keyword}` needs a name here",
+        fi "`{keyword}` tarvitsee tähän nimen",
+        hint "a name is a word of letters, digits and `_`, such as `terveystarkastus`",
+        vihje "nimi on sana, jossa on kirjaimia, numeroita ja merkki `_`, esimerkiksi `terveystarkastus`";
+    ExpectedText = "S004", Error,
+        en "`{keyword}` needs a text in double quotes here",
+        fi "`{keyword}` tarvitsee tähän tekstin lainausmerkeissä",
+        hint "for example `\"Laaja terveystarkastus\"`",
+        vihje "esimerkiksi `\"Laaja terveystarkastus\"`";
+    UnexpectedWord = "S005", Error,
+        en "`{keyword}` does not take `{found}` here",
+        fi "`{keyword}` ei ota tähän sanaa `{found}`";
+    UnknownAttribute = "S006", Error,
+        en "unknown attribute `{found}` for `{keyword}`",
+        fi "tuntematon määre `{found}` kohteelle `{keyword}`";
+    ExpectedDuration = "S007", Error,
+        en "`{keyword}` needs a duration here",
+        fi "`{keyword}` tarvitsee tähän keston",
+        hint "a duration is a number and a unit, such as `45 min`, `3 kk` or `1 h 30 min`",
+        vihje "kesto on luku ja yksikkö, esimerkiksi `45 min`, `3 kk` tai `1 h 30 min`";
+    UnknownUnit = "S008", Error,
+        en "unknown time unit `{found}`",
+        fi "tuntematon aikayksikkö `{found}`",
+        hint "the units are min, h, pv, arkipäivää, viikkoa, kk and v",
+        vihje "yksiköt ovat min, h, pv, arkipäivää, viikkoa, kk ja v";
+    UnknownChannel = "S009", Error,
+        en "unknown channel `{found}`",
+        fi "tuntematon kanava `{found}`",
+        hint "the channels are käynti, puhelin, sähköinen, kotikäynti, ryhmä and video",
+        vihje "kanavat ovat käynti, puhelin, sähköinen, kotikäynti, ryhmä ja video";
+    RepeatedAttribute = "S010", Error,
+        en "`{found}` is given twice",
+        fi "`{found}` on annettu kahdesti";
+    ExpectedBlock = "S011", Error,
+        en "`{keyword}` needs a block `{ … }`",
+        fi "`{keyword}` tarvitsee lohkon `{ … }`";
+    UnexpectedBlock = "S012", Error,
+        en "`{keyword}` does not take a block",
+        fi "`{keyword}` ei voi sisältää lohkoa";
+    ExpectedFlowName = "S013", Error,
+        en "the flow needs a name here",
+        fi "kulusta puuttuu tästä nimi",
+        hint "a flow joins names with `->`, such as `kulku a -> b -> c`",
+        vihje "kulku yhdistää nimiä nuolilla, esimerkiksi `kulku a -> b -> c`";
+    MixedFlowGroup = "S014", Error,
+        en "one group cannot both run in parallel (`&`) and choose (`|`)",
+        fi "sama ryhmä ei voi sekä haarautua rinnakkain (`&`) että valita (`|`)",
+        hint "put one of them in its own parentheses, such as `((a & b) | c)`",
+        vihje "laita toinen omiin sulkeisiinsa, esimerkiksi `((a & b) | c)`";
+    UnknownAnchor = "S015", Error,
+        en "unknown deadline anchor `{found}`",
+        fi "tuntematon määräajan lähtökohta `{found}`",
+        hint "a deadline counts from `tapauksen alusta`, `vaiheen alusta`, `edellisestä` or `askeleesta STEP`, or is `ikä DURATION`",
+        vihje "määräaika lasketaan `tapauksen alusta`, `vaiheen alusta`, `edellisestä` tai `askeleesta ASKEL`, tai se on `ikä KESTO`";
+    NumberTooLarge = "S016", Error,
+        en "the number `{found}` is too large",
+        fi "luku `{found}` on liian suuri";
+    ZeroAmount = "S017", Error,
+        en "`{keyword}` must be more than zero",
+        fi "arvon `{keyword}` on oltava suurempi kuin nolla";
+    MisplacedDefault = "S018", Error,
+        en "`muuten` goes only at the start of a choice's last branch",
+        fi "`muuten` kuuluu vain valinnan viimeisen haaran alkuun";
+    BadWorkflowTarget = "S019", Error,
+        en "a workflow's target is `PROCESS.PHASE` or `PROCESS.PHASE.STEP`",
+        fi "työnkulun kohde on muotoa `PROSESSI.VAIHE` tai `PROSESSI.VAIHE.ASKEL`";
+    ExpectedArrow = "S020", Error,
+        en "`{keyword}` needs `->` here",
+        fi "`{keyword}` tarvitsee tähän nuolen `->`";
+    ExpectedAxisValues = "S021", Error,
+        en "an axis needs `:` and its values",
+        fi "akseli tarvitsee merkin `:` ja arvonsa",
+        hint "for example `akseli tarve \"Avun tarve\": kevyt | runsas`",
+        vihje "esimerkiksi `akseli tarve \"Avun tarve\": kevyt | runsas`";
+    ConditionOutsideChoice = "S022", Error,
+        en "`{found}` belongs to a choice (`|`), not to a parallel split",
+        fi "`{found}` kuuluu valintaan (`|`), ei rinnakkaiseen haarautumiseen";
+    MissingPhaseForAdd = "S023", Error,
+        en "`lisää askel` needs `vaiheeseen PHASE` to say where the step goes",
+        fi "`lisää askel` tarvitsee määreen `vaiheeseen VAIHE`, joka kertoo askeleen paikan";
+    QualifiedNotAllowed = "S024", Error,
+        en "the name `{found}` cannot contain `.` here",
+        fi "nimessä `{found}` ei voi olla tässä pistettä",
+        hint "only a workflow's target joins names with `.`",
+        vihje "vain työnkulun kohde yhdistää nimiä pisteellä";
+    UnknownName = "R001", Error,
+        en "unknown {kind} `{name}`",
+        fi "tuntematon {kind} `{name}`";
+    DuplicateName = "R002", Error,
+        en "{kind} `{name}` is defined twice",
+        fi "{kind} `{name}` on määritelty kahdesti",
+        hint "give one of them another name",
+        vihje "anna toiselle eri nimi";
+    SecondOrganisation = "R003", Error,
+        en "a model describes one organisation, but this one names a second: `{name}`",
+        fi "malli kuvaa yhden organisaation, mutta tässä nimetään toinen: `{name}`";
+    RemovesStatutory = "R004", Error,
+        en "segment `{segment}` leaves out the statutory step `{name}`",
+        fi "segmentti `{segment}` jättää pois lakisääteisen askeleen `{name}`",
+        hint "a segment adds to the statutory minimum and never removes from it; use `muuta` to change the step for this segment",
+        vihje "segmentti lisää lakisääteiseen vähimmäistasoon eikä koskaan poista siitä; muuta askelta tälle segmentille komennolla `muuta`";
+    RepeatedInFlow = "R005", Error,
+        en "`{name}` appears twice in the flow",
+        fi "`{name}` esiintyy kulussa kahdesti",
+        hint "use `toista ( … )` to repeat, or give the second occurrence its own name",
+        vihje "käytä toistoon muotoa `toista ( … )` tai anna toiselle kohdalle oma nimi";
+    SegmentsWithoutSegmentation = "R006", Error,
+        en "segment `{name}` is named, but no `segmentointi` says whose segments these are",
+        fi "segmentti `{name}` mainitaan, mutta `segmentointi` ei kerro, kenen segmenttejä nämä ovat",
+        hint "add `segmentointi NAME` to the enclosing block",
+        vihje "lisää ympäröivään lohkoon `segmentointi NIMI`";
+    StepNotInPhase = "R007", Error,
+        en "step `{name}` is not in phase `{phase}`",
+        fi "askel `{name}` ei kuulu vaiheeseen `{phase}`";
+}
+
+/// Renders diagnostics for a person: the code and message, `file:line:column`, the source line
+/// with the span underlined, secondary labels and hints.
+pub fn render(diagnostics: &[Diagnostic], sources: &SourceSet, lang: Lang) -> String {
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        render_one(&mut out, diagnostic, sources, lang);
+        out.push('\n');
+    }
+    out
+}
+
+fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceSet, lang: Lang) {
+    let severity = match (d.severity, lang) {
+        (Severity::Error, Lang::En) => "error",
+        (Severity::Error, Lang::Fi) => "virhe",
+        (Severity::Warning, Lang::En) => "warning",
+        (Severity::Warning, Lang::Fi) => "varoitus",
+    };
+    let _ = writeln!(out, "{severity}[{}]: {}", d.code.as_str(), d.message(lang));
+    let mut excerpts = vec![(d.file, d.span, '^', None)];
+    excerpts.extend(d.secondary.iter().map(|s| (s.file, s.span, '-', Some(s.note.text(lang)))));
+    let gutter = excerpts
+        .iter()
+        .map(|(file, span, _, _)| {
+            let file = sources.get(*file);
+            file.line_column(span.start).line.to_string().len()
+        })
+        .max()
+        .unwrap_or(1);
+    let pad = " ".repeat(gutter);
+    for (index, (file_id, span, mark, note)) in excerpts.iter().enumerate() {
+        let file = sources.get(*file_id);
+        let start = file.line_column(span.start);
+        let arrow = if index == 0 { "-->" } else { ":::" };
+        let _ = writeln!(out, "{pad}{arrow} {}:{}:{}", file.path, start.line, start.column);
+        let line_index = start.line as usize - 1;
+        let line = file.line_text(line_index);
+        let line_start = file.line_start(line_index);
+        let _ = writeln!(out, "{pad} |");
+        let shown: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let _ = writeln!(out, "{:>gutter$} | {}", start.line, shown.trim_end());
+        let from = (span.start as usize).saturating_sub(line_start).min(line.len());
+        let to = (span.end as usize).saturating_sub(line_start).clamp(from, line.len());
+        let before = char_count(line, 0, from);
+        let width = char_count(line, from, to).max(1);
+        let mut underline = format!("{pad} | {}{}", " ".repeat(before), mark.to_string().repeat(width));
+        if let Some(note) = note {
+            underline.push(' ');
+            underline.push_str(note);
+        }
+        let _ = writeln!(out, "{underline}");
+    }
+    let hint_word = match lang {
+        Lang::En => "help",
+        Lang::Fi => "vihje",
+    };
+    for hint in d.hint_texts(lang) {
+        let _ = writeln!(out, "{pad} = {hint_word}: {hint}");
+    }
+}
+
+fn char_count(line: &str, from: usize, to: usize) -> usize {
+    let floor = |mut i: usize| {
+        while i > 0 && !line.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    line[floor(from)..floor(to)].chars().count()
+}
+
+/// One diagnostic as tools read it: `polku check --format json` prints an array of these.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonDiagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    pub hints: Vec<String>,
+}
+
+pub fn to_json(diagnostics: &[Diagnostic], sources: &SourceSet, lang: Lang) -> Vec<JsonDiagnostic> {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let file = sources.get(d.file);
+            let start = file.line_column(d.span.start);
+            let end = file.line_column(d.span.end);
+            JsonDiagnostic {
+                code: d.code.as_str(),
+                severity: d.severity,
+                message: d.message(lang),
+                file: file.path.clone(),
+                line: start.line,
+                column: start.column,
+                end_line: end.line,
+                end_column: end.column,
+                hints: d.hint_texts(lang),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_unique_and_has_both_languages() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let entry = code.entry();
+            assert!(seen.insert(entry.code), "{} twice", entry.code);
+            assert!(!entry.en.is_empty() && !entry.fi.is_empty());
+            assert_eq!(entry.hint_en.is_some(), entry.hint_fi.is_some(), "{}", entry.code);
+            // Messages are lowercase and carry no trailing period.
+            for text in [entry.en, entry.fi] {
+                assert!(!text.ends_with('.'), "{}: {text}", entry.code);
+                let first = text.chars().next().unwrap_or('a');
+                assert!(!first.is_uppercase(), "{}: {text}", entry.code);
+            }
+            // Both languages use the same placeholders.
+            let holes = |t: &str| {
+                let mut names: Vec<String> = t
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_owned()))
+                    .filter(|n| n.chars().all(|c| c.is_ascii_lowercase()) && !n.is_empty())
+                    .collect();
+                names.sort();
+                names
+            };
+            assert_eq!(holes(entry.en), holes(entry.fi), "{}", entry.code);
+        }
+    }
+
+    #[test]
+    fn locale_picks_finnish_only_for_fi() {
+        assert_eq!(Lang::from_locale([None, None, Some("fi_FI.UTF-8")]), Lang::Fi);
+        assert_eq!(Lang::from_locale([Some("C.UTF-8"), None, Some("fi_FI.UTF-8")]), Lang::En);
+        assert_eq!(Lang::from_locale([Some(""), None, Some("fi_FI")]), Lang::Fi);
+        assert_eq!(Lang::from_locale([None, None, None]), Lang::En);
+    }
+}

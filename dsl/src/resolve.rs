@@ -1,0 +1,481 @@
+//! Name resolution across the files of one model: every name is defined once and every
+//! reference points at a definition of the right kind.
+//!
+//! Top-level names (roles, services, segmentations, chains, processes) are global in the model;
+//! phases and steps belong to their process; tasks and lanes to their workflow. A segment may add
+//! a step under a name that another segment also adds: each segment's plan is its own.
+
+use std::collections::HashMap;
+
+use crate::ast::*;
+use crate::diagnostic::{Code, Diagnostic, NameKind, Note};
+use crate::span::{FileId, Span};
+use crate::suggest::closest;
+
+/// A definition: the file it is in and the node.
+#[derive(Debug)]
+pub struct Def<'m, T> {
+    pub file: FileId,
+    pub node: &'m T,
+}
+
+impl<T> Clone for Def<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Def<'_, T> {}
+
+/// The model's global names.
+#[derive(Debug, Default)]
+pub struct Index<'m> {
+    pub organisation: Option<Def<'m, Organisation>>,
+    pub roles: HashMap<&'m str, Def<'m, Role>>,
+    pub services: HashMap<&'m str, Def<'m, Service>>,
+    pub segmentations: HashMap<&'m str, Def<'m, Segmentation>>,
+    pub chains: HashMap<&'m str, Def<'m, Chain>>,
+    pub processes: HashMap<&'m str, Def<'m, Process>>,
+    pub workflows: HashMap<&'m str, Def<'m, Workflow>>,
+}
+
+/// Builds the index and checks every reference. The index holds the first definition of each
+/// name; later duplicates are reported.
+pub fn resolve<'m>(files: &'m [(FileId, File)]) -> (Index<'m>, Vec<Diagnostic>) {
+    let mut resolver = Resolver { index: Index::default(), diagnostics: Vec::new() };
+    for (file, ast) in files {
+        for item in &ast.items {
+            resolver.define(*file, item);
+        }
+    }
+    for (file, ast) in files {
+        for item in &ast.items {
+            resolver.check(*file, item);
+        }
+    }
+    (resolver.index, resolver.diagnostics)
+}
+
+struct Resolver<'m> {
+    index: Index<'m>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// Inserts a definition into a table, reporting a duplicate against the first one.
+fn insert<'m, T>(
+    table: &mut HashMap<&'m str, Def<'m, T>>,
+    name: &'m Name,
+    def: Def<'m, T>,
+    kind: NameKind,
+    first_span: impl Fn(&T) -> Span,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    match table.get(name.text.as_str()) {
+        Some(first) => diagnostics.push(
+            Diagnostic::new(Code::DuplicateName, def.file, name.span)
+                .kind(kind)
+                .arg("name", name.text.as_str())
+                .secondary(first.file, first_span(first.node), Note::FirstDefinedHere),
+        ),
+        None => {
+            table.insert(name.text.as_str(), def);
+        }
+    }
+}
+
+/// Checks names for uniqueness within a local scope.
+struct Scope<'m> {
+    kind: NameKind,
+    names: HashMap<&'m str, Span>,
+}
+
+impl<'m> Scope<'m> {
+    fn new(kind: NameKind) -> Scope<'m> {
+        Scope { kind, names: HashMap::new() }
+    }
+
+    fn define(&mut self, file: FileId, name: &'m Name, diagnostics: &mut Vec<Diagnostic>) {
+        if let Some(first) = self.names.get(name.text.as_str()) {
+            diagnostics.push(
+                Diagnostic::new(Code::DuplicateName, file, name.span)
+                    .kind(self.kind)
+                    .arg("name", name.text.as_str())
+                    .secondary(file, *first, Note::FirstDefinedHere),
+            );
+        } else {
+            self.names.insert(name.text.as_str(), name.span);
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.names.keys().copied()
+    }
+}
+
+fn unknown<'c>(
+    file: FileId,
+    kind: NameKind,
+    name: &Name,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Diagnostic {
+    let mut sorted: Vec<&str> = candidates.into_iter().collect();
+    sorted.sort_unstable();
+    Diagnostic::new(Code::UnknownName, file, name.span)
+        .kind(kind)
+        .arg("name", name.text.as_str())
+        .did_you_mean(closest(&name.text, sorted))
+}
+
+impl<'m> Resolver<'m> {
+    fn define(&mut self, file: FileId, item: &'m Item) {
+        let d = &mut self.diagnostics;
+        match item {
+            Item::Organisation(org) => match self.index.organisation {
+                Some(first) if first.node.name.text == org.name.text => d.push(
+                    Diagnostic::new(Code::DuplicateName, file, org.name.span)
+                        .kind(NameKind::Organisation)
+                        .arg("name", org.name.text.as_str())
+                        .secondary(first.file, first.node.name.span, Note::FirstDefinedHere),
+                ),
+                Some(first) => d.push(
+                    Diagnostic::new(Code::SecondOrganisation, file, org.name.span)
+                        .arg("name", org.name.text.as_str())
+                        .secondary(first.file, first.node.name.span, Note::FirstDefinedHere),
+                ),
+                None => self.index.organisation = Some(Def { file, node: org }),
+            },
+            Item::Role(role) => {
+                let def = Def { file, node: role };
+                insert(&mut self.index.roles, &role.name, def, NameKind::Role, |r| r.name.span, d);
+            }
+            Item::Service(service) => {
+                let def = Def { file, node: service };
+                insert(&mut self.index.services, &service.name, def, NameKind::Service, |s| s.name.span, d);
+            }
+            Item::Segmentation(seg) => {
+                let def = Def { file, node: seg };
+                insert(&mut self.index.segmentations, &seg.name, def, NameKind::Segmentation, |s| s.name.span, d);
+            }
+            Item::Chain(chain) => {
+                let def = Def { file, node: chain };
+                insert(&mut self.index.chains, &chain.name, def, NameKind::Chain, |c| c.name.span, d);
+            }
+            Item::Process(process) => {
+                let def = Def { file, node: process };
+                insert(&mut self.index.processes, &process.name, def, NameKind::Process, |p| p.name.span, d);
+            }
+            Item::Workflow(workflow) => {
+                let def = Def { file, node: workflow };
+                insert(&mut self.index.workflows, &workflow.target, def, NameKind::Workflow, |w| w.target.span, d);
+            }
+        }
+    }
+
+    fn check(&mut self, file: FileId, item: &'m Item) {
+        match item {
+            Item::Organisation(_) | Item::Role(_) | Item::Service(_) => {}
+            Item::Segmentation(seg) => self.segmentation(file, seg),
+            Item::Chain(chain) => self.chain(file, chain),
+            Item::Process(process) => self.process(file, process),
+            Item::Workflow(workflow) => self.workflow(file, workflow),
+        }
+    }
+
+    fn role(&mut self, file: FileId, name: &Name) {
+        if !self.index.roles.contains_key(name.text.as_str()) {
+            let d = unknown(file, NameKind::Role, name, self.index.roles.keys().copied());
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn service(&mut self, file: FileId, name: &Name) {
+        if !self.index.services.contains_key(name.text.as_str()) {
+            let d = unknown(file, NameKind::Service, name, self.index.services.keys().copied());
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn process_ref(&mut self, file: FileId, name: &Name) {
+        if !self.index.processes.contains_key(name.text.as_str()) {
+            let d = unknown(file, NameKind::Process, name, self.index.processes.keys().copied());
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn segmentation_ref(&mut self, file: FileId, name: &Name) -> Option<&'m Segmentation> {
+        match self.index.segmentations.get(name.text.as_str()) {
+            Some(def) => Some(def.node),
+            None => {
+                let d = unknown(file, NameKind::Segmentation, name, self.index.segmentations.keys().copied());
+                self.diagnostics.push(d);
+                None
+            }
+        }
+    }
+
+    /// Checks that `segment` is a segment of the segmentation `of` (when that resolved).
+    fn segment_ref(&mut self, file: FileId, segment: &Name, of: Option<&Name>, segmentation: Option<&Segmentation>) {
+        match (of, segmentation) {
+            (None, _) => self.diagnostics.push(
+                Diagnostic::new(Code::SegmentsWithoutSegmentation, file, segment.span)
+                    .arg("name", segment.text.as_str()),
+            ),
+            (Some(_), None) => {}
+            (Some(_), Some(seg)) => {
+                if !seg.segments.iter().any(|s| s.name.text == segment.text) {
+                    let names = seg.segments.iter().map(|s| s.name.text.as_str());
+                    self.diagnostics.push(unknown(file, NameKind::Segment, segment, names));
+                }
+            }
+        }
+    }
+
+    fn segmentation(&mut self, file: FileId, seg: &'m Segmentation) {
+        if let Some(unit) = &seg.unit {
+            self.service(file, unit);
+        }
+        let mut axes = Scope::new(NameKind::Axis);
+        for axis in &seg.axes {
+            axes.define(file, &axis.name, &mut self.diagnostics);
+            let mut values = Scope::new(NameKind::AxisValue);
+            for value in &axis.values {
+                values.define(file, value, &mut self.diagnostics);
+            }
+        }
+        let mut segments = Scope::new(NameKind::Segment);
+        for segment in &seg.segments {
+            segments.define(file, &segment.name, &mut self.diagnostics);
+            let mut placed: HashMap<&str, Span> = HashMap::new();
+            for (axis_name, value) in &segment.position {
+                let Some(axis) = seg.axes.iter().find(|a| a.name.text == axis_name.text) else {
+                    let names = seg.axes.iter().map(|a| a.name.text.as_str());
+                    self.diagnostics.push(unknown(file, NameKind::Axis, axis_name, names));
+                    continue;
+                };
+                if let Some(first) = placed.insert(axis_name.text.as_str(), axis_name.span) {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::RepeatedAttribute, file, axis_name.span)
+                            .arg("found", axis_name.text.as_str())
+                            .secondary(file, first, Note::FirstGivenHere),
+                    );
+                }
+                if !axis.values.iter().any(|v| v.text == value.text) {
+                    let names = axis.values.iter().map(|v| v.text.as_str());
+                    self.diagnostics.push(unknown(file, NameKind::AxisValue, value, names));
+                }
+            }
+        }
+    }
+
+    fn chain(&mut self, file: FileId, chain: &'m Chain) {
+        let segmentation = chain.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        let services = chain.services.iter().chain(chain.paths.iter().flatten());
+        for name in services {
+            self.service(file, name);
+        }
+        for referral in &chain.referrals {
+            self.service(file, &referral.from);
+            self.service(file, &referral.to);
+            for segment in &referral.segments {
+                self.segment_ref(file, segment, chain.segmentation.as_ref(), segmentation);
+            }
+        }
+    }
+
+    fn step_attrs(&mut self, file: FileId, attrs: &StepAttrs, steps: &Scope) {
+        for role in &attrs.roles {
+            self.role(file, role);
+        }
+        if let Some(target) = &attrs.referral {
+            self.process_ref(file, target);
+        }
+        if let Some(Deadline { anchor: Anchor::Step(step), .. }) = &attrs.deadline {
+            if !steps.contains(&step.text) {
+                self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys()));
+            }
+        }
+    }
+
+    /// Reports names used twice in a flow.
+    fn flow_names<'f>(&mut self, file: FileId, flow: &'f Flow) -> Vec<&'f Name> {
+        let names = flow.names();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for name in &names {
+            if let Some(first) = seen.insert(name.text.as_str(), name.span) {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::RepeatedInFlow, file, name.span)
+                        .arg("name", name.text.as_str())
+                        .secondary(file, first, Note::FirstGivenHere),
+                );
+            }
+        }
+        names
+    }
+
+    fn process(&mut self, file: FileId, process: &'m Process) {
+        if let Some(service) = &process.service {
+            self.service(file, service);
+        }
+        let segmentation = process.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        let mut phases = Scope::new(NameKind::Phase);
+        let mut steps = Scope::new(NameKind::Step);
+        let mut step_phase: HashMap<&str, &str> = HashMap::new();
+        for phase in &process.phases {
+            phases.define(file, &phase.name, &mut self.diagnostics);
+            for step in &phase.steps {
+                steps.define(file, &step.name, &mut self.diagnostics);
+                step_phase.entry(step.name.text.as_str()).or_insert(phase.name.text.as_str());
+            }
+        }
+        for phase in &process.phases {
+            for step in &phase.steps {
+                self.step_attrs(file, &step.attrs, &steps);
+            }
+            if let Some(flow) = &phase.flow {
+                for name in self.flow_names(file, flow) {
+                    match step_phase.get(name.text.as_str()) {
+                        Some(owner) if *owner == phase.name.text => {}
+                        Some(_) => self.diagnostics.push(
+                            Diagnostic::new(Code::StepNotInPhase, file, name.span)
+                                .arg("name", name.text.as_str())
+                                .arg("phase", phase.name.text.as_str()),
+                        ),
+                        None => {
+                            let names = phase.steps.iter().map(|s| s.name.text.as_str());
+                            self.diagnostics.push(unknown(file, NameKind::Step, name, names));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(flow) = &process.flow {
+            for name in self.flow_names(file, flow) {
+                if !phases.contains(&name.text) {
+                    self.diagnostics.push(unknown(file, NameKind::Phase, name, phases.keys()));
+                }
+            }
+        }
+        let mut contents = Scope::new(NameKind::SegmentContent);
+        for content in &process.segments {
+            contents.define(file, &content.segment, &mut self.diagnostics);
+            self.segment_ref(file, &content.segment, process.segmentation.as_ref(), segmentation);
+            if let Some(role) = &content.responsible {
+                self.role(file, role);
+            }
+            let mut added = Scope::new(NameKind::Step);
+            for change in &content.changes {
+                match change {
+                    Change::Modify { step, attrs } => {
+                        if !steps.contains(&step.text) {
+                            self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys()));
+                        }
+                        self.step_attrs(file, attrs, &steps);
+                    }
+                    Change::Add { step, phase } => {
+                        if !phases.contains(&phase.text) {
+                            self.diagnostics.push(unknown(file, NameKind::Phase, phase, phases.keys()));
+                        }
+                        if let Some(first) = steps.names.get(step.name.text.as_str()) {
+                            self.diagnostics.push(
+                                Diagnostic::new(Code::DuplicateName, file, step.name.span)
+                                    .kind(NameKind::Step)
+                                    .arg("name", step.name.text.as_str())
+                                    .secondary(file, *first, Note::FirstDefinedHere),
+                            );
+                        } else {
+                            added.define(file, &step.name, &mut self.diagnostics);
+                        }
+                        self.step_attrs(file, &step.attrs, &steps);
+                    }
+                    Change::Remove { step, .. } => {
+                        let generic = process.phases.iter().flat_map(|p| &p.steps).find(|s| s.name.text == step.text);
+                        match generic {
+                            None => self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys())),
+                            Some(generic) => {
+                                if let Some(statutory) = &generic.attrs.statutory {
+                                    self.diagnostics.push(
+                                        Diagnostic::new(Code::RemovesStatutory, file, step.span)
+                                            .arg("segment", content.segment.text.as_str())
+                                            .arg("name", step.text.as_str())
+                                            .secondary(file, statutory.span, Note::StatutoryHere),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn workflow(&mut self, file: FileId, workflow: &'m Workflow) {
+        match self.index.processes.get(workflow.process.text.as_str()).copied() {
+            None => self.process_ref(file, &workflow.process),
+            Some(def) => {
+                let process = def.node;
+                match process.phases.iter().find(|p| p.name.text == workflow.phase.text) {
+                    None => {
+                        let names = process.phases.iter().map(|p| p.name.text.as_str());
+                        self.diagnostics.push(unknown(file, NameKind::Phase, &workflow.phase, names));
+                    }
+                    Some(phase) => {
+                        if let Some(step) = &workflow.step {
+                            if !phase.steps.iter().any(|s| s.name.text == step.text) {
+                                self.diagnostics.push(
+                                    Diagnostic::new(Code::StepNotInPhase, file, step.span)
+                                        .arg("name", step.text.as_str())
+                                        .arg("phase", phase.name.text.as_str()),
+                                );
+                            }
+                        }
+                    }
+                }
+                self.task_steps(file, workflow, process);
+            }
+        }
+        let mut lanes = Scope::new(NameKind::Lane);
+        let mut tasks = Scope::new(NameKind::Task);
+        for lane in &workflow.lanes {
+            lanes.define(file, &lane.role, &mut self.diagnostics);
+            self.role(file, &lane.role);
+            for task in &lane.tasks {
+                tasks.define(file, &task.name, &mut self.diagnostics);
+            }
+        }
+        let mut referenced: Vec<&Name> = Vec::new();
+        if let Some(flow) = &workflow.flow {
+            referenced.extend(self.flow_names(file, flow));
+        }
+        for handoff in &workflow.handoffs {
+            referenced.push(&handoff.from);
+            referenced.push(&handoff.to);
+        }
+        for name in referenced {
+            if !tasks.contains(&name.text) {
+                self.diagnostics.push(unknown(file, NameKind::Task, name, tasks.keys()));
+            }
+        }
+    }
+
+    /// A task's `askel` names a step of the workflow's process: generic, or added by a segment.
+    fn task_steps(&mut self, file: FileId, workflow: &Workflow, process: &'m Process) {
+        let mut names: Vec<&str> = process.phases.iter().flat_map(|p| &p.steps).map(|s| s.name.text.as_str()).collect();
+        for content in &process.segments {
+            for change in &content.changes {
+                if let Change::Add { step, .. } = change {
+                    names.push(step.name.text.as_str());
+                }
+            }
+        }
+        for task in workflow.lanes.iter().flat_map(|l| &l.tasks) {
+            if let Some(step) = &task.step {
+                if !names.contains(&step.text.as_str()) {
+                    self.diagnostics.push(unknown(file, NameKind::Step, step, names.iter().copied()));
+                }
+            }
+        }
+    }
+}
