@@ -152,28 +152,31 @@ fn flush_unexpected(
 }
 
 /// Lexes a text starting at `start` (at the opening quote). Returns the token kind and length.
-/// A text with no closing quote ends at the end of its first line, after a diagnostic.
+/// A text with no closing quote on its line ends at the line's end, after a diagnostic.
 fn lex_text(file: FileId, text: &str, start: usize, diagnostics: &mut Vec<Diagnostic>) -> (TokenKind, usize) {
     let bytes = text.as_bytes();
     let mut i = start + 1;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => return (TokenKind::Text, i + 1 - start),
+            // A text ends on its own line; `\n` writes a line break inside it. Were texts allowed
+            // to span lines, one missing quote would swallow the file up to the next quote.
+            b'\n' => break,
             b'\\' => {
                 let next = text[i + 1..].chars().next();
                 match next {
                     Some('"' | '\\' | 'n') => i += 2,
                     Some(c) => {
-                        let span = Span::new(i, i + 1 + c.len_utf8());
                         if c == '\n' {
                             i += 1;
-                        } else {
-                            diagnostics.push(
-                                Diagnostic::new(Code::InvalidEscape, file, span)
-                                    .arg("found", format!("\\{c}")),
-                            );
-                            i += 1 + c.len_utf8();
+                            continue;
                         }
+                        let span = Span::new(i, i + 1 + c.len_utf8());
+                        diagnostics.push(
+                            Diagnostic::new(Code::InvalidEscape, file, span)
+                                .arg("found", format!("\\{c}")),
+                        );
+                        i += 1 + c.len_utf8();
                     }
                     None => i += 1,
                 }
@@ -181,7 +184,6 @@ fn lex_text(file: FileId, text: &str, start: usize, diagnostics: &mut Vec<Diagno
             _ => i += 1,
         }
     }
-    // Unterminated: stop at the end of the opening line so the rest of the file is read.
     let line_end = text[start..].find('\n').map_or(text.len(), |n| start + n);
     diagnostics.push(Diagnostic::new(Code::UnterminatedText, file, Span::new(start, line_end)));
     (TokenKind::Text, line_end - start)

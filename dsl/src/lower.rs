@@ -925,15 +925,28 @@ impl<'a> Lower<'a> {
                     if phase.is_some() {
                         known.push("vaiheeseen");
                     }
-                    let suggestion = closest(other, known);
+                    let suggestion = closest(other, known.iter().copied());
                     self.push(
                         Diagnostic::new(Code::UnknownAttribute, self.file, span)
                             .arg("found", other)
                             .arg("keyword", "askel")
                             .did_you_mean(suggestion),
                     );
+                    self.skip_to_attribute(cursor, &known);
                 }
             }
+        }
+    }
+
+    /// After an unknown attribute, skips its value: the words up to the next known attribute.
+    fn skip_to_attribute(&self, cursor: &mut Cursor, known: &[&str]) {
+        while let Some(word) = cursor.peek() {
+            if let Word::Token(token) = word {
+                if token.kind == TokenKind::Name && known.contains(&self.src(token.span)) {
+                    return;
+                }
+            }
+            cursor.pos += 1;
         }
     }
 
@@ -1212,6 +1225,7 @@ impl<'a> Lower<'a> {
                             .arg("keyword", "tehtävä")
                             .did_you_mean(suggestion),
                     );
+                    self.skip_to_attribute(cursor, TASK_ATTRIBUTES);
                 }
             }
         }
