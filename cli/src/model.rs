@@ -45,8 +45,8 @@ pub fn read_config(root: &Path) -> Result<Config> {
 pub fn find_root(dir: &Path) -> Option<PathBuf> {
     let mut current = Some(dir);
     while let Some(dir) = current {
-        let candidate = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        if candidate.join(CONFIG_FILE).is_file() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if dir.join(CONFIG_FILE).is_file() {
             return Some(dir.to_path_buf());
         }
         current = dir.parent();

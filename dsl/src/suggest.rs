@@ -30,8 +30,8 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     best.map(|(_, candidate)| candidate)
 }
 
-/// Levenshtein distance over characters, where replacing a letter by its unaccented form
-/// (`ä` by `a`) also costs one.
+/// Levenshtein distance over characters. A letter and its unaccented form (`ä` and `a`) count
+/// as the same, because a keyboard without Finnish letters is the commonest cause of a miss.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
@@ -39,12 +39,21 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         current[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(!ca.eq_ignore_ascii_case(&cb));
+            let substitution = previous[j] + usize::from(fold(ca) != fold(cb));
             current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
         }
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
+}
+
+fn fold(c: char) -> char {
+    match c {
+        'ä' | 'å' | 'á' | 'à' => 'a',
+        'Ä' | 'Å' => 'a',
+        'ö' | 'Ö' => 'o',
+        other => other.to_ascii_lowercase(),
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,180 @@
+//! The `polku` binary as its users run it: exit codes, output formats, languages, and files
+//! on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn polku(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8")
+        .output()
+        .expect("polku runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("polku-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+const MODEL: &str = "rooli terveydenhoitaja \"Terveydenhoitaja\"\n";
+const PROCESS: &str = "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä terveydenhoitaja\n  }\n}\n";
+
+#[test]
+fn shipped_corpus_checks_clean() {
+    let output = polku(&["check", "processes"], &workspace());
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("0 errors"), "{}", stderr(&output));
+}
+
+#[test]
+fn errors_exit_1_with_file_line_column_and_hint() {
+    let dir = scratch("errors");
+    std::fs::write(dir.join("a.polku"), format!("{MODEL}{}", PROCESS.replace("tekijä terveydenhoitaja", "tekijä terveydenhoitja"))).unwrap();
+    let output = polku(&["check", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.contains("error[R001]: unknown role `terveydenhoitja`"), "{text}");
+    assert!(text.contains("--> a.polku:4:24"), "{text}");
+    assert!(text.contains("did you mean `terveydenhoitaja`?"), "{text}");
+    assert!(text.contains("^^^^^^^^^^^^^^^"), "{text}");
+}
+
+#[test]
+fn json_output_carries_every_field() {
+    let dir = scratch("json");
+    std::fs::write(dir.join("a.polku"), "rooli a \"A\" @\nrooli b \"B\" {\n}\n").unwrap();
+    let output = polku(&["check", "--format", "json", "."], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("stdout is JSON");
+    let array = value.as_array().expect("an array");
+    assert_eq!(array.len(), 2, "{value:#}");
+    let first = &array[0];
+    for field in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column"] {
+        assert!(first.get(field).is_some(), "missing {field} in {first}");
+    }
+    assert_eq!(first["code"], "P005");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "a.polku");
+    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(1), Some(13)));
+    assert_eq!(array[1]["code"], "S012");
+}
+
+#[test]
+fn language_follows_flag_and_locale() {
+    let dir = scratch("lang");
+    std::fs::write(dir.join("a.polku"), "rooll a \"A\"\n").unwrap();
+    let output = polku(&["--lang", "fi", "check", "a.polku"], &dir);
+    assert!(stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooli`") || stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooll`"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("vihje: tarkoititko `rooli`?"), "{}", stdout(&output));
+    let finnish = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["check", "a.polku"])
+        .current_dir(&dir)
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "fi_FI.UTF-8")
+        .output()
+        .unwrap();
+    assert!(stdout(&finnish).contains("virhe[S001]"), "{}", stdout(&finnish));
+    let english = polku(&["check", "a.polku"], &dir);
+    assert!(stdout(&english).contains("error[S001]: unknown keyword `rooll`"), "{}", stdout(&english));
+}
+
+#[test]
+fn a_file_inside_a_model_resolves_names_from_the_other_files() {
+    let dir = scratch("model");
+    std::fs::write(dir.join("polku.toml"), "[model]\nname = \"Testi\"\n").unwrap();
+    std::fs::write(dir.join("roolit.polku"), MODEL).unwrap();
+    std::fs::write(dir.join("prosessi.polku"), PROCESS).unwrap();
+    let output = polku(&["check", "prosessi.polku"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(stderr(&output).contains("model: Testi"), "{}", stderr(&output));
+    // Without the root, the role is unknown.
+    std::fs::remove_file(dir.join("polku.toml")).unwrap();
+    let output = polku(&["check", "prosessi.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn usage_and_input_errors_exit_2() {
+    let dir = scratch("usage");
+    assert_eq!(polku(&["check"], &dir).status.code(), Some(2));
+    assert_eq!(polku(&["check", "missing.polku"], &dir).status.code(), Some(2));
+    assert_eq!(polku(&["frobnicate"], &dir).status.code(), Some(2));
+    std::fs::write(dir.join("polku.toml"), "[model\nname = 1").unwrap();
+    std::fs::write(dir.join("a.polku"), MODEL).unwrap();
+    let output = polku(&["check", "."], &dir);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("polku.toml"), "{}", stderr(&output));
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_position() {
+    let dir = scratch("utf8");
+    std::fs::write(dir.join("a.polku"), b"rooli a \"A\"\nrooli b \"\xff\"\n").unwrap();
+    let output = polku(&["check", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("error[P001]"), "{}", stdout(&output));
+    assert!(stdout(&output).contains("a.polku:2:10"), "{}", stdout(&output));
+}
+
+#[test]
+fn fmt_check_names_files_and_fmt_rewrites_keeping_comments() {
+    let dir = scratch("fmt");
+    let messy = "// otsikko\nrooli   a \"A\" ;rooli b \"B\"  // perään\n\n\n\nprosessi p \"P\" { vaihe v \"V\" }\n";
+    std::fs::write(dir.join("a.polku"), messy).unwrap();
+    std::fs::write(dir.join("b.polku"), MODEL).unwrap();
+    let output = polku(&["fmt", "--check", "."], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("would reformat: ./a.polku") || stdout(&output).contains("would reformat: a.polku"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("b.polku"), "{}", stdout(&output));
+    assert_eq!(std::fs::read_to_string(dir.join("a.polku")).unwrap(), messy, "--check changes nothing");
+
+    let output = polku(&["fmt", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let formatted = std::fs::read_to_string(dir.join("a.polku")).unwrap();
+    assert_eq!(
+        formatted,
+        "// otsikko\nrooli a \"A\"\nrooli b \"B\" // perään\n\nprosessi p \"P\" {\n  vaihe v \"V\"\n}\n"
+    );
+    assert_eq!(polku(&["fmt", "--check", "."], &dir).status.code(), Some(0));
+}
+
+#[test]
+fn fmt_refuses_a_file_with_syntax_errors() {
+    let dir = scratch("fmt-errors");
+    let broken = "rooli a \"A\nrooli  b \"B\"\n";
+    std::fs::write(dir.join("a.polku"), broken).unwrap();
+    let output = polku(&["fmt", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("P002"), "{}", stdout(&output));
+    assert_eq!(std::fs::read_to_string(dir.join("a.polku")).unwrap(), broken);
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = polku(&["--help"], &workspace());
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.contains("check") && text.contains("fmt"), "{text}");
+    let output = polku(&["check", "--help"], &workspace());
+    assert!(stdout(&output).contains("--format"), "{}", stdout(&output));
+}
