@@ -1,9 +1,11 @@
 //! The shipped Keusote model (`processes/keusote`) is the fixture of every later feature. These
 //! tests hold it to what it must contain and keep it clean and canonically laid out.
 
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
 use std::collections::{BTreeSet, HashMap};
 
-use polku_dsl::ast::{Change, Item, Process, Segmentation, Workflow};
+use polku_dsl::ast::{Item, Process, Segmentation, Workflow};
 use polku_dsl::{diagnostic, Lang};
 use polku_tests::{load, polku_files, workspace_dir};
 
@@ -38,7 +40,11 @@ fn corpus_is_in_canonical_layout() {
     for id in corpus.sources.ids() {
         let file = corpus.sources.get(id);
         let formatted = polku_dsl::format_source(id, &file.text).expect("corpus parses");
-        assert!(formatted == file.text, "{} is not formatted: run `polku fmt processes`", file.path);
+        assert!(
+            formatted == file.text,
+            "{} is not formatted: run `polku fmt processes`",
+            file.path
+        );
     }
 }
 
@@ -80,7 +86,8 @@ fn segmentations(corpus: &Corpus) -> Vec<&Segmentation> {
 fn segmentations_have_four_segments_with_complete_profile_cards() {
     let corpus = corpus();
     let all = segmentations(&corpus);
-    let family_centre = all.iter().find(|s| s.unit.is_none()).expect("a family-centre-wide segmentation");
+    let family_centre =
+        all.iter().find(|s| s.unit.is_none()).expect("a family-centre-wide segmentation");
     let names: Vec<&str> = family_centre.segments.iter().map(|s| s.name.text.as_str()).collect();
     assert_eq!(names.len(), 4);
     for expected in ["pärjääjä", "tuki", "yhteistyö", "huolenpito"] {
@@ -105,7 +112,8 @@ fn segmentations_have_four_segments_with_complete_profile_cards() {
             );
         }
     }
-    let units: BTreeSet<&str> = all.iter().filter_map(|s| s.unit.as_ref()).map(|u| u.text.as_str()).collect();
+    let units: BTreeSet<&str> =
+        all.iter().filter_map(|s| s.unit.as_ref()).map(|u| u.text.as_str()).collect();
     for unit in ["kouluterveydenhuolto", "perheneuvola", "nuorisoasema"] {
         assert!(units.contains(unit), "no unit-level segmentation for {unit}: {units:?}");
     }
@@ -122,7 +130,10 @@ fn chain_runs_from_neuvola_to_student_health_care_with_referrals() {
         .expect("a service chain");
     let path: Vec<Vec<&str>> =
         chain.paths.iter().map(|p| p.iter().map(|n| n.text.as_str()).collect()).collect();
-    assert!(path.contains(&vec!["neuvola", "kouluterveydenhuolto", "opiskeluterveydenhuolto"]), "{path:?}");
+    assert!(
+        path.contains(&vec!["neuvola", "kouluterveydenhuolto", "opiskeluterveydenhuolto"]),
+        "{path:?}"
+    );
     let targets: BTreeSet<&str> = chain.referrals.iter().map(|r| r.to.text.as_str()).collect();
     for target in ["perheneuvola", "nuorisoasema", "perhesosiaalityö", "perhetyö"] {
         assert!(targets.contains(target), "no referral to {target}: {targets:?}");
@@ -155,9 +166,12 @@ fn processes_have_content_for_every_segment() {
     }
     let segmentations = segmentations(&corpus);
     for process in &all {
-        let segmentation_name = process.segmentation.as_ref().expect("every process names its segmentation");
-        let segmentation =
-            segmentations.iter().find(|s| s.name.text == segmentation_name.text).expect("it resolves");
+        let segmentation_name =
+            process.segmentation.as_ref().expect("every process names its segmentation");
+        let segmentation = segmentations
+            .iter()
+            .find(|s| s.name.text == segmentation_name.text)
+            .expect("it resolves");
         for segment in &segmentation.segments {
             assert!(
                 process.segments.iter().any(|c| c.segment.text == segment.name.text),

@@ -9,6 +9,8 @@
 //! Adding a case is adding a file; `UPDATE_EXPECT=1 cargo test -p polku-tests --test golden`
 //! writes the expected output of new cases, which is then read and committed.
 
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -84,6 +86,10 @@ fn valid_files_format_to_their_expected_layout() {
         assert_eq!(again, formatted, "formatting {} twice changes it", file.display());
         let before = polku_dsl::parse_file(id, text).ast;
         let after = polku_dsl::parse_file(id, &formatted).ast;
-        assert!(polku_dsl::same_meaning(&before, &after), "formatting changed the meaning of {}", file.display());
+        assert!(
+            polku_dsl::same_meaning(&before, &after),
+            "formatting changed the meaning of {}",
+            file.display()
+        );
     }
 }

@@ -36,12 +36,16 @@ pub fn polku_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Loads files into a source set, naming each by its path relative to `base` so that rendered
 /// output does not depend on where the checkout is. Returns the files that are not UTF-8.
-pub fn load(files: &[PathBuf], base: &Path) -> (SourceSet, Vec<FileId>, Vec<polku_dsl::Diagnostic>) {
+pub fn load(
+    files: &[PathBuf],
+    base: &Path,
+) -> (SourceSet, Vec<FileId>, Vec<polku_dsl::Diagnostic>) {
     let mut sources = SourceSet::new();
     let mut unreadable = Vec::new();
     let mut diagnostics = Vec::new();
     for file in files {
-        let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        let bytes =
+            std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
         let name = file.strip_prefix(base).unwrap_or(file).to_string_lossy().replace('\\', "/");
         let (id, problem) = polku_dsl::add_source_bytes(&mut sources, &name, bytes);
         if let Some(problem) = problem {

@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use polku_dsl::{diagnostic, Diagnostic, FileId, Lang, SourceSet};
 
 #[derive(Debug, Parser)]
-#[command(name = "polku", version, about = "Process models for family-centre services: check, format and run them")]
+#[command(
+    name = "polku",
+    version,
+    about = "Process models for family-centre services: check, format and run them"
+)]
 struct Cli {
     /// Language of messages: fi or en. Default: Finnish for fi_* locales, otherwise English.
     #[arg(long, global = true, value_enum)]
@@ -66,7 +70,10 @@ fn main() -> ExitCode {
         Some(LangArg::Fi) => Lang::Fi,
         Some(LangArg::En) => Lang::En,
         None => Lang::from_locale(
-            ["LC_ALL", "LC_MESSAGES", "LANG"].map(|name| std::env::var(name).ok()).iter().map(|v| v.as_deref()),
+            ["LC_ALL", "LC_MESSAGES", "LANG"]
+                .map(|name| std::env::var(name).ok())
+                .iter()
+                .map(|v| v.as_deref()),
         ),
     };
     match run(cli.command, lang) {
@@ -107,16 +114,22 @@ fn load(model: &model::ModelFiles) -> Result<Loaded> {
         Some(root) => model::read_config(root)?.model.name,
         None => None,
     };
-    let mut loaded =
-        Loaded { name, sources: SourceSet::new(), unreadable: Vec::new(), diagnostics: Vec::new(), requested: Vec::new() };
+    let mut loaded = Loaded {
+        name,
+        sources: SourceSet::new(),
+        unreadable: Vec::new(),
+        diagnostics: Vec::new(),
+        requested: Vec::new(),
+    };
     for path in &model.files {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let (id, problem) = polku_dsl::add_source_bytes(&mut loaded.sources, &display(path), bytes);
         if let Some(problem) = problem {
             loaded.unreadable.push(id);
             loaded.diagnostics.push(problem);
         }
-        if model.requested.contains(path) {
+        if model.is_requested(path) {
             loaded.requested.push(id);
         }
     }
@@ -151,7 +164,9 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
         errors += diagnostics.iter().filter(|d| d.is_error()).count();
         warnings += diagnostics.iter().filter(|d| !d.is_error()).count();
         match format {
-            Format::Human => write!(out, "{}", diagnostic::render(&diagnostics, &loaded.sources, lang))?,
+            Format::Human => {
+                write!(out, "{}", diagnostic::render(&diagnostics, &loaded.sources, lang))?
+            }
             Format::Json => json.extend(diagnostic::to_json(&diagnostics, &loaded.sources, lang)),
         }
     }
@@ -199,7 +214,8 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
     let mut failed = false;
     let mut changed = 0usize;
     for path in &targets {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut sources = SourceSet::new();
         let (id, problem) = polku_dsl::add_source_bytes(&mut sources, &display(path), bytes);
         if let Some(problem) = problem {
@@ -250,7 +266,9 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = dir.join(format!(".{name}.polku-fmt"));
-    std::fs::write(&temporary, text).with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    std::fs::write(&temporary, text)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, path)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }

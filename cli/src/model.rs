@@ -17,7 +17,20 @@ pub const EXTENSION: &str = "polku";
 pub struct ModelFiles {
     pub root: Option<PathBuf>,
     pub files: Vec<PathBuf>,
-    pub requested: BTreeSet<PathBuf>,
+    /// Canonical paths of the files the user named, directly or through a folder.
+    requested: BTreeSet<PathBuf>,
+}
+
+impl ModelFiles {
+    /// Did the user ask about this file? Paths are compared canonically, since the model's
+    /// files may be reached through another spelling of the same folder.
+    pub fn is_requested(&self, path: &Path) -> bool {
+        canonical(path).is_some_and(|p| self.requested.contains(&p))
+    }
+}
+
+fn canonical(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
 }
 
 /// The model configuration in `polku.toml`.
@@ -37,21 +50,28 @@ pub struct ModelSection {
 
 pub fn read_config(root: &Path) -> Result<Config> {
     let path = root.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("{} is not a valid model configuration", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid model configuration", path.display()))
 }
 
-/// The nearest folder at or above `dir` that holds a `polku.toml`.
+/// The nearest folder at or above `dir` that holds a `polku.toml`. Folders named by the
+/// relative path are returned as written (so messages show short paths); above the working
+/// folder the search goes on with absolute paths.
 pub fn find_root(dir: &Path) -> Option<PathBuf> {
-    let mut current = Some(dir);
-    while let Some(dir) = current {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        if dir.join(CONFIG_FILE).is_file() {
-            return Some(dir.to_path_buf());
+    for ancestor in dir.ancestors() {
+        let ancestor = if ancestor.as_os_str().is_empty() { Path::new(".") } else { ancestor };
+        if ancestor.join(CONFIG_FILE).is_file() {
+            return Some(ancestor.to_path_buf());
         }
-        current = dir.parent();
     }
-    None
+    if dir.is_absolute() {
+        return None;
+    }
+    // `dir` is relative: its ancestors ended at the working folder, which was checked as ".".
+    let working = std::env::current_dir().ok()?;
+    working.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file()).map(Path::to_path_buf)
 }
 
 /// Every `.polku` file below `dir`, sorted, skipping hidden folders.
@@ -59,7 +79,8 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| format!("cannot read folder {}", dir.display()))?;
         for entry in entries {
             let entry = entry?;
             let path = entry.path();
@@ -103,8 +124,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>> {
         if !without_root.is_empty() {
             loose.push(ModelFiles {
                 root: None,
-                files: without_root.iter().cloned().collect(),
-                requested: without_root,
+                requested: without_root.iter().filter_map(|f| canonical(f)).collect(),
+                files: without_root.into_iter().collect(),
             });
         }
     }
@@ -114,8 +135,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>> {
         // nested root belong to that root instead.
         let files = walk(&root)?
             .into_iter()
-            .filter(|file| find_root(file.parent().unwrap_or(Path::new("."))).as_deref() == Some(root.as_path()))
+            .filter(|file| {
+                find_root(file.parent().unwrap_or(Path::new("."))).as_deref()
+                    == Some(root.as_path())
+            })
             .collect();
+        let requested = requested.iter().filter_map(|f| canonical(f)).collect();
         models.push(ModelFiles { root: Some(root), files, requested });
     }
     models.extend(loose);

@@ -1,18 +1,36 @@
 //! The `polku` binary as its users run it: exit codes, output formats, languages, and files
 //! on disk.
 
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn polku(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_polku"))
+    polku_with_locale(args, dir, "C.UTF-8")
+}
+
+/// Runs the binary and fails the test if it takes more than a minute: a hang is a bug.
+fn polku_with_locale(args: &[&str], dir: &Path, lang: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
         .args(args)
         .current_dir(dir)
         .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
-        .env("LANG", "C.UTF-8")
-        .output()
-        .expect("polku runs")
+        .env("LANG", lang)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("polku runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waiting for polku").is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("polku {args:?} did not finish within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("polku output")
 }
 
 fn stdout(output: &Output) -> String {
@@ -36,7 +54,8 @@ fn workspace() -> PathBuf {
 }
 
 const MODEL: &str = "rooli terveydenhoitaja \"Terveydenhoitaja\"\n";
-const PROCESS: &str = "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä terveydenhoitaja\n  }\n}\n";
+const PROCESS: &str =
+    "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä terveydenhoitaja\n  }\n}\n";
 
 #[test]
 fn shipped_corpus_checks_clean() {
@@ -48,7 +67,11 @@ fn shipped_corpus_checks_clean() {
 #[test]
 fn errors_exit_1_with_file_line_column_and_hint() {
     let dir = scratch("errors");
-    std::fs::write(dir.join("a.polku"), format!("{MODEL}{}", PROCESS.replace("tekijä terveydenhoitaja", "tekijä terveydenhoitja"))).unwrap();
+    std::fs::write(
+        dir.join("a.polku"),
+        format!("{MODEL}{}", PROCESS.replace("tekijä terveydenhoitaja", "tekijä terveydenhoitja")),
+    )
+    .unwrap();
     let output = polku(&["check", "a.polku"], &dir);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
@@ -68,7 +91,8 @@ fn json_output_carries_every_field() {
     let array = value.as_array().expect("an array");
     assert_eq!(array.len(), 2, "{value:#}");
     let first = &array[0];
-    for field in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column"] {
+    for field in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column"]
+    {
         assert!(first.get(field).is_some(), "missing {field} in {first}");
     }
     assert_eq!(first["code"], "P005");
@@ -83,19 +107,21 @@ fn language_follows_flag_and_locale() {
     let dir = scratch("lang");
     std::fs::write(dir.join("a.polku"), "rooll a \"A\"\n").unwrap();
     let output = polku(&["--lang", "fi", "check", "a.polku"], &dir);
-    assert!(stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooli`") || stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooll`"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooli`")
+            || stdout(&output).contains("virhe[S001]: tuntematon avainsana `rooll`"),
+        "{}",
+        stdout(&output)
+    );
     assert!(stdout(&output).contains("vihje: tarkoititko `rooli`?"), "{}", stdout(&output));
-    let finnish = Command::new(env!("CARGO_BIN_EXE_polku"))
-        .args(["check", "a.polku"])
-        .current_dir(&dir)
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .env("LANG", "fi_FI.UTF-8")
-        .output()
-        .unwrap();
+    let finnish = polku_with_locale(&["check", "a.polku"], &dir, "fi_FI.UTF-8");
     assert!(stdout(&finnish).contains("virhe[S001]"), "{}", stdout(&finnish));
     let english = polku(&["check", "a.polku"], &dir);
-    assert!(stdout(&english).contains("error[S001]: unknown keyword `rooll`"), "{}", stdout(&english));
+    assert!(
+        stdout(&english).contains("error[S001]: unknown keyword `rooll`"),
+        "{}",
+        stdout(&english)
+    );
 }
 
 #[test]
@@ -111,6 +137,27 @@ fn a_file_inside_a_model_resolves_names_from_the_other_files() {
     std::fs::remove_file(dir.join("polku.toml")).unwrap();
     let output = polku(&["check", "prosessi.polku"], &dir);
     assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn a_model_root_above_the_working_folder_is_found() {
+    let dir = scratch("above");
+    std::fs::create_dir_all(dir.join("alakansio")).unwrap();
+    std::fs::write(dir.join("polku.toml"), "").unwrap();
+    std::fs::write(dir.join("roolit.polku"), MODEL).unwrap();
+    std::fs::write(dir.join("alakansio/prosessi.polku"), PROCESS).unwrap();
+    let output = polku(&["check", "prosessi.polku"], &dir.join("alakansio"));
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("checked 1 file"), "{}", stderr(&output));
+    // A problem in the named file is still reported when the root is found above.
+    std::fs::write(
+        dir.join("alakansio/prosessi.polku"),
+        PROCESS.replace("tekijä terveydenhoitaja", "tekijä lääkäri"),
+    )
+    .unwrap();
+    let output = polku(&["check", "prosessi.polku"], &dir.join("alakansio"));
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("unknown role `lääkäri`"), "{}", stdout(&output));
 }
 
 #[test]
@@ -144,9 +191,18 @@ fn fmt_check_names_files_and_fmt_rewrites_keeping_comments() {
     std::fs::write(dir.join("b.polku"), MODEL).unwrap();
     let output = polku(&["fmt", "--check", "."], &dir);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).contains("would reformat: ./a.polku") || stdout(&output).contains("would reformat: a.polku"), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("would reformat: ./a.polku")
+            || stdout(&output).contains("would reformat: a.polku"),
+        "{}",
+        stdout(&output)
+    );
     assert!(!stdout(&output).contains("b.polku"), "{}", stdout(&output));
-    assert_eq!(std::fs::read_to_string(dir.join("a.polku")).unwrap(), messy, "--check changes nothing");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.polku")).unwrap(),
+        messy,
+        "--check changes nothing"
+    );
 
     let output = polku(&["fmt", "a.polku"], &dir);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

@@ -50,8 +50,24 @@ impl TimeUnit {
     }
 
     pub const WORDS: &'static [&'static str] = &[
-        "min", "h", "tunti", "tuntia", "pv", "päivä", "päivää", "arkipäivä", "arkipäivää", "vk",
-        "viikko", "viikkoa", "kk", "kuukausi", "kuukautta", "v", "vuosi", "vuotta",
+        "min",
+        "h",
+        "tunti",
+        "tuntia",
+        "pv",
+        "päivä",
+        "päivää",
+        "arkipäivä",
+        "arkipäivää",
+        "vk",
+        "viikko",
+        "viikkoa",
+        "kk",
+        "kuukausi",
+        "kuukautta",
+        "v",
+        "vuosi",
+        "vuotta",
     ];
 }
 

@@ -209,10 +209,13 @@ impl Diagnostic {
     /// The message in the given language, with the arguments filled in.
     pub fn message(&self, lang: Lang) -> String {
         let entry = self.code.entry();
-        self.fill(match lang {
-            Lang::En => entry.en,
-            Lang::Fi => entry.fi,
-        }, lang)
+        self.fill(
+            match lang {
+                Lang::En => entry.en,
+                Lang::Fi => entry.fi,
+            },
+            lang,
+        )
     }
 
     pub fn hint_texts(&self, lang: Lang) -> Vec<String> {
@@ -526,7 +529,8 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceSet, lang: Lang)
         let to = (span.end as usize).saturating_sub(line_start).clamp(from, line.len());
         let before = char_count(line, 0, from);
         let width = char_count(line, from, to).max(1);
-        let mut underline = format!("{pad} | {}{}", " ".repeat(before), mark.to_string().repeat(width));
+        let mut underline =
+            format!("{pad} | {}{}", " ".repeat(before), mark.to_string().repeat(width));
         if let Some(note) = note {
             underline.push(' ');
             underline.push_str(note);

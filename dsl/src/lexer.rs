@@ -146,14 +146,20 @@ fn flush_unexpected(
 ) {
     if let Some(span) = pending.take() {
         let found: String = text[span.range()].chars().take(12).collect();
-        let shown: String = found.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
+        let shown: String =
+            found.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect();
         diagnostics.push(Diagnostic::new(Code::UnexpectedChar, file, span).arg("found", shown));
     }
 }
 
 /// Lexes a text starting at `start` (at the opening quote). Returns the token kind and length.
 /// A text with no closing quote on its line ends at the line's end, after a diagnostic.
-fn lex_text(file: FileId, text: &str, start: usize, diagnostics: &mut Vec<Diagnostic>) -> (TokenKind, usize) {
+fn lex_text(
+    file: FileId,
+    text: &str,
+    start: usize,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (TokenKind, usize) {
     let bytes = text.as_bytes();
     let mut i = start + 1;
     while i < bytes.len() {

@@ -56,7 +56,11 @@ pub fn parse_file(file: FileId, text: &str) -> ParsedFile {
 
 /// Adds a file given as bytes. Text that is not UTF-8 is kept (with replacement characters) so
 /// that the diagnostic can show the line, and the diagnostic is returned.
-pub fn add_source_bytes(sources: &mut SourceSet, path: &str, bytes: Vec<u8>) -> (FileId, Option<Diagnostic>) {
+pub fn add_source_bytes(
+    sources: &mut SourceSet,
+    path: &str,
+    bytes: Vec<u8>,
+) -> (FileId, Option<Diagnostic>) {
     match String::from_utf8(bytes) {
         Ok(text) => (sources.add(path, text), None),
         Err(error) => {
@@ -107,7 +111,7 @@ pub fn check(sources: &SourceSet, skip: &[FileId]) -> Checked {
 
 /// Sorts diagnostics by file and position, so output is stable and reads top to bottom.
 pub fn sort(diagnostics: &mut [Diagnostic]) {
-    diagnostics.sort_by(|a, b| (a.file, a.span.start, a.code).cmp(&(b.file, b.span.start, b.code)));
+    diagnostics.sort_by_key(|d| (d.file, d.span.start, d.code));
 }
 
 fn cap(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -125,7 +129,8 @@ fn cap(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
 /// returned instead, since a layout of text that does not parse could change its meaning.
 pub fn format_source(file: FileId, text: &str) -> Result<String, Vec<Diagnostic>> {
     let parsed = parse_file(file, text);
-    let errors: Vec<Diagnostic> = parsed.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+    let errors: Vec<Diagnostic> =
+        parsed.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
     if !errors.is_empty() {
         return Err(errors);
     }

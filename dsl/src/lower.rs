@@ -64,7 +64,9 @@ fn home_of(keyword: &str) -> Option<&'static str> {
         "kaista" | "luovutus" => "työnkulku",
         "tehtävä" => "kaista",
         "kulku" => "prosessi",
-        "organisaatio" | "rooli" | "palveluketju" | "prosessi" | "työnkulku" => "tiedoston ylätaso",
+        "organisaatio" | "rooli" | "palveluketju" | "prosessi" | "työnkulku" => {
+            "tiedoston ylätaso"
+        }
         _ => return None,
     })
 }
@@ -93,7 +95,10 @@ struct Cursor<'w> {
 impl<'w> Cursor<'w> {
     fn new(words: &'w [Word], end: Span) -> Cursor<'w> {
         let words: Vec<&Word> = words.iter().filter(|w| !matches!(w, Word::Break(_))).collect();
-        let end = words.last().and_then(|w| w.span()).map_or(end, |s| Span::new(s.end as usize, s.end as usize));
+        let end = words
+            .last()
+            .and_then(|w| w.span())
+            .map_or(end, |s| Span::new(s.end as usize, s.end as usize));
         Cursor { words, pos: 0, end }
     }
 
@@ -166,7 +171,10 @@ impl<'a> Lower<'a> {
         let name = self.qualified(cursor, keyword)?;
         if name.text.contains('.') {
             let found = name.text.clone();
-            self.push(Diagnostic::new(Code::QualifiedNotAllowed, self.file, name.span).arg("found", found));
+            self.push(
+                Diagnostic::new(Code::QualifiedNotAllowed, self.file, name.span)
+                    .arg("found", found),
+            );
             return None;
         }
         Some(name)
@@ -180,7 +188,9 @@ impl<'a> Lower<'a> {
             }
             _ => {
                 let span = cursor.here();
-                self.push(Diagnostic::new(Code::ExpectedName, self.file, span).arg("keyword", keyword));
+                self.push(
+                    Diagnostic::new(Code::ExpectedName, self.file, span).arg("keyword", keyword),
+                );
                 None
             }
         }
@@ -203,11 +213,8 @@ impl<'a> Lower<'a> {
     /// Names separated by commas: at least one.
     fn name_list(&mut self, cursor: &mut Cursor, keyword: &str) -> Vec<Name> {
         let mut names = Vec::new();
-        loop {
-            match self.name(cursor, keyword) {
-                Some(name) => names.push(name),
-                None => break,
-            }
+        while let Some(name) = self.name(cursor, keyword) {
+            names.push(name);
             if self.eat_kind(cursor, TokenKind::Comma).is_none() {
                 break;
             }
@@ -223,14 +230,13 @@ impl<'a> Lower<'a> {
         }
         if self.eat_kind(cursor, TokenKind::Arrow).is_none() {
             let span = cursor.here();
-            self.push(Diagnostic::new(Code::ExpectedArrow, self.file, span).arg("keyword", keyword));
+            self.push(
+                Diagnostic::new(Code::ExpectedArrow, self.file, span).arg("keyword", keyword),
+            );
             return names;
         }
-        loop {
-            match self.name(cursor, keyword) {
-                Some(name) => names.push(name),
-                None => break,
-            }
+        while let Some(name) = self.name(cursor, keyword) {
+            names.push(name);
             if self.eat_kind(cursor, TokenKind::Arrow).is_none() {
                 break;
             }
@@ -268,7 +274,9 @@ impl<'a> Lower<'a> {
             Ok(value) => Some((value, span)),
             Err(_) => {
                 let found = self.src(span).to_owned();
-                self.push(Diagnostic::new(Code::NumberTooLarge, self.file, span).arg("found", found));
+                self.push(
+                    Diagnostic::new(Code::NumberTooLarge, self.file, span).arg("found", found),
+                );
                 None
             }
         }
@@ -285,7 +293,10 @@ impl<'a> Lower<'a> {
                 Ok(value) => value,
                 Err(_) => {
                     let found = self.src(token.span).to_owned();
-                    self.push(Diagnostic::new(Code::NumberTooLarge, self.file, token.span).arg("found", found));
+                    self.push(
+                        Diagnostic::new(Code::NumberTooLarge, self.file, token.span)
+                            .arg("found", found),
+                    );
                     failed = true;
                     0
                 }
@@ -293,7 +304,10 @@ impl<'a> Lower<'a> {
             let unit = cursor.peek_token().filter(|t| t.kind == TokenKind::Name);
             let Some(unit) = unit else {
                 let span = cursor.here();
-                self.push(Diagnostic::new(Code::ExpectedDuration, self.file, token.span.to(span)).arg("keyword", keyword));
+                self.push(
+                    Diagnostic::new(Code::ExpectedDuration, self.file, token.span.to(span))
+                        .arg("keyword", keyword),
+                );
                 return None;
             };
             let word = self.src(unit.span);
@@ -315,7 +329,9 @@ impl<'a> Lower<'a> {
             }
         }
         if parts.is_empty() {
-            self.push(Diagnostic::new(Code::ExpectedDuration, self.file, start).arg("keyword", keyword));
+            self.push(
+                Diagnostic::new(Code::ExpectedDuration, self.file, start).arg("keyword", keyword),
+            );
             return None;
         }
         if failed {
@@ -328,8 +344,16 @@ impl<'a> Lower<'a> {
     fn unknown_member(&mut self, statement: &Statement, allowed: &[&str]) {
         let span = statement.head_span();
         let Some(Word::Token(token)) = statement.words.first() else {
-            let found = statement.words.first().map(|w| self.word_text(w)).unwrap_or_else(|| "{".to_owned());
-            let span = if span.is_empty() { statement.block.as_ref().map_or(span, |b| b.open) } else { span };
+            let found = statement
+                .words
+                .first()
+                .map(|w| self.word_text(w))
+                .unwrap_or_else(|| "{".to_owned());
+            let span = if span.is_empty() {
+                statement.block.as_ref().map_or(span, |b| b.open)
+            } else {
+                span
+            };
             self.push(Diagnostic::new(Code::UnknownKeyword, self.file, span).arg("found", found));
             return;
         };
@@ -363,14 +387,19 @@ impl<'a> Lower<'a> {
 
     fn no_block(&mut self, statement: &Statement, keyword: &str) {
         if let Some(block) = &statement.block {
-            self.push(Diagnostic::new(Code::UnexpectedBlock, self.file, block.open).arg("keyword", keyword));
+            self.push(
+                Diagnostic::new(Code::UnexpectedBlock, self.file, block.open)
+                    .arg("keyword", keyword),
+            );
         }
     }
 
     fn need_block<'s>(&mut self, statement: &'s Statement, keyword: &str) -> Option<&'s Block> {
         if statement.block.is_none() {
             let span = statement.head_span();
-            self.push(Diagnostic::new(Code::ExpectedBlock, self.file, span).arg("keyword", keyword));
+            self.push(
+                Diagnostic::new(Code::ExpectedBlock, self.file, span).arg("keyword", keyword),
+            );
         }
         statement.block.as_ref()
     }
@@ -487,11 +516,19 @@ impl<'a> Lower<'a> {
         if let Some(block) = &statement.block {
             for member in statements(&block.nodes) {
                 match self.keyword_of(member).map(|k| k.0) {
-                    Some("koodi") => self.text_member(member, "koodi", &mut service.code, &mut seen, "koodi"),
-                    Some("laki") => self.text_member(member, "laki", &mut service.law, &mut seen, "laki"),
-                    Some("kuvaus") => {
-                        self.text_member(member, "kuvaus", &mut service.description, &mut seen, "kuvaus")
+                    Some("koodi") => {
+                        self.text_member(member, "koodi", &mut service.code, &mut seen, "koodi")
                     }
+                    Some("laki") => {
+                        self.text_member(member, "laki", &mut service.law, &mut seen, "laki")
+                    }
+                    Some("kuvaus") => self.text_member(
+                        member,
+                        "kuvaus",
+                        &mut service.description,
+                        &mut seen,
+                        "kuvaus",
+                    ),
                     _ => self.unknown_member(member, SERVICE_MEMBERS),
                 }
             }
@@ -505,15 +542,25 @@ impl<'a> Lower<'a> {
         let name = self.name(&mut cursor, keyword)?;
         let title = self.text_req(&mut cursor, keyword);
         self.finish(&mut cursor, keyword);
-        let mut segmentation =
-            Segmentation { name, title, unit: None, axes: Vec::new(), segments: Vec::new(), coverage: None };
+        let mut segmentation = Segmentation {
+            name,
+            title,
+            unit: None,
+            axes: Vec::new(),
+            segments: Vec::new(),
+            coverage: None,
+        };
         let mut seen = HashMap::new();
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
-                Some("yksikkö") => {
-                    self.name_member(member, "yksikkö", &mut segmentation.unit, &mut seen, "yksikkö")
-                }
+                Some("yksikkö") => self.name_member(
+                    member,
+                    "yksikkö",
+                    &mut segmentation.unit,
+                    &mut seen,
+                    "yksikkö",
+                ),
                 Some("kattavuus") => self.text_member(
                     member,
                     "kattavuus",
@@ -549,11 +596,8 @@ impl<'a> Lower<'a> {
             return Some(Axis { name, title, values: Vec::new() });
         }
         let mut values = Vec::new();
-        loop {
-            match self.name(&mut cursor, keyword) {
-                Some(value) => values.push(value),
-                None => break,
-            }
+        while let Some(value) = self.name(&mut cursor, keyword) {
+            values.push(value);
             if self.eat_kind(&mut cursor, TokenKind::Pipe).is_none() {
                 break;
             }
@@ -671,7 +715,9 @@ impl<'a> Lower<'a> {
         let from = self.name(&mut cursor, keyword)?;
         if self.eat_kind(&mut cursor, TokenKind::Arrow).is_none() {
             let span = cursor.here();
-            self.push(Diagnostic::new(Code::ExpectedArrow, self.file, span).arg("keyword", keyword));
+            self.push(
+                Diagnostic::new(Code::ExpectedArrow, self.file, span).arg("keyword", keyword),
+            );
             return None;
         }
         let to = self.name(&mut cursor, keyword)?;
@@ -797,7 +843,9 @@ impl<'a> Lower<'a> {
         let mut attrs = StepAttrs::default();
         let mut seen = HashMap::new();
         self.step_attrs(&mut cursor, &mut attrs, &mut seen, None);
-        self.attr_block(statement, |lower, cursor| lower.step_attrs(cursor, &mut attrs, &mut seen, None));
+        self.attr_block(statement, |lower, cursor| {
+            lower.step_attrs(cursor, &mut attrs, &mut seen, None)
+        });
         Some(Step { name, title, attrs })
     }
 
@@ -812,7 +860,12 @@ impl<'a> Lower<'a> {
         }
     }
 
-    fn repeated(&mut self, seen: &mut HashMap<&'static str, Span>, key: &'static str, span: Span) -> bool {
+    fn repeated(
+        &mut self,
+        seen: &mut HashMap<&'static str, Span>,
+        key: &'static str,
+        span: Span,
+    ) -> bool {
         if let Some(previous) = seen.get(key) {
             let found = self.src(span).to_owned();
             self.push(
@@ -874,7 +927,9 @@ impl<'a> Lower<'a> {
                     let count = self.number(cursor, attribute);
                     if let Some((value, number_span)) = count {
                         if value == 0 {
-                            self.error(Code::ZeroAmount, number_span).args.push(("keyword", crate::diagnostic::Arg::Text("määrä".into())));
+                            self.error(Code::ZeroAmount, number_span)
+                                .args
+                                .push(("keyword", crate::diagnostic::Arg::Text("määrä".into())));
                         } else if !self.repeated(seen, "määrä", span) {
                             attrs.count = Some(Count { value, span: number_span });
                         }
@@ -900,8 +955,11 @@ impl<'a> Lower<'a> {
                     }
                 }
                 "valinnainen" | "pakollinen" => {
-                    let requirement =
-                        if attribute == "valinnainen" { Requirement::Optional } else { Requirement::Required };
+                    let requirement = if attribute == "valinnainen" {
+                        Requirement::Optional
+                    } else {
+                        Requirement::Required
+                    };
                     if !self.repeated(seen, "valinnainen", span) {
                         attrs.requirement = Some(RequirementAttr { requirement, span });
                     }
@@ -984,9 +1042,13 @@ impl<'a> Lower<'a> {
         }
         let after = self.duration(cursor, "määräaika")?;
         let anchor_span = cursor.here();
-        let anchor = if self.eat_word(cursor, "tapauksen").is_some() && self.eat_word(cursor, "alusta").is_some() {
+        let anchor = if self.eat_word(cursor, "tapauksen").is_some()
+            && self.eat_word(cursor, "alusta").is_some()
+        {
             Some(Anchor::CaseStart)
-        } else if self.eat_word(cursor, "vaiheen").is_some() && self.eat_word(cursor, "alusta").is_some() {
+        } else if self.eat_word(cursor, "vaiheen").is_some()
+            && self.eat_word(cursor, "alusta").is_some()
+        {
             Some(Anchor::PhaseStart)
         } else if self.eat_word(cursor, "edellisestä").is_some() {
             Some(Anchor::PreviousStep)
@@ -997,11 +1059,16 @@ impl<'a> Lower<'a> {
             if cursor.peek().is_some() {
                 cursor.pos += 1;
             }
-            self.push(Diagnostic::new(Code::UnknownAnchor, self.file, anchor_span).arg("found", found));
+            self.push(
+                Diagnostic::new(Code::UnknownAnchor, self.file, anchor_span).arg("found", found),
+            );
             None
         };
         let anchor = anchor?;
-        let span = keyword_span.to(Span::new(anchor_span.start as usize, cursor.here().start.max(anchor_span.end) as usize));
+        let span = keyword_span.to(Span::new(
+            anchor_span.start as usize,
+            cursor.here().start.max(anchor_span.end) as usize,
+        ));
         Some(Deadline { after, anchor, span: keyword_span.to(span) })
     }
 
@@ -1011,7 +1078,8 @@ impl<'a> Lower<'a> {
         let segment = self.name(&mut cursor, keyword)?;
         let inherits = self.eat_word(&mut cursor, "perii").is_some();
         self.finish(&mut cursor, keyword);
-        let mut content = SegmentContent { segment, inherits, responsible: None, changes: Vec::new() };
+        let mut content =
+            SegmentContent { segment, inherits, responsible: None, changes: Vec::new() };
         if inherits {
             self.no_block(statement, "perii");
             return Some(content);
@@ -1100,7 +1168,10 @@ impl<'a> Lower<'a> {
         let mut offset = target.span.start as usize;
         let mut names = Vec::new();
         for part in &parts {
-            names.push(Name { text: (*part).to_owned(), span: Span::new(offset, offset + part.len()) });
+            names.push(Name {
+                text: (*part).to_owned(),
+                span: Span::new(offset, offset + part.len()),
+            });
             offset += part.len() + 1;
         }
         let step = if names.len() == 3 { names.pop() } else { None };
@@ -1131,7 +1202,10 @@ impl<'a> Lower<'a> {
                     let Some(from) = self.name(&mut cursor, "luovutus") else { continue };
                     if self.eat_kind(&mut cursor, TokenKind::Arrow).is_none() {
                         let span = cursor.here();
-                        self.push(Diagnostic::new(Code::ExpectedArrow, self.file, span).arg("keyword", "luovutus"));
+                        self.push(
+                            Diagnostic::new(Code::ExpectedArrow, self.file, span)
+                                .arg("keyword", "luovutus"),
+                        );
                         continue;
                     }
                     let Some(to) = self.name(&mut cursor, "luovutus") else { continue };
@@ -1171,14 +1245,20 @@ impl<'a> Lower<'a> {
         let mut cursor = self.head(statement);
         let name = self.name(&mut cursor, keyword)?;
         let title = self.text_req(&mut cursor, keyword);
-        let mut task = Task { name, title, duration: None, channel: None, optional: false, step: None };
+        let mut task =
+            Task { name, title, duration: None, channel: None, optional: false, step: None };
         let mut seen = HashMap::new();
         self.task_attrs(&mut cursor, &mut task, &mut seen);
         self.attr_block(statement, |lower, cursor| lower.task_attrs(cursor, &mut task, &mut seen));
         Some(task)
     }
 
-    fn task_attrs(&mut self, cursor: &mut Cursor, task: &mut Task, seen: &mut HashMap<&'static str, Span>) {
+    fn task_attrs(
+        &mut self,
+        cursor: &mut Cursor,
+        task: &mut Task,
+        seen: &mut HashMap<&'static str, Span>,
+    ) {
         while let Some(word) = cursor.peek() {
             let Some(token) = cursor.peek_token().filter(|t| t.kind == TokenKind::Name) else {
                 let span = word.span().unwrap_or(cursor.end);
@@ -1269,7 +1349,10 @@ impl<'a> Lower<'a> {
             [Word::Token(token)] if token.kind == TokenKind::Name => {
                 let text = self.src(token.span);
                 if text.contains('.') {
-                    self.push(Diagnostic::new(Code::QualifiedNotAllowed, self.file, token.span).arg("found", text));
+                    self.push(
+                        Diagnostic::new(Code::QualifiedNotAllowed, self.file, token.span)
+                            .arg("found", text),
+                    );
                     return None;
                 }
                 Some(Flow::Name(Name { text: text.to_owned(), span: token.span }))
@@ -1303,13 +1386,18 @@ impl<'a> Lower<'a> {
                 let span = word.span().unwrap_or(after);
                 let found = self.word_text(word);
                 let code = match word {
-                    Word::Token(t) if t.kind == TokenKind::Name && matches!(found.as_str(), "kun" | "muuten") => {
+                    Word::Token(t)
+                        if t.kind == TokenKind::Name
+                            && matches!(found.as_str(), "kun" | "muuten") =>
+                    {
                         Code::ConditionOutsideChoice
                     }
                     _ => Code::UnexpectedWord,
                 };
                 self.push(
-                    Diagnostic::new(code, self.file, span).arg("keyword", "kulku").arg("found", found),
+                    Diagnostic::new(code, self.file, span)
+                        .arg("keyword", "kulku")
+                        .arg("found", found),
                 );
                 None
             }
@@ -1335,7 +1423,10 @@ impl<'a> Lower<'a> {
             }
         }
         if !parallel.is_empty() && !choice.is_empty() {
-            let span = words[parallel[0]].span().unwrap_or(close).to(words[choice[0]].span().unwrap_or(close));
+            let span = words[parallel[0]]
+                .span()
+                .unwrap_or(close)
+                .to(words[choice[0]].span().unwrap_or(close));
             self.push(Diagnostic::new(Code::MixedFlowGroup, self.file, span));
             return None;
         }
@@ -1377,7 +1468,8 @@ impl<'a> Lower<'a> {
             let mut condition = None;
             if let [rest @ .., Word::Token(kun), Word::Token(text)] = part {
                 if self.src(kun.span) == "kun" && text.kind == TokenKind::Text {
-                    condition = Some(Text { value: text_value(self.src(text.span)), span: text.span });
+                    condition =
+                        Some(Text { value: text_value(self.src(text.span)), span: text.span });
                     part = rest;
                 }
             }

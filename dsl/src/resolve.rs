@@ -153,23 +153,58 @@ impl<'m> Resolver<'m> {
             }
             Item::Service(service) => {
                 let def = Def { file, node: service };
-                insert(&mut self.index.services, &service.name, def, NameKind::Service, |s| s.name.span, d);
+                insert(
+                    &mut self.index.services,
+                    &service.name,
+                    def,
+                    NameKind::Service,
+                    |s| s.name.span,
+                    d,
+                );
             }
             Item::Segmentation(seg) => {
                 let def = Def { file, node: seg };
-                insert(&mut self.index.segmentations, &seg.name, def, NameKind::Segmentation, |s| s.name.span, d);
+                insert(
+                    &mut self.index.segmentations,
+                    &seg.name,
+                    def,
+                    NameKind::Segmentation,
+                    |s| s.name.span,
+                    d,
+                );
             }
             Item::Chain(chain) => {
                 let def = Def { file, node: chain };
-                insert(&mut self.index.chains, &chain.name, def, NameKind::Chain, |c| c.name.span, d);
+                insert(
+                    &mut self.index.chains,
+                    &chain.name,
+                    def,
+                    NameKind::Chain,
+                    |c| c.name.span,
+                    d,
+                );
             }
             Item::Process(process) => {
                 let def = Def { file, node: process };
-                insert(&mut self.index.processes, &process.name, def, NameKind::Process, |p| p.name.span, d);
+                insert(
+                    &mut self.index.processes,
+                    &process.name,
+                    def,
+                    NameKind::Process,
+                    |p| p.name.span,
+                    d,
+                );
             }
             Item::Workflow(workflow) => {
                 let def = Def { file, node: workflow };
-                insert(&mut self.index.workflows, &workflow.target, def, NameKind::Workflow, |w| w.target.span, d);
+                insert(
+                    &mut self.index.workflows,
+                    &workflow.target,
+                    def,
+                    NameKind::Workflow,
+                    |w| w.target.span,
+                    d,
+                );
             }
         }
     }
@@ -209,7 +244,12 @@ impl<'m> Resolver<'m> {
         match self.index.segmentations.get(name.text.as_str()) {
             Some(def) => Some(def.node),
             None => {
-                let d = unknown(file, NameKind::Segmentation, name, self.index.segmentations.keys().copied());
+                let d = unknown(
+                    file,
+                    NameKind::Segmentation,
+                    name,
+                    self.index.segmentations.keys().copied(),
+                );
                 self.diagnostics.push(d);
                 None
             }
@@ -217,7 +257,13 @@ impl<'m> Resolver<'m> {
     }
 
     /// Checks that `segment` is a segment of the segmentation `of` (when that resolved).
-    fn segment_ref(&mut self, file: FileId, segment: &Name, of: Option<&Name>, segmentation: Option<&Segmentation>) {
+    fn segment_ref(
+        &mut self,
+        file: FileId,
+        segment: &Name,
+        of: Option<&Name>,
+        segmentation: Option<&Segmentation>,
+    ) {
         match (of, segmentation) {
             (None, _) => self.diagnostics.push(
                 Diagnostic::new(Code::SegmentsWithoutSegmentation, file, segment.span)
@@ -271,7 +317,8 @@ impl<'m> Resolver<'m> {
     }
 
     fn chain(&mut self, file: FileId, chain: &'m Chain) {
-        let segmentation = chain.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        let segmentation =
+            chain.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
         let services = chain.services.iter().chain(chain.paths.iter().flatten());
         for name in services {
             self.service(file, name);
@@ -319,7 +366,8 @@ impl<'m> Resolver<'m> {
         if let Some(service) = &process.service {
             self.service(file, service);
         }
-        let segmentation = process.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        let segmentation =
+            process.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
         let mut phases = Scope::new(NameKind::Phase);
         let mut steps = Scope::new(NameKind::Step);
         let mut step_phase: HashMap<&str, &str> = HashMap::new();
@@ -370,13 +418,23 @@ impl<'m> Resolver<'m> {
                 match change {
                     Change::Modify { step, attrs } => {
                         if !steps.contains(&step.text) {
-                            self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys()));
+                            self.diagnostics.push(unknown(
+                                file,
+                                NameKind::Step,
+                                step,
+                                steps.keys(),
+                            ));
                         }
                         self.step_attrs(file, attrs, &steps);
                     }
                     Change::Add { step, phase } => {
                         if !phases.contains(&phase.text) {
-                            self.diagnostics.push(unknown(file, NameKind::Phase, phase, phases.keys()));
+                            self.diagnostics.push(unknown(
+                                file,
+                                NameKind::Phase,
+                                phase,
+                                phases.keys(),
+                            ));
                         }
                         if let Some(first) = steps.names.get(step.name.text.as_str()) {
                             self.diagnostics.push(
@@ -391,9 +449,18 @@ impl<'m> Resolver<'m> {
                         self.step_attrs(file, &step.attrs, &steps);
                     }
                     Change::Remove { step, .. } => {
-                        let generic = process.phases.iter().flat_map(|p| &p.steps).find(|s| s.name.text == step.text);
+                        let generic = process
+                            .phases
+                            .iter()
+                            .flat_map(|p| &p.steps)
+                            .find(|s| s.name.text == step.text);
                         match generic {
-                            None => self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys())),
+                            None => self.diagnostics.push(unknown(
+                                file,
+                                NameKind::Step,
+                                step,
+                                steps.keys(),
+                            )),
                             Some(generic) => {
                                 if let Some(statutory) = &generic.attrs.statutory {
                                     self.diagnostics.push(
@@ -419,7 +486,12 @@ impl<'m> Resolver<'m> {
                 match process.phases.iter().find(|p| p.name.text == workflow.phase.text) {
                     None => {
                         let names = process.phases.iter().map(|p| p.name.text.as_str());
-                        self.diagnostics.push(unknown(file, NameKind::Phase, &workflow.phase, names));
+                        self.diagnostics.push(unknown(
+                            file,
+                            NameKind::Phase,
+                            &workflow.phase,
+                            names,
+                        ));
                     }
                     Some(phase) => {
                         if let Some(step) = &workflow.step {
@@ -462,7 +534,8 @@ impl<'m> Resolver<'m> {
 
     /// A task's `askel` names a step of the workflow's process: generic, or added by a segment.
     fn task_steps(&mut self, file: FileId, workflow: &Workflow, process: &'m Process) {
-        let mut names: Vec<&str> = process.phases.iter().flat_map(|p| &p.steps).map(|s| s.name.text.as_str()).collect();
+        let mut names: Vec<&str> =
+            process.phases.iter().flat_map(|p| &p.steps).map(|s| s.name.text.as_str()).collect();
         for content in &process.segments {
             for change in &content.changes {
                 if let Change::Add { step, .. } = change {
@@ -473,7 +546,12 @@ impl<'m> Resolver<'m> {
         for task in workflow.lanes.iter().flat_map(|l| &l.tasks) {
             if let Some(step) = &task.step {
                 if !names.contains(&step.text.as_str()) {
-                    self.diagnostics.push(unknown(file, NameKind::Step, step, names.iter().copied()));
+                    self.diagnostics.push(unknown(
+                        file,
+                        NameKind::Step,
+                        step,
+                        names.iter().copied(),
+                    ));
                 }
             }
         }

@@ -2,6 +2,8 @@
 //! on character boundaries, and for input without errors the formatter is a fixed point that
 //! keeps the meaning.
 
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
 use polku_dsl::{ast, format_source, parse_file, same_meaning, Diagnostic, FileId};
 use proptest::prelude::*;
 
@@ -30,8 +32,15 @@ fn assert_spans_valid(text: &str, diagnostics: &[Diagnostic], file: &ast::File) 
         .chain(ast_spans(file));
     for span in spans {
         let (start, end) = (span.start as usize, span.end as usize);
-        assert!(start <= end && end <= text.len(), "span {start}..{end} outside {} bytes", text.len());
-        assert!(text.is_char_boundary(start) && text.is_char_boundary(end), "span {start}..{end} splits a character");
+        assert!(
+            start <= end && end <= text.len(),
+            "span {start}..{end} outside {} bytes",
+            text.len()
+        );
+        assert!(
+            text.is_char_boundary(start) && text.is_char_boundary(end),
+            "span {start}..{end} splits a character"
+        );
     }
 }
 
@@ -56,15 +65,86 @@ fn check_text(text: &str) {
 fn piece() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "organisaatio", "rooli", "palvelu", "segmentointi", "palveluketju", "prosessi",
-            "työnkulku", "vaihe", "askel", "kulku", "segmentti", "akseli", "kaista", "tehtävä",
-            "tekijä", "kesto", "määrä", "väli", "määräaika", "lakisääteinen", "kanava", "käynti",
-            "valinnainen", "ohjaus", "muuta", "lisää", "poista", "perii", "vaiheeseen", "toista",
-            "kunnes", "kun", "muuten", "luovutus", "yksikkö", "polku", "asiakas", "ikä",
-            "tapauksen", "alusta", "edellisestä", "askeleesta", "min", "kk", "v", "a", "b", "c",
-            "p.a", "p.a.b", "ä", "45", "0", "99999999999", "{", "}", "(", ")", ",", ";", ":", "|",
-            "&", "->", "\n", "\n\n", " ", "\"teksti\"", "\"auki", "\"a\\\"b\"", "\"\\x\"", "// kommentti\n",
-            "@", "\t", "\r\n", "é", "\u{0}", "-", "/", ".",
+            "organisaatio",
+            "rooli",
+            "palvelu",
+            "segmentointi",
+            "palveluketju",
+            "prosessi",
+            "työnkulku",
+            "vaihe",
+            "askel",
+            "kulku",
+            "segmentti",
+            "akseli",
+            "kaista",
+            "tehtävä",
+            "tekijä",
+            "kesto",
+            "määrä",
+            "väli",
+            "määräaika",
+            "lakisääteinen",
+            "kanava",
+            "käynti",
+            "valinnainen",
+            "ohjaus",
+            "muuta",
+            "lisää",
+            "poista",
+            "perii",
+            "vaiheeseen",
+            "toista",
+            "kunnes",
+            "kun",
+            "muuten",
+            "luovutus",
+            "yksikkö",
+            "polku",
+            "asiakas",
+            "ikä",
+            "tapauksen",
+            "alusta",
+            "edellisestä",
+            "askeleesta",
+            "min",
+            "kk",
+            "v",
+            "a",
+            "b",
+            "c",
+            "p.a",
+            "p.a.b",
+            "ä",
+            "45",
+            "0",
+            "99999999999",
+            "{",
+            "}",
+            "(",
+            ")",
+            ",",
+            ";",
+            ":",
+            "|",
+            "&",
+            "->",
+            "\n",
+            "\n\n",
+            " ",
+            "\"teksti\"",
+            "\"auki",
+            "\"a\\\"b\"",
+            "\"\\x\"",
+            "// kommentti\n",
+            "@",
+            "\t",
+            "\r\n",
+            "é",
+            "\u{0}",
+            "-",
+            "/",
+            ".",
         ])
         .prop_map(str::to_owned),
         "[a-zäö_]{1,6}",

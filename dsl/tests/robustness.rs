@@ -1,6 +1,8 @@
 //! Inputs that break naive parsers: nothing, garbage, huge files, deep nesting and unclosed
 //! constructs. Each must give diagnostics, never a panic, a stack overflow or a hang.
 
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
 use std::time::{Duration, Instant};
 
 use polku_dsl::{parse_file, Code, FileId};
@@ -26,7 +28,8 @@ fn ten_thousand_open_braces_are_reported_not_recursed() {
 
 #[test]
 fn ten_thousand_nested_parentheses_are_reported_not_recursed() {
-    let text = format!("prosessi p \"P\" {{\n  kulku {}a{}\n}}", "(".repeat(10_000), ")".repeat(10_000));
+    let text =
+        format!("prosessi p \"P\" {{\n  kulku {}a{}\n}}", "(".repeat(10_000), ")".repeat(10_000));
     let found = codes(&text);
     assert!(found.contains(&Code::TooDeep), "{found:?}");
     let text = format!("prosessi p \"P\" {{ kulku {} }}", "(".repeat(10_000));
@@ -35,7 +38,8 @@ fn ten_thousand_nested_parentheses_are_reported_not_recursed() {
 
 #[test]
 fn balanced_deep_blocks_are_skipped_and_parsing_goes_on() {
-    let text = format!("rooli a \"A\"\n{}{}\nrooli b \"B\" @\n", "{".repeat(5_000), "}".repeat(5_000));
+    let text =
+        format!("rooli a \"A\"\n{}{}\nrooli b \"B\" @\n", "{".repeat(5_000), "}".repeat(5_000));
     let found = codes(&text);
     assert!(found.contains(&Code::TooDeep));
     // The error after the deep part is still found.
@@ -52,7 +56,8 @@ fn unterminated_text_and_block_are_reported_once_each() {
 
 #[test]
 fn binary_garbage_gives_diagnostics() {
-    let garbage: String = (0u32..5000).filter_map(|i| char::from_u32((i * 7919) % 0x2FFF)).collect();
+    let garbage: String =
+        (0u32..5000).filter_map(|i| char::from_u32((i * 7919) % 0x2FFF)).collect();
     let parsed = parse_file(FileId(0), &garbage);
     assert!(!parsed.diagnostics.is_empty());
     let mut sources = polku_dsl::SourceSet::new();
@@ -64,7 +69,8 @@ fn binary_garbage_gives_diagnostics() {
 #[test]
 fn invalid_utf8_is_a_diagnostic_with_its_position() {
     let mut sources = polku_dsl::SourceSet::new();
-    let (id, problem) = polku_dsl::add_source_bytes(&mut sources, "x.polku", b"rooli a \"A\"\nrooli \xff".to_vec());
+    let (id, problem) =
+        polku_dsl::add_source_bytes(&mut sources, "x.polku", b"rooli a \"A\"\nrooli \xff".to_vec());
     let problem = problem.expect("invalid UTF-8 is reported");
     assert_eq!(problem.code, Code::InvalidUtf8);
     let position = sources.get(id).line_column(problem.span.start);
@@ -73,7 +79,8 @@ fn invalid_utf8_is_a_diagnostic_with_its_position() {
 
 #[test]
 fn a_ten_megabyte_file_parses_in_linear_time() {
-    let unit = "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä t kesto 45 min\n  }\n}\n";
+    let unit =
+        "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä t kesto 45 min\n  }\n}\n";
     let mut text = String::with_capacity(10 << 20);
     let mut n = 0;
     while text.len() < 10 << 20 {
