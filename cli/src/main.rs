@@ -1,6 +1,7 @@
 //! `polku`: checks and formats process models written in the Polku language.
 
 mod model;
+mod plan;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,28 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Show a process's planned service per segment.
+    ///
+    /// With --segment, the plan of that segment; without, every segment side by side, marking
+    /// what each adds (+), changes (*) or leaves out (–).
+    Plan {
+        /// The process's name.
+        process: String,
+        /// The segment's name.
+        #[arg(long)]
+        segment: Option<String>,
+        /// The model's folder (the one with polku.toml). Default: the model at or above the
+        /// working folder.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: PlanFormat,
+    },
+    /// Export the model's flows for other tools.
+    Export {
+        #[command(subcommand)]
+        what: Export,
+    },
     /// Rewrite files in the canonical layout, keeping every comment.
     Fmt {
         /// Files or folders.
@@ -61,6 +84,26 @@ enum Command {
         /// Change nothing: exit 1 and name the files that would change.
         #[arg(long)]
         check: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+enum PlanFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Export {
+    /// Every process, phase and workflow flow as a PNML workflow net, with verdicts.json
+    /// holding Polku's soundness verdict for each.
+    Pnml {
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -97,12 +140,19 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
     match command {
         Command::Check { paths, format } => check(&paths, format, lang),
         Command::Fmt { paths, check } => fmt(&paths, check, lang),
+        Command::Plan { process, segment, model, format } => {
+            plan::run(&process, segment.as_deref(), model.as_deref(), format, lang)
+        }
+        Command::Export { what: Export::Pnml { model, out } } => {
+            export_pnml(model.as_deref(), &out, lang)
+        }
     }
 }
 
 /// A model read from disk: its sources, and which files could not be read as text.
 struct Loaded {
     name: Option<String>,
+    overrides: Vec<(polku_dsl::Code, Option<polku_dsl::Severity>)>,
     sources: SourceSet,
     unreadable: Vec<FileId>,
     diagnostics: Vec<Diagnostic>,
@@ -110,12 +160,17 @@ struct Loaded {
 }
 
 fn load(model: &model::ModelFiles) -> Result<Loaded> {
-    let name = match &model.root {
-        Some(root) => model::read_config(root)?.model.name,
-        None => None,
+    let (name, overrides) = match &model.root {
+        Some(root) => {
+            let config = model::read_config(root)?;
+            let overrides = config.overrides()?;
+            (config.model.name, overrides)
+        }
+        None => (None, Vec::new()),
     };
     let mut loaded = Loaded {
         name,
+        overrides,
         sources: SourceSet::new(),
         unreadable: Vec::new(),
         diagnostics: Vec::new(),
@@ -151,9 +206,8 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     let mut out = stdout.lock();
     for model in &models {
         let loaded = load(model)?;
-        let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
-        let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics;
-        diagnostics.extend(checked.diagnostics);
+        let (diagnostics, _) = check_model(&loaded);
+        let mut diagnostics = diagnostics;
         // Report what lies in the files the user named; the rest of the model only helps resolve.
         diagnostics.retain(|d| loaded.requested.contains(&d.file));
         polku_dsl::sort(&mut diagnostics);
@@ -190,6 +244,105 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     };
     eprintln!("{summary}");
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Every diagnostic of a model: the language's, then, when names resolve, the validation
+/// rules', with the model's severity overrides applied.
+fn check_model(loaded: &Loaded) -> (Vec<Diagnostic>, Option<polku_engine::Validation>) {
+    let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
+    let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics.clone();
+    let clean = !checked.has_errors() && loaded.unreadable.is_empty();
+    diagnostics.extend(checked.diagnostics);
+    let mut validation = None;
+    if clean {
+        let mut result = polku_engine::validate(&checked.files, polku_engine::Limits::default());
+        diagnostics.append(&mut result.diagnostics);
+        validation = Some(result);
+    }
+    for (code, severity) in &loaded.overrides {
+        match severity {
+            Some(severity) => diagnostics
+                .iter_mut()
+                .filter(|d| d.code == *code)
+                .for_each(|d| d.severity = *severity),
+            None => diagnostics.retain(|d| d.code != *code),
+        }
+    }
+    polku_dsl::sort(&mut diagnostics);
+    (diagnostics, validation)
+}
+
+/// Loads the one model at `dir`, or at or above the working folder.
+fn load_one(dir: Option<&Path>) -> Result<(model::ModelFiles, Loaded)> {
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => model::find_root(Path::new("."))
+            .context("no polku.toml in this folder or above it: name the model with --model")?,
+    };
+    let mut models = model::discover(std::slice::from_ref(&dir))?;
+    anyhow::ensure!(
+        models.len() == 1,
+        "{} holds {} models: name one of them",
+        dir.display(),
+        models.len()
+    );
+    let model = models.remove(0);
+    let loaded = load(&model)?;
+    Ok((model, loaded))
+}
+
+/// The typed trees of a model that checks without errors, or its errors printed.
+fn checked_model(
+    dir: Option<&Path>,
+    lang: Lang,
+) -> Result<Option<(polku_dsl::Checked, polku_engine::Validation)>> {
+    let (_, loaded) = load_one(dir)?;
+    let (diagnostics, validation) = check_model(&loaded);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        let errors: Vec<Diagnostic> =
+            diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+        print!("{}", diagnostic::render(&errors, &loaded.sources, lang));
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "the model has errors: fix them first (polku check)",
+                "mallissa on virheitä: korjaa ne ensin (polku check)"
+            )
+        );
+        return Ok(None);
+    }
+    let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
+    Ok(validation.map(|v| (checked, v)))
+}
+
+fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {
+    let Some((_, validation)) = checked_model(dir, lang)? else { return Ok(ExitCode::from(1)) };
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut verdicts = Vec::new();
+    for net in &validation.nets {
+        let kind = match net.kind {
+            polku_engine::NetKind::Process => "process",
+            polku_engine::NetKind::Phase => "phase",
+            polku_engine::NetKind::Workflow => "workflow",
+        };
+        let file = format!("{kind}.{}.pnml", net.name);
+        write_atomically(&out.join(&file), &polku_engine::pnml::write(&net.flow.net, &net.name))?;
+        let (sound, states) = match net.verdict {
+            polku_engine::Verdict::Sound { states } => (Some(true), states),
+            polku_engine::Verdict::Unsound { states, .. } => (Some(false), states),
+            polku_engine::Verdict::Undecided { states } => (None, states),
+        };
+        verdicts.push(serde_json::json!({ "name": net.name, "kind": kind, "file": file, "sound": sound, "states": states }));
+    }
+    write_atomically(&out.join("verdicts.json"), &serde_json::to_string_pretty(&verdicts)?)?;
+    eprintln!(
+        "{} {} → {}",
+        say(lang, "nets written:", "verkkoja kirjoitettu:"),
+        verdicts.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plural_s(n: usize) -> &'static str {

@@ -39,6 +39,35 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 pub struct Config {
     #[serde(default)]
     pub model: ModelSection,
+    /// Severity per rule code: `error`, `warning` or `off` (also `virhe`, `varoitus`, `pois`).
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, String>,
+}
+
+impl Config {
+    /// The severity overrides, checked: only validation rules (`V…`) can be changed, since a
+    /// syntax or naming error leaves nothing sound to check.
+    pub fn overrides(&self) -> Result<Vec<(polku_dsl::Code, Option<polku_dsl::Severity>)>> {
+        let mut out = Vec::new();
+        for (code, value) in &self.rules {
+            let Some(found) = polku_dsl::Code::ALL.iter().find(|c| c.as_str() == code) else {
+                bail!("[rules] in {CONFIG_FILE}: unknown rule `{code}`");
+            };
+            if !code.starts_with('V') {
+                bail!("[rules] in {CONFIG_FILE}: `{code}` is not a validation rule and cannot be changed");
+            }
+            let severity = match value.as_str() {
+                "error" | "virhe" => Some(polku_dsl::Severity::Error),
+                "warning" | "varoitus" => Some(polku_dsl::Severity::Warning),
+                "off" | "pois" => None,
+                other => bail!(
+                    "[rules] in {CONFIG_FILE}: `{code} = \"{other}\"`: use error, warning or off"
+                ),
+            };
+            out.push((*found, severity));
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -182,8 +182,8 @@ pub struct Process {
     pub service: Option<Name>,
     pub segmentation: Option<Name>,
     pub phases: Vec<Phase>,
-    /// The order of the phases; `None` means the order written.
-    pub flow: Option<Flow>,
+    /// The order of the phases: every `kulku` statement; none means the order written.
+    pub flows: Vec<Flow>,
     pub segments: Vec<SegmentContent>,
 }
 
@@ -196,7 +196,7 @@ pub struct Phase {
     /// The outcome that completes the phase.
     pub milestone: Option<Text>,
     pub steps: Vec<Step>,
-    pub flow: Option<Flow>,
+    pub flows: Vec<Flow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -328,7 +328,7 @@ pub struct Workflow {
     pub target: Name,
     pub title: Option<Text>,
     pub lanes: Vec<Lane>,
-    pub flow: Option<Flow>,
+    pub flows: Vec<Flow>,
     pub handoffs: Vec<Handoff>,
 }
 

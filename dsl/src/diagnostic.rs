@@ -482,6 +482,80 @@ catalogue! {
     StepNotInPhase = "R007", Error,
         en "step `{name}` is not in phase `{phase}`",
         fi "askel `{name}` ei kuulu vaiheeseen `{phase}`";
+    Unused = "V001", Warning,
+        en "{kind} `{name}` is defined but never used",
+        fi "{kind} `{name}` on määritelty, mutta sitä ei käytetä missään";
+    Unreachable = "V002", Error,
+        en "`{name}` can never happen: the flow never reaches it",
+        fi "`{name}` ei voi koskaan toteutua: kulku ei koskaan etene siihen",
+        hint "add `{name}` to a `kulku`, or remove it",
+        vihje "lisää `{name}` johonkin `kulku`-riviin tai poista se";
+    NoEnd = "V003", Error,
+        en "after `{name}` the flow can never reach its end",
+        fi "kohdan `{name}` jälkeen kulku ei voi koskaan päättyä",
+        hint "continue the flow from `{name}` to an element that leads to the end",
+        vihje "jatka kulkua kohdasta `{name}` johonkin, josta pääsee loppuun";
+    LoopWithoutExit = "V004", Error,
+        en "the loop through `{name}` has no way out: {path}",
+        fi "kohdan `{name}` kautta kulkevasta silmukasta ei pääse ulos: {path}";
+    SplitWithoutJoin = "V005", Error,
+        en "the flow can end while work is still open in {open}; path: {path}",
+        fi "kulku voi päättyä, vaikka työtä on yhä kesken kohdassa {open}; polku: {path}",
+        hint "a parallel split (`&`) must end in the same group; a branch that leaves the group is never waited for",
+        vihje "rinnakkaisen haarautumisen (`&`) haarojen on päätyttävä samaan ryhmään; ryhmästä poistuvaa haaraa ei odoteta";
+    JoinNeverCompletes = "V006", Error,
+        en "the flow gets stuck: after {path} the parallel group ({branches}) still waits for `{missing}`, which can no longer happen",
+        fi "kulku jumittuu: polun {path} jälkeen rinnakkainen ryhmä ({branches}) odottaa yhä kohtaa `{missing}`, joka ei voi enää toteutua";
+    ChoiceWithoutDefault = "V007", Warning,
+        en "the choice starting with `{name}` has no default branch",
+        fi "valinnalla, joka alkaa kohdasta `{name}`, ei ole oletushaaraa",
+        hint "mark the branch taken when no condition holds with `muuten`",
+        vihje "merkitse haara, joka valitaan kun mikään ehto ei täyty, sanalla `muuten`";
+    StateLimit = "V008", Warning,
+        en "the flow of `{name}` has more than {limit} states; its soundness was not decided",
+        fi "kulussa `{name}` on yli {limit} tilaa; sen toimivuutta ei ratkaistu",
+        hint "split the flow into smaller phases",
+        vihje "jaa kulku pienempiin vaiheisiin";
+    Unbounded = "V009", Error,
+        en "work can pile up without end in the flow of `{name}`: {path}",
+        fi "työtä voi kasautua loputtomasti kulussa `{name}`: {path}",
+        hint "a branch that goes back to an earlier element must not leave a parallel group open",
+        vihje "haara, joka palaa aiempaan kohtaan, ei saa jättää rinnakkaista ryhmää auki";
+    DeadElement = "V010", Error,
+        en "`{name}` can never happen, although the flow leads to it",
+        fi "`{name}` ei voi koskaan toteutua, vaikka kulku johtaa siihen";
+    SegmentWithoutContent = "V011", Error,
+        en "process `{name}` in chain `{chain}` says nothing of segment `{segment}`",
+        fi "palveluketjun `{chain}` prosessi `{name}` ei kerro mitään segmentistä `{segment}`",
+        hint "add `segmentti {segment} perii` if the generic content fits this segment as it is",
+        vihje "lisää `segmentti {segment} perii`, jos yleinen sisältö sopii segmentille sellaisenaan";
+    PhaseWithoutWorkflow = "V012", Error,
+        en "phase `{name}` is performed by staff but has no workflow",
+        fi "vaihe `{name}` on henkilöstön työtä, mutta siltä puuttuu työnkulku",
+        hint "describe the division of work with `työnkulku {process}.{name} \"…\" { … }`",
+        vihje "kuvaa työnjako: `työnkulku {process}.{name} \"…\" { … }`";
+    LaneMissing = "V013", Error,
+        en "the workflow has no lane for role `{role}`, who performs `{step}`",
+        fi "työnkulussa ei ole kaistaa roolille `{role}`, joka tekee askeleen `{step}`";
+    StatutoryMadeOptional = "V014", Error,
+        en "segment `{segment}` makes the statutory step `{name}` optional",
+        fi "segmentti `{segment}` tekee lakisääteisestä askeleesta `{name}` valinnaisen",
+        hint "a segment adds to the statutory minimum and never removes from it",
+        vihje "segmentti lisää lakisääteiseen vähimmäistasoon eikä koskaan poista siitä";
+    IncompleteCard = "V015", Warning,
+        en "the profile card of segment `{name}` lacks: {fields}",
+        fi "segmentin `{name}` profiilikortista puuttuu: {fields}";
+    QuadrantsUncovered = "V016", Warning,
+        en "no segment of `{name}` covers {missing}",
+        fi "mikään segmentoinnin `{name}` segmentti ei kata yhdistelmää {missing}",
+        hint "add a segment there, or say why not with `kattavuus \"…\"`",
+        vihje "lisää sinne segmentti tai kerro syy rivillä `kattavuus \"…\"`";
+    NotPositive = "V017", Error,
+        en "`{keyword}` must be longer than zero",
+        fi "arvon `{keyword}` on oltava pidempi kuin nolla";
+    DeadlineOrder = "V018", Warning,
+        en "the deadline of `{name}` ({first}) falls after the deadline of the later step `{later}` ({second})",
+        fi "askeleen `{name}` määräaika ({first}) on myöhemmin kuin myöhemmän askeleen `{later}` määräaika ({second})";
 }
 
 /// Renders diagnostics for a person: the code and message, `file:line:column`, the source line

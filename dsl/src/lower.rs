@@ -743,7 +743,7 @@ impl<'a> Lower<'a> {
             service: None,
             segmentation: None,
             phases: Vec::new(),
-            flow: None,
+            flows: Vec::new(),
             segments: Vec::new(),
         };
         let mut seen = HashMap::new();
@@ -765,7 +765,7 @@ impl<'a> Lower<'a> {
                         process.phases.push(phase);
                     }
                 }
-                Some("kulku") => self.flow_member(member, &mut process.flow, &mut seen),
+                Some("kulku") => self.flow_member(member, &mut process.flows),
                 Some("segmentti") => {
                     if let Some(content) = self.segment_content(member) {
                         process.segments.push(content);
@@ -777,27 +777,16 @@ impl<'a> Lower<'a> {
         Some(process)
     }
 
-    fn flow_member(
-        &mut self,
-        statement: &Statement,
-        slot: &mut Option<Flow>,
-        seen: &mut HashMap<&'static str, Span>,
-    ) {
+    /// A `kulku` statement. A block may have several: together they describe one graph.
+    fn flow_member(&mut self, statement: &Statement, flows: &mut Vec<Flow>) {
         let span = statement.head_span();
         self.no_block(statement, "kulku");
-        if let Some(previous) = seen.get("kulku") {
-            self.push(
-                Diagnostic::new(Code::RepeatedAttribute, self.file, span)
-                    .arg("found", "kulku")
-                    .secondary(self.file, *previous, Note::FirstGivenHere),
-            );
-            return;
-        }
-        seen.insert("kulku", span);
         let words: Vec<&Word> =
             statement.words.iter().skip(1).filter(|w| !matches!(w, Word::Break(_))).collect();
         let end = Span::new(span.end as usize, span.end as usize);
-        *slot = self.flow(&words, end);
+        if let Some(flow) = self.flow(&words, end) {
+            flows.push(flow);
+        }
     }
 
     fn phase(&mut self, statement: &Statement) -> Option<Phase> {
@@ -817,8 +806,8 @@ impl<'a> Lower<'a> {
             }
         }
         self.finish(&mut cursor, keyword);
-        let mut phase = Phase { name, title, client, milestone, steps: Vec::new(), flow: None };
-        let mut seen = HashMap::new();
+        let mut phase =
+            Phase { name, title, client, milestone, steps: Vec::new(), flows: Vec::new() };
         if let Some(block) = &statement.block {
             for member in statements(&block.nodes) {
                 match self.keyword_of(member).map(|k| k.0) {
@@ -827,7 +816,7 @@ impl<'a> Lower<'a> {
                             phase.steps.push(step);
                         }
                     }
-                    Some("kulku") => self.flow_member(member, &mut phase.flow, &mut seen),
+                    Some("kulku") => self.flow_member(member, &mut phase.flows),
                     _ => self.unknown_member(member, PHASE_MEMBERS),
                 }
             }
@@ -1184,10 +1173,9 @@ impl<'a> Lower<'a> {
             target,
             title,
             lanes: Vec::new(),
-            flow: None,
+            flows: Vec::new(),
             handoffs: Vec::new(),
         };
-        let mut seen = HashMap::new();
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
@@ -1196,7 +1184,7 @@ impl<'a> Lower<'a> {
                         workflow.lanes.push(lane);
                     }
                 }
-                Some("kulku") => self.flow_member(member, &mut workflow.flow, &mut seen),
+                Some("kulku") => self.flow_member(member, &mut workflow.flows),
                 Some("luovutus") => {
                     let mut cursor = self.head(member);
                     let Some(from) = self.name(&mut cursor, "luovutus") else { continue };

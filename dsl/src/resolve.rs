@@ -382,7 +382,7 @@ impl<'m> Resolver<'m> {
             for step in &phase.steps {
                 self.step_attrs(file, &step.attrs, &steps);
             }
-            if let Some(flow) = &phase.flow {
+            for flow in &phase.flows {
                 for name in self.flow_names(file, flow) {
                     match step_phase.get(name.text.as_str()) {
                         Some(owner) if *owner == phase.name.text => {}
@@ -399,7 +399,7 @@ impl<'m> Resolver<'m> {
                 }
             }
         }
-        if let Some(flow) = &process.flow {
+        for flow in &process.flows {
             for name in self.flow_names(file, flow) {
                 if !phases.contains(&name.text) {
                     self.diagnostics.push(unknown(file, NameKind::Phase, name, phases.keys()));
@@ -518,7 +518,7 @@ impl<'m> Resolver<'m> {
             }
         }
         let mut referenced: Vec<&Name> = Vec::new();
-        if let Some(flow) = &workflow.flow {
+        for flow in &workflow.flows {
             referenced.extend(self.flow_names(file, flow));
         }
         for handoff in &workflow.handoffs {

@@ -1,0 +1,271 @@
+//! `polku plan`: a process's planned service per segment, as a table or JSON.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use polku_dsl::ast::{Channel, Item, Process};
+use polku_dsl::Lang;
+use polku_engine::plan::{
+    describe_deadline, describe_duration, generic_plan, segment_plan, Origin, Plan, PlannedStep,
+};
+
+use crate::{checked_model, say, PlanFormat};
+
+pub fn run(
+    process_name: &str,
+    segment: Option<&str>,
+    model: Option<&Path>,
+    format: PlanFormat,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some((checked, _)) = checked_model(model, lang)? else { return Ok(ExitCode::from(1)) };
+    let processes: Vec<&Process> = checked
+        .files
+        .iter()
+        .flat_map(|(_, f)| &f.items)
+        .filter_map(|i| match i {
+            Item::Process(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let Some(process) = processes.iter().find(|p| p.name.text == process_name) else {
+        let names: Vec<&str> = processes.iter().map(|p| p.name.text.as_str()).collect();
+        let hint = polku_dsl::suggest::closest(process_name, names.iter().copied())
+            .map(|s| format!(" ({} `{s}`?)", say(lang, "did you mean", "tarkoititko")))
+            .unwrap_or_default();
+        bail!("{} `{process_name}`{hint}", say(lang, "no such process", "prosessia ei ole"));
+    };
+    let segments: Vec<&str> = process.segments.iter().map(|c| c.segment.text.as_str()).collect();
+    let plans: Vec<Plan> = match segment {
+        Some(segment) => match segment_plan(process, segment) {
+            Some(plan) => vec![plan],
+            None => bail!(
+                "{} `{}` {} `{segment}` ({}: {})",
+                say(lang, "process", "prosessi"),
+                process.name.text,
+                say(lang, "says nothing of segment", "ei kerro mitään segmentistä"),
+                say(lang, "its segments", "sen segmentit"),
+                segments.join(", ")
+            ),
+        },
+        None => std::iter::once(generic_plan(process))
+            .chain(segments.iter().filter_map(|s| segment_plan(process, s)))
+            .collect(),
+    };
+    match format {
+        PlanFormat::Json => {
+            let value = if segment.is_some() {
+                serde_json::to_value(&plans[0])?
+            } else {
+                serde_json::to_value(&plans)?
+            };
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        PlanFormat::Table if segment.is_some() => print!("{}", one_plan(process, &plans[0], lang)),
+        PlanFormat::Table => print!("{}", side_by_side(process, &plans, lang)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn channel_word(channel: Channel, lang: Lang) -> &'static str {
+    match (channel, lang) {
+        (Channel::Visit, Lang::Fi) => "käynti",
+        (Channel::Phone, Lang::Fi) => "puhelin",
+        (Channel::Digital, Lang::Fi) => "sähköinen",
+        (Channel::HomeVisit, Lang::Fi) => "kotikäynti",
+        (Channel::Group, Lang::Fi) => "ryhmä",
+        (Channel::Video, Lang::Fi) => "video",
+        (Channel::Visit, Lang::En) => "visit",
+        (Channel::Phone, Lang::En) => "phone",
+        (Channel::Digital, Lang::En) => "digital",
+        (Channel::HomeVisit, Lang::En) => "home visit",
+        (Channel::Group, Lang::En) => "group",
+        (Channel::Video, Lang::En) => "video",
+    }
+}
+
+/// Lays out rows as columns padded to the widest cell.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| format!("{cell}{}", " ".repeat(widths[c] - cell.chars().count())))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+        if i == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            out.push_str(&rule.join("  "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn title(process: &Process) -> String {
+    process.title.as_ref().map_or_else(|| process.name.text.clone(), |t| t.value.clone())
+}
+
+fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
+    let mut out = format!(
+        "{} ({}) — {} {}\n",
+        title(process),
+        process.name.text,
+        say(lang, "segment", "segmentti"),
+        plan.segment.as_deref().unwrap_or("-")
+    );
+    if let Some(role) = &plan.responsible {
+        out.push_str(&format!(
+            "{}: {role}\n",
+            say(lang, "named responsible worker", "vastuutyöntekijä")
+        ));
+    }
+    out.push('\n');
+    let header = match lang {
+        Lang::Fi => [
+            "vaihe",
+            "askel",
+            "tekijä",
+            "kesto",
+            "määrä",
+            "väli",
+            "määräaika",
+            "kanava",
+            "pakollinen",
+            "lakisääteinen",
+            "muutos",
+        ],
+        Lang::En => [
+            "phase",
+            "step",
+            "by",
+            "duration",
+            "count",
+            "interval",
+            "deadline",
+            "channel",
+            "required",
+            "statutory",
+            "change",
+        ],
+    };
+    let mut rows = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+    for step in &plan.steps {
+        rows.push(vec![
+            step.phase.clone(),
+            step.name.clone(),
+            step.roles.join(", "),
+            step.duration.as_ref().map(describe_duration).unwrap_or_default(),
+            step.count.to_string(),
+            step.interval.as_ref().map(describe_duration).unwrap_or_default(),
+            step.deadline.as_ref().map(describe_deadline).unwrap_or_default(),
+            step.channel.map(|c| channel_word(c, lang).to_owned()).unwrap_or_default(),
+            say(
+                lang,
+                if step.required { "yes" } else { "no" },
+                if step.required { "kyllä" } else { "ei" },
+            )
+            .to_owned(),
+            step.statutory
+                .clone()
+                .map(|b| if b.is_empty() { say(lang, "yes", "kyllä").to_owned() } else { b })
+                .unwrap_or_default(),
+            origin_text(&step.origin, lang),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    for removed in &plan.removed {
+        out.push_str(&format!(
+            "{} {}{}\n",
+            say(lang, "left out:", "jätetty pois:"),
+            removed.name,
+            removed.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ));
+    }
+    out
+}
+
+fn origin_text(origin: &Origin, lang: Lang) -> String {
+    match origin {
+        Origin::Generic => String::new(),
+        Origin::Added => say(lang, "added", "lisätty").to_owned(),
+        Origin::Changed(what) => {
+            format!("{} {}", say(lang, "changed:", "muutettu:"), what.join(", "))
+        }
+    }
+}
+
+/// A cell of the side-by-side table: what the plan holds of one step.
+fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
+    let Some(step) = step else {
+        return if removed {
+            "– ".to_owned() + say(lang, "left out", "pois")
+        } else {
+            "–".to_owned()
+        };
+    };
+    let mut text = match &step.origin {
+        Origin::Generic => String::new(),
+        Origin::Changed(_) => "* ".to_owned(),
+        Origin::Added => "+ ".to_owned(),
+    };
+    text.push_str(&step.duration.as_ref().map(describe_duration).unwrap_or_else(|| "✓".to_owned()));
+    if step.count > 1 {
+        text.push_str(&format!(" ×{}", step.count));
+    }
+    if !step.required {
+        text.push_str(say(lang, " (optional)", " (valinnainen)"));
+    }
+    text
+}
+
+fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
+    let mut out = format!("{} ({})\n\n", title(process), process.name.text);
+    let mut header =
+        vec![say(lang, "phase", "vaihe").to_owned(), say(lang, "step", "askel").to_owned()];
+    header.extend(
+        plans.iter().map(|p| {
+            p.segment.clone().unwrap_or_else(|| say(lang, "generic", "yleinen").to_owned())
+        }),
+    );
+    let mut order: Vec<(String, String)> = Vec::new();
+    for plan in plans {
+        for step in &plan.steps {
+            if !order.iter().any(|(_, n)| *n == step.name) {
+                let at = order
+                    .iter()
+                    .rposition(|(p, _)| *p == step.phase)
+                    .map_or(order.len(), |i| i + 1);
+                order.insert(at, (step.phase.clone(), step.name.clone()));
+            }
+        }
+    }
+    let mut rows = vec![header];
+    for (phase, name) in &order {
+        let mut row = vec![phase.clone(), name.clone()];
+        for plan in plans {
+            let removed = plan.removed.iter().any(|r| r.name == *name);
+            row.push(cell(plan.step(name), removed, lang));
+        }
+        rows.push(row);
+    }
+    let mut responsible =
+        vec![String::new(), say(lang, "responsible worker", "vastuutyöntekijä").to_owned()];
+    responsible
+        .extend(plans.iter().map(|p| p.responsible.clone().unwrap_or_else(|| "–".to_owned())));
+    rows.push(responsible);
+    out.push_str(&table(&rows));
+    out.push_str(say(
+        lang,
+        "\n+ added by the segment   * changed by the segment   – not in the plan   ✓ planned, no duration given\n",
+        "\n+ segmentin lisäämä   * segmentin muuttama   – ei suunnitelmassa   ✓ suunniteltu, kestoa ei annettu\n",
+    ));
+    out
+}

@@ -1,0 +1,691 @@
+//! The validation rules: one coherent model across the four levels.
+//!
+//! Each rule reports under its own stable code (`V001` …), documented in `docs/rules.md`; its
+//! default severity is in the diagnostic catalogue and a model's `polku.toml` may change it.
+//! Rules run only on a model whose names resolve: a broken reference would make every rule
+//! after it guess.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use polku_dsl::ast::{
+    Anchor, Branch, Chain, Change, Duration, File, Flow, Item, Name, Process, Requirement,
+    Segmentation, Workflow,
+};
+use polku_dsl::diagnostic::NameKind;
+use polku_dsl::{Code, Diagnostic, FileId, Span};
+
+use crate::flow::{build, FlowNet};
+use crate::net::{check_soundness, Finding, Limits, TransitionKind, Verdict};
+use crate::plan::{approximate_days, describe_deadline};
+
+/// What a flow net describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetKind {
+    /// The phases of a process.
+    Process,
+    /// The steps of one phase.
+    Phase,
+    /// The tasks of a workflow.
+    Workflow,
+}
+
+/// One checked flow: its net and verdict, for the check's report and for export.
+#[derive(Debug, Clone)]
+pub struct CheckedNet {
+    /// `process`, `process.phase` or the workflow's target.
+    pub name: String,
+    pub kind: NetKind,
+    pub flow: FlowNet,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Default)]
+pub struct Validation {
+    pub diagnostics: Vec<Diagnostic>,
+    pub nets: Vec<CheckedNet>,
+}
+
+/// Runs every rule over a model whose names resolve.
+pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
+    let mut v = Validator { files, limits, out: Validation::default() };
+    v.unused();
+    let client_roles: HashSet<&str> = v
+        .items()
+        .filter_map(|(_, item)| match item {
+            Item::Role(r) if r.client => Some(r.name.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let workflows: Vec<(FileId, &Workflow)> = v
+        .items()
+        .filter_map(|(f, item)| match item {
+            Item::Workflow(w) => Some((f, w)),
+            _ => None,
+        })
+        .collect();
+    let processes: Vec<(FileId, &Process)> = v
+        .items()
+        .filter_map(|(f, item)| match item {
+            Item::Process(p) => Some((f, p)),
+            _ => None,
+        })
+        .collect();
+    for (file, item) in v.items().collect::<Vec<_>>() {
+        match item {
+            Item::Segmentation(s) => v.segmentation(file, s),
+            Item::Chain(c) => v.chain(file, c, &processes),
+            Item::Process(p) => v.process(file, p, &workflows, &client_roles),
+            Item::Workflow(w) => v.workflow(file, w, &processes),
+            _ => {}
+        }
+    }
+    v.out
+}
+
+struct Validator<'m> {
+    files: &'m [(FileId, File)],
+    limits: Limits,
+    out: Validation,
+}
+
+fn names_of(flow: &Flow) -> String {
+    flow.names().iter().map(|n| format!("`{}`", n.text)).collect::<Vec<_>>().join(" & ")
+}
+
+impl<'m> Validator<'m> {
+    fn items(&self) -> impl Iterator<Item = (FileId, &'m Item)> {
+        self.files.iter().flat_map(|(f, file)| file.items.iter().map(move |i| (*f, i)))
+    }
+
+    fn push(&mut self, d: Diagnostic) {
+        self.out.diagnostics.push(d);
+    }
+
+    /// V001: roles, services and segmentations that nothing uses.
+    fn unused(&mut self) {
+        let mut used: HashSet<(NameKind, &str)> = HashSet::new();
+        let mut role = |n: &'m Name| (NameKind::Role, n.text.as_str());
+        let mut uses = Vec::new();
+        for (_, item) in self.items() {
+            match item {
+                Item::Segmentation(s) => {
+                    uses.extend(s.unit.iter().map(|u| (NameKind::Service, u.text.as_str())))
+                }
+                Item::Chain(c) => {
+                    uses.extend(
+                        c.segmentation.iter().map(|s| (NameKind::Segmentation, s.text.as_str())),
+                    );
+                    let services = c.services.iter().chain(c.paths.iter().flatten());
+                    uses.extend(services.map(|s| (NameKind::Service, s.text.as_str())));
+                    for r in &c.referrals {
+                        uses.push((NameKind::Service, r.from.text.as_str()));
+                        uses.push((NameKind::Service, r.to.text.as_str()));
+                    }
+                }
+                Item::Process(p) => {
+                    uses.extend(p.service.iter().map(|s| (NameKind::Service, s.text.as_str())));
+                    uses.extend(
+                        p.segmentation.iter().map(|s| (NameKind::Segmentation, s.text.as_str())),
+                    );
+                    for step in p.phases.iter().flat_map(|ph| &ph.steps) {
+                        uses.extend(step.attrs.roles.iter().map(&mut role));
+                    }
+                    for content in &p.segments {
+                        uses.extend(content.responsible.iter().map(&mut role));
+                        for change in &content.changes {
+                            match change {
+                                Change::Modify { attrs, .. } => {
+                                    uses.extend(attrs.roles.iter().map(&mut role))
+                                }
+                                Change::Add { step, .. } => {
+                                    uses.extend(step.attrs.roles.iter().map(&mut role))
+                                }
+                                Change::Remove { .. } => {}
+                            }
+                        }
+                    }
+                }
+                Item::Workflow(w) => uses.extend(w.lanes.iter().map(|l| role(&l.role))),
+                _ => {}
+            }
+        }
+        used.extend(uses);
+        let mut found = Vec::new();
+        for (file, item) in self.items() {
+            let (kind, name) = match item {
+                Item::Role(r) => (NameKind::Role, &r.name),
+                Item::Service(s) => (NameKind::Service, &s.name),
+                Item::Segmentation(s) => (NameKind::Segmentation, &s.name),
+                _ => continue,
+            };
+            if !used.contains(&(kind, name.text.as_str())) {
+                found.push(
+                    Diagnostic::new(Code::Unused, file, name.span)
+                        .kind(kind)
+                        .arg("name", name.text.as_str()),
+                );
+            }
+        }
+        self.out.diagnostics.extend(found);
+    }
+
+    /// V015 and V016: profile cards and coverage of the axes.
+    fn segmentation(&mut self, file: FileId, s: &Segmentation) {
+        for segment in &s.segments {
+            let card = &segment.card;
+            let fields = [
+                ("perusstrategia", &card.basic_strategy),
+                ("tavoite", &card.goal),
+                ("erot", &card.differences),
+                ("asiakaskokemus", &card.client_experience),
+                ("kuvaus", &card.description),
+                ("painotukset", &card.emphases),
+            ];
+            let missing: Vec<&str> = fields
+                .iter()
+                .filter(|(_, v)| v.as_ref().is_none_or(|t| t.value.trim().is_empty()))
+                .map(|(k, _)| *k)
+                .collect();
+            if !missing.is_empty() {
+                self.push(
+                    Diagnostic::new(Code::IncompleteCard, file, segment.name.span)
+                        .arg("name", segment.name.text.as_str())
+                        .arg("fields", missing.join(", ")),
+                );
+            }
+        }
+        if s.axes.is_empty() || s.coverage.is_some() {
+            return;
+        }
+        let mut combinations: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
+        for axis in &s.axes {
+            combinations = combinations
+                .into_iter()
+                .flat_map(|prefix| {
+                    axis.values.iter().map(move |v| {
+                        let mut next = prefix.clone();
+                        next.push((axis.name.text.as_str(), v.text.as_str()));
+                        next
+                    })
+                })
+                .collect();
+        }
+        let covered: Vec<HashSet<(&str, &str)>> = s
+            .segments
+            .iter()
+            .map(|seg| {
+                seg.position.iter().map(|(a, v)| (a.text.as_str(), v.text.as_str())).collect()
+            })
+            .collect();
+        let missing: Vec<String> = combinations
+            .iter()
+            .filter(|combo| !covered.iter().any(|c| combo.iter().all(|pair| c.contains(pair))))
+            .map(|combo| {
+                combo.iter().map(|(a, v)| format!("{a} {v}")).collect::<Vec<_>>().join(", ")
+            })
+            .collect();
+        if !missing.is_empty() {
+            self.push(
+                Diagnostic::new(Code::QuadrantsUncovered, file, s.name.span)
+                    .arg("name", s.name.text.as_str())
+                    .arg("missing", format!("({})", missing.join("; "))),
+            );
+        }
+    }
+
+    /// V011: a chain's processes say something of every segment of the chain's segmentation.
+    fn chain(&mut self, file: FileId, chain: &Chain, processes: &[(FileId, &Process)]) {
+        let Some(segmentation_name) = &chain.segmentation else { return };
+        let Some(segmentation) = self.items().find_map(|(_, i)| match i {
+            Item::Segmentation(s) if s.name.text == segmentation_name.text => Some(s),
+            _ => None,
+        }) else {
+            return;
+        };
+        let services: HashSet<&str> = chain
+            .services
+            .iter()
+            .chain(chain.paths.iter().flatten())
+            .chain(chain.referrals.iter().flat_map(|r| [&r.from, &r.to]))
+            .map(|n| n.text.as_str())
+            .collect();
+        let _ = file;
+        for (process_file, process) in processes {
+            let in_chain =
+                process.service.as_ref().is_some_and(|s| services.contains(s.text.as_str()));
+            let same =
+                process.segmentation.as_ref().is_some_and(|s| s.text == segmentation_name.text);
+            if !(in_chain && same) {
+                continue;
+            }
+            for segment in &segmentation.segments {
+                if !process.segments.iter().any(|c| c.segment.text == segment.name.text) {
+                    self.push(
+                        Diagnostic::new(
+                            Code::SegmentWithoutContent,
+                            *process_file,
+                            process.name.span,
+                        )
+                        .arg("name", process.name.text.as_str())
+                        .arg("chain", chain.name.text.as_str())
+                        .arg("segment", segment.name.text.as_str()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn process(
+        &mut self,
+        file: FileId,
+        process: &Process,
+        workflows: &[(FileId, &Workflow)],
+        client_roles: &HashSet<&str>,
+    ) {
+        let phases: Vec<&Name> = process.phases.iter().map(|p| &p.name).collect();
+        let spans: HashMap<&str, Span> = phases.iter().map(|n| (n.text.as_str(), n.span)).collect();
+        let flows: Vec<&Flow> = process.flows.iter().collect();
+        self.net(
+            file,
+            process.name.text.clone(),
+            NetKind::Process,
+            &phases,
+            &flows,
+            &spans,
+            process.name.span,
+        );
+        for phase in &process.phases {
+            let steps: Vec<&Name> = phase.steps.iter().map(|s| &s.name).collect();
+            if steps.is_empty() {
+                continue;
+            }
+            let spans: HashMap<&str, Span> =
+                steps.iter().map(|n| (n.text.as_str(), n.span)).collect();
+            let flows: Vec<&Flow> = phase.flows.iter().collect();
+            let name = format!("{}.{}", process.name.text, phase.name.text);
+            self.net(file, name, NetKind::Phase, &steps, &flows, &spans, phase.name.span);
+        }
+        self.staff_phases(file, process, workflows, client_roles);
+        self.statutory_kept(file, process);
+        self.durations(file, process);
+        self.deadline_order(file, process);
+    }
+
+    /// V012: a phase whose steps staff perform has a workflow.
+    fn staff_phases(
+        &mut self,
+        file: FileId,
+        process: &Process,
+        workflows: &[(FileId, &Workflow)],
+        client_roles: &HashSet<&str>,
+    ) {
+        for phase in &process.phases {
+            if phase.client {
+                continue;
+            }
+            let added = process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
+                Change::Add { step, phase: p } if p.text == phase.name.text => Some(step),
+                _ => None,
+            });
+            let staff_steps: Vec<&str> = phase
+                .steps
+                .iter()
+                .chain(added)
+                .filter(|s| s.attrs.roles.iter().any(|r| !client_roles.contains(r.text.as_str())))
+                .map(|s| s.name.text.as_str())
+                .collect();
+            if staff_steps.is_empty() {
+                continue;
+            }
+            let targets: Vec<&Workflow> = workflows
+                .iter()
+                .map(|(_, w)| *w)
+                .filter(|w| w.process.text == process.name.text && w.phase.text == phase.name.text)
+                .collect();
+            let whole_phase = targets.iter().any(|w| w.step.is_none());
+            let every_step = staff_steps
+                .iter()
+                .all(|s| targets.iter().any(|w| w.step.as_ref().is_some_and(|t| t.text == *s)));
+            if !whole_phase && !every_step {
+                self.push(
+                    Diagnostic::new(Code::PhaseWithoutWorkflow, file, phase.name.span)
+                        .arg("name", phase.name.text.as_str())
+                        .arg("process", process.name.text.as_str()),
+                );
+            }
+        }
+    }
+
+    /// V014: no segment makes a statutory step optional.
+    fn statutory_kept(&mut self, file: FileId, process: &Process) {
+        let statutory: HashSet<&str> = process
+            .phases
+            .iter()
+            .flat_map(|p| &p.steps)
+            .filter(|s| s.attrs.statutory.is_some())
+            .map(|s| s.name.text.as_str())
+            .collect();
+        for content in &process.segments {
+            for change in &content.changes {
+                if let Change::Modify { step, attrs } = change {
+                    if let Some(r) = &attrs.requirement {
+                        if r.requirement == Requirement::Optional
+                            && statutory.contains(step.text.as_str())
+                        {
+                            self.push(
+                                Diagnostic::new(Code::StatutoryMadeOptional, file, r.span)
+                                    .arg("segment", content.segment.text.as_str())
+                                    .arg("name", step.text.as_str()),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// V017: durations, intervals and deadlines longer than zero.
+    fn durations(&mut self, file: FileId, process: &Process) {
+        let mut attrs = Vec::new();
+        for step in process.phases.iter().flat_map(|p| &p.steps) {
+            attrs.push(&step.attrs);
+        }
+        for change in process.segments.iter().flat_map(|c| &c.changes) {
+            match change {
+                Change::Modify { attrs: a, .. } => attrs.push(a),
+                Change::Add { step, .. } => attrs.push(&step.attrs),
+                Change::Remove { .. } => {}
+            }
+        }
+        let zero = |d: &Duration| d.parts.iter().all(|(amount, _)| *amount == 0);
+        let mut found = Vec::new();
+        for a in attrs {
+            let candidates = [
+                ("kesto", a.duration.as_ref()),
+                ("väli", a.interval.as_ref()),
+                (
+                    "määräaika",
+                    a.deadline.as_ref().filter(|d| d.anchor == Anchor::Age).map(|d| &d.after),
+                ),
+            ];
+            for (keyword, duration) in candidates {
+                if let Some(d) = duration.filter(|d| zero(d)) {
+                    found.push(
+                        Diagnostic::new(Code::NotPositive, file, d.span).arg("keyword", keyword),
+                    );
+                }
+            }
+        }
+        self.out.diagnostics.extend(found);
+    }
+
+    /// V018: in the order written, a step's deadline from the case start is not after a later
+    /// step's. Deadlines relative to the phase start or the client's age are not compared.
+    fn deadline_order(&mut self, file: FileId, process: &Process) {
+        let steps: Vec<&polku_dsl::ast::Step> =
+            process.phases.iter().flat_map(|p| &p.steps).collect();
+        let mut offset: HashMap<&str, f64> = HashMap::new();
+        let mut timed: Vec<(usize, f64)> = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let Some(deadline) = &step.attrs.deadline else { continue };
+            let base = match &deadline.anchor {
+                Anchor::CaseStart => Some(0.0),
+                Anchor::Step(s) => offset.get(s.text.as_str()).copied(),
+                Anchor::PreviousStep => {
+                    i.checked_sub(1).and_then(|p| offset.get(steps[p].name.text.as_str()).copied())
+                }
+                Anchor::PhaseStart | Anchor::Age => None,
+            };
+            if let Some(base) = base {
+                let at = base + approximate_days(&deadline.after);
+                offset.insert(step.name.text.as_str(), at);
+                timed.push((i, at));
+            }
+        }
+        let mut found = Vec::new();
+        for (k, &(i, at)) in timed.iter().enumerate() {
+            if let Some(&(j, later_at)) = timed[k + 1..].iter().find(|(_, later)| *later < at) {
+                let (a, b) = (steps[i], steps[j]);
+                let (Some(da), Some(db)) = (&a.attrs.deadline, &b.attrs.deadline) else { continue };
+                found.push(
+                    Diagnostic::new(Code::DeadlineOrder, file, da.span)
+                        .arg("name", a.name.text.as_str())
+                        .arg("first", describe_deadline(da))
+                        .arg("later", b.name.text.as_str())
+                        .arg("second", describe_deadline(db)),
+                );
+                let _ = later_at;
+            }
+        }
+        self.out.diagnostics.extend(found);
+    }
+
+    /// V013: a workflow has a lane for every role its steps name.
+    fn workflow(&mut self, file: FileId, workflow: &Workflow, processes: &[(FileId, &Process)]) {
+        let tasks: Vec<&Name> =
+            workflow.lanes.iter().flat_map(|l| l.tasks.iter().map(|t| &t.name)).collect();
+        let spans: HashMap<&str, Span> = tasks.iter().map(|n| (n.text.as_str(), n.span)).collect();
+        let flows: Vec<&Flow> = workflow.flows.iter().collect();
+        if !tasks.is_empty() {
+            self.net(
+                file,
+                workflow.target.text.clone(),
+                NetKind::Workflow,
+                &tasks,
+                &flows,
+                &spans,
+                workflow.target.span,
+            );
+        }
+        let Some((_, process)) =
+            processes.iter().find(|(_, p)| p.name.text == workflow.process.text)
+        else {
+            return;
+        };
+        let Some(phase) = process.phases.iter().find(|p| p.name.text == workflow.phase.text) else {
+            return;
+        };
+        let lanes: HashSet<&str> = workflow.lanes.iter().map(|l| l.role.text.as_str()).collect();
+        let mut missing: BTreeSet<(String, String)> = BTreeSet::new();
+        for step in &phase.steps {
+            if workflow.step.as_ref().is_some_and(|s| s.text != step.name.text) {
+                continue;
+            }
+            for role in &step.attrs.roles {
+                if !lanes.contains(role.text.as_str()) {
+                    missing.insert((role.text.clone(), step.name.text.clone()));
+                }
+            }
+        }
+        for (role, step) in missing {
+            self.push(
+                Diagnostic::new(Code::LaneMissing, file, workflow.target.span)
+                    .arg("role", role)
+                    .arg("step", step),
+            );
+        }
+    }
+
+    /// Builds a flow's net, decides soundness, and reports what is wrong in the model's words.
+    #[allow(clippy::too_many_arguments)]
+    fn net(
+        &mut self,
+        file: FileId,
+        name: String,
+        kind: NetKind,
+        elements: &[&Name],
+        flows: &[&Flow],
+        spans: &HashMap<&str, Span>,
+        container: Span,
+    ) {
+        for flow in flows {
+            self.choices(file, flow);
+        }
+        let flow_net = build(elements, flows);
+        let verdict = check_soundness(&flow_net.net, self.limits);
+        let net = &flow_net.net;
+        let label = |t| net.kind(t).label().unwrap_or("").to_owned();
+        let path = |p: &[crate::net::TransitionId]| {
+            if p.is_empty() {
+                "(alku)".to_owned()
+            } else {
+                p.iter().map(|t| format!("`{}`", label(*t))).collect::<Vec<_>>().join(" → ")
+            }
+        };
+        let at = |element: &str| spans.get(element).copied().unwrap_or(container);
+        let mut found = Vec::new();
+        let mut loops_reported: Vec<Vec<crate::net::TransitionId>> = Vec::new();
+        match &verdict {
+            Verdict::Sound { .. } => {}
+            Verdict::Undecided { .. } => found.push(
+                Diagnostic::new(Code::StateLimit, file, container)
+                    .arg("name", name.as_str())
+                    .arg("limit", self.limits.states.to_string()),
+            ),
+            Verdict::Unsound { findings, .. } => {
+                for finding in findings {
+                    match finding {
+                        Finding::NotWorkflowNet => found.push(
+                            Diagnostic::new(Code::NoEnd, file, container)
+                                .arg("name", name.as_str()),
+                        ),
+                        Finding::Unreachable { transition } => {
+                            if let Some(l) = net.kind(*transition).label() {
+                                found.push(
+                                    Diagnostic::new(Code::Unreachable, file, at(l)).arg("name", l),
+                                );
+                            }
+                        }
+                        Finding::NoEnd { transition, cycle } => {
+                            if let Some(l) = net.kind(*transition).label() {
+                                let d = if *cycle {
+                                    let members = net.loop_members(*transition);
+                                    // A loop is reported once, at its first element.
+                                    if loops_reported.contains(&members) {
+                                        continue;
+                                    }
+                                    loops_reported.push(members.clone());
+                                    Diagnostic::new(Code::LoopWithoutExit, file, at(l))
+                                        .arg("name", l)
+                                        .arg("path", path(&members))
+                                } else {
+                                    Diagnostic::new(Code::NoEnd, file, at(l)).arg("name", l)
+                                };
+                                found.push(d);
+                            }
+                        }
+                        Finding::ImproperCompletion { path: p, left } => {
+                            let mut open: Vec<String> = Vec::new();
+                            for place in left {
+                                for t in net.transitions() {
+                                    if net.pre(t).contains(place) {
+                                        match net.kind(t) {
+                                            TransitionKind::Element(n) => {
+                                                open.push(format!("`{n}`"))
+                                            }
+                                            TransitionKind::Join(_) => {
+                                                if let Some(inputs) = flow_net.join_inputs.get(&t) {
+                                                    open.extend(
+                                                        inputs
+                                                            .iter()
+                                                            .filter(|(pl, _)| pl == place)
+                                                            .map(|(_, n)| format!("`{n}`")),
+                                                    );
+                                                }
+                                            }
+                                            _ => {}
+                                        }
+                                    }
+                                }
+                            }
+                            open.sort();
+                            open.dedup();
+                            found.push(
+                                Diagnostic::new(Code::SplitWithoutJoin, file, container)
+                                    .arg("open", open.join(", "))
+                                    .arg("path", path(p)),
+                            );
+                        }
+                        Finding::Deadlock { path: p, waiting } => {
+                            let d = match waiting {
+                                Some((join, empty)) => {
+                                    let inputs =
+                                        flow_net.join_inputs.get(join).cloned().unwrap_or_default();
+                                    let branches = inputs
+                                        .iter()
+                                        .map(|(_, n)| format!("`{n}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(" & ");
+                                    let missing = inputs
+                                        .iter()
+                                        .filter(|(pl, _)| empty.contains(pl))
+                                        .map(|(_, n)| n.clone())
+                                        .collect::<Vec<_>>()
+                                        .join("`, `");
+                                    Diagnostic::new(Code::JoinNeverCompletes, file, container)
+                                        .arg("path", path(p))
+                                        .arg("branches", branches)
+                                        .arg("missing", missing)
+                                }
+                                None => {
+                                    let last =
+                                        p.last().map(|t| label(*t)).unwrap_or_else(|| name.clone());
+                                    Diagnostic::new(Code::NoEnd, file, at(&last)).arg("name", last)
+                                }
+                            };
+                            found.push(d);
+                        }
+                        Finding::Livelock { path: p } => {
+                            let last = p.last().map(|t| label(*t)).unwrap_or_else(|| name.clone());
+                            found.push(
+                                Diagnostic::new(Code::LoopWithoutExit, file, at(&last))
+                                    .arg("name", last.as_str())
+                                    .arg("path", path(p)),
+                            );
+                        }
+                        Finding::Unbounded { path: p, .. } => found.push(
+                            Diagnostic::new(Code::Unbounded, file, container)
+                                .arg("name", name.as_str())
+                                .arg("path", path(p)),
+                        ),
+                        Finding::Dead { transition } => {
+                            if let Some(l) = net.kind(*transition).label() {
+                                found.push(
+                                    Diagnostic::new(Code::DeadElement, file, at(l)).arg("name", l),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.out.diagnostics.extend(found);
+        self.out.nets.push(CheckedNet { name, kind, flow: flow_net, verdict });
+    }
+
+    /// V007: every choice has a default branch.
+    fn choices(&mut self, file: FileId, flow: &Flow) {
+        let mut stack = vec![flow];
+        while let Some(f) = stack.pop() {
+            match f {
+                Flow::Name(_) => {}
+                Flow::Sequence(items) | Flow::Parallel(items) => stack.extend(items),
+                Flow::Repeat { body, .. } => stack.push(body),
+                Flow::Choice(branches) => {
+                    if !branches.iter().any(|b: &Branch| b.default) {
+                        if let Some(first) =
+                            branches.first().and_then(|b| b.flow.names().first().copied())
+                        {
+                            self.push(
+                                Diagnostic::new(Code::ChoiceWithoutDefault, file, first.span)
+                                    .arg("name", first.text.as_str())
+                                    .arg("branches", names_of(&branches[0].flow)),
+                            );
+                        }
+                    }
+                    stack.extend(branches.iter().map(|b| &b.flow));
+                }
+            }
+        }
+    }
+}
