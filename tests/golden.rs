@@ -61,8 +61,12 @@ fn invalid_models_give_their_expected_diagnostics() {
         expect_file![expected].assert_eq(&rendered);
     }
     assert!(cases.len() >= 40, "only {} error cases", cases.len());
-    let missing: Vec<&str> =
-        Code::ALL.iter().filter(|c| !covered.contains(c)).map(|c| c.as_str()).collect();
+    // The validation rules (`V…`) have their own fixtures in golden/rules, checked by rules.rs.
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .filter(|c| !c.as_str().starts_with('V') && !covered.contains(c))
+        .map(|c| c.as_str())
+        .collect();
     assert!(missing.is_empty(), "no golden case produces {missing:?}");
 }
 

@@ -24,15 +24,27 @@ fn main() -> Result<()> {
     let mut corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
     let mut scale = 1.0f64;
     let mut repeat = 3usize;
+    let mut count = 200usize;
+    let mut seed = 1u64;
+    let mut out = None;
+    let mut python = std::env::var("POLKU_PYTHON").ok().filter(|p| !p.is_empty());
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
             "--corpus" => corpus = PathBuf::from(iter.next().context("--corpus needs a folder")?),
             "--scale" => scale = iter.next().context("--scale needs a number")?.parse()?,
             "--repeat" => repeat = iter.next().context("--repeat needs a number")?.parse()?,
+            "--count" => count = iter.next().context("--count needs a number")?.parse()?,
+            "--seed" => seed = iter.next().context("--seed needs a number")?.parse()?,
+            "--out" => out = Some(PathBuf::from(iter.next().context("--out needs a folder")?)),
             "parse" => command = Some("parse"),
+            "nets" => command = Some("nets"),
+            "validate" => command = Some("validate"),
+            "--python" => python = Some(iter.next().context("--python needs a program")?.clone()),
             "-h" | "--help" => {
                 println!("usage: polku-bench parse [--corpus DIR] [--scale F] [--repeat N]");
+                println!("       polku-bench nets --out DIR [--count N] [--seed S]");
+                println!("       polku-bench validate [--corpus DIR] [--scale F] [--python PYTHON_WITH_PM4PY]");
                 return Ok(());
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -40,8 +52,202 @@ fn main() -> Result<()> {
     }
     match command {
         Some("parse") => parse_benchmark(&corpus, scale, repeat.max(1)),
-        _ => bail!("say which benchmark to run: parse"),
+        Some("nets") => write_nets(&out.context("nets needs --out DIR")?, count, seed),
+        Some("validate") => validate_benchmark(&corpus, scale, repeat.max(1), python.as_deref()),
+        _ => bail!("say which benchmark to run: parse, nets or validate"),
     }
+}
+
+/// Writes random workflow nets as PNML with Polku's verdicts, for the pm4py oracle.
+fn write_nets(out: &Path, count: usize, seed: u64) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut rng = polku_bench::nets::Rng::new(seed);
+    let mut nets = Vec::new();
+    for i in 0..count {
+        let (_, _, flow_net) = polku_bench::nets::random_net(&mut rng);
+        let verdict =
+            polku_engine::net::check_soundness(&flow_net.net, polku_engine::Limits::default());
+        nets.push((format!("random{i:04}"), flow_net, verdict));
+    }
+    let sound = nets.iter().filter(|(_, _, v)| v.is_sound()).count();
+    let unsound = count - sound;
+    let entries: Vec<polku_engine::pnml::Entry> = nets
+        .iter()
+        .map(|(name, flow, verdict)| polku_engine::pnml::Entry {
+            name,
+            kind: "random",
+            net: &flow.net,
+            verdict,
+        })
+        .collect();
+    for (file, content) in polku_engine::pnml::export(&entries) {
+        std::fs::write(out.join(file), content)?;
+    }
+    eprintln!("{count} nets: {sound} sound, {unsound} unsound, written to {}", out.display());
+    Ok(())
+}
+
+/// Parses, resolves and validates one region; returns (errors, soundness-checked nets).
+fn validate_region(region: &Region) -> (usize, usize) {
+    let mut sources = SourceSet::new();
+    for (path, text) in region {
+        sources.add(path.clone(), text.clone());
+    }
+    let checked = polku_dsl::check(&sources, &[]);
+    let validation = polku_engine::validate(&checked.files, polku_engine::Limits::default());
+    let errors =
+        checked.diagnostics.iter().chain(&validation.diagnostics).filter(|d| d.is_error()).count();
+    (errors, validation.nets.len())
+}
+
+fn validate_benchmark(
+    corpus_dir: &Path,
+    scale: f64,
+    repeat: usize,
+    python: Option<&str>,
+) -> Result<()> {
+    let corpus = read_corpus(corpus_dir)?;
+    let processes = process_names(&corpus);
+    let shipped: Region = corpus.clone();
+    let mut runs = Vec::new();
+    for _ in 0..21 {
+        let started = Instant::now();
+        let (errors, _) = validate_region(&shipped);
+        runs.push(started.elapsed());
+        if errors > 0 {
+            bail!("the shipped corpus has {errors} errors");
+        }
+    }
+    let shipped_time = median(runs);
+
+    let region_count = ((REGIONS as f64) * scale).ceil().max(1.0) as usize;
+    let regions: Vec<Region> =
+        (0..region_count).map(|r| generate_region(&corpus, &processes, r)).collect();
+    let bytes: usize = regions.iter().flatten().map(|(_, t)| t.len()).sum();
+    let process_count =
+        regions.len() * PROCESSES_PER_REGION.div_ceil(processes.len()) * processes.len();
+    let mut samples = Vec::new();
+    let mut nets = 0;
+    for _ in 0..repeat {
+        let started = Instant::now();
+        // Two threads, one per core: regions are independent models.
+        let (a, b) = regions.split_at(regions.len() / 2);
+        let (left, right) = std::thread::scope(|scope| {
+            let left = scope.spawn(|| {
+                a.iter().map(validate_region).fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1))
+            });
+            let right = b.iter().map(validate_region).fold((0, 0), |x, y| (x.0 + y.0, x.1 + y.1));
+            (left.join().unwrap_or((1, 0)), right)
+        });
+        samples.push(started.elapsed());
+        if left.0 + right.0 > 0 {
+            bail!("the generated model has {} errors", left.0 + right.0);
+        }
+        nets = left.1 + right.1;
+    }
+    let time = median(samples);
+    println!("| model | MB | processes | flows checked for soundness | time (median of {repeat}) | per process |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| national, {} regions, 2 threads | {:.1} | {process_count} | {nets} | {:.3} s | {:.1} µs |",
+        regions.len(),
+        bytes as f64 / 1e6,
+        time.as_secs_f64(),
+        time.as_secs_f64() * 1e6 / process_count as f64
+    );
+    println!(
+        "| shipped corpus, 1 thread | {:.2} | {} | 93 | {:.2} ms | {:.1} µs |",
+        corpus.iter().map(|(_, t)| t.len()).sum::<usize>() as f64 / 1e6,
+        processes.len(),
+        shipped_time.as_secs_f64() * 1e3,
+        shipped_time.as_secs_f64() * 1e6 / processes.len() as f64
+    );
+    match python {
+        Some(python) => soundness_against_pm4py(&shipped, python)?,
+        None => println!(
+            "\n(set POLKU_PYTHON or --python to a Python with pm4py for the comparison with pm4py)"
+        ),
+    }
+    Ok(())
+}
+
+/// Polku's and pm4py's soundness checks on the same nets, in one run: every flow of the shipped
+/// model and 200 random nets. Only the checks are timed, not building or reading the nets.
+fn soundness_against_pm4py(shipped: &Region, python: &str) -> Result<()> {
+    let mut sources = SourceSet::new();
+    for (path, text) in shipped {
+        sources.add(path.clone(), text.clone());
+    }
+    let checked = polku_dsl::check(&sources, &[]);
+    let validation = polku_engine::validate(&checked.files, polku_engine::Limits::default());
+    let mut nets: Vec<(String, &'static str, polku_engine::net::Net)> = validation
+        .nets
+        .iter()
+        .map(|n| (n.name.clone(), n.kind.as_str(), n.flow.net.clone()))
+        .collect();
+    let mut rng = polku_bench::nets::Rng::new(2026);
+    for i in 0..200 {
+        let (_, _, flow) = polku_bench::nets::random_net(&mut rng);
+        nets.push((format!("random{i:03}"), "random", flow.net));
+    }
+    let verdicts: Vec<polku_engine::Verdict> = nets
+        .iter()
+        .map(|(_, _, net)| polku_engine::net::check_soundness(net, polku_engine::Limits::default()))
+        .collect();
+    let mut polku_runs = Vec::new();
+    for _ in 0..21 {
+        let started = Instant::now();
+        for (_, _, net) in &nets {
+            std::hint::black_box(polku_engine::net::check_soundness(
+                net,
+                polku_engine::Limits::default(),
+            ));
+        }
+        polku_runs.push(started.elapsed());
+    }
+    let polku_time = median(polku_runs);
+    let dir = std::env::temp_dir().join(format!("polku-bench-nets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let entries: Vec<polku_engine::pnml::Entry> = nets
+        .iter()
+        .zip(&verdicts)
+        .map(|((name, kind, net), verdict)| polku_engine::pnml::Entry { name, kind, net, verdict })
+        .collect();
+    for (file, content) in polku_engine::pnml::export(&entries) {
+        std::fs::write(dir.join(file), content)?;
+    }
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/pm4py_soundness.py");
+    let output = std::process::Command::new(python).arg(script).arg(&dir).output()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("no result from the pm4py script")?;
+    if !output.status.success() {
+        bail!("pm4py disagrees with Polku: {line}");
+    }
+    let pm4py_seconds: f64 = line
+        .split("\"pm4py_seconds\": ")
+        .nth(1)
+        .and_then(|r| r.trim_end_matches('}').trim().parse().ok())
+        .context("no pm4py time in the result")?;
+    println!();
+    println!("| soundness of {} nets (93 shipped flows, 200 random) | time |", nets.len());
+    println!("|---|---|");
+    println!(
+        "| Polku `check_soundness` (median of 21 runs) | {:.2} ms |",
+        polku_time.as_secs_f64() * 1e3
+    );
+    println!("| pm4py `check_soundness` (one run, import not timed) | {:.2} s |", pm4py_seconds);
+    println!(
+        "| **ratio (pm4py ÷ Polku)** | **{:.0}×** |",
+        pm4py_seconds / polku_time.as_secs_f64()
+    );
+    println!("\nverdicts agree on all {} nets", nets.len());
+    Ok(())
 }
 
 /// A generated region: its files as (path, text).

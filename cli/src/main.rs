@@ -319,23 +319,12 @@ fn checked_model(
 fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {
     let Some((_, validation)) = checked_model(dir, lang)? else { return Ok(ExitCode::from(1)) };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut verdicts = Vec::new();
-    for net in &validation.nets {
-        let kind = match net.kind {
-            polku_engine::NetKind::Process => "process",
-            polku_engine::NetKind::Phase => "phase",
-            polku_engine::NetKind::Workflow => "workflow",
-        };
-        let file = format!("{kind}.{}.pnml", net.name);
-        write_atomically(&out.join(&file), &polku_engine::pnml::write(&net.flow.net, &net.name))?;
-        let (sound, states) = match net.verdict {
-            polku_engine::Verdict::Sound { states } => (Some(true), states),
-            polku_engine::Verdict::Unsound { states, .. } => (Some(false), states),
-            polku_engine::Verdict::Undecided { states } => (None, states),
-        };
-        verdicts.push(serde_json::json!({ "name": net.name, "kind": kind, "file": file, "sound": sound, "states": states }));
+    let entries: Vec<polku_engine::pnml::Entry> =
+        validation.nets.iter().map(|n| n.entry()).collect();
+    for (file, content) in polku_engine::pnml::export(&entries) {
+        write_atomically(&out.join(file), &content)?;
     }
-    write_atomically(&out.join("verdicts.json"), &serde_json::to_string_pretty(&verdicts)?)?;
+    let verdicts = entries;
     eprintln!(
         "{} {} → {}",
         say(lang, "nets written:", "verkkoja kirjoitettu:"),

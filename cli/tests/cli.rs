@@ -55,7 +55,8 @@ fn workspace() -> PathBuf {
 
 const MODEL: &str = "rooli terveydenhoitaja \"Terveydenhoitaja\"\n";
 const PROCESS: &str =
-    "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä terveydenhoitaja\n  }\n}\n";
+    "prosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä terveydenhoitaja\n  }\n}\n\
+    työnkulku p.a \"A\" {\n  kaista terveydenhoitaja {\n    tehtävä t \"T\" askel x\n  }\n}\n";
 
 #[test]
 fn shipped_corpus_checks_clean() {
@@ -233,4 +234,131 @@ fn help_lists_the_commands() {
     assert!(text.contains("check") && text.contains("fmt"), "{text}");
     let output = polku(&["check", "--help"], &workspace());
     assert!(stdout(&output).contains("--format"), "{}", stdout(&output));
+}
+
+#[test]
+fn plan_shows_each_segment_as_the_process_file_says() {
+    let root = workspace();
+    let output = polku(
+        &["plan", "kth_laaja_5lk", "--segment", "tuki", "--model", "processes/keusote"],
+        &root,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let doctor =
+        text.lines().find(|l| l.contains(" lääkäri ") && l.starts_with("tarkastus")).unwrap();
+    assert!(doctor.contains("30 min") && doctor.contains("changed: kesto"), "{doctor}");
+    assert!(text.lines().any(|l| l.contains("seurantakäynti") && l.contains("added")), "{text}");
+
+    let output = polku(
+        &["plan", "kth_laaja_5lk", "--model", "processes/keusote", "--format", "json"],
+        &root,
+    );
+    let plans: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let plans = plans.as_array().unwrap();
+    assert_eq!(plans.len(), 5, "generic and four segments");
+    let segment = |name: &str| plans.iter().find(|p| p["segment"] == name).unwrap();
+    assert_eq!(segment("huolenpito")["responsible"], "terveydenhoitaja");
+    assert!(segment("pärjääjä")["inherits"].as_bool().unwrap());
+    let doctor_minutes = |plan: &serde_json::Value| {
+        let step =
+            plan["steps"].as_array().unwrap().iter().find(|s| s["name"] == "lääkäri").unwrap();
+        step["duration"]["parts"][0][0].as_u64().unwrap()
+    };
+    assert_eq!(doctor_minutes(segment("pärjääjä")), 15);
+    assert_eq!(doctor_minutes(segment("tuki")), 30);
+    assert_eq!(doctor_minutes(segment("huolenpito")), 45);
+    // Every statutory step of the generic process is required in every segment's plan.
+    for plan in plans {
+        for step in plan["steps"].as_array().unwrap() {
+            if !step["statutory"].is_null() {
+                assert_eq!(step["required"], true, "{}: {}", plan["segment"], step["name"]);
+            }
+        }
+    }
+
+    let output =
+        polku(&["--lang", "fi", "plan", "kth_laaja_5lk", "--model", "processes/keusote"], &root);
+    let text = stdout(&output);
+    assert!(text.contains("vastuutyöntekijä") && text.contains("huolenpito"), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("tiivis_seuranta") && l.contains("+ 30 min ×3")),
+        "{text}"
+    );
+}
+
+#[test]
+fn plan_names_an_unknown_process_or_segment() {
+    let root = workspace();
+    let output = polku(&["plan", "kth_laaja_5k", "--model", "processes/keusote"], &root);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("did you mean `kth_laaja_5lk`?"), "{}", stderr(&output));
+    let output = polku(
+        &["plan", "kth_laaja_5lk", "--segment", "pärjää", "--model", "processes/keusote"],
+        &root,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("pärjääjä, tuki, yhteistyö, huolenpito"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn export_writes_a_pnml_net_and_verdict_for_every_flow() {
+    let out = scratch("export");
+    let output = polku(
+        &["export", "pnml", "--model", "processes/keusote", "--out", out.to_str().unwrap()],
+        &workspace(),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let verdicts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("verdicts.json")).unwrap()).unwrap();
+    let verdicts = verdicts.as_array().unwrap();
+    assert!(verdicts.len() >= 90);
+    for verdict in verdicts {
+        assert_eq!(verdict["sound"], true, "{verdict}");
+        let pnml = std::fs::read_to_string(out.join(verdict["file"].as_str().unwrap())).unwrap();
+        assert!(pnml.contains("<initialMarking>") && pnml.contains("<finalmarkings>"));
+    }
+}
+
+#[test]
+fn polku_toml_changes_rule_severities() {
+    let dir = scratch("severity");
+    std::fs::write(dir.join("malli.polku"), "rooli kuraattori \"Kuraattori\"\nprosessi p \"P\" {\n  vaihe a \"A\"\n  vaihe b \"B\"\n  vaihe c \"C\"\n  kulku a -> (b kun \"x\" | c kun \"y\")\n}\n").unwrap();
+    std::fs::write(dir.join("polku.toml"), "").unwrap();
+    let output = polku(&["check", "."], &dir);
+    assert_eq!(output.status.code(), Some(0), "warnings only: {}", stdout(&output));
+    assert!(stdout(&output).contains("warning[V001]") && stdout(&output).contains("warning[V007]"));
+
+    std::fs::write(dir.join("polku.toml"), "[rules]\nV007 = \"error\"\nV001 = \"pois\"\n").unwrap();
+    let output = polku(&["check", "."], &dir);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(stdout(&output).contains("error[V007]"), "{}", stdout(&output));
+    assert!(!stdout(&output).contains("V001"), "{}", stdout(&output));
+
+    std::fs::write(dir.join("polku.toml"), "[rules]\nR001 = \"off\"\n").unwrap();
+    let output = polku(&["check", "."], &dir);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("not a validation rule"), "{}", stderr(&output));
+    std::fs::write(dir.join("polku.toml"), "[rules]\nV007 = \"loud\"\n").unwrap();
+    assert_eq!(polku(&["check", "."], &dir).status.code(), Some(2));
+}
+
+#[test]
+fn unsound_flows_are_reported_with_a_path() {
+    let dir = scratch("unsound");
+    std::fs::write(
+        dir.join("a.polku"),
+        "prosessi p \"P\" {\n  vaihe a \"A\"\n  vaihe b \"B\"\n  vaihe c \"C\"\n  vaihe d \"D\"\n  vaihe e \"E\"\n  kulku a -> (b & c) -> d\n  kulku a -> e -> c\n}\n",
+    )
+    .unwrap();
+    let output = polku(&["check", "--format", "json", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    let found: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(found[0]["code"], "V006", "{found:#}");
+    assert!(found[0]["message"].as_str().unwrap().contains("`a` → `e` → `c`"), "{found:#}");
+    assert_eq!(found[0]["line"], 7);
 }

@@ -521,39 +521,36 @@ catalogue! {
         fi "työtä voi kasautua loputtomasti kulussa `{name}`: {path}",
         hint "a branch that goes back to an earlier element must not leave a parallel group open",
         vihje "haara, joka palaa aiempaan kohtaan, ei saa jättää rinnakkaista ryhmää auki";
-    DeadElement = "V010", Error,
-        en "`{name}` can never happen, although the flow leads to it",
-        fi "`{name}` ei voi koskaan toteutua, vaikka kulku johtaa siihen";
-    SegmentWithoutContent = "V011", Error,
+    SegmentWithoutContent = "V010", Error,
         en "process `{name}` in chain `{chain}` says nothing of segment `{segment}`",
         fi "palveluketjun `{chain}` prosessi `{name}` ei kerro mitään segmentistä `{segment}`",
         hint "add `segmentti {segment} perii` if the generic content fits this segment as it is",
         vihje "lisää `segmentti {segment} perii`, jos yleinen sisältö sopii segmentille sellaisenaan";
-    PhaseWithoutWorkflow = "V012", Error,
+    PhaseWithoutWorkflow = "V011", Error,
         en "phase `{name}` is performed by staff but has no workflow",
         fi "vaihe `{name}` on henkilöstön työtä, mutta siltä puuttuu työnkulku",
         hint "describe the division of work with `työnkulku {process}.{name} \"…\" { … }`",
         vihje "kuvaa työnjako: `työnkulku {process}.{name} \"…\" { … }`";
-    LaneMissing = "V013", Error,
+    LaneMissing = "V012", Error,
         en "the workflow has no lane for role `{role}`, who performs `{step}`",
         fi "työnkulussa ei ole kaistaa roolille `{role}`, joka tekee askeleen `{step}`";
-    StatutoryMadeOptional = "V014", Error,
+    StatutoryMadeOptional = "V013", Error,
         en "segment `{segment}` makes the statutory step `{name}` optional",
         fi "segmentti `{segment}` tekee lakisääteisestä askeleesta `{name}` valinnaisen",
         hint "a segment adds to the statutory minimum and never removes from it",
         vihje "segmentti lisää lakisääteiseen vähimmäistasoon eikä koskaan poista siitä";
-    IncompleteCard = "V015", Warning,
+    IncompleteCard = "V014", Warning,
         en "the profile card of segment `{name}` lacks: {fields}",
         fi "segmentin `{name}` profiilikortista puuttuu: {fields}";
-    QuadrantsUncovered = "V016", Warning,
+    QuadrantsUncovered = "V015", Warning,
         en "no segment of `{name}` covers {missing}",
         fi "mikään segmentoinnin `{name}` segmentti ei kata yhdistelmää {missing}",
         hint "add a segment there, or say why not with `kattavuus \"…\"`",
         vihje "lisää sinne segmentti tai kerro syy rivillä `kattavuus \"…\"`";
-    NotPositive = "V017", Error,
+    NotPositive = "V016", Error,
         en "`{keyword}` must be longer than zero",
         fi "arvon `{keyword}` on oltava pidempi kuin nolla";
-    DeadlineOrder = "V018", Warning,
+    DeadlineOrder = "V017", Warning,
         en "the deadline of `{name}` ({first}) falls after the deadline of the later step `{later}` ({second})",
         fi "askeleen `{name}` määräaika ({first}) on myöhemmin kuin myöhemmän askeleen `{later}` määräaika ({second})";
 }

@@ -242,7 +242,7 @@ fn materialise(
         let root = classes.find(p);
         *place_of.entry(root).or_insert_with(|| {
             let owner = builder.place_owner[root].clone();
-            net.add_place(owner.unwrap_or_else(|| format!("p{root}")))
+            net.add_place(owner.unwrap_or_default())
         })
     };
     let source_place = place(classes, &mut net, source);

@@ -75,6 +75,8 @@ pub struct Net {
     graph: DiGraph<NetNode, ()>,
     places: Vec<NodeIndex>,
     transitions: Vec<NodeIndex>,
+    /// For each graph node, its index among the places or among the transitions.
+    kind_index: Vec<usize>,
     source: Option<PlaceId>,
     sink: Option<PlaceId>,
 }
@@ -91,6 +93,7 @@ impl Net {
             graph: DiGraph::new(),
             places: Vec::new(),
             transitions: Vec::new(),
+            kind_index: Vec::new(),
             source: None,
             sink: None,
         }
@@ -98,12 +101,14 @@ impl Net {
 
     pub fn add_place(&mut self, name: impl Into<String>) -> PlaceId {
         let node = self.graph.add_node(NetNode::Place(name.into()));
+        self.kind_index.push(self.places.len());
         self.places.push(node);
         PlaceId(self.places.len() - 1)
     }
 
     pub fn add_transition(&mut self, kind: TransitionKind) -> TransitionId {
         let node = self.graph.add_node(NetNode::Transition(kind));
+        self.kind_index.push(self.transitions.len());
         self.transitions.push(node);
         TransitionId(self.transitions.len() - 1)
     }
@@ -210,7 +215,8 @@ impl Net {
         let mut members: Vec<TransitionId> = component
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|n| self.transitions.iter().position(|&t| t == n).map(TransitionId))
+            .filter(|n| matches!(self.graph[*n], NetNode::Transition(_)))
+            .map(|n| TransitionId(self.kind_index[n.index()]))
             .filter(|t| self.kind(*t).label().is_some())
             .collect();
         members.sort();
@@ -229,7 +235,9 @@ impl Net {
                 return Err("an arc joins two nodes of the same kind".into());
             }
         }
-        if self.places.len() + self.transitions.len() != self.graph.node_count() {
+        if self.places.len() + self.transitions.len() != self.graph.node_count()
+            || self.kind_index.len() != self.graph.node_count()
+        {
             return Err("the id tables do not cover the graph".into());
         }
         Ok(())
@@ -291,7 +299,47 @@ impl Verdict {
     }
 }
 
-type Marking = Box<[u32]>;
+/// A marking, shared between the list of states and the index of known markings.
+type Marking = std::rc::Rc<[u32]>;
+
+/// A fast, non-cryptographic hash for markings (the multiply-rotate scheme of rustc's
+/// FxHasher). Markings come from the model, not from an attacker, and hashing them is the
+/// inner loop of the state-space search.
+#[derive(Default)]
+struct MarkingHasher(u64);
+
+impl MarkingHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for MarkingHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type MarkingIndex = HashMap<Marking, usize, std::hash::BuildHasherDefault<MarkingHasher>>;
 
 /// Decides soundness of a workflow net.
 pub fn check_soundness(net: &Net, limits: Limits) -> Verdict {
@@ -350,21 +398,20 @@ struct Explorer<'n> {
     pre: Vec<Vec<usize>>,
     post: Vec<Vec<usize>>,
     markings: Vec<Marking>,
-    index: HashMap<Marking, usize>,
+    index: MarkingIndex,
     parent: Vec<Option<(usize, TransitionId)>>,
     successors: Vec<Vec<usize>>,
 }
 
 impl Explorer<'_> {
-    fn enabled(&self, marking: &[u32]) -> Vec<TransitionId> {
+    fn enabled<'s>(&'s self, marking: &'s [u32]) -> impl Iterator<Item = TransitionId> + 's {
         (0..self.pre.len())
-            .filter(|&t| self.pre[t].iter().all(|&p| marking[p] > 0))
+            .filter(move |&t| self.pre[t].iter().all(|&p| marking[p] > 0))
             .map(TransitionId)
-            .collect()
     }
 
-    fn fire(&self, marking: &[u32], transition: TransitionId) -> Marking {
-        let mut next: Marking = marking.into();
+    fn fire(&self, marking: &[u32], transition: TransitionId) -> Box<[u32]> {
+        let mut next: Box<[u32]> = marking.into();
         for &p in &self.pre[transition.0] {
             next[p] -= 1;
         }
@@ -405,16 +452,22 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
         net.transitions().map(|t| net.pre(t).iter().map(|p| p.0).collect()).collect();
     let post: Vec<Vec<usize>> =
         net.transitions().map(|t| net.post(t).iter().map(|p| p.0).collect()).collect();
-    let mut initial = vec![0u32; net.place_count()].into_boxed_slice();
+    let mut initial = vec![0u32; net.place_count()];
     initial[source.0] = 1;
-    let mut final_marking = vec![0u32; net.place_count()].into_boxed_slice();
+    let initial: Marking = initial.into();
+    let mut final_marking = vec![0u32; net.place_count()];
     final_marking[sink.0] = 1;
+    let final_marking: Marking = final_marking.into();
     let mut explorer = Explorer {
         net,
         pre,
         post,
         markings: vec![initial.clone()],
-        index: HashMap::from([(initial, 0)]),
+        index: {
+            let mut index = MarkingIndex::default();
+            index.insert(initial, 0);
+            index
+        },
         parent: vec![None],
         successors: vec![Vec::new()],
     };
@@ -423,7 +476,7 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
     let mut queue = VecDeque::from([0usize]);
     while let Some(state) = queue.pop_front() {
         let marking = explorer.markings[state].clone();
-        if marking[sink.0] > 0 && marking != final_marking {
+        if marking[sink.0] > 0 && *marking != *final_marking {
             let left = (0..marking.len())
                 .filter(|&p| p != sink.0 && marking[p] > 0)
                 .map(PlaceId)
@@ -431,10 +484,11 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
             findings.push(Finding::ImproperCompletion { path: explorer.path(state), left });
             return Verdict::Unsound { findings, states: explorer.markings.len() };
         }
-        for transition in explorer.enabled(&marking) {
+        let enabled: Vec<TransitionId> = explorer.enabled(&marking).collect();
+        for transition in enabled {
             fired[transition.0] = true;
             let next = explorer.fire(&marking, transition);
-            let target = match explorer.index.get(&next) {
+            let target = match explorer.index.get(next.as_ref()) {
                 Some(&known) => known,
                 None => {
                     if explorer.dominated_ancestor(state, &next) {
@@ -450,6 +504,7 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
                         return Verdict::Undecided { states: explorer.markings.len() };
                     }
                     let id = explorer.markings.len();
+                    let next: Marking = next.into();
                     explorer.markings.push(next.clone());
                     explorer.index.insert(next, id);
                     explorer.parent.push(Some((state, transition)));
@@ -470,7 +525,7 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
         }
     }
     let mut can_end = vec![false; states];
-    if let Some(&end) = explorer.index.get(&final_marking) {
+    if let Some(&end) = explorer.index.get(final_marking.as_ref()) {
         let mut stack = vec![end];
         can_end[end] = true;
         while let Some(state) = stack.pop() {

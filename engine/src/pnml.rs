@@ -3,7 +3,15 @@
 
 use std::fmt::Write as _;
 
-use crate::net::{Net, TransitionKind};
+use crate::net::{Net, TransitionKind, Verdict};
+
+/// A place's name, or `p` and its number for a place the flow did not name.
+fn place_label(net: &Net, place: crate::net::PlaceId) -> String {
+    match net.place_name(place) {
+        "" => format!("p{}", place.index()),
+        name => name.to_owned(),
+    }
+}
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -28,7 +36,7 @@ pub fn write(net: &Net, id: &str) -> String {
             out,
             r#"      <place id="p{}"><name><text>{}</text></name>"#,
             place.index(),
-            escape(net.place_name(place))
+            escape(&place_label(net, place))
         );
         if initial {
             let _ = write!(out, "<initialMarking><text>1</text></initialMarking>");
@@ -92,4 +100,41 @@ pub fn write(net: &Net, id: &str) -> String {
     let _ = writeln!(out, "  </net>");
     let _ = writeln!(out, "</pnml>");
     out
+}
+
+/// One net to export: its name, what it describes, the net and Polku's verdict.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub net: &'a Net,
+    pub verdict: &'a Verdict,
+}
+
+/// The files of an export: one `KIND.NAME.pnml` per net and `verdicts.json` listing each net's
+/// file, Polku's soundness verdict (`null` when undecided) and the number of states explored.
+pub fn export(entries: &[Entry]) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    let mut verdicts = Vec::new();
+    for entry in entries {
+        let file = format!("{}.{}.pnml", entry.kind, entry.name);
+        files.push((file.clone(), write(entry.net, entry.name)));
+        let (sound, states) = match entry.verdict {
+            Verdict::Sound { states } => ("true", states),
+            Verdict::Unsound { states, .. } => ("false", states),
+            Verdict::Undecided { states } => ("null", states),
+        };
+        verdicts.push(format!(
+            "  {{\"name\": \"{}\", \"kind\": \"{}\", \"file\": \"{}\", \"sound\": {sound}, \"states\": {states}}}",
+            json_escape(entry.name),
+            json_escape(entry.kind),
+            json_escape(&file)
+        ));
+    }
+    files.push(("verdicts.json".to_owned(), format!("[\n{}\n]\n", verdicts.join(",\n"))));
+    files
+}
+
+fn json_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -29,6 +29,28 @@ pub enum NetKind {
     Workflow,
 }
 
+impl NetKind {
+    /// The word used in export file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetKind::Process => "process",
+            NetKind::Phase => "phase",
+            NetKind::Workflow => "workflow",
+        }
+    }
+}
+
+impl CheckedNet {
+    pub fn entry(&self) -> crate::pnml::Entry<'_> {
+        crate::pnml::Entry {
+            name: &self.name,
+            kind: self.kind.as_str(),
+            net: &self.flow.net,
+            verdict: &self.verdict,
+        }
+    }
+}
+
 /// One checked flow: its net and verdict, for the check's report and for export.
 #[derive(Debug, Clone)]
 pub struct CheckedNet {
@@ -169,7 +191,7 @@ impl<'m> Validator<'m> {
         self.out.diagnostics.extend(found);
     }
 
-    /// V015 and V016: profile cards and coverage of the axes.
+    /// V014 and V015: profile cards and coverage of the axes.
     fn segmentation(&mut self, file: FileId, s: &Segmentation) {
         for segment in &s.segments {
             let card = &segment.card;
@@ -233,7 +255,7 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// V011: a chain's processes say something of every segment of the chain's segmentation.
+    /// V010: a chain's processes say something of every segment of the chain's segmentation.
     fn chain(&mut self, file: FileId, chain: &Chain, processes: &[(FileId, &Process)]) {
         let Some(segmentation_name) = &chain.segmentation else { return };
         let Some(segmentation) = self.items().find_map(|(_, i)| match i {
@@ -311,7 +333,7 @@ impl<'m> Validator<'m> {
         self.deadline_order(file, process);
     }
 
-    /// V012: a phase whose steps staff perform has a workflow.
+    /// V011: a phase whose steps staff perform has a workflow.
     fn staff_phases(
         &mut self,
         file: FileId,
@@ -356,7 +378,7 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// V014: no segment makes a statutory step optional.
+    /// V013: no segment makes a statutory step optional.
     fn statutory_kept(&mut self, file: FileId, process: &Process) {
         let statutory: HashSet<&str> = process
             .phases
@@ -384,7 +406,7 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// V017: durations, intervals and deadlines longer than zero.
+    /// V016: durations, intervals and deadlines longer than zero.
     fn durations(&mut self, file: FileId, process: &Process) {
         let mut attrs = Vec::new();
         for step in process.phases.iter().flat_map(|p| &p.steps) {
@@ -419,7 +441,7 @@ impl<'m> Validator<'m> {
         self.out.diagnostics.extend(found);
     }
 
-    /// V018: in the order written, a step's deadline from the case start is not after a later
+    /// V017: in the order written, a step's deadline from the case start is not after a later
     /// step's. Deadlines relative to the phase start or the client's age are not compared.
     fn deadline_order(&mut self, file: FileId, process: &Process) {
         let steps: Vec<&polku_dsl::ast::Step> =
@@ -460,7 +482,7 @@ impl<'m> Validator<'m> {
         self.out.diagnostics.extend(found);
     }
 
-    /// V013: a workflow has a lane for every role its steps name.
+    /// V012: a workflow has a lane for every role its steps name.
     fn workflow(&mut self, file: FileId, workflow: &Workflow, processes: &[(FileId, &Process)]) {
         let tasks: Vec<&Name> =
             workflow.lanes.iter().flat_map(|l| l.tasks.iter().map(|t| &t.name)).collect();
@@ -521,6 +543,13 @@ impl<'m> Validator<'m> {
         for flow in flows {
             self.choices(file, flow);
         }
+        // Findings about the flow as a whole point at its first `kulku`, or at the block when the
+        // order is the order written.
+        let container = flows
+            .first()
+            .map(|f| f.names())
+            .and_then(|names| Some(names.first()?.span.to(names.last()?.span)))
+            .unwrap_or(container);
         let flow_net = build(elements, flows);
         let verdict = check_soundness(&flow_net.net, self.limits);
         let net = &flow_net.net;
@@ -648,10 +677,12 @@ impl<'m> Validator<'m> {
                                 .arg("name", name.as_str())
                                 .arg("path", path(p)),
                         ),
+                        // In a net built from Polku flows a dead element is one the flow never
+                        // reaches; the rule says so in the same words.
                         Finding::Dead { transition } => {
                             if let Some(l) = net.kind(*transition).label() {
                                 found.push(
-                                    Diagnostic::new(Code::DeadElement, file, at(l)).arg("name", l),
+                                    Diagnostic::new(Code::Unreachable, file, at(l)).arg("name", l),
                                 );
                             }
                         }
