@@ -4,11 +4,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
-use polku_dsl::ast::{Channel, Item, Process};
+use polku_dsl::ast::Channel;
 use polku_dsl::Lang;
-use polku_engine::plan::{
-    describe_deadline, describe_duration, generic_plan, segment_plan, Origin, Plan, PlannedStep,
-};
+use polku_engine::model::Process;
+use polku_engine::plan::{describe_deadline, describe_duration, Origin, Plan, PlannedStep};
 
 use crate::{checked_model, say, PlanFormat};
 
@@ -20,37 +19,37 @@ pub fn run(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some((checked, _)) = checked_model(model, lang)? else { return Ok(ExitCode::from(1)) };
-    let processes: Vec<&Process> = checked
-        .files
-        .iter()
-        .flat_map(|(_, f)| &f.items)
-        .filter_map(|i| match i {
-            Item::Process(p) => Some(p),
-            _ => None,
-        })
-        .collect();
-    let Some(process) = processes.iter().find(|p| p.name.text == process_name) else {
-        let names: Vec<&str> = processes.iter().map(|p| p.name.text.as_str()).collect();
-        let hint = polku_dsl::suggest::closest(process_name, names.iter().copied())
-            .map(|s| format!(" ({} `{s}`?)", say(lang, "did you mean", "tarkoititko")))
-            .unwrap_or_default();
+    let model = polku_engine::compile(&checked.files);
+    let Some(process) = model.processes.get(process_name) else {
+        let hint =
+            polku_dsl::suggest::closest(process_name, model.processes.keys().map(String::as_str))
+                .map(|s| format!(" ({} `{s}`?)", say(lang, "did you mean", "tarkoititko")))
+                .unwrap_or_default();
         bail!("{} `{process_name}`{hint}", say(lang, "no such process", "prosessia ei ole"));
     };
-    let segments: Vec<&str> = process.segments.iter().map(|c| c.segment.text.as_str()).collect();
+    // Segments in the order the segmentation lists them.
+    let order: Vec<&str> = process
+        .segmentation
+        .as_ref()
+        .and_then(|s| model.segmentations.get(s))
+        .map(|s| s.segments.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let segments: Vec<&str> =
+        order.iter().copied().filter(|s| process.plans.contains_key(*s)).collect();
     let plans: Vec<Plan> = match segment {
-        Some(segment) => match segment_plan(process, segment) {
-            Some(plan) => vec![plan],
+        Some(segment) => match process.plans.get(segment) {
+            Some(plan) => vec![plan.clone()],
             None => bail!(
                 "{} `{}` {} `{segment}` ({}: {})",
                 say(lang, "process", "prosessi"),
-                process.name.text,
+                process.name,
                 say(lang, "says nothing of segment", "ei kerro mitään segmentistä"),
                 say(lang, "its segments", "sen segmentit"),
                 segments.join(", ")
             ),
         },
-        None => std::iter::once(generic_plan(process))
-            .chain(segments.iter().filter_map(|s| segment_plan(process, s)))
+        None => std::iter::once(process.generic.clone())
+            .chain(segments.iter().filter_map(|s| process.plans.get(*s).cloned()))
             .collect(),
     };
     match format {
@@ -110,14 +109,18 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn title(process: &Process) -> String {
-    process.title.as_ref().map_or_else(|| process.name.text.clone(), |t| t.value.clone())
+    if process.title.is_empty() {
+        process.name.clone()
+    } else {
+        process.title.clone()
+    }
 }
 
 fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
     let mut out = format!(
         "{} ({}) — {} {}\n",
         title(process),
-        process.name.text,
+        process.name,
         say(lang, "segment", "segmentti"),
         plan.segment.as_deref().unwrap_or("-")
     );
@@ -227,7 +230,7 @@ fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
 }
 
 fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
-    let mut out = format!("{} ({})\n\n", title(process), process.name.text);
+    let mut out = format!("{} ({})\n\n", title(process), process.name);
     let mut header =
         vec![say(lang, "phase", "vaihe").to_owned(), say(lang, "step", "askel").to_owned()];
     header.extend(

@@ -1,0 +1,316 @@
+//! The compiled model: every name of the four levels resolved into one structure that speaks in
+//! domain terms, with each flow as a workflow net and each segment's plan derived. This is what
+//! the runtime executes and the viewer draws.
+
+use std::collections::BTreeMap;
+
+use polku_dsl::ast::{File, Item};
+use polku_dsl::FileId;
+use serde::Serialize;
+
+use crate::flow::{build, FlowNet};
+use crate::plan::{generic_plan, segment_plan, Plan};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    pub title: String,
+    /// Played by the client or the family.
+    pub client: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub title: String,
+    pub code: Option<String>,
+    pub law: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Segmentation {
+    pub title: String,
+    /// The service of a unit-level segmentation.
+    pub unit: Option<String>,
+    pub segments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Referral {
+    pub from: String,
+    pub to: String,
+    /// Empty means every segment.
+    pub segments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    pub title: String,
+    pub segmentation: Option<String>,
+    pub services: Vec<String>,
+    pub paths: Vec<Vec<String>>,
+    pub referrals: Vec<Referral>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub title: String,
+    pub client: bool,
+    pub milestone: Option<String>,
+    pub steps: Vec<String>,
+}
+
+/// A level-3 process: its phases, the net of its phase flow and of each phase's step flow, and
+/// the plan of every segment it names.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub name: String,
+    pub title: String,
+    pub service: Option<String>,
+    pub segmentation: Option<String>,
+    pub phases: Vec<Phase>,
+    pub phase_flow: FlowNet,
+    pub step_flows: BTreeMap<String, FlowNet>,
+    pub generic: Plan,
+    pub plans: BTreeMap<String, Plan>,
+}
+
+impl Process {
+    /// The plan a client of `segment` gets; the generic plan when the process has no content
+    /// for that segment.
+    pub fn plan(&self, segment: Option<&str>) -> &Plan {
+        segment.and_then(|s| self.plans.get(s)).unwrap_or(&self.generic)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub name: String,
+    pub title: String,
+    /// The level-3 step the task carries out.
+    pub step: Option<String>,
+    pub optional: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lane {
+    pub role: String,
+    pub tasks: Vec<Task>,
+}
+
+/// A level-4 workflow: lanes of tasks and the net of the task flow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub process: String,
+    pub phase: String,
+    pub step: Option<String>,
+    pub title: String,
+    pub lanes: Vec<Lane>,
+    pub task_flow: FlowNet,
+}
+
+/// The whole model of one region.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub organisation: Option<(String, String)>,
+    pub roles: BTreeMap<String, Role>,
+    pub services: BTreeMap<String, Service>,
+    pub segmentations: BTreeMap<String, Segmentation>,
+    pub chains: BTreeMap<String, Chain>,
+    pub processes: BTreeMap<String, Process>,
+    /// By target: `process.phase` or `process.phase.step`.
+    pub workflows: BTreeMap<String, Workflow>,
+}
+
+fn text(t: &Option<polku_dsl::ast::Text>) -> String {
+    t.as_ref().map(|t| t.value.clone()).unwrap_or_default()
+}
+
+fn texts(t: &Option<polku_dsl::ast::Text>) -> Option<String> {
+    t.as_ref().map(|t| t.value.clone())
+}
+
+/// Compiles the typed trees of a model whose names resolve. Where a name is defined twice, the
+/// first definition counts, as in name resolution.
+pub fn compile(files: &[(FileId, File)]) -> Model {
+    let mut model = Model::default();
+    for item in files.iter().flat_map(|(_, f)| &f.items) {
+        match item {
+            Item::Organisation(o) => {
+                model.organisation.get_or_insert((o.name.text.clone(), text(&o.title)));
+            }
+            Item::Role(r) => {
+                model
+                    .roles
+                    .entry(r.name.text.clone())
+                    .or_insert(Role { title: text(&r.title), client: r.client });
+            }
+            Item::Service(s) => {
+                model.services.entry(s.name.text.clone()).or_insert(Service {
+                    title: text(&s.title),
+                    code: texts(&s.code),
+                    law: texts(&s.law),
+                });
+            }
+            Item::Segmentation(s) => {
+                model.segmentations.entry(s.name.text.clone()).or_insert(Segmentation {
+                    title: text(&s.title),
+                    unit: s.unit.as_ref().map(|u| u.text.clone()),
+                    segments: s.segments.iter().map(|g| g.name.text.clone()).collect(),
+                });
+            }
+            Item::Chain(c) => {
+                let names = |v: &[polku_dsl::ast::Name]| {
+                    v.iter().map(|n| n.text.clone()).collect::<Vec<_>>()
+                };
+                model.chains.entry(c.name.text.clone()).or_insert(Chain {
+                    title: text(&c.title),
+                    segmentation: c.segmentation.as_ref().map(|s| s.text.clone()),
+                    services: names(&c.services),
+                    paths: c.paths.iter().map(|p| names(p)).collect(),
+                    referrals: c
+                        .referrals
+                        .iter()
+                        .map(|r| Referral {
+                            from: r.from.text.clone(),
+                            to: r.to.text.clone(),
+                            segments: names(&r.segments),
+                        })
+                        .collect(),
+                });
+            }
+            Item::Process(p) => {
+                if model.processes.contains_key(&p.name.text) {
+                    continue;
+                }
+                let phase_names: Vec<&polku_dsl::ast::Name> =
+                    p.phases.iter().map(|ph| &ph.name).collect();
+                let phase_flow = build(&phase_names, &p.flows.iter().collect::<Vec<_>>());
+                let step_flows = p
+                    .phases
+                    .iter()
+                    .map(|ph| {
+                        let steps: Vec<&polku_dsl::ast::Name> =
+                            ph.steps.iter().map(|s| &s.name).collect();
+                        (ph.name.text.clone(), build(&steps, &ph.flows.iter().collect::<Vec<_>>()))
+                    })
+                    .collect();
+                let plans = p
+                    .segments
+                    .iter()
+                    .filter_map(|c| {
+                        segment_plan(p, &c.segment.text).map(|plan| (c.segment.text.clone(), plan))
+                    })
+                    .collect();
+                model.processes.insert(
+                    p.name.text.clone(),
+                    Process {
+                        name: p.name.text.clone(),
+                        title: text(&p.title),
+                        service: p.service.as_ref().map(|s| s.text.clone()),
+                        segmentation: p.segmentation.as_ref().map(|s| s.text.clone()),
+                        phases: p
+                            .phases
+                            .iter()
+                            .map(|ph| Phase {
+                                name: ph.name.text.clone(),
+                                title: text(&ph.title),
+                                client: ph.client,
+                                milestone: texts(&ph.milestone),
+                                steps: ph.steps.iter().map(|s| s.name.text.clone()).collect(),
+                            })
+                            .collect(),
+                        phase_flow,
+                        step_flows,
+                        generic: generic_plan(p),
+                        plans,
+                    },
+                );
+            }
+            Item::Workflow(w) => {
+                if model.workflows.contains_key(&w.target.text) {
+                    continue;
+                }
+                let tasks: Vec<&polku_dsl::ast::Name> =
+                    w.lanes.iter().flat_map(|l| l.tasks.iter().map(|t| &t.name)).collect();
+                model.workflows.insert(
+                    w.target.text.clone(),
+                    Workflow {
+                        process: w.process.text.clone(),
+                        phase: w.phase.text.clone(),
+                        step: w.step.as_ref().map(|s| s.text.clone()),
+                        title: text(&w.title),
+                        lanes: w
+                            .lanes
+                            .iter()
+                            .map(|l| Lane {
+                                role: l.role.text.clone(),
+                                tasks: l
+                                    .tasks
+                                    .iter()
+                                    .map(|t| Task {
+                                        name: t.name.text.clone(),
+                                        title: text(&t.title),
+                                        step: t.step.as_ref().map(|s| s.text.clone()),
+                                        optional: t.optional,
+                                    })
+                                    .collect(),
+                            })
+                            .collect(),
+                        task_flow: build(&tasks, &w.flows.iter().collect::<Vec<_>>()),
+                    },
+                );
+            }
+        }
+    }
+    model
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use polku_dsl::SourceSet;
+
+    const MODEL: &str = r#"
+rooli th "Terveydenhoitaja"
+rooli huoltaja "Huoltaja" asiakas
+palvelu neuvola "Neuvola" { koodi "SPAT1" }
+segmentointi s "S" {
+  segmentti a "A"
+  segmentti b "B"
+}
+prosessi p "P" {
+  palvelu neuvola
+  segmentointi s
+  vaihe v1 "V1" asiakas { askel lomake "Lomake" tekijä huoltaja }
+  vaihe v2 "V2" { askel käynti "Käynti" tekijä th kesto 30 min }
+  segmentti a perii
+  segmentti b { muuta käynti kesto 60 min }
+}
+työnkulku p.v2 "Työnjako" { kaista th { tehtävä t "T" askel käynti } }
+"#;
+
+    #[test]
+    fn compiles_every_level_into_domain_terms() {
+        let mut sources = SourceSet::new();
+        sources.add("m.polku", MODEL);
+        let checked = polku_dsl::check(&sources, &[]);
+        assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+        let model = compile(&checked.files);
+        assert!(model.roles["huoltaja"].client);
+        assert_eq!(model.services["neuvola"].code.as_deref(), Some("SPAT1"));
+        assert_eq!(model.segmentations["s"].segments, ["a", "b"]);
+        let process = &model.processes["p"];
+        assert_eq!(process.phases.len(), 2);
+        assert!(process.phase_flow.elements.contains_key("v2"));
+        assert!(process.step_flows["v2"].elements.contains_key("käynti"));
+        let minutes = |plan: &Plan| {
+            plan.step("käynti").and_then(|s| s.duration.clone()).map(|d| d.parts[0].0)
+        };
+        assert_eq!(minutes(process.plan(Some("a"))), Some(30));
+        assert_eq!(minutes(process.plan(Some("b"))), Some(60));
+        assert_eq!(minutes(process.plan(Some("unknown"))), Some(30));
+        let workflow = &model.workflows["p.v2"];
+        assert_eq!(workflow.lanes[0].tasks[0].step.as_deref(), Some("käynti"));
+        assert!(workflow.task_flow.net.verify().is_ok());
+    }
+}
