@@ -206,8 +206,27 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     let mut out = stdout.lock();
     for model in &models {
         let loaded = load(model)?;
-        let (diagnostics, _) = check_model(&loaded);
-        let mut diagnostics = diagnostics;
+        let (mut diagnostics, validation) = check_model(&loaded);
+        // Errors in files the user did not name keep the rules from running on the whole model;
+        // that must not look like a clean check of the named files.
+        let elsewhere: std::collections::BTreeSet<&str> = diagnostics
+            .iter()
+            .filter(|d| d.is_error() && !loaded.requested.contains(&d.file))
+            .map(|d| loaded.sources.get(d.file).path.as_str())
+            .collect();
+        if validation.is_none() && !elsewhere.is_empty() {
+            let files: Vec<&str> = elsewhere.into_iter().collect();
+            eprintln!(
+                "{} {}",
+                say(
+                    lang,
+                    "the model has errors in other files, so its rules were not run:",
+                    "mallin muissa tiedostoissa on virheitä, joten sen sääntöjä ei ajettu:"
+                ),
+                files.join(", ")
+            );
+            errors += 1;
+        }
         // Report what lies in the files the user named; the rest of the model only helps resolve.
         diagnostics.retain(|d| loaded.requested.contains(&d.file));
         polku_dsl::sort(&mut diagnostics);
@@ -291,16 +310,20 @@ fn load_one(dir: Option<&Path>) -> Result<(model::ModelFiles, Loaded)> {
     Ok((model, loaded))
 }
 
-/// The typed trees of a model that checks without errors, or its errors printed.
+/// The typed trees of a model that checks without errors, or its errors printed. With
+/// `allow_rule_errors`, only the language's errors stop: the rules' findings are the point of
+/// an export, for instance.
 fn checked_model(
     dir: Option<&Path>,
     lang: Lang,
+    allow_rule_errors: bool,
 ) -> Result<Option<(polku_dsl::Checked, polku_engine::Validation)>> {
     let (_, loaded) = load_one(dir)?;
     let (diagnostics, validation) = check_model(&loaded);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        let errors: Vec<Diagnostic> =
-            diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+    let stops =
+        |d: &Diagnostic| d.is_error() && !(allow_rule_errors && d.code.as_str().starts_with('V'));
+    if diagnostics.iter().any(stops) {
+        let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(stops).collect();
         print!("{}", diagnostic::render(&errors, &loaded.sources, lang));
         eprintln!(
             "{}",
@@ -317,7 +340,9 @@ fn checked_model(
 }
 
 fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {
-    let Some((_, validation)) = checked_model(dir, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some((_, validation)) = checked_model(dir, lang, true)? else {
+        return Ok(ExitCode::from(1));
+    };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let entries: Vec<polku_engine::pnml::Entry> =
         validation.nets.iter().map(|n| n.entry()).collect();

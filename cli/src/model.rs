@@ -85,22 +85,24 @@ pub fn read_config(root: &Path) -> Result<Config> {
         .with_context(|| format!("{} is not a valid model configuration", path.display()))
 }
 
-/// The nearest folder at or above `dir` that holds a `polku.toml`. Folders named by the
-/// relative path are returned as written (so messages show short paths); above the working
-/// folder the search goes on with absolute paths.
+/// The nearest folder at or above `dir` that holds a `polku.toml`. The search runs on the
+/// canonical path, so `..` and links lead to the real ancestors; the root is returned relative
+/// to the working folder where it lies below it, so that messages stay short.
 pub fn find_root(dir: &Path) -> Option<PathBuf> {
-    for ancestor in dir.ancestors() {
-        let ancestor = if ancestor.as_os_str().is_empty() { Path::new(".") } else { ancestor };
-        if ancestor.join(CONFIG_FILE).is_file() {
-            return Some(ancestor.to_path_buf());
-        }
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let absolute = std::fs::canonicalize(dir).ok()?;
+    let root = absolute.ancestors().find(|a| a.join(CONFIG_FILE).is_file())?;
+    Some(shorten(root))
+}
+
+/// A path relative to the working folder when it lies below it.
+fn shorten(path: &Path) -> PathBuf {
+    let working = std::env::current_dir().ok().and_then(|w| std::fs::canonicalize(w).ok());
+    match working.as_deref().and_then(|w| path.strip_prefix(w).ok()) {
+        Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Some(relative) => relative.to_path_buf(),
+        None => path.to_path_buf(),
     }
-    if dir.is_absolute() {
-        return None;
-    }
-    // `dir` is relative: its ancestors ended at the working folder, which was checked as ".".
-    let working = std::env::current_dir().ok()?;
-    working.ancestors().skip(1).find(|a| a.join(CONFIG_FILE).is_file()).map(Path::to_path_buf)
 }
 
 /// Every `.polku` file below `dir`, sorted, skipping hidden folders.
@@ -169,6 +171,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>> {
                     == Some(root.as_path())
             })
             .collect();
+        let mut files: Vec<PathBuf> = files;
+        // A file named on the command line is checked even where the walk passes it by (in a
+        // hidden folder, or without the .polku ending).
+        let walked: BTreeSet<PathBuf> = files.iter().filter_map(|f| canonical(f)).collect();
+        for file in &requested {
+            if canonical(file).is_some_and(|c| !walked.contains(&c)) {
+                files.push(file.clone());
+            }
+        }
         let requested = requested.iter().filter_map(|f| canonical(f)).collect();
         models.push(ModelFiles { root: Some(root), files, requested });
     }

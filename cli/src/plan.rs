@@ -18,7 +18,9 @@ pub fn run(
     format: PlanFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some((checked, _)) = checked_model(model, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some((checked, _)) = checked_model(model, lang, false)? else {
+        return Ok(ExitCode::from(1));
+    };
     let model = polku_engine::compile(&checked.files);
     let Some(process) = model.processes.get(process_name) else {
         let hint =

@@ -362,3 +362,58 @@ fn unsound_flows_are_reported_with_a_path() {
     assert!(found[0]["message"].as_str().unwrap().contains("`a` → `e` → `c`"), "{found:#}");
     assert_eq!(found[0]["line"], 7);
 }
+
+#[test]
+fn named_files_are_checked_wherever_they_lie() {
+    let dir = scratch("named");
+    std::fs::create_dir_all(dir.join("malli/.luonnokset")).unwrap();
+    std::fs::create_dir_all(dir.join("muualla")).unwrap();
+    std::fs::write(dir.join("malli/polku.toml"), "").unwrap();
+    std::fs::write(dir.join("malli/roolit.polku"), MODEL).unwrap();
+    // In a hidden folder and without the .polku ending: the walk passes them by, the user names them.
+    std::fs::write(dir.join("malli/.luonnokset/luonnos.polku"), "rooll x \"X\"\n").unwrap();
+    std::fs::write(dir.join("malli/vanha.txt"), "rooll y \"Y\"\n").unwrap();
+    let output = polku(&["check", "malli/.luonnokset/luonnos.polku", "malli/vanha.txt"], &dir);
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        stdout(&output).contains("luonnos.polku:1:1") && stdout(&output).contains("vanha.txt:1:1"),
+        "{}",
+        stdout(&output)
+    );
+    // Reached through `..` from another folder, the model's root is still found.
+    std::fs::write(
+        dir.join("malli/prosessi.polku"),
+        PROCESS.replace("tekijä terveydenhoitaja", "tekijä lääkäri"),
+    )
+    .unwrap();
+    let output = polku(&["check", "../malli/prosessi.polku"], &dir.join("muualla"));
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("unknown role `lääkäri`"), "{}", stdout(&output));
+}
+
+#[test]
+fn errors_in_unnamed_files_do_not_pass_for_a_clean_check() {
+    let dir = scratch("elsewhere");
+    std::fs::write(dir.join("polku.toml"), "").unwrap();
+    // An unsound flow in the named file, a syntax error in another file of the model.
+    std::fs::write(dir.join("a.polku"), "prosessi p \"P\" {\n  vaihe a \"A\"\n  vaihe b \"B\"\n  vaihe c \"C\"\n  kulku a -> b\n}\n").unwrap();
+    std::fs::write(dir.join("b.polku"), "rooli x \"X\" tekijä\n").unwrap();
+    let output = polku(&["check", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1), "{}{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("rules were not run: b.polku"), "{}", stderr(&output));
+    std::fs::write(dir.join("b.polku"), "").unwrap();
+    let output = polku(&["check", "a.polku"], &dir);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("error[V002]"), "{}", stdout(&output));
+}
+
+#[test]
+fn export_includes_unsound_flows() {
+    let dir = scratch("export-unsound");
+    std::fs::write(dir.join("polku.toml"), "").unwrap();
+    std::fs::write(dir.join("a.polku"), "prosessi p \"P\" {\n  vaihe a \"A\"\n  vaihe b \"B\"\n  vaihe c \"C\"\n  kulku a -> b\n}\n").unwrap();
+    let output = polku(&["export", "pnml", "--model", ".", "--out", "nets"], &dir);
+    assert_eq!(output.status.code(), Some(0), "{}{}", stdout(&output), stderr(&output));
+    let verdicts = std::fs::read_to_string(dir.join("nets/verdicts.json")).unwrap();
+    assert!(verdicts.contains("\"sound\": false"), "{verdicts}");
+}

@@ -191,7 +191,20 @@ impl Parser<'_> {
                 TokenKind::Newline => {
                     if continues(words.last()) && self.continuation_follows() {
                         self.skip_newlines();
-                        words.push(Word::Break(None));
+                        // Comment lines between the operator and the continuation stay with
+                        // the statement.
+                        let mut broke = false;
+                        while let Some(comment) =
+                            self.peek().filter(|t| t.kind == TokenKind::Comment)
+                        {
+                            self.pos += 1;
+                            self.skip_newlines();
+                            words.push(Word::Break(Some(comment.span)));
+                            broke = true;
+                        }
+                        if !broke {
+                            words.push(Word::Break(None));
+                        }
                         continue;
                     }
                     break;

@@ -495,7 +495,12 @@ impl<'m> Resolver<'m> {
                     }
                     Some(phase) => {
                         if let Some(step) = &workflow.step {
-                            if !phase.steps.iter().any(|s| s.name.text == step.text) {
+                            // A step of the phase, generic or added to it by a segment.
+                            let added = process.segments.iter().flat_map(|c| &c.changes).any(|c| {
+                                matches!(c, Change::Add { step: s, phase: p }
+                                    if s.name.text == step.text && p.text == phase.name.text)
+                            });
+                            if !added && !phase.steps.iter().any(|s| s.name.text == step.text) {
                                 self.diagnostics.push(
                                     Diagnostic::new(Code::StepNotInPhase, file, step.span)
                                         .arg("name", step.text.as_str())

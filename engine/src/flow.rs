@@ -206,15 +206,17 @@ pub fn build(elements: &[&Name], flows: &[&Flow]) -> FlowNet {
         flows.iter().map(|flow| builder.flow(flow)).collect()
     };
     builder.transition(TransitionKind::Start, vec![source], vec![built[0].0]);
-    // The case ends wherever a statement runs out: at an exit that nothing continues from.
-    // Where every exit is continued (a flow that only loops), the first statement's exit is the
-    // end, and the soundness check tells what cannot reach it.
-    let continued = |builder: &Builder, place: usize| {
-        builder.transitions.iter().any(|t| t.inputs.contains(&place))
-    };
+    // The case ends wherever a statement runs out: at an exit that nothing continues from. A
+    // `toista` loop going round again does not continue the flow: a statement that ends in a
+    // loop ends after it. Where every exit is continued (a flow that only loops), the first
+    // statement's exit is the end, and the soundness check tells what cannot reach it.
+    let mut continued = vec![false; builder.place_owner.len()];
+    for t in builder.transitions.iter().filter(|t| t.kind != TransitionKind::Redo) {
+        t.inputs.iter().for_each(|&p| continued[p] = true);
+    }
     let mut ends: Vec<usize> = Vec::new();
     for &(_, exit) in &built {
-        if !continued(&builder, exit) && !ends.contains(&exit) {
+        if !continued[exit] && !ends.contains(&exit) {
             ends.push(exit);
         }
     }
@@ -279,4 +281,29 @@ fn materialise(
         }
     }
     FlowNet { net, elements, join_inputs }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{check_soundness, Limits};
+    use polku_dsl::Span;
+
+    fn name(text: &str) -> Name {
+        Name { text: text.to_owned(), span: Span::default() }
+    }
+
+    #[test]
+    fn a_statement_ending_in_a_loop_ends_after_the_loop() {
+        // kulku a -> b
+        // kulku a -> toista (c)
+        let elements = [name("a"), name("b"), name("c")];
+        let first = Flow::Sequence(vec![Flow::Name(name("a")), Flow::Name(name("b"))]);
+        let second = Flow::Sequence(vec![
+            Flow::Name(name("a")),
+            Flow::Repeat { body: Box::new(Flow::Name(name("c"))), until: None },
+        ]);
+        let net = build(&elements.iter().collect::<Vec<_>>(), &[&first, &second]);
+        assert!(check_soundness(&net.net, Limits::default()).is_sound());
+    }
 }

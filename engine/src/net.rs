@@ -247,12 +247,23 @@ impl Net {
 /// How far soundness checking may go.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// At most this many reachable markings.
     pub states: usize,
+    /// At most this many marking entries (states × places), which bounds memory: a flow with
+    /// thousands of places reaches it long before the state limit.
+    pub cells: usize,
+}
+
+impl Limits {
+    /// The number of states a net with this many places may reach.
+    pub fn states_for(&self, places: usize) -> usize {
+        self.states.min(self.cells / places.max(1))
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { states: 200_000 }
+        Limits { states: 200_000, cells: 20_000_000 }
     }
 }
 
@@ -398,6 +409,8 @@ struct Explorer<'n> {
     pre: Vec<Vec<usize>>,
     post: Vec<Vec<usize>>,
     markings: Vec<Marking>,
+    /// The number of tokens in each marking.
+    totals: Vec<u64>,
     index: MarkingIndex,
     parent: Vec<Option<(usize, TransitionId)>>,
     successors: Vec<Vec<usize>>,
@@ -434,12 +447,17 @@ impl Explorer<'_> {
     }
 
     /// A strictly smaller marking on the way to `state` means the tokens can pile up for ever.
+    /// A strictly smaller marking has fewer tokens, so ancestors with as many are skipped by
+    /// their token count alone.
     fn dominated_ancestor(&self, state: usize, next: &[u32]) -> bool {
+        let total: u64 = next.iter().map(|&t| u64::from(t)).sum();
         let mut current = Some(state);
         while let Some(s) = current {
-            let ancestor = &self.markings[s];
-            if ancestor.iter().zip(next).all(|(a, b)| a <= b) && ancestor.as_ref() != next {
-                return true;
+            if self.totals[s] < total {
+                let ancestor = &self.markings[s];
+                if ancestor.iter().zip(next).all(|(a, b)| a <= b) {
+                    return true;
+                }
             }
             current = self.parent[s].map(|(p, _)| p);
         }
@@ -463,6 +481,7 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
         pre,
         post,
         markings: vec![initial.clone()],
+        totals: vec![1],
         index: {
             let mut index = MarkingIndex::default();
             index.insert(initial, 0);
@@ -500,11 +519,13 @@ fn explore(net: &Net, source: PlaceId, sink: PlaceId, limits: Limits) -> Verdict
                         findings.push(Finding::Unbounded { path, place: PlaceId(place) });
                         return Verdict::Unsound { findings, states: explorer.markings.len() };
                     }
-                    if explorer.markings.len() >= limits.states {
+                    let cells = (explorer.markings.len() + 1).saturating_mul(net.place_count());
+                    if explorer.markings.len() >= limits.states || cells > limits.cells {
                         return Verdict::Undecided { states: explorer.markings.len() };
                     }
                     let id = explorer.markings.len();
                     let next: Marking = next.into();
+                    explorer.totals.push(next.iter().map(|&t| u64::from(t)).sum());
                     explorer.markings.push(next.clone());
                     explorer.index.insert(next, id);
                     explorer.parent.push(Some((state, transition)));
@@ -620,6 +641,14 @@ mod tests {
     #[test]
     fn a_state_limit_gives_undecided() {
         let net = sequence(&["a", "b", "c", "d"]);
-        assert_eq!(check_soundness(&net, Limits { states: 2 }), Verdict::Undecided { states: 2 });
+        assert_eq!(
+            check_soundness(&net, Limits { states: 2, cells: 1000 }),
+            Verdict::Undecided { states: 2 }
+        );
+        // The cell budget stops a net with many places early: 5 places and 10 cells allow 2 states.
+        assert_eq!(
+            check_soundness(&net, Limits { states: 1000, cells: 10 }),
+            Verdict::Undecided { states: 2 }
+        );
     }
 }

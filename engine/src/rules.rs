@@ -216,7 +216,10 @@ impl<'m> Validator<'m> {
                 );
             }
         }
-        if s.axes.is_empty() || s.coverage.is_some() {
+        // Listing the combinations is only sensible for a handful of axes and values.
+        let combinations_count =
+            s.axes.iter().fold(1usize, |n, a| n.saturating_mul(a.values.len().max(1)));
+        if s.axes.is_empty() || s.coverage.is_some() || combinations_count > 10_000 {
             return;
         }
         let mut combinations: Vec<Vec<(&str, &str)>> = vec![Vec::new()];
@@ -509,7 +512,11 @@ impl<'m> Validator<'m> {
         };
         let lanes: HashSet<&str> = workflow.lanes.iter().map(|l| l.role.text.as_str()).collect();
         let mut missing: BTreeSet<(String, String)> = BTreeSet::new();
-        for step in &phase.steps {
+        let added = process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
+            Change::Add { step, phase: p } if p.text == phase.name.text => Some(step),
+            _ => None,
+        });
+        for step in phase.steps.iter().chain(added) {
             if workflow.step.as_ref().is_some_and(|s| s.text != step.name.text) {
                 continue;
             }
@@ -569,7 +576,7 @@ impl<'m> Validator<'m> {
             Verdict::Undecided { .. } => found.push(
                 Diagnostic::new(Code::StateLimit, file, container)
                     .arg("name", name.as_str())
-                    .arg("limit", self.limits.states.to_string()),
+                    .arg("limit", self.limits.states_for(net.place_count()).to_string()),
             ),
             Verdict::Unsound { findings, .. } => {
                 for finding in findings {
@@ -604,26 +611,31 @@ impl<'m> Validator<'m> {
                             }
                         }
                         Finding::ImproperCompletion { path: p, left } => {
+                            // Name the elements the open work waits in front of: follow silent
+                            // transitions (arrows, splits, choices) forward to the next elements.
                             let mut open: Vec<String> = Vec::new();
-                            for place in left {
-                                for t in net.transitions() {
-                                    if net.pre(t).contains(place) {
-                                        match net.kind(t) {
-                                            TransitionKind::Element(n) => {
-                                                open.push(format!("`{n}`"))
+                            let mut seen = vec![false; net.place_count()];
+                            let mut stack: Vec<crate::net::PlaceId> = left.clone();
+                            while let Some(place) = stack.pop() {
+                                if std::mem::replace(&mut seen[place.index()], true) {
+                                    continue;
+                                }
+                                for t in net.transitions().filter(|t| net.pre(*t).contains(&place))
+                                {
+                                    match net.kind(t) {
+                                        TransitionKind::Element(n) => open.push(format!("`{n}`")),
+                                        TransitionKind::Join(_) => {
+                                            if let Some(inputs) = flow_net.join_inputs.get(&t) {
+                                                open.extend(
+                                                    inputs
+                                                        .iter()
+                                                        .filter(|(pl, _)| *pl == place)
+                                                        .map(|(_, n)| format!("`{n}`")),
+                                                );
                                             }
-                                            TransitionKind::Join(_) => {
-                                                if let Some(inputs) = flow_net.join_inputs.get(&t) {
-                                                    open.extend(
-                                                        inputs
-                                                            .iter()
-                                                            .filter(|(pl, _)| pl == place)
-                                                            .map(|(_, n)| format!("`{n}`")),
-                                                    );
-                                                }
-                                            }
-                                            _ => {}
                                         }
+                                        TransitionKind::End => {}
+                                        _ => stack.extend(net.post(t)),
                                     }
                                 }
                             }
