@@ -183,3 +183,83 @@ proptest! {
         }
     }
 }
+
+/// The shipped corpus is in canonical layout, so any change of layout that keeps the meaning
+/// (indentation, runs of spaces and tabs, trailing blanks, several blank lines where there is
+/// one) must format back to it. Single blank lines are the author's grouping and are kept.
+mod canonical {
+    use super::*;
+
+    fn corpus() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+        let mut texts: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "polku"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        texts.sort();
+        texts
+    }
+
+    /// Perturbs the layout of one line: indentation, spacing between tokens outside texts and
+    /// comments, and trailing blanks.
+    fn perturb_line(line: &str, choices: &mut impl Iterator<Item = u8>) -> String {
+        let mut out = String::new();
+        let indent = choices.next().unwrap_or(0) % 4;
+        out.push_str(&" ".repeat(indent as usize * 3));
+        let mut in_text = false;
+        let mut chars = line.trim_start().chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '"' {
+                in_text = !in_text;
+            }
+            if !in_text && c == '/' && chars.peek() == Some(&'/') {
+                out.push(c);
+                out.extend(chars.by_ref());
+                break;
+            }
+            if !in_text && c == ' ' {
+                match choices.next().unwrap_or(0) % 3 {
+                    0 => out.push(' '),
+                    1 => out.push_str("   "),
+                    _ => out.push_str(" \t "),
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        if choices.next().unwrap_or(0) % 2 == 0 {
+            out.push_str("  ");
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_layout_of_the_corpus_formats_back_to_it(
+            file in 0usize..13,
+            choices in prop::collection::vec(any::<u8>(), 4096),
+        ) {
+            let texts = corpus();
+            let original = &texts[file % texts.len()];
+            let mut choices = choices.into_iter().cycle();
+            let mut perturbed = String::new();
+            for line in original.lines() {
+                perturbed.push_str(&perturb_line(line, &mut choices));
+                perturbed.push('\n');
+                // Where there is a blank line, sometimes more, which the formatter folds to one.
+                if line.trim().is_empty() && choices.next().unwrap_or(0) % 2 == 0 {
+                    perturbed.push_str(" \n\t\n");
+                }
+            }
+            let formatted = format_source(FileId(0), &perturbed).expect("a perturbed corpus file parses");
+            let reformatted_original = format_source(FileId(0), original).expect("the corpus parses");
+            prop_assert_eq!(&reformatted_original, original);
+            prop_assert_eq!(formatted, reformatted_original.clone());
+        }
+    }
+}
