@@ -6,7 +6,8 @@
 //! [`flow`] turns `kulku` statements into workflow nets; [`net`] holds the nets
 //! (petgraph, private) and decides soundness by exploring the state space; [`rules`] runs every
 //! validation rule and reports in the model's own words; [`plan`] derives each segment's plan;
-//! [`pnml`] writes nets for other tools.
+//! [`pnml`] writes nets for other tools; [`pseudonym`] validates personal identity codes and
+//! turns them into keyed pseudonyms, so that no other part ever sees one.
 //!
 //! What it must not do: read or write files, or know anything of the web or of storage. It works
 //! on the typed trees that `polku-dsl` produced.
@@ -20,6 +21,7 @@ pub mod model;
 pub mod net;
 pub mod plan;
 pub mod pnml;
+pub mod pseudonym;
 pub mod rules;
 
 pub use model::{compile, Model};
