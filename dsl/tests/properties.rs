@@ -2,7 +2,10 @@
 //! on character boundaries, and for input without errors the formatter is a fixed point that
 //! keeps the meaning.
 
-#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+#![allow(clippy::unwrap_used)]
+// A test that cannot set up should fail loudly.
+// The crate does no IO; its tests read the shipped corpus as fixtures.
+#![allow(clippy::disallowed_methods)]
 
 use polku_dsl::{ast, format_source, parse_file, same_meaning, Diagnostic, FileId};
 use proptest::prelude::*;
