@@ -95,7 +95,7 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
     for (file, item) in v.items().collect::<Vec<_>>() {
         match item {
             Item::Segmentation(s) => v.segmentation(file, s),
-            Item::Chain(c) => v.chain(file, c, &processes),
+            Item::Chain(c) => v.chain(c, &processes),
             Item::Process(p) => v.process(file, p, &workflows, &client_roles),
             Item::Workflow(w) => v.workflow(file, w, &processes),
             _ => {}
@@ -108,10 +108,6 @@ struct Validator<'m> {
     files: &'m [(FileId, File)],
     limits: Limits,
     out: Validation,
-}
-
-fn names_of(flow: &Flow) -> String {
-    flow.names().iter().map(|n| format!("`{}`", n.text)).collect::<Vec<_>>().join(" & ")
 }
 
 impl<'m> Validator<'m> {
@@ -259,7 +255,7 @@ impl<'m> Validator<'m> {
     }
 
     /// V010: a chain's processes say something of every segment of the chain's segmentation.
-    fn chain(&mut self, file: FileId, chain: &Chain, processes: &[(FileId, &Process)]) {
+    fn chain(&mut self, chain: &Chain, processes: &[(FileId, &Process)]) {
         let Some(segmentation_name) = &chain.segmentation else { return };
         let Some(segmentation) = self.items().find_map(|(_, i)| match i {
             Item::Segmentation(s) if s.name.text == segmentation_name.text => Some(s),
@@ -274,7 +270,6 @@ impl<'m> Validator<'m> {
             .chain(chain.referrals.iter().flat_map(|r| [&r.from, &r.to]))
             .map(|n| n.text.as_str())
             .collect();
-        let _ = file;
         for (process_file, process) in processes {
             let in_chain =
                 process.service.as_ref().is_some_and(|s| services.contains(s.text.as_str()));
@@ -469,7 +464,7 @@ impl<'m> Validator<'m> {
         }
         let mut found = Vec::new();
         for (k, &(i, at)) in timed.iter().enumerate() {
-            if let Some(&(j, later_at)) = timed[k + 1..].iter().find(|(_, later)| *later < at) {
+            if let Some(&(j, _)) = timed[k + 1..].iter().find(|(_, later)| *later < at) {
                 let (a, b) = (steps[i], steps[j]);
                 let (Some(da), Some(db)) = (&a.attrs.deadline, &b.attrs.deadline) else { continue };
                 found.push(
@@ -479,7 +474,6 @@ impl<'m> Validator<'m> {
                         .arg("later", b.name.text.as_str())
                         .arg("second", describe_deadline(db)),
                 );
-                let _ = later_at;
             }
         }
         self.out.diagnostics.extend(found);
@@ -721,8 +715,7 @@ impl<'m> Validator<'m> {
                         {
                             self.push(
                                 Diagnostic::new(Code::ChoiceWithoutDefault, file, first.span)
-                                    .arg("name", first.text.as_str())
-                                    .arg("branches", names_of(&branches[0].flow)),
+                                    .arg("name", first.text.as_str()),
                             );
                         }
                     }
