@@ -1,5 +1,6 @@
 //! `polku`: checks and formats process models written in the Polku language.
 
+mod help;
 mod model;
 mod plan;
 
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use polku_dsl::{diagnostic, Diagnostic, FileId, Lang, SourceSet};
 
 #[derive(Debug, Parser)]
@@ -107,17 +108,42 @@ enum Export {
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let lang = match cli.lang {
-        Some(LangArg::Fi) => Lang::Fi,
-        Some(LangArg::En) => Lang::En,
-        None => Lang::from_locale(
+/// The language chosen by `--lang` (read before parsing, so that help and usage errors are in
+/// it too) or else by the locale.
+fn choose_language(args: &[String]) -> Lang {
+    let mut flag = None;
+    for (i, arg) in args.iter().enumerate() {
+        match arg.as_str() {
+            "--lang=fi" => flag = Some(Lang::Fi),
+            "--lang=en" => flag = Some(Lang::En),
+            "--lang" => match args.get(i + 1).map(String::as_str) {
+                Some("fi") => flag = Some(Lang::Fi),
+                Some("en") => flag = Some(Lang::En),
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    flag.unwrap_or_else(|| {
+        Lang::from_locale(
             ["LC_ALL", "LC_MESSAGES", "LANG"]
                 .map(|name| std::env::var(name).ok())
                 .iter()
                 .map(|v| v.as_deref()),
-        ),
+        )
+    })
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let lang = choose_language(&args);
+    let command = match lang {
+        Lang::En => Cli::command(),
+        Lang::Fi => help::finnish(Cli::command()),
+    };
+    let cli = match command.try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
     };
     match run(cli.command, lang) {
         Ok(code) => code,

@@ -417,3 +417,28 @@ fn export_includes_unsound_flows() {
     let verdicts = std::fs::read_to_string(dir.join("nets/verdicts.json")).unwrap();
     assert!(verdicts.contains("\"sound\": false"), "{verdicts}");
 }
+
+#[test]
+fn help_is_in_finnish_for_finnish_users() {
+    let root = workspace();
+    for args in [
+        vec!["--lang", "fi", "--help"],
+        vec!["--lang", "fi", "-h"],
+        vec!["--lang", "fi", "check", "--help"],
+        vec!["--lang", "fi", "fmt", "-h"],
+        vec!["--lang", "fi", "plan", "--help"],
+        vec!["--lang", "fi", "export", "pnml", "-h"],
+        vec!["--lang=fi", "export", "--help"],
+    ] {
+        let output = polku(&args, &root);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+        let text = stdout(&output);
+        assert!(text.contains("Käyttö:") && text.contains("Näytä"), "{args:?}:\n{text}");
+        assert!(!text.contains("Options:") && !text.contains("Print help"), "{args:?}:\n{text}");
+    }
+    let output = polku_with_locale(&["--help"], &root, "fi_FI.UTF-8");
+    assert!(stdout(&output).contains("Komennot:"), "{}", stdout(&output));
+    assert_eq!(polku_with_locale(&["-V"], &root, "fi_FI.UTF-8").status.code(), Some(0));
+    let output = polku(&["--help"], &root);
+    assert!(stdout(&output).contains("Usage:"), "{}", stdout(&output));
+}

@@ -1,0 +1,91 @@
+//! The command line's help in Finnish. The English help comes from the doc comments on the
+//! argument types in `main.rs`; this module replaces each text with its Finnish one, and the
+//! headings clap writes, so that a process owner reads the whole help in Finnish.
+
+use clap::{Arg, ArgAction, Command};
+
+const ROOT_ABOUT: &str = "Perhekeskuspalvelujen prosessimallit: tarkista, muotoile ja suunnittele";
+
+const TEMPLATE: &str = "\
+{about-with-newline}
+Käyttö: {usage}
+
+{all-args}{after-help}";
+
+/// The template, headings and help flags of every command. clap makes its own help flags only
+/// when it builds the command, so the Finnish ones are made here.
+fn common(command: Command) -> Command {
+    command
+        .mut_args(|a| {
+            let heading = if a.is_positional() { "Argumentit" } else { "Valitsimet" };
+            let a = a.help_heading(heading);
+            // The Finnish help texts name the values themselves.
+            if a.get_action().takes_values() {
+                a.hide_possible_values(true)
+            } else {
+                a
+            }
+        })
+        .help_template(TEMPLATE)
+        .disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .next_help_heading("Valitsimet")
+        .arg(Arg::new("help").short('h').action(ArgAction::Help).help("Näytä lyhyt ohje"))
+        .arg(Arg::new("help_long").long("help").action(ArgAction::HelpLong).help("Näytä koko ohje"))
+}
+
+/// The help in Finnish.
+pub fn finnish(command: Command) -> Command {
+    let command = command
+        .about(ROOT_ABOUT)
+        .subcommand_help_heading("Komennot")
+        .subcommand_value_name("KOMENTO")
+        .disable_version_flag(true)
+        .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("Näytä versio"))
+        .mut_arg("lang", |a| {
+            a.help("Viestien kieli: fi tai en. Oletus: suomi fi_*-lokaaleilla, muuten englanti")
+                .help_heading("Valitsimet")
+                .hide_possible_values(true)
+        })
+        .mut_subcommand("check", |c| {
+            common(c)
+                .about("Tarkista mallit: kaikki kielen ja mallin ongelmat kerralla")
+                .long_about(
+                    "Tarkista mallit: kaikki kielen ja mallin ongelmat kerralla.\n\n\
+                     Paluuarvo 0, kun virheitä ei ole (varoitukset sallitaan), 1, kun virheitä on, \
+                     ja 2 käyttö- tai sisäisessä virheessä.",
+                )
+                .mut_arg("paths", |a| a.help("Tiedostot tai kansiot. Kansio, jossa on polku.toml, on yksi malli"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: human (ihmiselle) tai json (työkaluille)"))
+        })
+        .mut_subcommand("plan", |c| {
+            common(c)
+                .about("Näytä prosessin suunniteltu palvelu segmenteittäin")
+                .long_about(
+                    "Näytä prosessin suunniteltu palvelu segmenteittäin.\n\n\
+                     Valitsimella --segment yhden segmentin suunnitelma; ilman sitä kaikki segmentit \
+                     rinnakkain: mitä kukin lisää (+), muuttaa (*) tai jättää pois (–).",
+                )
+                .mut_arg("process", |a| a.help("Prosessin nimi"))
+                .mut_arg("segment", |a| a.help("Segmentin nimi"))
+                .mut_arg("model", |a| {
+                    a.help("Mallin kansio (jossa on polku.toml). Oletus: työkansion tai sen yläpuolinen malli")
+                })
+                .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
+        })
+        .mut_subcommand("export", |c| {
+            common(c).about("Vie mallin kulut muille työkaluille").mut_subcommand("pnml", |p| {
+                common(p)
+                    .about("Jokainen prosessin, vaiheen ja työnkulun kulku PNML-työnkulkuverkkona sekä verdicts.json")
+                    .mut_arg("model", |a| a.help("Mallin kansio (jossa on polku.toml)"))
+                    .mut_arg("out", |a| a.help("Kansio, johon kirjoitetaan (luodaan tarvittaessa)"))
+            })
+        })
+        .mut_subcommand("fmt", |c| {
+            common(c)
+                .about("Muotoile tiedostot yhtenäiseen asuun kommentit säilyttäen")
+                .mut_arg("paths", |a| a.help("Tiedostot tai kansiot"))
+                .mut_arg("check", |a| a.help("Älä muuta mitään: paluuarvo 1 ja muuttuvien tiedostojen nimet"))
+        });
+    common(command)
+}
