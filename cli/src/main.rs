@@ -232,7 +232,7 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     let mut out = stdout.lock();
     for model in &models {
         let loaded = load(model)?;
-        let (mut diagnostics, validation) = check_model(&loaded);
+        let ModelCheck { mut diagnostics, validation, .. } = check_model(&loaded);
         // Errors in files the user did not name keep the rules from running on the whole model;
         // that must not look like a clean check of the named files.
         let elsewhere: std::collections::BTreeSet<&str> = diagnostics
@@ -291,9 +291,17 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// A model checked as a whole: its typed trees, every diagnostic, and the rules' result when
+/// they ran.
+struct ModelCheck {
+    files: Vec<(FileId, polku_dsl::ast::File)>,
+    diagnostics: Vec<Diagnostic>,
+    validation: Option<polku_engine::Validation>,
+}
+
 /// Every diagnostic of a model: the language's, then, when names resolve, the validation
 /// rules', with the model's severity overrides applied.
-fn check_model(loaded: &Loaded) -> (Vec<Diagnostic>, Option<polku_engine::Validation>) {
+fn check_model(loaded: &Loaded) -> ModelCheck {
     let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
     let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics.clone();
     let clean = !checked.has_errors() && loaded.unreadable.is_empty();
@@ -314,7 +322,7 @@ fn check_model(loaded: &Loaded) -> (Vec<Diagnostic>, Option<polku_engine::Valida
         }
     }
     polku_dsl::sort(&mut diagnostics);
-    (diagnostics, validation)
+    ModelCheck { files: checked.files, diagnostics, validation }
 }
 
 /// Loads the one model at `dir`, or at or above the working folder.
@@ -336,6 +344,12 @@ fn load_one(dir: Option<&Path>) -> Result<(model::ModelFiles, Loaded)> {
     Ok((model, loaded))
 }
 
+/// A model whose names resolve: its typed trees and the rules' result.
+struct CheckedModel {
+    files: Vec<(FileId, polku_dsl::ast::File)>,
+    validation: polku_engine::Validation,
+}
+
 /// The typed trees of a model that checks without errors, or its errors printed. With
 /// `allow_rule_errors`, only the language's errors stop: the rules' findings are the point of
 /// an export, for instance.
@@ -343,9 +357,9 @@ fn checked_model(
     dir: Option<&Path>,
     lang: Lang,
     allow_rule_errors: bool,
-) -> Result<Option<(polku_dsl::Checked, polku_engine::Validation)>> {
+) -> Result<Option<CheckedModel>> {
     let (_, loaded) = load_one(dir)?;
-    let (diagnostics, validation) = check_model(&loaded);
+    let ModelCheck { files, diagnostics, validation } = check_model(&loaded);
     let stops =
         |d: &Diagnostic| d.is_error() && !(allow_rule_errors && d.code.as_str().starts_with('V'));
     if diagnostics.iter().any(stops) {
@@ -361,12 +375,11 @@ fn checked_model(
         );
         return Ok(None);
     }
-    let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
-    Ok(validation.map(|v| (checked, v)))
+    Ok(validation.map(|validation| CheckedModel { files, validation }))
 }
 
 fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {
-    let Some((_, validation)) = checked_model(dir, lang, true)? else {
+    let Some(CheckedModel { validation, .. }) = checked_model(dir, lang, true)? else {
         return Ok(ExitCode::from(1));
     };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -18,10 +18,10 @@ pub fn run(
     format: PlanFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some((checked, _)) = checked_model(model, lang, false)? else {
+    let Some(crate::CheckedModel { files, .. }) = checked_model(model, lang, false)? else {
         return Ok(ExitCode::from(1));
     };
-    let model = polku_engine::compile(&checked.files);
+    let model = polku_engine::compile(&files);
     let Some(process) = model.processes.get(process_name) else {
         let hint =
             polku_dsl::suggest::closest(process_name, model.processes.keys().map(String::as_str))
