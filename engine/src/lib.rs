@@ -16,6 +16,7 @@
 //! over a whole model, [`plan::segment_plan`] for one
 //! segment's plan, [`pnml::write`] for export.
 
+pub mod event;
 pub mod flow;
 pub mod model;
 pub mod net;
@@ -23,6 +24,7 @@ pub mod plan;
 pub mod pnml;
 pub mod pseudonym;
 pub mod rules;
+pub mod time;
 
 pub use model::{compile, Model};
 pub use net::{Limits, Verdict};

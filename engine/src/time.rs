@@ -1,0 +1,191 @@
+//! Points in time as the events carry them: RFC 3339 timestamps (`2026-01-05T09:30:00Z`, with
+//! an offset, or a plain date meaning midnight UTC), kept as seconds since 1970 in UTC. Civil
+//! dates are computed with Howard Hinnant's days-from-civil algorithm, so the engine needs no
+//! time library and no clock: the caller passes the present in.
+
+use std::fmt;
+
+/// Seconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = i64::from(month);
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date of a day number: (year, month, day).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+impl Timestamp {
+    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    pub fn parse(text: &str) -> Option<Timestamp> {
+        let b = text.as_bytes();
+        let number = |range: std::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(range)?;
+            part.iter()
+                .try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+        };
+        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+            return None;
+        }
+        let (year, month, day) = (number(0..4)?, number(5..7)? as u32, number(8..10)? as u32);
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return None;
+        }
+        let days = days_from_civil(year, month, day);
+        if b.len() == 10 {
+            return Some(Timestamp(days * 86_400));
+        }
+        if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut rest = &b[19..];
+        if rest.first() == Some(&b'.') {
+            let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            rest = &rest[1 + digits..];
+        }
+        let offset = match rest {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let digits = [*h1, *h2, *m1, *m2];
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+                let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+                let value = hours * 3600 + minutes * 60;
+                if *sign == b'-' {
+                    -value
+                } else {
+                    value
+                }
+            }
+            _ => return None,
+        };
+        Some(Timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset))
+    }
+
+    /// The calendar date in UTC.
+    pub fn date(self) -> (i64, u32, u32) {
+        civil_from_days(self.0.div_euclid(86_400))
+    }
+
+    /// The same time of day `months` calendar months later, the day clamped to the month's end
+    /// (31 January + 1 month = 28 or 29 February).
+    pub fn add_months(self, months: i64) -> Timestamp {
+        let (year, month, day) = self.date();
+        let index = year * 12 + i64::from(month) - 1 + months;
+        let (year, month) = (index.div_euclid(12), (index.rem_euclid(12) + 1) as u32);
+        let day = day.min(days_in_month(year, month));
+        let seconds_of_day = self.0.rem_euclid(86_400);
+        Timestamp(days_from_civil(year, month, day) * 86_400 + seconds_of_day)
+    }
+
+    /// `count` working days later (Monday to Friday; public holidays are not known here).
+    pub fn add_working_days(self, count: i64) -> Timestamp {
+        let mut days = self.0.div_euclid(86_400);
+        let mut left = count;
+        while left > 0 {
+            days += 1;
+            // 1970-01-01 was a Thursday: day 0 has weekday index 3 (Monday = 0).
+            if (days + 3).rem_euclid(7) < 5 {
+                left -= 1;
+            }
+        }
+        Timestamp(days * 86_400 + self.0.rem_euclid(86_400))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (year, month, day) = self.date();
+        let seconds = self.0.rem_euclid(86_400);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            seconds / 3600,
+            seconds % 3600 / 60,
+            seconds % 60
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dates_times_and_offsets() {
+        assert_eq!(Timestamp::parse("1970-01-01"), Some(Timestamp(0)));
+        assert_eq!(Timestamp::parse("1970-01-01T00:00:01Z"), Some(Timestamp(1)));
+        let helsinki = Timestamp::parse("2026-01-05T11:30:00+02:00").unwrap();
+        assert_eq!(helsinki, Timestamp::parse("2026-01-05T09:30:00.250Z").unwrap());
+        assert_eq!(helsinki.to_string(), "2026-01-05T09:30:00Z");
+        for bad in [
+            "2026-02-30",
+            "2026-13-01",
+            "2026-01-05T25:00:00Z",
+            "2026-01-05T09:30:00",
+            "tomorrow",
+            "2026-01-05T09:30:00+2",
+        ] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-800_000i64, -1, 0, 1, 10_957, 19_782, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(civil_from_days(days_from_civil(2000, 2, 29)), (2000, 2, 29));
+    }
+
+    #[test]
+    fn months_clamp_and_working_days_skip_weekends() {
+        let january_31 = Timestamp::parse("2024-01-31").unwrap();
+        assert_eq!(january_31.add_months(1).date(), (2024, 2, 29));
+        assert_eq!(january_31.add_months(13).date(), (2025, 2, 28));
+        // Friday 2026-01-09 + 1 working day = Monday 2026-01-12; + 7 = Tuesday 2026-01-20.
+        let friday = Timestamp::parse("2026-01-09").unwrap();
+        assert_eq!(friday.add_working_days(1).date(), (2026, 1, 12));
+        assert_eq!(friday.add_working_days(7).date(), (2026, 1, 20));
+    }
+}
