@@ -3,6 +3,7 @@
 mod help;
 mod model;
 mod plan;
+mod track;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,66 @@ enum Command {
     Export {
         #[command(subcommand)]
         what: Export,
+    },
+    /// Store events (JSON Lines) in the database: bad lines are reported by number, good ones
+    /// kept. A repeated event id is acknowledged and not applied twice.
+    Ingest {
+        /// The event file; - for standard input.
+        file: PathBuf,
+        #[command(flatten)]
+        store: track::StoreArgs,
+        /// Events per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// human: a summary (and a progress bar on a terminal); json: one line per
+        /// acknowledgement, then a summary.
+        #[arg(long, value_enum, default_value_t)]
+        format: track::OutFormat,
+    },
+    /// A client's cases: segment, phase, each planned step's state and deadline, what is
+    /// missing. CLIENT is a personal identity code or a pseudonym; the access is logged.
+    Status {
+        client: String,
+        #[command(flatten)]
+        store: track::StoreArgs,
+        /// Judge deadlines on this date instead of today.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: track::OutFormat,
+    },
+    /// Reports over all cases: segments, transitions, completion.
+    Report {
+        #[command(subcommand)]
+        kind: track::ReportKind,
+        #[command(flatten)]
+        store: track::StoreArgs,
+        #[arg(long, value_enum, default_value_t, global = true)]
+        format: track::OutFormat,
+    },
+    /// Generate a realistic synthetic event stream by playing the model forward.
+    Simulate {
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        clients: u32,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The first day.
+        #[arg(long, default_value = "2026-01-01")]
+        start: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The database: facts, snapshot, access log.
+    Store {
+        #[command(subcommand)]
+        command: track::StoreCommand,
+        #[command(flatten)]
+        store: track::StoreArgs,
     },
     /// Rewrite files in the canonical layout, keeping every comment.
     Fmt {
@@ -172,6 +233,17 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
         Command::Export { what: Export::Pnml { model, out } } => {
             export_pnml(model.as_deref(), &out, lang)
         }
+        Command::Ingest { file, store, batch, format } => {
+            track::ingest(&file, &store, batch, format, lang)
+        }
+        Command::Status { client, store, as_of, format } => {
+            track::status(&client, &store, as_of.as_deref(), format, lang)
+        }
+        Command::Report { kind, store, format } => track::report(&kind, &store, format, lang),
+        Command::Simulate { model, clients, days, seed, start, out } => {
+            track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
+        }
+        Command::Store { command, store } => track::store(&command, &store, lang),
     }
 }
 

@@ -42,6 +42,25 @@ pub struct Config {
     /// Severity per rule code: `error`, `warning` or `off` (also `virhe`, `varoitus`, `pois`).
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub privacy: PrivacySection,
+}
+
+/// Where cases are stored: `url = "sqlite://data/polku.sqlite"`, relative to the model's folder.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    pub url: Option<String>,
+}
+
+/// The pseudonym key: `key_file = "..."`, relative to the model's folder. The key is never
+/// stored in the database.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    pub key_file: Option<String>,
 }
 
 impl Config {

@@ -16,14 +16,19 @@
 //! over a whole model, [`plan::segment_plan`] for one
 //! segment's plan, [`pnml::write`] for export.
 
+pub mod case;
 pub mod event;
+pub mod exec;
 pub mod flow;
 pub mod model;
+pub mod names;
 pub mod net;
 pub mod plan;
 pub mod pnml;
+pub mod projection;
 pub mod pseudonym;
 pub mod rules;
+pub mod simulate;
 pub mod time;
 
 pub use model::{compile, Model};

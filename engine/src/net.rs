@@ -316,8 +316,8 @@ type Marking = std::rc::Rc<[u32]>;
 /// A fast, non-cryptographic hash for markings (the multiply-rotate scheme of rustc's
 /// FxHasher). Markings come from the model, not from an attacker, and hashing them is the
 /// inner loop of the state-space search.
-#[derive(Default)]
-struct MarkingHasher(u64);
+#[derive(Debug, Default)]
+pub struct MarkingHasher(u64);
 
 impl MarkingHasher {
     fn add(&mut self, word: u64) {
@@ -345,12 +345,36 @@ impl std::hash::Hasher for MarkingHasher {
         self.add(value as u64);
     }
 
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u16(&mut self, value: u16) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.add(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.add(value as u64);
+        self.add((value >> 64) as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
 }
 
-type MarkingIndex = HashMap<Marking, usize, std::hash::BuildHasherDefault<MarkingHasher>>;
+/// Builds [`MarkingHasher`]s, for maps keyed by the model's own values.
+pub type FxBuild = std::hash::BuildHasherDefault<MarkingHasher>;
+
+type MarkingIndex = HashMap<Marking, usize, FxBuild>;
 
 /// Decides soundness of a workflow net.
 pub fn check_soundness(net: &Net, limits: Limits) -> Verdict {

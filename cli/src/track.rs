@@ -1,0 +1,624 @@
+//! The commands that track clients: `ingest`, `status`, `report`, `simulate` and `store`.
+//! They all go through the store crate's tracker, the same way the HTTP API does.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use polku_dsl::Lang;
+use polku_engine::pseudonym::PseudonymKey;
+use polku_engine::time::Timestamp;
+use polku_store::tracker::{Ack, Actor, ModelSources, Tracker};
+
+use crate::{model, say};
+
+/// Options every command that touches the store takes.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    /// The model's folder (the one with polku.toml). Default: the model at or above the
+    /// working folder.
+    #[arg(long, global = true)]
+    pub model: Option<PathBuf>,
+    /// The database: sqlite://PATH. Default: [database] url in polku.toml, else
+    /// sqlite://data/polku.sqlite in the working folder.
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    /// The role you act in, for the access log.
+    #[arg(long, default_value = "työntekijä", global = true)]
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
+pub enum OutFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// The model, its sources for the store, and where its data lives.
+struct Setup {
+    model: polku_engine::Model,
+    sources: ModelSources,
+    database: String,
+    key: PseudonymKey,
+}
+
+fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
+    let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
+        return Ok(None);
+    };
+    let (files, loaded) = crate::load_one(args.model.as_deref())?;
+    let root = files.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let config = match &files.root {
+        Some(root) => model::read_config(root)?,
+        None => model::Config::default(),
+    };
+    let sources = ModelSources::new(
+        loaded
+            .sources
+            .ids()
+            .map(|id| {
+                let file = loaded.sources.get(id);
+                let path = Path::new(&file.path);
+                let relative = std::fs::canonicalize(path)
+                    .ok()
+                    .zip(std::fs::canonicalize(&root).ok())
+                    .and_then(|(p, r)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+                    .unwrap_or_else(|| path.to_path_buf());
+                (relative.to_string_lossy().replace('\\', "/"), file.text.clone())
+            })
+            .collect(),
+    );
+    let database = match (&args.database, &config.database.url) {
+        (Some(url), _) => url.clone(),
+        (None, Some(url)) => match url.strip_prefix("sqlite://") {
+            Some(path) if Path::new(path).is_relative() => {
+                format!("sqlite://{}", root.join(path).display())
+            }
+            _ => url.clone(),
+        },
+        (None, None) => "sqlite://data/polku.sqlite".to_owned(),
+    };
+    let key_file = match &config.privacy.key_file {
+        Some(file) => root.join(file),
+        None => match database.strip_prefix("sqlite://") {
+            Some(path) => Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("pseudonym.key"),
+            None => PathBuf::from("data/pseudonym.key"),
+        },
+    };
+    let key = pseudonym_key(&key_file)?;
+    let model = polku_engine::compile(&checked.files);
+    Ok(Some(Setup { model, sources, database, key }))
+}
+
+/// The pseudonym key: `POLKU_PSEUDONYM_KEY` (hexadecimal), else the key file, created with 32
+/// random bytes on first use and readable by its owner only.
+fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
+    let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
+        decode_hex(hex.trim()).context("POLKU_PSEUDONYM_KEY is not hexadecimal")?
+    } else if file.exists() {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read the pseudonym key {}", file.display()))?;
+        decode_hex(text.trim())
+            .with_context(|| format!("the pseudonym key {} is not hexadecimal", file.display()))?
+    } else {
+        let mut random = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut random))
+            .context("cannot read random bytes for a new pseudonym key")?;
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options
+            .open(file)
+            .with_context(|| format!("cannot create the pseudonym key {}", file.display()))?;
+        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        writeln!(out, "{hex}")?;
+        out.sync_all()?;
+        random.to_vec()
+    };
+    PseudonymKey::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn open_tracker(setup: Setup) -> Result<(Tracker, PseudonymKey)> {
+    let store = polku_store::open(&setup.database)?;
+    let key_copy = setup.key.clone();
+    let tracker = Tracker::open(store, &setup.sources, &setup.model, setup.key)?;
+    Ok((tracker, key_copy))
+}
+
+fn actor(args: &StoreArgs) -> Actor {
+    let user = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    Actor { user, role: args.role.clone() }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn parse_date(text: &str, what: &str) -> Result<i64> {
+    Timestamp::parse(text)
+        .map(|t| t.0)
+        .with_context(|| format!("{what}: `{text}` is not a date: write it as 2026-06-30"))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+pub fn ingest(
+    file: &Path,
+    args: &StoreArgs,
+    batch: usize,
+    format: OutFormat,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let mut text = String::new();
+    if file == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+    } else {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        text = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let (events, bad) = polku_engine::event::parse_numbered_lines(&text, &setup.key);
+    let total_lines = text.lines().count();
+    drop(text);
+    let (mut tracker, _) = open_tracker(setup)?;
+    let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
+    let started = std::time::Instant::now();
+    let mut last_drawn = std::time::Instant::now();
+    let mut stdout = std::io::stdout().lock();
+    let mut on_ack = |ack: &Ack| {
+        if format == OutFormat::Json {
+            let _ = writeln!(stdout, "{}", serde_json::json!({ "acknowledged": ack }));
+            let _ = stdout.flush();
+        } else if progress && last_drawn.elapsed().as_millis() >= 100 {
+            last_drawn = std::time::Instant::now();
+            let width = 30;
+            let filled = ack.line * width / total_lines.max(1);
+            eprint!(
+                "\r[{}{}] {}/{} {}",
+                "#".repeat(filled),
+                " ".repeat(width - filled.min(width)),
+                ack.line,
+                total_lines,
+                say(lang, "lines", "riviä")
+            );
+        }
+    };
+    let (ack, refusals) = tracker.ingest(events, batch, &actor(args), &mut on_ack)?;
+    if progress {
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if tracker.unsnapshotted() >= 50_000 {
+        tracker.save_snapshot()?;
+    }
+    let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
+    problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));
+    problems.sort();
+    if format == OutFormat::Json {
+        let bad: Vec<_> = problems
+            .iter()
+            .map(|(line, reason)| serde_json::json!({ "line": line, "reason": reason }))
+            .collect();
+        writeln!(
+            std::io::stdout(),
+            "{}",
+            serde_json::json!({ "summary": ack, "bad_lines": bad, "seconds": seconds })
+        )?;
+    } else {
+        for (line, reason) in &problems {
+            eprintln!("{}:{line}: {reason}", file.display());
+        }
+        println!(
+            "{}",
+            match lang {
+                Lang::Fi => format!(
+                    "{} tapahtumaa tallennettu, {} toistoa ohitettu, {} virheellistä riviä, {} poikkeamaa suunnitelmasta ({:.1} s)",
+                    ack.accepted, ack.duplicates, problems.len(), ack.deviations, seconds
+                ),
+                Lang::En => format!(
+                    "{} events stored, {} repeats skipped, {} bad lines, {} deviations from the plan ({:.1} s)",
+                    ack.accepted, ack.duplicates, problems.len(), ack.deviations, seconds
+                ),
+            }
+        );
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub fn status(
+    client: &str,
+    args: &StoreArgs,
+    as_of: Option<&str>,
+    format: OutFormat,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let now = match as_of {
+        Some(date) => parse_date(date, "--as-of")? + 86_399,
+        None => now(),
+    };
+    let (mut tracker, _) = open_tracker(setup)?;
+    let status = match tracker.client_status(client, &actor(args), now, lang) {
+        Ok(status) => status,
+        Err(polku_store::tracker::TrackerError::Client(message)) => {
+            eprintln!("polku: {}: {message}", say(lang, "client", "asiakas"));
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(status) = status else {
+        eprintln!("{}", say(lang, "no cases for this client", "asiakkaalla ei ole tapauksia"));
+        return Ok(ExitCode::from(1));
+    };
+    if format == OutFormat::Json {
+        print_json(&status)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    render_status(&mut out, &status, lang);
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render_status(out: &mut String, status: &polku_engine::projection::ClientStatus, lang: Lang) {
+    use std::fmt::Write as _;
+    let fi = lang == Lang::Fi;
+    let _ = writeln!(
+        out,
+        "{} {}…  {} {}, {}: {}",
+        if fi { "Asiakas" } else { "Client" },
+        &status.client[..12],
+        status.cases.len(),
+        if fi { "tapausta" } else { "cases" },
+        if fi { "yksiköt" } else { "units" },
+        status.units.join(", ")
+    );
+    for case in &status.cases {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{} {}: {} ({}), {} {}",
+            if fi { "Tapaus" } else { "Case" },
+            case.case,
+            case.process_title,
+            case.process,
+            if fi { "yksikkö" } else { "unit" },
+            case.unit
+        );
+        let _ = writeln!(
+            out,
+            "  {}: {}   {}: {}{}",
+            if fi { "Segmentti" } else { "Segment" },
+            case.segment,
+            if fi { "Avattu" } else { "Opened" },
+            &case.opened[..10],
+            case.closed.as_ref().map_or(String::new(), |c| format!(
+                "   {}: {} ({})",
+                if fi { "Suljettu" } else { "Closed" },
+                &c[..10],
+                case.closed_reason.clone().unwrap_or_default()
+            ))
+        );
+        if !case.current_phases.is_empty() {
+            let phases: Vec<&str> = case.current_phases.iter().map(|p| p.title.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                if fi { "Nykyinen vaihe" } else { "Current phase" },
+                phases.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            if fi { "Suunniteltu palvelu" } else { "Planned service" },
+            match (case.complete, fi) {
+                (true, true) => "toteutunut",
+                (true, false) => "complete",
+                (false, true) => "kesken",
+                (false, false) => "not complete",
+            }
+        );
+        if !case.missing.is_empty() {
+            let _ = writeln!(out, "  {}:", if fi { "Puuttuu" } else { "Missing" });
+            for m in &case.missing {
+                let _ = writeln!(out, "    - {m}");
+            }
+        }
+        let _ = writeln!(out, "  {}:", if fi { "Askeleet" } else { "Steps" });
+        for s in &case.steps {
+            let count =
+                if s.count > 1 { format!(" {}/{}", s.done, s.count) } else { String::new() };
+            let deadline = s.deadline.as_ref().map_or(String::new(), |d| {
+                format!("  {} {}", if fi { "määräaika" } else { "deadline" }, &d[..10])
+            });
+            let optional = if s.required {
+                ""
+            } else if fi {
+                " (valinnainen)"
+            } else {
+                " (optional)"
+            };
+            let note = s.note.as_ref().map_or(String::new(), |n| format!("  [{n}]"));
+            let _ = writeln!(
+                out,
+                "    {:<11} {}{count}{optional}{deadline}{note}",
+                s.state.word(lang),
+                s.title
+            );
+        }
+        if !case.next.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                if fi { "Seuraavaksi" } else { "Next" },
+                case.next.join(", ")
+            );
+        }
+        for t in &case.transitions {
+            let _ = writeln!(
+                out,
+                "  {}: {} {} → {} ({})",
+                if fi { "Segmenttimuutos" } else { "Segment change" },
+                &t.at[..10],
+                t.from,
+                t.to,
+                t.reason
+            );
+        }
+        for r in &case.referrals {
+            let _ = writeln!(
+                out,
+                "  {}: {} → {} ({})",
+                if fi { "Ohjaus" } else { "Referral" },
+                r.referral,
+                r.to_process,
+                r.state
+            );
+        }
+        for d in &case.deviations {
+            let _ = writeln!(
+                out,
+                "  {}: {} {} {}: {}",
+                if fi { "Poikkeama" } else { "Deviation" },
+                &d.at[..10],
+                d.event,
+                d.subject,
+                d.explanation
+            );
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportKind {
+    /// How many open cases are in each segment on a date, per segmentation and unit.
+    Segments {
+        #[arg(long)]
+        date: String,
+    },
+    /// How cases moved between segments from one date to another.
+    Transitions {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// The share of cases whose planned service is complete, and overdue steps per role.
+    Completion {
+        /// The date the deadlines are judged on. Default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+pub fn report(
+    kind: &ReportKind,
+    args: &StoreArgs,
+    format: OutFormat,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let (mut tracker, _) = open_tracker(setup)?;
+    let actor = actor(args);
+    let fi = lang == Lang::Fi;
+    match kind {
+        ReportKind::Segments { date } => {
+            let report = tracker.segment_report(&actor, parse_date(date, "--date")?)?;
+            if format == OutFormat::Json {
+                return print_json(&report).map(|()| ExitCode::SUCCESS);
+            }
+            println!(
+                "{} {} ({} {})",
+                if fi { "Segmenttijakauma" } else { "Segment distribution on" },
+                report.date,
+                report.cases,
+                if fi { "avointa tapausta" } else { "open cases" }
+            );
+            let mut current = (String::new(), String::new());
+            for row in &report.rows {
+                if (row.segmentation.clone(), row.unit.clone()) != current {
+                    current = (row.segmentation.clone(), row.unit.clone());
+                    println!("{} / {}", row.segmentation, row.unit);
+                }
+                println!("  {:<14} {:>8}", row.segment, row.cases);
+            }
+        }
+        ReportKind::Transitions { from, to } => {
+            let report = tracker.transition_report(
+                &actor,
+                parse_date(from, "--from")?,
+                parse_date(to, "--to")?,
+            )?;
+            if format == OutFormat::Json {
+                return print_json(&report).map(|()| ExitCode::SUCCESS);
+            }
+            println!(
+                "{} {} → {}",
+                if fi { "Segmenttisiirtymät" } else { "Segment transitions" },
+                report.from,
+                report.to
+            );
+            let mut current = String::new();
+            for row in &report.rows {
+                if row.segmentation != current {
+                    current = row.segmentation.clone();
+                    println!("{current}");
+                }
+                println!("  {:<14} → {:<14} {:>8}", row.from, row.to, row.cases);
+            }
+        }
+        ReportKind::Completion { as_of } => {
+            let at = match as_of {
+                Some(d) => parse_date(d, "--as-of")? + 86_399,
+                None => now(),
+            };
+            let report = tracker.completion_report(&actor, at)?;
+            if format == OutFormat::Json {
+                return print_json(&report).map(|()| ExitCode::SUCCESS);
+            }
+            println!(
+                "{} ({} {}, {} {})",
+                if fi { "Suunnitellun palvelun toteutuminen" } else { "Planned service complete" },
+                report.cases,
+                if fi { "tapausta" } else { "cases" },
+                report.events,
+                if fi { "tapahtumaa" } else { "events" }
+            );
+            for row in &report.rows {
+                println!(
+                    "  {:<40} {:<12} {:<24} {:>6}/{:<6} {:>5.1} %",
+                    row.process,
+                    row.segment,
+                    row.unit,
+                    row.complete,
+                    row.cases,
+                    row.share * 100.0
+                );
+            }
+            println!(
+                "{}",
+                if fi {
+                    "Myöhässä olevat askeleet rooleittain"
+                } else {
+                    "Overdue steps per role"
+                }
+            );
+            for row in &report.overdue {
+                println!("  {:<28} {:>8}", row.role, row.steps);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn simulate(
+    model_dir: Option<&Path>,
+    clients: u32,
+    days: u32,
+    seed: u64,
+    start: &str,
+    out: Option<&Path>,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some(checked) = crate::checked_model(model_dir, lang, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let model = polku_engine::compile(&checked.files);
+    let start = Timestamp(parse_date(start, "--start")?);
+    let options = polku_engine::simulate::Options { clients, days, seed, start };
+    let events = polku_engine::simulate::simulate(&model, "simulation", &options)
+        .map_err(anyhow::Error::msg)?;
+    let mut writer: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    for event in &events {
+        serde_json::to_writer(&mut writer, event)?;
+        writer.write_all(b"\n")?;
+    }
+    writer.flush()?;
+    if out.is_some() {
+        let counts = polku_engine::simulate::counts(&events);
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!(
+            "{} {} ({})",
+            events.len(),
+            say(lang, "events", "tapahtumaa"),
+            summary.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StoreCommand {
+    /// The store's schema version, log length, snapshot and a digest of the state.
+    Info,
+    /// Write a snapshot now, so that the next start reads less of the log.
+    Snapshot,
+    /// Who accessed client data, newest first.
+    AccessLog {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<ExitCode> {
+    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let (mut tracker, _) = open_tracker(setup)?;
+    match command {
+        StoreCommand::Info => print_json(&tracker.info()?)?,
+        StoreCommand::Snapshot => {
+            tracker.save_snapshot()?;
+            print_json(&tracker.info()?)?;
+        }
+        StoreCommand::AccessLog { limit } => {
+            for a in tracker.access_log(*limit)? {
+                println!(
+                    "{}  {:<12} {:<20} {:<8} {} {}",
+                    a.at,
+                    a.actor,
+                    a.role,
+                    a.action,
+                    a.client.as_deref().unwrap_or("-"),
+                    a.detail
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,827 @@
+//! One client's case: its events in event time, the state they lead to, and its status.
+//!
+//! A case keeps its events in a compact form (names interned, the sender's id hashed), sorted
+//! by when they happened. An event that arrives late, earlier than events already applied, is
+//! put in its place and the case is replayed, so the state always follows event time. The
+//! state is what the hot path needs: the position on the flow, the segment and plan, and which
+//! steps are done. Everything else a status shows (deadlines, when a phase began, what deviated)
+//! comes from replaying the case's few events with a [`Detail`] collecting along the way.
+
+use serde::Serialize;
+
+use polku_dsl::ast::{Anchor, Duration, TimeUnit};
+use polku_dsl::Lang;
+
+use crate::exec::{Machine, Move, StepSet};
+use crate::names::{Names, NONE};
+use crate::time::Timestamp;
+
+/// What an event is, in compact form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[repr(u8)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    CaseOpened,
+    StepStarted,
+    StepCompleted,
+    StepCancelled,
+    StepNotNeeded,
+    PhaseCompleted,
+    SegmentAssessed,
+    SegmentChanged,
+    ReferralSent,
+    ReferralAccepted,
+    ReferralDeclined,
+    CaseClosed,
+}
+
+/// An event as a case keeps it. The meaning of `a`, `b` and `c` (interned names) depends on
+/// the kind: the step, phase, new segment or referral in `a`; the reason, previous segment or
+/// target process in `b`; a reason code or the assessment's reason in `c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compact {
+    pub occurred: i64,
+    /// A hash of the sender's id, for idempotency within the case.
+    pub id: u64,
+    pub kind: Kind,
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+}
+
+/// A named way in which real work deviated from the plan. The event still counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviationKind {
+    /// The step was not enabled: steps before it on the flow are still to do.
+    OutOfOrder,
+    /// The step is in the process but not in the plan of the case's segment.
+    NotInPlan,
+    /// The step was already done as many times as planned and the flow does not come back to it.
+    Repeated,
+    /// The process has no step (or phase, segment or referral) of that name.
+    UnknownStep,
+    UnknownPhase,
+    UnknownSegment,
+    UnknownReferral,
+    /// A statutory step marked not needed without a reason code: it stays required.
+    StatutoryWithoutReasonCode,
+    /// The event happened before the case was opened.
+    BeforeOpen,
+    /// The event happened after the case was closed.
+    AfterClose,
+    /// A segment change whose `from` is not the case's segment at that time.
+    SegmentMismatch,
+}
+
+impl DeviationKind {
+    pub fn describe(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (DeviationKind::OutOfOrder, Lang::Fi) => "tehty ennen edeltäviä askelia",
+            (DeviationKind::OutOfOrder, Lang::En) => "done before the steps that precede it",
+            (DeviationKind::NotInPlan, Lang::Fi) => "ei kuulu segmentin suunnitelmaan",
+            (DeviationKind::NotInPlan, Lang::En) => "not in the segment's plan",
+            (DeviationKind::Repeated, Lang::Fi) => "toistettu suunniteltua useammin",
+            (DeviationKind::Repeated, Lang::En) => "repeated more often than planned",
+            (DeviationKind::UnknownStep, Lang::Fi) => "prosessissa ei ole tämän nimistä askelta",
+            (DeviationKind::UnknownStep, Lang::En) => "the process has no step of this name",
+            (DeviationKind::UnknownPhase, Lang::Fi) => "prosessissa ei ole tämän nimistä vaihetta",
+            (DeviationKind::UnknownPhase, Lang::En) => "the process has no phase of this name",
+            (DeviationKind::UnknownSegment, Lang::Fi) => "segmentointi ei tunne segmenttiä",
+            (DeviationKind::UnknownSegment, Lang::En) => "the segmentation has no such segment",
+            (DeviationKind::UnknownReferral, Lang::Fi) => "tapauksella ei ole tätä ohjausta",
+            (DeviationKind::UnknownReferral, Lang::En) => "the case sent no such referral",
+            (DeviationKind::StatutoryWithoutReasonCode, Lang::Fi) => {
+                "lakisääteinen askel merkitty tarpeettomaksi ilman syykoodia; askel on yhä pakollinen"
+            }
+            (DeviationKind::StatutoryWithoutReasonCode, Lang::En) => {
+                "statutory step marked not needed without a reason code; it stays required"
+            }
+            (DeviationKind::BeforeOpen, Lang::Fi) => "tapahtui ennen tapauksen avaamista",
+            (DeviationKind::BeforeOpen, Lang::En) => "happened before the case was opened",
+            (DeviationKind::AfterClose, Lang::Fi) => "tapahtui tapauksen sulkemisen jälkeen",
+            (DeviationKind::AfterClose, Lang::En) => "happened after the case was closed",
+            (DeviationKind::SegmentMismatch, Lang::Fi) => {
+                "muutoksen lähtösegmentti ei ole tapauksen segmentti"
+            }
+            (DeviationKind::SegmentMismatch, Lang::En) => {
+                "the change's `from` is not the case's segment"
+            }
+        }
+    }
+}
+
+/// The state of a case after its events, as the hot path keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    pub position: u32,
+    /// The segment (interned).
+    pub segment: u32,
+    /// The plan in use: an index into the machine's plans.
+    pub plan: u16,
+    /// Every step some plan of the case has held: those left out by a later segment stay as
+    /// optional.
+    pub planned_ever: StepSet,
+    /// Steps marked not needed.
+    pub skipped: StepSet,
+    /// Steps whose transition has fired.
+    pub fired: StepSet,
+    /// Steps started and not yet completed or cancelled.
+    pub open: StepSet,
+    /// Steps done as many times as planned.
+    pub satisfied: StepSet,
+    /// How many times each step has been completed.
+    pub done: Box<[u8]>,
+    pub closed: Option<i64>,
+}
+
+impl Runtime {
+    pub fn new(machine: &Machine, segment: u32, plan: u16) -> Runtime {
+        Runtime {
+            position: Machine::START,
+            segment,
+            plan,
+            planned_ever: machine.plans[usize::from(plan)].1.planned,
+            skipped: 0,
+            fired: 0,
+            open: 0,
+            satisfied: 0,
+            done: vec![0; machine.steps.len()].into_boxed_slice(),
+            closed: None,
+        }
+    }
+
+    /// The required steps of the current plan not yet satisfied.
+    pub fn missing(&self, machine: &Machine) -> StepSet {
+        machine.plans[usize::from(self.plan)].1.required & !self.skipped & !self.satisfied
+    }
+
+    pub fn complete(&self, machine: &Machine) -> bool {
+        self.missing(machine) == 0
+    }
+
+    /// The steps that move silently: everything but the required steps still to do.
+    pub fn silent(&self, machine: &Machine) -> StepSet {
+        !(machine.plans[usize::from(self.plan)].1.required & !self.skipped)
+    }
+}
+
+/// The names a machine resolves: interned name → index.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    pub steps: std::collections::HashMap<u32, u16, crate::net::FxBuild>,
+    pub phases: std::collections::HashMap<u32, u16, crate::net::FxBuild>,
+    /// Segment (interned) → plan index; a segment of the segmentation without content of its own
+    /// maps to the generic plan.
+    pub plans: std::collections::HashMap<u32, u16, crate::net::FxBuild>,
+}
+
+/// A machine with its names resolved.
+#[derive(Debug, Clone)]
+pub struct Exec {
+    pub machine: Machine,
+    pub resolver: Resolver,
+    /// The process's segments (interned), from its segmentation.
+    pub segments: Vec<u32>,
+    /// The segmentation (interned), or [`NONE`].
+    pub segmentation: u32,
+}
+
+impl Exec {
+    pub fn new(
+        machine: Machine,
+        segments: &[String],
+        segmentation: Option<&str>,
+        names: &mut Names,
+    ) -> Exec {
+        let mut resolver = Resolver::default();
+        for (i, step) in machine.steps.iter().enumerate() {
+            resolver.steps.insert(names.intern(&step.name), i as u16);
+        }
+        for (i, (phase, _)) in machine.phases.iter().enumerate() {
+            resolver.phases.insert(names.intern(phase), i as u16);
+        }
+        let mut interned = Vec::new();
+        for segment in segments {
+            let id = names.intern(segment);
+            interned.push(id);
+            resolver.plans.insert(id, machine.plan_index(Some(segment)));
+        }
+        for (segment, _) in &machine.plans {
+            if let Some(segment) = segment {
+                let id = names.intern(segment);
+                resolver.plans.entry(id).or_insert_with(|| machine.plan_index(Some(segment)));
+            }
+        }
+        let segmentation = segmentation.map_or(NONE, |s| names.intern(s));
+        Exec { machine, resolver, segments: interned, segmentation }
+    }
+}
+
+/// A deviation found while replaying a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deviation {
+    /// Index into the case's events.
+    pub event: usize,
+    pub kind: DeviationKind,
+}
+
+/// What a detailed replay collects for a status.
+#[derive(Debug, Clone, Default)]
+pub struct Detail {
+    pub first_completed: Vec<Option<i64>>,
+    pub last_event: Vec<Option<i64>>,
+    pub note: Vec<Option<(Kind, u32)>>,
+    pub phase_entered: Vec<Option<i64>>,
+    pub phase_completed: Vec<Option<i64>>,
+    pub deviations: Vec<Deviation>,
+    /// (when, from, to, reason) in interned names.
+    pub transitions: Vec<(i64, u32, u32, u32)>,
+    /// (referral, target process, state, when) with state 0 sent, 1 accepted, 2 declined.
+    pub referrals: Vec<(u32, u32, u8, i64)>,
+    pub closed_reason: u32,
+}
+
+impl Detail {
+    pub fn new(machine: &Machine) -> Detail {
+        Detail {
+            first_completed: vec![None; machine.steps.len()],
+            last_event: vec![None; machine.steps.len()],
+            note: vec![None; machine.steps.len()],
+            phase_entered: vec![None; machine.phases.len()],
+            phase_completed: vec![None; machine.phases.len()],
+            ..Detail::default()
+        }
+    }
+}
+
+/// Applies one event to a case's state. Returns the deviation, if the event deviated.
+pub fn apply(
+    exec: &mut Exec,
+    rt: &mut Runtime,
+    opened: i64,
+    event: &Compact,
+    index: usize,
+    mut detail: Option<&mut Detail>,
+) -> Option<DeviationKind> {
+    let mut deviation = None;
+    if event.kind != Kind::CaseOpened {
+        if event.occurred < opened {
+            deviation = Some(DeviationKind::BeforeOpen);
+        } else if rt.closed.is_some_and(|closed| event.occurred > closed) {
+            deviation = Some(DeviationKind::AfterClose);
+        }
+    }
+    let found = match event.kind {
+        Kind::CaseOpened => None,
+        Kind::StepStarted | Kind::StepCompleted | Kind::StepCancelled | Kind::StepNotNeeded => {
+            match exec.resolver.steps.get(&event.a).copied() {
+                None => Some(DeviationKind::UnknownStep),
+                Some(step) => step_event(exec, rt, event, step, detail.as_deref_mut()),
+            }
+        }
+        Kind::PhaseCompleted => match exec.resolver.phases.get(&event.a).copied() {
+            None => Some(DeviationKind::UnknownPhase),
+            Some(phase) => {
+                let silent = rt.silent(&exec.machine);
+                let (position, moved) = exec.machine.complete_phase(rt.position, silent, phase);
+                rt.position = position;
+                if let Some(d) = detail.as_deref_mut() {
+                    d.phase_completed[usize::from(phase)] = Some(event.occurred);
+                }
+                (moved == Move::NotEnabled).then_some(DeviationKind::OutOfOrder)
+            }
+        },
+        Kind::SegmentAssessed | Kind::SegmentChanged => {
+            let to = event.a;
+            let mismatch = event.kind == Kind::SegmentChanged && event.b != rt.segment;
+            let from = rt.segment;
+            let result = match exec.resolver.plans.get(&to).copied() {
+                None if !exec.segments.is_empty() => Some(DeviationKind::UnknownSegment),
+                plan => {
+                    if to != rt.segment {
+                        rt.segment = to;
+                        rt.plan = plan.unwrap_or(0);
+                        rt.planned_ever |= exec.machine.plans[usize::from(rt.plan)].1.planned;
+                        rt.satisfied = satisfied(exec, rt);
+                        if let Some(d) = detail.as_deref_mut() {
+                            d.transitions.push((event.occurred, from, to, event.c));
+                        }
+                    }
+                    mismatch.then_some(DeviationKind::SegmentMismatch)
+                }
+            };
+            result
+        }
+        Kind::ReferralSent => {
+            if let Some(d) = detail.as_deref_mut() {
+                d.referrals.push((event.a, event.b, 0, event.occurred));
+            }
+            None
+        }
+        Kind::ReferralAccepted | Kind::ReferralDeclined => {
+            // Whether the case sent it is known only from its own events.
+            if let Some(d) = detail.as_deref_mut() {
+                let state = if event.kind == Kind::ReferralAccepted { 1 } else { 2 };
+                match d.referrals.iter_mut().find(|r| r.0 == event.a) {
+                    Some(r) => {
+                        r.2 = state;
+                        r.3 = event.occurred;
+                        None
+                    }
+                    None => Some(DeviationKind::UnknownReferral),
+                }
+            } else {
+                None
+            }
+        }
+        Kind::CaseClosed => {
+            rt.closed = Some(event.occurred);
+            if let Some(d) = detail.as_deref_mut() {
+                d.closed_reason = event.b;
+            }
+            None
+        }
+    };
+    let deviation = found.or(deviation);
+    if let Some(kind) = deviation {
+        if let Some(d) = detail.as_deref_mut() {
+            d.deviations.push(Deviation { event: index, kind });
+        }
+    }
+    if let Some(d) = detail {
+        enter_phases(exec, rt, d, event.occurred);
+    }
+    deviation
+}
+
+/// Steps done as many times as the current plan says.
+fn satisfied(exec: &Exec, rt: &Runtime) -> StepSet {
+    let count = &exec.machine.plans[usize::from(rt.plan)].1.count;
+    let mut out = 0;
+    for (i, &done) in rt.done.iter().enumerate() {
+        if done >= count[i] {
+            out |= 1 << i;
+        }
+    }
+    out
+}
+
+fn step_event(
+    exec: &mut Exec,
+    rt: &mut Runtime,
+    event: &Compact,
+    step: u16,
+    detail: Option<&mut Detail>,
+) -> Option<DeviationKind> {
+    let bit: StepSet = 1 << step;
+    let plan = &exec.machine.plans[usize::from(rt.plan)].1;
+    let in_plan = rt.planned_ever & bit != 0;
+    let statutory = plan.statutory & bit != 0;
+    let count = plan.count[usize::from(step)];
+    let i = usize::from(step);
+    let mut deviation = (!in_plan).then_some(DeviationKind::NotInPlan);
+    match event.kind {
+        Kind::StepNotNeeded => {
+            if statutory && event.c == NONE {
+                deviation = deviation.or(Some(DeviationKind::StatutoryWithoutReasonCode));
+            } else {
+                rt.skipped |= bit;
+                rt.open &= !bit;
+            }
+        }
+        Kind::StepCancelled => {
+            rt.open &= !bit;
+        }
+        Kind::StepStarted | Kind::StepCompleted => {
+            let started = event.kind == Kind::StepStarted;
+            let again_within_count = rt.fired & bit != 0 && rt.done[i] < count;
+            let open = rt.open & bit != 0;
+            if !(open || again_within_count) || (started && open && rt.done[i] >= count) {
+                // A new occurrence: the flow must allow it.
+                let on_flow = exec.machine.steps[i].on_flow;
+                if on_flow {
+                    let silent = rt.silent(&exec.machine);
+                    let (position, moved) = exec.machine.step(rt.position, silent, step);
+                    rt.position = position;
+                    match moved {
+                        Move::InOrder => {}
+                        Move::Forced => {
+                            deviation = deviation.or(Some(DeviationKind::OutOfOrder));
+                        }
+                        Move::NotEnabled => {
+                            let kind = if rt.done[i] >= count {
+                                DeviationKind::Repeated
+                            } else {
+                                DeviationKind::OutOfOrder
+                            };
+                            deviation = deviation.or(Some(kind));
+                        }
+                    }
+                } else if rt.done[i] >= count {
+                    deviation = deviation.or(Some(DeviationKind::Repeated));
+                }
+                rt.fired |= bit;
+            }
+            if started {
+                rt.open |= bit;
+            } else {
+                rt.open &= !bit;
+                rt.done[i] = rt.done[i].saturating_add(1);
+                if rt.done[i] >= count {
+                    rt.satisfied |= bit;
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(d) = detail {
+        d.last_event[i] = Some(event.occurred);
+        if event.kind == Kind::StepCompleted && d.first_completed[i].is_none() {
+            d.first_completed[i] = Some(event.occurred);
+        }
+        if matches!(event.kind, Kind::StepCancelled | Kind::StepNotNeeded) {
+            d.note[i] = Some((event.kind, event.b));
+        }
+    }
+    deviation
+}
+
+/// Records when phases first had work enabled or going on.
+fn enter_phases(exec: &Exec, rt: &Runtime, detail: &mut Detail, at: i64) {
+    let machine = &exec.machine;
+    let active = machine.enabled_steps(rt.position, rt.silent(machine)) | rt.open;
+    for (i, step) in machine.steps.iter().enumerate() {
+        if active & (1 << i) != 0 {
+            let slot = &mut detail.phase_entered[usize::from(step.phase)];
+            slot.get_or_insert(at);
+        }
+    }
+}
+
+/// Adds a duration to a time, calendar-aware for months and years, working days skipping
+/// weekends.
+pub fn add_duration(at: Timestamp, duration: &Duration) -> Timestamp {
+    let mut t = at;
+    for &(amount, unit) in &duration.parts {
+        let n = i64::from(amount);
+        t = match unit {
+            TimeUnit::Minute => Timestamp(t.0 + n * 60),
+            TimeUnit::Hour => Timestamp(t.0 + n * 3600),
+            TimeUnit::Day => Timestamp(t.0 + n * 86_400),
+            TimeUnit::Week => Timestamp(t.0 + n * 7 * 86_400),
+            TimeUnit::WorkingDay => t.add_working_days(n),
+            TimeUnit::Month => t.add_months(n),
+            TimeUnit::Year => t.add_months(12 * n),
+        };
+    }
+    t
+}
+
+/// The state of one planned step in a status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Done,
+    InProgress,
+    Pending,
+    Overdue,
+    NotNeeded,
+}
+
+impl StepState {
+    pub fn word(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (StepState::Done, Lang::Fi) => "tehty",
+            (StepState::Done, Lang::En) => "done",
+            (StepState::InProgress, Lang::Fi) => "kesken",
+            (StepState::InProgress, Lang::En) => "in progress",
+            (StepState::Pending, Lang::Fi) => "odottaa",
+            (StepState::Pending, Lang::En) => "pending",
+            (StepState::Overdue, Lang::Fi) => "myöhässä",
+            (StepState::Overdue, Lang::En) => "overdue",
+            (StepState::NotNeeded, Lang::Fi) => "ei tarpeen",
+            (StepState::NotNeeded, Lang::En) => "not needed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepStatus {
+    pub step: String,
+    pub title: String,
+    pub phase: String,
+    pub state: StepState,
+    pub required: bool,
+    pub statutory: bool,
+    /// From a plan of an earlier segment: kept, no longer required.
+    pub earlier_plan: bool,
+    pub done: u32,
+    pub count: u32,
+    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRecord {
+    pub at: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviationRecord {
+    pub event: String,
+    pub at: String,
+    pub kind: DeviationKind,
+    pub subject: String,
+    pub explanation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReferralRecord {
+    pub referral: String,
+    pub to_process: String,
+    pub state: &'static str,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhaseRef {
+    pub phase: String,
+    pub title: String,
+}
+
+/// Everything staff need to know of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseStatus {
+    pub case: String,
+    pub process: String,
+    pub process_title: String,
+    pub unit: String,
+    pub model_version: String,
+    pub opened: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_reason: Option<String>,
+    pub segment: String,
+    pub current_phases: Vec<PhaseRef>,
+    pub steps: Vec<StepStatus>,
+    pub next: Vec<String>,
+    pub complete: bool,
+    /// In plain words, what is still missing.
+    pub missing: Vec<String>,
+    pub transitions: Vec<TransitionRecord>,
+    pub referrals: Vec<ReferralRecord>,
+    pub deviations: Vec<DeviationRecord>,
+    pub events: usize,
+}
+
+/// The fixed facts of a case, from its opening event.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening {
+    pub opened: i64,
+    pub born: Option<i64>,
+    pub segment: u32,
+}
+
+/// Replays a case from its events.
+pub fn replay(
+    exec: &mut Exec,
+    opening: Opening,
+    events: &[Compact],
+    mut detail: Option<&mut Detail>,
+) -> Runtime {
+    let plan = exec.resolver.plans.get(&opening.segment).copied().unwrap_or(0);
+    let mut rt = Runtime::new(&exec.machine, opening.segment, plan);
+    if let Some(d) = detail.as_deref_mut() {
+        enter_phases(exec, &rt, d, opening.opened);
+    }
+    for (i, event) in events.iter().enumerate() {
+        apply(exec, &mut rt, opening.opened, event, i, detail.as_deref_mut());
+    }
+    rt
+}
+
+/// The deadline of each step of the current plan, where its anchor has happened.
+pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -> Vec<Option<i64>> {
+    let machine = &exec.machine;
+    let plan = &machine.plans[usize::from(rt.plan)].1.plan;
+    let mut out = vec![None; machine.steps.len()];
+    let mut previous: Option<u16> = None;
+    for step in &plan.steps {
+        let Some(&i) = machine.step_index.get(&step.name) else { continue };
+        if let Some(deadline) = &step.deadline {
+            let anchor = match &deadline.anchor {
+                Anchor::CaseStart => Some(opening.opened),
+                Anchor::PhaseStart => {
+                    detail.phase_entered[usize::from(machine.steps[usize::from(i)].phase)]
+                }
+                Anchor::PreviousStep => {
+                    previous.and_then(|p| detail.first_completed[usize::from(p)])
+                }
+                Anchor::Step(name) => machine
+                    .step_index
+                    .get(&name.text)
+                    .and_then(|&s| detail.first_completed[usize::from(s)]),
+                Anchor::Age => opening.born,
+            };
+            out[usize::from(i)] = anchor.map(|a| add_duration(Timestamp(a), &deadline.after).0);
+        }
+        previous = Some(i);
+    }
+    out
+}
+
+/// The status of a case as of `now`.
+#[allow(clippy::too_many_arguments)]
+pub fn status(
+    exec: &mut Exec,
+    names: &Names,
+    case: &str,
+    unit: u32,
+    model_version: &str,
+    opening: Opening,
+    events: &[Compact],
+    now: i64,
+    lang: Lang,
+) -> CaseStatus {
+    let mut detail = Detail::new(&exec.machine);
+    let rt = replay(exec, opening, events, Some(&mut detail));
+    let due = deadlines(exec, &rt, opening, &detail);
+    let machine = &exec.machine;
+    let masks = &machine.plans[usize::from(rt.plan)].1;
+    let silent = rt.silent(machine);
+    let enabled = machine.enabled_steps(rt.position, silent);
+    let mut steps = Vec::new();
+    let mut missing = Vec::new();
+    let time = |t: i64| Timestamp(t).to_string();
+    for (i, def) in machine.steps.iter().enumerate() {
+        let bit: StepSet = 1 << i;
+        if rt.planned_ever & bit == 0 && rt.done[i] == 0 && rt.open & bit == 0 {
+            continue;
+        }
+        let planned = masks.plan.step(&def.name);
+        let required = masks.required & bit != 0;
+        let count = u32::from(masks.count[i]);
+        let done = u32::from(rt.done[i]);
+        let deadline = due[i];
+        let state = if rt.skipped & bit != 0 {
+            StepState::NotNeeded
+        } else if rt.satisfied & bit != 0 {
+            StepState::Done
+        } else if deadline.is_some_and(|d| d < now) && (required || rt.open & bit != 0) {
+            StepState::Overdue
+        } else if rt.open & bit != 0 || done > 0 {
+            StepState::InProgress
+        } else {
+            StepState::Pending
+        };
+        let note = detail.note[i].map(|(kind, reason)| {
+            let word = match (kind, lang) {
+                (Kind::StepCancelled, Lang::Fi) => "peruttu",
+                (Kind::StepCancelled, Lang::En) => "cancelled",
+                (_, Lang::Fi) => "ei tarpeen",
+                (_, Lang::En) => "not needed",
+            };
+            format!("{word}: {}", names.get(reason))
+        });
+        let title = if def.title.is_empty() { def.name.clone() } else { def.title.clone() };
+        if required && rt.skipped & bit == 0 && rt.satisfied & bit == 0 {
+            let mut words = match lang {
+                Lang::Fi if count > 1 => format!("{title}: {done}/{count} tehty"),
+                Lang::En if count > 1 => format!("{title}: {done} of {count} done"),
+                Lang::Fi => format!("{title}: ei vielä tehty"),
+                Lang::En => format!("{title}: not done yet"),
+            };
+            if let Some(d) = deadline {
+                let date = Timestamp(d).to_string();
+                let date = date.get(..10).unwrap_or(&date).to_owned();
+                words += &match (state == StepState::Overdue, lang) {
+                    (true, Lang::Fi) => format!(", myöhässä (määräaika {date})"),
+                    (true, Lang::En) => format!(", overdue (deadline {date})"),
+                    (false, Lang::Fi) => format!(", määräaika {date}"),
+                    (false, Lang::En) => format!(", deadline {date}"),
+                };
+            }
+            if masks.statutory & bit != 0 {
+                words += match lang {
+                    Lang::Fi => " (lakisääteinen)",
+                    Lang::En => " (statutory)",
+                };
+            }
+            missing.push(words);
+        }
+        steps.push(StepStatus {
+            step: def.name.clone(),
+            title,
+            phase: machine.phases[usize::from(def.phase)].0.clone(),
+            state,
+            required,
+            statutory: masks.statutory & bit != 0,
+            earlier_plan: masks.planned & bit == 0,
+            done,
+            count,
+            roles: planned.map(|p| p.roles.clone()).unwrap_or_default(),
+            deadline: deadline.map(time),
+            deadline_rule: planned
+                .and_then(|p| p.deadline.as_ref())
+                .map(crate::plan::describe_deadline),
+            note,
+        });
+    }
+    let next_steps: StepSet = if rt.closed.is_some() {
+        0
+    } else {
+        (enabled & !rt.satisfied & !rt.skipped & rt.planned_ever)
+            | (masks.planned & !rt.satisfied & !rt.skipped & !rt.fired & added_mask(machine))
+    };
+    let next: Vec<String> = (0..machine.steps.len())
+        .filter(|i| next_steps & (1 << i) != 0)
+        .map(|i| machine.steps[i].name.clone())
+        .collect();
+    let mut phases: Vec<u16> = (0..machine.steps.len())
+        .filter(|&i| (next_steps | rt.open) & (1 << i) != 0)
+        .map(|i| machine.steps[i].phase)
+        .collect();
+    phases.sort_unstable();
+    phases.dedup();
+    let complete = rt.complete(machine);
+    CaseStatus {
+        case: case.to_owned(),
+        process: machine.process.clone(),
+        process_title: machine.title.clone(),
+        unit: names.get(unit).to_owned(),
+        model_version: model_version.to_owned(),
+        opened: time(opening.opened),
+        closed: rt.closed.map(time),
+        closed_reason: rt.closed.map(|_| names.get(detail.closed_reason).to_owned()),
+        segment: names.get(rt.segment).to_owned(),
+        current_phases: if rt.closed.is_some() {
+            Vec::new()
+        } else {
+            phases
+                .into_iter()
+                .map(|p| {
+                    let (phase, title) = &machine.phases[usize::from(p)];
+                    PhaseRef { phase: phase.clone(), title: title.clone() }
+                })
+                .collect()
+        },
+        steps,
+        next,
+        complete,
+        missing,
+        transitions: detail
+            .transitions
+            .iter()
+            .map(|&(at, from, to, reason)| TransitionRecord {
+                at: time(at),
+                from: names.get(from).to_owned(),
+                to: names.get(to).to_owned(),
+                reason: names.get(reason).to_owned(),
+            })
+            .collect(),
+        referrals: detail
+            .referrals
+            .iter()
+            .map(|&(referral, to, state, at)| ReferralRecord {
+                referral: names.get(referral).to_owned(),
+                to_process: names.get(to).to_owned(),
+                state: ["sent", "accepted", "declined"][usize::from(state)],
+                at: time(at),
+            })
+            .collect(),
+        deviations: detail
+            .deviations
+            .iter()
+            .map(|d| {
+                let e = &events[d.event];
+                DeviationRecord {
+                    event: format!("#{}", d.event + 1),
+                    at: time(e.occurred),
+                    kind: d.kind,
+                    subject: names.get(e.a).to_owned(),
+                    explanation: d.kind.describe(lang).to_owned(),
+                }
+            })
+            .collect(),
+        events: events.len(),
+    }
+}
+
+fn added_mask(machine: &Machine) -> StepSet {
+    machine
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.on_flow)
+        .fold(0, |acc, (i, _)| acc | (1 << i))
+}

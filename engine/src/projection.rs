@@ -1,0 +1,673 @@
+//! The current state of every case: the projection of the event log.
+//!
+//! The log is the truth; this is rebuilt from it (or from a snapshot and the log after it). It
+//! answers the questions staff ask: one client's cases and their status, and the reports over
+//! all cases. Each case is pinned to the model version under which it was opened: the
+//! projection holds every version a case uses.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use polku_dsl::Lang;
+
+use crate::case::{self, CaseStatus, Compact, DeviationKind, Exec, Kind, Opening, Runtime};
+use crate::event::{Event, EventKind};
+use crate::exec::{Machine, MachineError};
+use crate::model::Model;
+use crate::names::{Names, NONE};
+use crate::time::Timestamp;
+
+/// One model version the projection executes.
+#[derive(Debug, Clone)]
+pub struct Version {
+    /// The model's content hash.
+    pub hash: String,
+    pub execs: Vec<Exec>,
+    pub by_process: HashMap<String, u16>,
+    /// Segmentation name → title, for reports.
+    pub segmentations: BTreeMap<String, String>,
+}
+
+impl Version {
+    pub fn new(hash: &str, model: &Model, names: &mut Names) -> Result<Version, MachineError> {
+        let mut execs = Vec::new();
+        let mut by_process = HashMap::new();
+        for (name, process) in &model.processes {
+            let machine = Machine::new(process)?;
+            let segmentation = process.segmentation.as_deref();
+            let segments = segmentation
+                .and_then(|s| model.segmentations.get(s))
+                .map(|s| s.segments.clone())
+                .unwrap_or_default();
+            by_process.insert(name.clone(), execs.len() as u16);
+            execs.push(Exec::new(machine, &segments, segmentation, names));
+        }
+        let segmentations =
+            model.segmentations.iter().map(|(k, v)| (k.clone(), v.title.clone())).collect();
+        Ok(Version { hash: hash.to_owned(), execs, by_process, segmentations })
+    }
+}
+
+/// One case as the projection keeps it.
+#[derive(Debug, Clone)]
+pub struct CaseEntry {
+    pub id: Box<str>,
+    /// Index into the clients; [`NONE`] until the case is opened.
+    pub client: u32,
+    /// Model version and process; [`NONE`] until opened.
+    pub version: u16,
+    pub exec: u16,
+    pub unit: u32,
+    pub opening: Opening,
+    /// Sorted by when they happened; equal times in arrival order.
+    pub events: Vec<Compact>,
+    pub rt: Option<Runtime>,
+}
+
+impl CaseEntry {
+    pub fn is_open_at(&self, at: i64) -> bool {
+        self.rt.is_some()
+            && self.opening.opened <= at
+            && !self.events.iter().any(|e| e.kind == Kind::CaseClosed && e.occurred <= at)
+    }
+}
+
+/// Why an event cannot be accepted; the field at fault comes first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("process: the model has no process {0}")]
+    UnknownProcess(String),
+    #[error("segment: process {process} has no segment {segment} (segments: {known})")]
+    UnknownSegment { process: String, segment: String, known: String },
+    #[error("case: {0} was already opened by another event")]
+    OpenedTwice(String),
+    #[error("process: case {case} is a case of {process}")]
+    OtherProcess { case: String, process: String },
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied(Option<DeviationKind>),
+    /// The case already has an event of this id: acknowledged, not applied again.
+    Duplicate,
+}
+
+/// A stable 64-bit hash of an event id (FNV-1a with a final mix), the same on every run.
+pub fn id_hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// All cases, clients and model versions.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    pub names: Names,
+    pub versions: Vec<Version>,
+    pub current: u16,
+    pub cases: Vec<CaseEntry>,
+    pub case_index: HashMap<Box<str>, u32>,
+    pub clients: Vec<[u8; 32]>,
+    pub client_index: HashMap<[u8; 32], u32>,
+    pub client_cases: Vec<Vec<u32>>,
+    pub events: u64,
+}
+
+fn pseudonym_bytes(text: &str) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    };
+    for (i, pair) in text.as_bytes().chunks(2).take(32).enumerate() {
+        out[i] = (hex(pair[0]) << 4) | pair.get(1).map_or(0, |&c| hex(c));
+    }
+    out
+}
+
+fn pseudonym_text(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The segment of every segmentation in a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentCount {
+    pub segmentation: String,
+    pub unit: String,
+    pub segment: String,
+    pub cases: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentReport {
+    pub date: String,
+    pub cases: u64,
+    pub rows: Vec<SegmentCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionCount {
+    pub segmentation: String,
+    /// The segment on the first date; `uusi` for a case opened between the dates.
+    pub from: String,
+    /// The segment on the second date; `päättynyt` for a case closed between the dates.
+    pub to: String,
+    pub cases: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionReport {
+    pub from: String,
+    pub to: String,
+    pub rows: Vec<TransitionCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompletionRow {
+    pub process: String,
+    pub segment: String,
+    pub unit: String,
+    pub cases: u64,
+    pub complete: u64,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueRow {
+    pub role: String,
+    pub steps: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompletionReport {
+    pub as_of: String,
+    pub cases: u64,
+    pub events: u64,
+    pub rows: Vec<CompletionRow>,
+    pub overdue: Vec<OverdueRow>,
+}
+
+/// A client's status: every case, with the units involved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientStatus {
+    pub client: String,
+    pub units: Vec<String>,
+    pub cases: Vec<CaseStatus>,
+}
+
+/// The label of a case opened between two dates.
+pub const NEW: &str = "uusi";
+/// The label of a case closed between two dates.
+pub const CLOSED: &str = "päättynyt";
+
+impl Projection {
+    /// A projection executing `model` as its current version.
+    pub fn new(hash: &str, model: &Model) -> Result<Projection, MachineError> {
+        let mut projection = Projection::default();
+        projection.add_version(hash, model)?;
+        Ok(projection)
+    }
+
+    /// Adds a model version (or finds it by hash) and makes it current.
+    pub fn add_version(&mut self, hash: &str, model: &Model) -> Result<u16, MachineError> {
+        if let Some(i) = self.versions.iter().position(|v| v.hash == hash) {
+            self.current = i as u16;
+            return Ok(self.current);
+        }
+        let version = Version::new(hash, model, &mut self.names)?;
+        self.versions.push(version);
+        self.current = (self.versions.len() - 1) as u16;
+        Ok(self.current)
+    }
+
+    pub fn version_index(&self, hash: &str) -> Option<u16> {
+        self.versions.iter().position(|v| v.hash == hash).map(|i| i as u16)
+    }
+
+    fn case(&self, id: &str) -> Option<&CaseEntry> {
+        self.case_index.get(id).map(|&i| &self.cases[i as usize])
+    }
+
+    /// Checks an event before it is stored: `Ok(true)` when it is new, `Ok(false)` when the
+    /// case already has an event of its id.
+    pub fn check(&self, event: &Event) -> Result<bool, Rejection> {
+        let existing = self.case(&event.case);
+        if let Some(case) = existing {
+            let hash = id_hash(&event.id);
+            if case.events.iter().any(|e| e.id == hash) {
+                return Ok(false);
+            }
+        }
+        if let EventKind::CaseOpened { process, segment, .. } = &event.kind {
+            let version = &self.versions[usize::from(self.current)];
+            let Some(&exec) = version.by_process.get(process) else {
+                return Err(Rejection::UnknownProcess(process.clone()));
+            };
+            let exec = &version.execs[usize::from(exec)];
+            let known = self.names.find(segment).is_some_and(|s| exec.segments.contains(&s));
+            if !exec.segments.is_empty() && !known {
+                return Err(Rejection::UnknownSegment {
+                    process: process.clone(),
+                    segment: segment.clone(),
+                    known: exec
+                        .segments
+                        .iter()
+                        .map(|&s| self.names.get(s))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            if let Some(case) = existing {
+                if case.rt.is_some() {
+                    return Err(Rejection::OpenedTwice(event.case.clone()));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn compact(&mut self, event: &Event) -> Compact {
+        let n = &mut self.names;
+        let (kind, a, b, c) = match &event.kind {
+            EventKind::CaseOpened { segment, .. } => {
+                (Kind::CaseOpened, n.intern(segment), NONE, NONE)
+            }
+            EventKind::StepStarted { step } => (Kind::StepStarted, n.intern(step), NONE, NONE),
+            EventKind::StepCompleted { step } => (Kind::StepCompleted, n.intern(step), NONE, NONE),
+            EventKind::StepCancelled { step, reason } => {
+                (Kind::StepCancelled, n.intern(step), n.intern(reason), NONE)
+            }
+            EventKind::StepNotNeeded { step, reason, reason_code } => {
+                let code = reason_code.as_deref().map_or(NONE, |c| n.intern(c));
+                (Kind::StepNotNeeded, n.intern(step), n.intern(reason), code)
+            }
+            EventKind::PhaseCompleted { phase } => {
+                (Kind::PhaseCompleted, n.intern(phase), NONE, NONE)
+            }
+            EventKind::SegmentAssessed { segment, reason, .. } => {
+                let reason = reason.as_deref().map_or(NONE, |r| n.intern(r));
+                (Kind::SegmentAssessed, n.intern(segment), NONE, reason)
+            }
+            EventKind::SegmentChanged { from, to, reason, .. } => {
+                (Kind::SegmentChanged, n.intern(to), n.intern(from), n.intern(reason))
+            }
+            EventKind::ReferralSent { referral, to_process } => {
+                (Kind::ReferralSent, n.intern(referral), n.intern(to_process), NONE)
+            }
+            EventKind::ReferralAccepted { referral } => {
+                (Kind::ReferralAccepted, n.intern(referral), NONE, NONE)
+            }
+            EventKind::ReferralDeclined { referral, reason } => {
+                (Kind::ReferralDeclined, n.intern(referral), n.intern(reason), NONE)
+            }
+            EventKind::CaseClosed { reason } => (Kind::CaseClosed, NONE, n.intern(reason), NONE),
+        };
+        Compact { occurred: event.occurred.0, id: id_hash(&event.id), kind, a, b, c }
+    }
+
+    /// Applies an event that [`Projection::check`] accepted. `version` is the model version
+    /// current when the event was accepted: a case opened by it is pinned to that version.
+    pub fn apply(&mut self, event: &Event, version: u16) -> Outcome {
+        let compact = self.compact(event);
+        let index = match self.case_index.get(event.case.as_str()) {
+            Some(&i) => i as usize,
+            None => {
+                let i = self.cases.len();
+                self.cases.push(CaseEntry {
+                    id: event.case.as_str().into(),
+                    client: NONE,
+                    version: 0,
+                    exec: 0,
+                    unit: NONE,
+                    opening: Opening { opened: 0, born: None, segment: NONE },
+                    events: Vec::new(),
+                    rt: None,
+                });
+                self.case_index.insert(event.case.as_str().into(), i as u32);
+                i
+            }
+        };
+        if self.cases[index].events.iter().any(|e| e.id == compact.id) {
+            return Outcome::Duplicate;
+        }
+        self.events += 1;
+        if let EventKind::CaseOpened { client, process, unit, segment, born } = &event.kind {
+            let version = version.min(self.versions.len().saturating_sub(1) as u16);
+            let Some(&exec) = self.versions[usize::from(version)].by_process.get(process) else {
+                // Checked before; an unknown process is kept in the case's events only.
+                self.cases[index].events.push(compact);
+                return Outcome::Applied(None);
+            };
+            let client = self.client(client);
+            let unit = self.names.intern(unit);
+            let segment = self.names.intern(segment);
+            let case = &mut self.cases[index];
+            case.client = client;
+            case.version = version;
+            case.exec = exec;
+            case.unit = unit;
+            case.opening = Opening {
+                opened: event.occurred.0,
+                born: born.as_deref().and_then(Timestamp::parse).map(|t| t.0),
+                segment,
+            };
+            // Kept in case order, as a snapshot restores them.
+            let list = &mut self.client_cases[client as usize];
+            let at = list.partition_point(|&c| c < index as u32);
+            list.insert(at, index as u32);
+        }
+        let case = &mut self.cases[index];
+        let at = case.events.partition_point(|e| e.occurred <= compact.occurred);
+        let in_order = at == case.events.len();
+        case.events.insert(at, compact);
+        let Some(exec) = self
+            .versions
+            .get_mut(usize::from(case.version))
+            .and_then(|v| v.execs.get_mut(usize::from(case.exec)))
+        else {
+            return Outcome::Applied(None);
+        };
+        if case.opening.segment == NONE {
+            // Not opened yet: the events wait for the opening event.
+            return Outcome::Applied(None);
+        }
+        match (&mut case.rt, in_order && compact.kind != Kind::CaseOpened) {
+            (Some(rt), true) => {
+                let i = case.events.len() - 1;
+                Outcome::Applied(case::apply(exec, rt, case.opening.opened, &compact, i, None))
+            }
+            _ => {
+                case.rt = Some(case::replay(exec, case.opening, &case.events, None));
+                Outcome::Applied(None)
+            }
+        }
+    }
+
+    fn client(&mut self, pseudonym: &str) -> u32 {
+        let bytes = pseudonym_bytes(pseudonym);
+        if let Some(&i) = self.client_index.get(&bytes) {
+            return i;
+        }
+        let i = self.clients.len() as u32;
+        self.clients.push(bytes);
+        self.client_index.insert(bytes, i);
+        self.client_cases.push(Vec::new());
+        i
+    }
+
+    /// The number of cases opened.
+    pub fn opened_cases(&self) -> u64 {
+        self.cases.iter().filter(|c| c.rt.is_some()).count() as u64
+    }
+
+    fn exec_of(&self, case: &CaseEntry) -> Option<&Exec> {
+        case.rt.as_ref()?;
+        self.versions.get(usize::from(case.version))?.execs.get(usize::from(case.exec))
+    }
+
+    /// The status of one case as of `now`.
+    pub fn case_status(&mut self, id: &str, now: i64, lang: Lang) -> Option<CaseStatus> {
+        let &index = self.case_index.get(id)?;
+        let case = &self.cases[index as usize];
+        case.rt.as_ref()?;
+        let version = self.versions.get_mut(usize::from(case.version))?;
+        let hash = version.hash.clone();
+        let exec = version.execs.get_mut(usize::from(case.exec))?;
+        Some(case::status(
+            exec,
+            &self.names,
+            &case.id,
+            case.unit,
+            &hash,
+            case.opening,
+            &case.events,
+            now,
+            lang,
+        ))
+    }
+
+    /// Every case of a client (by pseudonym), as of `now`; `None` for an unknown client.
+    pub fn client_status(&mut self, pseudonym: &str, now: i64, lang: Lang) -> Option<ClientStatus> {
+        let &client = self.client_index.get(&pseudonym_bytes(pseudonym))?;
+        let ids: Vec<Box<str>> = self.client_cases[client as usize]
+            .iter()
+            .map(|&i| self.cases[i as usize].id.clone())
+            .collect();
+        let cases: Vec<CaseStatus> =
+            ids.iter().filter_map(|id| self.case_status(id, now, lang)).collect();
+        let mut units: Vec<String> = cases.iter().map(|c| c.unit.clone()).collect();
+        units.sort();
+        units.dedup();
+        Some(ClientStatus { client: pseudonym_text(&self.clients[client as usize]), units, cases })
+    }
+
+    /// The segment of a case at a time.
+    fn segment_at(&self, case: &CaseEntry, exec: &Exec, at: i64) -> u32 {
+        let mut segment = case.opening.segment;
+        for e in &case.events {
+            if e.occurred > at {
+                break;
+            }
+            if matches!(e.kind, Kind::SegmentAssessed | Kind::SegmentChanged)
+                && (exec.segments.is_empty() || exec.segments.contains(&e.a))
+            {
+                segment = e.a;
+            }
+        }
+        segment
+    }
+
+    /// The segment distribution on a date (at its end), per segmentation and unit.
+    pub fn segment_report(&self, date: i64) -> SegmentReport {
+        let at = end_of_day(date);
+        let mut counts: HashMap<(u32, u32, u32), u64> = HashMap::new();
+        let mut total = 0;
+        for case in &self.cases {
+            let Some(exec) = self.exec_of(case) else { continue };
+            if !case.is_open_at(at) {
+                continue;
+            }
+            total += 1;
+            let segment = self.segment_at(case, exec, at);
+            *counts.entry((exec.segmentation, case.unit, segment)).or_default() += 1;
+        }
+        let mut rows: Vec<SegmentCount> = counts
+            .into_iter()
+            .map(|((segmentation, unit, segment), cases)| SegmentCount {
+                segmentation: self.names.get(segmentation).to_owned(),
+                unit: self.names.get(unit).to_owned(),
+                segment: self.names.get(segment).to_owned(),
+                cases,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (&a.segmentation, &a.unit, &a.segment).cmp(&(&b.segmentation, &b.unit, &b.segment))
+        });
+        SegmentReport { date: date_text(date), cases: total, rows }
+    }
+
+    /// How cases moved between segments from the end of one date to the end of another.
+    pub fn transition_report(&self, from: i64, to: i64) -> TransitionReport {
+        let (start, end) = (end_of_day(from), end_of_day(to));
+        let mut counts: HashMap<(u32, String, String), u64> = HashMap::new();
+        for case in &self.cases {
+            let Some(exec) = self.exec_of(case) else { continue };
+            if case.opening.opened > end {
+                continue;
+            }
+            let before = if case.opening.opened > start {
+                NEW.to_owned()
+            } else if !case.is_open_at(start) {
+                continue;
+            } else {
+                self.names.get(self.segment_at(case, exec, start)).to_owned()
+            };
+            let after = if case.is_open_at(end) {
+                self.names.get(self.segment_at(case, exec, end)).to_owned()
+            } else {
+                CLOSED.to_owned()
+            };
+            *counts.entry((exec.segmentation, before, after)).or_default() += 1;
+        }
+        let mut rows: Vec<TransitionCount> = counts
+            .into_iter()
+            .map(|((segmentation, from, to), cases)| TransitionCount {
+                segmentation: self.names.get(segmentation).to_owned(),
+                from,
+                to,
+                cases,
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (&a.segmentation, &a.from, &a.to).cmp(&(&b.segmentation, &b.from, &b.to))
+        });
+        TransitionReport { from: date_text(from), to: date_text(to), rows }
+    }
+
+    /// The share of cases whose planned service is complete, per process, segment and unit,
+    /// and the overdue required steps of open cases per role, as of `now`.
+    pub fn completion_report(&mut self, now: i64) -> CompletionReport {
+        let mut counts: HashMap<(u16, u16, u32, u32), (u64, u64)> = HashMap::new();
+        let mut overdue: HashMap<String, u64> = HashMap::new();
+        let mut total = 0;
+        for case in &self.cases {
+            let Some(rt) = &case.rt else { continue };
+            let Some(exec) = self
+                .versions
+                .get_mut(usize::from(case.version))
+                .and_then(|v| v.execs.get_mut(usize::from(case.exec)))
+            else {
+                continue;
+            };
+            total += 1;
+            let complete = rt.complete(&exec.machine);
+            let entry = counts.entry((case.version, case.exec, rt.segment, case.unit)).or_default();
+            entry.0 += 1;
+            entry.1 += u64::from(complete);
+            if complete || rt.closed.is_some() {
+                continue;
+            }
+            let mut detail = case::Detail::new(&exec.machine);
+            let rt = case::replay(exec, case.opening, &case.events, Some(&mut detail));
+            let due = case::deadlines(exec, &rt, case.opening, &detail);
+            let missing = rt.missing(&exec.machine);
+            let plan = &exec.machine.plans[usize::from(rt.plan)].1.plan;
+            for (i, deadline) in due.iter().enumerate() {
+                if missing & (1 << i) == 0 || !deadline.is_some_and(|d| d < now) {
+                    continue;
+                }
+                if let Some(step) = plan.step(&exec.machine.steps[i].name) {
+                    for role in &step.roles {
+                        *overdue.entry(role.clone()).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let mut rows: Vec<CompletionRow> = counts
+            .into_iter()
+            .map(|((version, exec, segment, unit), (cases, complete))| CompletionRow {
+                process: self.versions[usize::from(version)].execs[usize::from(exec)]
+                    .machine
+                    .process
+                    .clone(),
+                segment: self.names.get(segment).to_owned(),
+                unit: self.names.get(unit).to_owned(),
+                cases,
+                complete,
+                share: if cases == 0 { 0.0 } else { complete as f64 / cases as f64 },
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (&a.process, &a.segment, &a.unit).cmp(&(&b.process, &b.segment, &b.unit))
+        });
+        let mut overdue: Vec<OverdueRow> =
+            overdue.into_iter().map(|(role, steps)| OverdueRow { role, steps }).collect();
+        overdue.sort_by(|a, b| b.steps.cmp(&a.steps).then(a.role.cmp(&b.role)));
+        CompletionReport {
+            as_of: Timestamp(now).to_string(),
+            cases: total,
+            events: self.events,
+            rows,
+            overdue,
+        }
+    }
+}
+
+/// A streaming FNV-1a hash for digests.
+struct Fnv(u64);
+
+impl Fnv {
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(&(s.len() as u64).to_le_bytes());
+        self.bytes(s.as_bytes());
+    }
+}
+
+impl Projection {
+    /// A digest of the whole state in terms of names, not of internal numbering: two
+    /// projections built from the same events in any way (replay, snapshot, incrementally)
+    /// have the same digest.
+    pub fn digest(&self) -> u64 {
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        let mut order: Vec<&CaseEntry> = self.cases.iter().collect();
+        order.sort_by(|a, b| a.id.cmp(&b.id));
+        let name = |id: u32| self.names.get(id);
+        for case in order {
+            h.str(&case.id);
+            h.bytes(&case.events.len().to_le_bytes());
+            for e in &case.events {
+                h.bytes(&e.occurred.to_le_bytes());
+                h.bytes(&e.id.to_le_bytes());
+                h.bytes(&[e.kind as u8]);
+                for x in [e.a, e.b, e.c] {
+                    h.str(name(x));
+                }
+            }
+            let Some(rt) = &case.rt else { continue };
+            if let Some(client) = self.clients.get(case.client as usize) {
+                h.bytes(client);
+            }
+            if let Some(exec) = self.exec_of(case) {
+                h.str(&exec.machine.process);
+            }
+            h.str(&self.versions[usize::from(case.version)].hash);
+            h.str(name(case.unit));
+            h.bytes(&case.opening.opened.to_le_bytes());
+            h.bytes(&case.opening.born.unwrap_or(i64::MIN).to_le_bytes());
+            h.str(name(case.opening.segment));
+            h.str(name(rt.segment));
+            h.bytes(&rt.plan.to_le_bytes());
+            for set in [rt.planned_ever, rt.skipped, rt.fired, rt.open, rt.satisfied] {
+                h.bytes(&set.to_le_bytes());
+            }
+            h.bytes(&rt.done);
+            h.bytes(&rt.closed.unwrap_or(i64::MIN).to_le_bytes());
+        }
+        h.bytes(&self.events.to_le_bytes());
+        h.0
+    }
+}
+
+fn end_of_day(date: i64) -> i64 {
+    date.div_euclid(86_400) * 86_400 + 86_399
+}
+
+fn date_text(date: i64) -> String {
+    let (y, m, d) = Timestamp(date).date();
+    format!("{y:04}-{m:02}-{d:02}")
+}

@@ -1,0 +1,391 @@
+//! Executing cases: order, deviations, idempotency, late events, segment changes, deadlines,
+//! completeness and the reports.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+use polku_dsl::{Lang, SourceSet};
+use polku_engine::case::{DeviationKind, StepState};
+use polku_engine::event::{Event, EventKind};
+use polku_engine::projection::{Outcome, Projection, Rejection};
+use polku_engine::time::Timestamp;
+
+const MODEL: &str = r#"
+rooli th "Terveydenhoitaja"
+rooli lääkäri "Lääkäri"
+segmentointi s "S" {
+  segmentti kevyt "Kevyt"
+  segmentti tiivis "Tiivis"
+}
+prosessi p "P" {
+  segmentointi s
+  vaihe alku "Alku" {
+    askel arvio "Arvio" tekijä th määräaika 2 viikkoa tapauksen alusta lakisääteinen "L 1 §"
+    askel lomake "Lomake" tekijä th valinnainen
+  }
+  vaihe tuki "Tuki" {
+    askel käynti "Käynti" tekijä th määrä 2
+    askel vastaanotto "Lääkärin vastaanotto" tekijä lääkäri määräaika 4 viikkoa askeleesta arvio
+  }
+  segmentti kevyt { poista vastaanotto "ei tarvetta" }
+  segmentti tiivis { lisää askel verkosto "Verkostopalaveri" vaiheeseen tuki tekijä th }
+}
+"#;
+
+const CLIENT: &str = "aa00000000000000000000000000000000000000000000000000000000000001";
+
+fn projection() -> Projection {
+    let mut sources = SourceSet::new();
+    sources.add("m.polku", MODEL);
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let model = polku_engine::compile(&checked.files);
+    Projection::new("v1", &model).unwrap()
+}
+
+fn at(day: i64) -> Timestamp {
+    Timestamp(Timestamp::parse("2026-01-05").unwrap().0 + day * 86_400)
+}
+
+fn event(id: &str, case: &str, day: i64, kind: EventKind) -> Event {
+    Event {
+        id: id.to_owned(),
+        case: case.to_owned(),
+        occurred: at(day),
+        recorded: at(day),
+        role: "th".to_owned(),
+        kind,
+    }
+}
+
+fn opened(case: &str, segment: &str) -> Event {
+    event(
+        &format!("{case}-open"),
+        case,
+        0,
+        EventKind::CaseOpened {
+            client: CLIENT.to_owned(),
+            process: "p".to_owned(),
+            unit: "neuvola".to_owned(),
+            segment: segment.to_owned(),
+            born: None,
+        },
+    )
+}
+
+fn done(id: &str, case: &str, day: i64, step: &str) -> Event {
+    event(id, case, day, EventKind::StepCompleted { step: step.to_owned() })
+}
+
+fn apply(p: &mut Projection, e: &Event) -> Outcome {
+    assert_eq!(p.check(e), Ok(true), "{e:?}");
+    p.apply(e, 0)
+}
+
+fn state(p: &mut Projection, case: &str, step: &str, day: i64) -> StepState {
+    let status = p.case_status(case, at(day).0, Lang::En).unwrap();
+    status.steps.iter().find(|s| s.step == step).unwrap().state
+}
+
+#[test]
+fn a_case_in_order_completes_and_says_what_is_missing_on_the_way() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    let status = p.case_status("c", at(1).0, Lang::En).unwrap();
+    assert!(!status.complete);
+    // The optional form comes after the assessment.
+    assert_eq!(status.next, ["arvio"]);
+    assert_eq!(status.current_phases[0].phase, "alku");
+    assert!(
+        status.missing[0].starts_with("Arvio: not done yet, deadline 2026-01-19"),
+        "{:?}",
+        status.missing
+    );
+    assert!(status.missing[0].ends_with("(statutory)"));
+    // The removed step is not in the kevyt plan at all.
+    assert!(status.steps.iter().all(|s| s.step != "vastaanotto"));
+    assert_eq!(apply(&mut p, &done("1", "c", 3, "arvio")), Outcome::Applied(None));
+    // The optional form can be skipped.
+    assert_eq!(apply(&mut p, &done("2", "c", 5, "käynti")), Outcome::Applied(None));
+    let status = p.case_status("c", at(6).0, Lang::En).unwrap();
+    assert_eq!(status.missing, ["Käynti: 1 of 2 done"]);
+    assert_eq!(state(&mut p, "c", "käynti", 6), StepState::InProgress);
+    assert_eq!(apply(&mut p, &done("3", "c", 9, "käynti")), Outcome::Applied(None));
+    let status = p.case_status("c", at(10).0, Lang::En).unwrap();
+    assert!(status.complete, "{status:#?}");
+    assert!(status.missing.is_empty());
+    assert!(status.deviations.is_empty());
+}
+
+#[test]
+fn deviations_are_recorded_and_named_never_dropped() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "tiivis"));
+    // Out of order: a visit before the statutory assessment.
+    let out = apply(&mut p, &done("1", "c", 1, "käynti"));
+    assert_eq!(out, Outcome::Applied(Some(DeviationKind::OutOfOrder)));
+    assert_eq!(state(&mut p, "c", "käynti", 2), StepState::InProgress);
+    // The assessment afterwards: its place on the flow was passed.
+    let out = apply(&mut p, &done("2", "c", 2, "arvio"));
+    assert_eq!(out, Outcome::Applied(Some(DeviationKind::OutOfOrder)));
+    assert_eq!(state(&mut p, "c", "arvio", 3), StepState::Done);
+    // The second planned visit is in order; a third is more than planned.
+    assert_eq!(apply(&mut p, &done("3", "c", 3, "käynti")), Outcome::Applied(None));
+    let out = apply(&mut p, &done("4", "c", 4, "käynti"));
+    assert_eq!(out, Outcome::Applied(Some(DeviationKind::Repeated)));
+    assert_eq!(apply(&mut p, &done("5", "c", 5, "vastaanotto")), Outcome::Applied(None));
+    // A step the process does not have.
+    let out = apply(&mut p, &done("6", "c", 6, "tanssi"));
+    assert_eq!(out, Outcome::Applied(Some(DeviationKind::UnknownStep)));
+    let status = p.case_status("c", at(7).0, Lang::Fi).unwrap();
+    let kinds: Vec<DeviationKind> = status.deviations.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            DeviationKind::OutOfOrder,
+            DeviationKind::OutOfOrder,
+            DeviationKind::Repeated,
+            DeviationKind::UnknownStep
+        ]
+    );
+    assert_eq!(status.events, 7);
+}
+
+#[test]
+fn a_step_outside_the_segment_plan_is_a_deviation() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    apply(&mut p, &done("1", "c", 1, "arvio"));
+    let out = apply(&mut p, &done("2", "c", 2, "vastaanotto"));
+    assert_eq!(out, Outcome::Applied(Some(DeviationKind::NotInPlan)));
+    assert_eq!(state(&mut p, "c", "vastaanotto", 3), StepState::Done);
+}
+
+#[test]
+fn a_repeated_event_id_is_acknowledged_and_not_applied_twice() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    apply(&mut p, &done("1", "c", 1, "käynti"));
+    let again = done("1", "c", 1, "käynti");
+    assert_eq!(p.check(&again), Ok(false));
+    assert_eq!(p.apply(&again, 0), Outcome::Duplicate);
+    let status = p.case_status("c", at(2).0, Lang::En).unwrap();
+    assert_eq!(status.steps.iter().find(|s| s.step == "käynti").unwrap().done, 1);
+    assert_eq!(p.events, 2);
+}
+
+#[test]
+fn unknown_processes_and_segments_are_refused_with_the_field() {
+    let p = projection();
+    let mut e = opened("c", "kevyt");
+    if let EventKind::CaseOpened { process, .. } = &mut e.kind {
+        *process = "q".to_owned();
+    }
+    assert_eq!(p.check(&e), Err(Rejection::UnknownProcess("q".to_owned())));
+    let e = opened("c", "raskas");
+    let error = p.check(&e).unwrap_err().to_string();
+    assert!(error.starts_with("segment:") && error.contains("kevyt, tiivis"), "{error}");
+}
+
+#[test]
+fn late_events_are_put_in_event_time_and_any_arrival_order_gives_the_same_state() {
+    let events = vec![
+        opened("c", "kevyt"),
+        done("1", "c", 1, "arvio"),
+        event("2", "c", 2, EventKind::StepStarted { step: "käynti".to_owned() }),
+        done("3", "c", 3, "käynti"),
+        event(
+            "4",
+            "c",
+            4,
+            EventKind::SegmentChanged {
+                from: "kevyt".to_owned(),
+                to: "tiivis".to_owned(),
+                reason: "tuen tarve kasvoi".to_owned(),
+                by: "th".to_owned(),
+            },
+        ),
+        done("5", "c", 5, "käynti"),
+        done("6", "c", 6, "vastaanotto"),
+        // Added by the tiivis segment: off the flow, in order whenever the case is open.
+        done("8", "c", 7, "verkosto"),
+        event("7", "c", 9, EventKind::CaseClosed { reason: "valmis".to_owned() }),
+    ];
+    let mut in_order = projection();
+    for e in &events {
+        in_order.apply(e, 0);
+    }
+    let expected = in_order.digest();
+    // Every rotation, and the reverse: the opening event arrives last in some of them.
+    for shift in 0..events.len() {
+        let mut p = projection();
+        let mut order = events.clone();
+        order.rotate_left(shift);
+        for e in &order {
+            p.apply(e, 0);
+        }
+        assert_eq!(p.digest(), expected, "rotation {shift}");
+    }
+    let mut p = projection();
+    for e in events.iter().rev() {
+        p.apply(e, 0);
+    }
+    assert_eq!(p.digest(), expected);
+    let status = p.case_status("c", at(10).0, Lang::En).unwrap();
+    assert!(status.complete, "{status:#?}");
+    assert!(status.deviations.is_empty(), "{:#?}", status.deviations);
+}
+
+#[test]
+fn a_segment_change_re_derives_the_plan_and_is_kept_as_a_transition() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "tiivis"));
+    apply(&mut p, &done("1", "c", 1, "arvio"));
+    apply(&mut p, &done("2", "c", 2, "verkosto"));
+    let change = event(
+        "3",
+        "c",
+        3,
+        EventKind::SegmentChanged {
+            from: "tiivis".to_owned(),
+            to: "kevyt".to_owned(),
+            reason: "tilanne kohentui".to_owned(),
+            by: "th".to_owned(),
+        },
+    );
+    assert_eq!(apply(&mut p, &change), Outcome::Applied(None));
+    let status = p.case_status("c", at(4).0, Lang::En).unwrap();
+    assert_eq!(status.segment, "kevyt");
+    let step = |name: &str| status.steps.iter().find(|s| s.step == name).cloned();
+    // Delivered steps stay; the doctor, which kevyt does not need, is optional now.
+    let verkosto = step("verkosto").unwrap();
+    assert_eq!(
+        (verkosto.state, verkosto.required, verkosto.earlier_plan),
+        (StepState::Done, false, true)
+    );
+    let doctor = step("vastaanotto").unwrap();
+    assert!(!doctor.required && doctor.earlier_plan);
+    assert_eq!(status.transitions.len(), 1);
+    let t = &status.transitions[0];
+    assert_eq!(
+        (t.from.as_str(), t.to.as_str(), t.reason.as_str()),
+        ("tiivis", "kevyt", "tilanne kohentui")
+    );
+    assert_eq!(status.missing, ["Käynti: 0 of 2 done"]);
+    // A change whose `from` is wrong still counts and is marked.
+    let wrong = event(
+        "4",
+        "c",
+        5,
+        EventKind::SegmentChanged {
+            from: "tiivis".to_owned(),
+            to: "tiivis".to_owned(),
+            reason: "x".to_owned(),
+            by: "th".to_owned(),
+        },
+    );
+    assert_eq!(apply(&mut p, &wrong), Outcome::Applied(Some(DeviationKind::SegmentMismatch)));
+    let status = p.case_status("c", at(6).0, Lang::En).unwrap();
+    assert_eq!(status.segment, "tiivis");
+    assert!(status.missing.iter().any(|m| m.starts_with("Lääkärin vastaanotto")));
+}
+
+#[test]
+fn a_statutory_step_is_not_needed_only_with_a_reason_code() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    let without = event(
+        "1",
+        "c",
+        1,
+        EventKind::StepNotNeeded {
+            step: "arvio".to_owned(),
+            reason: "ei".to_owned(),
+            reason_code: None,
+        },
+    );
+    assert_eq!(
+        apply(&mut p, &without),
+        Outcome::Applied(Some(DeviationKind::StatutoryWithoutReasonCode))
+    );
+    assert_eq!(state(&mut p, "c", "arvio", 2), StepState::Pending);
+    let with = event(
+        "2",
+        "c",
+        2,
+        EventKind::StepNotNeeded {
+            step: "arvio".to_owned(),
+            reason: "asiakas kieltäytyi".to_owned(),
+            reason_code: Some("client_declined".to_owned()),
+        },
+    );
+    assert_eq!(apply(&mut p, &with), Outcome::Applied(None));
+    let status = p.case_status("c", at(3).0, Lang::Fi).unwrap();
+    let arvio = status.steps.iter().find(|s| s.step == "arvio").unwrap();
+    assert_eq!(arvio.state, StepState::NotNeeded);
+    assert_eq!(arvio.note.as_deref(), Some("ei tarpeen: asiakas kieltäytyi"));
+}
+
+#[test]
+fn deadlines_follow_their_anchors_and_overdue_steps_show() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "tiivis"));
+    assert_eq!(state(&mut p, "c", "arvio", 13), StepState::Pending);
+    assert_eq!(state(&mut p, "c", "arvio", 15), StepState::Overdue);
+    let status = p.case_status("c", at(15).0, Lang::Fi).unwrap();
+    assert!(status.missing[0].contains("myöhässä (määräaika 2026-01-19)"), "{:?}", status.missing);
+    // The doctor's deadline runs from the assessment: none until it is done.
+    let doctor = |p: &mut Projection, day| {
+        p.case_status("c", at(day).0, Lang::En)
+            .unwrap()
+            .steps
+            .into_iter()
+            .find(|s| s.step == "vastaanotto")
+            .unwrap()
+    };
+    assert_eq!(doctor(&mut p, 15).deadline, None);
+    apply(&mut p, &done("1", "c", 20, "arvio"));
+    assert_eq!(doctor(&mut p, 21).deadline.as_deref(), Some("2026-02-22T00:00:00Z"));
+    let report = p.completion_report(at(60).0);
+    let roles: Vec<(&str, u64)> =
+        report.overdue.iter().map(|r| (r.role.as_str(), r.steps)).collect();
+    assert_eq!(roles, [("lääkäri", 1)]);
+}
+
+#[test]
+fn reports_count_segments_on_a_date_and_transitions_between_dates() {
+    let mut p = projection();
+    for (case, segment) in [("a", "kevyt"), ("b", "kevyt"), ("c", "tiivis")] {
+        apply(&mut p, &opened(case, segment));
+    }
+    let change = event(
+        "x",
+        "b",
+        10,
+        EventKind::SegmentChanged {
+            from: "kevyt".to_owned(),
+            to: "tiivis".to_owned(),
+            reason: "r".to_owned(),
+            by: "th".to_owned(),
+        },
+    );
+    apply(&mut p, &change);
+    apply(&mut p, &event("y", "c", 20, EventKind::CaseClosed { reason: "muutto".to_owned() }));
+    let day = |d: i64| at(d).0;
+    let counts = |p: &Projection, d| {
+        p.segment_report(day(d))
+            .rows
+            .iter()
+            .map(|r| (r.segment.clone(), r.cases))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&p, 5), [("kevyt".to_owned(), 2), ("tiivis".to_owned(), 1)]);
+    assert_eq!(counts(&p, 15), [("kevyt".to_owned(), 1), ("tiivis".to_owned(), 2)]);
+    assert_eq!(counts(&p, 25), [("kevyt".to_owned(), 1), ("tiivis".to_owned(), 1)]);
+    let report = p.transition_report(day(5), day(25));
+    let rows: Vec<(&str, &str, u64)> =
+        report.rows.iter().map(|r| (r.from.as_str(), r.to.as_str(), r.cases)).collect();
+    assert_eq!(rows, [("kevyt", "kevyt", 1), ("kevyt", "tiivis", 1), ("tiivis", "päättynyt", 1)]);
+    let completion = p.completion_report(day(30));
+    assert_eq!(completion.cases, 3);
+    assert!(completion.rows.iter().all(|r| r.complete == 0));
+}

@@ -1,0 +1,100 @@
+//! Durable storage for Polku: the append-only event log that is the truth of every case, and the
+//! tracker that keeps the in-memory projection in step with it.
+//!
+//! What it owns: [`EventStore`], the trait every backend implements (SQLite here, PostgreSQL
+//! as a second implementation); [`sqlite`], the embedded default; [`committer`], group commit
+//! on a writer thread; [`snapshot`], the binary image of the projection that makes start-up
+//! fast; [`tracker`], the one way in for commands and the HTTP API: ingest, status, reports,
+//! with every access to client data logged.
+//!
+//! What it must not do: hold a personal identity code or the pseudonym key. Events reach it
+//! with the client already pseudonymised.
+
+pub mod committer;
+pub mod snapshot;
+pub mod sqlite;
+pub mod tracker;
+
+pub use tracker::Tracker;
+
+/// One stored event: its place in the log, the model version it was accepted under, and the
+/// event as JSON (client pseudonymised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub seq: u64,
+    pub model: i64,
+    pub body: String,
+}
+
+/// One access to client data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// When, RFC 3339.
+    pub at: String,
+    /// Who: the operating-system user or the HTTP user, and the role they acted in.
+    pub actor: String,
+    pub role: String,
+    /// What was done: `status`, `ingest`, `report`.
+    pub action: String,
+    /// The client's pseudonym, where one client was accessed.
+    pub client: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {url}: {message}")]
+    Open { url: String, message: String },
+    #[error("the database was written by a newer Polku (schema {found}, this one knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+    #[error("the writer thread stopped")]
+    WriterGone,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Storage of the event log, model versions, snapshots and the access log.
+pub trait EventStore: Send {
+    /// Appends the records' bodies in order, durably: when this returns `Ok`, a crash loses
+    /// none of them. Returns the sequence number of the last.
+    fn append(&mut self, records: &[(i64, String)]) -> Result<u64, StoreError>;
+    /// Calls `f` for every record after `after`, in order.
+    fn scan(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// The sequence number of the last record (0 for none).
+    fn last_seq(&mut self) -> Result<u64, StoreError>;
+    /// Stores a model version's sources (once per hash) and returns its id.
+    fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError>;
+    /// Every model version: (id, hash, sources).
+    fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
+    /// Keeps a snapshot of the projection after record `seq`; older ones are dropped.
+    fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
+    /// The newest snapshot, if any.
+    fn load_snapshot(&mut self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
+    /// The access log, newest first, at most `limit` entries.
+    fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError>;
+    /// The schema version.
+    fn schema_version(&mut self) -> Result<i64, StoreError>;
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (created on first use).
+pub fn open(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    let scheme = url.split("://").next().unwrap_or(url);
+    Err(StoreError::Open {
+        url: url.to_owned(),
+        message: format!(
+            "unknown kind of database `{scheme}`: write sqlite://PATH (PostgreSQL comes later)"
+        ),
+    })
+}

@@ -1,0 +1,310 @@
+//! The binary image of a projection: names, model versions with the positions their machines
+//! know, clients and cases. Loading it and replaying the log after it is how start-up stays fast
+//! with millions of events. A snapshot that does not fit (damaged, or from another build) is
+//! refused, and start-up falls back to replaying the whole log: the log is the truth.
+
+use polku_engine::case::{Compact, Kind, Opening, Runtime};
+use polku_engine::model::Model;
+use polku_engine::projection::{CaseEntry, Projection};
+
+use crate::StoreError;
+
+const MAGIC: &[u8; 8] = b"POLKUSN1";
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn u16(&mut self, v: u16) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u128(&mut self, v: u128) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn bytes(&mut self, v: &[u8]) {
+        self.u32(v.len() as u32);
+        self.0.extend_from_slice(v);
+    }
+    fn str(&mut self, v: &str) {
+        self.bytes(v.as_bytes());
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+fn short() -> StoreError {
+    StoreError::Snapshot("the snapshot ends early".to_owned())
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        if self.0.len() < n {
+            return Err(short());
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, StoreError> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, StoreError> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i64(&mut self) -> Result<i64, StoreError> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+    fn u128(&mut self) -> Result<u128, StoreError> {
+        Ok(u128::from_le_bytes(self.array()?))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    fn str(&mut self) -> Result<&'a str, StoreError> {
+        std::str::from_utf8(self.bytes()?)
+            .map_err(|_| StoreError::Snapshot("a name is not UTF-8".to_owned()))
+    }
+    /// A count of items each at least `min` bytes long, checked against what is left.
+    fn count(&mut self, min: usize) -> Result<usize, StoreError> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min) > self.0.len() {
+            return Err(short());
+        }
+        Ok(n)
+    }
+}
+
+const KINDS: [Kind; 12] = [
+    Kind::CaseOpened,
+    Kind::StepStarted,
+    Kind::StepCompleted,
+    Kind::StepCancelled,
+    Kind::StepNotNeeded,
+    Kind::PhaseCompleted,
+    Kind::SegmentAssessed,
+    Kind::SegmentChanged,
+    Kind::ReferralSent,
+    Kind::ReferralAccepted,
+    Kind::ReferralDeclined,
+    Kind::CaseClosed,
+];
+
+/// Writes the image of a projection.
+pub fn encode(p: &Projection) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(64 + p.cases.len() * 300));
+    w.0.extend_from_slice(MAGIC);
+    w.u32(p.names.len() as u32);
+    for name in p.names.iter() {
+        w.str(name);
+    }
+    w.u32(p.versions.len() as u32);
+    for version in &p.versions {
+        w.str(&version.hash);
+        w.u32(version.execs.len() as u32);
+        for exec in &version.execs {
+            w.str(&exec.machine.process);
+            let positions = exec.machine.positions();
+            w.u32(positions.len() as u32);
+            for position in positions {
+                w.u32(position.len() as u32);
+                for marking in position.iter() {
+                    w.bytes(marking);
+                }
+            }
+        }
+    }
+    w.u32(p.clients.len() as u32);
+    for client in &p.clients {
+        w.0.extend_from_slice(client);
+    }
+    w.u32(p.cases.len() as u32);
+    for case in &p.cases {
+        w.str(&case.id);
+        w.u32(case.client);
+        w.u16(case.version);
+        w.u16(case.exec);
+        w.u32(case.unit);
+        w.i64(case.opening.opened);
+        w.i64(case.opening.born.unwrap_or(i64::MIN));
+        w.u32(case.opening.segment);
+        w.u32(case.events.len() as u32);
+        for e in &case.events {
+            w.i64(e.occurred);
+            w.u64(e.id);
+            w.u8(e.kind as u8);
+            w.u32(e.a);
+            w.u32(e.b);
+            w.u32(e.c);
+        }
+        match &case.rt {
+            None => w.u8(0),
+            Some(rt) => {
+                w.u8(1);
+                w.u32(rt.position);
+                w.u32(rt.segment);
+                w.u16(rt.plan);
+                for set in [rt.planned_ever, rt.skipped, rt.fired, rt.open, rt.satisfied] {
+                    w.u128(set);
+                }
+                w.bytes(&rt.done);
+                w.i64(rt.closed.unwrap_or(i64::MIN));
+            }
+        }
+    }
+    w.u64(p.events);
+    w.0
+}
+
+/// Reads the image of a projection. `model` gives the compiled model of a version hash.
+pub fn decode(
+    data: &[u8],
+    model: &mut dyn FnMut(&str) -> Result<Model, StoreError>,
+) -> Result<Projection, StoreError> {
+    let mut r = Reader(data);
+    if r.take(8)? != MAGIC {
+        return Err(StoreError::Snapshot("not a snapshot of this format".to_owned()));
+    }
+    let mut p = Projection::default();
+    for _ in 0..r.count(4)? {
+        let name = r.str()?;
+        p.names.intern(name);
+    }
+    let versions = r.count(8)?;
+    for v in 0..versions {
+        let hash = r.str()?.to_owned();
+        let compiled = model(&hash)?;
+        p.add_version(&hash, &compiled).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+        let version = &mut p.versions[v];
+        for _ in 0..r.count(8)? {
+            let process = r.str()?.to_owned();
+            let mut positions = Vec::new();
+            for _ in 0..r.count(4)? {
+                let mut markings = Vec::new();
+                for _ in 0..r.count(4)? {
+                    markings.push(r.bytes()?.to_vec());
+                }
+                positions.push(markings);
+            }
+            let exec = version.by_process.get(&process).copied().ok_or_else(|| {
+                StoreError::Snapshot(format!("model version {hash} has no process {process}"))
+            })?;
+            version.execs[usize::from(exec)]
+                .machine
+                .restore_positions(positions)
+                .map_err(StoreError::Snapshot)?;
+        }
+    }
+    for _ in 0..r.count(32)? {
+        let client: [u8; 32] = r.array()?;
+        let index = p.clients.len() as u32;
+        p.clients.push(client);
+        p.client_index.insert(client, index);
+        p.client_cases.push(Vec::new());
+    }
+    let cases = r.count(40)?;
+    p.cases.reserve(cases);
+    for index in 0..cases {
+        let id: Box<str> = r.str()?.into();
+        let client = r.u32()?;
+        let version = r.u16()?;
+        let exec = r.u16()?;
+        let unit = r.u32()?;
+        let opened = r.i64()?;
+        let born = r.i64()?;
+        let segment = r.u32()?;
+        let count = r.count(29)?;
+        let mut events = Vec::with_capacity(count);
+        for _ in 0..count {
+            let occurred = r.i64()?;
+            let id = r.u64()?;
+            let kind = *KINDS
+                .get(usize::from(r.u8()?))
+                .ok_or_else(|| StoreError::Snapshot("unknown event kind".to_owned()))?;
+            events.push(Compact { occurred, id, kind, a: r.u32()?, b: r.u32()?, c: r.u32()? });
+        }
+        let rt = match r.u8()? {
+            0 => None,
+            _ => {
+                let position = r.u32()?;
+                let segment = r.u32()?;
+                let plan = r.u16()?;
+                let sets = [r.u128()?, r.u128()?, r.u128()?, r.u128()?, r.u128()?];
+                let done = r.bytes()?.to_vec().into_boxed_slice();
+                let closed = r.i64()?;
+                let steps = p
+                    .versions
+                    .get(usize::from(version))
+                    .and_then(|v| v.execs.get(usize::from(exec)))
+                    .map(|e| {
+                        (e.machine.steps.len(), e.machine.plans.len(), e.machine.positions().len())
+                    });
+                let fits = steps.is_some_and(|(steps, plans, positions)| {
+                    steps == done.len()
+                        && usize::from(plan) < plans
+                        && (position as usize) < positions
+                });
+                if !fits {
+                    return Err(StoreError::Snapshot(format!("case {id} does not fit its model")));
+                }
+                Some(Runtime {
+                    position,
+                    segment,
+                    plan,
+                    planned_ever: sets[0],
+                    skipped: sets[1],
+                    fired: sets[2],
+                    open: sets[3],
+                    satisfied: sets[4],
+                    done,
+                    closed: (closed != i64::MIN).then_some(closed),
+                })
+            }
+        };
+        if rt.is_some() {
+            let slot = p
+                .client_cases
+                .get_mut(client as usize)
+                .ok_or_else(|| StoreError::Snapshot(format!("case {id} has an unknown client")))?;
+            slot.push(index as u32);
+        }
+        p.case_index.insert(id.clone(), index as u32);
+        p.cases.push(CaseEntry {
+            id,
+            client,
+            version,
+            exec,
+            unit,
+            opening: Opening { opened, born: (born != i64::MIN).then_some(born), segment },
+            events,
+            rt,
+        });
+    }
+    p.events = r.u64()?;
+    if !r.0.is_empty() {
+        return Err(StoreError::Snapshot("the snapshot has bytes after its end".to_owned()));
+    }
+    Ok(p)
+}

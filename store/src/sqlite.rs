@@ -1,0 +1,224 @@
+//! The embedded default: one SQLite file in WAL mode, created on first use, its schema
+//! versioned in `PRAGMA user_version` and migrated on open. Every commit is synchronous
+//! (`synchronous = FULL`), so a returned append survives a crash of the process or the machine.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::{Access, EventStore, Record, StoreError};
+
+/// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: the event log, model versions, snapshots and the access log.
+    "CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        sources TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        model INTEGER NOT NULL REFERENCES models(id),
+        body TEXT NOT NULL
+    );
+    CREATE TABLE snapshots (
+        seq INTEGER PRIMARY KEY,
+        data BLOB NOT NULL
+    );
+    CREATE TABLE access_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        client TEXT,
+        detail TEXT NOT NULL
+    );",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database file and migrates its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let url = format!("sqlite://{}", path.display());
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Open {
+                url,
+                message: format!("could not use WAL (got {mode})"),
+            });
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+        let mut store = SqliteStore { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found, known: SCHEMA_VERSION });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn append(&mut self, records: &[(i64, String)]) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO events (model, body) VALUES (?1, ?2)")?;
+            for (model, body) in records {
+                insert.execute(params![model, body])?;
+            }
+        }
+        let last: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(last as u64)
+    }
+
+    fn scan(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut select =
+            self.conn.prepare("SELECT seq, model, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let mut rows = select.query([after as i64])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            f(Record { seq: seq as u64, model: row.get(1)?, body: row.get(2)? })?;
+        }
+        Ok(())
+    }
+
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        let last: i64 =
+            self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        Ok(last as u64)
+    }
+
+    fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
+        self.conn.execute(
+            "INSERT INTO models (hash, sources) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
+            params![hash, sources],
+        )?;
+        Ok(self.conn.query_row("SELECT id FROM models WHERE hash = ?1", [hash], |r| r.get(0))?)
+    }
+
+    fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let mut select = self.conn.prepare("SELECT id, hash, sources FROM models ORDER BY id")?;
+        let rows = select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, ?2)",
+            params![seq as i64, data],
+        )?;
+        tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn load_snapshot(&mut self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .optional()?)
+    }
+
+    fn log_access(&mut self, a: &Access) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO access_log (at, actor, role, action, client, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![a.at, a.actor, a.role, a.action, a.client, a.detail],
+        )?;
+        Ok(())
+    }
+
+    fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError> {
+        let mut select = self.conn.prepare(
+            "SELECT at, actor, role, action, client, detail FROM access_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = select.query_map([limit as i64], |r| {
+            Ok(Access {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                role: r.get(2)?,
+                action: r.get(3)?,
+                client: r.get(4)?,
+                detail: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn schema_version(&mut self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_migrates_appends_and_reopens() {
+        let dir = std::env::temp_dir().join(format!("polku-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("sub").join("p.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let model = store.put_model("h1", "{}").unwrap();
+        assert_eq!(store.put_model("h1", "{}").unwrap(), model);
+        assert_eq!(store.append(&[(model, "a".into()), (model, "b".into())]).unwrap(), 2);
+        assert_eq!(store.append(&[(model, "c".into())]).unwrap(), 3);
+        store.save_snapshot(2, b"snap").unwrap();
+        drop(store);
+        let mut store = SqliteStore::open(&path).unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan(1, &mut |r| {
+                seen.push(r.body);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, ["b", "c"]);
+        assert_eq!(store.load_snapshot().unwrap(), Some((2, b"snap".to_vec())));
+        let journal: String =
+            store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(journal, "wal");
+        // A database from a newer build is refused, not damaged.
+        store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(store);
+        assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

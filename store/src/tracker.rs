@@ -1,0 +1,413 @@
+//! The tracker: the projection of every case kept in step with the durable log. It is the one
+//! way in for the command line and the HTTP API: ingest, status, reports. Every access to a
+//! client's data is written to the access log before the data is handed out.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use polku_dsl::{Lang, SourceSet};
+use polku_engine::event::Event;
+use polku_engine::model::Model;
+use polku_engine::projection::{
+    ClientStatus, CompletionReport, Outcome, Projection, SegmentReport, TransitionReport,
+};
+use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
+
+use crate::committer::{Committer, Ticket};
+use crate::{snapshot, Access, EventStore, StoreError};
+
+/// A model version as stored: its files, relative to the model's folder, and their text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ModelSources {
+    pub files: Vec<(String, String)>,
+}
+
+impl ModelSources {
+    pub fn new(mut files: Vec<(String, String)>) -> ModelSources {
+        files.sort();
+        ModelSources { files }
+    }
+
+    /// The content hash that names the version.
+    pub fn hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (path, text) in &self.files {
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update((text.len() as u64).to_le_bytes());
+            hasher.update(text.as_bytes());
+        }
+        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Compiles the version; fails when it no longer checks.
+    pub fn compile(&self) -> Result<Model, String> {
+        let mut sources = SourceSet::new();
+        for (path, text) in &self.files {
+            sources.add(path.clone(), text.clone());
+        }
+        let checked = polku_dsl::check(&sources, &[]);
+        if checked.has_errors() {
+            return Err("the stored model version has errors".to_owned());
+        }
+        Ok(polku_engine::compile(&checked.files))
+    }
+}
+
+/// Who is asking, for the access log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user: String,
+    pub role: String,
+}
+
+/// Why the tracker refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TrackerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("client: {0}")]
+    Client(String),
+    #[error("model: {0}")]
+    Model(String),
+}
+
+/// What ingest has acknowledged so far: everything through `line` is durable or refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Ack {
+    /// The last line (1-based) whose event is now durable, a duplicate, or refused.
+    pub line: usize,
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub refused: u64,
+    pub deviations: u64,
+    /// The log's last sequence number.
+    pub seq: u64,
+}
+
+/// A line that ingest refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Facts about the store and the projection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Info {
+    pub schema_version: i64,
+    pub events: u64,
+    pub log_seq: u64,
+    pub snapshot_seq: u64,
+    pub cases: u64,
+    pub clients: u64,
+    pub model_versions: usize,
+    pub current_model: String,
+    /// A digest of the whole state, independent of how it was built.
+    pub state_digest: String,
+}
+
+/// The projection kept in step with the log.
+#[derive(Debug)]
+pub struct Tracker {
+    store: Option<Box<dyn EventStore>>,
+    pub projection: Projection,
+    /// Store model id → projection version.
+    versions: HashMap<i64, u16>,
+    current_model: i64,
+    current_hash: String,
+    log_seq: u64,
+    snapshot_seq: u64,
+    key: PseudonymKey,
+}
+
+impl Tracker {
+    /// Opens the tracker on a store with the model to execute from now on. Rebuilds the
+    /// projection from the newest snapshot and the log after it (or from the whole log when
+    /// the snapshot does not fit).
+    pub fn open(
+        mut store: Box<dyn EventStore>,
+        sources: &ModelSources,
+        model: &Model,
+        key: PseudonymKey,
+    ) -> Result<Tracker, TrackerError> {
+        let hash = sources.hash();
+        let json =
+            serde_json::to_string(sources).map_err(|e| TrackerError::Model(e.to_string()))?;
+        let current_model = store.put_model(&hash, &json)?;
+        let stored = store.models()?;
+        let mut compiled: HashMap<String, Model> = HashMap::new();
+        compiled.insert(hash.clone(), model.clone());
+        let mut compile = |h: &str| -> Result<Model, StoreError> {
+            if let Some(m) = compiled.get(h) {
+                return Ok(m.clone());
+            }
+            let (_, _, text) = stored
+                .iter()
+                .find(|(_, sh, _)| sh == h)
+                .ok_or_else(|| StoreError::Snapshot(format!("no stored model version {h}")))?;
+            let sources: ModelSources =
+                serde_json::from_str(text).map_err(|e| StoreError::Other(e.to_string()))?;
+            let model = sources.compile().map_err(StoreError::Other)?;
+            compiled.insert(h.to_owned(), model.clone());
+            Ok(model)
+        };
+        let (mut projection, snapshot_seq) = match store.load_snapshot()? {
+            Some((seq, data)) => match snapshot::decode(&data, &mut compile) {
+                Ok(p) => (p, seq),
+                Err(_) => (Projection::default(), 0),
+            },
+            None => (Projection::default(), 0),
+        };
+        // Every stored version, in the order stored, so that a case finds its own.
+        let mut versions = HashMap::new();
+        for (id, h, _) in &stored {
+            let m = compile(h)?;
+            let v =
+                projection.add_version(h, &m).map_err(|e| TrackerError::Model(e.to_string()))?;
+            versions.insert(*id, v);
+        }
+        let current =
+            projection.add_version(&hash, model).map_err(|e| TrackerError::Model(e.to_string()))?;
+        let mut log_seq = snapshot_seq;
+        let mut bad = None;
+        store.scan(snapshot_seq, &mut |record| {
+            log_seq = record.seq;
+            match serde_json::from_str::<Event>(&record.body) {
+                Ok(event) => {
+                    let version = versions.get(&record.model).copied().unwrap_or(current);
+                    projection.apply(&event, version);
+                }
+                Err(e) => bad = Some(format!("log record {}: {e}", record.seq)),
+            }
+            Ok(())
+        })?;
+        if let Some(message) = bad {
+            return Err(StoreError::Other(message).into());
+        }
+        projection.current = current;
+        Ok(Tracker {
+            store: Some(store),
+            projection,
+            versions,
+            current_model,
+            current_hash: hash,
+            log_seq,
+            snapshot_seq,
+            key,
+        })
+    }
+
+    fn store(&mut self) -> Result<&mut Box<dyn EventStore>, StoreError> {
+        self.store.as_mut().ok_or(StoreError::WriterGone)
+    }
+
+    /// Ingests events in order, `batch` to a transaction, group-committed on a writer thread
+    /// while the next batch is prepared. `on_ack` hears each time more lines are durable.
+    /// Lines that fail are refused with their reason; the rest go on.
+    pub fn ingest(
+        &mut self,
+        events: impl IntoIterator<Item = (usize, Event)>,
+        batch: usize,
+        actor: &Actor,
+        on_ack: &mut dyn FnMut(&Ack),
+    ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        let batch = batch.max(1);
+        let store = self.store.take().ok_or(StoreError::WriterGone)?;
+        let committer = Committer::start(store, batch * 4);
+        let mut ack = Ack { seq: self.log_seq, ..Ack::default() };
+        let mut refusals = Vec::new();
+        let mut pending: std::collections::VecDeque<(Ticket, Ack)> = Default::default();
+        let mut rows: Vec<(i64, String)> = Vec::with_capacity(batch);
+        let mut running = ack;
+        let mut failure = None;
+        let mut submitted = 0;
+        fn wait(
+            pending: &mut std::collections::VecDeque<(Ticket, Ack)>,
+            ack: &mut Ack,
+            on_ack: &mut dyn FnMut(&Ack),
+        ) -> Result<(), StoreError> {
+            if let Some((ticket, mut done)) = pending.pop_front() {
+                done.seq = ticket.wait()?;
+                *ack = done;
+                on_ack(ack);
+            }
+            Ok(())
+        }
+        for (line, event) in events {
+            match self.projection.check(&event) {
+                Err(rejection) => {
+                    running.refused += 1;
+                    refusals.push(Refusal { line, reason: rejection.to_string() });
+                }
+                Ok(false) => running.duplicates += 1,
+                Ok(true) => {
+                    let body = serde_json::to_string(&event)
+                        .map_err(|e| StoreError::Other(e.to_string()))?;
+                    if let Outcome::Applied(Some(_)) =
+                        self.projection.apply(&event, self.projection.current)
+                    {
+                        running.deviations += 1;
+                    }
+                    rows.push((self.current_model, body));
+                    running.accepted += 1;
+                }
+            }
+            running.line = line;
+            if rows.len() >= batch {
+                submitted = running.line;
+                pending.push_back((committer.submit(std::mem::take(&mut rows)), running));
+                while pending.len() > 2 {
+                    if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+        }
+        if failure.is_none() {
+            if !rows.is_empty() || running.line > submitted {
+                pending.push_back((committer.submit(std::mem::take(&mut rows)), running));
+            }
+            while !pending.is_empty() {
+                if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let store = committer.stop();
+        match (store, failure) {
+            (Ok(store), None) => {
+                self.store = Some(store);
+                self.log_seq = ack.seq;
+                let _ = self.log(actor, "ingest", None, &format!("{} events", ack.accepted));
+                Ok((ack, refusals))
+            }
+            (Ok(store), Some(e)) => {
+                self.store = Some(store);
+                Err(e.into())
+            }
+            (Err(e), _) => Err(e.into()),
+        }
+    }
+
+    fn log(
+        &mut self,
+        actor: &Actor,
+        action: &str,
+        client: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let access = Access {
+            at: now_text(),
+            actor: actor.user.clone(),
+            role: actor.role.clone(),
+            action: action.to_owned(),
+            client: client.map(str::to_owned),
+            detail: detail.to_owned(),
+        };
+        self.store()?.log_access(&access)
+    }
+
+    /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
+    pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
+        if looks_like_identity_code(client) {
+            pseudonymise(client, &self.key).map_err(|e| TrackerError::Client(e.to_string()))
+        } else {
+            Pseudonym::parse(client.trim()).ok_or_else(|| {
+                TrackerError::Client(
+                    "neither a personal identity code nor a pseudonym (64 hexadecimal characters)"
+                        .to_owned(),
+                )
+            })
+        }
+    }
+
+    /// The status of every case of a client, as of `now`; `None` when the client has none.
+    /// The access is logged first.
+    pub fn client_status(
+        &mut self,
+        client: &str,
+        actor: &Actor,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Option<ClientStatus>, TrackerError> {
+        let pseudonym = self.pseudonym(client)?;
+        self.log(actor, "status", Some(pseudonym.as_str()), "")?;
+        Ok(self.projection.client_status(pseudonym.as_str(), now, lang))
+    }
+
+    pub fn segment_report(
+        &mut self,
+        actor: &Actor,
+        date: i64,
+    ) -> Result<SegmentReport, TrackerError> {
+        self.log(actor, "report", None, "segments")?;
+        Ok(self.projection.segment_report(date))
+    }
+
+    pub fn transition_report(
+        &mut self,
+        actor: &Actor,
+        from: i64,
+        to: i64,
+    ) -> Result<TransitionReport, TrackerError> {
+        self.log(actor, "report", None, "transitions")?;
+        Ok(self.projection.transition_report(from, to))
+    }
+
+    pub fn completion_report(
+        &mut self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<CompletionReport, TrackerError> {
+        self.log(actor, "report", None, "completion")?;
+        Ok(self.projection.completion_report(now))
+    }
+
+    /// Writes a snapshot of the projection after the log's last record.
+    pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
+        let data = snapshot::encode(&self.projection);
+        let seq = self.log_seq;
+        self.store()?.save_snapshot(seq, &data)?;
+        self.snapshot_seq = seq;
+        Ok(())
+    }
+
+    /// Records since the last snapshot.
+    pub fn unsnapshotted(&self) -> u64 {
+        self.log_seq - self.snapshot_seq
+    }
+
+    pub fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, TrackerError> {
+        Ok(self.store()?.access_log(limit)?)
+    }
+
+    pub fn info(&mut self) -> Result<Info, TrackerError> {
+        let schema_version = self.store()?.schema_version()?;
+        Ok(Info {
+            schema_version,
+            events: self.projection.events,
+            log_seq: self.log_seq,
+            snapshot_seq: self.snapshot_seq,
+            cases: self.projection.opened_cases(),
+            clients: self.projection.clients.len() as u64,
+            model_versions: self.versions.len().max(1),
+            current_model: self.current_hash.clone(),
+            state_digest: format!("{:016x}", self.projection.digest()),
+        })
+    }
+}
+
+fn now_text() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    polku_engine::time::Timestamp(seconds).to_string()
+}

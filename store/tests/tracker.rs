@@ -1,0 +1,200 @@
+//! The tracker over a real SQLite file: ingest, restart from the log and from a snapshot,
+//! model versions, the access log, and no personal identity code anywhere on disk.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+use std::path::{Path, PathBuf};
+
+use polku_dsl::Lang;
+use polku_engine::event::Event;
+use polku_engine::model::Model;
+use polku_engine::projection::Projection;
+use polku_engine::pseudonym::PseudonymKey;
+use polku_engine::simulate::{simulate, Options};
+use polku_engine::time::Timestamp;
+use polku_store::tracker::{Actor, ModelSources, Tracker};
+
+fn corpus() -> ModelSources {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "polku") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            files.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    ModelSources::new(files)
+}
+
+fn key() -> PseudonymKey {
+    PseudonymKey::new(vec![7; 32]).unwrap()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("polku-tracker-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn actor() -> Actor {
+    Actor { user: "testi".to_owned(), role: "terveydenhoitaja".to_owned() }
+}
+
+/// A simulated stream as `polku ingest` would read it: clients pseudonymised on the way in.
+fn stream(model: &Model, clients: u32, seed: u64) -> (Vec<(usize, Event)>, Vec<String>) {
+    let options =
+        Options { clients, days: 365, seed, start: Timestamp::parse("2026-01-01").unwrap() };
+    let events = simulate(model, "sim", &options).unwrap();
+    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+    let codes = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            polku_engine::event::EventKind::CaseOpened { client, .. } => Some(client.clone()),
+            _ => None,
+        })
+        .collect();
+    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
+    assert!(bad.is_empty(), "{bad:?}");
+    (parsed, codes)
+}
+
+fn open(path: &Path, sources: &ModelSources) -> Tracker {
+    let model = sources.compile().unwrap();
+    let store = polku_store::open(&format!("sqlite://{}", path.display())).unwrap();
+    Tracker::open(store, sources, &model, key()).unwrap()
+}
+
+#[test]
+fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, codes) = stream(&model, 300, 11);
+    let dir = temp("restart");
+    let db = dir.join("p.sqlite");
+    let mut tracker = open(&db, &sources);
+    let (first, rest) = events.split_at(events.len() / 2);
+    let mut acks = Vec::new();
+    let (ack, refusals) =
+        tracker.ingest(first.to_vec(), 100, &actor(), &mut |a| acks.push(*a)).unwrap();
+    assert!(refusals.is_empty(), "{refusals:?}");
+    assert!(acks.windows(2).all(|w| w[0].line < w[1].line && w[0].seq <= w[1].seq));
+    assert_eq!(acks.last().copied(), Some(ack));
+    let digest = tracker.projection.digest();
+    drop(tracker);
+
+    // From the log alone.
+    let mut tracker = open(&db, &sources);
+    assert_eq!(tracker.projection.digest(), digest);
+    assert_eq!(tracker.info().unwrap().log_seq, ack.seq);
+    tracker.save_snapshot().unwrap();
+    tracker.ingest(rest.to_vec(), 100, &actor(), &mut |_| {}).unwrap();
+    let digest = tracker.projection.digest();
+    // The same events straight into a projection, without the store.
+    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in &events {
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    assert_eq!(direct.digest(), digest);
+    drop(tracker);
+
+    // From the snapshot and the log after it.
+    let mut tracker = open(&db, &sources);
+    let info = tracker.info().unwrap();
+    assert!(info.snapshot_seq > 0 && info.snapshot_seq < info.log_seq, "{info:?}");
+    assert_eq!(tracker.projection.digest(), digest);
+    // Statuses agree too, case by case.
+    for case in direct.cases.iter().take(50).map(|c| c.id.clone()).collect::<Vec<_>>() {
+        let now = Timestamp::parse("2026-12-31").unwrap().0;
+        assert_eq!(
+            tracker.projection.case_status(&case, now, Lang::Fi),
+            direct.case_status(&case, now, Lang::Fi)
+        );
+    }
+    // A damaged snapshot is not trusted: the log rebuilds the state.
+    let conn_path = db.clone();
+    drop(tracker);
+    {
+        let mut store = polku_store::sqlite::SqliteStore::open(&conn_path).unwrap();
+        use polku_store::EventStore;
+        store.save_snapshot(info.log_seq, b"POLKUSN1 broken").unwrap();
+    }
+    let tracker = open(&db, &sources);
+    assert_eq!(tracker.projection.digest(), digest);
+
+    // No personal identity code is anywhere on disk.
+    drop(tracker);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for code in codes.iter().take(200) {
+            assert!(!text.contains(code.as_str()), "{code} found on disk");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn incremental_state_equals_a_replay_of_each_case() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 400, 5);
+    let mut p = Projection::new("v", &model).unwrap();
+    for (_, e) in &events {
+        if p.check(e) == Ok(true) {
+            p.apply(e, 0);
+        }
+    }
+    let mut compared = 0;
+    for i in 0..p.cases.len() {
+        let case = p.cases[i].clone();
+        let Some(rt) = &case.rt else { continue };
+        let exec = &mut p.versions[usize::from(case.version)].execs[usize::from(case.exec)];
+        let replayed = polku_engine::case::replay(exec, case.opening, &case.events, None);
+        assert_eq!(&replayed, rt, "case {}", case.id);
+        compared += 1;
+    }
+    assert!(compared > 400, "{compared}");
+}
+
+#[test]
+fn cases_stay_on_the_model_version_they_started_under() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, codes) = stream(&model, 20, 2);
+    let dir = temp("versions");
+    let db = dir.join("p.sqlite");
+    let mut tracker = open(&db, &sources);
+    tracker.ingest(events, 50, &actor(), &mut |_| {}).unwrap();
+    drop(tracker);
+    // A new version of the model: one file changed.
+    let mut files = sources.files.clone();
+    for (name, text) in &mut files {
+        if name == "kth_laaja_5lk.polku" {
+            text.push_str("\n// Versio 2.\n");
+        }
+    }
+    let v2 = ModelSources::new(files);
+    assert_ne!(v2.hash(), sources.hash());
+    let mut tracker = open(&db, &v2);
+    let status = tracker
+        .client_status(&codes[0], &actor(), Timestamp::parse("2026-12-31").unwrap().0, Lang::En)
+        .unwrap()
+        .unwrap();
+    assert!(status.cases.iter().all(|c| c.model_version == sources.hash()));
+    assert_eq!(tracker.info().unwrap().model_versions, 2);
+    // Every access to the client was logged, with the pseudonym and never the code.
+    let log = tracker.access_log(10).unwrap();
+    assert_eq!(log[0].action, "status");
+    assert_eq!(log[0].client.as_deref(), Some(status.client.as_str()));
+    assert_eq!(log[0].role, "terveydenhoitaja");
+    assert!(log.iter().all(|a| a.client.as_deref() != Some(codes[0].as_str())));
+    // An invalid code is refused clearly, without repeating it.
+    let error = tracker.client_status("131052-308U", &actor(), 0, Lang::En).unwrap_err();
+    assert!(error.to_string().contains("check character"), "{error}");
+    assert!(!error.to_string().contains("131052"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
