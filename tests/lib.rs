@@ -7,7 +7,9 @@ use polku_dsl::{FileId, SourceSet};
 
 /// The `tests/` folder of the workspace.
 pub fn tests_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
 }
 
 /// The workspace root.

@@ -7,6 +7,8 @@
 //!
 //! Run with `cargo run --release -p polku-bench -- parse`.
 
+mod tracking;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,13 +23,25 @@ const PROCESSES_PER_REGION: usize = 200;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
-    let mut corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    let mut corpus = (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .join("../processes/keusote");
     let mut scale = 1.0f64;
     let mut repeat = 3usize;
     let mut count = 200usize;
     let mut seed = 1u64;
     let mut out = None;
     let mut python = std::env::var("POLKU_PYTHON").ok().filter(|p| !p.is_empty());
+    let mut clients = 43_000u32;
+    let mut peer = false;
+    let mut instances = 1000usize;
+    let mut batches = vec![100usize, 500, 1000];
+    let mut database = None;
+    let mut tail = 0.1f64;
+    let mut reuse = false;
+    let mut days = 365u32;
+    let mut dir = std::env::temp_dir().join("polku-bench");
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -37,6 +51,30 @@ fn main() -> Result<()> {
             "--count" => count = iter.next().context("--count needs a number")?.parse()?,
             "--seed" => seed = iter.next().context("--seed needs a number")?.parse()?,
             "--out" => out = Some(PathBuf::from(iter.next().context("--out needs a folder")?)),
+            "--clients" => clients = iter.next().context("--clients needs a number")?.parse()?,
+            "--peer" => peer = true,
+            "--instances" => {
+                instances = iter.next().context("--instances needs a number")?.parse()?
+            }
+            "--batches" => {
+                batches = iter
+                    .next()
+                    .context("--batches needs numbers, such as 100,1000")?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--database" => {
+                database = Some(PathBuf::from(iter.next().context("--database needs a file")?))
+            }
+            "--dir" => dir = PathBuf::from(iter.next().context("--dir needs a folder")?),
+            "--tail" => tail = iter.next().context("--tail needs a share")?.parse()?,
+            "--reuse" => reuse = true,
+            "--days" => days = iter.next().context("--days needs a number")?.parse()?,
+            "exec" => command = Some("exec"),
+            "ingest" => command = Some("ingest"),
+            "recover" => command = Some("recover"),
+            "recover-open" => command = Some("recover-open"),
             "parse" => command = Some("parse"),
             "nets" => command = Some("nets"),
             "validate" => command = Some("validate"),
@@ -45,6 +83,11 @@ fn main() -> Result<()> {
                 println!("usage: polku-bench parse [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench nets --out DIR [--count N] [--seed S]");
                 println!("       polku-bench validate [--corpus DIR] [--scale F] [--python PYTHON_WITH_PM4PY]");
+                println!("       polku-bench exec [--clients N] [--seed S] [--repeat N] [--peer] [--instances N]");
+                println!(
+                    "       polku-bench ingest [--clients N] [--batches 100,500,1000] [--dir DIR]"
+                );
+                println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
                 return Ok(());
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -54,7 +97,16 @@ fn main() -> Result<()> {
         Some("parse") => parse_benchmark(&corpus, scale, repeat.max(1)),
         Some("nets") => write_nets(&out.context("nets needs --out DIR")?, count, seed),
         Some("validate") => validate_benchmark(&corpus, scale, repeat.max(1), python.as_deref()),
-        _ => bail!("say which benchmark to run: parse, nets or validate"),
+        Some("exec") => {
+            let peer = peer.then(|| dir.clone());
+            tracking::exec(&corpus, clients, seed, repeat.max(1), peer.as_deref(), instances)
+        }
+        Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
+        Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
+        Some("recover-open") => {
+            tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
+        }
+        _ => bail!("say which benchmark to run: parse, nets, validate, exec, ingest or recover"),
     }
 }
 
@@ -216,8 +268,10 @@ fn soundness_against_pm4py(shipped: &Region, python: &str) -> Result<()> {
     for (file, content) in polku_engine::pnml::export(&entries) {
         std::fs::write(dir.join(file), content)?;
     }
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oracle/pm4py_soundness.py");
+    let script = (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .join("../tests/oracle/pm4py_soundness.py");
     let output = std::process::Command::new(python).arg(script).arg(&dir).output()?;
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -85,8 +85,8 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         store: track::StoreArgs,
-        /// Events per transaction.
-        #[arg(long, default_value_t = 1000)]
+        /// Events per batch handed to the writer; batches waiting together share a commit.
+        #[arg(long, default_value_t = 100)]
         batch: usize,
         /// human: a summary (and a progress bar on a terminal); json: one line per
         /// acknowledgement, then a summary.

@@ -188,7 +188,16 @@ pub fn ingest(
         text = String::from_utf8_lossy(&bytes).into_owned();
     }
     let (events, bad) = polku_engine::event::parse_numbered_lines(&text, &setup.key);
-    let total_lines = text.lines().count();
+    let lines: Vec<&str> = text.lines().collect();
+    let total_lines = lines.len();
+    let events: Vec<_> = events
+        .into_iter()
+        .map(|(line, event)| {
+            let raw = lines.get(line - 1).map(|l| l.trim().to_owned());
+            (line, event, raw)
+        })
+        .collect();
+    drop(lines);
     drop(text);
     let (mut tracker, _) = open_tracker(setup)?;
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();

@@ -50,7 +50,12 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .parent()
+    .expect("workspace root")
+    .to_path_buf()
 }
 
 const MODEL: &str = "rooli terveydenhoitaja \"Terveydenhoitaja\"\n";

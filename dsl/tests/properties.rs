@@ -194,7 +194,10 @@ mod canonical {
     use super::*;
 
     fn corpus() -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+        let dir = (std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+        .join("../processes/keusote");
         let mut texts: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .flatten()

@@ -737,11 +737,26 @@ pub fn status(
             note,
         });
     }
+    // A step a segment adds is off the flow: it comes next once its phase has been reached,
+    // that is once a step of that phase or a later one is enabled or done.
+    let reached = machine
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| d.on_flow && (enabled | rt.fired) & (1 << i) != 0)
+        .map(|(_, d)| d.phase)
+        .max();
+    let added_reached = machine
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.on_flow && reached.is_some_and(|r| d.phase <= r))
+        .fold(0 as StepSet, |acc, (i, _)| acc | (1 << i));
     let next_steps: StepSet = if rt.closed.is_some() {
         0
     } else {
         (enabled & !rt.satisfied & !rt.skipped & rt.planned_ever)
-            | (masks.planned & !rt.satisfied & !rt.skipped & !rt.fired & added_mask(machine))
+            | (masks.planned & !rt.satisfied & !rt.skipped & !rt.fired & added_reached)
     };
     let next: Vec<String> = (0..machine.steps.len())
         .filter(|i| next_steps & (1 << i) != 0)
@@ -815,13 +830,4 @@ pub fn status(
             .collect(),
         events: events.len(),
     }
-}
-
-fn added_mask(machine: &Machine) -> StepSet {
-    machine
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.on_flow)
-        .fold(0, |acc, (i, _)| acc | (1 << i))
 }

@@ -329,15 +329,15 @@ impl std::hash::Hasher for MarkingHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
+            let mut word = 0u64;
+            for (i, byte) in rest.iter().enumerate() {
+                word |= u64::from(*byte) << (8 * i);
+            }
+            self.add(word);
         }
     }
 
@@ -367,7 +367,11 @@ impl std::hash::Hasher for MarkingHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply carries information only upwards; hashbrown picks buckets by the low
+        // bits, so fold the high half down (keys that differ only in a later byte would
+        // otherwise share a bucket).
+        let h = self.0;
+        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
     }
 }
 

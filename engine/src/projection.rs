@@ -15,7 +15,8 @@ use crate::case::{self, CaseStatus, Compact, DeviationKind, Exec, Kind, Opening,
 use crate::event::{Event, EventKind};
 use crate::exec::{Machine, MachineError};
 use crate::model::Model;
-use crate::names::{Names, NONE};
+use crate::names::{Key, Names, NONE};
+use crate::net::FxBuild;
 use crate::time::Timestamp;
 
 /// One model version the projection executes.
@@ -113,9 +114,9 @@ pub struct Projection {
     pub versions: Vec<Version>,
     pub current: u16,
     pub cases: Vec<CaseEntry>,
-    pub case_index: HashMap<Box<str>, u32>,
+    pub case_index: HashMap<Key, u32, FxBuild>,
     pub clients: Vec<[u8; 32]>,
-    pub client_index: HashMap<[u8; 32], u32>,
+    pub client_index: HashMap<[u8; 32], u32, FxBuild>,
     pub client_cases: Vec<Vec<u32>>,
     pub events: u64,
 }
@@ -329,10 +330,11 @@ impl Projection {
                     exec: 0,
                     unit: NONE,
                     opening: Opening { opened: 0, born: None, segment: NONE },
-                    events: Vec::new(),
+                    // Room for a typical case's events, so that they rarely move.
+                    events: Vec::with_capacity(16),
                     rt: None,
                 });
-                self.case_index.insert(event.case.as_str().into(), i as u32);
+                self.case_index.insert(Key::new(&event.case), i as u32);
                 i
             }
         };

@@ -10,8 +10,37 @@ use crate::{EventStore, StoreError};
 
 type Reply = SyncSender<Result<u64, String>>;
 
+/// What to append: rows ready to store, or events of one model version that the writer
+/// serialises itself (so that the thread preparing the next batch does not have to).
+#[derive(Debug)]
+pub enum Batch {
+    Rows(Vec<(i64, String)>),
+    Events(i64, Vec<polku_engine::event::Event>),
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        match self {
+            Batch::Rows(rows) => rows.len(),
+            Batch::Events(_, events) => events.len(),
+        }
+    }
+
+    fn into_rows(self, out: &mut Vec<(i64, String)>) -> Result<(), String> {
+        match self {
+            Batch::Rows(rows) => out.extend(rows),
+            Batch::Events(model, events) => {
+                for event in events {
+                    out.push((model, serde_json::to_string(&event).map_err(|e| e.to_string())?));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 enum Job {
-    Append(Vec<(i64, String)>, Reply),
+    Append(Batch, Reply),
     Stop,
 }
 
@@ -52,17 +81,17 @@ impl Committer {
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
-                let mut group: Vec<(Vec<(i64, String)>, Reply)> = Vec::new();
+                let mut group: Vec<(Batch, Reply)> = Vec::new();
                 match first {
-                    Job::Append(rows, reply) => group.push((rows, reply)),
+                    Job::Append(batch, reply) => group.push((batch, reply)),
                     Job::Stop => break,
                 }
                 let mut rows_in_group = group[0].0.len();
                 while rows_in_group < max_rows {
                     match inbox.try_recv() {
-                        Ok(Job::Append(rows, reply)) => {
-                            rows_in_group += rows.len();
-                            group.push((rows, reply));
+                        Ok(Job::Append(batch, reply)) => {
+                            rows_in_group += batch.len();
+                            group.push((batch, reply));
                         }
                         Ok(Job::Stop) => {
                             stopping = true;
@@ -71,21 +100,32 @@ impl Committer {
                         Err(_) => break,
                     }
                 }
-                let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
-                let all: Vec<(i64, String)> =
-                    group.iter_mut().flat_map(|(rows, _)| std::mem::take(rows)).collect();
-                match store.append(&all) {
+                let sizes: Vec<usize> = group.iter().map(|(batch, _)| batch.len()).collect();
+                let mut all: Vec<(i64, String)> = Vec::with_capacity(rows_in_group);
+                let mut replies = Vec::with_capacity(group.len());
+                let mut failed = None;
+                for (batch, reply) in group {
+                    if let Err(e) = batch.into_rows(&mut all) {
+                        failed = Some(e);
+                    }
+                    replies.push(reply);
+                }
+                let result = match failed {
+                    Some(e) => Err(e),
+                    None => store.append(&all).map_err(|e| e.to_string()),
+                };
+                match result {
                     Ok(last) => {
                         // Each batch's own last sequence number.
                         let mut end = last - all.len() as u64;
-                        for ((_, reply), size) in group.iter().zip(sizes) {
+                        for (reply, size) in replies.iter().zip(sizes) {
                             end += size as u64;
                             let _ = reply.send(Ok(end));
                         }
                     }
                     Err(e) => {
-                        for (_, reply) in &group {
-                            let _ = reply.send(Err(e.to_string()));
+                        for reply in &replies {
+                            let _ = reply.send(Err(e.clone()));
                         }
                     }
                 }
@@ -96,11 +136,11 @@ impl Committer {
     }
 
     /// Submits a batch; the ticket tells when it is durable.
-    pub fn submit(&self, rows: Vec<(i64, String)>) -> Ticket {
+    pub fn submit(&self, batch: Batch) -> Ticket {
         let (reply, answer) = sync_channel(1);
         // When the writer has stopped, the reply sender is dropped with the job and the
         // ticket reports it.
-        let _ = self.jobs.send(Job::Append(rows, reply));
+        let _ = self.jobs.send(Job::Append(batch, reply));
         Ticket(answer)
     }
 

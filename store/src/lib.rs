@@ -76,8 +76,12 @@ pub trait EventStore: Send {
     fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
     /// Keeps a snapshot of the projection after record `seq`; older ones are dropped.
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
-    /// The newest snapshot, if any.
-    fn load_snapshot(&mut self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+    /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
+    /// after), without holding it all in memory. Returns whether there was one.
+    fn read_snapshot(
+        &mut self,
+        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError>;
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
     /// The access log, newest first, at most `limit` entries.
     fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError>;

@@ -41,28 +41,25 @@ impl Writer {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// Reads a snapshot as a stream, so that a large one is never held whole in memory.
+struct Reader<'a>(std::io::BufReader<&'a mut dyn std::io::Read>);
 
 fn short() -> StoreError {
     StoreError::Snapshot("the snapshot ends early".to_owned())
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        if self.0.len() < n {
-            return Err(short());
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
+/// Counts read from the stream are trusted for at most this many items of room up front, so
+/// a damaged count cannot make a huge allocation.
+const ROOM: usize = 1 << 16;
+
+impl Reader<'_> {
     fn array<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
         let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
+        std::io::Read::read_exact(&mut self.0, &mut out).map_err(|_| short())?;
         Ok(out)
     }
     fn u8(&mut self) -> Result<u8, StoreError> {
-        Ok(self.take(1)?[0])
+        Ok(self.array::<1>()?[0])
     }
     fn u16(&mut self) -> Result<u16, StoreError> {
         Ok(u16::from_le_bytes(self.array()?))
@@ -79,21 +76,26 @@ impl<'a> Reader<'a> {
     fn u128(&mut self) -> Result<u128, StoreError> {
         Ok(u128::from_le_bytes(self.array()?))
     }
-    fn bytes(&mut self) -> Result<&'a [u8], StoreError> {
+    fn bytes(&mut self) -> Result<Vec<u8>, StoreError> {
         let n = self.u32()? as usize;
-        self.take(n)
-    }
-    fn str(&mut self) -> Result<&'a str, StoreError> {
-        std::str::from_utf8(self.bytes()?)
-            .map_err(|_| StoreError::Snapshot("a name is not UTF-8".to_owned()))
-    }
-    /// A count of items each at least `min` bytes long, checked against what is left.
-    fn count(&mut self, min: usize) -> Result<usize, StoreError> {
-        let n = self.u32()? as usize;
-        if n.saturating_mul(min) > self.0.len() {
+        let mut out = Vec::with_capacity(n.min(ROOM));
+        let read =
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut self.0, n as u64), &mut out)
+                .map_err(|_| short())?;
+        if read != n {
             return Err(short());
         }
-        Ok(n)
+        Ok(out)
+    }
+    fn str(&mut self) -> Result<String, StoreError> {
+        String::from_utf8(self.bytes()?)
+            .map_err(|_| StoreError::Snapshot("a name is not UTF-8".to_owned()))
+    }
+    fn count(&mut self) -> Result<usize, StoreError> {
+        Ok(self.u32()? as usize)
+    }
+    fn at_end(&mut self) -> bool {
+        std::io::BufRead::fill_buf(&mut self.0).map(|b| b.is_empty()).unwrap_or(false)
     }
 }
 
@@ -180,31 +182,31 @@ pub fn encode(p: &Projection) -> Vec<u8> {
 
 /// Reads the image of a projection. `model` gives the compiled model of a version hash.
 pub fn decode(
-    data: &[u8],
+    data: &mut dyn std::io::Read,
     model: &mut dyn FnMut(&str) -> Result<Model, StoreError>,
 ) -> Result<Projection, StoreError> {
-    let mut r = Reader(data);
-    if r.take(8)? != MAGIC {
+    let mut r = Reader(std::io::BufReader::with_capacity(1 << 16, data));
+    if &r.array::<8>()? != MAGIC {
         return Err(StoreError::Snapshot("not a snapshot of this format".to_owned()));
     }
     let mut p = Projection::default();
-    for _ in 0..r.count(4)? {
+    for _ in 0..r.count()? {
         let name = r.str()?;
-        p.names.intern(name);
+        p.names.intern(&name);
     }
-    let versions = r.count(8)?;
+    let versions = r.count()?;
     for v in 0..versions {
-        let hash = r.str()?.to_owned();
+        let hash = r.str()?;
         let compiled = model(&hash)?;
         p.add_version(&hash, &compiled).map_err(|e| StoreError::Snapshot(e.to_string()))?;
         let version = &mut p.versions[v];
-        for _ in 0..r.count(8)? {
-            let process = r.str()?.to_owned();
+        for _ in 0..r.count()? {
+            let process = r.str()?;
             let mut positions = Vec::new();
-            for _ in 0..r.count(4)? {
+            for _ in 0..r.count()? {
                 let mut markings = Vec::new();
-                for _ in 0..r.count(4)? {
-                    markings.push(r.bytes()?.to_vec());
+                for _ in 0..r.count()? {
+                    markings.push(r.bytes()?);
                 }
                 positions.push(markings);
             }
@@ -217,15 +219,15 @@ pub fn decode(
                 .map_err(StoreError::Snapshot)?;
         }
     }
-    for _ in 0..r.count(32)? {
+    for _ in 0..r.count()? {
         let client: [u8; 32] = r.array()?;
         let index = p.clients.len() as u32;
         p.clients.push(client);
         p.client_index.insert(client, index);
         p.client_cases.push(Vec::new());
     }
-    let cases = r.count(40)?;
-    p.cases.reserve(cases);
+    let cases = r.count()?;
+    p.cases.reserve(cases.min(ROOM));
     for index in 0..cases {
         let id: Box<str> = r.str()?.into();
         let client = r.u32()?;
@@ -235,8 +237,8 @@ pub fn decode(
         let opened = r.i64()?;
         let born = r.i64()?;
         let segment = r.u32()?;
-        let count = r.count(29)?;
-        let mut events = Vec::with_capacity(count);
+        let count = r.count()?;
+        let mut events = Vec::with_capacity(count.min(ROOM));
         for _ in 0..count {
             let occurred = r.i64()?;
             let id = r.u64()?;
@@ -252,7 +254,7 @@ pub fn decode(
                 let segment = r.u32()?;
                 let plan = r.u16()?;
                 let sets = [r.u128()?, r.u128()?, r.u128()?, r.u128()?, r.u128()?];
-                let done = r.bytes()?.to_vec().into_boxed_slice();
+                let done = r.bytes()?.into_boxed_slice();
                 let closed = r.i64()?;
                 let steps = p
                     .versions
@@ -290,7 +292,7 @@ pub fn decode(
                 .ok_or_else(|| StoreError::Snapshot(format!("case {id} has an unknown client")))?;
             slot.push(index as u32);
         }
-        p.case_index.insert(id.clone(), index as u32);
+        p.case_index.insert(polku_engine::names::Key::new(&id), index as u32);
         p.cases.push(CaseEntry {
             id,
             client,
@@ -303,7 +305,7 @@ pub fn decode(
         });
     }
     p.events = r.u64()?;
-    if !r.0.is_empty() {
+    if !r.at_end() {
         return Err(StoreError::Snapshot("the snapshot has bytes after its end".to_owned()));
     }
     Ok(p)

@@ -1,6 +1,7 @@
 //! The embedded default: one SQLite file in WAL mode, created on first use, its schema
 //! versioned in `PRAGMA user_version` and migrated on open. Every commit is synchronous
 //! (`synchronous = FULL`), so a returned append survives a crash of the process or the machine.
+//! Checkpoints run beside the commits, on a thread of their own.
 
 use std::path::Path;
 
@@ -42,6 +43,50 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    checkpointer: Option<Checkpointer>,
+}
+
+/// Copies the write-ahead log into the database on its own thread and connection, so that
+/// commits never wait for it (SQLite would otherwise do it inside the commit that crosses
+/// its threshold, and every acknowledgement queued behind that commit would wait too).
+#[derive(Debug)]
+struct Checkpointer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            use std::sync::atomic::Ordering;
+            let checkpoint = |mode: &str| {
+                let _ = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()));
+            };
+            let mut ticks = 0u32;
+            while !flag.load(Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                ticks += 1;
+                if ticks % 5 == 0 {
+                    checkpoint("PASSIVE");
+                }
+            }
+            checkpoint("TRUNCATE");
+        });
+        Ok(Checkpointer { stop, thread })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(c) = self.checkpointer.take() {
+            c.stop.store(true, std::sync::atomic::Ordering::Release);
+            let _ = c.thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -62,9 +107,12 @@ impl SqliteStore {
                 message: format!("could not use WAL (got {mode})"),
             });
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-        let mut store = SqliteStore { conn };
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
+        )?;
+        let mut store = SqliteStore { conn, checkpointer: None };
         store.migrate()?;
+        store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
     }
 
@@ -145,13 +193,20 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
-    fn load_snapshot(&mut self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        Ok(self
+    fn read_snapshot(
+        &mut self,
+        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let newest: Option<(i64, i64)> = self
             .conn
-            .query_row("SELECT seq, data FROM snapshots ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            .query_row("SELECT rowid, seq FROM snapshots ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
             })
-            .optional()?)
+            .optional()?;
+        let Some((rowid, seq)) = newest else { return Ok(false) };
+        let mut blob = self.conn.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
+        f(seq as u64, &mut blob)?;
+        Ok(true)
     }
 
     fn log_access(&mut self, a: &Access) -> Result<(), StoreError> {
@@ -211,7 +266,17 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, ["b", "c"]);
-        assert_eq!(store.load_snapshot().unwrap(), Some((2, b"snap".to_vec())));
+        let mut read = None;
+        let found = store
+            .read_snapshot(&mut |seq, r| {
+                let mut data = Vec::new();
+                r.read_to_end(&mut data).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                read = Some((seq, data));
+                Ok(())
+            })
+            .unwrap();
+        assert!(found);
+        assert_eq!(read, Some((2, b"snap".to_vec())));
         let journal: String =
             store.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(journal, "wal");

@@ -8,14 +8,14 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use polku_dsl::{Lang, SourceSet};
-use polku_engine::event::Event;
+use polku_engine::event::{Event, EventKind};
 use polku_engine::model::Model;
 use polku_engine::projection::{
     ClientStatus, CompletionReport, Outcome, Projection, SegmentReport, TransitionReport,
 };
 use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
 
-use crate::committer::{Committer, Ticket};
+use crate::committer::{Batch, Committer, Ticket};
 use crate::{snapshot, Access, EventStore, StoreError};
 
 /// A model version as stored: its files, relative to the model's folder, and their text.
@@ -109,6 +109,10 @@ pub struct Info {
     pub state_digest: String,
 }
 
+/// About how many events may wait for the disk while the next batch is prepared: enough to
+/// keep the writer busy, few enough to keep acknowledgements prompt.
+const IN_FLIGHT_EVENTS: usize = 1000;
+
 /// The projection kept in step with the log.
 #[derive(Debug)]
 pub struct Tracker {
@@ -154,12 +158,15 @@ impl Tracker {
             compiled.insert(h.to_owned(), model.clone());
             Ok(model)
         };
-        let (mut projection, snapshot_seq) = match store.load_snapshot()? {
-            Some((seq, data)) => match snapshot::decode(&data, &mut compile) {
-                Ok(p) => (p, seq),
-                Err(_) => (Projection::default(), 0),
-            },
-            None => (Projection::default(), 0),
+        let mut restored = None;
+        let found = store.read_snapshot(&mut |seq, data| {
+            // A snapshot that does not decode is not trusted: the log rebuilds the state.
+            restored = snapshot::decode(data, &mut compile).ok().map(|p| (p, seq));
+            Ok(())
+        });
+        let (mut projection, snapshot_seq) = match (found, restored) {
+            (Ok(true), Some(restored)) => restored,
+            _ => (Projection::default(), 0),
         };
         // Every stored version, in the order stored, so that a case finds its own.
         let mut versions = HashMap::new();
@@ -207,16 +214,21 @@ impl Tracker {
     /// Ingests events in order, `batch` to a transaction, group-committed on a writer thread
     /// while the next batch is prepared. `on_ack` hears each time more lines are durable.
     /// Lines that fail are refused with their reason; the rest go on.
+    ///
+    /// Each event may come with the line it was read from: that text is what the log keeps
+    /// (the sender's own words), except for an opened case, whose client was pseudonymised
+    /// and which is therefore written anew. Without the line, the event is written as JSON.
     pub fn ingest(
         &mut self,
-        events: impl IntoIterator<Item = (usize, Event)>,
+        events: impl IntoIterator<Item = (usize, Event, Option<String>)>,
         batch: usize,
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
         let batch = batch.max(1);
         let store = self.store.take().ok_or(StoreError::WriterGone)?;
-        let committer = Committer::start(store, batch * 4);
+        let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
+        let committer = Committer::start(store, batch * in_flight);
         let mut ack = Ack { seq: self.log_seq, ..Ack::default() };
         let mut refusals = Vec::new();
         let mut pending: std::collections::VecDeque<(Ticket, Ack)> = Default::default();
@@ -236,7 +248,7 @@ impl Tracker {
             }
             Ok(())
         }
-        for (line, event) in events {
+        for (line, event, raw) in events {
             match self.projection.check(&event) {
                 Err(rejection) => {
                     running.refused += 1;
@@ -244,13 +256,16 @@ impl Tracker {
                 }
                 Ok(false) => running.duplicates += 1,
                 Ok(true) => {
-                    let body = serde_json::to_string(&event)
-                        .map_err(|e| StoreError::Other(e.to_string()))?;
                     if let Outcome::Applied(Some(_)) =
                         self.projection.apply(&event, self.projection.current)
                     {
                         running.deviations += 1;
                     }
+                    let body = match raw {
+                        Some(raw) if !matches!(event.kind, EventKind::CaseOpened { .. }) => raw,
+                        _ => serde_json::to_string(&event)
+                            .map_err(|e| StoreError::Other(e.to_string()))?,
+                    };
                     rows.push((self.current_model, body));
                     running.accepted += 1;
                 }
@@ -258,8 +273,9 @@ impl Tracker {
             running.line = line;
             if rows.len() >= batch {
                 submitted = running.line;
-                pending.push_back((committer.submit(std::mem::take(&mut rows)), running));
-                while pending.len() > 2 {
+                let full = std::mem::replace(&mut rows, Vec::with_capacity(batch));
+                pending.push_back((committer.submit(Batch::Rows(full)), running));
+                while pending.len() > in_flight {
                     if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
                         failure = Some(e);
                         break;
@@ -272,7 +288,8 @@ impl Tracker {
         }
         if failure.is_none() {
             if !rows.is_empty() || running.line > submitted {
-                pending.push_back((committer.submit(std::mem::take(&mut rows)), running));
+                let last = std::mem::take(&mut rows);
+                pending.push_back((committer.submit(Batch::Rows(last)), running));
             }
             while !pending.is_empty() {
                 if let Err(e) = wait(&mut pending, &mut ack, on_ack) {

@@ -15,7 +15,10 @@ use polku_engine::time::Timestamp;
 use polku_store::tracker::{Actor, ModelSources, Tracker};
 
 fn corpus() -> ModelSources {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    let dir = (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .join("../processes/keusote");
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -76,8 +79,11 @@ fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
     let mut tracker = open(&db, &sources);
     let (first, rest) = events.split_at(events.len() / 2);
     let mut acks = Vec::new();
-    let (ack, refusals) =
-        tracker.ingest(first.to_vec(), 100, &actor(), &mut |a| acks.push(*a)).unwrap();
+    let (ack, refusals) = tracker
+        .ingest(first.iter().cloned().map(|(l, e)| (l, e, None)), 100, &actor(), &mut |a| {
+            acks.push(*a)
+        })
+        .unwrap();
     assert!(refusals.is_empty(), "{refusals:?}");
     assert!(acks.windows(2).all(|w| w[0].line < w[1].line && w[0].seq <= w[1].seq));
     assert_eq!(acks.last().copied(), Some(ack));
@@ -89,7 +95,9 @@ fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
     assert_eq!(tracker.projection.digest(), digest);
     assert_eq!(tracker.info().unwrap().log_seq, ack.seq);
     tracker.save_snapshot().unwrap();
-    tracker.ingest(rest.to_vec(), 100, &actor(), &mut |_| {}).unwrap();
+    tracker
+        .ingest(rest.iter().cloned().map(|(l, e)| (l, e, None)), 100, &actor(), &mut |_| {})
+        .unwrap();
     let digest = tracker.projection.digest();
     // The same events straight into a projection, without the store.
     let mut direct = Projection::new(&sources.hash(), &model).unwrap();
@@ -168,7 +176,9 @@ fn cases_stay_on_the_model_version_they_started_under() {
     let dir = temp("versions");
     let db = dir.join("p.sqlite");
     let mut tracker = open(&db, &sources);
-    tracker.ingest(events, 50, &actor(), &mut |_| {}).unwrap();
+    tracker
+        .ingest(events.into_iter().map(|(l, e)| (l, e, None)), 50, &actor(), &mut |_| {})
+        .unwrap();
     drop(tracker);
     // A new version of the model: one file changed.
     let mut files = sources.files.clone();

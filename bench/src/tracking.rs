@@ -1,0 +1,391 @@
+//! Benchmarks of tracking clients: executing events in memory (against the npm `bpmn-engine`),
+//! durable ingest into SQLite (against plain SQLite inserts of the same rows), and start-up
+//! recovery with a million cases.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use polku_engine::event::{Event, EventKind};
+use polku_engine::model::Model;
+use polku_engine::projection::Projection;
+use polku_engine::pseudonym::PseudonymKey;
+use polku_engine::simulate::{simulate, Options};
+use polku_engine::time::Timestamp;
+use polku_store::tracker::{Actor, ModelSources, Tracker};
+
+pub fn corpus_sources(corpus: &Path) -> Result<ModelSources> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(corpus)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "polku") {
+            let name = path.file_name().context("file name")?.to_string_lossy().into_owned();
+            files.push((name, std::fs::read_to_string(&path)?));
+        }
+    }
+    Ok(ModelSources::new(files))
+}
+
+fn key() -> PseudonymKey {
+    PseudonymKey::new(vec![42; 32]).expect("a 32-byte key")
+}
+
+/// A simulated stream with clients pseudonymised, as ingest sees it.
+fn stream(model: &Model, clients: u32, seed: u64) -> Result<Vec<Event>> {
+    stream_days(model, clients, seed, 365)
+}
+
+fn stream_days(model: &Model, clients: u32, seed: u64, days: u32) -> Result<Vec<Event>> {
+    let options =
+        Options { clients, days, seed, start: Timestamp::parse("2026-01-01").context("date")? };
+    let mut events = simulate(model, "bench", &options).map_err(anyhow::Error::msg)?;
+    let key = key();
+    for e in &mut events {
+        if let EventKind::CaseOpened { client, .. } = &mut e.kind {
+            *client = polku_engine::pseudonym::pseudonymise(client, &key)?.as_str().to_owned();
+        }
+    }
+    Ok(events)
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Applies a simulated Keusote year in memory; with `peer`, runs the same processes in
+/// bpmn-engine in the same run and reports the ratio.
+pub fn exec(
+    corpus: &Path,
+    clients: u32,
+    seed: u64,
+    repeat: usize,
+    peer: Option<&Path>,
+    instances: usize,
+) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    let started = Instant::now();
+    let events = stream(&model, clients, seed)?;
+    println!(
+        "simulated {clients} clients: {} events in {:.2} s",
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut best = Duration::MAX;
+    let mut cases = 0;
+    let mut deviations = 0;
+    let before = resident_kib();
+    let mut kept = None;
+    for _ in 0..repeat {
+        let mut p = Projection::new(&sources.hash(), &model)?;
+        let t = Instant::now();
+        let mut d = 0u64;
+        for e in &events {
+            if let polku_engine::projection::Outcome::Applied(Some(_)) = p.apply(e, 0) {
+                d += 1;
+            }
+        }
+        let took = t.elapsed();
+        best = best.min(took);
+        cases = p.opened_cases();
+        deviations = d;
+        kept = Some(p);
+    }
+    let after = resident_kib();
+    let rate = events.len() as f64 / best.as_secs_f64();
+    println!(
+        "polku: {} events, {cases} cases, {deviations} deviations, best of {repeat}: {:.3} s = {:.0} events/s on one core",
+        events.len(),
+        best.as_secs_f64(),
+        rate
+    );
+    println!(
+        "memory: about {} bytes per case (resident growth while the last projection was built)",
+        (after.saturating_sub(before) * 1024) / cases.max(1)
+    );
+    drop(kept);
+    let Some(dir) = peer else { return Ok(()) };
+    // The same processes as BPMN: each process's generic steps in order, weighted by how many
+    // cases the simulation opened in it.
+    let mut weights: std::collections::BTreeMap<String, u64> = Default::default();
+    for e in &events {
+        if let EventKind::CaseOpened { process, .. } = &e.kind {
+            *weights.entry(process.clone()).or_default() += 1;
+        }
+    }
+    let processes: Vec<serde_json::Value> = model
+        .processes
+        .values()
+        .map(|p| {
+            serde_json::json!({
+                "id": p.name,
+                "steps": p.generic.steps.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+                "weight": weights.get(&p.name).copied().unwrap_or(1),
+            })
+        })
+        .collect();
+    let spec = serde_json::json!({ "instances": instances, "processes": processes });
+    let spec_path =
+        std::env::temp_dir().join(format!("polku-bpmn-spec-{}.json", std::process::id()));
+    std::fs::write(&spec_path, serde_json::to_vec(&spec)?)?;
+    let install = (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .join("peers/bpmn-engine");
+    let installed = std::process::Command::new("bash")
+        .arg(install.join("install.sh"))
+        .output()
+        .context("running the bpmn-engine install script")?;
+    if !installed.status.success() {
+        bail!("installing bpmn-engine failed: {}", String::from_utf8_lossy(&installed.stderr));
+    }
+    let folder = String::from_utf8_lossy(&installed.stdout).lines().last().unwrap_or("").to_owned();
+    let _ = dir;
+    let output = std::process::Command::new("node")
+        .arg(install.join("run.js"))
+        .arg(&spec_path)
+        .env("POLKU_BPMN_ENGINE_DIR", folder)
+        .output()
+        .context("running node")?;
+    let _ = std::fs::remove_file(&spec_path);
+    if !output.status.success() {
+        bail!("bpmn-engine run failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let line = String::from_utf8_lossy(&output.stdout);
+    let result: serde_json::Value = serde_json::from_str(line.trim())?;
+    let theirs = result["tasks_per_second"].as_f64().context("tasks_per_second")?;
+    println!("bpmn-engine {}: {line}", result["version"]);
+    println!(
+        "ratio: polku {:.0} events/s ÷ bpmn-engine {:.0} activities/s = {:.0}×",
+        rate,
+        theirs,
+        rate / theirs
+    );
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Durable ingest through the tracker against plain SQLite inserts of the same rows in the
+/// same batches, in the same run, on the same disk.
+pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &Path) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    let events = stream(&model, clients, seed)?;
+    let rows: Vec<String> = events.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
+    std::fs::create_dir_all(dir)?;
+    println!(
+        "{} events, {:.0} bytes per row on average",
+        events.len(),
+        rows.iter().map(String::len).sum::<usize>() as f64 / rows.len() as f64
+    );
+    for &batch in batches {
+        // Plain SQLite: the same pragmas, rows and batch size; no checks, no projection.
+        let plain_path = dir.join(format!("plain-{batch}.sqlite"));
+        remove_db(&plain_path);
+        let conn = rusqlite::Connection::open(&plain_path)?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL;
+             CREATE TABLE events (seq INTEGER PRIMARY KEY, model INTEGER NOT NULL, body TEXT NOT NULL);",
+        )?;
+        let mut conn = conn;
+        let mut latencies = Vec::with_capacity(rows.len());
+        let t = Instant::now();
+        for chunk in rows.chunks(batch) {
+            let mut arrivals = Vec::with_capacity(chunk.len());
+            let tx = conn.transaction()?;
+            {
+                let mut insert =
+                    tx.prepare_cached("INSERT INTO events (model, body) VALUES (?1, ?2)")?;
+                for row in chunk {
+                    arrivals.push(Instant::now());
+                    insert.execute(rusqlite::params![1i64, row])?;
+                }
+            }
+            tx.commit()?;
+            let done = Instant::now();
+            latencies.extend(arrivals.iter().map(|a| (done - *a).as_secs_f64() * 1000.0));
+        }
+        let plain_secs = t.elapsed().as_secs_f64();
+        drop(conn);
+        latencies.sort_by(f64::total_cmp);
+        let plain_rate = rows.len() as f64 / plain_secs;
+        let plain_p50 = percentile(&latencies, 0.5);
+        let plain_p99 = percentile(&latencies, 0.99);
+
+        // Polku: parse-free (events already read), checked, applied, group-committed.
+        let ours_path = dir.join(format!("polku-{batch}.sqlite"));
+        remove_db(&ours_path);
+        let store = polku_store::open(&format!("sqlite://{}", ours_path.display()))?;
+        let mut tracker = Tracker::open(store, &sources, &model, key())?;
+        let actor = Actor { user: "bench".to_owned(), role: "bench".to_owned() };
+        let arrivals: std::cell::RefCell<Vec<Instant>> =
+            std::cell::RefCell::new(vec![Instant::now(); events.len() + 1]);
+        let mut latencies = Vec::with_capacity(events.len());
+        let mut acked = 0usize;
+        // The events as read, each with its line, as `polku ingest` hands them over.
+        let prepared: Vec<(usize, Event, Option<String>)> = events
+            .iter()
+            .cloned()
+            .zip(rows.iter().cloned())
+            .enumerate()
+            .map(|(i, (e, row))| (i + 1, e, Some(row)))
+            .collect();
+        let t = Instant::now();
+        let feed = prepared.into_iter().inspect(|item| {
+            arrivals.borrow_mut()[item.0] = Instant::now();
+        });
+        let (ack, _) = tracker.ingest(feed, batch, &actor, &mut |a| {
+            let now = Instant::now();
+            let arrivals = arrivals.borrow();
+            for line in acked + 1..=a.line {
+                latencies.push((now - arrivals[line]).as_secs_f64() * 1000.0);
+            }
+            acked = a.line;
+        })?;
+        let ours_secs = t.elapsed().as_secs_f64();
+        latencies.sort_by(f64::total_cmp);
+        let ours_rate = events.len() as f64 / ours_secs;
+        let ours_p99 = percentile(&latencies, 0.99);
+        println!(
+            "batch {batch:>5}: polku {:.0} events/s (p50 {:.2} ms, p99 {:.2} ms, {} stored) | plain SQLite {:.0} rows/s (p50 {:.2} ms, p99 {:.2} ms) | ratio {:.2}×",
+            ours_rate,
+            percentile(&latencies, 0.5),
+            ours_p99,
+            ack.accepted,
+            plain_rate,
+            plain_p50,
+            plain_p99,
+            ours_rate / plain_rate
+        );
+        drop(tracker);
+        remove_db(&ours_path);
+        remove_db(&plain_path);
+    }
+    Ok(())
+}
+
+fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Start-up recovery: builds a store with `clients` simulated clients (about 1.4 cases each),
+/// snapshots it, appends `tail` more events, then times a fresh open in a child process and
+/// reads its resident memory.
+pub fn recover(
+    corpus: &Path,
+    clients: u32,
+    days: u32,
+    seed: u64,
+    tail_share: f64,
+    dir: &Path,
+    reuse: bool,
+) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    std::fs::create_dir_all(dir)?;
+    let db = dir.join(format!("recover-{clients}-{days}-{seed}-{tail_share}.sqlite"));
+    if !(reuse && db.exists()) {
+        remove_db(&db);
+        let t = Instant::now();
+        let events = stream_days(&model, clients, seed, days)?;
+        println!("simulated {} events in {:.1} s", events.len(), t.elapsed().as_secs_f64());
+        let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
+        let mut tracker = Tracker::open(store, &sources, &model, key())?;
+        let actor = Actor { user: "bench".to_owned(), role: "bench".to_owned() };
+        let split = ((events.len() as f64) * (1.0 - tail_share)) as usize;
+        let mut events = events;
+        let tail = events.split_off(split);
+        let t = Instant::now();
+        tracker.ingest(
+            events.into_iter().enumerate().map(|(i, e)| (i + 1, e, None)),
+            10_000,
+            &actor,
+            &mut |_| {},
+        )?;
+        println!("ingested in {:.1} s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        tracker.save_snapshot()?;
+        println!("snapshot written in {:.1} s", t.elapsed().as_secs_f64());
+        tracker.ingest(
+            tail.into_iter().enumerate().map(|(i, e)| (i + 1, e, None)),
+            10_000,
+            &actor,
+            &mut |_| {},
+        )?;
+    }
+    let exe = std::env::current_exe()?;
+    let output = std::process::Command::new(exe)
+        .args(["recover-open", "--database"])
+        .arg(&db)
+        .arg("--corpus")
+        .arg(corpus)
+        .output()?;
+    if !output.status.success() {
+        bail!("recovery failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    Ok(())
+}
+
+/// The child of [`recover`]: opens the store and reports.
+pub fn recover_open(corpus: &Path, db: &Path) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    let baseline = resident_kib();
+    let t = Instant::now();
+    let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
+    let mut tracker = Tracker::open(store, &sources, &model, key())?;
+    let took = t.elapsed().as_secs_f64();
+    let info = tracker.info()?;
+    let resident = resident_kib();
+    println!(
+        "recovered {} cases, {} events ({} after the snapshot) in {:.2} s; resident {} MiB, {:.0} bytes per case above the {} MiB baseline",
+        info.cases,
+        info.events,
+        info.log_seq - info.snapshot_seq,
+        took,
+        resident / 1024,
+        (resident.saturating_sub(baseline) * 1024) as f64 / info.cases.max(1) as f64,
+        baseline / 1024
+    );
+    // The reports over all those cases.
+    let day = |d: &str| Timestamp::parse(d).map(|t| t.0).unwrap_or(0);
+    let t = Instant::now();
+    let segments = tracker.projection.segment_report(day("2026-06-30"));
+    let segments_took = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let transitions = tracker.projection.transition_report(day("2026-03-31"), day("2026-09-30"));
+    let transitions_took = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let completion = tracker.projection.completion_report(day("2026-09-30"));
+    let completion_took = t.elapsed().as_secs_f64();
+    println!(
+        "reports: segments on a date {:.3} s ({} open cases), transitions between two dates {:.3} s ({} rows), completion with overdue steps {:.3} s ({} cases)",
+        segments_took,
+        segments.cases,
+        transitions_took,
+        transitions.rows.len(),
+        completion_took,
+        completion.cases
+    );
+    Ok(())
+}

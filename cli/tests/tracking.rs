@@ -1,0 +1,246 @@
+//! The tracking commands as staff and administrators run them: simulate, ingest (with bad
+//! lines), status, reports, the store, in both languages and as JSON.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn workspace() -> PathBuf {
+    (std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    .parent()
+    .unwrap()
+    .to_path_buf()
+}
+
+fn model() -> String {
+    workspace().join("processes/keusote").to_string_lossy().into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("polku-tracking-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs the binary in `dir` with a fixed key; a minute is the most any of these may take.
+fn polku(dir: &Path, args: &[&str]) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(args)
+        .current_dir(dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (send, receive) = std::sync::mpsc::channel();
+    // Read the output while it runs, so that a large one cannot fill the pipe.
+    std::thread::spawn(move || send.send(child.wait_with_output()));
+    match receive.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("polku {args:?} did not finish within a minute");
+        }
+    }
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+const OPENED: &str = r#"{"id":"e1","type":"case_opened","case":"c1","occurred":"2026-01-05T09:00:00+02:00","recorded":"2026-01-05T09:01:00+02:00","role":"terveydenhoitaja","client":"131052-308T","process":"kth_laaja_5lk","unit":"kouluterveydenhuolto","segment":"tuki"}"#;
+
+fn line(id: &str, day: &str, kind: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","case":"c1","occurred":"{day}","recorded":"{day}","role":"terveydenhoitaja",{kind}}}"#
+    )
+}
+
+#[test]
+fn ingest_keeps_good_lines_names_bad_ones_and_skips_repeats() {
+    let dir = scratch("ingest");
+    let lines = [
+        OPENED.to_owned(),
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#),
+        "{broken".to_owned(),
+        line("e3", "2026-01-11", r#""type":"step_completed""#),
+        OPENED.replace("131052-308T", "131052-308U").replace("\"c1\"", "\"c2\""),
+        OPENED.replace("kth_laaja_5lk", "kth_laaja_9lk").replace("\"c1\"", "\"c3\""),
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#),
+        String::new(),
+        line("e4", "2026-01-12", r#""type":"step_completed","step":"hyvinvointikysely""#),
+    ];
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n")).unwrap();
+    let m = model();
+    let o = polku(&dir, &["ingest", "events.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    let e = err(&o);
+    assert!(e.contains("events.jsonl:3:"), "{e}");
+    assert!(e.contains("events.jsonl:4: missing field `step`"), "{e}");
+    assert!(e.contains("events.jsonl:5: client:") && e.contains("check character"), "{e}");
+    assert!(!e.contains("131052"), "an identity code was repeated: {e}");
+    assert!(e.contains("events.jsonl:6: process: the model has no process kth_laaja_9lk"), "{e}");
+    assert!(out(&o).contains("3 events stored, 1 repeats skipped, 4 bad lines"), "{}", out(&o));
+    assert!(dir.join("data/polku.sqlite").exists());
+    // The key came from the environment: no key file was made.
+    assert!(!dir.join("data/pseudonym.key").exists());
+
+    // Again: everything is a repeat now, nothing stored twice.
+    let o = polku(&dir, &["ingest", "events.jsonl", "--model", &m, "--format", "json"]);
+    let last = out(&o).lines().last().unwrap().to_owned();
+    let summary: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(summary["summary"]["accepted"], 0);
+    assert_eq!(summary["summary"]["duplicates"], 4);
+    assert_eq!(summary["bad_lines"].as_array().unwrap().len(), 4);
+    assert_eq!(summary["bad_lines"][0]["line"], 3);
+
+    // The client's status, by identity code or by pseudonym, in Finnish and as JSON.
+    let o = polku(
+        &dir,
+        &["status", "131052-308T", "--model", &m, "--as-of", "2026-01-20", "--lang", "fi"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    assert!(text.contains("Tapaus c1: ") && text.contains("Segmentti: tuki"), "{text}");
+    assert!(text.contains("Suunniteltu palvelu: kesken"), "{text}");
+    assert!(text.contains("Puuttuu:"), "{text}");
+    assert!(text.contains("tehty       Huoltajan esitietolomake"), "{text}");
+    let o = polku(
+        &dir,
+        &["status", "131052-308T", "--model", &m, "--format", "json", "--as-of", "2026-03-01"],
+    );
+    let status: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let pseudonym = status["client"].as_str().unwrap().to_owned();
+    assert_eq!(pseudonym.len(), 64);
+    let case = &status["cases"][0];
+    assert_eq!(case["process"], "kth_laaja_5lk");
+    assert_eq!(case["complete"], false);
+    let steps = case["steps"].as_array().unwrap();
+    let state = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap()["state"].clone();
+    assert_eq!(state("lomake"), "done");
+    assert_eq!(state("hyvinvointikysely"), "done");
+    let o = polku(
+        &dir,
+        &["status", &pseudonym, "--model", &m, "--format", "json", "--as-of", "2026-03-01"],
+    );
+    let again: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(again, status);
+    // A step the tuki segment adds to a later phase is not next before its phase is reached.
+    assert!(case["next"].as_array().unwrap().iter().all(|s| s != "seurantakäynti"), "{case}");
+    // Unknown and invalid clients.
+    let o = polku(&dir, &["status", "010101A900B", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = polku(&dir, &["status", "010101A900X", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("check character") && !err(&o).contains("010101"), "{}", err(&o));
+
+    // Every access is in the access log, by pseudonym.
+    let o = polku(&dir, &["store", "access-log", "--model", &m, "--role", "tietosuojavastaava"]);
+    let log = out(&o);
+    assert!(log.contains(&pseudonym) && log.contains("status"), "{log}");
+    assert!(!log.contains("131052"), "{log}");
+    let o = polku(&dir, &["store", "info", "--model", &m]);
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 3);
+    assert_eq!(info["schema_version"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn simulate_is_deterministic_and_its_stream_runs_end_to_end() {
+    let dir = scratch("simulate");
+    let m = model();
+    let args = ["simulate", "--model", &m, "--clients", "150", "--days", "200", "--seed", "4"];
+    let a = polku(&dir, &args);
+    let b = polku(&dir, &args);
+    assert!(a.status.success(), "{}", err(&a));
+    assert_eq!(out(&a), out(&b));
+    let c = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "150", "--days", "200", "--seed", "5"],
+    );
+    assert_ne!(out(&a), out(&c));
+    std::fs::write(dir.join("sim.jsonl"), out(&a)).unwrap();
+    let database = format!("sqlite://{}", dir.join("elsewhere/tracking.sqlite").display());
+    let o = polku(
+        &dir,
+        &["ingest", "sim.jsonl", "--model", &m, "--database", &database, "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(dir.join("elsewhere/tracking.sqlite").exists());
+    let o = polku(
+        &dir,
+        &[
+            "report",
+            "segments",
+            "--date",
+            "2026-04-30",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--format",
+            "json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["segment"] == "pärjääjä"), "{report}");
+    let total: u64 = rows.iter().map(|r| r["cases"].as_u64().unwrap()).sum();
+    assert_eq!(total, report["cases"].as_u64().unwrap());
+    let o = polku(
+        &dir,
+        &[
+            "report",
+            "transitions",
+            "--from",
+            "2026-02-28",
+            "--to",
+            "2026-07-31",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--format",
+            "json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert!(report["rows"].as_array().unwrap().iter().any(|r| r["from"] == "uusi"), "{report}");
+    let o = polku(
+        &dir,
+        &[
+            "report",
+            "completion",
+            "--as-of",
+            "2026-07-31",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--lang",
+            "fi",
+        ],
+    );
+    assert!(out(&o).contains("Suunnitellun palvelun toteutuminen"), "{}", out(&o));
+    assert!(out(&o).contains("Myöhässä olevat askeleet rooleittain"), "{}", out(&o));
+    // A database URL of an unknown kind is named.
+    let o = polku(&dir, &["report", "completion", "--model", &m, "--database", "mysql://x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("unknown kind of database `mysql`"), "{}", err(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
