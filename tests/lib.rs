@@ -7,9 +7,11 @@ use polku_dsl::{FileId, SourceSet};
 
 /// The `tests/` folder of the workspace.
 pub fn tests_dir() -> PathBuf {
-    (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
+    // Read when the tests run, not when they were built: a build reused from another
+    // checkout must still look at this one.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// The workspace root.
