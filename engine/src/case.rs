@@ -597,17 +597,33 @@ pub fn replay(
     exec: &mut Exec,
     opening: Opening,
     events: &[Compact],
-    mut detail: Option<&mut Detail>,
+    detail: Option<&mut Detail>,
 ) -> Runtime {
+    replay_watching(exec, opening, events, detail, usize::MAX).0
+}
+
+/// Replays a case and tells the deviation of the event at index `watch` (an event that arrived
+/// late and was put in its place).
+pub fn replay_watching(
+    exec: &mut Exec,
+    opening: Opening,
+    events: &[Compact],
+    mut detail: Option<&mut Detail>,
+    watch: usize,
+) -> (Runtime, Option<DeviationKind>) {
     let plan = exec.resolver.plans.get(&opening.segment).copied().unwrap_or(0);
     let mut rt = Runtime::new(&exec.machine, opening.segment, plan);
     if let Some(d) = detail.as_deref_mut() {
         enter_phases(exec, &rt, d, opening.opened);
     }
+    let mut watched = None;
     for (i, event) in events.iter().enumerate() {
-        apply(exec, &mut rt, opening.opened, event, i, detail.as_deref_mut());
+        let deviation = apply(exec, &mut rt, opening.opened, event, i, detail.as_deref_mut());
+        if i == watch {
+            watched = deviation;
+        }
     }
-    rt
+    (rt, watched)
 }
 
 /// The deadline of each step of the current plan, where its anchor has happened.

@@ -388,8 +388,10 @@ impl Projection {
                 Outcome::Applied(case::apply(exec, rt, case.opening.opened, &compact, i, None))
             }
             _ => {
-                case.rt = Some(case::replay(exec, case.opening, &case.events, None));
-                Outcome::Applied(None)
+                let (rt, deviation) =
+                    case::replay_watching(exec, case.opening, &case.events, None, at);
+                case.rt = Some(rt);
+                Outcome::Applied(deviation)
             }
         }
     }

@@ -75,9 +75,11 @@ impl std::fmt::Debug for dyn EventStore {
 impl Committer {
     /// Starts the writer; transactions hold at most `max_rows` records unless one batch is
     /// larger.
-    pub fn start(mut store: Box<dyn EventStore>, max_rows: usize) -> Committer {
+    /// `after` is the log's last sequence number as the caller knows it.
+    pub fn start(mut store: Box<dyn EventStore>, after: u64, max_rows: usize) -> Committer {
         let (jobs, inbox) = channel::<Job>();
         let thread = std::thread::spawn(move || {
+            let mut after = after;
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
@@ -112,10 +114,11 @@ impl Committer {
                 }
                 let result = match failed {
                     Some(e) => Err(e),
-                    None => store.append(&all).map_err(|e| e.to_string()),
+                    None => store.append(after, &all).map_err(|e| e.to_string()),
                 };
                 match result {
                     Ok(last) => {
+                        after = last;
                         // Each batch's own last sequence number.
                         let mut end = last - all.len() as u64;
                         for (reply, size) in replies.iter().zip(sizes) {

@@ -51,6 +51,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("snapshot: {0}")]
     Snapshot(String),
+    #[error("another process wrote to the database meanwhile (log at {found}, expected {expected}); nothing was written from this run's last batch: run the command again")]
+    Conflict { expected: u64, found: u64 },
     #[error("the writer thread stopped")]
     WriterGone,
     #[error("{0}")]
@@ -60,8 +62,10 @@ pub enum StoreError {
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {
     /// Appends the records' bodies in order, durably: when this returns `Ok`, a crash loses
-    /// none of them. Returns the sequence number of the last.
-    fn append(&mut self, records: &[(i64, String)]) -> Result<u64, StoreError>;
+    /// none of them. Returns the sequence number of the last. `after` is the sequence number
+    /// the caller believes is last: when another writer has appended since, nothing is
+    /// written and the answer is [`StoreError::Conflict`], since the caller's state is stale.
+    fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError>;
     /// Calls `f` for every record after `after`, in order.
     fn scan(
         &mut self,

@@ -132,8 +132,14 @@ impl SqliteStore {
 }
 
 impl EventStore for SqliteStore {
-    fn append(&mut self, records: &[(i64, String)]) -> Result<u64, StoreError> {
-        let tx = self.conn.transaction()?;
+    fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
+        // Take the write lock first, then look: no other writer can slip in between.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        if found as u64 != after {
+            return Err(StoreError::Conflict { expected: after, found: found as u64 });
+        }
         {
             let mut insert =
                 tx.prepare_cached("INSERT INTO events (model, body) VALUES (?1, ?2)")?;
@@ -253,8 +259,14 @@ mod tests {
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let model = store.put_model("h1", "{}").unwrap();
         assert_eq!(store.put_model("h1", "{}").unwrap(), model);
-        assert_eq!(store.append(&[(model, "a".into()), (model, "b".into())]).unwrap(), 2);
-        assert_eq!(store.append(&[(model, "c".into())]).unwrap(), 3);
+        assert_eq!(store.append(0, &[(model, "a".into()), (model, "b".into())]).unwrap(), 2);
+        assert_eq!(store.append(2, &[(model, "c".into())]).unwrap(), 3);
+        // A writer whose idea of the log is stale writes nothing.
+        assert!(matches!(
+            store.append(2, &[(model, "x".into())]),
+            Err(StoreError::Conflict { expected: 2, found: 3 })
+        ));
+        assert_eq!(store.last_seq().unwrap(), 3);
         store.save_snapshot(2, b"snap").unwrap();
         drop(store);
         let mut store = SqliteStore::open(&path).unwrap();

@@ -228,7 +228,7 @@ impl Tracker {
         let batch = batch.max(1);
         let store = self.store.take().ok_or(StoreError::WriterGone)?;
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
-        let committer = Committer::start(store, batch * in_flight);
+        let committer = Committer::start(store, self.log_seq, batch * in_flight);
         let mut ack = Ack { seq: self.log_seq, ..Ack::default() };
         let mut refusals = Vec::new();
         let mut pending: std::collections::VecDeque<(Ticket, Ack)> = Default::default();

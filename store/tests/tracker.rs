@@ -208,3 +208,34 @@ fn cases_stay_on_the_model_version_they_started_under() {
     assert!(!error.to_string().contains("131052"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_second_writer_with_a_stale_state_is_stopped_before_it_writes() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 10, 3);
+    let dir = temp("writers");
+    let db = dir.join("p.sqlite");
+    let mut first = open(&db, &sources);
+    let mut second = open(&db, &sources);
+    let (half, rest) = events.split_at(events.len() / 2);
+    let items = |part: &[(usize, Event)]| -> Vec<(usize, Event, Option<String>)> {
+        part.iter().cloned().map(|(l, e)| (l, e, None)).collect()
+    };
+    let (ack, _) = second.ingest(items(half), 20, &actor(), &mut |_| {}).unwrap();
+    assert!(ack.accepted > 0);
+    let error = first.ingest(items(rest), 20, &actor(), &mut |_| {}).unwrap_err();
+    assert!(error.to_string().contains("another process wrote to the database"), "{error}");
+    drop((first, second));
+    // Nothing of the stale writer's reached the log; the state is exactly the first half.
+    let mut reopened = open(&db, &sources);
+    assert_eq!(reopened.info().unwrap().log_seq, ack.seq);
+    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in half {
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    assert_eq!(reopened.projection.digest(), direct.digest());
+    let _ = std::fs::remove_dir_all(&dir);
+}
