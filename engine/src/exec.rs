@@ -101,6 +101,8 @@ pub struct Machine {
     positions: Vec<Box<[Marking]>>,
     position_ids: HashMap<Box<[Marking]>, u32, FxBuild>,
     moves: HashMap<(u32, StepSet, u32), (u32, Move), FxBuild>,
+    /// The steps enabled at a position, by (position, silent steps).
+    enabled: std::cell::RefCell<HashMap<(u32, StepSet), StepSet, FxBuild>>,
 }
 
 /// Why a process cannot be executed.
@@ -252,6 +254,7 @@ impl Machine {
             positions: Vec::new(),
             position_ids: HashMap::default(),
             moves: HashMap::default(),
+            enabled: Default::default(),
         };
         let mut start = vec![0u8; machine.places].into_boxed_slice();
         if let Some(slot) = start.get_mut(usize::from(source)) {
@@ -394,6 +397,15 @@ impl Machine {
 
     /// The steps enabled now, the steps in `silent_steps` moving silently.
     pub fn enabled_steps(&self, position: u32, silent_steps: StepSet) -> StepSet {
+        if let Some(&known) = self.enabled.borrow().get(&(position, silent_steps)) {
+            return known;
+        }
+        let found = self.compute_enabled(position, silent_steps);
+        self.enabled.borrow_mut().insert((position, silent_steps), found);
+        found
+    }
+
+    fn compute_enabled(&self, position: u32, silent_steps: StepSet) -> StepSet {
         let here = &self.positions[position as usize];
         let reachable = self.closure(here, silent_steps);
         let mut out: StepSet = 0;
@@ -436,6 +448,7 @@ impl Machine {
         fresh.positions.clear();
         fresh.position_ids.clear();
         fresh.moves.clear();
+        fresh.enabled.borrow_mut().clear();
         for markings in positions {
             if markings.iter().any(|m| m.len() != self.places) {
                 return Err(format!("a position of {} does not fit its flows", self.process));

@@ -368,7 +368,17 @@ impl Projection {
             list.insert(at, index as u32);
         }
         let case = &mut self.cases[index];
-        let at = case.events.partition_point(|e| e.occurred <= compact.occurred);
+        // Event time; at the same moment the opening comes first and the closing last, and
+        // otherwise the order of arrival.
+        let rank = |e: &Compact| {
+            let kind = match e.kind {
+                Kind::CaseOpened => 0,
+                Kind::CaseClosed => 2,
+                _ => 1,
+            };
+            (e.occurred, kind)
+        };
+        let at = case.events.partition_point(|e| rank(e) <= rank(&compact));
         let in_order = at == case.events.len();
         case.events.insert(at, compact);
         let Some(exec) = self
