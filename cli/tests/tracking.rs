@@ -244,3 +244,48 @@ fn simulate_is_deterministic_and_its_stream_runs_end_to_end() {
     assert!(err(&o).contains("unknown kind of database `mysql`"), "{}", err(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn polku_toml_names_the_database_and_the_key_file() {
+    let dir = scratch("config");
+    let model = dir.join("malli");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(
+        model.join("polku.toml"),
+        "[model]\nname = \"Testi\"\n\n[database]\nurl = \"sqlite://tila/polku.sqlite\"\n\n[privacy]\nkey_file = \"avain/pseudonym.key\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        model.join("p.polku"),
+        "rooli th \"Terveydenhoitaja\"\nprosessi p \"P\" {\n  vaihe a \"A\" {\n    askel x \"X\" tekijä th\n  }\n}\n\
+         työnkulku p.a \"A\" {\n  kaista th {\n    tehtävä t \"T\" askel x\n  }\n}\n",
+    )
+    .unwrap();
+    let events = r#"{"id":"1","type":"case_opened","case":"c","occurred":"2026-02-02","recorded":"2026-02-02","role":"th","client":"131052-308T","process":"p","unit":"u","segment":"-"}"#;
+    std::fs::write(dir.join("e.jsonl"), events).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["ingest", "e.jsonl", "--model", "malli", "--lang", "en"])
+        .current_dir(&dir)
+        .env_remove("POLKU_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", err(&output));
+    assert!(model.join("tila/polku.sqlite").exists());
+    let key = model.join("avain/pseudonym.key");
+    assert!(key.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!dir.join("data").exists(), "nothing is written to the default place");
+    // The same key is used the next time: the client is found by identity code.
+    let output = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["status", "131052-308T", "--model", "malli", "--format", "json"])
+        .current_dir(&dir)
+        .env_remove("POLKU_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", err(&output));
+    let _ = std::fs::remove_dir_all(&dir);
+}
