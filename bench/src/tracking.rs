@@ -81,7 +81,6 @@ pub fn exec(
     let mut best = Duration::MAX;
     let mut cases = 0;
     let mut deviations = 0;
-    let before = resident_kib();
     let mut kept = None;
     for _ in 0..repeat {
         let mut p = Projection::new(&sources.hash(), &model)?;
@@ -98,17 +97,12 @@ pub fn exec(
         deviations = d;
         kept = Some(p);
     }
-    let after = resident_kib();
     let rate = events.len() as f64 / best.as_secs_f64();
     println!(
         "polku: {} events, {cases} cases, {deviations} deviations, best of {repeat}: {:.3} s = {:.0} events/s on one core",
         events.len(),
         best.as_secs_f64(),
         rate
-    );
-    println!(
-        "memory: about {} bytes per case (resident growth while the last projection was built)",
-        (after.saturating_sub(before) * 1024) / cases.max(1)
     );
     drop(kept);
     let Some(dir) = peer else { return Ok(()) };
