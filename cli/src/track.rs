@@ -125,6 +125,10 @@ fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
         let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
         writeln!(out, "{hex}")?;
         out.sync_all()?;
+        // The new name must survive a crash too.
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(parent).and_then(|d| d.sync_all()).ok();
+        }
         random.to_vec()
     };
     PseudonymKey::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
@@ -273,7 +277,7 @@ pub fn status(
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     let now = match as_of {
-        Some(date) => parse_date(date, "--as-of")? + 86_399,
+        Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
         None => now(),
     };
     let (mut tracker, _) = open_tracker(setup)?;
@@ -484,11 +488,9 @@ pub fn report(
             }
         }
         ReportKind::Transitions { from, to } => {
-            let report = tracker.transition_report(
-                &actor,
-                parse_date(from, "--from")?,
-                parse_date(to, "--to")?,
-            )?;
+            let (from, to) = (parse_date(from, "--from")?, parse_date(to, "--to")?);
+            anyhow::ensure!(from <= to, "--from must not be after --to");
+            let report = tracker.transition_report(&actor, from, to)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
@@ -509,7 +511,7 @@ pub fn report(
         }
         ReportKind::Completion { as_of } => {
             let at = match as_of {
-                Some(d) => parse_date(d, "--as-of")? + 86_399,
+                Some(d) => Timestamp(parse_date(d, "--as-of")?).end_of_local_day().0,
                 None => now(),
             };
             let report = tracker.completion_report(&actor, at)?;

@@ -230,6 +230,8 @@ pub struct Deviation {
 #[derive(Debug, Clone, Default)]
 pub struct Detail {
     pub first_completed: Vec<Option<i64>>,
+    /// When each step was done as many times as planned.
+    pub satisfied_at: Vec<Option<i64>>,
     pub last_event: Vec<Option<i64>>,
     pub note: Vec<Option<(Kind, u32)>>,
     pub phase_entered: Vec<Option<i64>>,
@@ -246,6 +248,7 @@ impl Detail {
     pub fn new(machine: &Machine) -> Detail {
         Detail {
             first_completed: vec![None; machine.steps.len()],
+            satisfied_at: vec![None; machine.steps.len()],
             last_event: vec![None; machine.steps.len()],
             note: vec![None; machine.steps.len()],
             phase_entered: vec![None; machine.phases.len()],
@@ -367,12 +370,38 @@ fn satisfied(exec: &Exec, rt: &Runtime) -> StepSet {
     out
 }
 
+/// Moves the tokens for a step (or, with `commit` false, only looks whether it could move) and
+/// names the deviation if the flow did not allow it.
+fn flow_move(
+    exec: &mut Exec,
+    rt: &mut Runtime,
+    step: u16,
+    count: u8,
+    commit: bool,
+) -> Option<DeviationKind> {
+    let i = usize::from(step);
+    if !exec.machine.steps[i].on_flow {
+        return (rt.done[i] >= count).then_some(DeviationKind::Repeated);
+    }
+    let silent = rt.silent(&exec.machine);
+    let (position, moved) = exec.machine.step(rt.position, silent, step);
+    if commit {
+        rt.position = position;
+    }
+    match moved {
+        Move::InOrder => None,
+        Move::Forced => Some(DeviationKind::OutOfOrder),
+        Move::NotEnabled if rt.done[i] >= count => Some(DeviationKind::Repeated),
+        Move::NotEnabled => Some(DeviationKind::OutOfOrder),
+    }
+}
+
 fn step_event(
     exec: &mut Exec,
     rt: &mut Runtime,
     event: &Compact,
     step: u16,
-    detail: Option<&mut Detail>,
+    mut detail: Option<&mut Detail>,
 ) -> Option<DeviationKind> {
     let bit: StepSet = 1 << step;
     let plan = &exec.machine.plans[usize::from(rt.plan)].1;
@@ -393,43 +422,35 @@ fn step_event(
         Kind::StepCancelled => {
             rt.open &= !bit;
         }
-        Kind::StepStarted | Kind::StepCompleted => {
-            let started = event.kind == Kind::StepStarted;
-            let again_within_count = rt.fired & bit != 0 && rt.done[i] < count;
+        Kind::StepStarted => {
             let open = rt.open & bit != 0;
-            if !(open || again_within_count) || (started && open && rt.done[i] >= count) {
-                // A new occurrence: the flow must allow it.
-                let on_flow = exec.machine.steps[i].on_flow;
-                if on_flow {
-                    let silent = rt.silent(&exec.machine);
-                    let (position, moved) = exec.machine.step(rt.position, silent, step);
-                    rt.position = position;
-                    match moved {
-                        Move::InOrder => {}
-                        Move::Forced => {
-                            deviation = deviation.or(Some(DeviationKind::OutOfOrder));
-                        }
-                        Move::NotEnabled => {
-                            let kind = if rt.done[i] >= count {
-                                DeviationKind::Repeated
-                            } else {
-                                DeviationKind::OutOfOrder
-                            };
-                            deviation = deviation.or(Some(kind));
-                        }
-                    }
-                } else if rt.done[i] >= count {
-                    deviation = deviation.or(Some(DeviationKind::Repeated));
+            let again_within_count = rt.fired & bit != 0 && rt.done[i] < count;
+            if !open && !again_within_count {
+                // A new occurrence must be allowed by the flow; the tokens move only when it
+                // is completed (a start may still be cancelled).
+                deviation = deviation.or(flow_move(exec, rt, step, count, false));
+            }
+            rt.open |= bit;
+        }
+        Kind::StepCompleted => {
+            let open = rt.open & bit != 0;
+            let again_within_count = rt.fired & bit != 0 && rt.done[i] < count;
+            if !again_within_count {
+                let moved = flow_move(exec, rt, step, count, true);
+                // A started step's deviation was told when it started.
+                if !open {
+                    deviation = deviation.or(moved);
                 }
                 rt.fired |= bit;
             }
-            if started {
-                rt.open |= bit;
-            } else {
-                rt.open &= !bit;
-                rt.done[i] = rt.done[i].saturating_add(1);
-                if rt.done[i] >= count {
-                    rt.satisfied |= bit;
+            rt.open &= !bit;
+            rt.done[i] = rt.done[i].saturating_add(1);
+            if rt.done[i] >= count {
+                rt.satisfied |= bit;
+                if let Some(d) = detail.as_deref_mut() {
+                    if rt.done[i] == count {
+                        d.satisfied_at[i] = Some(event.occurred);
+                    }
                 }
             }
         }
@@ -459,8 +480,8 @@ fn enter_phases(exec: &Exec, rt: &Runtime, detail: &mut Detail, at: i64) {
     }
 }
 
-/// Adds a duration to a time, calendar-aware for months and years, working days skipping
-/// weekends.
+/// Adds a duration to a time: minutes and hours as elapsed time; days, weeks, months and years
+/// on the Finnish calendar (the same time of day); working days skipping weekends.
 pub fn add_duration(at: Timestamp, duration: &Duration) -> Timestamp {
     let mut t = at;
     for &(amount, unit) in &duration.parts {
@@ -468,8 +489,8 @@ pub fn add_duration(at: Timestamp, duration: &Duration) -> Timestamp {
         t = match unit {
             TimeUnit::Minute => Timestamp(t.0 + n * 60),
             TimeUnit::Hour => Timestamp(t.0 + n * 3600),
-            TimeUnit::Day => Timestamp(t.0 + n * 86_400),
-            TimeUnit::Week => Timestamp(t.0 + n * 7 * 86_400),
+            TimeUnit::Day => t.add_days(n),
+            TimeUnit::Week => t.add_days(n * 7),
             TimeUnit::WorkingDay => t.add_working_days(n),
             TimeUnit::Month => t.add_months(n),
             TimeUnit::Year => t.add_months(12 * n),
@@ -629,29 +650,33 @@ pub fn replay_watching(
 /// The deadline of each step of the current plan, where its anchor has happened.
 pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -> Vec<Option<i64>> {
     let machine = &exec.machine;
-    let plan = &machine.plans[usize::from(rt.plan)].1.plan;
+    let masks = &machine.plans[usize::from(rt.plan)].1;
     let mut out = vec![None; machine.steps.len()];
-    let mut previous: Option<u16> = None;
-    for step in &plan.steps {
+    // The previous step: the nearest earlier one of the plan that was not passed over (an
+    // optional step not done, or one marked not needed, does not count).
+    let mut previous: Option<Option<i64>> = None;
+    for step in &masks.plan.steps {
         let Some(&i) = machine.step_index.get(&step.name) else { continue };
+        let at = usize::from(i);
         if let Some(deadline) = &step.deadline {
             let anchor = match &deadline.anchor {
                 Anchor::CaseStart => Some(opening.opened),
-                Anchor::PhaseStart => {
-                    detail.phase_entered[usize::from(machine.steps[usize::from(i)].phase)]
-                }
-                Anchor::PreviousStep => {
-                    previous.and_then(|p| detail.first_completed[usize::from(p)])
-                }
+                Anchor::PhaseStart => detail.phase_entered[usize::from(machine.steps[at].phase)],
+                Anchor::PreviousStep => previous.flatten(),
                 Anchor::Step(name) => machine
                     .step_index
                     .get(&name.text)
-                    .and_then(|&s| detail.first_completed[usize::from(s)]),
+                    .and_then(|&s| detail.satisfied_at[usize::from(s)]),
                 Anchor::Age => opening.born,
             };
-            out[usize::from(i)] = anchor.map(|a| add_duration(Timestamp(a), &deadline.after).0);
+            out[at] = anchor.map(|a| add_duration(Timestamp(a), &deadline.after).0);
         }
-        previous = Some(i);
+        let bit: StepSet = 1 << i;
+        let passed_over =
+            rt.skipped & bit != 0 || (masks.required & bit == 0 && rt.satisfied & bit == 0);
+        if !passed_over {
+            previous = Some(detail.satisfied_at[at]);
+        }
     }
     out
 }
@@ -678,7 +703,8 @@ pub fn status(
     let enabled = machine.enabled_steps(rt.position, silent);
     let mut steps = Vec::new();
     let mut missing = Vec::new();
-    let time = |t: i64| Timestamp(t).to_string();
+    // Times for staff: Finnish time, with its offset.
+    let time = |t: i64| Timestamp(t).local_text();
     for (i, def) in machine.steps.iter().enumerate() {
         let bit: StepSet = 1 << i;
         if rt.planned_ever & bit == 0 && rt.done[i] == 0 && rt.open & bit == 0 {
@@ -693,7 +719,9 @@ pub fn status(
             StepState::NotNeeded
         } else if rt.satisfied & bit != 0 {
             StepState::Done
-        } else if deadline.is_some_and(|d| d < now) && (required || rt.open & bit != 0) {
+        } else if deadline.is_some_and(|d| Timestamp(d).end_of_local_day().0 < now)
+            && (required || rt.open & bit != 0)
+        {
             StepState::Overdue
         } else if rt.open & bit != 0 || done > 0 {
             StepState::InProgress
@@ -718,8 +746,7 @@ pub fn status(
                 Lang::En => format!("{title}: not done yet"),
             };
             if let Some(d) = deadline {
-                let date = Timestamp(d).to_string();
-                let date = date.get(..10).unwrap_or(&date).to_owned();
+                let date = Timestamp(d).local_date_text();
                 words += &match (state == StepState::Overdue, lang) {
                     (true, Lang::Fi) => format!(", myöhässä (määräaika {date})"),
                     (true, Lang::En) => format!(", overdue (deadline {date})"),
@@ -771,8 +798,10 @@ pub fn status(
     let next_steps: StepSet = if rt.closed.is_some() {
         0
     } else {
-        (enabled & !rt.satisfied & !rt.skipped & rt.planned_ever)
-            | (masks.planned & !rt.satisfied & !rt.skipped & !rt.fired & added_reached)
+        ((enabled & rt.planned_ever) | (masks.planned & added_reached))
+            & !rt.satisfied
+            & !rt.skipped
+            & !rt.open
     };
     let next: Vec<String> = (0..machine.steps.len())
         .filter(|i| next_steps & (1 << i) != 0)

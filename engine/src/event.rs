@@ -16,7 +16,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
+use crate::pseudonym::{
+    contains_identity_code, looks_like_identity_code, pseudonymise, redact_identity_codes,
+    Pseudonym, PseudonymKey,
+};
 use crate::time::Timestamp;
 
 /// What happened.
@@ -153,11 +156,11 @@ pub fn parse_numbered_lines(
 
 fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
     let mut event: Event = serde_json::from_str(line).map_err(|e| {
-        // serde's message names the field and column; it quotes only values of the wrong type,
-        // never a whole string, so a personal identity code in `client` cannot leak through it.
+        // serde's message names the field and column; it may quote what was sent (an unknown
+        // type, a value of the wrong type), so anything shaped like an identity code is cut out.
         let message = e.to_string();
-        message.split(" at line ").next().unwrap_or(&message).to_owned()
-            + &format!(" (column {})", e.column())
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        redact_identity_codes(message) + &format!(" (column {})", e.column())
     })?;
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
@@ -179,7 +182,67 @@ fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
             return Err(format!("{field}: must not be empty"));
         }
     }
+    // A personal identity code is accepted only as the client of an opened case, where it is
+    // pseudonymised; anywhere else it would be stored as it is.
+    for (field, value) in event.texts() {
+        if contains_identity_code(value) {
+            return Err(format!(
+                "{field}: contains a personal identity code; name the client only in `client` of case_opened"
+            ));
+        }
+    }
     Ok(event)
+}
+
+impl Event {
+    /// Every text of the event by field name (the client of an opened case included).
+    pub fn texts(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![
+            ("id", self.id.as_str()),
+            ("case", self.case.as_str()),
+            ("role", self.role.as_str()),
+        ];
+        let fields: Vec<(&'static str, &String)> = match &self.kind {
+            EventKind::CaseOpened { client, process, unit, segment, born } => {
+                let mut v = vec![
+                    ("client", client),
+                    ("process", process),
+                    ("unit", unit),
+                    ("segment", segment),
+                ];
+                v.extend(born.iter().map(|b| ("born", b)));
+                v
+            }
+            EventKind::StepStarted { step } | EventKind::StepCompleted { step } => {
+                vec![("step", step)]
+            }
+            EventKind::StepCancelled { step, reason } => vec![("step", step), ("reason", reason)],
+            EventKind::StepNotNeeded { step, reason, reason_code } => {
+                let mut v = vec![("step", step), ("reason", reason)];
+                v.extend(reason_code.iter().map(|c| ("reason_code", c)));
+                v
+            }
+            EventKind::PhaseCompleted { phase } => vec![("phase", phase)],
+            EventKind::SegmentAssessed { segment, by, reason } => {
+                let mut v = vec![("segment", segment), ("by", by)];
+                v.extend(reason.iter().map(|r| ("reason", r)));
+                v
+            }
+            EventKind::SegmentChanged { from, to, reason, by } => {
+                vec![("from", from), ("to", to), ("reason", reason), ("by", by)]
+            }
+            EventKind::ReferralSent { referral, to_process } => {
+                vec![("referral", referral), ("to_process", to_process)]
+            }
+            EventKind::ReferralAccepted { referral } => vec![("referral", referral)],
+            EventKind::ReferralDeclined { referral, reason } => {
+                vec![("referral", referral), ("reason", reason)]
+            }
+            EventKind::CaseClosed { reason } => vec![("reason", reason)],
+        };
+        out.extend(fields.into_iter().map(|(f, v)| (f, v.as_str())));
+        out
+    }
 }
 
 #[cfg(test)]
@@ -220,12 +283,16 @@ mod tests {
             OPENED.replace(",\"segment\":\"tuki\"", ""),
             OPENED.replace("\"role\":\"terveydenhoitaja\"", "\"role\":\" \""),
             OPENED.replace("131052-308T", "abc"),
+            OPENED.replace("\"c-1\"", "\"131052-308T\""),
+            OPENED.replace("case_opened", "131052-308T"),
         ];
         let (events, errors) = parse_lines(&lines.join("\n"), &key());
         assert_eq!(events.len(), 1);
         let reasons: Vec<(usize, &str)> =
             errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
-        assert_eq!(reasons.len(), 7, "{reasons:?}");
+        assert_eq!(reasons.len(), 9, "{reasons:?}");
+        assert!(reasons[7].1.starts_with("case: contains a personal identity code"), "{reasons:?}");
+        assert!(reasons[8].1.contains("unknown variant"), "{reasons:?}");
         assert_eq!(reasons[0].0, 2);
         assert!(reasons[1].1.contains("check character"), "{reasons:?}");
         assert!(reasons[2].1.contains("case_reopened"), "{reasons:?}");

@@ -365,7 +365,9 @@ impl Machine {
         (position, Move::NotEnabled)
     }
 
-    /// Completes `phase` as a whole: its remaining steps are passed over.
+    /// Completes `phase` as a whole: its remaining steps are passed over. In order when the
+    /// case is in the phase or can reach it by silent moves; not enabled when the phase is
+    /// behind the case or out of its reach.
     pub fn complete_phase(
         &mut self,
         position: u32,
@@ -379,17 +381,21 @@ impl Machine {
         }
         let here = self.positions[position as usize].clone();
         let inside = &self.phase_places[usize::from(phase)];
+        let occupied = |m: &Marking| inside.iter().any(|&p| m[usize::from(p)] > 0);
         let mask = silent_steps | self.phase_steps[usize::from(phase)];
-        let reachable = self.closure(&here, mask);
-        let was_inside = here.iter().any(|m| inside.iter().any(|&p| m[usize::from(p)] > 0));
-        let past: Vec<Marking> = reachable
-            .into_iter()
-            .filter(|m| inside.iter().all(|&p| m[usize::from(p)] == 0))
-            .collect();
-        let result = if was_inside && !past.is_empty() {
-            (self.intern(past), Move::InOrder)
+        // Where the case is, or can get to, inside the phase...
+        let entered: Vec<Marking> =
+            self.closure(&here, mask).into_iter().filter(|m| occupied(m)).collect();
+        // ...and from there, out of it.
+        let past: Vec<Marking> = if entered.is_empty() {
+            Vec::new()
         } else {
+            self.closure(&entered, mask).into_iter().filter(|m| !occupied(m)).collect()
+        };
+        let result = if past.is_empty() {
             (position, Move::NotEnabled)
+        } else {
+            (self.intern(past), Move::InOrder)
         };
         self.moves.insert(key, result);
         result
@@ -555,7 +561,10 @@ prosessi p "P" {
         let (q, mv) = m.step(p, 0, a);
         assert_eq!((q, mv), (p, Move::NotEnabled));
         let (_, mv) = m.complete_phase(Machine::START, 0, 1);
-        assert_eq!(mv, Move::NotEnabled, "the second phase has not been reached");
+        assert_eq!(mv, Move::NotEnabled, "the first phase's required steps stand in between");
+        let (q, mv) = m.complete_phase(Machine::START, 0, 0);
+        assert_eq!(mv, Move::InOrder, "a phase not yet started can be completed as a whole");
+        assert_eq!(m.enabled_steps(q, 0), (1 << m.step_index["d"]) | (1 << m.step_index["e"]));
         let (p, mv) = m.complete_phase(p, 0, 0);
         assert_eq!(mv, Move::InOrder, "c was the first phase's last step");
         assert_eq!(m.enabled_steps(p, 0), (1 << m.step_index["d"]) | (1 << m.step_index["e"]));

@@ -9,12 +9,17 @@
 //! [`pnml`] writes nets for other tools; [`pseudonym`] validates personal identity codes and
 //! turns them into keyed pseudonyms, so that no other part ever sees one.
 //!
+//! Execution: [`event`] reads the events of cases; [`exec`] makes a process executable (its
+//! flows flattened into one net, moves cached); [`case`] applies events to one case and tells
+//! its status; [`projection`] holds every case and answers the reports; [`simulate`] plays the
+//! model forward for tests and benchmarks; [`time`] is the Finnish calendar they share.
+//!
 //! What it must not do: read or write files, or know anything of the web or of storage. It works
 //! on the typed trees that `polku-dsl` produced.
 //!
 //! Entry points: [`compile`] for the model the runtime executes, [`validate`] for the rules
-//! over a whole model, [`plan::segment_plan`] for one
-//! segment's plan, [`pnml::write`] for export.
+//! over a whole model, [`plan::segment_plan`] for one segment's plan, [`pnml::write`] for
+//! export, [`projection::Projection`] for tracking cases.
 
 pub mod case;
 pub mod event;
@@ -32,5 +37,10 @@ pub mod simulate;
 pub mod time;
 
 pub use model::{compile, Model};
+
+/// The version of how events are executed (flattening, positions, runtime state). A snapshot
+/// records it; one made under another is rebuilt from the log instead. Raise it with any
+/// change that makes the same events lead to a different state.
+pub const EXECUTION_SEMANTICS: u32 = 2;
 pub use net::{Limits, Verdict};
 pub use rules::{validate, CheckedNet, NetKind, Validation};

@@ -288,7 +288,11 @@ impl Projection {
                 (Kind::StepCancelled, n.intern(step), n.intern(reason), NONE)
             }
             EventKind::StepNotNeeded { step, reason, reason_code } => {
-                let code = reason_code.as_deref().map_or(NONE, |c| n.intern(c));
+                // A blank reason code is no reason code.
+                let code = reason_code
+                    .as_deref()
+                    .filter(|c| !c.trim().is_empty())
+                    .map_or(NONE, |c| n.intern(c));
                 (Kind::StepNotNeeded, n.intern(step), n.intern(reason), code)
             }
             EventKind::PhaseCompleted { phase } => {
@@ -550,7 +554,7 @@ impl Projection {
     /// The share of cases whose planned service is complete, per process, segment and unit,
     /// and the overdue required steps of open cases per role, as of `now`.
     pub fn completion_report(&mut self, now: i64) -> CompletionReport {
-        let mut counts: HashMap<(u16, u16, u32, u32), (u64, u64)> = HashMap::new();
+        let mut counts: HashMap<(String, u32, u32), (u64, u64)> = HashMap::new();
         let mut overdue: HashMap<String, u64> = HashMap::new();
         let mut total = 0;
         for case in &self.cases {
@@ -564,7 +568,9 @@ impl Projection {
             };
             total += 1;
             let complete = rt.complete(&exec.machine);
-            let entry = counts.entry((case.version, case.exec, rt.segment, case.unit)).or_default();
+            // Cases of one process count together whatever model version they run on.
+            let process = exec.machine.process.clone();
+            let entry = counts.entry((process, rt.segment, case.unit)).or_default();
             entry.0 += 1;
             entry.1 += u64::from(complete);
             if complete || rt.closed.is_some() {
@@ -576,7 +582,8 @@ impl Projection {
             let missing = rt.missing(&exec.machine);
             let plan = &exec.machine.plans[usize::from(rt.plan)].1.plan;
             for (i, deadline) in due.iter().enumerate() {
-                if missing & (1 << i) == 0 || !deadline.is_some_and(|d| d < now) {
+                let late = deadline.is_some_and(|d| Timestamp(d).end_of_local_day().0 < now);
+                if missing & (1 << i) == 0 || !late {
                     continue;
                 }
                 if let Some(step) = plan.step(&exec.machine.steps[i].name) {
@@ -588,11 +595,8 @@ impl Projection {
         }
         let mut rows: Vec<CompletionRow> = counts
             .into_iter()
-            .map(|((version, exec, segment, unit), (cases, complete))| CompletionRow {
-                process: self.versions[usize::from(version)].execs[usize::from(exec)]
-                    .machine
-                    .process
-                    .clone(),
+            .map(|((process, segment, unit), (cases, complete))| CompletionRow {
+                process,
                 segment: self.names.get(segment).to_owned(),
                 unit: self.names.get(unit).to_owned(),
                 cases,
@@ -607,7 +611,7 @@ impl Projection {
             overdue.into_iter().map(|(role, steps)| OverdueRow { role, steps }).collect();
         overdue.sort_by(|a, b| b.steps.cmp(&a.steps).then(a.role.cmp(&b.role)));
         CompletionReport {
-            as_of: Timestamp(now).to_string(),
+            as_of: Timestamp(now).local_text(),
             cases: total,
             events: self.events,
             rows,
@@ -677,11 +681,11 @@ impl Projection {
     }
 }
 
+/// The end of a date's day in Finnish time: reports count what is true when that day is over.
 fn end_of_day(date: i64) -> i64 {
-    date.div_euclid(86_400) * 86_400 + 86_399
+    Timestamp(date).end_of_local_day().0
 }
 
 fn date_text(date: i64) -> String {
-    let (y, m, d) = Timestamp(date).date();
-    format!("{y:04}-{m:02}-{d:02}")
+    Timestamp(date).local_date_text()
 }

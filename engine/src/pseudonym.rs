@@ -107,6 +107,52 @@ pub fn pseudonymise(code: &str, key: &PseudonymKey) -> Result<Pseudonym, Identit
     Ok(Pseudonym(hex))
 }
 
+/// Is the 11-byte window shaped like an identity code: six digits, a century sign, three
+/// digits and a letter or digit?
+fn shaped(w: &[u8]) -> bool {
+    w.len() == 11
+        && w[..6].iter().all(u8::is_ascii_digit)
+        && b"+-YXWVUABCDEFyxwvuabcdef".contains(&w[6])
+        && w[7..10].iter().all(u8::is_ascii_digit)
+        && w[10].is_ascii_alphanumeric()
+}
+
+/// Does the text contain a valid personal identity code anywhere (not only as the whole
+/// text)? Such text must not be stored: the code belongs in the client field, where it is
+/// pseudonymised.
+pub fn contains_identity_code(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() >= 11 && b.windows(11).any(|w| shaped(w) && validate(w).is_ok())
+}
+
+/// The text with everything shaped like an identity code (valid or not) replaced by `…`,
+/// for messages that quote what was sent.
+pub fn redact_identity_codes(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b.len() - i >= 11 && shaped(&b[i..i + 11]) {
+            out.push('…');
+            i += 11;
+        } else {
+            // Copy one character (all of its bytes).
+            let len = text[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&text[i..i + len]);
+            i += len;
+        }
+    }
+    out
+}
+
+/// A fingerprint of the key: HMAC of a fixed text, so that a store can tell whether it is
+/// being opened with the key its pseudonyms were made with, without holding the key.
+pub fn key_fingerprint(key: &PseudonymKey) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    mac.update(b"polku-key-check-v1");
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn digits(bytes: &[u8]) -> Option<u32> {
     bytes.iter().try_fold(0u32, |n, b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
 }
@@ -155,6 +201,16 @@ mod tests {
 
     fn key(byte: u8) -> PseudonymKey {
         PseudonymKey::new(vec![byte; 32]).expect("32 bytes")
+    }
+
+    #[test]
+    fn codes_inside_text_are_found_and_redacted() {
+        assert!(contains_identity_code("asiakas 131052-308T ei saapunut"));
+        assert!(!contains_identity_code("asiakas 131052-308U ei saapunut"));
+        assert!(!contains_identity_code("tapaus 2026-01-05"));
+        assert_eq!(redact_identity_codes("x 131052-308U ö"), "x … ö");
+        assert_eq!(redact_identity_codes("äöå"), "äöå");
+        assert_ne!(key_fingerprint(&key(1)), key_fingerprint(&key(2)));
     }
 
     #[test]

@@ -45,8 +45,72 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The offset of Finnish time from UTC at an instant, in seconds: UTC+3 from the last Sunday
+/// of March 01:00 UTC to the last Sunday of October 01:00 UTC, UTC+2 otherwise (the EU rule,
+/// in force since 1996).
+pub fn helsinki_offset(utc: i64) -> i64 {
+    let (year, _, _) = civil_from_days(utc.div_euclid(86_400));
+    let last_sunday = |month: u32| {
+        let last = days_from_civil(year, month, 31);
+        // Day 0 (1970-01-01) was a Thursday: Sunday has (days + 4) % 7 == 0.
+        last - (last + 4).rem_euclid(7)
+    };
+    let start = last_sunday(3) * 86_400 + 3600;
+    let end = last_sunday(10) * 86_400 + 3600;
+    if (start..end).contains(&utc) {
+        3 * 3600
+    } else {
+        2 * 3600
+    }
+}
+
+/// Midnight in Finnish time at the start of a day (days since 1970).
+pub fn local_midnight(days: i64) -> Timestamp {
+    // Midnight is never inside a change of offset (those happen at 03:00 and 04:00 local).
+    let winter = days * 86_400 - 2 * 3600;
+    let summer = days * 86_400 - 3 * 3600;
+    if helsinki_offset(summer) == 3 * 3600 {
+        Timestamp(summer)
+    } else {
+        Timestamp(winter)
+    }
+}
+
 impl Timestamp {
-    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    /// The calendar date in Finnish time.
+    pub fn local_date(self) -> (i64, u32, u32) {
+        civil_from_days((self.0 + helsinki_offset(self.0)).div_euclid(86_400))
+    }
+
+    /// The last second of this instant's day in Finnish time.
+    pub fn end_of_local_day(self) -> Timestamp {
+        let day = (self.0 + helsinki_offset(self.0)).div_euclid(86_400);
+        Timestamp(local_midnight(day + 1).0 - 1)
+    }
+
+    /// RFC 3339 in Finnish time: `2026-01-05T11:30:00+02:00`.
+    pub fn local_text(self) -> String {
+        let offset = helsinki_offset(self.0);
+        let wall = self.0 + offset;
+        let (y, m, d) = civil_from_days(wall.div_euclid(86_400));
+        let s = wall.rem_euclid(86_400);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}+{:02}:00",
+            s / 3600,
+            s / 60 % 60,
+            s % 60,
+            offset / 3600
+        )
+    }
+
+    /// `YYYY-MM-DD` of the day in Finnish time.
+    pub fn local_date_text(self) -> String {
+        let (y, m, d) = self.local_date();
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// Parses `YYYY-MM-DD` (midnight in Finnish time), or
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
     pub fn parse(text: &str) -> Option<Timestamp> {
         let b = text.as_bytes();
         let number = |range: std::ops::Range<usize>| -> Option<i64> {
@@ -63,7 +127,7 @@ impl Timestamp {
         }
         let days = days_from_civil(year, month, day);
         if b.len() == 10 {
-            return Some(Timestamp(days * 86_400));
+            return Some(local_midnight(days));
         }
         if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
             return None;
@@ -106,21 +170,49 @@ impl Timestamp {
         civil_from_days(self.0.div_euclid(86_400))
     }
 
+    /// This instant as seconds of Finnish wall-clock time, for calendar arithmetic.
+    fn wall(self) -> i64 {
+        self.0 + helsinki_offset(self.0)
+    }
+
+    /// The instant of a Finnish wall-clock time (the earlier one in the hour that repeats in
+    /// autumn).
+    fn from_wall(wall: i64) -> Timestamp {
+        let summer = wall - 3 * 3600;
+        if helsinki_offset(summer) == 3 * 3600 {
+            Timestamp(summer)
+        } else {
+            Timestamp(wall - 2 * 3600)
+        }
+    }
+
+    /// The same Finnish wall-clock time `days` calendar days later.
+    pub fn add_days(self, days: i64) -> Timestamp {
+        Timestamp::from_wall(self.wall().saturating_add(days.saturating_mul(86_400)))
+    }
+
     /// The same time of day `months` calendar months later, the day clamped to the month's end
-    /// (31 January + 1 month = 28 or 29 February).
+    /// (31 January + 1 month = 28 or 29 February), in Finnish time.
     pub fn add_months(self, months: i64) -> Timestamp {
-        let (year, month, day) = self.date();
+        let wall = self.wall();
+        let (year, month, day) = civil_from_days(wall.div_euclid(86_400));
         let index = year * 12 + i64::from(month) - 1 + months;
         let (year, month) = (index.div_euclid(12), (index.rem_euclid(12) + 1) as u32);
         let day = day.min(days_in_month(year, month));
-        let seconds_of_day = self.0.rem_euclid(86_400);
-        Timestamp(days_from_civil(year, month, day) * 86_400 + seconds_of_day)
+        let seconds_of_day = wall.rem_euclid(86_400);
+        Timestamp::from_wall(days_from_civil(year, month, day) * 86_400 + seconds_of_day)
     }
 
-    /// `count` working days later (Monday to Friday; public holidays are not known here).
+    /// `count` working days later (Monday to Friday in Finnish time; public holidays are not
+    /// known here).
     pub fn add_working_days(self, count: i64) -> Timestamp {
-        let mut days = self.0.div_euclid(86_400);
-        let mut left = count;
+        let wall = self.wall();
+        let mut days = wall.div_euclid(86_400);
+        // Whole weeks at once (any seven days in a row hold five working days), so that a long
+        // count costs no more than a short one.
+        let weeks = (count.max(0) - 1).max(0) / 5;
+        days += weeks * 7;
+        let mut left = count - weeks * 5;
         while left > 0 {
             days += 1;
             // 1970-01-01 was a Thursday: day 0 has weekday index 3 (Monday = 0).
@@ -128,7 +220,7 @@ impl Timestamp {
                 left -= 1;
             }
         }
-        Timestamp(days * 86_400 + self.0.rem_euclid(86_400))
+        Timestamp::from_wall(days * 86_400 + wall.rem_euclid(86_400))
     }
 }
 
@@ -152,7 +244,8 @@ mod tests {
 
     #[test]
     fn parses_dates_times_and_offsets() {
-        assert_eq!(Timestamp::parse("1970-01-01"), Some(Timestamp(0)));
+        // A plain date is midnight in Finland (UTC+2 in winter).
+        assert_eq!(Timestamp::parse("1970-01-01"), Some(Timestamp(-7200)));
         assert_eq!(Timestamp::parse("1970-01-01T00:00:01Z"), Some(Timestamp(1)));
         let helsinki = Timestamp::parse("2026-01-05T11:30:00+02:00").unwrap();
         assert_eq!(helsinki, Timestamp::parse("2026-01-05T09:30:00.250Z").unwrap());
@@ -181,11 +274,40 @@ mod tests {
     #[test]
     fn months_clamp_and_working_days_skip_weekends() {
         let january_31 = Timestamp::parse("2024-01-31").unwrap();
-        assert_eq!(january_31.add_months(1).date(), (2024, 2, 29));
-        assert_eq!(january_31.add_months(13).date(), (2025, 2, 28));
+        assert_eq!(january_31.add_months(1).local_date(), (2024, 2, 29));
+        assert_eq!(january_31.add_months(13).local_date(), (2025, 2, 28));
         // Friday 2026-01-09 + 1 working day = Monday 2026-01-12; + 7 = Tuesday 2026-01-20.
         let friday = Timestamp::parse("2026-01-09").unwrap();
-        assert_eq!(friday.add_working_days(1).date(), (2026, 1, 12));
-        assert_eq!(friday.add_working_days(7).date(), (2026, 1, 20));
+        assert_eq!(friday.add_working_days(1).local_date(), (2026, 1, 12));
+        assert_eq!(friday.add_working_days(7).local_date(), (2026, 1, 20));
+        assert_eq!(friday.add_working_days(5 * 52).local_date(), (2027, 1, 8));
+    }
+
+    #[test]
+    fn dates_are_finnish_days_across_the_changes_of_offset() {
+        // Winter: UTC+2; summer (from the last Sunday of March to the last of October): UTC+3.
+        assert_eq!(
+            Timestamp::parse("2026-01-20").unwrap(),
+            Timestamp::parse("2026-01-19T22:00:00Z").unwrap()
+        );
+        assert_eq!(
+            Timestamp::parse("2026-06-20").unwrap(),
+            Timestamp::parse("2026-06-19T21:00:00Z").unwrap()
+        );
+        assert_eq!(helsinki_offset(Timestamp::parse("2026-03-29T00:59:59Z").unwrap().0), 7200);
+        assert_eq!(helsinki_offset(Timestamp::parse("2026-03-29T01:00:00Z").unwrap().0), 10800);
+        assert_eq!(helsinki_offset(Timestamp::parse("2026-10-25T00:59:59Z").unwrap().0), 10800);
+        assert_eq!(helsinki_offset(Timestamp::parse("2026-10-25T01:00:00Z").unwrap().0), 7200);
+        // Two weeks over the spring change stay at midnight of the same weekday.
+        let before = Timestamp::parse("2026-03-20").unwrap();
+        assert_eq!(before.add_days(14), Timestamp::parse("2026-04-03").unwrap());
+        assert_eq!(before.add_days(14).local_date_text(), "2026-04-03");
+        assert_eq!(before.add_days(14).local_text(), "2026-04-03T00:00:00+03:00");
+        assert_eq!(before.local_text(), "2026-03-20T00:00:00+02:00");
+        assert_eq!(Timestamp::parse(&before.add_days(14).local_text()), Some(before.add_days(14)));
+        // 23:30 in Helsinki on the 20th is still the 20th there, though the 20th has ended nowhere else.
+        let late = Timestamp::parse("2026-01-20T23:30:00+02:00").unwrap();
+        assert_eq!(late.local_date(), (2026, 1, 20));
+        assert_eq!(late.end_of_local_day(), Timestamp::parse("2026-01-20T23:59:59+02:00").unwrap());
     }
 }

@@ -330,6 +330,11 @@ fn deadlines_follow_their_anchors_and_overdue_steps_show() {
     let mut p = projection();
     apply(&mut p, &opened("c", "tiivis"));
     assert_eq!(state(&mut p, "c", "arvio", 13), StepState::Pending);
+    // On the deadline's own day (2026-01-19) the step is not yet late, even in the evening.
+    assert_eq!(state(&mut p, "c", "arvio", 14), StepState::Pending);
+    let evening = Timestamp::parse("2026-01-19T23:30:00+02:00").unwrap().0;
+    let status = p.case_status("c", evening, Lang::En).unwrap();
+    assert_eq!(status.steps[0].state, StepState::Pending);
     assert_eq!(state(&mut p, "c", "arvio", 15), StepState::Overdue);
     let status = p.case_status("c", at(15).0, Lang::Fi).unwrap();
     assert!(status.missing[0].contains("myöhässä (määräaika 2026-01-19)"), "{:?}", status.missing);
@@ -344,7 +349,7 @@ fn deadlines_follow_their_anchors_and_overdue_steps_show() {
     };
     assert_eq!(doctor(&mut p, 15).deadline, None);
     apply(&mut p, &done("1", "c", 20, "arvio"));
-    assert_eq!(doctor(&mut p, 21).deadline.as_deref(), Some("2026-02-22T00:00:00Z"));
+    assert_eq!(doctor(&mut p, 21).deadline.as_deref(), Some("2026-02-22T00:00:00+02:00"));
     let report = p.completion_report(at(60).0);
     let roles: Vec<(&str, u64)> =
         report.overdue.iter().map(|r| (r.role.as_str(), r.steps)).collect();
@@ -388,4 +393,92 @@ fn reports_count_segments_on_a_date_and_transitions_between_dates() {
     let completion = p.completion_report(day(30));
     assert_eq!(completion.cases, 3);
     assert!(completion.rows.iter().all(|r| r.complete == 0));
+}
+
+#[test]
+fn a_cancelled_start_leaves_the_step_to_do_and_its_successors_waiting() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    apply(&mut p, &event("1", "c", 1, EventKind::StepStarted { step: "arvio".to_owned() }));
+    let cancelled = event(
+        "2",
+        "c",
+        2,
+        EventKind::StepCancelled { step: "arvio".to_owned(), reason: "ei saapunut".to_owned() },
+    );
+    assert_eq!(apply(&mut p, &cancelled), Outcome::Applied(None));
+    let status = p.case_status("c", at(3).0, Lang::En).unwrap();
+    assert_eq!(status.next, ["arvio"]);
+    // The visit after it is still out of order, and the assessment, done later, is not.
+    assert_eq!(
+        apply(&mut p, &done("3", "c", 4, "käynti")),
+        Outcome::Applied(Some(DeviationKind::OutOfOrder))
+    );
+    let mut q = projection();
+    apply(&mut q, &opened("c", "kevyt"));
+    apply(&mut q, &event("1", "c", 1, EventKind::StepStarted { step: "arvio".to_owned() }));
+    apply(&mut q, &cancelled);
+    assert_eq!(apply(&mut q, &done("3", "c", 5, "arvio")), Outcome::Applied(None));
+    assert_eq!(apply(&mut q, &done("4", "c", 6, "käynti")), Outcome::Applied(None));
+}
+
+#[test]
+fn a_phase_can_be_completed_before_or_while_it_is_worked_on() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    let phase = |id: &str, day, name: &str| {
+        event(id, "c", day, EventKind::PhaseCompleted { phase: name.to_owned() })
+    };
+    // Completing the first phase at once: in order, and the next phase's steps come next.
+    assert_eq!(apply(&mut p, &phase("1", 1, "alku")), Outcome::Applied(None));
+    let status = p.case_status("c", at(2).0, Lang::En).unwrap();
+    assert_eq!(status.next, ["käynti"]);
+    // Its statutory step is still missing: completing a phase does not do its steps.
+    assert!(status.missing.iter().any(|m| m.starts_with("Arvio")), "{:?}", status.missing);
+    // Completing it again: it is behind the case now.
+    assert_eq!(
+        apply(&mut p, &phase("2", 3, "alku")),
+        Outcome::Applied(Some(DeviationKind::OutOfOrder))
+    );
+    assert_eq!(apply(&mut p, &done("3", "c", 4, "käynti")), Outcome::Applied(None));
+    assert_eq!(apply(&mut p, &phase("4", 5, "tuki")), Outcome::Applied(None));
+}
+
+#[test]
+fn a_deadline_from_a_step_runs_from_when_it_was_done_as_planned() {
+    const COUNTED: &str = r#"
+rooli th "Terveydenhoitaja"
+prosessi q "Q" {
+  vaihe v "V" {
+    askel a "A" tekijä th määrä 2
+    askel b "B" tekijä th valinnainen
+    askel c "C" tekijä th määräaika 1 viikko edellisestä
+    askel d "D" tekijä th määräaika 2 viikkoa askeleesta a
+  }
+}
+"#;
+    let mut sources = SourceSet::new();
+    sources.add("q.polku", COUNTED);
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let mut p = Projection::new("v", &polku_engine::compile(&checked.files)).unwrap();
+    let mut open = opened("c", "x");
+    if let EventKind::CaseOpened { process, segment, .. } = &mut open.kind {
+        *process = "q".to_owned();
+        *segment = String::new();
+    }
+    p.apply(&open, 0);
+    p.apply(&done("1", "c", 1, "a"), 0);
+    let deadline = |p: &mut Projection, step: &str| {
+        let status = p.case_status("c", at(30).0, Lang::En).unwrap();
+        status.steps.into_iter().find(|s| s.step == step).unwrap().deadline
+    };
+    // Done once of twice: no anchor yet.
+    assert_eq!(deadline(&mut p, "d"), None);
+    assert_eq!(deadline(&mut p, "c"), None);
+    p.apply(&done("2", "c", 3, "a"), 0);
+    // Two weeks from the second visit; the optional b, not done, is passed over.
+    let day = |d: i64| Some(Timestamp(at(d).0).local_text());
+    assert_eq!(deadline(&mut p, "d"), day(17));
+    assert_eq!(deadline(&mut p, "c"), day(10));
 }

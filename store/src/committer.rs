@@ -80,6 +80,9 @@ impl Committer {
         let (jobs, inbox) = channel::<Job>();
         let thread = std::thread::spawn(move || {
             let mut after = after;
+            // After a failed commit nothing more is written: the log must stay a prefix of
+            // what was submitted, without gaps.
+            let mut broken: Option<String> = None;
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
@@ -105,17 +108,23 @@ impl Committer {
                 let sizes: Vec<usize> = group.iter().map(|(batch, _)| batch.len()).collect();
                 let mut all: Vec<(i64, String)> = Vec::with_capacity(rows_in_group);
                 let mut replies = Vec::with_capacity(group.len());
-                let mut failed = None;
+                let mut unreadable = None;
                 for (batch, reply) in group {
                     if let Err(e) = batch.into_rows(&mut all) {
-                        failed = Some(e);
+                        unreadable = Some(e);
                     }
                     replies.push(reply);
                 }
-                let result = match failed {
-                    Some(e) => Err(e),
-                    None => store.append(after, &all).map_err(|e| e.to_string()),
+                let result = match (&broken, unreadable) {
+                    (Some(earlier), _) => {
+                        Err(format!("not written after an earlier failure: {earlier}"))
+                    }
+                    (None, Some(e)) => Err(e),
+                    (None, None) => store.append(after, &all).map_err(|e| e.to_string()),
                 };
+                if let Err(e) = &result {
+                    broken.get_or_insert_with(|| e.clone());
+                }
                 match result {
                     Ok(last) => {
                         after = last;

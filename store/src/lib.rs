@@ -51,7 +51,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("snapshot: {0}")]
     Snapshot(String),
-    #[error("another process wrote to the database meanwhile (log at {found}, expected {expected}); nothing was written from this run's last batch: run the command again")]
+    #[error("another process wrote to the database meanwhile (log at {found}, expected {expected}); this run's later batches were not written: run the command again")]
     Conflict { expected: u64, found: u64 },
     #[error("the writer thread stopped")]
     WriterGone,
@@ -91,6 +91,9 @@ pub trait EventStore: Send {
     fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError>;
     /// The schema version.
     fn schema_version(&mut self) -> Result<i64, StoreError>;
+    /// A setting kept with the data (such as the pseudonym key's fingerprint).
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (created on first use).

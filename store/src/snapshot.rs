@@ -159,6 +159,7 @@ const KINDS: [Kind; 12] = [
 pub fn encode(p: &Projection) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(64 + p.cases.len() * 300));
     w.0.extend_from_slice(MAGIC);
+    w.u32(polku_engine::EXECUTION_SEMANTICS);
     w.u32(p.names.len() as u32);
     for name in p.names.iter() {
         w.str(name);
@@ -234,6 +235,11 @@ pub fn decode(
     if &r.array::<8>()? != MAGIC {
         return Err(StoreError::Snapshot("not a snapshot of this format".to_owned()));
     }
+    // A snapshot holds positions and states as this build computes them: one from a build
+    // that executes differently is not used.
+    if r.u32()? != polku_engine::EXECUTION_SEMANTICS {
+        return Err(StoreError::Snapshot("made by a build that executes differently".to_owned()));
+    }
     let mut p = Projection::default();
     for _ in 0..r.count()? {
         let name = r.str()?;
@@ -242,8 +248,15 @@ pub fn decode(
     let versions = r.count()?;
     for v in 0..versions {
         let hash = r.str()?;
+        if p.version_index(&hash).is_some() {
+            return Err(StoreError::Snapshot(format!("model version {hash} is listed twice")));
+        }
         let compiled = model(&hash)?;
-        p.add_version(&hash, &compiled).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+        let index =
+            p.add_version(&hash, &compiled).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+        if usize::from(index) != v {
+            return Err(StoreError::Snapshot("model versions out of order".to_owned()));
+        }
         let version = &mut p.versions[v];
         for _ in 0..r.count()? {
             let process = r.str()?;

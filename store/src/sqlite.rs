@@ -35,6 +35,11 @@ const MIGRATIONS: &[&str] = &[
         client TEXT,
         detail TEXT NOT NULL
     );",
+    // 2: settings kept with the data.
+    "CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.
@@ -244,6 +249,22 @@ impl EventStore for SqliteStore {
     fn schema_version(&mut self) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -296,6 +317,34 @@ mod tests {
         store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(store);
         assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_older_schema_is_migrated_keeping_its_events() {
+        let dir = std::env::temp_dir().join(format!("polku-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sqlite");
+        {
+            // A database as the first schema left it, with one event.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO models (hash, sources) VALUES ('h', '{}');
+                 INSERT INTO events (model, body) VALUES (1, 'e');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.last_seq().unwrap(), 1);
+        assert_eq!(store.meta("k").unwrap(), None);
+        store.set_meta("k", "v").unwrap();
+        store.set_meta("k", "w").unwrap();
+        assert_eq!(store.meta("k").unwrap().as_deref(), Some("w"));
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

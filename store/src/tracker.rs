@@ -72,6 +72,8 @@ pub enum TrackerError {
     Client(String),
     #[error("model: {0}")]
     Model(String),
+    #[error("the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database")]
+    WrongKey,
 }
 
 /// What ingest has acknowledged so far: everything through `line` is durable or refused.
@@ -125,7 +127,12 @@ pub struct Tracker {
     log_seq: u64,
     snapshot_seq: u64,
     key: PseudonymKey,
+    sources: ModelSources,
+    model: Model,
 }
+
+/// The meta entry that holds the pseudonym key's fingerprint.
+const KEY_CHECK: &str = "pseudonym_key_fingerprint";
 
 impl Tracker {
     /// Opens the tracker on a store with the model to execute from now on. Rebuilds the
@@ -137,6 +144,14 @@ impl Tracker {
         model: &Model,
         key: PseudonymKey,
     ) -> Result<Tracker, TrackerError> {
+        // The pseudonyms in the store were made with one key: refuse any other, or one
+        // person would become two clients.
+        let fingerprint = polku_engine::pseudonym::key_fingerprint(&key);
+        match store.meta(KEY_CHECK)? {
+            Some(known) if known != fingerprint => return Err(TrackerError::WrongKey),
+            Some(_) => {}
+            None => store.set_meta(KEY_CHECK, &fingerprint)?,
+        }
         let hash = sources.hash();
         let json =
             serde_json::to_string(sources).map_err(|e| TrackerError::Model(e.to_string()))?;
@@ -204,7 +219,18 @@ impl Tracker {
             log_seq,
             snapshot_seq,
             key,
+            sources: sources.clone(),
+            model: model.clone(),
         })
+    }
+
+    /// Rebuilds the projection from the store: after a failed write, the projection may hold
+    /// events that never became durable, and only the log knows which did.
+    fn reload(&mut self) -> Result<(), TrackerError> {
+        let store = self.store.take().ok_or(StoreError::WriterGone)?;
+        let fresh = Tracker::open(store, &self.sources, &self.model, self.key.clone())?;
+        *self = fresh;
+        Ok(())
     }
 
     fn store(&mut self) -> Result<&mut Box<dyn EventStore>, StoreError> {
@@ -225,7 +251,7 @@ impl Tracker {
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
-        let batch = batch.max(1);
+        let batch = batch.clamp(1, 100_000);
         let store = self.store.take().ok_or(StoreError::WriterGone)?;
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
         let committer = Committer::start(store, self.log_seq, batch * in_flight);
@@ -308,6 +334,9 @@ impl Tracker {
             }
             (Ok(store), Some(e)) => {
                 self.store = Some(store);
+                // What was applied but not stored must go: rebuild from the log.
+                let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
+                self.reload()?;
                 Err(e.into())
             }
             (Err(e), _) => Err(e.into()),

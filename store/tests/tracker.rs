@@ -239,3 +239,126 @@ fn a_second_writer_with_a_stale_state_is_stopped_before_it_writes() {
     assert_eq!(reopened.projection.digest(), direct.digest());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The real SQLite store, made to fail its `n`-th append: a disk that fills up mid-ingest.
+struct FailingAppend {
+    inner: polku_store::sqlite::SqliteStore,
+    appends: usize,
+    fail_at: usize,
+}
+
+impl polku_store::EventStore for FailingAppend {
+    fn append(
+        &mut self,
+        after: u64,
+        records: &[(i64, String)],
+    ) -> Result<u64, polku_store::StoreError> {
+        self.appends += 1;
+        if self.appends == self.fail_at {
+            return Err(polku_store::StoreError::Other("disk full".to_owned()));
+        }
+        self.inner.append(after, records)
+    }
+    fn scan(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(polku_store::Record) -> Result<(), polku_store::StoreError>,
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.scan(after, f)
+    }
+    fn last_seq(&mut self) -> Result<u64, polku_store::StoreError> {
+        self.inner.last_seq()
+    }
+    fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, polku_store::StoreError> {
+        self.inner.put_model(hash, sources)
+    }
+    fn models(&mut self) -> Result<Vec<(i64, String, String)>, polku_store::StoreError> {
+        self.inner.models()
+    }
+    fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), polku_store::StoreError> {
+        self.inner.save_snapshot(seq, data)
+    }
+    fn read_snapshot(
+        &mut self,
+        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), polku_store::StoreError>,
+    ) -> Result<bool, polku_store::StoreError> {
+        self.inner.read_snapshot(f)
+    }
+    fn log_access(&mut self, access: &polku_store::Access) -> Result<(), polku_store::StoreError> {
+        self.inner.log_access(access)
+    }
+    fn access_log(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<polku_store::Access>, polku_store::StoreError> {
+        self.inner.access_log(limit)
+    }
+    fn schema_version(&mut self) -> Result<i64, polku_store::StoreError> {
+        self.inner.schema_version()
+    }
+    fn meta(&mut self, key: &str) -> Result<Option<String>, polku_store::StoreError> {
+        self.inner.meta(key)
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), polku_store::StoreError> {
+        self.inner.set_meta(key, value)
+    }
+}
+
+#[test]
+fn after_a_failed_commit_the_state_is_the_log_and_a_retry_stores_everything() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 40, 6);
+    let dir = temp("failing");
+    let db = dir.join("p.sqlite");
+    let store = FailingAppend {
+        inner: polku_store::sqlite::SqliteStore::open(&db).unwrap(),
+        appends: 0,
+        fail_at: 2,
+    };
+    let mut tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
+    let items = || events.iter().cloned().map(|(l, e)| (l, e, None)).collect::<Vec<_>>();
+    let mut acked = 0;
+    let error = tracker.ingest(items(), 10, &actor(), &mut |a| acked = a.line).unwrap_err();
+    assert!(error.to_string().contains("disk full"), "{error}");
+    // The projection is what the log holds, nothing more.
+    let stored = tracker.info().unwrap().log_seq;
+    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in &events {
+        if direct.events == stored {
+            break;
+        }
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    assert_eq!(tracker.projection.digest(), direct.digest());
+    assert!(acked > 0 && stored > 0);
+    // The same events again: what was lost is stored now, nothing twice.
+    tracker.ingest(items(), 10, &actor(), &mut |_| {}).unwrap();
+    let mut whole = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in &events {
+        if whole.check(e) == Ok(true) {
+            whole.apply(e, 0);
+        }
+    }
+    assert_eq!(tracker.projection.digest(), whole.digest());
+    drop(tracker);
+    assert_eq!(open(&db, &sources).projection.digest(), whole.digest());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_database_refuses_another_pseudonym_key() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let dir = temp("key");
+    let db = dir.join("p.sqlite");
+    drop(open(&db, &sources));
+    let store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let other = PseudonymKey::new(vec![8; 32]).unwrap();
+    let error = Tracker::open(store, &sources, &model, other).unwrap_err();
+    assert!(error.to_string().contains("pseudonym key is not the one"), "{error}");
+    drop(open(&db, &sources));
+    let _ = std::fs::remove_dir_all(&dir);
+}
