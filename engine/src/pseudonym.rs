@@ -122,7 +122,14 @@ fn shaped(w: &[u8]) -> bool {
 /// pseudonymised.
 pub fn contains_identity_code(text: &str) -> bool {
     let b = text.as_bytes();
-    b.len() >= 11 && b.windows(11).any(|w| shaped(w) && validate(w).is_ok())
+    // Written in text, a code stands apart from letters and digits around it; requiring that
+    // keeps identifiers such as UUIDs and hexadecimal strings from being taken for one.
+    let apart = |i: usize| {
+        (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+            && b.get(i + 11).is_none_or(|c| !c.is_ascii_alphanumeric())
+    };
+    b.len() >= 11
+        && b.windows(11).enumerate().any(|(i, w)| shaped(w) && apart(i) && validate(w).is_ok())
 }
 
 /// The text with everything shaped like an identity code (valid or not) replaced by `…`,
@@ -208,6 +215,11 @@ mod tests {
         assert!(contains_identity_code("asiakas 131052-308T ei saapunut"));
         assert!(!contains_identity_code("asiakas 131052-308U ei saapunut"));
         assert!(!contains_identity_code("tapaus 2026-01-05"));
+        assert!(contains_identity_code("131052-308T"));
+        assert!(contains_identity_code("(131052-308T)"));
+        // Inside a longer run of letters and digits it is not a code written in text.
+        assert!(!contains_identity_code("a131052-308T"));
+        assert!(!contains_identity_code("131052-308T0"));
         assert_eq!(redact_identity_codes("x 131052-308U ö"), "x … ö");
         assert_eq!(redact_identity_codes("äöå"), "äöå");
         assert_ne!(key_fingerprint(&key(1)), key_fingerprint(&key(2)));
