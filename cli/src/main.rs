@@ -416,10 +416,13 @@ fn load_one(dir: Option<&Path>) -> Result<(model::ModelFiles, Loaded)> {
     Ok((model, loaded))
 }
 
-/// A model whose names resolve: its typed trees and the rules' result.
+/// A model whose names resolve: its typed trees and the rules' result, its folder (when it has
+/// a `polku.toml`) and its text.
 struct CheckedModel {
     files: Vec<(FileId, polku_dsl::ast::File)>,
     validation: polku_engine::Validation,
+    root: Option<PathBuf>,
+    sources: SourceSet,
 }
 
 /// The typed trees of a model that checks without errors, or its errors printed. With
@@ -430,7 +433,7 @@ fn checked_model(
     lang: Lang,
     allow_rule_errors: bool,
 ) -> Result<Option<CheckedModel>> {
-    let (_, loaded) = load_one(dir)?;
+    let (on_disk, loaded) = load_one(dir)?;
     let ModelCheck { files, diagnostics, validation } = check_model(&loaded);
     let stops =
         |d: &Diagnostic| d.is_error() && !(allow_rule_errors && d.code.as_str().starts_with('V'));
@@ -447,7 +450,12 @@ fn checked_model(
         );
         return Ok(None);
     }
-    Ok(validation.map(|validation| CheckedModel { files, validation }))
+    Ok(validation.map(|validation| CheckedModel {
+        files,
+        validation,
+        root: on_disk.root,
+        sources: loaded.sources,
+    }))
 }
 
 fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use polku_dsl::Lang;
-use polku_engine::pseudonym::PseudonymKey;
+use polku_engine::pseudonym::{from_hex, to_hex, PseudonymKey};
 use polku_engine::time::Timestamp;
 use polku_store::tracker::{Ack, Actor, ModelSources, Tracker};
 
@@ -48,18 +48,17 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
     };
-    let (files, loaded) = crate::load_one(args.model.as_deref())?;
-    let root = files.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let config = match &files.root {
+    let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let config = match &checked.root {
         Some(root) => model::read_config(root)?,
         None => model::Config::default(),
     };
     let sources = ModelSources::new(
-        loaded
+        checked
             .sources
             .ids()
             .map(|id| {
-                let file = loaded.sources.get(id);
+                let file = checked.sources.get(id);
                 let path = Path::new(&file.path);
                 let relative = std::fs::canonicalize(path)
                     .ok()
@@ -100,11 +99,11 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
 /// random bytes on first use and readable by its owner only.
 fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
     let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
-        decode_hex(hex.trim()).context("POLKU_PSEUDONYM_KEY is not hexadecimal")?
+        from_hex(hex.trim()).context("POLKU_PSEUDONYM_KEY is not hexadecimal")?
     } else if file.exists() {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read the pseudonym key {}", file.display()))?;
-        decode_hex(text.trim())
+        from_hex(text.trim())
             .with_context(|| format!("the pseudonym key {} is not hexadecimal", file.display()))?
     } else {
         let mut random = [0u8; 32];
@@ -122,8 +121,7 @@ fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
         let mut out = options
             .open(file)
             .with_context(|| format!("cannot create the pseudonym key {}", file.display()))?;
-        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        writeln!(out, "{hex}")?;
+        writeln!(out, "{}", to_hex(&random))?;
         out.sync_all()?;
         // The new name must survive a crash too.
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -132,13 +130,6 @@ fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
         random.to_vec()
     };
     PseudonymKey::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 fn open_tracker(setup: Setup) -> Result<(Tracker, PseudonymKey)> {

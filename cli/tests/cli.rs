@@ -3,34 +3,26 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{finish, workspace};
 
 fn polku(args: &[&str], dir: &Path) -> Output {
     polku_with_locale(args, dir, "C.UTF-8")
 }
 
-/// Runs the binary and fails the test if it takes more than a minute: a hang is a bug.
 fn polku_with_locale(args: &[&str], dir: &Path, lang: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
+    command
         .args(args)
         .current_dir(dir)
         .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
-        .env("LANG", lang)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("polku runs");
-    let started = std::time::Instant::now();
-    while child.try_wait().expect("waiting for polku").is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("polku {args:?} did not finish within a minute");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.wait_with_output().expect("polku output")
+        .env("LANG", lang);
+    finish(command, &format!("polku {args:?}"))
 }
 
 fn stdout(output: &Output) -> String {
@@ -41,21 +33,8 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A fresh folder for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("polku-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp folder");
-    dir
-}
-
-fn workspace() -> PathBuf {
-    (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
-    .parent()
-    .expect("workspace root")
-    .to_path_buf()
+    common::scratch("polku-cli", name)
 }
 
 const MODEL: &str = "rooli terveydenhoitaja \"Terveydenhoitaja\"\n";

@@ -5,23 +5,18 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::workspace;
 use polku_engine::projection::Projection;
-use polku_engine::pseudonym::PseudonymKey;
+use polku_engine::pseudonym::{from_hex, PseudonymKey};
+use polku_engine::simulate::Rng;
 
 const KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
-
-fn workspace() -> PathBuf {
-    (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
-    .parent()
-    .unwrap()
-    .to_path_buf()
-}
 
 fn polku(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
@@ -38,18 +33,6 @@ fn run(dir: &Path, args: &[&str]) -> String {
     let output = polku(dir).args(args).stderr(Stdio::inherit()).output().unwrap();
     assert!(output.status.success() || output.status.code() == Some(1), "polku {args:?}");
     String::from_utf8(output.stdout).unwrap()
-}
-
-/// A small seeded generator, so a failing round can be repeated.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
 }
 
 #[test]
@@ -77,10 +60,7 @@ fn killing_ingest_at_any_moment_loses_no_acknowledged_event() {
         ],
     );
     let text = std::fs::read_to_string(&events).unwrap();
-    let key = PseudonymKey::new(
-        (0..32).map(|i| u8::from_str_radix(&KEY[2 * i..2 * i + 2], 16).unwrap()).collect(),
-    )
-    .unwrap();
+    let key = PseudonymKey::new(from_hex(KEY).unwrap()).unwrap();
     let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key);
     assert!(bad.is_empty());
     let database = format!("sqlite://{}", dir.join("data/polku.sqlite").display());
@@ -123,7 +103,7 @@ fn killing_ingest_at_any_moment_loses_no_acknowledged_event() {
 
     let rounds: u64 =
         std::env::var("POLKU_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ std::process::id() as u64);
+    let mut rng = Rng::new(u64::from(std::process::id()));
     let mut kills = 0;
     for round in 0..rounds {
         // Small batches kill between many commits; large ones give long transactions to kill.

@@ -3,55 +3,34 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+use common::{finish, workspace};
 
-fn workspace() -> PathBuf {
-    (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
-    .parent()
-    .unwrap()
-    .to_path_buf()
-}
+const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 fn model() -> String {
     workspace().join("processes/keusote").to_string_lossy().into_owned()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("polku-tracking-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("polku-tracking", name)
 }
 
-/// Runs the binary in `dir` with a fixed key; a minute is the most any of these may take.
+/// Runs the binary in `dir` with a fixed key.
 fn polku(dir: &Path, args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_polku"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
+    command
         .args(args)
         .current_dir(dir)
         .env("POLKU_PSEUDONYM_KEY", KEY)
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (send, receive) = std::sync::mpsc::channel();
-    // Read the output while it runs, so that a large one cannot fill the pipe.
-    std::thread::spawn(move || send.send(child.wait_with_output()));
-    match receive.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(output) => output.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("polku {args:?} did not finish within a minute");
-        }
-    }
+        .env_remove("LC_MESSAGES");
+    finish(command, &format!("polku {args:?}"))
 }
 
 fn out(o: &Output) -> String {

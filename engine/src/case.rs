@@ -35,6 +35,29 @@ pub enum Kind {
     CaseClosed,
 }
 
+impl Kind {
+    /// Every kind, in the order of its number (`kind as u8`), for reading stored numbers back.
+    pub const ALL: [Kind; 12] = [
+        Kind::CaseOpened,
+        Kind::StepStarted,
+        Kind::StepCompleted,
+        Kind::StepCancelled,
+        Kind::StepNotNeeded,
+        Kind::PhaseCompleted,
+        Kind::SegmentAssessed,
+        Kind::SegmentChanged,
+        Kind::ReferralSent,
+        Kind::ReferralAccepted,
+        Kind::ReferralDeclined,
+        Kind::CaseClosed,
+    ];
+
+    /// The kind of a stored number.
+    pub fn from_u8(number: u8) -> Option<Kind> {
+        Kind::ALL.get(usize::from(number)).copied()
+    }
+}
+
 /// An event as a case keeps it. The meaning of `a`, `b` and `c` (interned names) depends on
 /// the kind: the step, phase, new segment or referral in `a`; the reason, previous segment or
 /// target process in `b`; a reason code or the assessment's reason in `c`.
@@ -229,13 +252,11 @@ pub struct Deviation {
 /// What a detailed replay collects for a status.
 #[derive(Debug, Clone, Default)]
 pub struct Detail {
-    pub first_completed: Vec<Option<i64>>,
     /// When each step was done as many times as planned.
     pub satisfied_at: Vec<Option<i64>>,
-    pub last_event: Vec<Option<i64>>,
+    /// The last cancellation or "not needed" of each step, with its reason.
     pub note: Vec<Option<(Kind, u32)>>,
     pub phase_entered: Vec<Option<i64>>,
-    pub phase_completed: Vec<Option<i64>>,
     pub deviations: Vec<Deviation>,
     /// (when, from, to, reason) in interned names.
     pub transitions: Vec<(i64, u32, u32, u32)>,
@@ -247,12 +268,9 @@ pub struct Detail {
 impl Detail {
     pub fn new(machine: &Machine) -> Detail {
         Detail {
-            first_completed: vec![None; machine.steps.len()],
             satisfied_at: vec![None; machine.steps.len()],
-            last_event: vec![None; machine.steps.len()],
             note: vec![None; machine.steps.len()],
             phase_entered: vec![None; machine.phases.len()],
-            phase_completed: vec![None; machine.phases.len()],
             ..Detail::default()
         }
     }
@@ -289,9 +307,6 @@ pub fn apply(
                 let silent = rt.silent(&exec.machine);
                 let (position, moved) = exec.machine.complete_phase(rt.position, silent, phase);
                 rt.position = position;
-                if let Some(d) = detail.as_deref_mut() {
-                    d.phase_completed[usize::from(phase)] = Some(event.occurred);
-                }
                 (moved == Move::NotEnabled).then_some(DeviationKind::OutOfOrder)
             }
         },
@@ -457,10 +472,6 @@ fn step_event(
         _ => {}
     }
     if let Some(d) = detail {
-        d.last_event[i] = Some(event.occurred);
-        if event.kind == Kind::StepCompleted && d.first_completed[i].is_none() {
-            d.first_completed[i] = Some(event.occurred);
-        }
         if matches!(event.kind, Kind::StepCancelled | Kind::StepNotNeeded) {
             d.note[i] = Some((event.kind, event.b));
         }
@@ -874,5 +885,18 @@ pub fn status(
             })
             .collect(),
         events: events.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_reads_back_from_its_number() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_u8(kind as u8), Some(kind));
+        }
+        assert_eq!(Kind::from_u8(Kind::ALL.len() as u8), None);
     }
 }

@@ -90,11 +90,12 @@ pub struct Machine {
     pub phase_index: HashMap<String, u16>,
     /// The steps of each phase.
     pub phase_steps: Vec<StepSet>,
+    /// The steps on no flow: those segments add.
+    pub off_flow: StepSet,
     /// Plans by segment; index 0 is the generic plan.
     pub plans: Vec<(Option<String>, PlanMasks)>,
     places: usize,
     transitions: Vec<FlatTransition>,
-    source: u16,
     sink: u16,
     /// The places inside each phase's step net.
     phase_places: Vec<Vec<u16>>,
@@ -237,7 +238,13 @@ impl Machine {
         for (segment, plan) in &process.plans {
             plans.push((Some(segment.clone()), masks(plan, &step_index)));
         }
+        let off_flow = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.on_flow)
+            .fold(0 as StepSet, |acc, (i, _)| acc | (1 << i));
         let mut machine = Machine {
+            off_flow,
             process: process.name.clone(),
             title: process.title.clone(),
             steps,
@@ -248,7 +255,6 @@ impl Machine {
             plans,
             places: flat.places,
             transitions: flat.transitions,
-            source,
             sink,
             phase_places,
             positions: Vec::new(),
@@ -450,29 +456,22 @@ impl Machine {
 
     /// Restores positions from a snapshot, in order; fails when they do not fit this machine.
     pub fn restore_positions(&mut self, positions: Vec<Vec<Vec<u8>>>) -> Result<(), String> {
-        let mut fresh = self.clone();
-        fresh.positions.clear();
-        fresh.position_ids.clear();
-        fresh.moves.clear();
-        fresh.enabled.borrow_mut().clear();
-        for markings in positions {
-            if markings.iter().any(|m| m.len() != self.places) {
-                return Err(format!("a position of {} does not fit its flows", self.process));
-            }
-            let boxed: Box<[Marking]> = markings.into_iter().map(Vec::into_boxed_slice).collect();
-            let id = fresh.positions.len() as u32;
-            fresh.positions.push(boxed.clone());
-            fresh.position_ids.insert(boxed, id);
-        }
-        if fresh.positions.is_empty() {
+        if positions.is_empty() {
             return Err(format!("the snapshot has no start position for {}", self.process));
         }
-        *self = fresh;
+        if positions.iter().flatten().any(|m| m.len() != self.places) {
+            return Err(format!("a position of {} does not fit its flows", self.process));
+        }
+        self.positions.clear();
+        self.position_ids.clear();
+        self.moves.clear();
+        self.enabled.borrow_mut().clear();
+        for markings in positions {
+            let boxed: Box<[Marking]> = markings.into_iter().map(Vec::into_boxed_slice).collect();
+            self.position_ids.insert(boxed.clone(), self.positions.len() as u32);
+            self.positions.push(boxed);
+        }
         Ok(())
-    }
-
-    pub fn source_place(&self) -> u16 {
-        self.source
     }
 }
 

@@ -83,8 +83,6 @@ pub enum Rejection {
     UnknownSegment { process: String, segment: String, known: String },
     #[error("case: {0} was already opened by another event")]
     OpenedTwice(String),
-    #[error("process: case {case} is a case of {process}")]
-    OtherProcess { case: String, process: String },
 }
 
 /// What applying an event did.
@@ -136,7 +134,7 @@ fn pseudonym_bytes(text: &str) -> [u8; 32] {
 }
 
 fn pseudonym_text(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::pseudonym::to_hex(bytes)
 }
 
 /// The segment of every segmentation in a report.
@@ -317,6 +315,15 @@ impl Projection {
             EventKind::CaseClosed { reason } => (Kind::CaseClosed, NONE, n.intern(reason), NONE),
         };
         Compact { occurred: event.occurred.0, id: id_hash(&event.id), kind, a, b, c }
+    }
+
+    /// Checks and applies an event in one go, as ingest does: only an opening can be refused,
+    /// so other events go straight to [`Projection::apply`], which spots repeats itself.
+    pub fn accept(&mut self, event: &Event, version: u16) -> Result<Outcome, Rejection> {
+        if matches!(event.kind, EventKind::CaseOpened { .. }) && !self.check(event)? {
+            return Ok(Outcome::Duplicate);
+        }
+        Ok(self.apply(event, version))
     }
 
     /// Applies an event that [`Projection::check`] accepted. `version` is the model version

@@ -98,13 +98,25 @@ pub fn pseudonymise(code: &str, key: &PseudonymKey) -> Result<Pseudonym, Identit
     let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
     mac.update(b"polku-client-v1:");
     mac.update(&canonical);
-    let digest = mac.finalize().into_bytes();
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
+    Ok(Pseudonym(to_hex(&mac.finalize().into_bytes())))
+}
+
+/// Lowercase hexadecimal, as pseudonyms, keys and hashes are written.
+pub fn to_hex(bytes: &[u8]) -> String {
+    let mut hex = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
         hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
     }
-    Ok(Pseudonym(hex))
+    hex
+}
+
+/// The bytes of hexadecimal text (either case); `None` unless every pair is hexadecimal.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Is the 11-byte window shaped like an identity code: six digits, a century sign, three
@@ -157,7 +169,7 @@ pub fn redact_identity_codes(text: &str) -> String {
 pub fn key_fingerprint(key: &PseudonymKey) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
     mac.update(b"polku-key-check-v1");
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    to_hex(&mac.finalize().into_bytes())
 }
 
 fn digits(bytes: &[u8]) -> Option<u32> {
@@ -223,6 +235,10 @@ mod tests {
         assert_eq!(redact_identity_codes("x 131052-308U ö"), "x … ö");
         assert_eq!(redact_identity_codes("äöå"), "äöå");
         assert_ne!(key_fingerprint(&key(1)), key_fingerprint(&key(2)));
+        assert_eq!(to_hex(&[0, 0xab, 0x1f]), "00ab1f");
+        assert_eq!(from_hex("00AB1f"), Some(vec![0, 0xab, 0x1f]));
+        assert_eq!(from_hex("0g"), None);
+        assert_eq!(from_hex("abc"), None);
     }
 
     #[test]

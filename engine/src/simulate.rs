@@ -275,13 +275,7 @@ fn simulate_case(
             continue;
         }
         let enabled = machine.enabled_steps(rt.position, rt.silent(machine));
-        let added: StepSet = machine
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.on_flow)
-            .fold(0, |acc, (i, _)| acc | (1 << i));
-        let mut candidates = todo & (enabled | (added & !rt.fired));
+        let mut candidates = todo & (enabled | (machine.off_flow & !rt.fired));
         if candidates == 0 || rng.chance(0.01) {
             // Real work: a step done before its turn.
             candidates = todo;

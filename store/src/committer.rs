@@ -10,37 +10,11 @@ use crate::{EventStore, StoreError};
 
 type Reply = SyncSender<Result<u64, String>>;
 
-/// What to append: rows ready to store, or events of one model version that the writer
-/// serialises itself (so that the thread preparing the next batch does not have to).
-#[derive(Debug)]
-pub enum Batch {
-    Rows(Vec<(i64, String)>),
-    Events(i64, Vec<polku_engine::event::Event>),
-}
-
-impl Batch {
-    fn len(&self) -> usize {
-        match self {
-            Batch::Rows(rows) => rows.len(),
-            Batch::Events(_, events) => events.len(),
-        }
-    }
-
-    fn into_rows(self, out: &mut Vec<(i64, String)>) -> Result<(), String> {
-        match self {
-            Batch::Rows(rows) => out.extend(rows),
-            Batch::Events(model, events) => {
-                for event in events {
-                    out.push((model, serde_json::to_string(&event).map_err(|e| e.to_string())?));
-                }
-            }
-        }
-        Ok(())
-    }
-}
+/// Rows to append: (model version, event as stored).
+pub type Rows = Vec<(i64, String)>;
 
 enum Job {
-    Append(Batch, Reply),
+    Append(Rows, Reply),
     Stop,
 }
 
@@ -86,17 +60,17 @@ impl Committer {
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
-                let mut group: Vec<(Batch, Reply)> = Vec::new();
+                let mut group: Vec<(Rows, Reply)> = Vec::new();
                 match first {
-                    Job::Append(batch, reply) => group.push((batch, reply)),
+                    Job::Append(rows, reply) => group.push((rows, reply)),
                     Job::Stop => break,
                 }
                 let mut rows_in_group = group[0].0.len();
                 while rows_in_group < max_rows {
                     match inbox.try_recv() {
-                        Ok(Job::Append(batch, reply)) => {
-                            rows_in_group += batch.len();
-                            group.push((batch, reply));
+                        Ok(Job::Append(rows, reply)) => {
+                            rows_in_group += rows.len();
+                            group.push((rows, reply));
                         }
                         Ok(Job::Stop) => {
                             stopping = true;
@@ -105,22 +79,18 @@ impl Committer {
                         Err(_) => break,
                     }
                 }
-                let sizes: Vec<usize> = group.iter().map(|(batch, _)| batch.len()).collect();
-                let mut all: Vec<(i64, String)> = Vec::with_capacity(rows_in_group);
+                let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
+                let mut all: Rows = Vec::with_capacity(rows_in_group);
                 let mut replies = Vec::with_capacity(group.len());
-                let mut unreadable = None;
-                for (batch, reply) in group {
-                    if let Err(e) = batch.into_rows(&mut all) {
-                        unreadable = Some(e);
-                    }
+                for (rows, reply) in group {
+                    all.extend(rows);
                     replies.push(reply);
                 }
-                let result = match (&broken, unreadable) {
-                    (Some(earlier), _) => {
+                let result = match &broken {
+                    Some(earlier) => {
                         Err(format!("not written after an earlier failure: {earlier}"))
                     }
-                    (None, Some(e)) => Err(e),
-                    (None, None) => store.append(after, &all).map_err(|e| e.to_string()),
+                    None => store.append(after, &all).map_err(|e| e.to_string()),
                 };
                 if let Err(e) = &result {
                     broken.get_or_insert_with(|| e.clone());
@@ -148,11 +118,11 @@ impl Committer {
     }
 
     /// Submits a batch; the ticket tells when it is durable.
-    pub fn submit(&self, batch: Batch) -> Ticket {
+    pub fn submit(&self, rows: Rows) -> Ticket {
         let (reply, answer) = sync_channel(1);
         // When the writer has stopped, the reply sender is dropped with the job and the
         // ticket reports it.
-        let _ = self.jobs.send(Job::Append(batch, reply));
+        let _ = self.jobs.send(Job::Append(rows, reply));
         Ticket(answer)
     }
 

@@ -140,21 +140,6 @@ impl Reader<'_> {
     }
 }
 
-const KINDS: [Kind; 12] = [
-    Kind::CaseOpened,
-    Kind::StepStarted,
-    Kind::StepCompleted,
-    Kind::StepCancelled,
-    Kind::StepNotNeeded,
-    Kind::PhaseCompleted,
-    Kind::SegmentAssessed,
-    Kind::SegmentChanged,
-    Kind::ReferralSent,
-    Kind::ReferralAccepted,
-    Kind::ReferralDeclined,
-    Kind::CaseClosed,
-];
-
 /// Writes the image of a projection.
 pub fn encode(p: &Projection) -> Vec<u8> {
     let mut w = Writer(Vec::with_capacity(64 + p.cases.len() * 300));
@@ -300,8 +285,7 @@ pub fn decode(
         for _ in 0..count {
             let occurred = r.i64()?;
             let id = r.u64()?;
-            let kind = *KINDS
-                .get(usize::from(r.u8()?))
+            let kind = Kind::from_u8(r.u8()?)
                 .ok_or_else(|| StoreError::Snapshot("unknown event kind".to_owned()))?;
             events.push(Compact { occurred, id, kind, a: r.u32()?, b: r.u32()?, c: r.u32()? });
         }

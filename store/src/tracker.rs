@@ -15,7 +15,7 @@ use polku_engine::projection::{
 };
 use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
 
-use crate::committer::{Batch, Committer, Ticket};
+use crate::committer::{Committer, Ticket};
 use crate::{snapshot, Access, EventStore, StoreError};
 
 /// A model version as stored: its files, relative to the model's folder, and their text.
@@ -39,7 +39,7 @@ impl ModelSources {
             hasher.update((text.len() as u64).to_le_bytes());
             hasher.update(text.as_bytes());
         }
-        hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        polku_engine::pseudonym::to_hex(&hasher.finalize())
     }
 
     /// Compiles the version; fails when it no longer checks.
@@ -275,22 +275,24 @@ impl Tracker {
             Ok(())
         }
         for (line, event, raw) in events {
-            match self.projection.check(&event) {
+            match self.projection.accept(&event, self.projection.current) {
                 Err(rejection) => {
                     running.refused += 1;
                     refusals.push(Refusal { line, reason: rejection.to_string() });
                 }
-                Ok(false) => running.duplicates += 1,
-                Ok(true) => {
-                    if let Outcome::Applied(Some(_)) =
-                        self.projection.apply(&event, self.projection.current)
-                    {
-                        running.deviations += 1;
-                    }
+                Ok(Outcome::Duplicate) => running.duplicates += 1,
+                Ok(Outcome::Applied(deviation)) => {
+                    running.deviations += u64::from(deviation.is_some());
                     let body = match raw {
                         Some(raw) if !matches!(event.kind, EventKind::CaseOpened { .. }) => raw,
-                        _ => serde_json::to_string(&event)
-                            .map_err(|e| StoreError::Other(e.to_string()))?,
+                        _ => match serde_json::to_string(&event) {
+                            Ok(body) => body,
+                            Err(e) => {
+                                // Applied but not storable: the failure path rebuilds the state.
+                                failure = Some(StoreError::Other(e.to_string()));
+                                break;
+                            }
+                        },
                     };
                     rows.push((self.current_model, body));
                     running.accepted += 1;
@@ -300,7 +302,7 @@ impl Tracker {
             if rows.len() >= batch {
                 submitted = running.line;
                 let full = std::mem::replace(&mut rows, Vec::with_capacity(batch));
-                pending.push_back((committer.submit(Batch::Rows(full)), running));
+                pending.push_back((committer.submit(full), running));
                 while pending.len() > in_flight {
                     if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
                         failure = Some(e);
@@ -315,7 +317,7 @@ impl Tracker {
         if failure.is_none() {
             if !rows.is_empty() || running.line > submitted {
                 let last = std::mem::take(&mut rows);
-                pending.push_back((committer.submit(Batch::Rows(last)), running));
+                pending.push_back((committer.submit(last), running));
             }
             while !pending.is_empty() {
                 if let Err(e) = wait(&mut pending, &mut ack, on_ack) {

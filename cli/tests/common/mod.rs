@@ -1,0 +1,42 @@
+//! What the tests of the `polku` binary share: where the checkout is, a fresh folder per test,
+//! and running the binary with a time limit.
+
+#![allow(dead_code)] // Each test file uses some of these.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The workspace root, read when the tests run (not when they were built), so that a build
+/// reused from another checkout looks at this one.
+pub fn workspace() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// A fresh, empty folder for one test.
+pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+/// Runs a command to its end, reading its output while it runs (so that a large one cannot
+/// fill the pipe), and fails the test if it takes more than a minute: a hang is a bug.
+pub fn finish(mut command: Command, what: &str) -> Output {
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("polku runs");
+    let pid = child.id();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(child.wait_with_output()));
+    match receive.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(output) => output.expect("polku output"),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("{what} did not finish within a minute");
+        }
+    }
+}
