@@ -739,7 +739,8 @@ pub fn status(
         } else {
             StepState::Pending
         };
-        let note = detail.note[i].map(|(kind, reason)| {
+        // A cancellation explains a step still to do; once the step is done it is history.
+        let note = detail.note[i].filter(|_| state != StepState::Done).map(|(kind, reason)| {
             let word = match (kind, lang) {
                 (Kind::StepCancelled, Lang::Fi) => "peruttu",
                 (Kind::StepCancelled, Lang::En) => "cancelled",

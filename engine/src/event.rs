@@ -156,11 +156,24 @@ pub fn parse_numbered_lines(
 
 fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
     let mut event: Event = serde_json::from_str(line).map_err(|e| {
-        // serde's message names the field and column; it may quote what was sent (an unknown
-        // type, a value of the wrong type), so anything shaped like an identity code is cut out.
+        // serde's message may quote what was sent (an unknown type, a value of the wrong
+        // type), so anything shaped like an identity code is cut out. A missing or unknown
+        // field is named in the message; a value of the wrong type is not, so the field is
+        // read from the line before the column.
         let message = e.to_string();
-        let message = message.split(" at line ").next().unwrap_or(&message);
-        redact_identity_codes(message) + &format!(" (column {})", e.column())
+        let message = redact_identity_codes(message.split(" at line ").next().unwrap_or(&message));
+        let column = format!(" (column {})", e.column());
+        match e.classify() {
+            serde_json::error::Category::Data => {
+                let named =
+                    message.starts_with("missing field") || message.starts_with("unknown field");
+                match field_before(line, e.column()).filter(|_| !named) {
+                    Some(field) => format!("{field}: {message}{column}"),
+                    None => message + &column,
+                }
+            }
+            _ => format!("not a JSON object on one line: {message}{column}"),
+        }
     })?;
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
@@ -193,6 +206,16 @@ fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
         }
     }
     Ok(event)
+}
+
+/// The name of the field whose value ends at (1-based) `column`: the last `"name":` before it.
+fn field_before(line: &str, column: usize) -> Option<&str> {
+    let head = line.get(..column.min(line.len()))?;
+    let colon = head.rfind("\":")?;
+    let start = head[..colon].rfind('"')? + 1;
+    let name = &head[start..colon];
+    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some(name)
 }
 
 impl Event {
@@ -303,12 +326,17 @@ mod tests {
             OPENED.replace("131052-308T", "abc"),
             OPENED.replace("\"c-1\"", "\"131052-308T\""),
             OPENED.replace("case_opened", "131052-308T"),
+            OPENED.replace("\"id\":\"e-1\"", "\"id\":1"),
         ];
         let (events, errors) = parse_lines(&lines.join("\n"), &key());
         assert_eq!(events.len(), 1);
         let reasons: Vec<(usize, &str)> =
             errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
-        assert_eq!(reasons.len(), 9, "{reasons:?}");
+        assert_eq!(reasons.len(), 10, "{reasons:?}");
+        assert!(reasons[0].1.starts_with("not a JSON object on one line"), "{reasons:?}");
+        assert!(reasons[3].1.starts_with("occurred: not a time"), "{reasons:?}");
+        assert!(reasons[4].1.starts_with("missing field `segment`"), "{reasons:?}");
+        assert!(reasons[9].1.starts_with("id: invalid type: integer `1`"), "{reasons:?}");
         assert!(reasons[7].1.starts_with("case: contains a personal identity code"), "{reasons:?}");
         assert!(reasons[8].1.contains("unknown variant"), "{reasons:?}");
         assert_eq!(reasons[0].0, 2);

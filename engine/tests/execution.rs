@@ -482,3 +482,22 @@ prosessi q "Q" {
     assert_eq!(deadline(&mut p, "d"), day(17));
     assert_eq!(deadline(&mut p, "c"), day(10));
 }
+
+#[test]
+fn a_cancellation_is_shown_until_the_step_is_done() {
+    let mut p = projection();
+    apply(&mut p, &opened("c", "kevyt"));
+    apply(&mut p, &event("1", "c", 1, EventKind::StepStarted { step: "arvio".to_owned() }));
+    let reason = "asiakas ei saapunut".to_owned();
+    apply(
+        &mut p,
+        &event("2", "c", 2, EventKind::StepCancelled { step: "arvio".to_owned(), reason }),
+    );
+    let note = |p: &mut Projection, day| {
+        let status = p.case_status("c", at(day).0, Lang::Fi).unwrap();
+        status.steps.into_iter().find(|s| s.step == "arvio").unwrap().note
+    };
+    assert_eq!(note(&mut p, 3).as_deref(), Some("peruttu: asiakas ei saapunut"));
+    apply(&mut p, &done("3", "c", 4, "arvio"));
+    assert_eq!(note(&mut p, 5), None);
+}
