@@ -1,6 +1,7 @@
 //! `polku`: checks and formats process models written in the Polku language.
 
 mod help;
+mod maps;
 mod model;
 mod plan;
 mod track;
@@ -138,6 +139,40 @@ enum Command {
         #[command(flatten)]
         store: track::StoreArgs,
     },
+    /// Draw a map of the model: level 1 (services and chains), 2 (a segmentation), 3 (a
+    /// process, optionally as one segment's plan) or 4 (a workflow's swimlanes).
+    ///
+    /// DOT for levels 1-3; SVG for every level (levels 1-3 need Graphviz's dot for SVG).
+    Render {
+        /// The model's folder. Default: the model at or above the working folder.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// 1, 2, 3 or 4.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+        level: u8,
+        /// Level 3: the process.
+        #[arg(long)]
+        process: Option<String>,
+        /// Level 3: the segment whose plan to draw.
+        #[arg(long)]
+        segment: Option<String>,
+        /// Level 2: the segmentation. Default: the one of the process given, or the model's
+        /// only one.
+        #[arg(long)]
+        segmentation: Option<String>,
+        /// Level 4: the workflow (process.phase or process.phase.step).
+        #[arg(long)]
+        workflow: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: maps::RenderFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the process maps in the browser, with a live overlay of open cases.
+    ///
+    /// Checks the model first and refuses to start on errors.
+    Serve(maps::ServeArgs),
     /// Rewrite files in the canonical layout, keeping every comment.
     Fmt {
         /// Files or folders.
@@ -244,6 +279,16 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
+        Command::Render { model, level, process, segment, segmentation, workflow, format, out } => {
+            maps::render(
+                model.as_deref(),
+                maps::Which { level, process, segment, segmentation, workflow },
+                format,
+                out.as_deref(),
+                lang,
+            )
+        }
+        Command::Serve(args) => maps::serve(args, lang),
     }
 }
 
@@ -287,6 +332,16 @@ fn load(model: &model::ModelFiles) -> Result<Loaded> {
         }
     }
     Ok(loaded)
+}
+
+/// Writes to standard output; a reader that went away (`polku render … | head`) ends the
+/// output quietly instead of failing.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
 }
 
 fn display(path: &Path) -> String {

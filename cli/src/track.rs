@@ -44,16 +44,11 @@ struct Setup {
     key: PseudonymKey,
 }
 
-fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
-    let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
-        return Ok(None);
-    };
+/// The sources of a checked model as the store keeps them: paths relative to the model's
+/// folder, and the text.
+pub(crate) fn model_sources(checked: &crate::CheckedModel) -> ModelSources {
     let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let config = match &checked.root {
-        Some(root) => model::read_config(root)?,
-        None => model::Config::default(),
-    };
-    let sources = ModelSources::new(
+    ModelSources::new(
         checked
             .sources
             .ids()
@@ -68,7 +63,19 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
                 (relative.to_string_lossy().replace('\\', "/"), file.text.clone())
             })
             .collect(),
-    );
+    )
+}
+
+fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
+    let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
+        return Ok(None);
+    };
+    let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let config = match &checked.root {
+        Some(root) => model::read_config(root)?,
+        None => model::Config::default(),
+    };
+    let sources = model_sources(&checked);
     let database = match (&args.database, &config.database.url) {
         (Some(url), _) => url.clone(),
         (None, Some(url)) => match url.strip_prefix("sqlite://") {
@@ -623,4 +630,49 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The tracker of the model and database that `args` name, with its model; `None` when the
+/// model has errors (they are printed).
+pub fn open_with_model(
+    args: &StoreArgs,
+    lang: Lang,
+) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
+    let Some(setup) = setup(args, lang)? else { return Ok(None) };
+    let model = setup.model.clone();
+    let hash = setup.sources.hash();
+    let (tracker, key) = open_tracker(setup)?;
+    Ok(Some((tracker, key, model, hash)))
+}
+
+/// Fills an empty store with a simulated year of the model, as `polku simulate` and `polku
+/// ingest` would: `clients` children from 2026-01-01. Returns the events stored.
+pub fn fill_demo(
+    tracker: &mut Tracker,
+    key: &PseudonymKey,
+    model: &polku_engine::Model,
+    clients: u32,
+) -> Result<u64> {
+    let options = polku_engine::simulate::Options {
+        clients,
+        days: 365,
+        seed: 1,
+        start: Timestamp(parse_date("2026-01-01", "start")?),
+    };
+    let events =
+        polku_engine::simulate::simulate(model, "demo", &options).map_err(anyhow::Error::msg)?;
+    let mut text = String::new();
+    for event in &events {
+        text.push_str(&serde_json::to_string(event)?);
+        text.push('\n');
+    }
+    drop(events);
+    let (events, _bad) = polku_engine::event::parse_numbered_lines(&text, key);
+    let actor = Actor { user: "demo".to_owned(), role: "järjestelmä".to_owned() };
+    let (ack, _) =
+        tracker.ingest(events.into_iter().map(|(l, e)| (l, e, None)), 1000, &actor, &mut |_| {})?;
+    if tracker.unsnapshotted() >= 50_000 {
+        tracker.save_snapshot()?;
+    }
+    Ok(ack.accepted)
 }

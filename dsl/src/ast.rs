@@ -259,6 +259,18 @@ impl Channel {
 
     pub const WORDS: &'static [&'static str] =
         &["käynti", "puhelin", "sähköinen", "kotikäynti", "ryhmä", "video"];
+
+    /// The keyword that names the channel in the language.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Channel::Visit => "käynti",
+            Channel::Phone => "puhelin",
+            Channel::Digital => "sähköinen",
+            Channel::HomeVisit => "kotikäynti",
+            Channel::Group => "ryhmä",
+            Channel::Video => "video",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -692,6 +692,44 @@ pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -
     out
 }
 
+/// Where an open case stands: the steps that come next (enabled on the flow and planned, or
+/// added by the segment in a phase already reached, and neither done, passed over nor under
+/// way) and the phases those steps and the ones under way belong to. `enabled` is
+/// `machine.enabled_steps` at the case's position.
+pub fn standing(machine: &Machine, rt: &Runtime, enabled: StepSet) -> (StepSet, Vec<u16>) {
+    let masks = &machine.plans[usize::from(rt.plan)].1;
+    // A step a segment adds is off the flow: it comes next once its phase has been reached,
+    // that is once a step of that phase or a later one is enabled or done.
+    let reached = machine
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| d.on_flow && (enabled | rt.fired) & (1 << i) != 0)
+        .map(|(_, d)| d.phase)
+        .max();
+    let added_reached = machine
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.on_flow && reached.is_some_and(|r| d.phase <= r))
+        .fold(0 as StepSet, |acc, (i, _)| acc | (1 << i));
+    let next_steps: StepSet = if rt.closed.is_some() {
+        0
+    } else {
+        ((enabled & rt.planned_ever) | (masks.planned & added_reached))
+            & !rt.satisfied
+            & !rt.skipped
+            & !rt.open
+    };
+    let mut phases: Vec<u16> = (0..machine.steps.len())
+        .filter(|&i| (next_steps | rt.open) & (1 << i) != 0)
+        .map(|i| machine.steps[i].phase)
+        .collect();
+    phases.sort_unstable();
+    phases.dedup();
+    (next_steps, phases)
+}
+
 /// The status of a case as of `now`.
 #[allow(clippy::too_many_arguments)]
 pub fn status(
@@ -792,39 +830,11 @@ pub fn status(
             note,
         });
     }
-    // A step a segment adds is off the flow: it comes next once its phase has been reached,
-    // that is once a step of that phase or a later one is enabled or done.
-    let reached = machine
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(i, d)| d.on_flow && (enabled | rt.fired) & (1 << i) != 0)
-        .map(|(_, d)| d.phase)
-        .max();
-    let added_reached = machine
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| !d.on_flow && reached.is_some_and(|r| d.phase <= r))
-        .fold(0 as StepSet, |acc, (i, _)| acc | (1 << i));
-    let next_steps: StepSet = if rt.closed.is_some() {
-        0
-    } else {
-        ((enabled & rt.planned_ever) | (masks.planned & added_reached))
-            & !rt.satisfied
-            & !rt.skipped
-            & !rt.open
-    };
+    let (next_steps, phases) = standing(machine, &rt, enabled);
     let next: Vec<String> = (0..machine.steps.len())
         .filter(|i| next_steps & (1 << i) != 0)
         .map(|i| machine.steps[i].name.clone())
         .collect();
-    let mut phases: Vec<u16> = (0..machine.steps.len())
-        .filter(|&i| (next_steps | rt.open) & (1 << i) != 0)
-        .map(|i| machine.steps[i].phase)
-        .collect();
-    phases.sort_unstable();
-    phases.dedup();
     let complete = rt.complete(machine);
     CaseStatus {
         case: case.to_owned(),

@@ -22,6 +22,7 @@
 //! export, [`projection::Projection`] for tracking cases.
 
 pub mod case;
+pub mod diagram;
 pub mod event;
 pub mod exec;
 pub mod flow;

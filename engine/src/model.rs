@@ -8,6 +8,7 @@ use polku_dsl::ast::{File, Item};
 use polku_dsl::FileId;
 use serde::Serialize;
 
+use crate::diagram::Diagram;
 use crate::flow::{build, FlowNet};
 use crate::plan::{generic_plan, segment_plan, Plan};
 
@@ -23,6 +24,7 @@ pub struct Service {
     pub title: String,
     pub code: Option<String>,
     pub law: Option<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -31,6 +33,38 @@ pub struct Segmentation {
     /// The service of a unit-level segmentation.
     pub unit: Option<String>,
     pub segments: Vec<String>,
+    pub axes: Vec<Axis>,
+    /// Each segment's title, place on the axes and profile card, in the order written.
+    pub profiles: Vec<SegmentProfile>,
+}
+
+/// An axis of a segmentation (`akseli tarve "Avun tarve": kevyt | runsas`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Axis {
+    pub name: String,
+    pub title: String,
+    pub values: Vec<String>,
+}
+
+/// A segment as its profile card describes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SegmentProfile {
+    pub name: String,
+    pub title: String,
+    /// The segment's value on each axis: `(axis, value)`.
+    pub position: Vec<(String, String)>,
+    pub basic_strategy: Option<String>,
+    pub goal: Option<String>,
+    pub differences: Option<String>,
+    pub client_experience: Option<String>,
+    pub description: Option<String>,
+    pub emphases: Option<String>,
+}
+
+impl Segmentation {
+    pub fn profile(&self, segment: &str) -> Option<&SegmentProfile> {
+        self.profiles.iter().find(|p| p.name == segment)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +73,7 @@ pub struct Referral {
     pub to: String,
     /// Empty means every segment.
     pub segments: Vec<String>,
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,6 +92,8 @@ pub struct Phase {
     pub client: bool,
     pub milestone: Option<String>,
     pub steps: Vec<String>,
+    /// The step flow as written, for drawing.
+    pub diagram: Diagram,
 }
 
 /// A level-3 process: its phases, the net of its phase flow and of each phase's step flow, and
@@ -69,6 +106,8 @@ pub struct Process {
     pub segmentation: Option<String>,
     pub phases: Vec<Phase>,
     pub phase_flow: FlowNet,
+    /// The phase flow as written, for drawing.
+    pub phase_diagram: Diagram,
     pub step_flows: BTreeMap<String, FlowNet>,
     pub generic: Plan,
     pub plans: BTreeMap<String, Plan>,
@@ -89,6 +128,16 @@ pub struct Task {
     /// The level-3 step the task carries out.
     pub step: Option<String>,
     pub optional: bool,
+    pub duration: Option<polku_dsl::ast::Duration>,
+    pub channel: Option<polku_dsl::ast::Channel>,
+}
+
+/// What one task hands to the next (`luovutus a -> b "…"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Handoff {
+    pub from: String,
+    pub to: String,
+    pub what: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +155,20 @@ pub struct Workflow {
     pub title: String,
     pub lanes: Vec<Lane>,
     pub task_flow: FlowNet,
+    /// The task flow as written, for drawing.
+    pub diagram: Diagram,
+    pub handoffs: Vec<Handoff>,
+}
+
+impl Workflow {
+    /// The lane of a task, by the task's name.
+    pub fn lane_of(&self, task: &str) -> Option<usize> {
+        self.lanes.iter().position(|l| l.tasks.iter().any(|t| t.name == task))
+    }
+
+    pub fn task(&self, name: &str) -> Option<&Task> {
+        self.lanes.iter().flat_map(|l| &l.tasks).find(|t| t.name == name)
+    }
 }
 
 /// The whole model of one region.
@@ -149,6 +212,7 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     title: text(&s.title),
                     code: texts(&s.code),
                     law: texts(&s.law),
+                    description: texts(&s.description),
                 });
             }
             Item::Segmentation(s) => {
@@ -156,6 +220,34 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     title: text(&s.title),
                     unit: s.unit.as_ref().map(|u| u.text.clone()),
                     segments: s.segments.iter().map(|g| g.name.text.clone()).collect(),
+                    axes: s
+                        .axes
+                        .iter()
+                        .map(|a| Axis {
+                            name: a.name.text.clone(),
+                            title: text(&a.title),
+                            values: a.values.iter().map(|v| v.text.clone()).collect(),
+                        })
+                        .collect(),
+                    profiles: s
+                        .segments
+                        .iter()
+                        .map(|g| SegmentProfile {
+                            name: g.name.text.clone(),
+                            title: text(&g.title),
+                            position: g
+                                .position
+                                .iter()
+                                .map(|(a, v)| (a.text.clone(), v.text.clone()))
+                                .collect(),
+                            basic_strategy: texts(&g.card.basic_strategy),
+                            goal: texts(&g.card.goal),
+                            differences: texts(&g.card.differences),
+                            client_experience: texts(&g.card.client_experience),
+                            description: texts(&g.card.description),
+                            emphases: texts(&g.card.emphases),
+                        })
+                        .collect(),
                 });
             }
             Item::Chain(c) => {
@@ -174,6 +266,7 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                             from: r.from.text.clone(),
                             to: r.to.text.clone(),
                             segments: names(&r.segments),
+                            description: texts(&r.description),
                         })
                         .collect(),
                 });
@@ -184,7 +277,9 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                 }
                 let phase_names: Vec<&polku_dsl::ast::Name> =
                     p.phases.iter().map(|ph| &ph.name).collect();
-                let phase_flow = build(&phase_names, &p.flows.iter().collect::<Vec<_>>());
+                let phase_flows: Vec<&polku_dsl::ast::Flow> = p.flows.iter().collect();
+                let phase_flow = build(&phase_names, &phase_flows);
+                let phase_diagram = Diagram::build(&phase_names, &phase_flows);
                 let step_flows = p
                     .phases
                     .iter()
@@ -217,9 +312,14 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                                 client: ph.client,
                                 milestone: texts(&ph.milestone),
                                 steps: ph.steps.iter().map(|s| s.name.text.clone()).collect(),
+                                diagram: Diagram::build(
+                                    &ph.steps.iter().map(|s| &s.name).collect::<Vec<_>>(),
+                                    &ph.flows.iter().collect::<Vec<_>>(),
+                                ),
                             })
                             .collect(),
                         phase_flow,
+                        phase_diagram,
                         step_flows,
                         generic: generic_plan(p),
                         plans,
@@ -252,11 +352,23 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                                         title: text(&t.title),
                                         step: t.step.as_ref().map(|s| s.text.clone()),
                                         optional: t.optional,
+                                        duration: t.duration.clone(),
+                                        channel: t.channel.as_ref().map(|c| c.channel),
                                     })
                                     .collect(),
                             })
                             .collect(),
                         task_flow: build(&tasks, &w.flows.iter().collect::<Vec<_>>()),
+                        diagram: Diagram::build(&tasks, &w.flows.iter().collect::<Vec<_>>()),
+                        handoffs: w
+                            .handoffs
+                            .iter()
+                            .map(|h| Handoff {
+                                from: h.from.text.clone(),
+                                to: h.to.text.clone(),
+                                what: texts(&h.what),
+                            })
+                            .collect(),
                     },
                 );
             }

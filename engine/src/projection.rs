@@ -137,6 +137,31 @@ fn pseudonym_text(bytes: &[u8; 32]) -> String {
     crate::pseudonym::to_hex(bytes)
 }
 
+/// Where the open cases of one process stand: per phase and per step, how many cases have it
+/// next or under way.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StandingReport {
+    pub process: String,
+    pub segment: Option<String>,
+    pub total: u64,
+    pub phases: BTreeMap<String, u64>,
+    pub steps: BTreeMap<String, u64>,
+}
+
+/// Two units that serve the same clients at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitPair {
+    pub units: [String; 2],
+    pub clients: u64,
+}
+
+/// Clients served by several units at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MultiUnitReport {
+    pub clients: u64,
+    pub pairs: Vec<UnitPair>,
+}
+
 /// The segment of every segmentation in a report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SegmentCount {
@@ -556,6 +581,79 @@ impl Projection {
             (&a.segmentation, &a.from, &a.to).cmp(&(&b.segmentation, &b.from, &b.to))
         });
         TransitionReport { from: date_text(from), to: date_text(to), rows }
+    }
+
+    /// How many open cases of `process` stand in each phase and at each step now, counting
+    /// only cases in `segment` when one is given. Aggregates only: no case or client is named.
+    pub fn standing_report(&self, process: &str, segment: Option<&str>) -> StandingReport {
+        let mut report = StandingReport {
+            process: process.to_owned(),
+            segment: segment.map(str::to_owned),
+            ..StandingReport::default()
+        };
+        let wanted = segment.map(|s| self.names.find(s));
+        if wanted == Some(None) {
+            return report;
+        }
+        for case in &self.cases {
+            let Some(rt) = &case.rt else { continue };
+            if rt.closed.is_some() || wanted.is_some_and(|w| w != Some(rt.segment)) {
+                continue;
+            }
+            let Some(exec) = self.exec_of(case) else { continue };
+            let machine = &exec.machine;
+            if machine.process != process {
+                continue;
+            }
+            let enabled = machine.enabled_steps(rt.position, rt.silent(machine));
+            let (next, phases) = case::standing(machine, rt, enabled);
+            report.total += 1;
+            for phase in phases {
+                *report.phases.entry(machine.phases[usize::from(phase)].0.clone()).or_default() +=
+                    1;
+            }
+            for (i, def) in machine.steps.iter().enumerate() {
+                if (next | rt.open) & (1 << i) != 0 {
+                    *report.steps.entry(def.name.clone()).or_default() += 1;
+                }
+            }
+        }
+        report
+    }
+
+    /// Clients with open cases in more than one unit at once, and how many of them each pair
+    /// of units shares. Aggregates only.
+    pub fn multi_unit_report(&self) -> MultiUnitReport {
+        let mut pairs: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut clients = 0;
+        for cases in &self.client_cases {
+            let mut units: Vec<u32> = cases
+                .iter()
+                .map(|&i| &self.cases[i as usize])
+                .filter(|c| c.rt.as_ref().is_some_and(|rt| rt.closed.is_none()))
+                .map(|c| c.unit)
+                .collect();
+            units.sort_unstable();
+            units.dedup();
+            if units.len() < 2 {
+                continue;
+            }
+            clients += 1;
+            for (i, &a) in units.iter().enumerate() {
+                for &b in &units[i + 1..] {
+                    let mut pair = [self.names.get(a).to_owned(), self.names.get(b).to_owned()];
+                    pair.sort();
+                    let [a, b] = pair;
+                    *pairs.entry((a, b)).or_default() += 1;
+                }
+            }
+        }
+        let mut rows: Vec<UnitPair> = pairs
+            .into_iter()
+            .map(|((a, b), clients)| UnitPair { units: [a, b], clients })
+            .collect();
+        rows.sort_by(|x, y| y.clients.cmp(&x.clients).then_with(|| x.units.cmp(&y.units)));
+        MultiUnitReport { clients, pairs: rows }
     }
 
     /// The share of cases whose planned service is complete, per process, segment and unit,

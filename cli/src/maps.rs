@@ -1,0 +1,343 @@
+//! `polku render` and `polku serve`: the process maps, as files or in the browser.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use polku_dsl::Lang;
+use polku_viewer::maps::{self, Drawing, MapKind};
+
+use crate::{checked_model, say};
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
+pub enum RenderFormat {
+    #[default]
+    Svg,
+    Dot,
+}
+
+/// The map `polku render` is asked for.
+#[derive(Debug)]
+pub struct Which {
+    pub level: u8,
+    pub process: Option<String>,
+    pub segment: Option<String>,
+    pub segmentation: Option<String>,
+    pub workflow: Option<String>,
+}
+
+fn one_of<'a>(what: &str, names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    format!("{what}: {}", names.join(", "))
+}
+
+fn kind(model: &polku_engine::Model, which: Which, lang: Lang) -> Result<MapKind> {
+    Ok(match which.level {
+        1 => MapKind::Services,
+        2 => {
+            let from_process = which
+                .process
+                .as_ref()
+                .and_then(|p| model.processes.get(p))
+                .and_then(|p| p.segmentation.clone());
+            let only = (model.segmentations.len() == 1)
+                .then(|| model.segmentations.keys().next().cloned())
+                .flatten();
+            match which.segmentation.or(from_process).or(only) {
+                Some(s) => MapKind::Segmentation(s),
+                None => bail!(
+                    "{} ({})",
+                    say(
+                        lang,
+                        "level 2 needs --segmentation",
+                        "taso 2 tarvitsee valinnan --segmentation"
+                    ),
+                    one_of(say(lang, "the model has", "mallissa on"), model.segmentations.keys())
+                ),
+            }
+        }
+        3 => match which.process {
+            Some(process) => MapKind::Process { process, segment: which.segment },
+            None => bail!(
+                "{} ({})",
+                say(lang, "level 3 needs --process", "taso 3 tarvitsee valinnan --process"),
+                one_of(say(lang, "the model has", "mallissa on"), model.processes.keys())
+            ),
+        },
+        _ => match which.workflow {
+            Some(workflow) => MapKind::Workflow(workflow),
+            None => bail!(
+                "{} ({})",
+                say(lang, "level 4 needs --workflow", "taso 4 tarvitsee valinnan --workflow"),
+                one_of(say(lang, "the model has", "mallissa on"), model.workflows.keys())
+            ),
+        },
+    })
+}
+
+pub fn render(
+    dir: Option<&Path>,
+    which: Which,
+    format: RenderFormat,
+    out: Option<&Path>,
+    lang: Lang,
+) -> Result<ExitCode> {
+    let Some(checked) = checked_model(dir, lang, false)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let model = polku_engine::compile(&checked.files);
+    let kind = kind(&model, which, lang)?;
+    let drawing = match maps::draw(&model, &kind, lang) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}: {e}", say(lang, "not found", "ei löydy"));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let text = match (drawing, format) {
+        (Drawing::Dot(dot), RenderFormat::Dot) => dot,
+        (Drawing::Dot(dot), RenderFormat::Svg) => match polku_viewer::render::dot_to_svg(&dot) {
+            Ok(svg) => svg,
+            Err(polku_viewer::render::RenderError::Missing) => bail!(
+                "{}",
+                say(
+                    lang,
+                    "SVG of levels 1-3 needs Graphviz's `dot`, which is not on the path: install Graphviz, or write DOT with --format dot and lay it out elsewhere",
+                    "tasojen 1-3 SVG tarvitsee Graphvizin `dot`-ohjelman, jota ei löydy: asenna Graphviz tai kirjoita DOT valinnalla --format dot"
+                )
+            ),
+            Err(e) => bail!("{e}"),
+        },
+        (Drawing::Svg(svg), RenderFormat::Svg) => svg,
+        (Drawing::Svg(_), RenderFormat::Dot) => bail!(
+            "{}",
+            say(
+                lang,
+                "level 4 is drawn as SVG directly: use --format svg",
+                "taso 4 piirretään suoraan SVG:ksi: käytä valintaa --format svg"
+            )
+        ),
+    };
+    match out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => crate::write_stdout(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `polku serve`'s options.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: crate::track::StoreArgs,
+    /// The address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Re-check the model whenever a file changes and redraw the maps; while it does not
+    /// check, the pages show its problems.
+    #[arg(long)]
+    pub watch: bool,
+    /// Fill an empty database with a simulated year of the model first, so that the overlay
+    /// shows where open cases stand.
+    #[arg(long)]
+    pub demo: bool,
+    /// Children simulated by --demo (a year of Keski-Uusimaa is 43,000). Implies --demo.
+    #[arg(long)]
+    pub demo_clients: Option<u32>,
+    /// Where maps are laid out: on the server with Graphviz's dot, in the browser with the
+    /// WebAssembly build the server ships, or auto (dot when it is on the path).
+    #[arg(long, value_enum, default_value_t)]
+    pub renderer: RendererArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
+pub enum RendererArg {
+    #[default]
+    Auto,
+    Server,
+    Browser,
+}
+
+/// The aggregates of the tracker, for the maps' overlay.
+struct TrackerOverlay(std::sync::Mutex<polku_store::tracker::Tracker>);
+
+impl polku_viewer::server::Overlay for TrackerOverlay {
+    fn standing(
+        &self,
+        process: &str,
+        segment: Option<&str>,
+    ) -> polku_engine::projection::StandingReport {
+        let tracker = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        tracker.projection.standing_report(process, segment)
+    }
+
+    fn multi_unit(&self) -> polku_engine::projection::MultiUnitReport {
+        let tracker = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        tracker.projection.multi_unit_report()
+    }
+}
+
+/// A value that changes when any `.polku` file or `polku.toml` under `dir` changes.
+fn fingerprint(dir: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut entries = Vec::new();
+    while let Some(folder) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&folder) else { continue };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "polku")
+                || path.file_name().is_some_and(|n| n == crate::model::CONFIG_FILE)
+            {
+                entries.push((path, meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    entries.sort();
+    entries.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The model at `dir` checked anew: a clean version, or its problems as `polku check` prints
+/// them in both languages.
+fn reload(dir: Option<&Path>) -> polku_viewer::server::Reload {
+    let problems = |text: String| polku_viewer::server::Problems { fi: text.clone(), en: text };
+    let (_, loaded) = match crate::load_one(dir) {
+        Ok(found) => found,
+        Err(e) => return Err(problems(format!("{e:#}"))),
+    };
+    let check = crate::check_model(&loaded);
+    let errors: Vec<polku_dsl::Diagnostic> =
+        check.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+    if !errors.is_empty() || check.validation.is_none() {
+        return Err(polku_viewer::server::Problems {
+            fi: polku_dsl::diagnostic::render(&errors, &loaded.sources, Lang::Fi),
+            en: polku_dsl::diagnostic::render(&errors, &loaded.sources, Lang::En),
+        });
+    }
+    let sources = polku_store::tracker::ModelSources::new(
+        loaded
+            .sources
+            .ids()
+            .map(|id| {
+                let file = loaded.sources.get(id);
+                (file.path.clone(), file.text.clone())
+            })
+            .collect(),
+    );
+    Ok(polku_viewer::server::ModelVersion {
+        version: sources.hash(),
+        name: loaded.name.clone(),
+        model: polku_engine::compile(&check.files),
+    })
+}
+
+pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
+    use polku_viewer::server::{self, AppState, ModelVersion, Renderer};
+    let Some((mut tracker, key, model, hash)) = crate::track::open_with_model(&args.store, lang)?
+    else {
+        return Ok(ExitCode::from(1));
+    };
+    let demo = args.demo || args.demo_clients.is_some();
+    if demo && tracker.projection.events == 0 {
+        let clients = args.demo_clients.unwrap_or(43_000);
+        eprintln!(
+            "{} ({clients} {})…",
+            say(
+                lang,
+                "filling the database with a simulated year",
+                "täytetään tietokanta simuloidulla vuodella"
+            ),
+            say(lang, "children", "lasta")
+        );
+        let stored = crate::track::fill_demo(&mut tracker, &key, &model, clients)?;
+        eprintln!("{stored} {}", say(lang, "events stored", "tapahtumaa tallennettu"));
+    }
+    let renderer = match args.renderer {
+        RendererArg::Auto => Renderer::detect(),
+        RendererArg::Server => Renderer::Server,
+        RendererArg::Browser => Renderer::Browser,
+    };
+    let root = match &args.store.model {
+        Some(dir) => dir.clone(),
+        None => crate::model::find_root(Path::new("."))
+            .context("no polku.toml in this folder or above it: name the model with --model")?,
+    };
+    let name = crate::model::read_config(&root).ok().and_then(|c| c.model.name);
+    let version = ModelVersion { version: hash, name, model };
+    let overlay: std::sync::Arc<dyn server::Overlay> =
+        std::sync::Arc::new(TrackerOverlay(std::sync::Mutex::new(tracker)));
+    let state = AppState::new(version, renderer, Some(overlay), demo);
+    let watch = args.watch.then(|| {
+        let (a, b) = (root.clone(), root.clone());
+        server::Watch {
+            fingerprint: Box::new(move || fingerprint(&a)),
+            reload: std::sync::Arc::new(move || reload(Some(&b))),
+            on_reload: Box::new(move |result| match result {
+                Ok(_) => eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        "model checked: maps redrawn",
+                        "malli tarkistettu: kartat piirretty uudelleen"
+                    )
+                ),
+                Err(p) => eprint!(
+                    "{}\n{}",
+                    say(
+                        lang,
+                        "the model has errors: the pages show them",
+                        "mallissa on virheitä: sivut näyttävät ne"
+                    ),
+                    match lang {
+                        Lang::Fi => &p.fi,
+                        Lang::En => &p.en,
+                    }
+                ),
+            }),
+            interval: std::time::Duration::from_millis(700),
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the server's runtime")?;
+    let renderer_text = match renderer {
+        Renderer::Server => say(
+            lang,
+            "maps laid out by Graphviz on the server",
+            "kartat piirtää palvelimen Graphviz",
+        ),
+        Renderer::Browser => say(
+            lang,
+            "maps laid out in the browser (Graphviz not found)",
+            "kartat piirretään selaimessa (Graphvizia ei löytynyt)",
+        ),
+    };
+    runtime
+        .block_on(server::serve(
+            state,
+            args.listen,
+            |address| {
+                println!(
+                    "{} http://{address}/",
+                    say(
+                        lang,
+                        "Polku serves the process maps at",
+                        "Polku näyttää prosessikartat osoitteessa"
+                    )
+                );
+                eprintln!("{renderer_text}; {}", say(lang, "Ctrl-C stops", "Ctrl-C lopettaa"));
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            },
+            watch,
+        ))
+        .with_context(|| format!("cannot serve on {}", args.listen))?;
+    Ok(ExitCode::SUCCESS)
+}

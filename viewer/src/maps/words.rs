@@ -1,0 +1,102 @@
+//! The words the maps and pages add to the model's own: one table, both languages.
+
+use polku_dsl::Lang;
+
+macro_rules! words {
+    ($($name:ident: $en:literal, $fi:literal;)*) => {
+        /// A word of the maps' and pages' chrome.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Word { $($name),* }
+
+        impl Word {
+            pub const ALL: &'static [Word] = &[$(Word::$name),*];
+
+            pub fn say(self, lang: Lang) -> &'static str {
+                match (self, lang) {
+                    $((Word::$name, Lang::En) => $en, (Word::$name, Lang::Fi) => $fi,)*
+                }
+            }
+        }
+    };
+}
+
+words! {
+    AppName: "Polku process maps", "Polku-prosessikartat";
+    ServiceMap: "Service map", "Palvelukartta";
+    Catalogue: "Service catalogue", "Palvelukatalogi";
+    NotInChain: "Services outside the chains", "Palveluketjujen ulkopuoliset palvelut";
+    Chains: "Service chains", "Palveluketjut";
+    Chain: "Service chain", "Palveluketju";
+    Services: "Services", "Palvelut";
+    Service: "Service", "Palvelu";
+    Segmentation: "Segmentation", "Segmentointi";
+    Segmentations: "Segmentations", "Segmentoinnit";
+    Segment: "Segment", "Segmentti";
+    Segments: "Segments", "Segmentit";
+    Processes: "Client processes", "Asiakasprosessit";
+    Process: "Client process", "Asiakasprosessi";
+    Workflows: "Workflows", "Työnkulut";
+    Workflow: "Workflow", "Työnkulku";
+    Phase: "Phase", "Vaihe";
+    Phases: "Phases", "Vaiheet";
+    Step: "Step", "Askel";
+    Steps: "Steps", "Askeleet";
+    Task: "Task", "Tehtävä";
+    Lane: "Lane", "Kaista";
+    Referral: "referral", "ohjaus";
+    Referrals: "Referrals", "Ohjaukset";
+    ReferralFromStep: "referral step", "ohjausaskel";
+    Generic: "Generic process", "Geneerinen prosessi";
+    AllSegments: "every segment", "kaikki segmentit";
+    ClientPhase: "the client's phase", "asiakkaan vaihe";
+    ClientLane: "client", "asiakas";
+    Done: "done when", "valmis";
+    Optional: "optional", "valinnainen";
+    Statutory: "statutory", "lakisääteinen";
+    Added: "added for the segment", "lisätty segmentille";
+    Changed: "changed for the segment", "muutettu segmentille";
+    Removed: "not in this segment's plan", "ei tämän segmentin suunnitelmassa";
+    Responsible: "Responsible worker", "Vastuutyöntekijä";
+    Otherwise: "otherwise", "muuten";
+    Condition: "if", "kun";
+    Repeat: "repeat", "toista";
+    Until: "until", "kunnes";
+    Start: "start", "alku";
+    End: "end", "loppu";
+    Handoffs: "Hand-offs", "Luovutukset";
+    PerformsStep: "carries out", "toteuttaa";
+    Every: "every", "välein";
+    Times: "times", "kertaa";
+    Need: "need for help", "avun tarve";
+    Resources: "resources", "voimavarat";
+    NoPosition: "not placed on the axes", "ei sijoitettu akseleille";
+    BasicStrategy: "Basic strategy", "Perusstrategia";
+    Goal: "Goal", "Tavoite";
+    Differences: "Differences from the others", "Erot muihin";
+    ClientExperience: "What matters most in the client experience", "Tärkeintä asiakaskokemuksessa";
+    Description: "Description", "Kuvaus";
+    Emphases: "Emphases", "Painotukset";
+    Legend: "Legend", "Selite";
+    Search: "Search", "Haku";
+    SearchLabel: "Search the model by name or title", "Hae mallista nimellä tai otsikolla";
+    SearchResults: "Search results", "Hakutulokset";
+    NoResults: "Nothing matches", "Ei osumia";
+    NotFoundTitle: "Not found", "Ei löytynyt";
+    NotFoundSearch: "Search the model instead", "Hae mallista";
+    Language: "Suomeksi", "In English";
+    OpenCases: "Open cases now", "Avoimet tapaukset nyt";
+    OpenCasesNone: "No open cases", "Ei avoimia tapauksia";
+    MultiUnit: "Clients served by several units at once", "Useamman yksikön asiakkaat yhtä aikaa";
+    UnitPair: "Units", "Yksiköt";
+    Clients: "Clients", "Asiakkaita";
+    TextAlternative: "The map as a list", "Kartta luettelona";
+    Show: "Show", "Näytä";
+    ModelErrors: "The model does not check: the maps show the last good version once it checks again", "Malli ei läpäise tarkistusta: kartat näytetään, kun virheet on korjattu";
+    Hint: "hint", "vihje";
+    Of: "of", "/";
+    PerformedBy: "by", "tekijä";
+    ReferralTo: "referral to", "ohjaus";
+    Demo: "demo data", "esimerkkiaineisto";
+    Rendering: "Drawing the map…", "Piirretään karttaa…";
+    RenderFailed: "The map could not be drawn", "Karttaa ei voitu piirtää";
+}

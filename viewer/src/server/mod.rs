@@ -1,0 +1,421 @@
+//! `polku serve`: the process maps in the browser.
+//!
+//! [`app`] builds the router from an [`AppState`]; tests call it with `oneshot`, [`serve`]
+//! binds it to a socket. Handlers are thin: they parse the request, look the model up, draw
+//! (or take from the cache) and render a page. A name the model does not have is a 404 page
+//! that says what was not found and links to search; nothing a client sends leads to a 500.
+//!
+//! The model is held as the last version that checked clean, plus the problems of the files
+//! as they are now when they do not check (`--watch`): the pages then show the problems
+//! instead of stale maps. Drawn maps are cached per model version, map and language.
+
+mod assets;
+mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use polku_dsl::Lang;
+use polku_engine::projection::{MultiUnitReport, StandingReport};
+use polku_engine::Model;
+use serde::Deserialize;
+
+use crate::maps::{self, Drawing, MapKind};
+use crate::render;
+
+/// Where DOT is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renderer {
+    /// By Graphviz's `dot` on the server; pages carry finished SVG.
+    Server,
+    /// In the browser, by the WebAssembly build of Graphviz that the server ships.
+    Browser,
+}
+
+impl Renderer {
+    /// `dot` when it is on the path, else the browser.
+    pub fn detect() -> Renderer {
+        if render::dot_available() {
+            Renderer::Server
+        } else {
+            Renderer::Browser
+        }
+    }
+}
+
+/// One model version that checked clean.
+#[derive(Debug)]
+pub struct ModelVersion {
+    /// The content hash of the model's sources; drawn maps are cached under it.
+    pub version: String,
+    pub name: Option<String>,
+    pub model: Model,
+}
+
+/// The model's problems as `polku check` prints them, in both languages.
+#[derive(Debug, Clone)]
+pub struct Problems {
+    pub fi: String,
+    pub en: String,
+}
+
+/// What reloading the model from its files gives.
+pub type Reload = Result<ModelVersion, Problems>;
+
+/// The aggregates of open cases the maps overlay; never a client's own data.
+pub trait Overlay: Send + Sync {
+    fn standing(&self, process: &str, segment: Option<&str>) -> StandingReport;
+    fn multi_unit(&self) -> MultiUnitReport;
+}
+
+/// The model version, the map and whether it is in English.
+type CacheKey = (String, MapKind, bool);
+
+struct Shared {
+    current: RwLock<Arc<ModelVersion>>,
+    problems: RwLock<Option<Problems>>,
+    renderer: Renderer,
+    overlay: Option<Arc<dyn Overlay>>,
+    svg_cache: Mutex<HashMap<CacheKey, Arc<str>>>,
+    demo: bool,
+}
+
+/// The state every handler shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("renderer", &self.0.renderer).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        model: ModelVersion,
+        renderer: Renderer,
+        overlay: Option<Arc<dyn Overlay>>,
+        demo: bool,
+    ) -> AppState {
+        AppState(Arc::new(Shared {
+            current: RwLock::new(Arc::new(model)),
+            problems: RwLock::new(None),
+            renderer,
+            overlay,
+            svg_cache: Mutex::new(HashMap::new()),
+            demo,
+        }))
+    }
+
+    /// The last model version that checked clean.
+    pub fn model(&self) -> Arc<ModelVersion> {
+        self.0.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn problems(&self) -> Option<Problems> {
+        self.0.problems.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn renderer(&self) -> Renderer {
+        self.0.renderer
+    }
+
+    /// Takes in a reloaded model: a clean one replaces the current version (and its cached
+    /// maps go with it); problems are shown until the files check again.
+    pub fn reload(&self, reload: Reload) {
+        match reload {
+            Ok(version) => {
+                let changed = self.model().version != version.version;
+                *self.0.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(version);
+                *self.0.problems.write().unwrap_or_else(|e| e.into_inner()) = None;
+                if changed {
+                    self.0.svg_cache.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                }
+            }
+            Err(problems) => {
+                *self.0.problems.write().unwrap_or_else(|e| e.into_inner()) = Some(problems)
+            }
+        }
+    }
+
+    /// The SVG of a DOT map laid out by `dot` on the server, from the cache when it has been
+    /// drawn for this model version before.
+    async fn server_svg(
+        &self,
+        version: &ModelVersion,
+        kind: &MapKind,
+        lang: Lang,
+        dot: String,
+    ) -> Result<Arc<str>, render::RenderError> {
+        let key = (version.version.clone(), kind.clone(), lang == Lang::En);
+        if let Some(svg) = self.0.svg_cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(svg.clone());
+        }
+        let svg = tokio::task::spawn_blocking(move || render::dot_to_svg(&dot))
+            .await
+            .map_err(|e| render::RenderError::Failed(e.to_string()))??;
+        let svg: Arc<str> = Arc::from(svg);
+        self.0.svg_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(key, svg.clone());
+        Ok(svg)
+    }
+}
+
+/// The router of `polku serve`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::services))
+        .route("/chain/{name}", get(pages::chain))
+        .route("/service/{name}", get(pages::service))
+        .route("/segmentation/{name}", get(pages::segmentation))
+        .route("/process/{name}", get(pages::process))
+        .route("/workflow/{target}", get(pages::workflow))
+        .route("/search", get(pages::search))
+        .route("/map/services", get(map_services))
+        .route("/map/segmentation/{name}", get(map_segmentation))
+        .route("/map/process/{name}", get(map_process))
+        .route("/map/workflow/{target}", get(map_workflow))
+        .route("/overlay/{process}", get(overlay))
+        .route("/overlay", get(overlay_multi_unit))
+        .route("/assets/{file}", get(assets::asset))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(pages::not_found_fallback)
+        .with_state(state)
+}
+
+/// The page language: `?lang=` first (and then remembered in a cookie), else the cookie,
+/// else Finnish.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice {
+    pub lang: Lang,
+    /// `?lang=` chose it now: the response sets the cookie.
+    pub remember: bool,
+}
+
+/// The query every page takes.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub lang: Option<String>,
+    pub segment: Option<String>,
+    pub q: Option<String>,
+    pub format: Option<String>,
+}
+
+pub fn choose_lang(query: &PageQuery, headers: &HeaderMap) -> Choice {
+    let parse = |v: &str| match v.trim() {
+        "en" => Some(Lang::En),
+        "fi" => Some(Lang::Fi),
+        _ => None,
+    };
+    if let Some(lang) = query.lang.as_deref().and_then(parse) {
+        return Choice { lang, remember: true };
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix("lang="))
+        .find_map(parse);
+    Choice { lang: cookie.unwrap_or(Lang::Fi), remember: false }
+}
+
+/// Adds the language cookie when the page was asked for in a language by `?lang=`.
+pub fn with_lang_cookie(choice: Choice, mut response: Response) -> Response {
+    if choice.remember {
+        let value = match choice.lang {
+            Lang::En => "lang=en; Path=/; Max-Age=31536000; SameSite=Lax",
+            Lang::Fi => "lang=fi; Path=/; Max-Age=31536000; SameSite=Lax",
+        };
+        response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static(value));
+    }
+    response
+}
+
+fn text_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+/// A drawing in the format asked for: `?format=dot` for the DOT of levels 1–3, SVG otherwise.
+async fn drawing_response(
+    state: &AppState,
+    kind: MapKind,
+    query: &PageQuery,
+    lang: Lang,
+) -> Response {
+    let version = state.model();
+    let drawing = match maps::draw(&version.model, &kind, lang) {
+        Ok(d) => d,
+        Err(e) => {
+            return text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", e.to_string())
+        }
+    };
+    let want_dot = query.format.as_deref() == Some("dot");
+    match drawing {
+        Drawing::Svg(svg) if !want_dot => text_response(StatusCode::OK, "image/svg+xml", svg),
+        Drawing::Svg(_) => text_response(
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "level 4 is drawn as SVG only: leave out ?format=dot".to_owned(),
+        ),
+        Drawing::Dot(dot) if want_dot => {
+            text_response(StatusCode::OK, "text/vnd.graphviz; charset=utf-8", dot)
+        }
+        Drawing::Dot(dot) => match state.renderer() {
+            Renderer::Browser => text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                "this server lays maps out in the browser: ask for ?format=dot".to_owned(),
+            ),
+            Renderer::Server => match state.server_svg(&version, &kind, lang, dot).await {
+                Ok(svg) => text_response(StatusCode::OK, "image/svg+xml", svg.to_string()),
+                Err(e) => text_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain; charset=utf-8",
+                    e.to_string(),
+                ),
+            },
+        },
+    }
+}
+
+async fn map_services(
+    State(state): State<AppState>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    drawing_response(&state, MapKind::Services, &query, lang).await
+}
+
+async fn map_segmentation(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    drawing_response(&state, MapKind::Segmentation(name), &query, lang).await
+}
+
+async fn map_process(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    let segment = query.segment.clone().filter(|s| !s.is_empty());
+    drawing_response(&state, MapKind::Process { process: name, segment }, &query, lang).await
+}
+
+async fn map_workflow(
+    State(state): State<AppState>,
+    Path(target): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    drawing_response(&state, MapKind::Workflow(target), &query, lang).await
+}
+
+async fn overlay(
+    State(state): State<AppState>,
+    Path(process): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let version = state.model();
+    if !version.model.processes.contains_key(&process) {
+        return text_response(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            serde_json::json!({ "error": format!("no process `{process}`"), "field": "process" })
+                .to_string(),
+        );
+    }
+    let segment = query.segment.as_deref().filter(|s| !s.is_empty());
+    let report = match &state.0.overlay {
+        Some(overlay) => {
+            let overlay = overlay.clone();
+            let (p, s) = (process.clone(), segment.map(str::to_owned));
+            tokio::task::spawn_blocking(move || overlay.standing(&p, s.as_deref()))
+                .await
+                .unwrap_or_default()
+        }
+        None => StandingReport {
+            process,
+            segment: segment.map(str::to_owned),
+            ..StandingReport::default()
+        },
+    };
+    axum::Json(report).into_response()
+}
+
+async fn overlay_multi_unit(State(state): State<AppState>) -> Response {
+    let report = match &state.0.overlay {
+        Some(overlay) => {
+            let overlay = overlay.clone();
+            tokio::task::spawn_blocking(move || overlay.multi_unit()).await.unwrap_or_default()
+        }
+        None => MultiUnitReport::default(),
+    };
+    axum::Json(report).into_response()
+}
+
+/// Binds `listen` and serves until Ctrl-C. `ready` hears the address actually bound (the
+/// port may have been 0). With `watch`, `reload` is called whenever `changed` says the model's
+/// files changed, polled every `interval`.
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    ready: impl FnOnce(SocketAddr),
+    watch: Option<Watch>,
+) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    ready(listener.local_addr()?);
+    if let Some(watch) = watch {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut last = (watch.fingerprint)();
+            loop {
+                tokio::time::sleep(watch.interval).await;
+                let now = (watch.fingerprint)();
+                if now != last {
+                    last = now;
+                    let reload = watch.reload.clone();
+                    if let Ok(result) = tokio::task::spawn_blocking(move || reload()).await {
+                        (watch.on_reload)(&result);
+                        state.reload(result);
+                    }
+                }
+            }
+        });
+    }
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}
+
+/// How `--watch` notices and takes in changes of the model's files.
+pub struct Watch {
+    /// A value that changes when the files change (their names, sizes and times).
+    pub fingerprint: Box<dyn Fn() -> u64 + Send + Sync>,
+    pub reload: Arc<dyn Fn() -> Reload + Send + Sync>,
+    /// Hears every reload, to tell the author on the terminal.
+    pub on_reload: Box<dyn Fn(&Reload) + Send + Sync>,
+    pub interval: Duration,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch").field("interval", &self.interval).finish_non_exhaustive()
+    }
+}
