@@ -53,7 +53,7 @@ pub fn step_referrals(model: &Model) -> Vec<StepReferral> {
 
 fn service_node(model: &Model, name: &str) -> dot::Stmt {
     let service = model.services.get(name);
-    let mut label = format!("<B>{}</B>", dot::lines(&wrap(service_title(model, name), 22)));
+    let mut label = format!("<B>{}</B>", dot::lines(&wrap(service_title(model, name), 26)));
     if let Some(code) = service.and_then(|s| s.code.as_ref()) {
         label.push_str(&format!(
             "<BR/><FONT POINT-SIZE=\"10\" COLOR=\"#555555\">{}</FONT>",
@@ -105,7 +105,13 @@ pub fn dot(model: &Model, lang: Lang) -> String {
         .into_iter()
         .map(dot::Stmt::Attribute)
         .collect::<Vec<_>>();
-        let members = chain.paths.iter().flatten().chain(&chain.services);
+        // A chain joins the services of its path, those it names, and those it refers to.
+        let members = chain
+            .paths
+            .iter()
+            .flatten()
+            .chain(&chain.services)
+            .chain(chain.referrals.iter().flat_map(|r| [&r.from, &r.to]));
         for service in members {
             if placed.insert(service.as_str()) {
                 inner.push(service_node(model, service));
@@ -147,7 +153,7 @@ pub fn dot(model: &Model, lang: Lang) -> String {
                     text_attr("tooltip", &tooltip),
                     text_attr("fontcolor", "#6b4a00"),
                     text_attr("color", "#b07d1a"),
-                    text_attr("constraint", "false"),
+                    text_attr("weight", "0"),
                 ],
             ));
         }

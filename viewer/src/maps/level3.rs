@@ -50,7 +50,7 @@ pub fn step_details(model: &Model, step: &PlannedStep, lang: Lang) -> Vec<String
         out.push(repeat);
     }
     if let Some(d) = &step.deadline {
-        out.push(format!("⏱ {}", describe_deadline(d)));
+        out.push(format!("{}: {}", say(Word::Deadline, lang), describe_deadline(d)));
     }
     if let Some(target) = &step.referral {
         out.push(format!("→ {} {}", say(Word::ReferralTo, lang), process_title(model, target)));

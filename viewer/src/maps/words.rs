@@ -58,6 +58,7 @@ words! {
     Removed: "not in this segment's plan", "ei tämän segmentin suunnitelmassa";
     Responsible: "Responsible worker", "Vastuutyöntekijä";
     Otherwise: "otherwise", "muuten";
+    Deadline: "due", "määräaika";
     Condition: "if", "kun";
     Repeat: "repeat", "toista";
     Until: "until", "kunnes";
