@@ -334,7 +334,7 @@ pub fn svg(model: &Model, workflow: &Workflow, lang: Lang) -> String {
     let (w, h) = (layout.width, layout.height);
     let _ = write!(
         out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" class="swimlanes" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Arial, 'Liberation Sans', Helvetica, sans-serif" font-size="12" role="img" aria-label="{label}">
+        r##"<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" class="swimlanes" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Arial, 'Liberation Sans', Helvetica, sans-serif" font-size="12">
 <title>{label}</title>
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555555"/></marker></defs>
 <rect x="0" y="0" width="{w}" height="{h}" fill="white"/>

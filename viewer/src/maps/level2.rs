@@ -86,7 +86,7 @@ pub fn dot(name: &str, segmentation: &Segmentation, lang: Lang) -> String {
         unplaced = segmentation.profiles.iter().enumerate().collect();
     }
     if !unplaced.is_empty() {
-        let columns = segmentation.axes.get(0).map_or(1, |a| a.values.len()).max(1) + 1;
+        let columns = segmentation.axes.first().map_or(1, |a| a.values.len()).max(1) + 1;
         rows.push_str(&format!(
             "<TR><TD BORDER=\"0\" COLSPAN=\"{columns}\"><I>{}</I></TD></TR><TR>",
             xml_escape(say(Word::NoPosition, lang))

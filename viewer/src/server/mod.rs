@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts as _, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,7 +25,6 @@ use axum::Router;
 use polku_dsl::Lang;
 use polku_engine::projection::{MultiUnitReport, StandingReport};
 use polku_engine::Model;
-use serde::Deserialize;
 
 use crate::maps::{self, Drawing, MapKind};
 use crate::render;
@@ -198,13 +197,88 @@ pub struct Choice {
     pub remember: bool,
 }
 
-/// The query every page takes.
-#[derive(Debug, Default, Deserialize)]
+/// The query every page takes. Read leniently: an unknown key is ignored, a repeated one
+/// counts once (the first), and text that is not UTF-8 is read with replacement characters,
+/// so that no query string makes a page fail.
+#[derive(Debug, Default)]
 pub struct PageQuery {
     pub lang: Option<String>,
     pub segment: Option<String>,
     pub q: Option<String>,
     pub format: Option<String>,
+}
+
+impl PageQuery {
+    pub fn parse(raw: &str) -> PageQuery {
+        let mut query = PageQuery::default();
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let slot = match key.as_ref() {
+                "lang" => &mut query.lang,
+                "segment" => &mut query.segment,
+                "q" => &mut query.q,
+                "format" => &mut query.format,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        query
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(PageQuery::parse(parts.uri.query().unwrap_or("")))
+    }
+}
+
+/// The one name a route captures (`/process/{name}`), percent-decoded; bytes that are not
+/// UTF-8 become replacement characters, which no model name contains, so the page is a 404
+/// that names what was asked for.
+#[derive(Debug)]
+pub struct Name(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Name {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(name)) => Ok(Name(name)),
+            Err(_) => {
+                let raw = parts.uri.path().rsplit('/').next().unwrap_or("");
+                let bytes: Vec<u8> = percent_decode(raw);
+                Ok(Name(String::from_utf8_lossy(&bytes).into_owned()))
+            }
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
 }
 
 pub fn choose_lang(query: &PageQuery, headers: &HeaderMap) -> Choice {
@@ -287,7 +361,7 @@ async fn drawing_response(
 
 async fn map_services(
     State(state): State<AppState>,
-    Query(query): Query<PageQuery>,
+    query: PageQuery,
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
@@ -296,8 +370,8 @@ async fn map_services(
 
 async fn map_segmentation(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
@@ -306,8 +380,8 @@ async fn map_segmentation(
 
 async fn map_process(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
@@ -317,19 +391,15 @@ async fn map_process(
 
 async fn map_workflow(
     State(state): State<AppState>,
-    Path(target): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(target): Name,
+    query: PageQuery,
     headers: HeaderMap,
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
     drawing_response(&state, MapKind::Workflow(target), &query, lang).await
 }
 
-async fn overlay(
-    State(state): State<AppState>,
-    Path(process): Path<String>,
-    Query(query): Query<PageQuery>,
-) -> Response {
+async fn overlay(State(state): State<AppState>, Name(process): Name, query: PageQuery) -> Response {
     let version = state.model();
     if !version.model.processes.contains_key(&process) {
         return text_response(
@@ -340,6 +410,19 @@ async fn overlay(
         );
     }
     let segment = query.segment.as_deref().filter(|s| !s.is_empty());
+    if let Some(segment) = segment {
+        if !version.model.processes[&process].plans.contains_key(segment) {
+            return text_response(
+                StatusCode::NOT_FOUND,
+                "application/json",
+                serde_json::json!({
+                    "error": format!("process `{process}` has no segment `{segment}`"),
+                    "field": "segment"
+                })
+                .to_string(),
+            );
+        }
+    }
     let report = match &state.0.overlay {
         Some(overlay) => {
             let overlay = overlay.clone();

@@ -1,7 +1,7 @@
 //! The pages, server-rendered with maud (checked when compiled). Each map comes with its text
 //! alternative: the same content as a list of links, for keyboards and screen readers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
@@ -10,7 +10,9 @@ use polku_engine::model::{Process, SegmentProfile, Segmentation};
 use polku_engine::plan::Origin;
 use polku_engine::Model;
 
-use super::{choose_lang, with_lang_cookie, AppState, Choice, ModelVersion, PageQuery, Renderer};
+use super::{
+    choose_lang, with_lang_cookie, AppState, Choice, ModelVersion, Name, PageQuery, Renderer,
+};
 use crate::maps::level3::step_details;
 use crate::maps::{self, paths, process_title, role_title, say, service_title, MapKind, Word};
 
@@ -167,7 +169,7 @@ fn with_lang(url: &str, lang: Lang) -> String {
 
 pub async fn services(
     State(state): State<AppState>,
-    Query(query): Query<PageQuery>,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -320,22 +322,16 @@ pub async fn not_found_fallback(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let query: PageQuery = uri.query().and_then(|q| serde_urlencoded_lang(q)).unwrap_or_default();
+    let query = PageQuery::parse(uri.query().unwrap_or(""));
     let choice = choose_lang(&query, &headers);
     let path = uri.path().to_owned();
     not_found(&state, choice, &uri, Word::NotFoundTitle, &path)
 }
 
-/// The `lang` of a query string, read by hand: an unknown page's query may be anything.
-fn serde_urlencoded_lang(query: &str) -> Option<PageQuery> {
-    let lang = query.split('&').find_map(|p| p.strip_prefix("lang=")).map(str::to_owned);
-    Some(PageQuery { lang, ..PageQuery::default() })
-}
-
 pub async fn chain(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -418,8 +414,8 @@ pub async fn chain(
 
 pub async fn service(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -468,8 +464,8 @@ pub async fn service(
 
 pub async fn segmentation(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -517,8 +513,8 @@ pub async fn segmentation(
 
 pub async fn process(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(name): Name,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -651,8 +647,8 @@ pub async fn process(
 
 pub async fn workflow(
     State(state): State<AppState>,
-    Path(target): Path<String>,
-    Query(query): Query<PageQuery>,
+    Name(target): Name,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -846,7 +842,7 @@ fn search_model(model: &Model, query: &str) -> Vec<Hit> {
 
 pub async fn search(
     State(state): State<AppState>,
-    Query(query): Query<PageQuery>,
+    query: PageQuery,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
