@@ -81,6 +81,47 @@ pub fn finnish(command: Command) -> Command {
                     .mut_arg("out", |a| a.help("Kansio, johon kirjoitetaan (luodaan tarvittaessa)"))
             })
         })
+        .mut_subcommand("render", |c| {
+            common(c)
+                .about("Piirrä mallin kartta: taso 1 (palvelut ja ketjut), 2 (segmentointi), 3 (prosessi) tai 4 (työnkulun uimaradat)")
+                .long_about(
+                    "Piirrä mallin kartta: taso 1 (palvelut ja palveluketjut), 2 (segmentointi), \
+                     3 (prosessi, valinnaisesti yhden segmentin suunnitelmana) tai 4 (työnkulun uimaradat).\n\n\
+                     Tasoista 1-3 DOT; jokaisesta tasosta SVG (tasojen 1-3 SVG tarvitsee Graphvizin dot-ohjelman).",
+                )
+                .mut_arg("model", |a| a.help("Mallin kansio. Oletus: työkansion tai sen yläpuolinen malli"))
+                .mut_arg("level", |a| a.help("Taso: 1, 2, 3 tai 4"))
+                .mut_arg("process", |a| a.help("Taso 3: prosessi"))
+                .mut_arg("segment", |a| a.help("Taso 3: segmentti, jonka suunnitelma piirretään"))
+                .mut_arg("segmentation", |a| {
+                    a.help("Taso 2: segmentointi. Oletus: annetun prosessin tai mallin ainoa segmentointi")
+                })
+                .mut_arg("workflow", |a| a.help("Taso 4: työnkulku (prosessi.vaihe tai prosessi.vaihe.askel)"))
+                .mut_arg("format", |a| a.help("Muoto: svg tai dot"))
+                .mut_arg("out", |a| a.help("Kirjoita tähän tiedostoon vakiotulosteen sijaan"))
+        })
+        .mut_subcommand("serve", |c| {
+            common(c)
+                .about("Näytä prosessikartat selaimessa ja avoimet tapaukset niiden päällä")
+                .long_about(
+                    "Näytä prosessikartat selaimessa ja avoimet tapaukset niiden päällä.\n\n\
+                     Tarkistaa mallin ensin eikä käynnisty, jos siinä on virheitä.",
+                )
+                .mut_arg("model", |a| a.help("Mallin kansio. Oletus: työkansion tai sen yläpuolinen malli"))
+                .mut_arg("database", |a| {
+                    a.help("Tietokanta: sqlite://POLKU. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+                })
+                .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
+                .mut_arg("listen", |a| a.help("Osoite, jota kuunnellaan; portti 0 valitsee vapaan"))
+                .mut_arg("watch", |a| {
+                    a.help("Tarkista malli uudelleen aina, kun tiedosto muuttuu; virheet näkyvät sivuilla")
+                })
+                .mut_arg("demo", |a| a.help("Täytä tyhjä tietokanta ensin simuloidulla vuodella"))
+                .mut_arg("demo_clients", |a| a.help("Simuloitavien lasten määrä (oletus 43 000); sisältää --demo"))
+                .mut_arg("renderer", |a| {
+                    a.help("Missä kartat piirretään: auto, server (Graphvizin dot) tai browser (selaimessa)")
+                })
+        })
         .mut_subcommand("fmt", |c| {
             common(c)
                 .about("Muotoile tiedostot yhtenäiseen asuun kommentit säilyttäen")
