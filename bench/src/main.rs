@@ -7,6 +7,7 @@
 //!
 //! Run with `cargo run --release -p polku-bench -- parse`.
 
+mod maps;
 mod tracking;
 
 use std::collections::HashSet;
@@ -78,6 +79,7 @@ fn main() -> Result<()> {
             "parse" => command = Some("parse"),
             "nets" => command = Some("nets"),
             "validate" => command = Some("validate"),
+            "maps" => command = Some("maps"),
             "--python" => python = Some(iter.next().context("--python needs a program")?.clone()),
             "-h" | "--help" => {
                 println!("usage: polku-bench parse [--corpus DIR] [--scale F] [--repeat N]");
@@ -88,6 +90,7 @@ fn main() -> Result<()> {
                     "       polku-bench ingest [--clients N] [--batches 100,500,1000] [--dir DIR]"
                 );
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
+                println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 return Ok(());
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -101,12 +104,15 @@ fn main() -> Result<()> {
             let peer = peer.then(|| dir.clone());
             tracking::exec(&corpus, clients, seed, repeat.max(1), peer.as_deref(), instances)
         }
+        Some("maps") => maps::run(&corpus, scale, repeat),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
         Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
         Some("recover-open") => {
             tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
         }
-        _ => bail!("say which benchmark to run: parse, nets, validate, exec, ingest or recover"),
+        _ => bail!(
+            "say which benchmark to run: parse, nets, validate, exec, ingest, recover or maps"
+        ),
     }
 }
 

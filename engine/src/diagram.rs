@@ -80,7 +80,9 @@ impl Diagram {
         let end = diagram.node(DiagramNode::End);
         let open: Vec<usize> = (0..diagram.nodes.len())
             .filter(|&n| n != start && n != end)
-            .filter(|&n| diagram.is_used(n) && !diagram.edges.iter().any(|e| e.from == n))
+            .filter(|&n| {
+                diagram.is_used(n) && !diagram.edges.iter().any(|e| e.from == n && !e.back)
+            })
             .collect();
         for node in open {
             diagram.edge(node, end, None);
@@ -236,11 +238,11 @@ mod tests {
             r#"
 rooli th "T"
 prosessi p "P" {
-  vaihe a "A" { askel x "X" tekijä th }
-  vaihe b "B" { askel x "X" tekijä th }
-  vaihe c "C" { askel x "X" tekijä th }
-  vaihe d "D" { askel x "X" tekijä th }
-  kulku a -> (b kun "tarve" | muuten c) -> toista d kunnes "valmis"
+  vaihe a "A" { askel xa "X" tekijä th }
+  vaihe b "B" { askel xb "X" tekijä th }
+  vaihe c "C" { askel xc "X" tekijä th }
+  vaihe d "D" { askel xd "X" tekijä th }
+  kulku a -> (b kun "tarve" | muuten c) -> toista (d) kunnes "valmis"
 }
 "#,
         );
@@ -251,8 +253,8 @@ prosessi p "P" {
                 "b->merge",
                 "choice->c[muuten]",
                 "c->merge",
-                "d->d[valmis](back)",
                 "a->choice",
+                "d->d[valmis](back)",
                 "merge->d",
                 "start->a",
                 "d->end"
@@ -266,8 +268,8 @@ prosessi p "P" {
             r#"
 rooli th "T"
 prosessi p "P" {
-  vaihe a "A" { askel x "X" tekijä th }
-  vaihe b "B" { askel x "X" tekijä th }
+  vaihe a "A" { askel xa "X" tekijä th }
+  vaihe b "B" { askel xb "X" tekijä th }
 }
 "#,
         );
@@ -280,9 +282,9 @@ prosessi p "P" {
             r#"
 rooli th "T"
 prosessi p "P" {
-  vaihe a "A" { askel x "X" tekijä th }
-  vaihe b "B" { askel x "X" tekijä th }
-  vaihe c "C" { askel x "X" tekijä th }
+  vaihe a "A" { askel xa "X" tekijä th }
+  vaihe b "B" { askel xb "X" tekijä th }
+  vaihe c "C" { askel xc "X" tekijä th }
   kulku (a & b) -> c
 }
 "#,
