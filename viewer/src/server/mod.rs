@@ -312,6 +312,21 @@ pub fn with_lang_cookie(choice: Choice, mut response: Response) -> Response {
     response
 }
 
+/// A cached SVG: the body shares the cache's bytes, nothing is copied.
+fn svg_response(svg: Arc<str>) -> Response {
+    let body = axum::body::Body::from(axum::body::Bytes::from_owner(ArcText(svg)));
+    ([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response()
+}
+
+/// An `Arc<str>` as the owner of a response body's bytes.
+struct ArcText(Arc<str>);
+
+impl AsRef<[u8]> for ArcText {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 fn text_response(status: StatusCode, content_type: &'static str, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
@@ -324,13 +339,21 @@ async fn drawing_response(
     lang: Lang,
 ) -> Response {
     let version = state.model();
+    let want_dot = query.format.as_deref() == Some("dot");
+    // A map laid out before is answered from the cache without drawing anything.
+    if !want_dot && state.renderer() == Renderer::Server {
+        let key = (version.version.clone(), kind.clone(), lang == Lang::En);
+        let cached = state.0.svg_cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        if let Some(svg) = cached {
+            return svg_response(svg);
+        }
+    }
     let drawing = match maps::draw(&version.model, &kind, lang) {
         Ok(d) => d,
         Err(e) => {
             return text_response(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", e.to_string())
         }
     };
-    let want_dot = query.format.as_deref() == Some("dot");
     match drawing {
         Drawing::Svg(svg) if !want_dot => text_response(StatusCode::OK, "image/svg+xml", svg),
         Drawing::Svg(_) => text_response(
@@ -348,7 +371,7 @@ async fn drawing_response(
                 "this server lays maps out in the browser: ask for ?format=dot".to_owned(),
             ),
             Renderer::Server => match state.server_svg(&version, &kind, lang, dot).await {
-                Ok(svg) => text_response(StatusCode::OK, "image/svg+xml", svg.to_string()),
+                Ok(svg) => svg_response(svg),
                 Err(e) => text_response(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "text/plain; charset=utf-8",
