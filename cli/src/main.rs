@@ -2,7 +2,6 @@
 
 mod help;
 mod maps;
-mod model;
 mod plan;
 mod track;
 
@@ -12,7 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use polku_dsl::{diagnostic, Diagnostic, FileId, Lang, SourceSet};
+use polku_dsl::{diagnostic, Lang, SourceSet};
+use polku_store::project::{self as model, check_model, display, load, CheckedModel, ModelCheck};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -292,48 +292,6 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
     }
 }
 
-/// A model read from disk: its sources, and which files could not be read as text.
-struct Loaded {
-    name: Option<String>,
-    overrides: Vec<(polku_dsl::Code, Option<polku_dsl::Severity>)>,
-    sources: SourceSet,
-    unreadable: Vec<FileId>,
-    diagnostics: Vec<Diagnostic>,
-    requested: Vec<FileId>,
-}
-
-fn load(model: &model::ModelFiles) -> Result<Loaded> {
-    let (name, overrides) = match &model.root {
-        Some(root) => {
-            let config = model::read_config(root)?;
-            let overrides = config.overrides()?;
-            (config.model.name, overrides)
-        }
-        None => (None, Vec::new()),
-    };
-    let mut loaded = Loaded {
-        name,
-        overrides,
-        sources: SourceSet::new(),
-        unreadable: Vec::new(),
-        diagnostics: Vec::new(),
-        requested: Vec::new(),
-    };
-    for path in &model.files {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let (id, problem) = polku_dsl::add_source_bytes(&mut loaded.sources, &display(path), bytes);
-        if let Some(problem) = problem {
-            loaded.unreadable.push(id);
-            loaded.diagnostics.push(problem);
-        }
-        if model.is_requested(path) {
-            loaded.requested.push(id);
-        }
-    }
-    Ok(loaded)
-}
-
 /// Writes to standard output; a reader that went away (`polku render … | head`) ends the
 /// output quietly instead of failing.
 fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -342,11 +300,6 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to standard output"),
     }
-}
-
-fn display(path: &Path) -> String {
-    let text = path.display().to_string();
-    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
 }
 
 fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
@@ -418,99 +371,29 @@ fn check(paths: &[PathBuf], format: Format, lang: Lang) -> Result<ExitCode> {
     Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// A model checked as a whole: its typed trees, every diagnostic, and the rules' result when
-/// they ran.
-struct ModelCheck {
-    files: Vec<(FileId, polku_dsl::ast::File)>,
-    diagnostics: Vec<Diagnostic>,
-    validation: Option<polku_engine::Validation>,
-}
-
-/// Every diagnostic of a model: the language's, then, when names resolve, the validation
-/// rules', with the model's severity overrides applied.
-fn check_model(loaded: &Loaded) -> ModelCheck {
-    let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
-    let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics.clone();
-    let clean = !checked.has_errors() && loaded.unreadable.is_empty();
-    diagnostics.extend(checked.diagnostics);
-    let mut validation = None;
-    if clean {
-        let mut result = polku_engine::validate(&checked.files, polku_engine::Limits::default());
-        diagnostics.append(&mut result.diagnostics);
-        validation = Some(result);
-    }
-    for (code, severity) in &loaded.overrides {
-        match severity {
-            Some(severity) => diagnostics
-                .iter_mut()
-                .filter(|d| d.code == *code)
-                .for_each(|d| d.severity = *severity),
-            None => diagnostics.retain(|d| d.code != *code),
-        }
-    }
-    polku_dsl::sort(&mut diagnostics);
-    ModelCheck { files: checked.files, diagnostics, validation }
-}
-
-/// Loads the one model at `dir`, or at or above the working folder.
-fn load_one(dir: Option<&Path>) -> Result<(model::ModelFiles, Loaded)> {
-    let dir = match dir {
-        Some(dir) => dir.to_path_buf(),
-        None => model::find_root(Path::new("."))
-            .context("no polku.toml in this folder or above it: name the model with --model")?,
-    };
-    let mut models = model::discover(std::slice::from_ref(&dir))?;
-    anyhow::ensure!(
-        models.len() == 1,
-        "{} holds {} models: name one of them",
-        dir.display(),
-        models.len()
-    );
-    let model = models.remove(0);
-    let loaded = load(&model)?;
-    Ok((model, loaded))
-}
-
-/// A model whose names resolve: its typed trees and the rules' result, its folder (when it has
-/// a `polku.toml`) and its text.
-struct CheckedModel {
-    files: Vec<(FileId, polku_dsl::ast::File)>,
-    validation: polku_engine::Validation,
-    root: Option<PathBuf>,
-    sources: SourceSet,
-}
-
-/// The typed trees of a model that checks without errors, or its errors printed. With
-/// `allow_rule_errors`, only the language's errors stop: the rules' findings are the point of
-/// an export, for instance.
+/// The typed trees of a model that checks without errors, or its errors printed (`None`).
+/// With `allow_rule_errors`, only the language's errors stop: the rules' findings are the
+/// point of an export, for instance.
 fn checked_model(
     dir: Option<&Path>,
     lang: Lang,
     allow_rule_errors: bool,
 ) -> Result<Option<CheckedModel>> {
-    let (on_disk, loaded) = load_one(dir)?;
-    let ModelCheck { files, diagnostics, validation } = check_model(&loaded);
-    let stops =
-        |d: &Diagnostic| d.is_error() && !(allow_rule_errors && d.code.as_str().starts_with('V'));
-    if diagnostics.iter().any(stops) {
-        let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(stops).collect();
-        print!("{}", diagnostic::render(&errors, &loaded.sources, lang));
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                "the model has errors: fix them first (polku check)",
-                "mallissa on virheitä: korjaa ne ensin (polku check)"
-            )
-        );
-        return Ok(None);
+    match model::checked_model(dir, allow_rule_errors)? {
+        Ok(checked) => Ok(Some(checked)),
+        Err(errors) => {
+            print!("{}", errors.render(lang));
+            eprintln!(
+                "{}",
+                say(
+                    lang,
+                    "the model has errors: fix them first (polku check)",
+                    "mallissa on virheitä: korjaa ne ensin (polku check)"
+                )
+            );
+            Ok(None)
+        }
     }
-    Ok(validation.map(|validation| CheckedModel {
-        files,
-        validation,
-        root: on_disk.root,
-        sources: loaded.sources,
-    }))
 }
 
 fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {

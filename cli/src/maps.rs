@@ -192,7 +192,7 @@ fn fingerprint(dir: &Path) -> u64 {
             if meta.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "polku")
-                || path.file_name().is_some_and(|n| n == crate::model::CONFIG_FILE)
+                || path.file_name().is_some_and(|n| n == polku_store::project::CONFIG_FILE)
             {
                 entries.push((path, meta.len(), meta.modified().ok()));
             }
@@ -207,11 +207,11 @@ fn fingerprint(dir: &Path) -> u64 {
 /// them in both languages.
 fn reload(dir: Option<&Path>) -> polku_viewer::server::Reload {
     let problems = |text: String| polku_viewer::server::Problems { fi: text.clone(), en: text };
-    let (_, loaded) = match crate::load_one(dir) {
+    let (_, loaded) = match polku_store::project::load_one(dir) {
         Ok(found) => found,
         Err(e) => return Err(problems(format!("{e:#}"))),
     };
-    let check = crate::check_model(&loaded);
+    let check = polku_store::project::check_model(&loaded);
     let errors: Vec<polku_dsl::Diagnostic> =
         check.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() || check.validation.is_none() {
@@ -265,10 +265,10 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     };
     let root = match &args.store.model {
         Some(dir) => dir.clone(),
-        None => crate::model::find_root(Path::new("."))
+        None => polku_store::project::find_root(Path::new("."))
             .context("no polku.toml in this folder or above it: name the model with --model")?,
     };
-    let name = crate::model::read_config(&root).ok().and_then(|c| c.model.name);
+    let name = polku_store::project::read_config(&root).ok().and_then(|c| c.model.name);
     let version = ModelVersion { version: hash, name, model };
     let overlay: std::sync::Arc<dyn server::Overlay> =
         std::sync::Arc::new(TrackerOverlay(std::sync::Mutex::new(tracker)));

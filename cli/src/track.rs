@@ -7,11 +7,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use polku_dsl::Lang;
-use polku_engine::pseudonym::{from_hex, to_hex, PseudonymKey};
+use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
 use polku_store::tracker::{Ack, Actor, ModelSources, Tracker};
 
-use crate::{model, say};
+use crate::say;
+use polku_store::project;
 
 /// Options every command that touches the store takes.
 #[derive(Debug, clap::Args)]
@@ -44,99 +45,15 @@ struct Setup {
     key: PseudonymKey,
 }
 
-/// The sources of a checked model as the store keeps them: paths relative to the model's
-/// folder, and the text.
-pub(crate) fn model_sources(checked: &crate::CheckedModel) -> ModelSources {
-    let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    ModelSources::new(
-        checked
-            .sources
-            .ids()
-            .map(|id| {
-                let file = checked.sources.get(id);
-                let path = Path::new(&file.path);
-                let relative = std::fs::canonicalize(path)
-                    .ok()
-                    .zip(std::fs::canonicalize(&root).ok())
-                    .and_then(|(p, r)| p.strip_prefix(r).ok().map(Path::to_path_buf))
-                    .unwrap_or_else(|| path.to_path_buf());
-                (relative.to_string_lossy().replace('\\', "/"), file.text.clone())
-            })
-            .collect(),
-    )
-}
-
 fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
     };
-    let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let config = match &checked.root {
-        Some(root) => model::read_config(root)?,
-        None => model::Config::default(),
-    };
-    let sources = model_sources(&checked);
-    let database = match (&args.database, &config.database.url) {
-        (Some(url), _) => url.clone(),
-        (None, Some(url)) => match url.strip_prefix("sqlite://") {
-            Some(path) if Path::new(path).is_relative() => {
-                format!("sqlite://{}", root.join(path).display())
-            }
-            _ => url.clone(),
-        },
-        (None, None) => "sqlite://data/polku.sqlite".to_owned(),
-    };
-    let key_file = match &config.privacy.key_file {
-        Some(file) => root.join(file),
-        None => match database.strip_prefix("sqlite://") {
-            Some(path) => Path::new(path)
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .join("pseudonym.key"),
-            None => PathBuf::from("data/pseudonym.key"),
-        },
-    };
-    let key = pseudonym_key(&key_file)?;
+    let sources = checked.model_sources();
+    let tracking = project::tracking(&checked, args.database.as_deref())?;
+    let key = project::pseudonym_key(&tracking.key_file)?;
     let model = polku_engine::compile(&checked.files);
-    Ok(Some(Setup { model, sources, database, key }))
-}
-
-/// The pseudonym key: `POLKU_PSEUDONYM_KEY` (hexadecimal), else the key file, created with 32
-/// random bytes on first use and readable by its owner only.
-fn pseudonym_key(file: &Path) -> Result<PseudonymKey> {
-    let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
-        from_hex(hex.trim()).context("POLKU_PSEUDONYM_KEY is not hexadecimal")?
-    } else if file.exists() {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read the pseudonym key {}", file.display()))?;
-        from_hex(text.trim())
-            .with_context(|| format!("the pseudonym key {} is not hexadecimal", file.display()))?
-    } else {
-        let mut random = [0u8; 32];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut f| f.read_exact(&mut random))
-            .context("cannot read random bytes for a new pseudonym key")?;
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options
-            .open(file)
-            .with_context(|| format!("cannot create the pseudonym key {}", file.display()))?;
-        writeln!(out, "{}", to_hex(&random))?;
-        out.sync_all()?;
-        // The new name must survive a crash too.
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::File::open(parent).and_then(|d| d.sync_all()).ok();
-        }
-        random.to_vec()
-    };
-    PseudonymKey::new(bytes).map_err(|e| anyhow::anyhow!("{e}"))
+    Ok(Some(Setup { model, sources, database: tracking.database, key }))
 }
 
 fn open_tracker(setup: Setup) -> Result<(Tracker, PseudonymKey)> {

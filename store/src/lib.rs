@@ -5,12 +5,14 @@
 //! as a second implementation); [`sqlite`], the embedded default; [`committer`], group commit
 //! on a writer thread; [`snapshot`], the binary image of the projection that makes start-up
 //! fast; [`tracker`], the one way in for commands and the HTTP API: ingest, status, reports,
-//! with every access to client data logged.
+//! with every access to client data logged; [`project`], the application layer the commands
+//! and the server share: finding and checking a model, its `polku.toml`, database and key.
 //!
 //! What it must not do: hold a personal identity code or the pseudonym key. Events reach it
 //! with the client already pseudonymised.
 
 pub mod committer;
+pub mod project;
 pub mod snapshot;
 pub mod sqlite;
 pub mod tracker;

@@ -1,0 +1,493 @@
+//! The application layer that the `polku` commands and the server share: finding a model on
+//! disk, its `polku.toml`, reading and checking it as one model (with the severity overrides),
+//! and, for tracking, the database URL and the pseudonym key.
+//!
+//! A folder with a `polku.toml` is a model root: every `.polku` file below it belongs to that
+//! model, up to a folder with a `polku.toml` of its own. Files outside any root form a model of
+//! their own with the other such files found from the same path.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use polku_dsl::{Diagnostic, FileId, Lang, SourceSet};
+use polku_engine::pseudonym::{from_hex, to_hex, PseudonymKey};
+
+use crate::tracker::ModelSources;
+
+pub const CONFIG_FILE: &str = "polku.toml";
+pub const EXTENSION: &str = "polku";
+
+/// What went wrong while finding, reading or setting up a model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path} does not exist")]
+    Missing { path: PathBuf },
+    #[error("{path} is not a valid model configuration: {message}")]
+    Config { path: PathBuf, message: String },
+    #[error("[rules] in {CONFIG_FILE}: {0}")]
+    Rules(String),
+    #[error("no polku.toml in this folder or above it: name the model with --model")]
+    NoRoot,
+    #[error("{dir} holds {count} models: name one of them")]
+    SeveralModels { dir: PathBuf, count: usize },
+    #[error("{0}")]
+    Key(String),
+}
+
+/// The files of one model, and which of them the user asked about.
+#[derive(Debug)]
+pub struct ModelFiles {
+    pub root: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+    /// Canonical paths of the files the user named, directly or through a folder.
+    requested: BTreeSet<PathBuf>,
+}
+
+impl ModelFiles {
+    /// Did the user ask about this file? Paths are compared canonically, since the model's
+    /// files may be reached through another spelling of the same folder.
+    pub fn is_requested(&self, path: &Path) -> bool {
+        canonical(path).is_some_and(|p| self.requested.contains(&p))
+    }
+}
+
+fn canonical(path: &Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok()
+}
+
+/// The model configuration in `polku.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub model: ModelSection,
+    /// Severity per rule code: `error`, `warning` or `off` (also `virhe`, `varoitus`, `pois`).
+    #[serde(default)]
+    pub rules: BTreeMap<String, String>,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub privacy: PrivacySection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The model's name, shown in the check summary.
+    pub name: Option<String>,
+}
+
+/// Where cases are stored: `url = "sqlite://data/polku.sqlite"`, relative to the model's folder.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    pub url: Option<String>,
+}
+
+/// The pseudonym key: `key_file = "..."`, relative to the model's folder. The key is never
+/// stored in the database.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySection {
+    pub key_file: Option<String>,
+}
+
+/// A rule's severity as `polku.toml` sets it: `None` switches the rule off.
+pub type Override = (polku_dsl::Code, Option<polku_dsl::Severity>);
+
+impl Config {
+    /// The severity overrides, checked: only validation rules (`V…`) can be changed, since a
+    /// syntax or naming error leaves nothing sound to check.
+    pub fn overrides(&self) -> Result<Vec<Override>, ProjectError> {
+        let mut out = Vec::new();
+        for (code, value) in &self.rules {
+            let Some(found) = polku_dsl::Code::ALL.iter().find(|c| c.as_str() == code) else {
+                return Err(ProjectError::Rules(format!("unknown rule `{code}`")));
+            };
+            if !code.starts_with('V') {
+                return Err(ProjectError::Rules(format!(
+                    "`{code}` is not a validation rule and cannot be changed"
+                )));
+            }
+            let severity = match value.as_str() {
+                "error" | "virhe" => Some(polku_dsl::Severity::Error),
+                "warning" | "varoitus" => Some(polku_dsl::Severity::Warning),
+                "off" | "pois" => None,
+                other => {
+                    return Err(ProjectError::Rules(format!(
+                        "`{code} = \"{other}\"`: use error, warning or off"
+                    )))
+                }
+            };
+            out.push((*found, severity));
+        }
+        Ok(out)
+    }
+}
+
+pub fn read_config(root: &Path) -> Result<Config, ProjectError> {
+    let path = root.join(CONFIG_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| ProjectError::Read { path: path.clone(), source })?;
+    toml::from_str(&text).map_err(|e| ProjectError::Config { path, message: e.to_string() })
+}
+
+/// The nearest folder at or above `dir` that holds a `polku.toml`. The search runs on the
+/// canonical path, so `..` and links lead to the real ancestors; the root is returned relative
+/// to the working folder where it lies below it, so that messages stay short.
+pub fn find_root(dir: &Path) -> Option<PathBuf> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let absolute = std::fs::canonicalize(dir).ok()?;
+    let root = absolute.ancestors().find(|a| a.join(CONFIG_FILE).is_file())?;
+    Some(shorten(root))
+}
+
+/// A path relative to the working folder when it lies below it.
+fn shorten(path: &Path) -> PathBuf {
+    let working = std::env::current_dir().ok().and_then(|w| std::fs::canonicalize(w).ok());
+    match working.as_deref().and_then(|w| path.strip_prefix(w).ok()) {
+        Some(relative) if relative.as_os_str().is_empty() => PathBuf::from("."),
+        Some(relative) => relative.to_path_buf(),
+        None => path.to_path_buf(),
+    }
+}
+
+/// Every `.polku` file below `dir`, sorted, skipping hidden folders.
+pub fn walk(dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
+    let read = |path: &Path, source| ProjectError::Read { path: path.to_path_buf(), source };
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| read(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| read(&dir, e))?;
+            let path = entry.path();
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            let kind = entry.file_type().map_err(|e| read(&path, e))?;
+            if kind.is_dir() && !hidden && entry.file_name() != "target" {
+                stack.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == EXTENSION) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Groups the files named by the arguments into models.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>, ProjectError> {
+    let mut by_root: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
+    let mut loose: Vec<ModelFiles> = Vec::new();
+    for path in paths {
+        let found = if path.is_dir() {
+            walk(path)?
+        } else if path.is_file() {
+            vec![path.clone()]
+        } else {
+            return Err(ProjectError::Missing { path: path.clone() });
+        };
+        let mut without_root = BTreeSet::new();
+        for file in found {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            match find_root(dir) {
+                Some(root) => {
+                    by_root.entry(root).or_default().insert(file);
+                }
+                None => {
+                    without_root.insert(file);
+                }
+            }
+        }
+        if !without_root.is_empty() {
+            loose.push(ModelFiles {
+                root: None,
+                requested: without_root.iter().filter_map(|f| canonical(f)).collect(),
+                files: without_root.into_iter().collect(),
+            });
+        }
+    }
+    let mut models = Vec::new();
+    for (root, requested) in by_root {
+        // The whole model is read so that names defined in other files resolve; files under a
+        // nested root belong to that root instead.
+        let mut files: Vec<PathBuf> = walk(&root)?
+            .into_iter()
+            .filter(|file| {
+                find_root(file.parent().unwrap_or(Path::new("."))).as_deref()
+                    == Some(root.as_path())
+            })
+            .collect();
+        // A file named on the command line is checked even where the walk passes it by (in a
+        // hidden folder, or without the .polku ending).
+        let walked: BTreeSet<PathBuf> = files.iter().filter_map(|f| canonical(f)).collect();
+        for file in &requested {
+            if canonical(file).is_some_and(|c| !walked.contains(&c)) {
+                files.push(file.clone());
+            }
+        }
+        let requested = requested.iter().filter_map(|f| canonical(f)).collect();
+        models.push(ModelFiles { root: Some(root), files, requested });
+    }
+    models.extend(loose);
+    Ok(models)
+}
+
+/// A model read from disk: its sources, and which files could not be read as text.
+#[derive(Debug)]
+pub struct Loaded {
+    pub name: Option<String>,
+    pub overrides: Vec<Override>,
+    pub sources: SourceSet,
+    pub unreadable: Vec<FileId>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub requested: Vec<FileId>,
+}
+
+/// How a path is shown in messages: without a leading `./`.
+pub fn display(path: &Path) -> String {
+    let text = path.display().to_string();
+    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
+}
+
+/// Reads the files of a model and its configuration.
+pub fn load(model: &ModelFiles) -> Result<Loaded, ProjectError> {
+    let (name, overrides) = match &model.root {
+        Some(root) => {
+            let config = read_config(root)?;
+            let overrides = config.overrides()?;
+            (config.model.name, overrides)
+        }
+        None => (None, Vec::new()),
+    };
+    let mut loaded = Loaded {
+        name,
+        overrides,
+        sources: SourceSet::new(),
+        unreadable: Vec::new(),
+        diagnostics: Vec::new(),
+        requested: Vec::new(),
+    };
+    for path in &model.files {
+        let bytes = std::fs::read(path)
+            .map_err(|source| ProjectError::Read { path: path.clone(), source })?;
+        let (id, problem) = polku_dsl::add_source_bytes(&mut loaded.sources, &display(path), bytes);
+        if let Some(problem) = problem {
+            loaded.unreadable.push(id);
+            loaded.diagnostics.push(problem);
+        }
+        if model.is_requested(path) {
+            loaded.requested.push(id);
+        }
+    }
+    Ok(loaded)
+}
+
+/// A model checked as a whole: its typed trees, every diagnostic, and the rules' result when
+/// they ran.
+#[derive(Debug)]
+pub struct ModelCheck {
+    pub files: Vec<(FileId, polku_dsl::ast::File)>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub validation: Option<polku_engine::Validation>,
+}
+
+/// Every diagnostic of a model: the language's, then, when names resolve, the validation
+/// rules', with the model's severity overrides applied.
+pub fn check_model(loaded: &Loaded) -> ModelCheck {
+    let checked = polku_dsl::check(&loaded.sources, &loaded.unreadable);
+    let mut diagnostics: Vec<Diagnostic> = loaded.diagnostics.clone();
+    let clean = !checked.has_errors() && loaded.unreadable.is_empty();
+    diagnostics.extend(checked.diagnostics);
+    let mut validation = None;
+    if clean {
+        let mut result = polku_engine::validate(&checked.files, polku_engine::Limits::default());
+        diagnostics.append(&mut result.diagnostics);
+        validation = Some(result);
+    }
+    for (code, severity) in &loaded.overrides {
+        match severity {
+            Some(severity) => diagnostics
+                .iter_mut()
+                .filter(|d| d.code == *code)
+                .for_each(|d| d.severity = *severity),
+            None => diagnostics.retain(|d| d.code != *code),
+        }
+    }
+    polku_dsl::sort(&mut diagnostics);
+    ModelCheck { files: checked.files, diagnostics, validation }
+}
+
+/// Loads the one model at `dir`, or at or above the working folder.
+pub fn load_one(dir: Option<&Path>) -> Result<(ModelFiles, Loaded), ProjectError> {
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => find_root(Path::new(".")).ok_or(ProjectError::NoRoot)?,
+    };
+    let mut models = discover(std::slice::from_ref(&dir))?;
+    if models.len() != 1 {
+        return Err(ProjectError::SeveralModels { dir, count: models.len() });
+    }
+    let model = models.remove(0);
+    let loaded = load(&model)?;
+    Ok((model, loaded))
+}
+
+/// A model whose names resolve: its typed trees and the rules' result, its folder (when it has
+/// a `polku.toml`), its name and its text.
+#[derive(Debug)]
+pub struct CheckedModel {
+    pub files: Vec<(FileId, polku_dsl::ast::File)>,
+    pub validation: polku_engine::Validation,
+    pub root: Option<PathBuf>,
+    pub name: Option<String>,
+    pub sources: SourceSet,
+}
+
+/// The errors of a model that does not check, with its sources for rendering them.
+#[derive(Debug)]
+pub struct ModelErrors {
+    pub errors: Vec<Diagnostic>,
+    pub sources: SourceSet,
+}
+
+impl ModelErrors {
+    /// The errors as `polku check` prints them.
+    pub fn render(&self, lang: Lang) -> String {
+        polku_dsl::diagnostic::render(&self.errors, &self.sources, lang)
+    }
+}
+
+/// The model at `dir` (or found from the working folder), checked. With `allow_rule_errors`,
+/// only the language's errors stop: the rules' findings are the point of an export.
+pub fn checked_model(
+    dir: Option<&Path>,
+    allow_rule_errors: bool,
+) -> Result<Result<CheckedModel, ModelErrors>, ProjectError> {
+    let (on_disk, loaded) = load_one(dir)?;
+    let ModelCheck { files, diagnostics, validation } = check_model(&loaded);
+    let stops =
+        |d: &Diagnostic| d.is_error() && !(allow_rule_errors && d.code.as_str().starts_with('V'));
+    let errors: Vec<Diagnostic> = diagnostics.into_iter().filter(stops).collect();
+    match validation {
+        Some(validation) if errors.is_empty() => Ok(Ok(CheckedModel {
+            files,
+            validation,
+            root: on_disk.root,
+            name: loaded.name,
+            sources: loaded.sources,
+        })),
+        _ => Ok(Err(ModelErrors { errors, sources: loaded.sources })),
+    }
+}
+
+impl CheckedModel {
+    /// The sources as the store keeps them: paths relative to the model's folder, and the text.
+    pub fn model_sources(&self) -> ModelSources {
+        let root = self.root.clone().unwrap_or_else(|| PathBuf::from("."));
+        ModelSources::new(
+            self.sources
+                .ids()
+                .map(|id| {
+                    let file = self.sources.get(id);
+                    let path = Path::new(&file.path);
+                    let relative = std::fs::canonicalize(path)
+                        .ok()
+                        .zip(std::fs::canonicalize(&root).ok())
+                        .and_then(|(p, r)| p.strip_prefix(r).ok().map(Path::to_path_buf))
+                        .unwrap_or_else(|| path.to_path_buf());
+                    (relative.to_string_lossy().replace('\\', "/"), file.text.clone())
+                })
+                .collect(),
+        )
+    }
+
+    /// The configuration in the model's `polku.toml` (the default without one).
+    pub fn config(&self) -> Result<Config, ProjectError> {
+        match &self.root {
+            Some(root) => read_config(root),
+            None => Ok(Config::default()),
+        }
+    }
+}
+
+/// Where a model's cases are stored and how its clients are pseudonymised.
+#[derive(Debug)]
+pub struct Tracking {
+    pub database: String,
+    pub key_file: PathBuf,
+}
+
+/// The database URL and key file for a model: `database` (a flag) first, else `[database] url`
+/// in `polku.toml` (relative to the model's folder), else `sqlite://data/polku.sqlite` in the
+/// working folder; the key file from `[privacy] key_file`, else beside the SQLite file.
+pub fn tracking(checked: &CheckedModel, database: Option<&str>) -> Result<Tracking, ProjectError> {
+    let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let config = checked.config()?;
+    let database = match (database, &config.database.url) {
+        (Some(url), _) => url.to_owned(),
+        (None, Some(url)) => match url.strip_prefix("sqlite://") {
+            Some(path) if Path::new(path).is_relative() => {
+                format!("sqlite://{}", root.join(path).display())
+            }
+            _ => url.clone(),
+        },
+        (None, None) => "sqlite://data/polku.sqlite".to_owned(),
+    };
+    let key_file = match &config.privacy.key_file {
+        Some(file) => root.join(file),
+        None => match database.strip_prefix("sqlite://") {
+            Some(path) => Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("pseudonym.key"),
+            None => PathBuf::from("data/pseudonym.key"),
+        },
+    };
+    Ok(Tracking { database, key_file })
+}
+
+/// The pseudonym key: `POLKU_PSEUDONYM_KEY` (hexadecimal), else the key file, created with 32
+/// random bytes on first use and readable by its owner only.
+pub fn pseudonym_key(file: &Path) -> Result<PseudonymKey, ProjectError> {
+    let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
+        from_hex(hex.trim())
+            .ok_or_else(|| ProjectError::Key("POLKU_PSEUDONYM_KEY is not hexadecimal".into()))?
+    } else if file.exists() {
+        let text = std::fs::read_to_string(file)
+            .map_err(|source| ProjectError::Read { path: file.to_path_buf(), source })?;
+        from_hex(text.trim()).ok_or_else(|| {
+            ProjectError::Key(format!("the pseudonym key {} is not hexadecimal", file.display()))
+        })?
+    } else {
+        let write = |source| ProjectError::Write { path: file.to_path_buf(), source };
+        let mut random = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut random))
+            .map_err(|e| ProjectError::Key(format!("cannot read random bytes for a key: {e}")))?;
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| ProjectError::Write { path: parent.to_path_buf(), source })?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut out = options.open(file).map_err(write)?;
+        writeln!(out, "{}", to_hex(&random)).map_err(write)?;
+        out.sync_all().map_err(write)?;
+        // The new name must survive a crash too.
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::File::open(parent).and_then(|d| d.sync_all()).ok();
+        }
+        random.to_vec()
+    };
+    PseudonymKey::new(bytes).map_err(|e| ProjectError::Key(e.to_string()))
+}
