@@ -226,7 +226,7 @@ pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &P
         remove_db(&ours_path);
         let store = polku_store::open(&format!("sqlite://{}", ours_path.display()))?;
         let mut tracker = Tracker::open(store, &sources, &model, key())?;
-        let actor = Actor { user: "bench".to_owned(), role: "bench".to_owned() };
+        let actor = Actor::new("bench", "bench");
         let arrivals: std::cell::RefCell<Vec<Instant>> =
             std::cell::RefCell::new(vec![Instant::now(); events.len() + 1]);
         let mut latencies = Vec::with_capacity(events.len());
@@ -304,7 +304,7 @@ pub fn recover(
         println!("simulated {} events in {:.1} s", events.len(), t.elapsed().as_secs_f64());
         let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
         let mut tracker = Tracker::open(store, &sources, &model, key())?;
-        let actor = Actor { user: "bench".to_owned(), role: "bench".to_owned() };
+        let actor = Actor::new("bench", "bench");
         let split = ((events.len() as f64) * (1.0 - tail_share)) as usize;
         let mut events = events;
         let tail = events.split_off(split);

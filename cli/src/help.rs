@@ -112,6 +112,7 @@ pub fn finnish(command: Command) -> Command {
                     a.help("Tietokanta: sqlite://POLKU. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
                 })
                 .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
+                .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
                 .mut_arg("listen", |a| a.help("Osoite, jota kuunnellaan; portti 0 valitsee vapaan"))
                 .mut_arg("watch", |a| {
                     a.help("Tarkista malli uudelleen aina, kun tiedosto muuttuu; virheet näkyvät sivuilla")

@@ -28,6 +28,9 @@ pub struct StoreArgs {
     /// The role you act in, for the access log.
     #[arg(long, default_value = "työntekijä", global = true)]
     pub role: String,
+    /// Why you look at a client's data, for the access log.
+    #[arg(long, default_value = "", global = true)]
+    pub purpose: String,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
@@ -68,7 +71,7 @@ fn actor(args: &StoreArgs) -> Actor {
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
-    Actor { user, role: args.role.clone() }
+    Actor { purpose: args.purpose.clone(), ..Actor::new(user, args.role.clone()) }
 }
 
 fn now() -> i64 {
@@ -520,6 +523,10 @@ pub enum StoreCommand {
     AccessLog {
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Only the accesses to this client's data (personal identity code or pseudonym):
+        /// who has looked at my data.
+        #[arg(long)]
+        client: Option<String>,
     },
 }
 
@@ -532,16 +539,18 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
             tracker.save_snapshot()?;
             print_json(&tracker.info()?)?;
         }
-        StoreCommand::AccessLog { limit } => {
-            for a in tracker.access_log(*limit)? {
+        StoreCommand::AccessLog { limit, client } => {
+            for a in tracker.access_log(client.as_deref(), *limit)? {
                 println!(
-                    "{}  {:<12} {:<20} {:<8} {} {}",
+                    "{}  {:<12} {:<20} {:<8} {} {}{}{}",
                     a.at,
                     a.actor,
                     a.role,
                     a.action,
                     a.client.as_deref().unwrap_or("-"),
-                    a.detail
+                    a.detail,
+                    if a.unit.is_empty() { String::new() } else { format!(" unit={}", a.unit) },
+                    if a.purpose.is_empty() { String::new() } else { format!(" purpose={}", a.purpose) },
                 );
             }
         }
@@ -585,7 +594,7 @@ pub fn fill_demo(
     }
     drop(events);
     let (events, _bad) = polku_engine::event::parse_numbered_lines(&text, key);
-    let actor = Actor { user: "demo".to_owned(), role: "järjestelmä".to_owned() };
+    let actor = Actor::new("demo", "järjestelmä");
     let (ack, _) =
         tracker.ingest(events.into_iter().map(|(l, e)| (l, e, None)), 1000, &actor, &mut |_| {})?;
     if tracker.unsnapshotted() >= 50_000 {

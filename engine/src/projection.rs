@@ -261,6 +261,29 @@ impl Projection {
         self.case_index.get(id).map(|&i| &self.cases[i as usize])
     }
 
+    /// The pseudonym of the client a case belongs to, and the case's unit; `None` for an
+    /// unknown or not yet opened case.
+    pub fn case_owner(&self, id: &str) -> Option<(String, String)> {
+        let case = self.case(id)?;
+        case.rt.as_ref()?;
+        let client = pseudonym_text(self.clients.get(case.client as usize)?);
+        Some((client, self.names.get(case.unit).to_owned()))
+    }
+
+    /// The units in which a client (by pseudonym) has a case, open or closed.
+    pub fn client_units(&self, pseudonym: &str) -> Vec<String> {
+        let Some(&client) = self.client_index.get(&pseudonym_bytes(pseudonym)) else {
+            return Vec::new();
+        };
+        let mut units: Vec<String> = self.client_cases[client as usize]
+            .iter()
+            .map(|&i| self.names.get(self.cases[i as usize].unit).to_owned())
+            .collect();
+        units.sort();
+        units.dedup();
+        units
+    }
+
     /// Checks an event before it is stored: `Ok(true)` when it is new, `Ok(false)` when the
     /// case already has an event of its id.
     pub fn check(&self, event: &Event) -> Result<bool, Rejection> {

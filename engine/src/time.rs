@@ -9,6 +9,20 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub i64);
 
+/// Why a text is not a time. The messages say what a valid one looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TimeError {
+    #[error("not a time: write it as 2026-01-05T09:30:00+02:00 or 2026-01-05")]
+    Form,
+    #[error("not a date: the month is 01–12 and the day one that the month has")]
+    Date,
+    #[error("not a time of day: hours are 00–23, minutes 00–59 and seconds 00–60")]
+    Clock,
+    #[error("not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00")]
+    Offset,
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -110,59 +124,10 @@ impl Timestamp {
     }
 
     /// Parses `YYYY-MM-DD` (midnight in Finnish time), or
-    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; `None` for anything else. The text's
+    /// [`FromStr`](std::str::FromStr) implementation says why a text is not a time.
     pub fn parse(text: &str) -> Option<Timestamp> {
-        let b = text.as_bytes();
-        let number = |range: std::ops::Range<usize>| -> Option<i64> {
-            let part = b.get(range)?;
-            part.iter()
-                .try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
-        };
-        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-            return None;
-        }
-        let (year, month, day) = (number(0..4)?, number(5..7)? as u32, number(8..10)? as u32);
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return None;
-        }
-        let days = days_from_civil(year, month, day);
-        if b.len() == 10 {
-            return Some(local_midnight(days));
-        }
-        if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
-            return None;
-        }
-        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-        if hour > 23 || minute > 59 || second > 60 {
-            return None;
-        }
-        let mut rest = &b[19..];
-        if rest.first() == Some(&b'.') {
-            let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if digits == 0 {
-                return None;
-            }
-            rest = &rest[1 + digits..];
-        }
-        let offset = match rest {
-            [b'Z' | b'z'] => 0,
-            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-                let digits = [*h1, *h2, *m1, *m2];
-                if !digits.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
-                let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
-                let value = hours * 3600 + minutes * 60;
-                if *sign == b'-' {
-                    -value
-                } else {
-                    value
-                }
-            }
-            _ => return None,
-        };
-        Some(Timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset))
+        text.parse().ok()
     }
 
     /// The calendar date in UTC.
@@ -224,6 +189,72 @@ impl Timestamp {
     }
 }
 
+impl std::str::FromStr for Timestamp {
+    type Err = TimeError;
+
+    /// Parses `YYYY-MM-DD` (midnight in Finnish time), or
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (RFC 3339; `t` and a space are accepted for
+    /// `T`, and `z` for `Z`).
+    fn from_str(text: &str) -> Result<Timestamp, TimeError> {
+        let b = text.as_bytes();
+        let number = |range: std::ops::Range<usize>| -> Result<i64, TimeError> {
+            let part = b.get(range).ok_or(TimeError::Form)?;
+            part.iter()
+                .try_fold(0i64, |n, c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
+                .ok_or(TimeError::Form)
+        };
+        if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(TimeError::Form);
+        }
+        let (year, month, day) = (number(0..4)?, number(5..7)? as u32, number(8..10)? as u32);
+        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+            return Err(TimeError::Date);
+        }
+        let days = days_from_civil(year, month, day);
+        if b.len() == 10 {
+            return Ok(local_midnight(days));
+        }
+        if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
+            return Err(TimeError::Form);
+        }
+        let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+        if hour > 23 || minute > 59 || second > 60 {
+            return Err(TimeError::Clock);
+        }
+        let mut rest = &b[19..];
+        if rest.first() == Some(&b'.') {
+            let digits = rest[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return Err(TimeError::Form);
+            }
+            rest = &rest[1 + digits..];
+        }
+        let offset = match rest {
+            [b'Z' | b'z'] => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let digits = [*h1, *h2, *m1, *m2];
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(TimeError::Form);
+                }
+                let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+                let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+                // `+24:00` or `+99:99` names no place on Earth: a typing error, not a time.
+                if hours > 23 || minutes > 59 {
+                    return Err(TimeError::Offset);
+                }
+                let value = hours * 3600 + minutes * 60;
+                if *sign == b'-' {
+                    -value
+                } else {
+                    value
+                }
+            }
+            _ => return Err(TimeError::Form),
+        };
+        Ok(Timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset))
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (year, month, day) = self.date();
@@ -260,6 +291,30 @@ mod tests {
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn impossible_offsets_are_refused_with_their_reason() {
+        for bad in [
+            "2026-01-05T09:30:00+99:99",
+            "2026-01-05T09:30:00+24:00",
+            "2026-01-05T09:30:00-24:00",
+            "2026-01-05T09:30:00+02:60",
+            "2026-01-05T09:30:00.5+23:75",
+        ] {
+            assert_eq!(bad.parse::<Timestamp>(), Err(TimeError::Offset), "{bad}");
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+        assert!(TimeError::Offset.to_string().contains("UTC offset"));
+        // The extremes of real offsets are possible, and so is RFC 3339's `-00:00`.
+        for good in
+            ["2026-01-05T09:30:00+23:59", "2026-01-05T09:30:00+14:00", "2026-01-05T09:30:00-00:00"]
+        {
+            assert!(good.parse::<Timestamp>().is_ok(), "{good}");
+        }
+        assert_eq!("2026-02-30".parse::<Timestamp>(), Err(TimeError::Date));
+        assert_eq!("2026-01-05T24:00:00Z".parse::<Timestamp>(), Err(TimeError::Clock));
+        assert_eq!("2026-01-05T09:30:00".parse::<Timestamp>(), Err(TimeError::Form));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! the disk, while the fsyncs are shared.
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use crate::{EventStore, StoreError};
@@ -13,8 +14,13 @@ type Reply = SyncSender<Result<u64, String>>;
 /// Rows to append: (model version, event as stored).
 pub type Rows = Vec<(i64, String)>;
 
+/// Work for the store other than appending events (the access log, snapshots, reading the
+/// store's own facts), run on the writer thread in its turn.
+type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
+
 enum Job {
     Append(Rows, Reply),
+    Run(Task),
     Stop,
 }
 
@@ -33,11 +39,12 @@ impl Ticket {
     }
 }
 
-/// The writer thread and the way to it.
+/// The writer thread and the way to it. It lives as long as the tracker: every request's
+/// batches meet in its queue, so group commit spans requests. The handle can be shared.
 #[derive(Debug)]
 pub struct Committer {
-    jobs: Sender<Job>,
-    thread: Option<JoinHandle<Box<dyn EventStore>>>,
+    jobs: Mutex<Sender<Job>>,
+    thread: Mutex<Option<JoinHandle<Box<dyn EventStore>>>>,
 }
 
 impl std::fmt::Debug for dyn EventStore {
@@ -63,15 +70,23 @@ impl Committer {
                 let mut group: Vec<(Rows, Reply)> = Vec::new();
                 match first {
                     Job::Append(rows, reply) => group.push((rows, reply)),
+                    Job::Run(task) => {
+                        task(store.as_mut());
+                        continue;
+                    }
                     Job::Stop => break,
                 }
                 let mut rows_in_group = group[0].0.len();
+                // Work that is not an append waits until this group is committed, so that
+                // it sees the store as the group leaves it.
+                let mut after_group: Vec<Task> = Vec::new();
                 while rows_in_group < max_rows {
                     match inbox.try_recv() {
                         Ok(Job::Append(rows, reply)) => {
                             rows_in_group += rows.len();
                             group.push((rows, reply));
                         }
+                        Ok(Job::Run(task)) => after_group.push(task),
                         Ok(Job::Stop) => {
                             stopping = true;
                             break;
@@ -111,24 +126,51 @@ impl Committer {
                         }
                     }
                 }
+                for task in after_group {
+                    task(store.as_mut());
+                }
             }
             store
         });
-        Committer { jobs, thread: Some(thread) }
+        Committer { jobs: Mutex::new(jobs), thread: Mutex::new(Some(thread)) }
+    }
+
+    fn send(&self, job: Job) {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        // When the writer has stopped, the job is dropped and its reply reports it.
+        let _ = jobs.send(job);
+    }
+
+    /// Runs `work` on the writer thread, in turn with the appends, and waits for its result.
+    pub fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = sync_channel(1);
+        self.send(Job::Run(Box::new(move |store| {
+            let _ = reply.send(work(store));
+        })));
+        answer.recv().map_err(|_| StoreError::WriterGone)?
     }
 
     /// Submits a batch; the ticket tells when it is durable.
     pub fn submit(&self, rows: Rows) -> Ticket {
         let (reply, answer) = sync_channel(1);
-        // When the writer has stopped, the reply sender is dropped with the job and the
-        // ticket reports it.
-        let _ = self.jobs.send(Job::Append(rows, reply));
+        self.send(Job::Append(rows, reply));
         Ticket(answer)
     }
 
-    /// Stops the writer after the batches already submitted and gives the store back.
-    pub fn stop(mut self) -> Result<Box<dyn EventStore>, StoreError> {
-        let _ = self.jobs.send(Job::Stop);
-        self.thread.take().ok_or(StoreError::WriterGone)?.join().map_err(|_| StoreError::WriterGone)
+    /// Stops the writer after the work already submitted and gives the store back.
+    pub fn stop(&self) -> Result<Box<dyn EventStore>, StoreError> {
+        self.send(Job::Stop);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        thread.ok_or(StoreError::WriterGone)?.join().map_err(|_| StoreError::WriterGone)
+    }
+}
+
+impl Drop for Committer {
+    /// A writer nobody can reach any more finishes what it was given and closes the store.
+    fn drop(&mut self) {
+        let _ = self.stop();
     }
 }

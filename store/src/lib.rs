@@ -13,10 +13,12 @@
 
 pub mod committer;
 pub mod project;
+pub mod service;
 pub mod snapshot;
 pub mod sqlite;
 pub mod tracker;
 
+pub use service::TrackerService;
 pub use tracker::Tracker;
 
 /// One stored event: its place in the log, the model version it was accepted under, and the
@@ -41,6 +43,12 @@ pub struct Access {
     /// The client's pseudonym, where one client was accessed.
     pub client: Option<String>,
     pub detail: String,
+    /// The unit the actor acted for, where known.
+    pub unit: String,
+    /// Why the data was looked at, as the actor stated it.
+    pub purpose: String,
+    /// The request that did it (HTTP request id), empty for a command.
+    pub request: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +98,8 @@ pub trait EventStore: Send {
     ) -> Result<bool, StoreError>;
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
     /// The access log, newest first, at most `limit` entries.
-    fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError>;
+    /// The newest `limit` accesses, of one client (by pseudonym) or of all.
+    fn access_log(&mut self, client: Option<&str>, limit: usize) -> Result<Vec<Access>, StoreError>;
     /// The schema version.
     fn schema_version(&mut self) -> Result<i64, StoreError>;
     /// A setting kept with the data (such as the pseudonym key's fingerprint).

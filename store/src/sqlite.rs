@@ -40,6 +40,12 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 3: the access log says from which unit, for what purpose and in which request, and
+    // answers "who has looked at my data" by client.
+    "ALTER TABLE access_log ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_log ADD COLUMN purpose TEXT NOT NULL DEFAULT '';
+    ALTER TABLE access_log ADD COLUMN request TEXT NOT NULL DEFAULT '';
+    CREATE INDEX access_log_client ON access_log (client);",
 ];
 
 /// The schema version this build writes.
@@ -121,17 +127,23 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Reads the schema version and applies the migrations after it in one immediate
+    /// transaction, so that two processes opening a new database at once cannot both create
+    /// the schema: the second waits for the first and then finds it done.
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let found: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if found > SCHEMA_VERSION {
             return Err(StoreError::TooNew { found, known: SCHEMA_VERSION });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-            tx.commit()?;
+        if found == SCHEMA_VERSION {
+            return Ok(());
         }
+        for sql in MIGRATIONS.iter().skip(found as usize) {
+            tx.execute_batch(sql)?;
+        }
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+        tx.commit()?;
         Ok(())
     }
 }
@@ -222,18 +234,19 @@ impl EventStore for SqliteStore {
 
     fn log_access(&mut self, a: &Access) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO access_log (at, actor, role, action, client, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![a.at, a.actor, a.role, a.action, a.client, a.detail],
+            "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose, a.request],
         )?;
         Ok(())
     }
 
-    fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, StoreError> {
+    fn access_log(&mut self, client: Option<&str>, limit: usize) -> Result<Vec<Access>, StoreError> {
         let mut select = self.conn.prepare(
-            "SELECT at, actor, role, action, client, detail FROM access_log ORDER BY id DESC LIMIT ?1",
+            "SELECT at, actor, role, action, client, detail, unit, purpose, request FROM access_log
+             WHERE ?1 IS NULL OR client = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
-        let rows = select.query_map([limit as i64], |r| {
+        let rows = select.query_map(params![client, limit as i64], |r| {
             Ok(Access {
                 at: r.get(0)?,
                 actor: r.get(1)?,
@@ -241,6 +254,9 @@ impl EventStore for SqliteStore {
                 action: r.get(3)?,
                 client: r.get(4)?,
                 detail: r.get(5)?,
+                unit: r.get(6)?,
+                purpose: r.get(7)?,
+                request: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -3,6 +3,7 @@
 //! client's data is written to the access log before the data is handed out.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -56,11 +57,23 @@ impl ModelSources {
     }
 }
 
-/// Who is asking, for the access log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who is asking, and in what capacity, for the access log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Actor {
     pub user: String,
     pub role: String,
+    /// The unit the actor acts for, where it has one.
+    pub unit: Option<String>,
+    /// Why client data is looked at, as stated with the request.
+    pub purpose: String,
+    /// The request id over HTTP; empty for a command.
+    pub request: String,
+}
+
+impl Actor {
+    pub fn new(user: impl Into<String>, role: impl Into<String>) -> Actor {
+        Actor { user: user.into(), role: role.into(), ..Actor::default() }
+    }
 }
 
 /// Why the tracker refused.
@@ -115,10 +128,14 @@ pub struct Info {
 /// keep the writer busy, few enough to keep acknowledgements prompt.
 const IN_FLIGHT_EVENTS: usize = 1000;
 
+/// The most events one transaction of the writer holds, unless one batch is larger.
+const MAX_GROUP_ROWS: usize = 10_000;
+
 /// The projection kept in step with the log.
 #[derive(Debug)]
 pub struct Tracker {
-    store: Option<Box<dyn EventStore>>,
+    /// The long-lived writer that owns the store.
+    writer: Arc<Committer>,
     pub projection: Projection,
     /// Store model id → projection version.
     versions: HashMap<i64, u16>,
@@ -211,7 +228,7 @@ impl Tracker {
         }
         projection.current = current;
         Ok(Tracker {
-            store: Some(store),
+            writer: Arc::new(Committer::start(store, log_seq, MAX_GROUP_ROWS)),
             projection,
             versions,
             current_model,
@@ -226,15 +243,31 @@ impl Tracker {
 
     /// Rebuilds the projection from the store: after a failed write, the projection may hold
     /// events that never became durable, and only the log knows which did.
-    fn reload(&mut self) -> Result<(), TrackerError> {
-        let store = self.store.take().ok_or(StoreError::WriterGone)?;
+    pub fn reload(&mut self) -> Result<(), TrackerError> {
+        let store = self.writer.stop()?;
         let fresh = Tracker::open(store, &self.sources, &self.model, self.key.clone())?;
         *self = fresh;
         Ok(())
     }
 
-    fn store(&mut self) -> Result<&mut Box<dyn EventStore>, StoreError> {
-        self.store.as_mut().ok_or(StoreError::WriterGone)
+    /// The writer, to log accesses and wait for batches without holding the tracker.
+    pub fn writer(&self) -> Arc<Committer> {
+        self.writer.clone()
+    }
+
+    /// The log's last sequence number that this tracker has applied.
+    pub fn log_seq(&self) -> u64 {
+        self.log_seq
+    }
+
+    /// Notes that the log holds everything through `seq` (after a batch became durable).
+    pub fn advance(&mut self, seq: u64) {
+        self.log_seq = self.log_seq.max(seq);
+    }
+
+    /// The store model id under which new events are stored.
+    pub fn current_model(&self) -> i64 {
+        self.current_model
     }
 
     /// Ingests events in order, `batch` to a transaction, group-committed on a writer thread
@@ -252,9 +285,8 @@ impl Tracker {
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
         let batch = batch.clamp(1, 100_000);
-        let store = self.store.take().ok_or(StoreError::WriterGone)?;
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
-        let committer = Committer::start(store, self.log_seq, batch * in_flight);
+        let committer = self.writer.clone();
         let mut ack = Ack { seq: self.log_seq, ..Ack::default() };
         let mut refusals = Vec::new();
         let mut pending: std::collections::VecDeque<(Ticket, Ack)> = Default::default();
@@ -326,22 +358,18 @@ impl Tracker {
                 }
             }
         }
-        let store = committer.stop();
-        match (store, failure) {
-            (Ok(store), None) => {
-                self.store = Some(store);
-                self.log_seq = ack.seq;
+        match failure {
+            None => {
+                self.log_seq = self.log_seq.max(ack.seq);
                 let _ = self.log(actor, "ingest", None, &format!("{} events", ack.accepted));
                 Ok((ack, refusals))
             }
-            (Ok(store), Some(e)) => {
-                self.store = Some(store);
+            Some(e) => {
                 // What was applied but not stored must go: rebuild from the log.
                 let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
                 self.reload()?;
                 Err(e.into())
             }
-            (Err(e), _) => Err(e.into()),
         }
     }
 
@@ -359,8 +387,11 @@ impl Tracker {
             action: action.to_owned(),
             client: client.map(str::to_owned),
             detail: detail.to_owned(),
+            unit: actor.unit.clone().unwrap_or_default(),
+            purpose: actor.purpose.clone(),
+            request: actor.request.clone(),
         };
-        self.store()?.log_access(&access)
+        self.writer.run(move |store| store.log_access(&access))
     }
 
     /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
@@ -423,7 +454,7 @@ impl Tracker {
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
         let data = snapshot::encode(&self.projection);
         let seq = self.log_seq;
-        self.store()?.save_snapshot(seq, &data)?;
+        self.writer.run(move |store| store.save_snapshot(seq, &data))?;
         self.snapshot_seq = seq;
         Ok(())
     }
@@ -433,12 +464,19 @@ impl Tracker {
         self.log_seq - self.snapshot_seq
     }
 
-    pub fn access_log(&mut self, limit: usize) -> Result<Vec<Access>, TrackerError> {
-        Ok(self.store()?.access_log(limit)?)
+    /// The newest `limit` accesses, of one client (a personal identity code or a pseudonym)
+    /// or of all.
+    pub fn access_log(
+        &mut self,
+        client: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Access>, TrackerError> {
+        let client = client.map(|c| self.pseudonym(c)).transpose()?.map(|p| p.as_str().to_owned());
+        Ok(self.writer.run(move |store| store.access_log(client.as_deref(), limit))?)
     }
 
     pub fn info(&mut self) -> Result<Info, TrackerError> {
-        let schema_version = self.store()?.schema_version()?;
+        let schema_version = self.writer.run(|store| store.schema_version())?;
         Ok(Info {
             schema_version,
             events: self.projection.events,

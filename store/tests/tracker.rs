@@ -42,7 +42,7 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn actor() -> Actor {
-    Actor { user: "testi".to_owned(), role: "terveydenhoitaja".to_owned() }
+    Actor::new("testi", "terveydenhoitaja")
 }
 
 /// A simulated stream as `polku ingest` would read it: clients pseudonymised on the way in.
@@ -197,7 +197,7 @@ fn cases_stay_on_the_model_version_they_started_under() {
     assert!(status.cases.iter().all(|c| c.model_version == sources.hash()));
     assert_eq!(tracker.info().unwrap().model_versions, 2);
     // Every access to the client was logged, with the pseudonym and never the code.
-    let log = tracker.access_log(10).unwrap();
+    let log = tracker.access_log(None, 10).unwrap();
     assert_eq!(log[0].action, "status");
     assert_eq!(log[0].client.as_deref(), Some(status.client.as_str()));
     assert_eq!(log[0].role, "terveydenhoitaja");
@@ -289,9 +289,10 @@ impl polku_store::EventStore for FailingAppend {
     }
     fn access_log(
         &mut self,
+        client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<polku_store::Access>, polku_store::StoreError> {
-        self.inner.access_log(limit)
+        self.inner.access_log(client, limit)
     }
     fn schema_version(&mut self) -> Result<i64, polku_store::StoreError> {
         self.inner.schema_version()

@@ -1,0 +1,315 @@
+//! The tracker as a service that many requests share.
+//!
+//! [`TrackerService`] is a cheap, `Clone + Send + Sync` handle. Behind it, one long-lived
+//! writer owns the store, so the batches of concurrent requests meet in its queue and share
+//! commits. The projection sits behind a lock that is held only while events are applied or a
+//! status is computed, never while a commit is awaited: a request hands its batch to the
+//! writer, lets go of the projection, and waits for its own ticket. Reads therefore never wait
+//! for another request's commit.
+//!
+//! The invariants of the tracker hold: an event is acknowledged only once its batch is
+//! durable; every read of one client's data is logged (durably) before the data is computed
+//! and returned; a writer whose state is stale is stopped by the store; after a failed commit
+//! the projection is rebuilt from the log before anything else is read. A batch that has been
+//! applied but is still waiting for the disk is visible to reads in that window; if its commit
+//! fails the rebuild takes it back.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use polku_dsl::Lang;
+use polku_engine::event::{Event, EventKind};
+use polku_engine::projection::{
+    ClientStatus, CompletionReport, MultiUnitReport, Outcome, SegmentReport, StandingReport,
+    TransitionReport,
+};
+use polku_engine::pseudonym::Pseudonym;
+use serde::Serialize;
+
+use crate::committer::Committer;
+use crate::tracker::{Actor, Info, Tracker, TrackerError};
+use crate::{Access, StoreError};
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum EventResult {
+    /// Durable in the log.
+    Stored { id: String },
+    /// The case already had this event: acknowledged, not applied again.
+    Repeat { id: String },
+    /// Not stored: the field at fault and why.
+    Refused { id: String, field: String, reason: String },
+}
+
+/// The answer to one batch, in the order of its events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BatchResult {
+    pub stored: u64,
+    pub repeats: u64,
+    pub refused: u64,
+    pub deviations: u64,
+    /// The log's sequence number after the batch.
+    pub seq: u64,
+    pub events: Vec<EventResult>,
+}
+
+/// When the service writes a snapshot: after this many events since the last one.
+pub const SNAPSHOT_EVERY: u64 = 200_000;
+
+struct Shared {
+    tracker: Mutex<Tracker>,
+    writer: Mutex<Arc<Committer>>,
+    snapshot_every: u64,
+}
+
+/// The tracker, shared by the requests of a server.
+#[derive(Clone)]
+pub struct TrackerService(Arc<Shared>);
+
+impl std::fmt::Debug for TrackerService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TrackerService")
+    }
+}
+
+impl TrackerService {
+    pub fn new(tracker: Tracker) -> TrackerService {
+        TrackerService::with_snapshots(tracker, SNAPSHOT_EVERY)
+    }
+
+    /// A service that writes a snapshot after `every` events.
+    pub fn with_snapshots(tracker: Tracker, every: u64) -> TrackerService {
+        let writer = tracker.writer();
+        TrackerService(Arc::new(Shared {
+            tracker: Mutex::new(tracker),
+            writer: Mutex::new(writer),
+            snapshot_every: every.max(1),
+        }))
+    }
+
+    fn tracker(&self) -> MutexGuard<'_, Tracker> {
+        self.0.tracker.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn writer(&self) -> Arc<Committer> {
+        self.0.writer.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs `work` with the tracker locked: for what the service does not offer itself.
+    pub fn with<T>(&self, work: impl FnOnce(&mut Tracker) -> T) -> T {
+        work(&mut self.tracker())
+    }
+
+    fn log(&self, actor: &Actor, action: &str, client: Option<&str>, detail: &str) -> Result<(), StoreError> {
+        let access = Access {
+            at: now_text(),
+            actor: actor.user.clone(),
+            role: actor.role.clone(),
+            action: action.to_owned(),
+            client: client.map(str::to_owned),
+            detail: detail.to_owned(),
+            unit: actor.unit.clone().unwrap_or_default(),
+            purpose: actor.purpose.clone(),
+            request: actor.request.clone(),
+        };
+        self.writer().run(move |store| store.log_access(&access))
+    }
+
+    /// Appends a batch of events (clients already pseudonymised) and answers per event once
+    /// the stored ones are durable. `allowed` is asked for each event's unit (the opening
+    /// event's, or the case's) and refuses the event when it says no.
+    pub fn append(
+        &self,
+        events: Vec<Event>,
+        actor: &Actor,
+        allowed: &dyn Fn(&str) -> bool,
+    ) -> Result<BatchResult, TrackerError> {
+        let mut result = BatchResult::default();
+        let ticket = {
+            let mut tracker = self.tracker();
+            let mut rows = Vec::new();
+            let model = tracker.current_model();
+            for event in events {
+                let id = event.id.clone();
+                let unit = match &event.kind {
+                    EventKind::CaseOpened { unit, .. } => Some(unit.clone()),
+                    _ => tracker.projection.case_owner(&event.case).map(|(_, unit)| unit),
+                };
+                match unit {
+                    Some(unit) if !allowed(&unit) => {
+                        result.refused += 1;
+                        result.events.push(EventResult::Refused {
+                            id,
+                            field: "case".to_owned(),
+                            reason: format!("the unit {unit} is not one you may record for"),
+                        });
+                        continue;
+                    }
+                    None if !matches!(event.kind, EventKind::CaseOpened { .. }) => {
+                        result.refused += 1;
+                        result.events.push(EventResult::Refused {
+                            id,
+                            field: "case".to_owned(),
+                            reason: format!("no case {} has been opened", event.case),
+                        });
+                        continue;
+                    }
+                    _ => {}
+                }
+                let current = tracker.projection.current;
+                match tracker.projection.accept(&event, current) {
+                    Err(rejection) => {
+                        let text = rejection.to_string();
+                        let (field, reason) = text
+                            .split_once(": ")
+                            .map(|(f, r)| (f.to_owned(), r.to_owned()))
+                            .unwrap_or_else(|| ("event".to_owned(), text.clone()));
+                        result.refused += 1;
+                        result.events.push(EventResult::Refused { id, field, reason });
+                    }
+                    Ok(Outcome::Duplicate) => {
+                        result.repeats += 1;
+                        result.events.push(EventResult::Repeat { id });
+                    }
+                    Ok(Outcome::Applied(deviation)) => {
+                        result.deviations += u64::from(deviation.is_some());
+                        let body = serde_json::to_string(&event)
+                            .map_err(|e| StoreError::Other(e.to_string()))?;
+                        rows.push((model, body));
+                        result.stored += 1;
+                        result.events.push(EventResult::Stored { id });
+                    }
+                }
+            }
+            if rows.is_empty() {
+                result.seq = tracker.log_seq();
+                None
+            } else {
+                Some(tracker.writer().submit(rows))
+            }
+        };
+        let Some(ticket) = ticket else { return Ok(result) };
+        match ticket.wait() {
+            Ok(seq) => {
+                result.seq = seq;
+                let mut tracker = self.tracker();
+                tracker.advance(seq);
+                let due = tracker.unsnapshotted() >= self.0.snapshot_every;
+                drop(tracker);
+                let _ = self.log(actor, "ingest", None, &format!("{} events", result.stored));
+                if due {
+                    // A snapshot only shortens the next start; its failure loses nothing.
+                    let _ = self.tracker().save_snapshot();
+                }
+                Ok(result)
+            }
+            Err(e) => {
+                // What was applied but not stored must go: rebuild from the log.
+                let mut tracker = self.tracker();
+                let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
+                tracker.reload()?;
+                *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Turns what was typed (a personal identity code or a pseudonym) into a pseudonym.
+    pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
+        self.tracker().pseudonym(client)
+    }
+
+    /// The units in which a client has cases: what decides whether staff of a unit may see
+    /// the client.
+    pub fn client_units(&self, pseudonym: &Pseudonym) -> Vec<String> {
+        self.tracker().projection.client_units(pseudonym.as_str())
+    }
+
+    /// The client and unit of a case.
+    pub fn case_owner(&self, case: &str) -> Option<(String, String)> {
+        self.tracker().projection.case_owner(case)
+    }
+
+    /// Every case of a client as of `now`, after logging the access durably.
+    pub fn client_status(
+        &self,
+        pseudonym: &Pseudonym,
+        actor: &Actor,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Option<ClientStatus>, TrackerError> {
+        self.log(actor, "status", Some(pseudonym.as_str()), "")?;
+        Ok(self.tracker().projection.client_status(pseudonym.as_str(), now, lang))
+    }
+
+    /// One case as of `now`, after logging the access to its client durably.
+    pub fn case_status(
+        &self,
+        case: &str,
+        actor: &Actor,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Option<polku_engine::case::CaseStatus>, TrackerError> {
+        let Some((client, _)) = self.case_owner(case) else { return Ok(None) };
+        self.log(actor, "case", Some(&client), case)?;
+        Ok(self.tracker().projection.case_status(case, now, lang))
+    }
+
+    pub fn segment_report(&self, actor: &Actor, date: i64) -> Result<SegmentReport, TrackerError> {
+        self.log(actor, "report", None, "segments")?;
+        Ok(self.tracker().projection.segment_report(date))
+    }
+
+    pub fn transition_report(
+        &self,
+        actor: &Actor,
+        from: i64,
+        to: i64,
+    ) -> Result<TransitionReport, TrackerError> {
+        self.log(actor, "report", None, "transitions")?;
+        Ok(self.tracker().projection.transition_report(from, to))
+    }
+
+    pub fn completion_report(&self, actor: &Actor, now: i64) -> Result<CompletionReport, TrackerError> {
+        self.log(actor, "report", None, "completion")?;
+        Ok(self.tracker().projection.completion_report(now))
+    }
+
+    /// Where open cases of a process stand: aggregates only, not logged.
+    pub fn standing_report(&self, process: &str, segment: Option<&str>) -> StandingReport {
+        self.tracker().projection.standing_report(process, segment)
+    }
+
+    /// Clients served by several units at once: aggregates only, not logged.
+    pub fn multi_unit_report(&self) -> MultiUnitReport {
+        self.tracker().projection.multi_unit_report()
+    }
+
+    /// The access log, of one client (pseudonym) or of all; reading it is itself logged.
+    pub fn access_log(
+        &self,
+        client: Option<&Pseudonym>,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<Access>, TrackerError> {
+        let client = client.map(|c| c.as_str().to_owned());
+        self.log(actor, "audit", client.as_deref(), "")?;
+        Ok(self.writer().run(move |store| store.access_log(client.as_deref(), limit))?)
+    }
+
+    pub fn info(&self) -> Result<Info, TrackerError> {
+        self.tracker().info()
+    }
+
+    /// A hash of the whole state, to compare two ways of building it.
+    pub fn digest(&self) -> u64 {
+        self.tracker().projection.digest()
+    }
+}
+
+fn now_text() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    polku_engine::time::Timestamp(seconds).to_string()
+}
