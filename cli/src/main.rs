@@ -169,6 +169,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// API tokens for systems and people.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        store: track::StoreArgs,
+    },
     /// Serve the process maps in the browser, with a live overlay of open cases.
     ///
     /// Checks the model first and refuses to start on errors.
@@ -181,6 +188,22 @@ enum Command {
         /// Change nothing: exit 1 and name the files that would change.
         #[arg(long)]
         check: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once; the database keeps only its SHA-256.
+    Create {
+        /// staff, process_owner, viewer, auditor or system.
+        #[arg(long)]
+        role: String,
+        /// A unit (service) whose clients the holder may see or record for; repeat for more.
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Who holds it, for the access log.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -289,6 +312,9 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             )
         }
         Command::Serve(args) => maps::serve(args, lang),
+        Command::Token { command: TokenCommand::Create { role, units, name }, store } => {
+            maps::create_token(&store, &role, &units, name.as_deref(), lang)
+        }
     }
 }
 

@@ -159,25 +159,6 @@ pub enum RendererArg {
     Browser,
 }
 
-/// The aggregates of the tracker, for the maps' overlay.
-struct TrackerOverlay(std::sync::Mutex<polku_store::tracker::Tracker>);
-
-impl polku_viewer::server::Overlay for TrackerOverlay {
-    fn standing(
-        &self,
-        process: &str,
-        segment: Option<&str>,
-    ) -> polku_engine::projection::StandingReport {
-        let tracker = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        tracker.projection.standing_report(process, segment)
-    }
-
-    fn multi_unit(&self) -> polku_engine::projection::MultiUnitReport {
-        let tracker = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        tracker.projection.multi_unit_report()
-    }
-}
-
 /// A value that changes when any `.polku` file or `polku.toml` under `dir` changes.
 fn fingerprint(dir: &Path) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -270,9 +251,33 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     };
     let name = polku_store::project::read_config(&root).ok().and_then(|c| c.model.name);
     let version = ModelVersion { version: hash, name, model };
-    let overlay: std::sync::Arc<dyn server::Overlay> =
-        std::sync::Arc::new(TrackerOverlay(std::sync::Mutex::new(tracker)));
-    let state = AppState::new(version, renderer, Some(overlay), demo);
+    let units: Vec<String> = version.model.services.keys().cloned().collect();
+    let service = polku_store::TrackerService::new(tracker);
+    if demo {
+        // Sign-in for the demo: one token per role, shown on the terminal only.
+        use polku_viewer::server::auth::{Principal, Role};
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "demo sign-in tokens (Authorization: Bearer TOKEN):",
+                "esittelyn kirjautumistunnisteet (Authorization: Bearer TUNNISTE):"
+            )
+        );
+        for (role, name) in [
+            (Role::Staff, "demo-terveydenhoitaja"),
+            (Role::System, "demo-potilastietojarjestelma"),
+            (Role::ProcessOwner, "demo-prosessinomistaja"),
+            (Role::Auditor, "demo-tarkastaja"),
+        ] {
+            let units =
+                if matches!(role, Role::Staff | Role::System) { units.clone() } else { Vec::new() };
+            let principal = Principal { name: name.to_owned(), role, units };
+            let token = polku_viewer::server::api::create_token(&service, &principal)?;
+            eprintln!("  {:<14} {token}", role.as_str());
+        }
+    }
+    let state = AppState::with_tracker(version, renderer, service, demo);
     let watch = args.watch.then(|| {
         let (a, b) = (root.clone(), root.clone());
         server::Watch {
@@ -339,5 +344,44 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             watch,
         ))
         .with_context(|| format!("cannot serve on {}", args.listen))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `polku token create`: a bearer token for a system or a person, shown once.
+pub fn create_token(
+    store: &crate::track::StoreArgs,
+    role: &str,
+    units: &[String],
+    name: Option<&str>,
+    lang: Lang,
+) -> Result<ExitCode> {
+    use polku_viewer::server::auth::{Principal, Role};
+    let Some(role) = Role::parse(role) else {
+        bail!(
+            "{} `{role}`: staff, process_owner, viewer, auditor, system",
+            say(lang, "unknown role", "tuntematon rooli")
+        );
+    };
+    let Some((tracker, _, model, _)) = crate::track::open_with_model(store, lang)? else {
+        return Ok(ExitCode::from(1));
+    };
+    for unit in units {
+        if !model.services.contains_key(unit) {
+            bail!("{} `{unit}`", say(lang, "the model has no unit", "mallissa ei ole yksikköä"));
+        }
+    }
+    let name = name.map(str::to_owned).unwrap_or_else(|| format!("{}-token", role.as_str()));
+    let principal = Principal { name, role, units: units.to_vec() };
+    let service = polku_store::TrackerService::new(tracker);
+    let token = polku_viewer::server::api::create_token(&service, &principal)?;
+    println!("{token}");
+    eprintln!(
+        "{}",
+        say(
+            lang,
+            "the token is shown only now; the database keeps only its hash",
+            "tunniste näytetään vain nyt; tietokanta säilyttää vain sen tiivisteen"
+        )
+    );
     Ok(ExitCode::SUCCESS)
 }

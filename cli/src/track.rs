@@ -550,7 +550,11 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
                     a.client.as_deref().unwrap_or("-"),
                     a.detail,
                     if a.unit.is_empty() { String::new() } else { format!(" unit={}", a.unit) },
-                    if a.purpose.is_empty() { String::new() } else { format!(" purpose={}", a.purpose) },
+                    if a.purpose.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" purpose={}", a.purpose)
+                    },
                 );
             }
         }

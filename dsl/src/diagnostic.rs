@@ -2,6 +2,12 @@
 //! hints. The words live in one catalogue with a Finnish and an English template per code, so
 //! every diagnostic exists in both languages; [`render`] is the one function that turns a
 //! diagnostic into text for a person, and [`to_json`] the one for tools.
+//!
+//! No message repeats text shaped like a Finnish personal identity code: an argument can come
+//! from anywhere (a name in a model, a value on the command line, a line of events), so the
+//! filled-in message, its hints and the source excerpts are redacted here, where every
+//! diagnostic passes on its way out. [`identity_code_shapes`] is the one detector of that
+//! shape; the engine validates what it finds before refusing a line of events.
 
 use std::fmt::Write as _;
 
@@ -206,7 +212,8 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// The message in the given language, with the arguments filled in.
+    /// The message in the given language, with the arguments filled in and anything shaped
+    /// like a personal identity code redacted.
     pub fn message(&self, lang: Lang) -> String {
         let entry = self.code.entry();
         self.fill(
@@ -223,10 +230,13 @@ impl Diagnostic {
         self.hints
             .iter()
             .filter_map(|hint| match hint {
-                Hint::DidYouMean(word) => Some(match lang {
-                    Lang::En => format!("did you mean `{word}`?"),
-                    Lang::Fi => format!("tarkoititko `{word}`?"),
-                }),
+                Hint::DidYouMean(word) => {
+                    let word = redact_identity_codes(word);
+                    Some(match lang {
+                        Lang::En => format!("did you mean `{word}`?"),
+                        Lang::Fi => format!("tarkoititko `{word}`?"),
+                    })
+                }
                 Hint::FromCatalogue => {
                     let template = match lang {
                         Lang::En => entry.hint_en,
@@ -264,7 +274,12 @@ impl Diagnostic {
             }
         }
         out.push_str(rest);
-        out
+        // Redacting the filled-in text rather than each argument also catches a code that two
+        // arguments spell together.
+        match redact_identity_codes(&out) {
+            std::borrow::Cow::Borrowed(_) => out,
+            std::borrow::Cow::Owned(redacted) => redacted,
+        }
     }
 }
 
@@ -595,6 +610,7 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceSet, lang: Lang)
         let line_start = file.line_start(line_index);
         let _ = writeln!(out, "{pad} |");
         let shown: String = line.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let shown = mask_identity_codes(&shown);
         let _ = writeln!(out, "{:>gutter$} | {}", start.line, shown.trim_end());
         let from = (span.start as usize).saturating_sub(line_start).min(line.len());
         let to = (span.end as usize).saturating_sub(line_start).clamp(from, line.len());
@@ -625,6 +641,120 @@ fn char_count(line: &str, from: usize, to: usize) -> usize {
         i
     };
     line[floor(from)..floor(to)].chars().count()
+}
+
+/// Where a text is shaped like a Finnish personal identity code as a person would type one:
+/// six digits (the birth date `DDMMYY`), then a century sign (`+ - Y X W V U A B C D E F`, in
+/// either case), or a space or another dash in its place, or nothing at all; three digits (the
+/// individual number) and a letter or digit (the check character).
+///
+/// Letters may touch it (`hetu131052-308T`), digits may not: six digits that end a longer
+/// number, or ten that are part of one, are not a code. Only the shape is looked at, not
+/// whether the date exists or the check character matches, so that messages err on the side
+/// of hiding; `polku_engine::pseudonym::contains_identity_code` validates the shapes found here
+/// before it refuses a line for one.
+pub fn identity_code_shapes(text: &str) -> IdentityCodeShapes<'_> {
+    IdentityCodeShapes { text, at: 0 }
+}
+
+/// One stretch of text shaped like a personal identity code: its byte offsets, and its century
+/// sign when it has one. It holds no character of the code, so that it can be kept and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentityCodeShape {
+    /// Where the six date digits start.
+    pub start: usize,
+    /// Just after the check character. The individual number is the three bytes before it.
+    pub end: usize,
+    /// The century sign in upper case; `None` when there is none (nothing, a space or a dash
+    /// other than `-` in its place), so the century is not known.
+    pub century_sign: Option<u8>,
+}
+
+/// The iterator of [`identity_code_shapes`]: the shapes in order, none overlapping.
+#[derive(Debug, Clone)]
+pub struct IdentityCodeShapes<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+/// Characters that people type, or word processors put, in place of the `-` century sign.
+const DASHES: [char; 7] =
+    ['\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}'];
+
+impl Iterator for IdentityCodeShapes<'_> {
+    type Item = IdentityCodeShape;
+
+    fn next(&mut self) -> Option<IdentityCodeShape> {
+        let b = self.text.as_bytes();
+        let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+        while self.at < b.len() {
+            let start = self.at;
+            if !digit(start) || (start > 0 && digit(start - 1)) {
+                self.at += 1;
+                continue;
+            }
+            // A code starts only where a run of digits starts, so whatever happens the rest of
+            // this run is skipped.
+            let run = b[start..].iter().take_while(|c| c.is_ascii_digit()).count();
+            self.at = start + run;
+            let (century_sign, individual) = match run {
+                6 => {
+                    let after = start + 6;
+                    let dash = self.text[after..].chars().next().filter(|c| DASHES.contains(c));
+                    match (b.get(after), dash) {
+                        (Some(&c), _) if b"+-YXWVUABCDEFyxwvuabcdef".contains(&c) => {
+                            (Some(c.to_ascii_uppercase()), after + 1)
+                        }
+                        (Some(b' '), _) => (None, after + 1),
+                        (_, Some(dash)) => (None, after + dash.len_utf8()),
+                        _ => continue,
+                    }
+                }
+                // Without a separator the individual number and a check digit continue the run.
+                9 | 10 => (None, start + 6),
+                _ => continue,
+            };
+            let check = individual + 3;
+            let shaped = (individual..check).all(digit)
+                && b.get(check).is_some_and(u8::is_ascii_alphanumeric)
+                && !(digit(check) && digit(check + 1));
+            if shaped {
+                self.at = check + 1;
+                return Some(IdentityCodeShape { start, end: check + 1, century_sign });
+            }
+        }
+        None
+    }
+}
+
+/// The text with everything shaped like a personal identity code replaced by `…`.
+pub fn redact_identity_codes(text: &str) -> std::borrow::Cow<'_, str> {
+    replace_identity_codes(text, |_| "…".to_owned())
+}
+
+/// The text with every character of what is shaped like a personal identity code replaced by
+/// `•`, so that a source excerpt keeps its columns for the underline.
+fn mask_identity_codes(text: &str) -> std::borrow::Cow<'_, str> {
+    replace_identity_codes(text, |code| "•".repeat(code.chars().count()))
+}
+
+fn replace_identity_codes(
+    text: &str,
+    replacement: impl Fn(&str) -> String,
+) -> std::borrow::Cow<'_, str> {
+    let mut shapes = identity_code_shapes(text).peekable();
+    if shapes.peek().is_none() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for shape in shapes {
+        out.push_str(&text[copied..shape.start]);
+        out.push_str(&replacement(&text[shape.start..shape.end]));
+        copied = shape.end;
+    }
+    out.push_str(&text[copied..]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// One diagnostic as tools read it: `polku check --format json` prints an array of these.
@@ -694,6 +824,42 @@ mod tests {
             };
             assert_eq!(holes(entry.en), holes(entry.fi), "{}", entry.code);
         }
+    }
+
+    fn shapes(text: &str) -> Vec<&str> {
+        identity_code_shapes(text).map(|s| &text[s.start..s.end]).collect()
+    }
+
+    #[test]
+    fn identity_code_shapes_are_found_as_people_type_them() {
+        assert_eq!(shapes("asiakas 131052-308T ei saapunut"), ["131052-308T"]);
+        assert_eq!(shapes("hetu131052-308T."), ["131052-308T"]);
+        assert_eq!(shapes("(131052308T)"), ["131052308T"]);
+        assert_eq!(shapes("131052-308U ja 010594y9021"), ["131052-308U", "010594y9021"]);
+        assert_eq!(shapes("131052 308T"), ["131052 308T"]);
+        assert_eq!(shapes("131052\u{2013}308T"), ["131052\u{2013}308T"]);
+        assert_eq!(shapes("0105949021"), ["0105949021"]);
+        assert_eq!(shapes("131052-308Tabc"), ["131052-308T"]);
+        let found = identity_code_shapes("x 010516B903X").next().unwrap();
+        assert_eq!((found.start, found.end, found.century_sign), (2, 13, Some(b'B')));
+        assert_eq!(identity_code_shapes("131052308T").next().unwrap().century_sign, None);
+        // Digits around it make it part of a longer number.
+        for text in [
+            "9131052-308T",
+            "131052-30812",
+            "99999999999",
+            "131052-30",
+            "2026-01-05T09:30:00+02:00",
+            "131052_308T",
+            "131052-308-",
+            "äöå",
+            "",
+        ] {
+            assert!(shapes(text).is_empty(), "{text}");
+        }
+        assert_eq!(redact_identity_codes("x 131052-308U ö"), "x … ö");
+        assert!(matches!(redact_identity_codes("äöå"), std::borrow::Cow::Borrowed("äöå")));
+        assert_eq!(mask_identity_codes("a 131052\u{2013}308T b"), "a ••••••••••• b");
     }
 
     #[test]

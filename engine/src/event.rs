@@ -12,7 +12,16 @@
 //! Every event carries the sender's id (a repeat is acknowledged, not applied twice), when it
 //! happened, when it was recorded, and the acting role. The `client` of a `case_opened` event is
 //! a pseudonym or a personal identity code; a code is validated and pseudonymised while the line
-//! is read, and neither it nor the line is ever repeated in an error.
+//! is read, and neither it nor the line is ever repeated in an error. A line with a personal
+//! identity code in any other field, in any form a person types, is refused.
+//!
+//! [`parse_bytes`] reads what a file or standard input holds, byte for byte: a line that is not
+//! UTF-8 is refused with its number (never stored with characters replaced), a byte-order mark
+//! at the start is skipped, and lines that are possible but suspect (a year such as 0001, a
+//! `recorded` before `occurred`) are kept with a [`LineWarning`]. [`parse_numbered_lines`] is
+//! the same for text already decoded.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -111,20 +120,91 @@ mod timestamp {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Timestamp::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(
-                "not a time: write it as 2026-01-05T09:30:00+02:00 or 2026-01-05",
-            )
-        })
+        text.parse::<Timestamp>().map_err(serde::de::Error::custom)
     }
 }
 
+/// The value of `type` in each kind of event, in the order of [`EventKind`].
+pub const EVENT_KINDS: [&str; 12] = [
+    "case_opened",
+    "step_started",
+    "step_completed",
+    "step_cancelled",
+    "step_not_needed",
+    "phase_completed",
+    "segment_assessed",
+    "segment_changed",
+    "referral_sent",
+    "referral_accepted",
+    "referral_declined",
+    "case_closed",
+];
+
 /// Why one line of an event file was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
 pub struct LineError {
     /// 1-based.
     pub line: usize,
     pub reason: String,
+}
+
+/// What the reader judges suspect without refusing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Times, and dates of birth, whose year (in Finnish time) is before this are warned
+    /// about: such a year is more likely a slip of the keyboard or of a conversion than a
+    /// time. 1900 by default.
+    pub earliest_year: i64,
+    /// The same for years after this one; 2100 by default.
+    pub latest_year: i64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { earliest_year: 1900, latest_year: 2100 }
+    }
+}
+
+/// Something possible but suspect in an accepted line. The event is kept; the sender is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Warning {
+    /// A time whose year is outside the plausible years of [`ReadOptions`].
+    Implausible { field: &'static str, year: i64, earliest: i64, latest: i64 },
+    /// `recorded` is earlier than `occurred`.
+    RecordedBeforeOccurred,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::Implausible { field, year, earliest, latest } => write!(
+                f,
+                "{field}: the year {year:04} is outside the plausible years {earliest}–{latest}"
+            ),
+            Warning::RecordedBeforeOccurred => {
+                f.write_str("recorded: earlier than occurred; the event is kept as it is")
+            }
+        }
+    }
+}
+
+/// A [`Warning`] and the line it is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineWarning {
+    /// 1-based.
+    pub line: usize,
+    pub warning: Warning,
+}
+
+/// What [`parse_bytes`] read: the accepted events with their line numbers, the refused lines,
+/// and the warnings about accepted ones, each in line order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadLines {
+    pub events: Vec<(usize, Event)>,
+    pub errors: Vec<LineError>,
+    pub warnings: Vec<LineWarning>,
 }
 
 /// Reads events, one JSON object per line. Good lines are kept; every bad line is reported by
@@ -135,49 +215,84 @@ pub fn parse_lines(text: &str, key: &PseudonymKey) -> (Vec<Event>, Vec<LineError
     (events.into_iter().map(|(_, e)| e).collect(), errors)
 }
 
-/// As [`parse_lines`], with each event's line number (1-based).
+/// As [`parse_lines`], with each event's line number (1-based). Warnings are not returned:
+/// [`parse_bytes`] has them.
 pub fn parse_numbered_lines(
     text: &str,
     key: &PseudonymKey,
 ) -> (Vec<(usize, Event)>, Vec<LineError>) {
-    let mut events = Vec::new();
-    let mut errors = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match parse_line(line, key) {
-            Ok(event) => events.push((index + 1, event)),
-            Err(reason) => errors.push(LineError { line: index + 1, reason }),
-        }
-    }
-    (events, errors)
+    let read = parse_bytes(text.as_bytes(), key, &ReadOptions::default());
+    (read.events, read.errors)
 }
 
-fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
-    let mut event: Event = serde_json::from_str(line).map_err(|e| {
-        // serde's message may quote what was sent (an unknown type, a value of the wrong
-        // type), so anything shaped like an identity code is cut out. A missing or unknown
-        // field is named in the message; a value of the wrong type is not, so the field is
-        // read from the line before the column.
-        let message = e.to_string();
-        let message = redact_identity_codes(message.split(" at line ").next().unwrap_or(&message));
-        let column = format!(" (column {})", e.column());
-        match e.classify() {
-            serde_json::error::Category::Data => {
-                let named =
-                    message.starts_with("missing field") || message.starts_with("unknown field");
-                match field_before(line, e.column()).filter(|_| !named) {
-                    Some(field) => format!("{field}: {message}{column}"),
-                    None => message + &column,
-                }
+/// Reads events from bytes as a file or standard input holds them, one JSON object per line.
+/// The lines are those of [`split_lines`]; each is read by [`parse_line`].
+pub fn parse_bytes(bytes: &[u8], key: &PseudonymKey, options: &ReadOptions) -> ReadLines {
+    let mut read = ReadLines::default();
+    for (number, line) in split_lines(bytes) {
+        match parse_line(number, line, key, options) {
+            Ok(Some((event, warnings))) => {
+                read.events.push((number, event));
+                read.warnings.extend(warnings);
             }
-            _ => format!("not a JSON object on one line: {message}{column}"),
+            Ok(None) => {}
+            Err(error) => read.errors.push(error),
         }
+    }
+    read
+}
+
+/// The lines of an event file with their numbers (1-based): split at `\n`, without the `\r`
+/// before it, and without a UTF-8 byte-order mark at the start of the first. The text of an
+/// accepted line is exactly what was read, so a caller that keeps the line as sent takes it
+/// from here.
+pub fn split_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
+    // A final line break ends the last line rather than starting an empty one.
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut lines = (!bytes.is_empty()).then(|| bytes.split(|&b| b == b'\n'));
+    std::iter::from_fn(move || lines.as_mut()?.next())
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
+        .enumerate()
+        .map(|(index, line)| (index + 1, line))
+}
+
+const BYTE_ORDER_MARK: &[u8] = b"\xef\xbb\xbf";
+
+/// Reads one line (numbered `number`) as [`split_lines`] gives it: `Ok(None)` when it is
+/// blank, the event with any warnings about it, or why the line is refused.
+pub fn parse_line(
+    number: usize,
+    line: &[u8],
+    key: &PseudonymKey,
+    options: &ReadOptions,
+) -> Result<Option<(Event, Vec<LineWarning>)>, LineError> {
+    let refuse = |reason: String| LineError { line: number, reason };
+    let text = std::str::from_utf8(line).map_err(|e| {
+        refuse(format!(
+            "not UTF-8 text: byte {} of the line is not part of a UTF-8 character; save the file as UTF-8 (the line is not stored)",
+            e.valid_up_to() + 1
+        ))
     })?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let event = parse_event(text, key).map_err(refuse)?;
+    let warnings =
+        warnings(&event, options).into_iter().map(|warning| LineWarning { line: number, warning });
+    Ok(Some((event, warnings.collect())))
+}
+
+fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
+    let mut event: Event = serde_json::from_str(line).map_err(|e| explain(line, &e))?;
+    if !type_is_text(line) {
+        return Err(unknown_kind(None));
+    }
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
             pseudonymise(client, key).map_err(|e| format!("client: {e}"))?
+        } else if contains_identity_code(client) {
+            return Err("client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign".to_owned());
         } else {
             Pseudonym::parse(client.trim()).ok_or_else(|| {
                 "client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned()
@@ -201,11 +316,152 @@ fn parse_line(line: &str, key: &PseudonymKey) -> Result<Event, String> {
     for (field, value) in event.texts() {
         if field != "client" && contains_identity_code(value) {
             return Err(format!(
-                "{field}: contains a personal identity code; name the client only in `client` of case_opened"
+                "{field}: contains a personal identity code (or text shaped like one); name the client only in `client` of case_opened"
             ));
         }
     }
     Ok(event)
+}
+
+/// The warnings about an event that was accepted.
+fn warnings(event: &Event, options: &ReadOptions) -> Vec<Warning> {
+    let born = match &event.kind {
+        EventKind::CaseOpened { born: Some(born), .. } => Timestamp::parse(born),
+        _ => None,
+    };
+    let times =
+        [("occurred", Some(event.occurred)), ("recorded", Some(event.recorded)), ("born", born)];
+    let mut out: Vec<Warning> = times
+        .into_iter()
+        .filter_map(|(field, time)| {
+            let year = time?.local_date().0;
+            let (earliest, latest) = (options.earliest_year, options.latest_year);
+            (year < earliest || year > latest).then_some(Warning::Implausible {
+                field,
+                year,
+                earliest,
+                latest,
+            })
+        })
+        .collect();
+    if event.recorded < event.occurred {
+        out.push(Warning::RecordedBeforeOccurred);
+    }
+    out
+}
+
+/// Why a line that serde refused was refused, naming the field at fault. serde's message may
+/// quote what was sent (an unknown type, a value of the wrong type), so anything shaped like an
+/// identity code is cut out.
+fn explain(line: &str, e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = redact_identity_codes(message.split(" at line ").next().unwrap_or(&message));
+    let column = format!(" (column {})", e.column());
+    if e.classify() != serde_json::error::Category::Data {
+        if line.starts_with('\u{feff}') {
+            return "begins with a byte-order mark (U+FEFF), which is skipped only at the start of the text: were files joined?".to_owned();
+        }
+        return format!("not a JSON object on one line: {message}{column}");
+    }
+    // The line is JSON: read it again as a plain value to see which field is at fault. (Only
+    // refused lines pay for this.)
+    let object = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(serde_json::Value::Object(object)) => Some(object),
+        _ => None,
+    };
+    if let Some(object) = &object {
+        // The kind decides which fields are expected, so with a wrong kind serde complains
+        // about another field (`step: unknown variant …`, or `unknown field` when the kind is a
+        // number): name `type` instead.
+        match object.get("type") {
+            None => return format!("type: missing; {}", kinds_list()),
+            Some(serde_json::Value::String(kind)) if !EVENT_KINDS.contains(&kind.as_str()) => {
+                return unknown_kind(Some(kind));
+            }
+            Some(serde_json::Value::String(_)) => {}
+            Some(_) => return unknown_kind(None),
+        }
+        // A field of the kind is read after the whole object, so serde's column is the
+        // object's end; every field is text, so the one at fault is the one that is not.
+        if let Some(found) = message.strip_prefix("invalid type: ") {
+            if let Some(field) = field_of_wrong_type(object, found) {
+                return format!("{field}: {message}");
+            }
+        }
+    }
+    let named = ["missing field", "unknown field"].iter().any(|p| message.starts_with(p));
+    let reason = match field_before(line, e.column()).filter(|_| !named) {
+        Some(field) => format!("{field}: {message}{column}"),
+        None => message + &column,
+    };
+    // The field's name comes from the line too.
+    redact_identity_codes(&reason)
+}
+
+fn kinds_list() -> String {
+    format!("the kinds of event are {}", EVENT_KINDS.join(", "))
+}
+
+/// The reason for a `type` that names no kind (`None` when it is not even text).
+fn unknown_kind(kind: Option<&str>) -> String {
+    match kind {
+        Some(kind) => {
+            format!(
+                "type: unknown kind of event `{}`; {}",
+                redact_identity_codes(kind),
+                kinds_list()
+            )
+        }
+        None => format!("type: must be text; {}", kinds_list()),
+    }
+}
+
+/// Whether `type` was given as text in a line that serde accepted. serde also takes a number
+/// there, the kind at that index (`"type": 5` reads as `phase_completed`), which no sender
+/// means.
+fn type_is_text(line: &str) -> bool {
+    let mut rest = line;
+    // In JSON that parsed, `"type"` followed by a colon is the key: inside a text its quotes
+    // would be escaped, and any other key with that ending is unknown and refused.
+    while let Some(at) = rest.find("\"type\"") {
+        rest = &rest[at + 6..];
+        if let Some(value) = rest.trim_start().strip_prefix(':') {
+            return value.trim_start().starts_with('"');
+        }
+    }
+    // The key was written with escapes (`"\u0074ype"`): read the line once more.
+    #[derive(Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        _kind: String,
+    }
+    serde_json::from_str::<Kind>(line).is_ok()
+}
+
+/// The field whose value is of the JSON type that serde's "invalid type: …" message names
+/// (`integer `5`, expected a string`). A `null` is allowed in the optional fields.
+fn field_of_wrong_type<'a>(
+    object: &'a serde_json::Map<String, serde_json::Value>,
+    found: &str,
+) -> Option<&'a str> {
+    use serde_json::Value;
+    let optional = ["born", "reason", "reason_code"];
+    object
+        .iter()
+        .find(|(name, value)| match value {
+            Value::Null => found.starts_with("null") && !optional.contains(&name.as_str()),
+            Value::Bool(_) => found.starts_with("boolean"),
+            Value::Number(_) => {
+                ["integer", "floating point", "number"].iter().any(|t| found.starts_with(t))
+            }
+            Value::String(_) => false,
+            Value::Array(_) => found.starts_with("sequence"),
+            Value::Object(_) => found.starts_with("map"),
+        })
+        .map(|(name, _)| name.as_str())
+        // Names come from the line: only a plain field name is repeated.
+        .filter(|name| name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .filter(|name| !contains_identity_code(name))
 }
 
 /// The name of the field whose value ends at (1-based) `column`: the last `"name":` before it.
@@ -338,7 +594,7 @@ mod tests {
         assert!(reasons[4].1.starts_with("missing field `segment`"), "{reasons:?}");
         assert!(reasons[9].1.starts_with("id: invalid type: integer `1`"), "{reasons:?}");
         assert!(reasons[7].1.starts_with("case: contains a personal identity code"), "{reasons:?}");
-        assert!(reasons[8].1.contains("unknown variant"), "{reasons:?}");
+        assert!(reasons[8].1.starts_with("type: unknown kind of event `…`"), "{reasons:?}");
         assert_eq!(reasons[0].0, 2);
         assert!(reasons[1].1.contains("check character"), "{reasons:?}");
         assert!(reasons[2].1.contains("case_reopened"), "{reasons:?}");

@@ -270,6 +270,12 @@ impl Projection {
         Some((client, self.names.get(case.unit).to_owned()))
     }
 
+    /// How many cases are open now.
+    pub fn open_cases(&self) -> u64 {
+        self.cases.iter().filter(|c| c.rt.as_ref().is_some_and(|rt| rt.closed.is_none())).count()
+            as u64
+    }
+
     /// The units in which a client (by pseudonym) has a case, open or closed.
     pub fn client_units(&self, pseudonym: &str) -> Vec<String> {
         let Some(&client) = self.client_index.get(&pseudonym_bytes(pseudonym)) else {

@@ -12,6 +12,7 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
+use polku_dsl::diagnostic::{identity_code_shapes, IdentityCodeShape};
 use sha2::Sha256;
 
 const CHECK_CHARACTERS: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
@@ -119,49 +120,87 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// Is the 11-byte window shaped like an identity code: six digits, a century sign, three
-/// digits and a letter or digit?
-fn shaped(w: &[u8]) -> bool {
-    w.len() == 11
-        && w[..6].iter().all(u8::is_ascii_digit)
-        && b"+-YXWVUABCDEFyxwvuabcdef".contains(&w[6])
-        && w[7..10].iter().all(u8::is_ascii_digit)
-        && w[10].is_ascii_alphanumeric()
-}
-
-/// Does the text contain a valid personal identity code anywhere (not only as the whole
-/// text)? Such text must not be stored: the code belongs in the client field, where it is
+/// Does the text contain a personal identity code anywhere, in a form a person would type?
+/// Such text must not be stored: the code belongs in the client field, where it is
 /// pseudonymised.
+///
+/// The candidates are what [`polku_dsl::diagnostic::identity_code_shapes`] finds: the code
+/// as issued, glued to a word (`hetu131052-308T`), without its century sign (`131052308T`, or
+/// with a space or another dash in its place). A candidate counts when its birth date exists
+/// (in its century, or in any when the sign is missing) and its individual number is
+/// 002–999, and then either its check character matches or, for a mistyped one, the code
+/// ends there (nothing alphanumeric follows) and is written with a century sign or ends in a
+/// letter. The last condition keeps ten-digit numbers (a telephone number, say) that fail the
+/// check from counting, and the one before keeps a stretch inside a longer identifier (a
+/// hexadecimal hash, a UUID) from counting unless its check character matches too. The rates
+/// at which ordinary text is taken for a code are measured in `tests/identity_codes.rs` and
+/// given in `docs/tracking.md`.
 pub fn contains_identity_code(text: &str) -> bool {
-    let b = text.as_bytes();
-    // Written in text, a code stands apart from letters and digits around it; requiring that
-    // keeps identifiers such as UUIDs and hexadecimal strings from being taken for one.
-    let apart = |i: usize| {
-        (i == 0 || !b[i - 1].is_ascii_alphanumeric())
-            && b.get(i + 11).is_none_or(|c| !c.is_ascii_alphanumeric())
-    };
-    b.len() >= 11
-        && b.windows(11).enumerate().any(|(i, w)| shaped(w) && apart(i) && validate(w).is_ok())
+    identity_code_shapes(text).any(|shape| is_typed_code(text, shape))
 }
 
-/// The text with everything shaped like an identity code (valid or not) replaced by `…`,
-/// for messages that quote what was sent.
+/// The text with everything shaped like an identity code (valid or not) replaced by `…`, for
+/// messages that quote what was sent.
 pub fn redact_identity_codes(text: &str) -> String {
+    polku_dsl::diagnostic::redact_identity_codes(text).into_owned()
+}
+
+fn is_typed_code(text: &str, shape: IdentityCodeShape) -> bool {
     let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b.len() - i >= 11 && shaped(&b[i..i + 11]) {
-            out.push('…');
-            i += 11;
-        } else {
-            // Copy one character (all of its bytes).
-            let len = text[i..].chars().next().map_or(1, char::len_utf8);
-            out.push_str(&text[i..i + len]);
-            i += len;
-        }
+    let (Some(date), Some(individual), Some(&check)) = (
+        b.get(shape.start..shape.start + 6),
+        b.get(shape.end.saturating_sub(4)..shape.end.saturating_sub(1)),
+        b.get(shape.end.saturating_sub(1)),
+    ) else {
+        return false;
+    };
+    let (Some(day_month_year), Some(individual)) = (digits(date), digits(individual)) else {
+        return false;
+    };
+    let (day, month, year) =
+        (day_month_year / 10_000, day_month_year / 100 % 100, day_month_year % 100);
+    let centuries: &[u32] = match shape.century_sign.map(century) {
+        Some(Some(century)) => &[century],
+        Some(None) => return false,
+        // Without the sign 29 February is a date when some century has it (2000 does).
+        None => &[1900, 2000],
+    };
+    if !centuries.iter().any(|c| is_date(day, month, c + year)) || !(2..=999).contains(&individual)
+    {
+        return false;
     }
-    out
+    if check.to_ascii_uppercase() == check_character(day_month_year, individual) {
+        return true;
+    }
+    let ends_here = text[shape.end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+    ends_here && (shape.century_sign.is_some() || check.is_ascii_alphabetic())
+}
+
+/// The century of a century sign (upper case).
+fn century(sign: u8) -> Option<u32> {
+    match sign {
+        b'+' => Some(1800),
+        b'-' | b'Y' | b'X' | b'W' | b'V' | b'U' => Some(1900),
+        b'A' | b'B' | b'C' | b'D' | b'E' | b'F' => Some(2000),
+        _ => None,
+    }
+}
+
+fn is_date(day: u32, month: u32, year: u32) -> bool {
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days_in_month).contains(&day)
+}
+
+/// The check character of a code: its date as `DDMMYY` and its individual number.
+fn check_character(day_month_year: u32, individual: u32) -> u8 {
+    CHECK_CHARACTERS[((day_month_year * 1000 + individual) % 31) as usize]
 }
 
 /// A fingerprint of the key: HMAC of a fixed text, so that a store can tell whether it is
@@ -180,35 +219,17 @@ fn validate(code: &[u8]) -> Result<(), IdentityCodeError> {
     if code.len() != 11 {
         return Err(IdentityCodeError::Length);
     }
-    let (day, month, year) = match (digits(&code[0..2]), digits(&code[2..4]), digits(&code[4..6])) {
-        (Some(d), Some(m), Some(y)) => (d, m, y),
-        _ => return Err(IdentityCodeError::DateDigits),
-    };
-    let century = match code[6].to_ascii_uppercase() {
-        b'+' => 1800,
-        b'-' | b'Y' | b'X' | b'W' | b'V' | b'U' => 1900,
-        b'A' | b'B' | b'C' | b'D' | b'E' | b'F' => 2000,
-        _ => return Err(IdentityCodeError::CenturySign),
-    };
-    let full_year = century + year;
-    let leap = (full_year % 4 == 0 && full_year % 100 != 0) || full_year % 400 == 0;
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(IdentityCodeError::Date),
-    };
-    if day == 0 || day > days_in_month {
+    let day_month_year = digits(&code[0..6]).ok_or(IdentityCodeError::DateDigits)?;
+    let full_year = century(code[6].to_ascii_uppercase()).ok_or(IdentityCodeError::CenturySign)?
+        + day_month_year % 100;
+    if !is_date(day_month_year / 10_000, day_month_year / 100 % 100, full_year) {
         return Err(IdentityCodeError::Date);
     }
     let individual = digits(&code[7..10]).ok_or(IdentityCodeError::IndividualNumber)?;
     if !(2..=999).contains(&individual) {
         return Err(IdentityCodeError::IndividualNumber);
     }
-    let number = (day * 10_000 + month * 100 + year) * 1000 + individual;
-    let expected = CHECK_CHARACTERS[(number % 31) as usize];
-    if code[10].to_ascii_uppercase() != expected {
+    if code[10].to_ascii_uppercase() != check_character(day_month_year, individual) {
         return Err(IdentityCodeError::CheckCharacter);
     }
     Ok(())
@@ -225,13 +246,9 @@ mod tests {
     #[test]
     fn codes_inside_text_are_found_and_redacted() {
         assert!(contains_identity_code("asiakas 131052-308T ei saapunut"));
-        assert!(!contains_identity_code("asiakas 131052-308U ei saapunut"));
         assert!(!contains_identity_code("tapaus 2026-01-05"));
         assert!(contains_identity_code("131052-308T"));
         assert!(contains_identity_code("(131052-308T)"));
-        // Inside a longer run of letters and digits it is not a code written in text.
-        assert!(!contains_identity_code("a131052-308T"));
-        assert!(!contains_identity_code("131052-308T0"));
         assert_eq!(redact_identity_codes("x 131052-308U ö"), "x … ö");
         assert_eq!(redact_identity_codes("äöå"), "äöå");
         assert_ne!(key_fingerprint(&key(1)), key_fingerprint(&key(2)));
@@ -239,6 +256,47 @@ mod tests {
         assert_eq!(from_hex("00AB1f"), Some(vec![0, 0xab, 0x1f]));
         assert_eq!(from_hex("0g"), None);
         assert_eq!(from_hex("abc"), None);
+    }
+
+    #[test]
+    fn codes_are_found_in_the_forms_people_type() {
+        for text in [
+            "hetu131052-308T",
+            "HETU:131052-308T,",
+            "131052308T",
+            "asiakas 131052308t",
+            "131052-308U",
+            "asiakas 131052-308U ei saapunut",
+            "131052 308T",
+            "131052\u{2013}308T",
+            "hetu131052308U.",
+            "a131052-308T",
+            "131052-308T0",
+            // A check digit, written as one run of ten digits.
+            "0105949021",
+            // 29 February is a date without the century sign: 2000 had it.
+            "290200002C extra",
+        ] {
+            assert!(contains_identity_code(text), "{text}");
+        }
+        for text in [
+            // Not a date, not an individual number, not a century sign.
+            "320152-308T",
+            "131352-308T",
+            "131052-001T",
+            "131052-000T",
+            // 1900 had no 29 February.
+            "290200-002C",
+            // A mistyped check character inside a longer word, or as a digit of a number.
+            "131052-308Ux",
+            "0105949022",
+            "1310523081",
+            // A longer number.
+            "91310523085",
+            "2026-01-05T09:30:00+02:00",
+        ] {
+            assert!(!contains_identity_code(text), "{text}");
+        }
     }
 
     #[test]

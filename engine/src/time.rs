@@ -19,7 +19,9 @@ pub enum TimeError {
     Date,
     #[error("not a time of day: hours are 00–23, minutes 00–59 and seconds 00–60")]
     Clock,
-    #[error("not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00")]
+    #[error(
+        "not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00"
+    )]
     Offset,
 }
 

@@ -99,7 +99,8 @@ pub trait EventStore: Send {
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
     /// The access log, newest first, at most `limit` entries.
     /// The newest `limit` accesses, of one client (by pseudonym) or of all.
-    fn access_log(&mut self, client: Option<&str>, limit: usize) -> Result<Vec<Access>, StoreError>;
+    fn access_log(&mut self, client: Option<&str>, limit: usize)
+        -> Result<Vec<Access>, StoreError>;
     /// The schema version.
     fn schema_version(&mut self) -> Result<i64, StoreError>;
     /// A setting kept with the data (such as the pseudonym key's fingerprint).

@@ -100,7 +100,13 @@ impl TrackerService {
         work(&mut self.tracker())
     }
 
-    fn log(&self, actor: &Actor, action: &str, client: Option<&str>, detail: &str) -> Result<(), StoreError> {
+    fn log(
+        &self,
+        actor: &Actor,
+        action: &str,
+        client: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
         let access = Access {
             at: now_text(),
             actor: actor.user.clone(),
@@ -214,6 +220,26 @@ impl TrackerService {
         }
     }
 
+    /// Reads events (JSON Lines) and pseudonymises their clients at once.
+    pub fn read_events(
+        &self,
+        text: &str,
+    ) -> (Vec<(usize, Event)>, Vec<polku_engine::event::LineError>) {
+        self.tracker().read_events(text)
+    }
+
+    /// A setting kept with the data.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, TrackerError> {
+        let key = key.to_owned();
+        Ok(self.writer().run(move |store| store.meta(&key))?)
+    }
+
+    /// Keeps a setting with the data, durably.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), TrackerError> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        Ok(self.writer().run(move |store| store.set_meta(&key, &value))?)
+    }
+
     /// Turns what was typed (a personal identity code or a pseudonym) into a pseudonym.
     pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
         self.tracker().pseudonym(client)
@@ -270,7 +296,11 @@ impl TrackerService {
         Ok(self.tracker().projection.transition_report(from, to))
     }
 
-    pub fn completion_report(&self, actor: &Actor, now: i64) -> Result<CompletionReport, TrackerError> {
+    pub fn completion_report(
+        &self,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<CompletionReport, TrackerError> {
         self.log(actor, "report", None, "completion")?;
         Ok(self.tracker().projection.completion_report(now))
     }

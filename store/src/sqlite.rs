@@ -241,7 +241,11 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
-    fn access_log(&mut self, client: Option<&str>, limit: usize) -> Result<Vec<Access>, StoreError> {
+    fn access_log(
+        &mut self,
+        client: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Access>, StoreError> {
         let mut select = self.conn.prepare(
             "SELECT at, actor, role, action, client, detail, unit, purpose, request FROM access_log
              WHERE ?1 IS NULL OR client = ?1 ORDER BY id DESC LIMIT ?2",

@@ -250,6 +250,14 @@ impl Tracker {
         Ok(())
     }
 
+    /// Reads events (JSON Lines) and pseudonymises their clients with this tracker's key.
+    pub fn read_events(
+        &self,
+        text: &str,
+    ) -> (Vec<(usize, Event)>, Vec<polku_engine::event::LineError>) {
+        polku_engine::event::parse_numbered_lines(text, &self.key)
+    }
+
     /// The writer, to log accesses and wait for batches without holding the tracker.
     pub fn writer(&self) -> Arc<Committer> {
         self.writer.clone()

@@ -9,7 +9,11 @@
 //! as they are now when they do not check (`--watch`): the pages then show the problems
 //! instead of stale maps. Drawn maps are cached per model version, map and language.
 
+pub mod api;
 mod assets;
+pub mod auth;
+mod metrics;
+pub mod openapi;
 mod pages;
 
 use std::collections::HashMap;
@@ -74,6 +78,16 @@ pub trait Overlay: Send + Sync {
     fn multi_unit(&self) -> MultiUnitReport;
 }
 
+impl Overlay for polku_store::TrackerService {
+    fn standing(&self, process: &str, segment: Option<&str>) -> StandingReport {
+        self.standing_report(process, segment)
+    }
+
+    fn multi_unit(&self) -> MultiUnitReport {
+        self.multi_unit_report()
+    }
+}
+
 /// The model version, the map and whether it is in English.
 type CacheKey = (String, MapKind, bool);
 
@@ -84,6 +98,7 @@ struct Shared {
     overlay: Option<Arc<dyn Overlay>>,
     svg_cache: Mutex<HashMap<CacheKey, Arc<str>>>,
     demo: bool,
+    api: Option<Arc<api::Api>>,
 }
 
 /// The state every handler shares; cheap to clone.
@@ -110,7 +125,33 @@ impl AppState {
             overlay,
             svg_cache: Mutex::new(HashMap::new()),
             demo,
+            api: None,
         }))
+    }
+
+    /// A server with the tracker behind it: the maps' overlay reads its aggregates and the
+    /// API (`/api/v1`) answers from it.
+    pub fn with_tracker(
+        model: ModelVersion,
+        renderer: Renderer,
+        tracker: polku_store::TrackerService,
+        demo: bool,
+    ) -> AppState {
+        let overlay: Arc<dyn Overlay> = Arc::new(tracker.clone());
+        AppState(Arc::new(Shared {
+            current: RwLock::new(Arc::new(model)),
+            problems: RwLock::new(None),
+            renderer,
+            overlay: Some(overlay),
+            svg_cache: Mutex::new(HashMap::new()),
+            demo,
+            api: Some(Arc::new(api::Api::new(tracker))),
+        }))
+    }
+
+    /// The API's side of the state, when the server has a store.
+    pub fn api(&self) -> Option<Arc<api::Api>> {
+        self.0.api.clone()
     }
 
     /// The last model version that checked clean.
@@ -184,7 +225,10 @@ pub fn app(state: AppState) -> Router {
         .route("/overlay", get(overlay_multi_unit))
         .route("/assets/{file}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(api::routes())
         .fallback(pages::not_found_fallback)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api::observe))
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY))
         .with_state(state)
 }
 

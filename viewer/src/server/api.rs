@@ -1,0 +1,770 @@
+//! The HTTP API for staff and the region's record systems: `/api/v1`, JSON.
+//!
+//! Every handler is thin: it reads the request, asks [`auth::authorize`] (the one policy),
+//! calls the tracker service and maps errors to one JSON shape:
+//! `{"error": {"status": 400, "message": "...", "field": "client"}}`, with the request's id in
+//! the `x-request-id` header. A client's mistake is a 4xx naming what is wrong; an internal
+//! error is a 500 whose details go to the server's log under the request id, never to the
+//! client. A personal identity code is accepted wherever a client is named in a body, is
+//! pseudonymised at once, and is never stored or echoed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use polku_dsl::Lang;
+use polku_engine::pseudonym::{looks_like_identity_code, Pseudonym};
+use polku_engine::time::Timestamp;
+use polku_store::tracker::{Actor, TrackerError};
+use polku_store::TrackerService;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::{self, Action, Principal, TokenCache};
+use super::{AppState, PageQuery};
+
+/// The largest request body accepted: about 20,000 events.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// What the API needs besides the model.
+#[derive(Debug)]
+pub struct Api {
+    pub tracker: TrackerService,
+    tokens: TokenCache,
+    pub metrics: super::metrics::Metrics,
+    requests: AtomicU64,
+    started: u64,
+}
+
+impl Api {
+    pub fn new(tracker: TrackerService) -> Api {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Api {
+            tracker,
+            tokens: TokenCache::default(),
+            metrics: super::metrics::Metrics::default(),
+            requests: AtomicU64::new(0),
+            started,
+        }
+    }
+
+    fn request_id(&self) -> String {
+        format!("{:x}-{:06x}", self.started, self.requests.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The holder of a bearer token, from the cache or the store.
+    fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("sign in: send Authorization: Bearer TOKEN"))?;
+        let token =
+            value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
+                || ApiError::unauthorized("the Authorization header must be Bearer TOKEN"),
+            )?;
+        let key = auth::token_key(token);
+        if let Some(principal) = self.tokens.get(&key) {
+            return Ok(principal);
+        }
+        let stored = self.tracker.meta(&key).map_err(ApiError::internal)?;
+        let principal: Principal = stored
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
+        self.tokens.put(key, principal.clone());
+        Ok(principal)
+    }
+}
+
+/// Creates a token for `principal` in the store and returns it: the only time it is shown.
+pub fn create_token(
+    tracker: &TrackerService,
+    principal: &Principal,
+) -> Result<String, TrackerError> {
+    let token =
+        auth::new_token().map_err(|e| TrackerError::Client(format!("no randomness: {e}")))?;
+    let grant = serde_json::to_string(principal).map_err(|e| TrackerError::Model(e.to_string()))?;
+    tracker.set_meta(&auth::token_key(&token), &grant)?;
+    Ok(token)
+}
+
+/// One error shape for the whole API.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into(), field: None }
+    }
+
+    fn field(mut self, field: &str) -> ApiError {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    fn bad(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message).field(field)
+    }
+
+    fn unauthorized(message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+
+    fn not_found(field: &str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message).field(field)
+    }
+
+    /// An internal error: logged with the request id by the middleware, never shown.
+    fn internal(error: impl std::fmt::Display) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: error.to_string(),
+            field: None,
+        }
+    }
+}
+
+impl From<auth::Denied> for ApiError {
+    fn from(denied: auth::Denied) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, denied.to_string())
+    }
+}
+
+impl From<TrackerError> for ApiError {
+    fn from(error: TrackerError) -> ApiError {
+        match error {
+            TrackerError::Client(message) => ApiError::bad("client", message),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The internal message of a 500, for the middleware to log.
+#[derive(Debug, Clone)]
+struct Internal(String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let internal = self.status == StatusCode::INTERNAL_SERVER_ERROR;
+        let message = if internal {
+            "internal error: the server's log has the details under this request's id".to_owned()
+        } else {
+            self.message.clone()
+        };
+        let body = json!({
+            "error": { "status": self.status.as_u16(), "message": message, "field": self.field }
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if internal {
+            response.extensions_mut().insert(Internal(self.message));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+fn api(state: &AppState) -> Result<Arc<Api>, ApiError> {
+    state.api().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this server has no store: start it with --database",
+        )
+    })
+}
+
+fn actor(principal: &Principal, headers: &HeaderMap, purpose: &str) -> Actor {
+    Actor {
+        user: principal.name.clone(),
+        role: principal.role.as_str().to_owned(),
+        unit: (!principal.units.is_empty()).then(|| principal.units.join(",")),
+        purpose: purpose.to_owned(),
+        request: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn date(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> {
+    match text {
+        None | Some("") => Ok(default),
+        Some(text) => Timestamp::parse(text)
+            .map(|t| t.0)
+            .ok_or_else(|| ApiError::bad(field, "not a date: write it as 2026-06-30")),
+    }
+}
+
+fn lang_of(query: &PageQuery, headers: &HeaderMap) -> Lang {
+    super::choose_lang(query, headers).lang
+}
+
+/// The `/api/v1` routes, `/healthz`, `/readyz` and `/metrics`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/model", get(model))
+        .route("/api/v1/model/processes/{process}/plan", get(plan))
+        .route("/api/v1/events", post(events))
+        .route("/api/v1/client-status", post(client_status))
+        .route("/api/v1/cases/{case}", get(case_status))
+        .route("/api/v1/reports/segments", get(report_segments))
+        .route("/api/v1/reports/transitions", get(report_transitions))
+        .route("/api/v1/reports/completion", get(report_completion))
+        .route("/api/v1/audit", get(audit_get).post(audit_post))
+        .route("/api/v1/openapi.json", get(super::openapi::document))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Gives every request an id (`x-request-id`), counts it for `/metrics`, and logs internal
+/// errors with the id.
+pub async fn observe(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let api = state.api();
+    let id = match &api {
+        Some(api) => api.request_id(),
+        None => String::new(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert("x-request-id", value);
+    }
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let mut response = next.run(request).await;
+    if let Some(Internal(message)) = response.extensions().get::<Internal>() {
+        eprintln!("request {id}: internal error: {message}");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    if let Some(api) = api {
+        api.metrics.observe(&route, response.status().as_u16(), started.elapsed());
+    }
+    response
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelSummary {
+    pub name: Option<String>,
+    pub version: String,
+    pub services: Vec<Named>,
+    pub chains: Vec<Named>,
+    pub segmentations: Vec<NamedSegmentation>,
+    pub processes: Vec<NamedProcess>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Named {
+    pub name: String,
+    pub title: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NamedSegmentation {
+    pub name: String,
+    pub title: String,
+    pub unit: Option<String>,
+    pub segments: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NamedProcess {
+    pub name: String,
+    pub title: String,
+    pub service: Option<String>,
+    pub segmentation: Option<String>,
+    pub segments: Vec<String>,
+}
+
+async fn model(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<ModelSummary> {
+    let api = api(&state)?;
+    auth::authorize(&api.principal(&headers)?, Action::Model)?;
+    let version = state.model();
+    let m = &version.model;
+    Ok(Json(ModelSummary {
+        name: version.name.clone(),
+        version: version.version.clone(),
+        services: m
+            .services
+            .iter()
+            .map(|(n, s)| Named { name: n.clone(), title: s.title.clone() })
+            .collect(),
+        chains: m
+            .chains
+            .iter()
+            .map(|(n, c)| Named { name: n.clone(), title: c.title.clone() })
+            .collect(),
+        segmentations: m
+            .segmentations
+            .iter()
+            .map(|(n, s)| NamedSegmentation {
+                name: n.clone(),
+                title: s.title.clone(),
+                unit: s.unit.clone(),
+                segments: s.segments.clone(),
+            })
+            .collect(),
+        processes: m
+            .processes
+            .iter()
+            .map(|(n, p)| NamedProcess {
+                name: n.clone(),
+                title: p.title.clone(),
+                service: p.service.clone(),
+                segmentation: p.segmentation.clone(),
+                segments: p.plans.keys().cloned().collect(),
+            })
+            .collect(),
+    }))
+}
+
+async fn plan(
+    State(state): State<AppState>,
+    Path(process): Path<String>,
+    query: PageQuery,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let api = api(&state)?;
+    auth::authorize(&api.principal(&headers)?, Action::Model)?;
+    let version = state.model();
+    let p = version
+        .model
+        .processes
+        .get(&process)
+        .ok_or_else(|| ApiError::not_found("process", format!("no process {process}")))?;
+    let value = match query.segment.as_deref().filter(|s| !s.is_empty()) {
+        Some(segment) => serde_json::to_value(p.plans.get(segment).ok_or_else(|| {
+            ApiError::not_found("segment", format!("process {process} has no segment {segment}"))
+        })?),
+        None => serde_json::to_value(
+            std::iter::once(&p.generic).chain(p.plans.values()).collect::<Vec<_>>(),
+        ),
+    };
+    value.map(Json).map_err(ApiError::internal)
+}
+
+/// The answer to a batch: per event stored, repeat or refused, plus the lines that could not
+/// be read at all.
+#[derive(Debug, Serialize)]
+pub struct EventsAnswer {
+    #[serde(flatten)]
+    pub result: polku_store::service::BatchResult,
+    pub unreadable: Vec<Unreadable>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Unreadable {
+    /// The event's place in the batch (1-based): its line in JSON Lines, its index + 1 in a
+    /// JSON array.
+    pub line: usize,
+    pub field: String,
+    pub reason: String,
+}
+
+/// JSON (one event or an array) or JSON Lines into lines of one event each.
+fn event_lines(content_type: &str, body: &[u8]) -> Result<String, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad("body", format!("not UTF-8 (at byte {})", e.valid_up_to())))?;
+    let kind = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match kind.as_str() {
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines" => {
+            Ok(text.to_owned())
+        }
+        "application/json" => {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                ApiError::bad("body", format!("not JSON: line {} column {}", e.line(), e.column()))
+            })?;
+            let items = match value {
+                serde_json::Value::Array(items) => items,
+                other @ serde_json::Value::Object(_) => vec![other],
+                _ => return Err(ApiError::bad("body", "send an event object or an array of them")),
+            };
+            let mut out = String::new();
+            for item in items {
+                out.push_str(&item.to_string());
+                out.push('\n');
+            }
+            Ok(out)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json (an event or an array) or application/x-ndjson (JSON Lines)",
+        )
+        .field("content-type")),
+    }
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<EventsAnswer>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::SendEvents)?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_BODY} bytes a request"),
+        ));
+    }
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let lines = event_lines(content_type, &body)?;
+    let tracker = api.tracker.clone();
+    let who = actor(&principal, &headers, "");
+    let answer = tokio::task::spawn_blocking(move || {
+        let (events, bad) = tracker.read_events(&lines);
+        let unreadable: Vec<Unreadable> = bad
+            .into_iter()
+            .map(|e| {
+                let (field, reason) = match e.reason.split_once(": ") {
+                    Some((f, r)) if !f.contains(' ') => (f.to_owned(), r.to_owned()),
+                    _ => ("event".to_owned(), e.reason.clone()),
+                };
+                Unreadable { line: e.line, field, reason }
+            })
+            .collect();
+        let allowed =
+            |unit: &str| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok();
+        let result =
+            tracker.append(events.into_iter().map(|(_, e)| e).collect(), &who, &allowed)?;
+        Ok::<_, TrackerError>(EventsAnswer { result, unreadable })
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    api.metrics.events(answer.result.stored);
+    Ok(Json(answer))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientStatusRequest {
+    /// A personal identity code or a pseudonym.
+    pub client: String,
+    /// Why the client's data is looked at; logged.
+    pub purpose: String,
+    /// Judge deadlines on this date instead of today.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<T, ApiError> {
+    let kind = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !kind.trim_start().to_ascii_lowercase().starts_with("application/json") {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json")
+            .field("content-type"));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let text = e.to_string();
+        // serde names the field in its message; a value shaped like an identity code is never
+        // repeated.
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|f| !looks_like_identity_code(f))
+            .unwrap_or("body")
+            .to_owned();
+        // Only the kind of mistake, never the value sent.
+        let what = if text.starts_with("missing field") {
+            "missing"
+        } else if text.starts_with("unknown field") {
+            "not a field of this request"
+        } else if text.starts_with("invalid type") || text.starts_with("invalid value") {
+            "of the wrong type"
+        } else {
+            "not readable"
+        };
+        ApiError::bad(
+            &field,
+            format!("{field} is {what} (line {} column {})", e.line(), e.column()),
+        )
+    })
+}
+
+fn pseudonym_of(api: &Api, client: &str) -> Result<Pseudonym, ApiError> {
+    api.tracker.pseudonym(client).map_err(|_| {
+        ApiError::bad(
+            "client",
+            "neither a valid personal identity code nor a pseudonym (64 hexadecimal characters)",
+        )
+    })
+}
+
+async fn client_status(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<polku_engine::projection::ClientStatus>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    let request: ClientStatusRequest = read_json(&headers, &body)?;
+    if request.purpose.trim().is_empty() {
+        return Err(ApiError::bad("purpose", "say why you look at the client's data"));
+    }
+    let pseudonym = pseudonym_of(&api, &request.client)?;
+    let units = api.tracker.client_units(&pseudonym);
+    if units.is_empty() {
+        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
+        return Err(ApiError::not_found("client", "no cases of this client"));
+    }
+    auth::authorize(&principal, Action::ClientData { units: &units })?;
+    let at = date("as_of", request.as_of.as_deref(), now())?;
+    let who = actor(&principal, &headers, &request.purpose);
+    let lang = lang_of(&query, &headers);
+    let tracker = api.tracker.clone();
+    let status =
+        tokio::task::spawn_blocking(move || tracker.client_status(&pseudonym, &who, at, lang))
+            .await
+            .map_err(ApiError::internal)??;
+    status.map(Json).ok_or_else(|| ApiError::not_found("client", "no cases of this client"))
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct CaseQuery {
+    pub purpose: Option<String>,
+    pub as_of: Option<String>,
+}
+
+async fn case_status(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Json<polku_engine::case::CaseStatus>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    let params = query_pairs(uri.query());
+    let purpose = params.get("purpose").cloned().unwrap_or_default();
+    if purpose.trim().is_empty() {
+        return Err(ApiError::bad("purpose", "say why you look at the case: ?purpose=…"));
+    }
+    let Some((_, unit)) = api.tracker.case_owner(&case) else {
+        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
+        return Err(ApiError::not_found("case", "no such case"));
+    };
+    auth::authorize(&principal, Action::ClientData { units: std::slice::from_ref(&unit) })?;
+    let at = date("as_of", params.get("as_of").map(String::as_str), now())?;
+    let who = actor(&principal, &headers, &purpose);
+    let lang = lang_of(&query, &headers);
+    let tracker = api.tracker.clone();
+    let status = tokio::task::spawn_blocking(move || tracker.case_status(&case, &who, at, lang))
+        .await
+        .map_err(ApiError::internal)??;
+    status.map(Json).ok_or_else(|| ApiError::not_found("case", "no such case"))
+}
+
+/// A query string's pairs, decoded; the first of a repeated key counts.
+fn query_pairs(query: Option<&str>) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+async fn report_segments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<polku_engine::projection::SegmentReport> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::Reports)?;
+    let params = query_pairs(uri.query());
+    let at = date("date", params.get("date").map(String::as_str), now())?;
+    let who = actor(&principal, &headers, "");
+    let tracker = api.tracker.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || tracker.segment_report(&who, at))
+            .await
+            .map_err(ApiError::internal)??,
+    ))
+}
+
+async fn report_transitions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<polku_engine::projection::TransitionReport> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::Reports)?;
+    let params = query_pairs(uri.query());
+    let to = date("to", params.get("to").map(String::as_str), now())?;
+    let from = date("from", params.get("from").map(String::as_str), to - 365 * 86_400)?;
+    if from > to {
+        return Err(ApiError::bad("from", "from must not be after to"));
+    }
+    let who = actor(&principal, &headers, "");
+    let tracker = api.tracker.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || tracker.transition_report(&who, from, to))
+            .await
+            .map_err(ApiError::internal)??,
+    ))
+}
+
+async fn report_completion(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<polku_engine::projection::CompletionReport> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::Reports)?;
+    let params = query_pairs(uri.query());
+    let at = date("as_of", params.get("as_of").map(String::as_str), now())?;
+    let who = actor(&principal, &headers, "");
+    let tracker = api.tracker.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || tracker.completion_report(&who, at))
+            .await
+            .map_err(ApiError::internal)??,
+    ))
+}
+
+/// One access, as the audit answers it.
+#[derive(Debug, Serialize)]
+pub struct AccessRecord {
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub unit: String,
+    pub action: String,
+    pub client: Option<String>,
+    pub purpose: String,
+    pub request: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRequest {
+    /// A personal identity code or a pseudonym; none for every access.
+    #[serde(default)]
+    pub client: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+fn audit(
+    api: &Api,
+    principal: &Principal,
+    headers: &HeaderMap,
+    request: AuditRequest,
+) -> Result<Json<Vec<AccessRecord>>, ApiError> {
+    auth::authorize(principal, Action::Audit)?;
+    let pseudonym = request.client.as_deref().map(|c| pseudonym_of(api, c)).transpose()?;
+    let limit = request.limit.unwrap_or(100).clamp(1, 10_000);
+    let who = actor(principal, headers, "audit");
+    let rows = api.tracker.access_log(pseudonym.as_ref(), &who, limit)?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| AccessRecord {
+                at: a.at,
+                actor: a.actor,
+                role: a.role,
+                unit: a.unit,
+                action: a.action,
+                client: a.client,
+                purpose: a.purpose,
+                request: a.request,
+                detail: a.detail,
+            })
+            .collect(),
+    ))
+}
+
+async fn audit_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Result<Json<Vec<AccessRecord>>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    let params = query_pairs(uri.query());
+    let client = params.get("client").cloned().filter(|c| !c.is_empty());
+    if client.as_deref().is_some_and(|c| Pseudonym::parse(c).is_none()) {
+        return Err(ApiError::bad(
+            "client",
+            "give a pseudonym here; an identity code never goes in an address: POST it to /api/v1/audit",
+        ));
+    }
+    let limit = match params.get("limit") {
+        Some(l) => Some(l.parse().map_err(|_| ApiError::bad("limit", "not a number"))?),
+        None => None,
+    };
+    let api2 = api.clone();
+    tokio::task::spawn_blocking(move || {
+        audit(&api2, &principal, &headers, AuditRequest { client, limit })
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+async fn audit_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Vec<AccessRecord>>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    let request: AuditRequest = read_json(&headers, &body)?;
+    let api2 = api.clone();
+    tokio::task::spawn_blocking(move || audit(&api2, &principal, &headers, request))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.api() {
+        Some(api) => match tokio::task::spawn_blocking(move || api.tracker.info()).await {
+            Ok(Ok(_)) => (StatusCode::OK, "ready").into_response(),
+            _ => (StatusCode::SERVICE_UNAVAILABLE, "the store does not answer").into_response(),
+        },
+        None => (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let text = match state.api() {
+        Some(api) => {
+            let open = api.tracker.with(|t| t.projection.open_cases());
+            api.metrics.render(open)
+        }
+        None => String::new(),
+    };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
