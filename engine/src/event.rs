@@ -248,9 +248,10 @@ pub fn parse_bytes(bytes: &[u8], key: &PseudonymKey, options: &ReadOptions) -> R
 /// from here.
 pub fn split_lines(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     let bytes = bytes.strip_prefix(BYTE_ORDER_MARK).unwrap_or(bytes);
-    // A final line break ends the last line rather than starting an empty one.
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let mut lines = (!bytes.is_empty()).then(|| bytes.split(|&b| b == b'\n'));
+    // A final line break ends the last line rather than starting an empty one (as
+    // `str::lines` has it).
+    let mut lines = (!bytes.is_empty())
+        .then(|| bytes.strip_suffix(b"\n").unwrap_or(bytes).split(|&b| b == b'\n'));
     std::iter::from_fn(move || lines.as_mut()?.next())
         .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
         .enumerate()

@@ -1,0 +1,295 @@
+//! The HTTP API with a real tracker on a real SQLite file: every endpoint with every role,
+//! every error path, the access log written before client data leaves, idempotent events, and
+//! no identity code echoed.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use polku_store::tracker::{Actor, Tracker};
+use polku_store::TrackerService;
+use polku_viewer::server::api::create_token;
+use polku_viewer::server::auth::{Principal, Role};
+use polku_viewer::server::{app, AppState, ModelVersion, Renderer};
+use tower::ServiceExt;
+
+struct Fixture {
+    state: AppState,
+    tracker: TrackerService,
+    tokens: Vec<(Role, String)>,
+    outsider: String,
+    /// An identity code of a simulated client, its case and the case's unit.
+    code: String,
+    case: String,
+    dir: PathBuf,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn fixture(name: &str) -> Fixture {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    let checked = polku_store::project::checked_model(Some(&root), false)
+        .expect("model readable")
+        .expect("model checks");
+    let model = polku_engine::compile(&checked.files);
+    let sources = checked.model_sources();
+    let dir = std::env::temp_dir().join(format!("polku-api-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let store = polku_store::open(&format!("sqlite://{}", dir.join("polku.sqlite").display()))
+        .expect("store");
+    let key = polku_engine::pseudonym::PseudonymKey::new(vec![7u8; 32]).expect("key");
+    let mut tracker = Tracker::open(store, &sources, &model, key).expect("tracker");
+    let options = polku_engine::simulate::Options {
+        clients: 60,
+        days: 200,
+        seed: 3,
+        start: polku_engine::time::Timestamp::parse("2026-01-01").expect("date"),
+    };
+    let events = polku_engine::simulate::simulate(&model, "t", &options).expect("simulate");
+    let text: String =
+        events.iter().map(|e| serde_json::to_string(e).expect("json") + "\n").collect();
+    let first = &events[0];
+    let code = match &first.kind {
+        polku_engine::event::EventKind::CaseOpened { client, .. } => client.clone(),
+        _ => panic!("the first event opens a case"),
+    };
+    let case = first.case.clone();
+    let (parsed, bad) = tracker.read_events(&text);
+    assert!(bad.is_empty());
+    tracker
+        .ingest(parsed.into_iter().map(|(l, e)| (l, e, None)), 500, &Actor::new("t", "t"), &mut |_| {})
+        .expect("ingest");
+    let service = TrackerService::new(tracker);
+    let (_, unit) = service.case_owner(&case).expect("the case exists");
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        let units = if matches!(role, Role::Staff | Role::System) { vec![unit.clone()] } else { vec![] };
+        let principal = Principal { name: format!("test-{}", role.as_str()), role, units };
+        tokens.push((role, create_token(&service, &principal).expect("token")));
+    }
+    // Staff of a unit where the client has no case.
+    let other = model.services.keys().find(|s| **s != unit).expect("another unit").clone();
+    let outsider = create_token(
+        &service,
+        &Principal { name: "outsider".into(), role: Role::Staff, units: vec![other] },
+    )
+    .expect("token");
+    let version = ModelVersion { version: sources.hash(), name: None, model };
+    let state = AppState::with_tracker(version, Renderer::Browser, service.clone(), false);
+    Fixture { state, tracker: service, tokens, outsider, code, case, dir }
+}
+
+impl Fixture {
+    fn token(&self, role: Role) -> &str {
+        &self.tokens.iter().find(|(r, _)| *r == role).expect("a token per role").1
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, String) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(kind) = content_type {
+            request = request.header("content-type", kind);
+        }
+        let response = app(self.state.clone())
+            .oneshot(request.body(Body::from(body.to_owned())).expect("request"))
+            .await
+            .expect("response");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn access_rows(&self, client: Option<&str>) -> usize {
+        self.tracker.with(|t| t.access_log(client, 100_000).expect("access log").len())
+    }
+}
+
+fn status_body(code: &str) -> String {
+    format!(r#"{{"client":"{code}","purpose":"neuvolakäynti"}}"#)
+}
+
+#[tokio::test]
+async fn every_endpoint_with_every_role() {
+    let f = fixture("matrix");
+    let event = format!(
+        r#"{{"id":"m-1","case":"{}","occurred":"2026-11-01T10:00:00+02:00","recorded":"2026-11-01T10:05:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#,
+        f.case
+    );
+    let status = status_body(&f.code);
+    let case_uri = format!("/api/v1/cases/{}?purpose=tarkistus", f.case);
+    // (method, uri, content type, body, roles allowed)
+    let endpoints: Vec<(&str, String, Option<&str>, String, Vec<Role>)> = vec![
+        ("GET", "/api/v1/model".into(), None, String::new(), vec![Role::Staff, Role::ProcessOwner, Role::Viewer]),
+        (
+            "GET",
+            "/api/v1/model/processes/kth_laaja_5lk/plan?segment=tuki".into(),
+            None,
+            String::new(),
+            vec![Role::Staff, Role::ProcessOwner, Role::Viewer],
+        ),
+        ("POST", "/api/v1/events".into(), Some("application/json"), event, vec![Role::Staff, Role::System]),
+        ("POST", "/api/v1/client-status".into(), Some("application/json"), status, vec![Role::Staff]),
+        ("GET", case_uri, None, String::new(), vec![Role::Staff]),
+        ("GET", "/api/v1/reports/segments?date=2026-06-30".into(), None, String::new(), vec![Role::ProcessOwner, Role::Viewer]),
+        (
+            "GET",
+            "/api/v1/reports/transitions?from=2026-01-01&to=2026-06-30".into(),
+            None,
+            String::new(),
+            vec![Role::ProcessOwner, Role::Viewer],
+        ),
+        ("GET", "/api/v1/reports/completion?as_of=2026-06-30".into(), None, String::new(), vec![Role::ProcessOwner, Role::Viewer]),
+        ("GET", "/api/v1/audit?limit=5".into(), None, String::new(), vec![Role::Auditor]),
+    ];
+    for (method, uri, kind, body, allowed) in &endpoints {
+        let (anonymous, _) = f.call(method, uri, None, *kind, body).await;
+        assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "{method} {uri} without a token");
+        let (forged, _) = f.call(method, uri, Some("polku_00"), *kind, body).await;
+        assert_eq!(forged, StatusCode::UNAUTHORIZED, "{method} {uri} with an unknown token");
+        for role in Role::ALL {
+            let (got, text) = f.call(method, uri, Some(f.token(role)), *kind, body).await;
+            let want = if allowed.contains(&role) { StatusCode::OK } else { StatusCode::FORBIDDEN };
+            assert_eq!(got, want, "{method} {uri} as {role:?}: {text}");
+            assert!(!text.contains(&f.code), "{method} {uri} echoed the identity code");
+        }
+    }
+}
+
+#[tokio::test]
+async fn client_data_needs_a_care_relationship_and_is_logged_first() {
+    let f = fixture("care");
+    let staff = f.token(Role::Staff).to_owned();
+    let pseudonym = f.tracker.pseudonym(&f.code).expect("pseudonym").as_str().to_owned();
+    let before = f.access_rows(Some(&pseudonym));
+    let (status, body) =
+        f.call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &status_body(&f.code)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(&pseudonym) && !body.contains(&f.code));
+    assert_eq!(f.access_rows(Some(&pseudonym)), before + 1, "the status read is in the access log");
+
+    let (status, _) = f
+        .call("GET", &format!("/api/v1/cases/{}?purpose=tarkistus", f.case), Some(&staff), None, "")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(f.access_rows(Some(&pseudonym)), before + 2, "the case read is in the access log");
+
+    // Staff of another unit: refused, and nothing of the client is returned.
+    let (status, body) = f
+        .call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &status_body(&f.code))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(!body.contains(&pseudonym));
+    assert_eq!(f.access_rows(Some(&pseudonym)), before + 2, "a refused read reads nothing");
+
+    // The auditor answers "who has looked at my data", by code in a body.
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/v1/audit",
+            Some(f.token(Role::Auditor)),
+            Some("application/json"),
+            &format!(r#"{{"client":"{}"}}"#, f.code),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("test-staff") && body.contains("neuvolakäynti"));
+    assert!(!body.contains(&f.code));
+    // An identity code never goes into an address.
+    let (status, body) = f
+        .call("GET", &format!("/api/v1/audit?client={}", f.code), Some(f.token(Role::Auditor)), None, "")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(!body.contains(&f.code));
+}
+
+#[tokio::test]
+async fn errors_name_the_field_and_never_are_500() {
+    let f = fixture("errors");
+    let staff = f.token(Role::Staff).to_owned();
+    let po = f.token(Role::ProcessOwner).to_owned();
+    let cases: Vec<(&str, String, Option<&str>, String, &str, StatusCode, Option<&str>)> = vec![
+        ("POST", "/api/v1/client-status".into(), Some("application/json"), format!(r#"{{"client":"{}"}}"#, f.code), "staff", StatusCode::BAD_REQUEST, Some("purpose")),
+        ("POST", "/api/v1/client-status".into(), Some("application/json"), r#"{"client":"131052-308U","purpose":"x"}"#.into(), "staff", StatusCode::BAD_REQUEST, Some("client")),
+        ("POST", "/api/v1/client-status".into(), Some("application/json"), format!("{{\"client\":\"{}\",\"purpose\":\"x\"}}", "0".repeat(64)), "staff", StatusCode::NOT_FOUND, Some("client")),
+        ("POST", "/api/v1/client-status".into(), Some("text/plain"), status_body(&f.code), "staff", StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type")),
+        ("POST", "/api/v1/client-status".into(), Some("application/json"), "{not json".into(), "staff", StatusCode::BAD_REQUEST, None),
+        ("GET", "/api/v1/cases/ei_ole?purpose=x".into(), None, String::new(), "staff", StatusCode::NOT_FOUND, Some("case")),
+        ("GET", format!("/api/v1/cases/{}", f.case), None, String::new(), "staff", StatusCode::BAD_REQUEST, Some("purpose")),
+        ("GET", "/api/v1/reports/segments?date=kesäkuu".into(), None, String::new(), "po", StatusCode::BAD_REQUEST, Some("date")),
+        ("GET", "/api/v1/reports/transitions?from=2026-12-01&to=2026-01-01".into(), None, String::new(), "po", StatusCode::BAD_REQUEST, Some("from")),
+        ("GET", "/api/v1/model/processes/ei_ole/plan".into(), None, String::new(), "po", StatusCode::NOT_FOUND, Some("process")),
+        ("GET", "/api/v1/model/processes/kth_laaja_5lk/plan?segment=ei_ole".into(), None, String::new(), "po", StatusCode::NOT_FOUND, Some("segment")),
+        ("POST", "/api/v1/events".into(), Some("application/json"), "[1, 2".into(), "staff", StatusCode::BAD_REQUEST, Some("body")),
+        ("POST", "/api/v1/events".into(), Some("application/xml"), "<x/>".into(), "staff", StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type")),
+    ];
+    for (method, uri, kind, body, who, want, field) in cases {
+        let token = if who == "staff" { &staff } else { &po };
+        let (got, text) = f.call(method, &uri, Some(token), kind, &body).await;
+        assert_eq!(got, want, "{method} {uri} {body}: {text}");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("a JSON error");
+        assert_eq!(json["error"]["status"], want.as_u16(), "{text}");
+        if let Some(field) = field {
+            assert_eq!(json["error"]["field"], field, "{method} {uri}: {text}");
+        }
+        assert!(!text.contains("131052-308U") && !text.contains(&f.code), "{text}");
+    }
+    // An oversized body is refused before it is read.
+    let big = "x".repeat(polku_viewer::server::api::MAX_BODY + 10);
+    let (got, _) = f.call("POST", "/api/v1/events", Some(&staff), Some("application/x-ndjson"), &big).await;
+    assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn events_are_idempotent_and_answered_per_event() {
+    let f = fixture("events");
+    let system = f.token(Role::System).to_owned();
+    let lines = format!(
+        "{}\n{}\nnot json\n",
+        format_args!(r#"{{"id":"e-1","case":"{}","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#, f.case),
+        r#"{"id":"e-2","case":"ei-avattu","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}"#
+    );
+    let digest = f.tracker.digest();
+    let (status, body) = f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["stored"], 1, "{body}");
+    assert_eq!(json["refused"], 1, "{body}");
+    assert_eq!(json["events"][1]["field"], "case", "{body}");
+    assert_eq!(json["unreadable"][0]["line"], 3, "{body}");
+    assert_ne!(f.tracker.digest(), digest);
+    let after = f.tracker.digest();
+    let (_, body) = f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["repeats"], 1, "{body}");
+    assert_eq!(json["stored"], 0, "{body}");
+    assert_eq!(f.tracker.digest(), after, "a repeat changes nothing");
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let f = fixture("health");
+    assert_eq!(f.call("GET", "/healthz", None, None, "").await.0, StatusCode::OK);
+    assert_eq!(f.call("GET", "/readyz", None, None, "").await.0, StatusCode::OK);
+    let _ = f.call("GET", "/api/v1/model", None, None, "").await;
+    let (status, text) = f.call("GET", "/metrics", None, None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.contains("polku_http_requests_total{route=\"/api/v1/model\",status=\"401\"} 1"), "{text}");
+    assert!(text.contains("polku_open_cases "));
+    assert!(text.contains("polku_http_request_seconds_bucket"));
+}
