@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::span::Span;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Name {
     pub text: String,
     #[serde(skip)]
@@ -22,7 +22,7 @@ pub struct Text {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
     Minute,
@@ -72,7 +72,7 @@ impl TimeUnit {
 }
 
 /// A duration as written: one or more amounts with units, such as `1 h 30 min`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Duration {
     pub parts: Vec<(u32, TimeUnit)>,
     #[serde(skip)]
@@ -233,7 +233,7 @@ pub struct Statutory {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Visit,
@@ -294,7 +294,7 @@ pub struct RequirementAttr {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Deadline {
     pub after: Duration,
     pub anchor: Anchor,
@@ -303,7 +303,7 @@ pub struct Deadline {
 }
 
 /// What a deadline is counted from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Anchor {
     CaseStart,

@@ -73,7 +73,9 @@ pub struct Compact {
 }
 
 /// A named way in which real work deviated from the plan. The event still counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviationKind {
     /// The step was not enabled: steps before it on the flow are still to do.
@@ -511,7 +513,7 @@ pub fn add_duration(at: Timestamp, duration: &Duration) -> Timestamp {
 }
 
 /// The state of one planned step in a status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepState {
     Done,
@@ -538,7 +540,7 @@ impl StepState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StepStatus {
     pub step: String,
     pub title: String,
@@ -559,7 +561,7 @@ pub struct StepStatus {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TransitionRecord {
     pub at: String,
     pub from: String,
@@ -567,7 +569,7 @@ pub struct TransitionRecord {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeviationRecord {
     pub event: String,
     pub at: String,
@@ -576,7 +578,7 @@ pub struct DeviationRecord {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReferralRecord {
     pub referral: String,
     pub to_process: String,
@@ -584,14 +586,14 @@ pub struct ReferralRecord {
     pub at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PhaseRef {
     pub phase: String,
     pub title: String,
 }
 
 /// Everything staff need to know of one case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CaseStatus {
     pub case: String,
     pub process: String,

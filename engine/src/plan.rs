@@ -11,7 +11,7 @@ use serde::Serialize;
 use polku_dsl::ast::{self, Anchor, Change, Channel, Process, Requirement, StepAttrs, TimeUnit};
 
 /// Where a planned step comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Origin {
     Generic,
@@ -21,7 +21,7 @@ pub enum Origin {
     Added,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PlannedStep {
     pub name: String,
     pub title: String,
@@ -40,14 +40,14 @@ pub struct PlannedStep {
     pub origin: Origin,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RemovedStep {
     pub name: String,
     pub reason: Option<String>,
 }
 
 /// The plan of one segment (or of the generic process when `segment` is `None`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub process: String,
     pub segment: Option<String>,

@@ -139,7 +139,7 @@ fn pseudonym_text(bytes: &[u8; 32]) -> String {
 
 /// Where the open cases of one process stand: per phase and per step, how many cases have it
 /// next or under way.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StandingReport {
     pub process: String,
     pub segment: Option<String>,
@@ -149,21 +149,21 @@ pub struct StandingReport {
 }
 
 /// Two units that serve the same clients at once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct UnitPair {
     pub units: [String; 2],
     pub clients: u64,
 }
 
 /// Clients served by several units at once.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MultiUnitReport {
     pub clients: u64,
     pub pairs: Vec<UnitPair>,
 }
 
 /// The segment of every segmentation in a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SegmentCount {
     pub segmentation: String,
     pub unit: String,
@@ -171,14 +171,14 @@ pub struct SegmentCount {
     pub cases: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SegmentReport {
     pub date: String,
     pub cases: u64,
     pub rows: Vec<SegmentCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TransitionCount {
     pub segmentation: String,
     /// The segment on the first date; `uusi` for a case opened between the dates.
@@ -188,14 +188,14 @@ pub struct TransitionCount {
     pub cases: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TransitionReport {
     pub from: String,
     pub to: String,
     pub rows: Vec<TransitionCount>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompletionRow {
     pub process: String,
     pub segment: String,
@@ -205,13 +205,13 @@ pub struct CompletionRow {
     pub share: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct OverdueRow {
     pub role: String,
     pub steps: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompletionReport {
     pub as_of: String,
     pub cases: u64,
@@ -221,7 +221,7 @@ pub struct CompletionReport {
 }
 
 /// A client's status: every case, with the units involved.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ClientStatus {
     pub client: String,
     pub units: Vec<String>,

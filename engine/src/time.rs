@@ -23,6 +23,10 @@ pub enum TimeError {
         "not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00"
     )]
     Offset,
+    /// In UTC the time would fall outside the years 0000–9999, where it could not be written
+    /// back in this form (`0000-01-01` is the last evening of the year −1 in UTC).
+    #[error("not a time that can be written in UTC: the years are 0000–9999")]
+    Range,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -214,7 +218,8 @@ impl std::str::FromStr for Timestamp {
         }
         let days = days_from_civil(year, month, day);
         if b.len() == 10 {
-            return Ok(local_midnight(days));
+            let time = local_midnight(days);
+            return if time.date().0 >= 0 { Ok(time) } else { Err(TimeError::Range) };
         }
         if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 20 || b[13] != b':' || b[16] != b':' {
             return Err(TimeError::Form);
@@ -253,7 +258,12 @@ impl std::str::FromStr for Timestamp {
             }
             _ => return Err(TimeError::Form),
         };
-        Ok(Timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset))
+        let time = Timestamp(days * 86_400 + hour * 3600 + minute * 60 + second - offset);
+        // Every accepted time is written back as it is stored (`Display`) and read again.
+        if !(0..=9999).contains(&time.date().0) {
+            return Err(TimeError::Range);
+        }
+        Ok(time)
     }
 }
 
@@ -317,6 +327,30 @@ mod tests {
         assert_eq!("2026-02-30".parse::<Timestamp>(), Err(TimeError::Date));
         assert_eq!("2026-01-05T24:00:00Z".parse::<Timestamp>(), Err(TimeError::Clock));
         assert_eq!("2026-01-05T09:30:00".parse::<Timestamp>(), Err(TimeError::Form));
+    }
+
+    #[test]
+    fn every_accepted_time_reads_back_from_how_it_is_written() {
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T00:00:00-01:00",
+            "9999-12-31T23:59:59+01:00",
+            "2026-06-30T23:59:60Z",
+            "9999-12-31",
+            "1900-01-01",
+        ] {
+            let time: Timestamp = text.parse().unwrap();
+            assert_eq!(time.to_string().parse::<Timestamp>(), Ok(time), "{text}");
+        }
+        // The first is the last evening of the year −1 in UTC, the others the year 10000.
+        for text in [
+            "0000-01-01",
+            "0000-01-01T00:30:00+01:00",
+            "9999-12-31T23:59:59-00:01",
+            "9999-12-31T23:59:60Z",
+        ] {
+            assert_eq!(text.parse::<Timestamp>(), Err(TimeError::Range), "{text}");
+        }
     }
 
     #[test]

@@ -30,7 +30,7 @@ use crate::tracker::{Actor, Info, Tracker, TrackerError};
 use crate::{Access, StoreError};
 
 /// What became of one event of a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum EventResult {
     /// Durable in the log.
@@ -42,7 +42,7 @@ pub enum EventResult {
 }
 
 /// The answer to one batch, in the order of its events.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BatchResult {
     pub stored: u64,
     pub repeats: u64,

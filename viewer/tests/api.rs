@@ -62,13 +62,19 @@ fn fixture(name: &str) -> Fixture {
     let (parsed, bad) = tracker.read_events(&text);
     assert!(bad.is_empty());
     tracker
-        .ingest(parsed.into_iter().map(|(l, e)| (l, e, None)), 500, &Actor::new("t", "t"), &mut |_| {})
+        .ingest(
+            parsed.into_iter().map(|(l, e)| (l, e, None)),
+            500,
+            &Actor::new("t", "t"),
+            &mut |_| {},
+        )
         .expect("ingest");
     let service = TrackerService::new(tracker);
     let (_, unit) = service.case_owner(&case).expect("the case exists");
     let mut tokens = Vec::new();
     for role in Role::ALL {
-        let units = if matches!(role, Role::Staff | Role::System) { vec![unit.clone()] } else { vec![] };
+        let units =
+            if matches!(role, Role::Staff | Role::System) { vec![unit.clone()] } else { vec![] };
         let principal = Principal { name: format!("test-{}", role.as_str()), role, units };
         tokens.push((role, create_token(&service, &principal).expect("token")));
     }
@@ -109,9 +115,8 @@ impl Fixture {
             .await
             .expect("response");
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024)
-            .await
-            .expect("body");
+        let bytes =
+            axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.expect("body");
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -119,6 +124,13 @@ impl Fixture {
         self.tracker.with(|t| t.access_log(client, 100_000).expect("access log").len())
     }
 }
+
+/// An endpoint: method, address, content type, body and the roles that may call it.
+type Endpoint<'a> = (&'a str, String, Option<&'a str>, String, Vec<Role>);
+
+/// An error case: method, address, content type, body, who asks, the status and the field.
+type ErrorCase<'a> =
+    (&'a str, String, Option<&'a str>, String, &'a str, StatusCode, Option<&'a str>);
 
 fn status_body(code: &str) -> String {
     format!(r#"{{"client":"{code}","purpose":"neuvolakäynti"}}"#)
@@ -134,8 +146,14 @@ async fn every_endpoint_with_every_role() {
     let status = status_body(&f.code);
     let case_uri = format!("/api/v1/cases/{}?purpose=tarkistus", f.case);
     // (method, uri, content type, body, roles allowed)
-    let endpoints: Vec<(&str, String, Option<&str>, String, Vec<Role>)> = vec![
-        ("GET", "/api/v1/model".into(), None, String::new(), vec![Role::Staff, Role::ProcessOwner, Role::Viewer]),
+    let endpoints: Vec<Endpoint> = vec![
+        (
+            "GET",
+            "/api/v1/model".into(),
+            None,
+            String::new(),
+            vec![Role::Staff, Role::ProcessOwner, Role::Viewer],
+        ),
         (
             "GET",
             "/api/v1/model/processes/kth_laaja_5lk/plan?segment=tuki".into(),
@@ -143,10 +161,28 @@ async fn every_endpoint_with_every_role() {
             String::new(),
             vec![Role::Staff, Role::ProcessOwner, Role::Viewer],
         ),
-        ("POST", "/api/v1/events".into(), Some("application/json"), event, vec![Role::Staff, Role::System]),
-        ("POST", "/api/v1/client-status".into(), Some("application/json"), status, vec![Role::Staff]),
+        (
+            "POST",
+            "/api/v1/events".into(),
+            Some("application/json"),
+            event,
+            vec![Role::Staff, Role::System],
+        ),
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("application/json"),
+            status,
+            vec![Role::Staff],
+        ),
         ("GET", case_uri, None, String::new(), vec![Role::Staff]),
-        ("GET", "/api/v1/reports/segments?date=2026-06-30".into(), None, String::new(), vec![Role::ProcessOwner, Role::Viewer]),
+        (
+            "GET",
+            "/api/v1/reports/segments?date=2026-06-30".into(),
+            None,
+            String::new(),
+            vec![Role::ProcessOwner, Role::Viewer],
+        ),
         (
             "GET",
             "/api/v1/reports/transitions?from=2026-01-01&to=2026-06-30".into(),
@@ -154,7 +190,13 @@ async fn every_endpoint_with_every_role() {
             String::new(),
             vec![Role::ProcessOwner, Role::Viewer],
         ),
-        ("GET", "/api/v1/reports/completion?as_of=2026-06-30".into(), None, String::new(), vec![Role::ProcessOwner, Role::Viewer]),
+        (
+            "GET",
+            "/api/v1/reports/completion?as_of=2026-06-30".into(),
+            None,
+            String::new(),
+            vec![Role::ProcessOwner, Role::Viewer],
+        ),
         ("GET", "/api/v1/audit?limit=5".into(), None, String::new(), vec![Role::Auditor]),
     ];
     for (method, uri, kind, body, allowed) in &endpoints {
@@ -177,8 +219,15 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     let staff = f.token(Role::Staff).to_owned();
     let pseudonym = f.tracker.pseudonym(&f.code).expect("pseudonym").as_str().to_owned();
     let before = f.access_rows(Some(&pseudonym));
-    let (status, body) =
-        f.call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &status_body(&f.code)).await;
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/v1/client-status",
+            Some(&staff),
+            Some("application/json"),
+            &status_body(&f.code),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(&pseudonym) && !body.contains(&f.code));
     assert_eq!(f.access_rows(Some(&pseudonym)), before + 1, "the status read is in the access log");
@@ -191,7 +240,13 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
 
     // Staff of another unit: refused, and nothing of the client is returned.
     let (status, body) = f
-        .call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &status_body(&f.code))
+        .call(
+            "POST",
+            "/api/v1/client-status",
+            Some(&f.outsider),
+            Some("application/json"),
+            &status_body(&f.code),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(!body.contains(&pseudonym));
@@ -212,7 +267,13 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     assert!(!body.contains(&f.code));
     // An identity code never goes into an address.
     let (status, body) = f
-        .call("GET", &format!("/api/v1/audit?client={}", f.code), Some(f.token(Role::Auditor)), None, "")
+        .call(
+            "GET",
+            &format!("/api/v1/audit?client={}", f.code),
+            Some(f.token(Role::Auditor)),
+            None,
+            "",
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!body.contains(&f.code));
@@ -223,20 +284,124 @@ async fn errors_name_the_field_and_never_are_500() {
     let f = fixture("errors");
     let staff = f.token(Role::Staff).to_owned();
     let po = f.token(Role::ProcessOwner).to_owned();
-    let cases: Vec<(&str, String, Option<&str>, String, &str, StatusCode, Option<&str>)> = vec![
-        ("POST", "/api/v1/client-status".into(), Some("application/json"), format!(r#"{{"client":"{}"}}"#, f.code), "staff", StatusCode::BAD_REQUEST, Some("purpose")),
-        ("POST", "/api/v1/client-status".into(), Some("application/json"), r#"{"client":"131052-308U","purpose":"x"}"#.into(), "staff", StatusCode::BAD_REQUEST, Some("client")),
-        ("POST", "/api/v1/client-status".into(), Some("application/json"), format!("{{\"client\":\"{}\",\"purpose\":\"x\"}}", "0".repeat(64)), "staff", StatusCode::NOT_FOUND, Some("client")),
-        ("POST", "/api/v1/client-status".into(), Some("text/plain"), status_body(&f.code), "staff", StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type")),
-        ("POST", "/api/v1/client-status".into(), Some("application/json"), "{not json".into(), "staff", StatusCode::BAD_REQUEST, None),
-        ("GET", "/api/v1/cases/ei_ole?purpose=x".into(), None, String::new(), "staff", StatusCode::NOT_FOUND, Some("case")),
-        ("GET", format!("/api/v1/cases/{}", f.case), None, String::new(), "staff", StatusCode::BAD_REQUEST, Some("purpose")),
-        ("GET", "/api/v1/reports/segments?date=kesäkuu".into(), None, String::new(), "po", StatusCode::BAD_REQUEST, Some("date")),
-        ("GET", "/api/v1/reports/transitions?from=2026-12-01&to=2026-01-01".into(), None, String::new(), "po", StatusCode::BAD_REQUEST, Some("from")),
-        ("GET", "/api/v1/model/processes/ei_ole/plan".into(), None, String::new(), "po", StatusCode::NOT_FOUND, Some("process")),
-        ("GET", "/api/v1/model/processes/kth_laaja_5lk/plan?segment=ei_ole".into(), None, String::new(), "po", StatusCode::NOT_FOUND, Some("segment")),
-        ("POST", "/api/v1/events".into(), Some("application/json"), "[1, 2".into(), "staff", StatusCode::BAD_REQUEST, Some("body")),
-        ("POST", "/api/v1/events".into(), Some("application/xml"), "<x/>".into(), "staff", StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("content-type")),
+    let cases: Vec<ErrorCase> = vec![
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("application/json"),
+            format!(r#"{{"client":"{}"}}"#, f.code),
+            "staff",
+            StatusCode::BAD_REQUEST,
+            Some("purpose"),
+        ),
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("application/json"),
+            r#"{"client":"131052-308U","purpose":"x"}"#.into(),
+            "staff",
+            StatusCode::BAD_REQUEST,
+            Some("client"),
+        ),
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("application/json"),
+            format!("{{\"client\":\"{}\",\"purpose\":\"x\"}}", "0".repeat(64)),
+            "staff",
+            StatusCode::NOT_FOUND,
+            Some("client"),
+        ),
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("text/plain"),
+            status_body(&f.code),
+            "staff",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("content-type"),
+        ),
+        (
+            "POST",
+            "/api/v1/client-status".into(),
+            Some("application/json"),
+            "{not json".into(),
+            "staff",
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            "GET",
+            "/api/v1/cases/ei_ole?purpose=x".into(),
+            None,
+            String::new(),
+            "staff",
+            StatusCode::NOT_FOUND,
+            Some("case"),
+        ),
+        (
+            "GET",
+            format!("/api/v1/cases/{}", f.case),
+            None,
+            String::new(),
+            "staff",
+            StatusCode::BAD_REQUEST,
+            Some("purpose"),
+        ),
+        (
+            "GET",
+            "/api/v1/reports/segments?date=kesäkuu".into(),
+            None,
+            String::new(),
+            "po",
+            StatusCode::BAD_REQUEST,
+            Some("date"),
+        ),
+        (
+            "GET",
+            "/api/v1/reports/transitions?from=2026-12-01&to=2026-01-01".into(),
+            None,
+            String::new(),
+            "po",
+            StatusCode::BAD_REQUEST,
+            Some("from"),
+        ),
+        (
+            "GET",
+            "/api/v1/model/processes/ei_ole/plan".into(),
+            None,
+            String::new(),
+            "po",
+            StatusCode::NOT_FOUND,
+            Some("process"),
+        ),
+        (
+            "GET",
+            "/api/v1/model/processes/kth_laaja_5lk/plan?segment=ei_ole".into(),
+            None,
+            String::new(),
+            "po",
+            StatusCode::NOT_FOUND,
+            Some("segment"),
+        ),
+        (
+            "POST",
+            "/api/v1/events".into(),
+            Some("application/json"),
+            "[1, 2".into(),
+            "staff",
+            StatusCode::BAD_REQUEST,
+            Some("body"),
+        ),
+        (
+            "POST",
+            "/api/v1/events".into(),
+            Some("application/xml"),
+            "<x/>".into(),
+            "staff",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Some("content-type"),
+        ),
     ];
     for (method, uri, kind, body, who, want, field) in cases {
         let token = if who == "staff" { &staff } else { &po };
@@ -251,7 +416,8 @@ async fn errors_name_the_field_and_never_are_500() {
     }
     // An oversized body is refused before it is read.
     let big = "x".repeat(polku_viewer::server::api::MAX_BODY + 10);
-    let (got, _) = f.call("POST", "/api/v1/events", Some(&staff), Some("application/x-ndjson"), &big).await;
+    let (got, _) =
+        f.call("POST", "/api/v1/events", Some(&staff), Some("application/x-ndjson"), &big).await;
     assert_eq!(got, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
@@ -261,11 +427,15 @@ async fn events_are_idempotent_and_answered_per_event() {
     let system = f.token(Role::System).to_owned();
     let lines = format!(
         "{}\n{}\nnot json\n",
-        format_args!(r#"{{"id":"e-1","case":"{}","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#, f.case),
+        format_args!(
+            r#"{{"id":"e-1","case":"{}","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#,
+            f.case
+        ),
         r#"{"id":"e-2","case":"ei-avattu","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}"#
     );
     let digest = f.tracker.digest();
-    let (status, body) = f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
+    let (status, body) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["stored"], 1, "{body}");
@@ -274,7 +444,8 @@ async fn events_are_idempotent_and_answered_per_event() {
     assert_eq!(json["unreadable"][0]["line"], 3, "{body}");
     assert_ne!(f.tracker.digest(), digest);
     let after = f.tracker.digest();
-    let (_, body) = f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
+    let (_, body) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["repeats"], 1, "{body}");
     assert_eq!(json["stored"], 0, "{body}");
@@ -289,7 +460,10 @@ async fn health_readiness_and_metrics() {
     let _ = f.call("GET", "/api/v1/model", None, None, "").await;
     let (status, text) = f.call("GET", "/metrics", None, None, "").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(text.contains("polku_http_requests_total{route=\"/api/v1/model\",status=\"401\"} 1"), "{text}");
+    assert!(
+        text.contains("polku_http_requests_total{route=\"/api/v1/model\",status=\"401\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("polku_open_cases "));
     assert!(text.contains("polku_http_request_seconds_bucket"));
 }

@@ -25,7 +25,6 @@ use polku_engine::time::Timestamp;
 use polku_store::tracker::{Actor, TrackerError};
 use polku_store::TrackerService;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::auth::{self, Action, Principal, TokenCache};
 use super::{AppState, PageQuery};
@@ -163,9 +162,9 @@ impl IntoResponse for ApiError {
         } else {
             self.message.clone()
         };
-        let body = json!({
-            "error": { "status": self.status.as_u16(), "message": message, "field": self.field }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail { status: self.status.as_u16(), message, field: self.field.clone() },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if internal {
             response.extensions_mut().insert(Internal(self.message));
@@ -223,21 +222,68 @@ fn lang_of(query: &PageQuery, headers: &HeaderMap) -> Lang {
     super::choose_lang(query, headers).lang
 }
 
-/// The `/api/v1` routes, `/healthz`, `/readyz` and `/metrics`.
+/// Every operation of `/api/v1`: method and path. The router is built from this list, and the
+/// OpenAPI document describes exactly these (a test holds them together).
+pub const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/api/v1/model"),
+    ("get", "/api/v1/model/processes/{process}/plan"),
+    ("post", "/api/v1/events"),
+    ("post", "/api/v1/client-status"),
+    ("get", "/api/v1/cases/{case}"),
+    ("get", "/api/v1/reports/segments"),
+    ("get", "/api/v1/reports/transitions"),
+    ("get", "/api/v1/reports/completion"),
+    ("get", "/api/v1/audit"),
+    ("post", "/api/v1/audit"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+/// The `/api/v1` routes, `/readyz` and `/metrics`.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/model", get(model))
-        .route("/api/v1/model/processes/{process}/plan", get(plan))
-        .route("/api/v1/events", post(events))
-        .route("/api/v1/client-status", post(client_status))
-        .route("/api/v1/cases/{case}", get(case_status))
-        .route("/api/v1/reports/segments", get(report_segments))
-        .route("/api/v1/reports/transitions", get(report_transitions))
-        .route("/api/v1/reports/completion", get(report_completion))
-        .route("/api/v1/audit", get(audit_get).post(audit_post))
-        .route("/api/v1/openapi.json", get(super::openapi::document))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+    let mut router = Router::new();
+    let mut audit = None;
+    for (method, path) in OPERATIONS {
+        let route = match (*method, *path) {
+            ("get", "/api/v1/model") => get(model),
+            ("get", "/api/v1/model/processes/{process}/plan") => get(plan),
+            ("post", "/api/v1/events") => post(events),
+            ("post", "/api/v1/client-status") => post(client_status),
+            ("get", "/api/v1/cases/{case}") => get(case_status),
+            ("get", "/api/v1/reports/segments") => get(report_segments),
+            ("get", "/api/v1/reports/transitions") => get(report_transitions),
+            ("get", "/api/v1/reports/completion") => get(report_completion),
+            ("get", "/api/v1/audit") => {
+                audit = Some(audit.unwrap_or_else(axum::routing::MethodRouter::new).get(audit_get));
+                continue;
+            }
+            ("post", "/api/v1/audit") => {
+                audit =
+                    Some(audit.unwrap_or_else(axum::routing::MethodRouter::new).post(audit_post));
+                continue;
+            }
+            ("get", "/api/v1/openapi.json") => get(super::openapi::document),
+            _ => continue,
+        };
+        router = router.route(path, route);
+    }
+    if let Some(audit) = audit {
+        router = router.route("/api/v1/audit", audit);
+    }
+    router.route("/readyz", get(readyz)).route("/metrics", get(metrics))
+}
+
+/// The body of every error.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ErrorDetail {
+    pub status: u16,
+    pub message: String,
+    /// The field or parameter at fault, where one is.
+    pub field: Option<String>,
 }
 
 /// Gives every request an id (`x-request-id`), counts it for `/metrics`, and logs internal
@@ -269,7 +315,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     response
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ModelSummary {
     pub name: Option<String>,
     pub version: String,
@@ -279,13 +325,13 @@ pub struct ModelSummary {
     pub processes: Vec<NamedProcess>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Named {
     pub name: String,
     pub title: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NamedSegmentation {
     pub name: String,
     pub title: String,
@@ -293,7 +339,7 @@ pub struct NamedSegmentation {
     pub segments: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NamedProcess {
     pub name: String,
     pub title: String,
@@ -371,14 +417,14 @@ async fn plan(
 
 /// The answer to a batch: per event stored, repeat or refused, plus the lines that could not
 /// be read at all.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EventsAnswer {
     #[serde(flatten)]
     pub result: polku_store::service::BatchResult,
     pub unreadable: Vec<Unreadable>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Unreadable {
     /// The event's place in the batch (1-based): its line in JSON Lines, its index + 1 in a
     /// JSON array.
@@ -463,7 +509,7 @@ async fn events(
     Ok(Json(answer))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientStatusRequest {
     /// A personal identity code or a pseudonym.
@@ -656,7 +702,7 @@ async fn report_completion(
 }
 
 /// One access, as the audit answers it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AccessRecord {
     pub at: String,
     pub actor: String,
@@ -669,7 +715,7 @@ pub struct AccessRecord {
     pub detail: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditRequest {
     /// A personal identity code or a pseudonym; none for every access.

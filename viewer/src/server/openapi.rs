@@ -1,7 +1,233 @@
-//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API.
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API, generated from the types
+//! the handlers read and answer (their `JsonSchema`), for exactly the operations the router
+//! serves ([`super::api::OPERATIONS`]). A golden copy is kept in `viewer/tests/openapi.json`
+//! and a test fails when the two differ.
 
 use axum::response::{IntoResponse, Response};
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+use super::api::{
+    AccessRecord, AuditRequest, ClientStatusRequest, ErrorBody, EventsAnswer, ModelSummary,
+    OPERATIONS,
+};
+
+/// What the document says of one operation.
+struct Operation {
+    summary: &'static str,
+    description: &'static str,
+    tag: &'static str,
+    parameters: Vec<Value>,
+    body: Option<Value>,
+    ok: Value,
+    errors: &'static [u16],
+}
+
+fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Value {
+    generator.subschema_for::<T>().to_value()
+}
+
+fn query(name: &str, description: &str, required: bool) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": description,
+           "schema": {"type": "string"}})
+}
+
+fn path(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description,
+           "schema": {"type": "string"}})
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+fn json_ok(schema: Value) -> Value {
+    json!({"description": "OK", "content": {"application/json": {"schema": schema}}})
+}
+
+fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Operation> {
+    use polku_engine::case::CaseStatus;
+    use polku_engine::plan::Plan;
+    use polku_engine::projection::{
+        ClientStatus, CompletionReport, SegmentReport, TransitionReport,
+    };
+    let lang = query("lang", "fi (default) or en: the language of the status texts", false);
+    Some(match (method, route) {
+        ("get", "/api/v1/model") => Operation {
+            summary: "The model: services, chains, segmentations, processes",
+            description: "Roles: staff, process owner, viewer.",
+            tag: "model",
+            parameters: vec![],
+            body: None,
+            ok: json_ok(schema::<ModelSummary>(g)),
+            errors: &[401, 403],
+        },
+        ("get", "/api/v1/model/processes/{process}/plan") => Operation {
+            summary: "A process's plan: one segment's, or the generic plan and every segment's",
+            description: "The same content as `polku plan --format json`. Roles: staff, process owner, viewer.",
+            tag: "model",
+            parameters: vec![path("process", "The process's name"), query("segment", "One segment's plan", false)],
+            body: None,
+            ok: json!({"description": "OK", "content": {"application/json": {"schema": {
+                "oneOf": [schema::<Plan>(g), {"type": "array", "items": schema::<Plan>(g)}]}}}}),
+            errors: &[401, 403, 404],
+        },
+        ("post", "/api/v1/events") => Operation {
+            summary: "Append events: one, an array, or JSON Lines",
+            description: "Idempotent by event id; answered once the stored events are durable, per event: stored, repeat, or refused with the field and the reason. A personal identity code in `client` is pseudonymised at once and never stored or echoed. The event format is described in docs/tracking.md. Roles: staff and systems, for their units.",
+            tag: "events",
+            parameters: vec![],
+            body: Some(json!({"required": true, "content": {
+                "application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}})),
+            ok: json_ok(schema::<EventsAnswer>(g)),
+            errors: &[400, 401, 403, 413, 415],
+        },
+        ("post", "/api/v1/client-status") => Operation {
+            summary: "A client's status: every case, its plan, what is done and missing",
+            description: "The same content as `polku status --format json`. The client is named in the body (a personal identity code or a pseudonym), never in the address. The access is logged with its purpose before the answer. Role: staff of a unit where the client has a case.",
+            tag: "clients",
+            parameters: vec![lang.clone()],
+            body: Some(json_body(schema::<ClientStatusRequest>(g))),
+            ok: json_ok(schema::<ClientStatus>(g)),
+            errors: &[400, 401, 403, 404, 415],
+        },
+        ("get", "/api/v1/cases/{case}") => Operation {
+            summary: "One case's status",
+            description: "The access is logged with its purpose before the answer. Role: staff of the case's unit.",
+            tag: "clients",
+            parameters: vec![
+                path("case", "The case id"),
+                query("purpose", "Why the case is looked at", true),
+                query("as_of", "Judge deadlines on this date (YYYY-MM-DD)", false),
+                lang,
+            ],
+            body: None,
+            ok: json_ok(schema::<CaseStatus>(g)),
+            errors: &[400, 401, 403, 404],
+        },
+        ("get", "/api/v1/reports/segments") => Operation {
+            summary: "How many cases are in each segment on a date",
+            description: "Roles: process owner, viewer.",
+            tag: "reports",
+            parameters: vec![query("date", "YYYY-MM-DD (default today)", false)],
+            body: None,
+            ok: json_ok(schema::<SegmentReport>(g)),
+            errors: &[400, 401, 403],
+        },
+        ("get", "/api/v1/reports/transitions") => Operation {
+            summary: "Transitions between segments between two dates",
+            description: "Roles: process owner, viewer.",
+            tag: "reports",
+            parameters: vec![
+                query("from", "YYYY-MM-DD (default a year before to)", false),
+                query("to", "YYYY-MM-DD (default today)", false),
+            ],
+            body: None,
+            ok: json_ok(schema::<TransitionReport>(g)),
+            errors: &[400, 401, 403],
+        },
+        ("get", "/api/v1/reports/completion") => Operation {
+            summary: "The share of cases whose planned service is complete",
+            description: "Roles: process owner, viewer.",
+            tag: "reports",
+            parameters: vec![query("as_of", "YYYY-MM-DD (default today)", false)],
+            body: None,
+            ok: json_ok(schema::<CompletionReport>(g)),
+            errors: &[400, 401, 403],
+        },
+        ("get", "/api/v1/audit") => Operation {
+            summary: "The access log: who has looked at whose data",
+            description: "Of one client by pseudonym, or of all. An identity code never goes in an address: POST it instead. Role: auditor.",
+            tag: "audit",
+            parameters: vec![query("client", "A pseudonym", false), query("limit", "At most this many, newest first (default 100)", false)],
+            body: None,
+            ok: json_ok(json!({"type": "array", "items": schema::<AccessRecord>(g)})),
+            errors: &[400, 401, 403],
+        },
+        ("post", "/api/v1/audit") => Operation {
+            summary: "The access log of one client named by identity code or pseudonym",
+            description: "Role: auditor.",
+            tag: "audit",
+            parameters: vec![],
+            body: Some(json_body(schema::<AuditRequest>(g))),
+            ok: json_ok(json!({"type": "array", "items": schema::<AccessRecord>(g)})),
+            errors: &[400, 401, 403, 415],
+        },
+        ("get", "/api/v1/openapi.json") => Operation {
+            summary: "This document",
+            description: "",
+            tag: "meta",
+            parameters: vec![],
+            body: None,
+            ok: json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}),
+            errors: &[],
+        },
+        _ => return None,
+    })
+}
+
+/// The whole document.
+pub fn build() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = SchemaGenerator::new(settings);
+    let error = schema::<ErrorBody>(&mut g);
+    let mut paths: Map<String, Value> = Map::new();
+    for (method, route) in OPERATIONS {
+        let Some(op) = operation(method, route, &mut g) else { continue };
+        let mut responses = Map::new();
+        responses.insert("200".into(), op.ok);
+        for status in op.errors {
+            let text = match status {
+                400 => "A field of the request is wrong: the error names it",
+                401 => "No valid bearer token",
+                403 => "The role or the units do not allow it",
+                404 => "Not found: the error names what",
+                413 => "The body is too large",
+                415 => "The content type is not one this operation reads",
+                _ => "Error",
+            };
+            responses.insert(
+                status.to_string(),
+                json!({"description": text, "content": {"application/json": {"schema": error}}}),
+            );
+        }
+        let mut entry = json!({
+            "summary": op.summary,
+            "tags": [op.tag],
+            "parameters": op.parameters,
+            "responses": responses,
+        });
+        if !op.description.is_empty() {
+            entry["description"] = json!(op.description);
+        }
+        if *route != "/api/v1/openapi.json" {
+            entry["security"] = json!([{"bearer": []}]);
+        }
+        if let Some(body) = op.body {
+            entry["requestBody"] = body;
+        }
+        let item = paths.entry(route.to_string()).or_insert_with(|| json!({}));
+        item[*method] = entry;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Polku API",
+            "version": "1",
+            "description": "Client cases of family-centre services: events in, planned-service status and reports out. Every read of one client's data is logged before it is answered.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": g.take_definitions(true),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    })
+}
 
 pub async fn document() -> Response {
-    axum::Json(serde_json::json!({"openapi": "3.1.0"})).into_response()
+    axum::Json(build()).into_response()
 }
