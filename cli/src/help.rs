@@ -34,6 +34,17 @@ fn common(command: Command) -> Command {
         .arg(Arg::new("help_long").long("help").action(ArgAction::HelpLong).help("Näytä koko ohje"))
 }
 
+/// The options every command that touches the store takes, in Finnish.
+fn store_args(command: Command) -> Command {
+    command
+        .mut_arg("model", |a| a.help("Mallin kansio (jossa on polku.toml). Oletus: työkansion tai sen yläpuolinen malli"))
+        .mut_arg("database", |a| {
+            a.help("Tietokanta: sqlite://POLKU. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+        })
+        .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
+        .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
+}
+
 /// The help in Finnish.
 pub fn finnish(command: Command) -> Command {
     let command = command
@@ -122,6 +133,43 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("renderer", |a| {
                     a.help("Missä kartat piirretään: auto, server (Graphvizin dot) tai browser (selaimessa)")
                 })
+        })
+        .mut_subcommand("ingest", |c| {
+            store_args(common(c))
+                .about("Tallenna tapahtumat (JSON Lines) tietokantaan: virheelliset rivit nimetään, hyvät säilytetään")
+                .mut_arg("file", |a| a.help("Tapahtumatiedosto; - lukee vakiosyötteen"))
+                .mut_arg("batch", |a| a.help("Tapahtumia erässä; yhtä aikaa odottavat erät jakavat tallennuksen"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
+        })
+        .mut_subcommand("status", |c| {
+            store_args(common(c))
+                .about("Asiakkaan tapaukset: segmentti, vaihe, suunnitellut askeleet ja määräajat; käyttö kirjataan lokiin")
+                .mut_arg("client", |a| a.help("Henkilötunnus tai pseudonyymi"))
+                .mut_arg("as_of", |a| a.help("Arvioi määräajat tänä päivänä tämän päivän sijaan"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
+        })
+        .mut_subcommand("report", |c| {
+            store_args(common(c)).about("Raportit kaikista tapauksista: segmentit, siirtymät, toteutuminen")
+        })
+        .mut_subcommand("simulate", |c| {
+            common(c)
+                .about("Tuota realistinen synteettinen tapahtumavirta pelaamalla mallia eteenpäin")
+                .mut_arg("model", |a| a.help("Mallin kansio"))
+                .mut_arg("clients", |a| a.help("Lasten määrä"))
+                .mut_arg("days", |a| a.help("Päivien määrä"))
+                .mut_arg("seed", |a| a.help("Satunnaisluvun siemen"))
+                .mut_arg("start", |a| a.help("Ensimmäinen päivä"))
+                .mut_arg("out", |a| a.help("Kirjoita tähän vakiotulosteen sijaan"))
+        })
+        .mut_subcommand("store", |c| store_args(common(c)).about("Tietokanta: tiedot, tilannevedos, käyttöloki"))
+        .mut_subcommand("token", |c| {
+            store_args(common(c)).about("API-tunnisteet järjestelmille ja ihmisille").mut_subcommand("create", |t| {
+                common(t)
+                    .about("Luo tunniste ja näytä se kerran; tietokanta säilyttää vain sen SHA-256-tiivisteen")
+                    .mut_arg("role", |a| a.help("Rooli: staff, process_owner, viewer, auditor tai system"))
+                    .mut_arg("units", |a| a.help("Yksikkö (palvelu), jonka asiakkaita haltija saa käsitellä; toista useammalle"))
+                    .mut_arg("name", |a| a.help("Haltijan nimi käyttölokia varten"))
+            })
         })
         .mut_subcommand("fmt", |c| {
             common(c)

@@ -127,14 +127,17 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
 /// The candidates are what [`polku_dsl::diagnostic::identity_code_shapes`] finds: the code
 /// as issued, glued to a word (`hetu131052-308T`), without its century sign (`131052308T`, or
 /// with a space or another dash in its place). A candidate counts when its birth date exists
-/// (in its century, or in any when the sign is missing) and its individual number is
-/// 002–999, and then either its check character matches or, for a mistyped one, the code
-/// ends there (nothing alphanumeric follows) and is written with a century sign or ends in a
-/// letter. The last condition keeps ten-digit numbers (a telephone number, say) that fail the
-/// check from counting, and the one before keeps a stretch inside a longer identifier (a
-/// hexadecimal hash, a UUID) from counting unless its check character matches too. The rates
-/// at which ordinary text is taken for a code are measured in `tests/identity_codes.rs` and
-/// given in `docs/tracking.md`.
+/// (in its century, or in either of 1900 and 2000 when the sign is missing) and its individual
+/// number is 002–999, and then
+///
+/// - its check character matches, and letters or digits do not touch it on both sides (inside
+///   a hexadecimal hash or a UUID a match is chance); or
+/// - the check character is mistyped (`131052-308U`), the code stands apart (nothing
+///   alphanumeric touches it on either side), and it has a century sign or ends in a letter:
+///   a ten-digit number that fails the check, such as a telephone number, is not a code.
+///
+/// The rates at which other text is taken for a code are measured in
+/// `tests/identity_codes.rs` and given in `docs/tracking.md`.
 pub fn contains_identity_code(text: &str) -> bool {
     identity_code_shapes(text).any(|shape| is_typed_code(text, shape))
 }
@@ -169,11 +172,12 @@ fn is_typed_code(text: &str, shape: IdentityCodeShape) -> bool {
     {
         return false;
     }
+    let glued_before = text[..shape.start].chars().next_back().is_some_and(char::is_alphanumeric);
+    let glued_after = text[shape.end..].chars().next().is_some_and(char::is_alphanumeric);
     if check.to_ascii_uppercase() == check_character(day_month_year, individual) {
-        return true;
+        return !(glued_before && glued_after);
     }
-    let ends_here = text[shape.end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-    ends_here && (shape.century_sign.is_some() || check.is_ascii_alphabetic())
+    !glued_before && !glued_after && (shape.century_sign.is_some() || check.is_ascii_alphabetic())
 }
 
 /// The century of a century sign (upper case).
@@ -269,9 +273,9 @@ mod tests {
             "asiakas 131052-308U ei saapunut",
             "131052 308T",
             "131052\u{2013}308T",
-            "hetu131052308U.",
             "a131052-308T",
             "131052-308T0",
+            "131052-308U.",
             // A check digit, written as one run of ten digits.
             "0105949021",
             // 29 February is a date without the century sign: 2000 had it.
@@ -287,12 +291,15 @@ mod tests {
             "131052-000T",
             // 1900 had no 29 February.
             "290200-002C",
-            // A mistyped check character inside a longer word, or as a digit of a number.
+            // A mistyped check character touching a word, or as a digit of a number.
             "131052-308Ux",
+            "hetu131052-308U",
             "0105949022",
             "1310523081",
             // A longer number.
             "91310523085",
+            // Inside a longer identifier even a matching check character is chance.
+            "ab131052-308Tcd",
             "2026-01-05T09:30:00+02:00",
         ] {
             assert!(!contains_identity_code(text), "{text}");

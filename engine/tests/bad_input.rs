@@ -278,7 +278,7 @@ fn identity_codes_typed_in_any_field_are_refused_without_repeating_them() {
         "131052 308T",
         "131052\u{2013}308T",
         "0105949021",
-        "hetu131052308U",
+        "hetu:131052308U",
     ];
     let lines = every_kind();
     let (events, errors) =
