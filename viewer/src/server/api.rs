@@ -211,7 +211,7 @@ fn now() -> i64 {
 
 fn date(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> {
     match text {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some(text) => Timestamp::parse(text)
             .map(|t| t.0)
             .ok_or_else(|| ApiError::bad(field, "not a date: write it as 2026-06-30")),
@@ -451,6 +451,12 @@ fn event_lines(content_type: &str, body: &[u8]) -> Result<String, ApiError> {
                 other @ serde_json::Value::Object(_) => vec![other],
                 _ => return Err(ApiError::bad("body", "send an event object or an array of them")),
             };
+            if let Some(i) = items.iter().position(|item| !item.is_object()) {
+                return Err(ApiError::bad(
+                    "body",
+                    format!("item {} of the array is not an event object", i + 1),
+                ));
+            }
             let mut out = String::new();
             for item in items {
                 out.push_str(&item.to_string());
@@ -513,11 +519,14 @@ async fn events(
 #[serde(deny_unknown_fields)]
 pub struct ClientStatusRequest {
     /// A personal identity code or a pseudonym.
+    #[schemars(length(min = 1))]
     pub client: String,
     /// Why the client's data is looked at; logged.
+    #[schemars(length(min = 1))]
     pub purpose: String,
-    /// Judge deadlines on this date instead of today.
+    /// Judge deadlines on this date (YYYY-MM-DD) instead of today.
     #[serde(default)]
+    #[schemars(extend("format" = "date"))]
     pub as_of: Option<String>,
 }
 
@@ -529,6 +538,10 @@ fn read_json<T: serde::de::DeserializeOwned>(
     if !kind.trim_start().to_ascii_lowercase().starts_with("application/json") {
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json")
             .field("content-type"));
+    }
+    // A request is an object; serde would also read a struct from an array.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad("body", "send a JSON object"));
     }
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
@@ -722,6 +735,7 @@ pub struct AuditRequest {
     #[serde(default)]
     pub client: Option<String>,
     #[serde(default)]
+    #[schemars(range(min = 1, max = 10000))]
     pub limit: Option<usize>,
 }
 
@@ -733,7 +747,10 @@ fn audit(
 ) -> Result<Json<Vec<AccessRecord>>, ApiError> {
     auth::authorize(principal, Action::Audit)?;
     let pseudonym = request.client.as_deref().map(|c| pseudonym_of(api, c)).transpose()?;
-    let limit = request.limit.unwrap_or(100).clamp(1, 10_000);
+    let limit = request.limit.unwrap_or(100);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::bad("limit", "a number from 1 to 10000"));
+    }
     let who = actor(principal, headers, "audit");
     let rows = api.tracker.access_log(pseudonym.as_ref(), &who, limit)?;
     Ok(Json(
@@ -761,15 +778,18 @@ async fn audit_get(
     let api = api(&state)?;
     let principal = api.principal(&headers)?;
     let params = query_pairs(uri.query());
-    let client = params.get("client").cloned().filter(|c| !c.is_empty());
+    let client = params.get("client").cloned();
     if client.as_deref().is_some_and(|c| Pseudonym::parse(c).is_none()) {
         return Err(ApiError::bad(
             "client",
             "give a pseudonym here; an identity code never goes in an address: POST it to /api/v1/audit",
         ));
     }
-    let limit = match params.get("limit") {
-        Some(l) => Some(l.parse().map_err(|_| ApiError::bad("limit", "not a number"))?),
+    let limit = match params.get("limit").filter(|l| !l.is_empty()) {
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => Some(n),
+            _ => return Err(ApiError::bad("limit", "a number from 1 to 10000")),
+        },
         None => None,
     };
     let api2 = api.clone();

@@ -33,6 +33,22 @@ fn query(name: &str, description: &str, required: bool) -> Value {
            "schema": {"type": "string"}})
 }
 
+fn required_text(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": true, "description": description,
+           "schema": {"type": "string", "minLength": 1}})
+}
+
+fn date_query(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description,
+           "schema": {"type": "string", "format": "date"}})
+}
+
+fn limit() -> Value {
+    json!({"name": "limit", "in": "query", "required": false,
+           "description": "At most this many, newest first (default 100)",
+           "schema": {"type": "integer", "minimum": 1, "maximum": 10000}})
+}
+
 fn path(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": description,
            "schema": {"type": "string"}})
@@ -52,7 +68,8 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
     use polku_engine::projection::{
         ClientStatus, CompletionReport, SegmentReport, TransitionReport,
     };
-    let lang = query("lang", "fi (default) or en: the language of the status texts", false);
+    let lang = json!({"name": "lang", "in": "query", "required": false,
+        "description": "The language of the status texts", "schema": {"enum": ["fi", "en"]}});
     Some(match (method, route) {
         ("get", "/api/v1/model") => Operation {
             summary: "The model: services, chains, segmentations, processes",
@@ -99,8 +116,8 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             tag: "clients",
             parameters: vec![
                 path("case", "The case id"),
-                query("purpose", "Why the case is looked at", true),
-                query("as_of", "Judge deadlines on this date (YYYY-MM-DD)", false),
+                required_text("purpose", "Why the case is looked at"),
+                date_query("as_of", "Judge deadlines on this date (YYYY-MM-DD)"),
                 lang,
             ],
             body: None,
@@ -111,7 +128,7 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             summary: "How many cases are in each segment on a date",
             description: "Roles: process owner, viewer.",
             tag: "reports",
-            parameters: vec![query("date", "YYYY-MM-DD (default today)", false)],
+            parameters: vec![date_query("date", "YYYY-MM-DD (default today)")],
             body: None,
             ok: json_ok(schema::<SegmentReport>(g)),
             errors: &[400, 401, 403],
@@ -121,8 +138,8 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             description: "Roles: process owner, viewer.",
             tag: "reports",
             parameters: vec![
-                query("from", "YYYY-MM-DD (default a year before to)", false),
-                query("to", "YYYY-MM-DD (default today)", false),
+                date_query("from", "YYYY-MM-DD (default a year before to)"),
+                date_query("to", "YYYY-MM-DD (default today)"),
             ],
             body: None,
             ok: json_ok(schema::<TransitionReport>(g)),
@@ -132,7 +149,7 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             summary: "The share of cases whose planned service is complete",
             description: "Roles: process owner, viewer.",
             tag: "reports",
-            parameters: vec![query("as_of", "YYYY-MM-DD (default today)", false)],
+            parameters: vec![date_query("as_of", "YYYY-MM-DD (default today)")],
             body: None,
             ok: json_ok(schema::<CompletionReport>(g)),
             errors: &[400, 401, 403],
@@ -141,7 +158,11 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             summary: "The access log: who has looked at whose data",
             description: "Of one client by pseudonym, or of all. An identity code never goes in an address: POST it instead. Role: auditor.",
             tag: "audit",
-            parameters: vec![query("client", "A pseudonym", false), query("limit", "At most this many, newest first (default 100)", false)],
+            parameters: vec![
+                json!({"name": "client", "in": "query", "required": false, "description": "A pseudonym",
+                       "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}),
+                limit(),
+            ],
             body: None,
             ok: json_ok(json!({"type": "array", "items": schema::<AccessRecord>(g)})),
             errors: &[400, 401, 403],
