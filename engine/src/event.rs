@@ -292,12 +292,14 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
             pseudonymise(client, key).map_err(|e| format!("client: {e}"))?
+        } else if let Some(pseudonym) = Pseudonym::parse(client.trim()) {
+            // A pseudonym is checked first: now and then its hexadecimal digits hold
+            // something shaped like a code by chance.
+            pseudonym
         } else if contains_identity_code(client) {
             return Err("client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign".to_owned());
         } else {
-            Pseudonym::parse(client.trim()).ok_or_else(|| {
-                "client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned()
-            })?
+            return Err("client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned());
         };
         *client = pseudonym.as_str().to_owned();
     }

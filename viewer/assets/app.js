@@ -11,6 +11,26 @@
     }
   }
 
+  // Maps whose DOT is in the page itself (a case's own map on the staff page).
+  var inline = document.querySelectorAll("figure.case-map[data-rendered='pending']");
+  if (inline.length > 0) {
+    loadViz().then(function (Viz) { return Viz.instance(); }).then(function (viz) {
+      Array.prototype.forEach.call(inline, function (fig) {
+        var source = fig.querySelector("script.dot-source");
+        var target = fig.querySelector(".map-drawing");
+        try {
+          var svg = viz.renderSVGElement(source.textContent.replace(/<\\\//g, "</"));
+          target.innerHTML = "";
+          target.appendChild(svg);
+          fig.setAttribute("data-rendered", "browser");
+        } catch (e) {
+          fig.setAttribute("data-rendered", "failed");
+          target.textContent = fig.getAttribute("data-failed-text");
+        }
+      });
+    });
+  }
+
   var figure = document.getElementById("map");
   if (!figure) { return; }
   var drawing = figure.querySelector(".map-drawing");

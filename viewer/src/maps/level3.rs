@@ -71,11 +71,38 @@ pub fn step_details(model: &Model, step: &PlannedStep, lang: Lang) -> Vec<String
     out
 }
 
-fn step_node(model: &Model, step: &PlannedStep, segment: bool, lang: Lang) -> Stmt {
+/// The state of each step of one case, for the staff page's map.
+pub type States = std::collections::BTreeMap<String, polku_engine::case::StepState>;
+
+fn state_look(state: polku_engine::case::StepState) -> (&'static str, &'static str) {
+    use polku_engine::case::StepState;
+    match state {
+        StepState::Done => ("state-done", "#cdebc5"),
+        StepState::InProgress => ("state-in-progress", "#d7e7fb"),
+        StepState::Pending => ("state-pending", "#ffffff"),
+        StepState::Overdue => ("state-overdue", "#f6c9c4"),
+        StepState::NotNeeded => ("state-not-needed", "#e4e4e4"),
+    }
+}
+
+fn step_node(
+    model: &Model,
+    step: &PlannedStep,
+    segment: bool,
+    states: Option<&States>,
+    lang: Lang,
+) -> Stmt {
     let title = if step.title.is_empty() { &step.name } else { &step.title };
     let details: Vec<String> =
         step_details(model, step, lang).iter().flat_map(|d| wrap(d, 34)).collect();
     let mut label = format!("<B>{}</B>", dot::lines(&wrap(title, 26)));
+    let state = states.and_then(|s| s.get(&step.name)).copied();
+    if let Some(state) = state {
+        label.push_str(&format!(
+            "<BR/><FONT POINT-SIZE=\"11\"><B>{}</B></FONT>",
+            xml_escape(&state.word(lang).to_uppercase())
+        ));
+    }
     if !details.is_empty() {
         label.push_str(&format!(
             "<BR/><FONT POINT-SIZE=\"10\" COLOR=\"#333333\">{}</FONT>",
@@ -99,6 +126,11 @@ fn step_node(model: &Model, step: &PlannedStep, segment: bool, lang: Lang) -> St
     if !step.required {
         classes.push("optional");
         styles.push("dashed");
+    }
+    if let Some(state) = state {
+        let (class, colour) = state_look(state);
+        classes.push(class);
+        fill = colour;
     }
     let mut attributes = vec![
         attr("label", html(&label)),
@@ -200,12 +232,14 @@ fn flow_edge(from: &str, to: &str, label: Option<&str>, back: bool, lang: Lang) 
 }
 
 /// The steps of one phase as the plan has them, and the phase's cluster.
+#[allow(clippy::too_many_arguments)]
 fn phase_cluster(
     model: &Model,
     process: &Process,
     phase_index: usize,
     plan: &Plan,
     segment: bool,
+    states: Option<&States>,
     lang: Lang,
     edges: &mut Vec<Stmt>,
 ) -> Stmt {
@@ -250,7 +284,7 @@ fn phase_cluster(
         match kind {
             DiagramNode::Element(name) => {
                 match plan.steps.iter().find(|s| s.name == *name && s.phase == phase.name) {
-                    Some(step) => stmts.push(step_node(model, step, segment, lang)),
+                    Some(step) => stmts.push(step_node(model, step, segment, states, lang)),
                     None => {
                         let removed = plan.removed.iter().find(|r| r.name == *name);
                         let title = plan_title(process, name);
@@ -289,7 +323,7 @@ fn phase_cluster(
     }
     if !added.is_empty() {
         for step in &added {
-            stmts.push(step_node(model, step, segment, lang));
+            stmts.push(step_node(model, step, segment, states, lang));
         }
         let first = format!("step:{}", added[0].name);
         for from in &end_predecessors {
@@ -321,6 +355,18 @@ fn plan_title(process: &Process, step: &str) -> String {
 
 /// The DOT of one process, generic or as one segment's plan.
 pub fn dot(model: &Model, process: &Process, segment: Option<&str>, lang: Lang) -> String {
+    dot_with_states(model, process, segment, None, lang)
+}
+
+/// The DOT of one process as one case stands: each step coloured by its state (done,
+/// in progress, pending, overdue, not needed).
+pub fn dot_with_states(
+    model: &Model,
+    process: &Process,
+    segment: Option<&str>,
+    states: Option<&States>,
+    lang: Lang,
+) -> String {
     let plan = process.plan(segment);
     let mut stmts = Vec::new();
     let mut edges = Vec::new();
@@ -352,6 +398,7 @@ pub fn dot(model: &Model, process: &Process, segment: Option<&str>, lang: Lang) 
                         i,
                         plan,
                         segment.is_some(),
+                        states,
                         lang,
                         &mut edges,
                     ));

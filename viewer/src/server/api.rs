@@ -37,6 +37,7 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub struct Api {
     pub tracker: TrackerService,
     tokens: TokenCache,
+    pub sessions: super::staff::Sessions,
     pub metrics: super::metrics::Metrics,
     requests: AtomicU64,
     started: u64,
@@ -50,6 +51,7 @@ impl Api {
         Api {
             tracker,
             tokens: TokenCache::default(),
+            sessions: super::staff::Sessions::default(),
             metrics: super::metrics::Metrics::default(),
             requests: AtomicU64::new(0),
             started,
@@ -70,6 +72,14 @@ impl Api {
             value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
                 || ApiError::unauthorized("the Authorization header must be Bearer TOKEN"),
             )?;
+        self.principal_of(token)
+    }
+
+    /// The holder of a token, from the cache or the store.
+    pub fn principal_of(&self, token: &str) -> Result<Principal, ApiError> {
+        if token.trim().is_empty() {
+            return Err(ApiError::unauthorized("no token"));
+        }
         let key = auth::token_key(token);
         if let Some(principal) = self.tokens.get(&key) {
             return Ok(principal);

@@ -15,6 +15,7 @@ pub mod auth;
 mod metrics;
 pub mod openapi;
 mod pages;
+mod staff;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -225,6 +226,11 @@ pub fn app(state: AppState) -> Router {
         .route("/overlay", get(overlay_multi_unit))
         .route("/assets/{file}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/staff", get(staff::staff))
+        .route("/staff/login", axum::routing::post(staff::login))
+        .route("/staff/logout", axum::routing::post(staff::logout))
+        .route("/staff/client", axum::routing::post(staff::client))
+        .route("/staff/event", axum::routing::post(staff::record))
         .merge(api::routes())
         .fallback(pages::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::observe))

@@ -17,13 +17,13 @@ use crate::maps::level3::step_details;
 use crate::maps::{self, paths, process_title, role_title, say, service_title, MapKind, Word};
 
 /// What every page needs to know besides its content.
-struct Frame<'a> {
-    choice: Choice,
-    title: String,
-    crumbs: Vec<(String, Option<String>)>,
+pub(super) struct Frame<'a> {
+    pub choice: Choice,
+    pub title: String,
+    pub crumbs: Vec<(String, Option<String>)>,
     /// The page's own address without `lang`, for the language switch.
-    uri: &'a Uri,
-    state: &'a AppState,
+    pub uri: &'a Uri,
+    pub state: &'a AppState,
 }
 
 fn lang_switch(uri: &Uri, lang: Lang) -> String {
@@ -44,7 +44,7 @@ fn lang_switch(uri: &Uri, lang: Lang) -> String {
     format!("{}?{query}lang={other}", uri.path())
 }
 
-fn page(frame: Frame<'_>, body: Markup) -> Response {
+pub(super) fn page(frame: Frame<'_>, body: Markup) -> Response {
     let lang = frame.choice.lang;
     let code = match lang {
         Lang::Fi => "fi",
@@ -105,7 +105,7 @@ fn page(frame: Frame<'_>, body: Markup) -> Response {
     with_lang_cookie(frame.choice, Html(markup.into_string()).into_response())
 }
 
-fn home(lang: Lang) -> (String, Option<String>) {
+pub(super) fn home(lang: Lang) -> (String, Option<String>) {
     (say(Word::ServiceMap, lang).to_owned(), Some(paths::services()))
 }
 
@@ -151,7 +151,8 @@ async fn figure(
         Err(e) => ("failed", html! { p { (e.to_string()) } }),
     };
     html! {
-        figure.map #map data-rendered=(rendered) data-dot-url=(dot_url) data-overlay-url=[overlay_url]
+        // Focusable, so that a map wider than the window can be scrolled from the keyboard.
+        figure.map #map tabindex="0" aria-label=(caption) data-rendered=(rendered) data-dot-url=(dot_url) data-overlay-url=[overlay_url]
             data-failed-text=(say(Word::RenderFailed, lang)) {
             div.map-drawing { (inner) }
             figcaption { (caption) }

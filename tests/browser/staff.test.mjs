@@ -1,0 +1,194 @@
+// The staff page in headless Chromium: a staff user signs in with the demo token, looks up a
+// simulated client by personal identity code with a purpose, sees the status at a glance,
+// records a completed step and sees the status change; the auditor then finds both accesses.
+// The identity code never appears in an address, the page, or the history.
+//
+// Run with scripts/browser-test (POLKU_BIN names the polku binary). Screenshots go to
+// tests/browser/artifacts/staff-*.png.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, '..', '..');
+const ARTIFACTS = join(HERE, 'artifacts');
+const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
+const CLIENTS = 300;
+
+let server;
+let browser;
+let work;
+
+async function startServer() {
+  const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
+  work = mkdtempSync(join(tmpdir(), 'polku-staff-'));
+  const child = spawn(bin, [
+    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
+    '--demo-clients', String(CLIENTS), '--listen', '127.0.0.1:0',
+  ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8');
+  const origin = await new Promise((resolveOrigin, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address printed:\n${stdout}\n${stderr}`)), 120_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (match) { clearTimeout(timer); resolveOrigin(`http://127.0.0.1:${match[1]}`); }
+    });
+    child.once('exit', (code) => reject(new Error(`polku serve exited (${code}):\n${stderr}`)));
+  });
+  const token = (role) => {
+    const line = stderr.split('\n').find((l) => l.trim().startsWith(`${role} `));
+    assert.ok(line, `no ${role} token printed:\n${stderr}`);
+    return line.trim().split(/\s+/)[1];
+  };
+  return { child, origin, staff: token('staff'), auditor: token('auditor') };
+}
+
+/** The identity code and process of the first simulated client, as the demo made them. */
+function firstClient() {
+  const out = join(work, 'events.jsonl');
+  execFileSync(resolve(process.cwd(), process.env.POLKU_BIN), [
+    'simulate', '--model', 'processes/keusote', '--clients', String(CLIENTS), '--seed', '1', '--out', out,
+  ], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const first = JSON.parse(readFileSync(out, 'utf8').split('\n')[0]);
+  return { code: first.client, process: first.process };
+}
+
+async function shot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `staff-${name}.png`), fullPage: true });
+  // What staff see first, without scrolling.
+  await page.screenshot({ path: join(ARTIFACTS, `staff-${name}-glance.png`) });
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document);
+    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  });
+  assert.deepEqual(result, [], `${label}: accessibility violations`);
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) {
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGTERM');
+    await exited;
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('a staff user signs in, looks a client up, records a step and sees the status change', { timeout: 180_000 }, async () => {
+  const { code } = firstClient();
+  const context = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+
+  await page.goto(`${server.origin}/staff`);
+  await page.fill('#token', 'polku_wrong');
+  await page.click('#sign-in button[type=submit]');
+  assert.match(await page.textContent('main'), /Tunniste ei kelpaa/, 'a wrong token is refused');
+
+  await page.fill('#token', server.staff);
+  await page.click('#sign-in button[type=submit]');
+  await page.waitForSelector('#look-up');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'polku_session');
+  assert.ok(session && session.httpOnly && session.sameSite === 'Strict', 'an HttpOnly, SameSite=Strict session cookie');
+  await shot(page, 'signed-in');
+  await axe(page, 'look-up form');
+
+  await page.fill('#client', code);
+  await page.fill('#purpose', 'neuvolakäynti');
+  await page.click('#look-up button[type=submit]');
+  await page.waitForSelector('article.case');
+  const html = await page.content();
+  assert.ok(!html.includes(code), 'the page never shows the identity code');
+  assert.ok(!page.url().includes(code), 'the address never holds the identity code');
+  assert.ok(requests.every((u) => !u.includes(code)), 'no request address holds the identity code');
+  assert.ok(await page.locator('.complete strong').first().isVisible(), 'planned service complete: yes or no');
+  assert.ok((await page.locator('table.steps tbody tr').count()) > 0, 'the planned steps are listed');
+  await page.waitForSelector('article.case figure.map svg');
+  await shot(page, 'status');
+  await axe(page, 'client status');
+
+  // Record the first open step of the first open case as done.
+  const form = page.locator('form.record').first();
+  await form.waitFor();
+  const caseId = await form.locator('input[name=case]').getAttribute('value');
+  const stepValue = await form.locator('select[name=step] option').first().getAttribute('value');
+  const stepTitle = (await form.locator('select[name=step] option').first().textContent()).trim();
+  const row = (p) => p.locator(`article[id="case-${caseId}"] table.steps tbody tr`, { hasText: stepTitle }).first();
+  const before = (await row(page).locator('td.state').textContent()).trim();
+  assert.notEqual(before, 'tehty');
+  await form.locator('select[name=kind]').selectOption('step_completed');
+  await form.locator('select[name=step]').selectOption(stepValue);
+  await form.locator('button[type=submit]').click();
+  await page.waitForSelector('p.notice');
+  assert.match(await page.textContent('p.notice'), /Kirjattu/, await page.textContent('p.notice'));
+  const afterState = (await row(page).locator('td.state').textContent()).trim();
+  assert.equal(afterState, 'tehty', `the step ${stepTitle} is now done`);
+  assert.ok(!(await page.content()).includes(code));
+  await shot(page, 'recorded');
+
+  // The history holds no identity code either.
+  const history = await page.evaluate(() => window.history.length);
+  assert.ok(history >= 1);
+
+  // The auditor sees both accesses: who, purpose, the client's pseudonym.
+  const response = await fetch(`${server.origin}/api/v1/audit`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.auditor}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client: code }),
+  });
+  assert.equal(response.status, 200);
+  const rows = await response.json();
+  const staffRows = rows.filter((r) => r.actor === 'demo-terveydenhoitaja' && r.purpose === 'neuvolakäynti');
+  assert.ok(staffRows.length >= 2, `the look-up and the re-read after recording are logged: ${JSON.stringify(rows)}`);
+  assert.ok(!JSON.stringify(rows).includes(code));
+  await context.close();
+});
+
+test('a form without the session\'s CSRF token is refused', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.origin}/staff`);
+  await page.fill('#token', server.staff);
+  await page.click('#sign-in button[type=submit]');
+  await page.waitForSelector('#look-up');
+  const status = await page.evaluate(async () => {
+    const r = await fetch('/staff/client', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'csrf=forged&client=010101-123N&purpose=x',
+    });
+    return r.status;
+  });
+  assert.equal(status, 403);
+  await context.close();
+});

@@ -1,0 +1,587 @@
+//! The staff page: sign in, look a client up with a stated purpose, see the planned service at
+//! a glance, record what was done.
+//!
+//! Sign-in is by token (`polku token create --role staff`, or the demo's); the session is a
+//! random id in an HttpOnly, SameSite=Strict cookie (Secure when the request came over TLS)
+//! and every form carries the session's CSRF token. The client is entered in a POST form, so an
+//! identity code never reaches an address, the browser's history or a log line; the page shows
+//! only the pseudonym. Every status shown is read through the tracker service, which writes the
+//! access log first.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup, PreEscaped};
+use polku_dsl::Lang;
+use polku_engine::case::{CaseStatus, StepState};
+use polku_engine::event::{Event, EventKind};
+use polku_engine::pseudonym::Pseudonym;
+use polku_engine::time::Timestamp;
+use polku_store::tracker::Actor;
+
+use super::auth::{self, Action, Principal, Role};
+use super::pages::{home, page, Frame};
+use super::{choose_lang, AppState, PageQuery, Renderer};
+use crate::maps::level3::{dot_with_states, States};
+use crate::maps::{role_title, say, service_title, Word};
+
+const COOKIE: &str = "polku_session";
+/// A session ends after this long without use.
+const IDLE: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Debug, Clone)]
+struct Session {
+    principal: Principal,
+    csrf: String,
+    used: Instant,
+}
+
+/// Signed-in staff, by session id.
+#[derive(Debug, Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+impl Sessions {
+    fn get(&self, id: &str) -> Option<Session> {
+        let mut sessions = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        sessions.retain(|_, s| s.used.elapsed() < IDLE);
+        let session = sessions.get_mut(id)?;
+        session.used = Instant::now();
+        Some(session.clone())
+    }
+
+    fn start(&self, principal: Principal) -> std::io::Result<(String, String)> {
+        let id = auth::new_token()?;
+        let csrf = auth::new_token()?;
+        let session = Session { principal, csrf: csrf.clone(), used: Instant::now() };
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), session);
+        Ok((id, csrf))
+    }
+
+    fn end(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("polku_session=").map(str::to_owned))
+}
+
+/// Was the request made over TLS (directly or through a proxy that says so)?
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+fn form(body: &[u8]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+fn frame<'a>(state: &'a AppState, uri: &'a Uri, lang: Lang, choice: super::Choice) -> Frame<'a> {
+    let _ = lang;
+    Frame {
+        choice,
+        title: say(Word::StaffPage, choice.lang).to_owned(),
+        crumbs: vec![home(choice.lang), (say(Word::StaffPage, choice.lang).to_owned(), None)],
+        uri,
+        state,
+    }
+}
+
+/// Pages of client data are never cached or kept by the browser.
+fn private(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn sign_in_form(lang: Lang, problem: Option<Word>) -> Markup {
+    html! {
+        h1 { (say(Word::StaffPage, lang)) }
+        @if let Some(problem) = problem { p.problem role="alert" { (say(problem, lang)) } }
+        form #sign-in method="post" action="/staff/login" {
+            p { (say(Word::SignInHelp, lang)) }
+            label for="token" { (say(Word::TokenLabel, lang)) }
+            input #token type="password" name="token" autocomplete="off" required;
+            button type="submit" { (say(Word::SignIn, lang)) }
+        }
+    }
+}
+
+fn look_up_form(session: &Session, lang: Lang, problem: Option<Word>) -> Markup {
+    html! {
+        form #look-up method="post" action="/staff/client" autocomplete="off" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            @if let Some(problem) = problem { p.problem role="alert" { (say(problem, lang)) } }
+            p {
+                label for="client" { (say(Word::ClientLabel, lang)) }
+                // A password field: the code is not shown over a shoulder nor kept by autofill.
+                input #client type="password" name="client" autocomplete="off" required spellcheck="false";
+            }
+            p {
+                label for="purpose" { (say(Word::PurposeLabel, lang)) }
+                input #purpose type="text" name="purpose" required;
+            }
+            button type="submit" { (say(Word::LookUp, lang)) }
+        }
+    }
+}
+
+fn signed_in_bar(session: &Session, lang: Lang) -> Markup {
+    html! {
+        form.signed-in method="post" action="/staff/logout" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            span { (say(Word::SignedInAs, lang)) ": " strong { (session.principal.name) } }
+            " "
+            button type="submit" { (say(Word::SignOut, lang)) }
+        }
+    }
+}
+
+pub async fn staff(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let session =
+        state.api().and_then(|api| session_id(&headers).and_then(|id| api.sessions.get(&id)));
+    let body = match &session {
+        Some(session) => html! {
+            (signed_in_bar(session, lang))
+            h1 { (say(Word::StaffPage, lang)) }
+            (look_up_form(session, lang, None))
+        },
+        None => sign_in_form(lang, None),
+    };
+    private(page(frame(&state, &uri, lang, choice), body))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    let fields = form(&body);
+    let token = fields.get("token").map(String::as_str).unwrap_or("");
+    let principal = api.principal_of(token).ok().filter(|p| p.role == Role::Staff);
+    let Some(principal) = principal else {
+        let mut response =
+            page(frame(&state, &uri, lang, choice), sign_in_form(lang, Some(Word::SignInFailed)));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return private(response);
+    };
+    let Ok((id, _)) = api.sessions.start(principal) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
+    };
+    let secure = if over_tls(&headers) { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={id}; Path=/staff; HttpOnly; SameSite=Strict{secure}");
+    let mut response = Redirect::to("/staff").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The session a form comes from, with its CSRF token checked.
+fn checked_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    fields: &HashMap<String, String>,
+) -> Option<Session> {
+    let api = state.api()?;
+    let session = api.sessions.get(&session_id(headers)?)?;
+    (fields.get("csrf") == Some(&session.csrf)).then_some(session)
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let fields = form(&body);
+    if let (Some(api), Some(session), Some(id)) =
+        (state.api(), checked_session(&state, &headers, &fields), session_id(&headers))
+    {
+        let _ = session;
+        api.sessions.end(&id);
+    }
+    let mut response = Redirect::to("/staff").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "polku_session=; Path=/staff; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+fn forbidden_page(state: &AppState, uri: &Uri, choice: super::Choice) -> Response {
+    let lang = choice.lang;
+    let mut response =
+        page(frame(state, uri, lang, choice), sign_in_form(lang, Some(Word::SessionOver)));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    private(response)
+}
+
+pub async fn client(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let client = fields.get("client").map(String::as_str).unwrap_or("").trim().to_owned();
+    let purpose = fields.get("purpose").map(String::as_str).unwrap_or("").trim().to_owned();
+    show_client(&state, &uri, choice, &session, &client, &purpose, None).await
+}
+
+/// Looks a client up and renders the status, or the form again with what is wrong.
+async fn show_client(
+    state: &AppState,
+    uri: &Uri,
+    choice: super::Choice,
+    session: &Session,
+    client: &str,
+    purpose: &str,
+    notice: Option<(bool, String)>,
+) -> Response {
+    let lang = choice.lang;
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    let again = |problem: Word, status: StatusCode| {
+        let body = html! {
+            (signed_in_bar(session, lang))
+            h1 { (say(Word::StaffPage, lang)) }
+            (look_up_form(session, lang, Some(problem)))
+        };
+        let mut response = page(frame(state, uri, lang, choice), body);
+        *response.status_mut() = status;
+        private(response)
+    };
+    if purpose.is_empty() {
+        return again(Word::PurposeNeeded, StatusCode::BAD_REQUEST);
+    }
+    let Ok(pseudonym) = api.tracker.pseudonym(client) else {
+        return again(Word::BadClient, StatusCode::BAD_REQUEST);
+    };
+    let units = api.tracker.client_units(&pseudonym);
+    if units.is_empty()
+        || auth::authorize(&session.principal, Action::ClientData { units: &units }).is_err()
+    {
+        return again(Word::NoCases, StatusCode::FORBIDDEN);
+    }
+    let actor = Actor {
+        user: session.principal.name.clone(),
+        role: session.principal.role.as_str().to_owned(),
+        unit: Some(session.principal.units.join(",")),
+        purpose: purpose.to_owned(),
+        request: String::new(),
+    };
+    let now = now();
+    let tracker = api.tracker.clone();
+    let read = pseudonym.clone();
+    let status =
+        tokio::task::spawn_blocking(move || tracker.client_status(&read, &actor, now, lang)).await;
+    let Ok(Ok(Some(status))) = status else {
+        return again(Word::NoCases, StatusCode::NOT_FOUND);
+    };
+    let version = state.model();
+    let mut cases = Vec::new();
+    for case in status.cases.iter().filter(|c| session.principal.units.contains(&c.unit)) {
+        cases.push(case_view(state, &version, case, session, &pseudonym, purpose, lang).await);
+    }
+    let body = html! {
+        (signed_in_bar(session, lang))
+        h1 { (say(Word::StaffPage, lang)) }
+        @if let Some((ok, text)) = &notice {
+            p.notice.ok[*ok] .failed[!*ok] role="status" { (text) }
+        }
+        p.client-id { (say(Word::Pseudonym, lang)) ": " code { (&pseudonym.as_str()[..12]) "…" } }
+        @for case in &cases { (case) }
+        details {
+            summary { (say(Word::LookUp, lang)) }
+            (look_up_form(session, lang, None))
+        }
+    };
+    private(page(frame(state, uri, lang, choice), body))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn case_view(
+    state: &AppState,
+    version: &super::ModelVersion,
+    case: &CaseStatus,
+    session: &Session,
+    pseudonym: &Pseudonym,
+    purpose: &str,
+    lang: Lang,
+) -> Markup {
+    let model = &version.model;
+    let process = model.processes.get(&case.process);
+    let profile = process
+        .and_then(|p| p.segmentation.as_ref())
+        .and_then(|g| model.segmentations.get(g))
+        .and_then(|g| g.profile(&case.segment));
+    let segment_title = profile
+        .map(|p| p.title.clone())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| case.segment.clone());
+    let states: States = case.steps.iter().map(|s| (s.step.clone(), s.state)).collect();
+    let map = match process {
+        Some(p) => {
+            let dot = dot_with_states(
+                model,
+                p,
+                Some(&case.segment).filter(|s| p.plans.contains_key(*s)).map(String::as_str),
+                Some(&states),
+                lang,
+            );
+            match state.renderer() {
+                Renderer::Server => {
+                    match tokio::task::spawn_blocking(move || crate::render::dot_to_svg(&dot)).await
+                    {
+                        Ok(Ok(svg)) => {
+                            html! { figure.map.case-map data-rendered="server" tabindex="0" aria-label=(case.process_title) { div.map-drawing { (PreEscaped(svg)) } } }
+                        }
+                        _ => html! {},
+                    }
+                }
+                Renderer::Browser => html! {
+                    figure.map.case-map data-rendered="pending" tabindex="0" aria-label=(case.process_title) data-failed-text=(say(Word::RenderFailed, lang)) {
+                        div.map-drawing { p.map-loading { (say(Word::Rendering, lang)) } }
+                        script type="text/vnd.graphviz" class="dot-source" { (PreEscaped(dot.replace("</", "<\\/"))) }
+                    }
+                },
+            }
+        }
+        None => html! {},
+    };
+    let segments: Vec<String> = process
+        .and_then(|p| p.segmentation.as_ref())
+        .and_then(|g| model.segmentations.get(g))
+        .map(|g| g.segments.clone())
+        .unwrap_or_default();
+    let state_class = |s: StepState| match s {
+        StepState::Done => "state-done",
+        StepState::InProgress => "state-in-progress",
+        StepState::Pending => "state-pending",
+        StepState::Overdue => "state-overdue",
+        StepState::NotNeeded => "state-not-needed",
+    };
+    html! {
+        article.case id=(format!("case-{}", case.case)) {
+            h2 { (case.process_title) " — " (service_title(model, &case.unit)) }
+            p.complete class=(if case.complete { "complete-yes" } else { "complete-no" }) {
+                (say(Word::PlannedComplete, lang)) ": "
+                strong { (say(if case.complete { Word::Yes } else { Word::No }, lang)) }
+            }
+            dl.case-facts {
+                dt { (say(Word::Segment, lang)) } dd.segment { (segment_title) }
+                @if let Some(strategy) = profile.and_then(|p| p.basic_strategy.as_ref()) {
+                    dt { (say(Word::BasicStrategy, lang)) } dd { (strategy) }
+                }
+                dt { (say(Word::Case, lang)) } dd { code { (case.case) } }
+                dt { (say(Word::Opened, lang)) } dd { (case.opened) }
+                dt { (say(Word::ModelVersion, lang)) } dd { code { (&case.model_version[..case.model_version.len().min(12)]) } }
+                @if !case.current_phases.is_empty() {
+                    dt { (say(Word::NowIn, lang)) }
+                    dd { (case.current_phases.iter().map(|p| p.title.as_str()).collect::<Vec<_>>().join(", ")) }
+                }
+            }
+            h3 { (say(Word::Missing, lang)) }
+            @if case.missing.is_empty() { p { (say(Word::NothingMissing, lang)) } }
+            @else { ul.missing { @for m in &case.missing { li { (m) } } } }
+            table.steps {
+                caption { (say(Word::Steps, lang)) }
+                thead { tr {
+                    th scope="col" { (say(Word::Step, lang)) }
+                    th scope="col" { (say(Word::Phase, lang)) }
+                    th scope="col" { (say(Word::State, lang)) }
+                    th scope="col" { (say(Word::DeadlineTitle, lang)) }
+                    th scope="col" { (say(Word::By, lang)) }
+                } }
+                tbody {
+                    @for step in &case.steps {
+                        tr class=(state_class(step.state)) {
+                            td { (step.title) @if step.statutory { " §" } @if step.count > 1 { " (" (step.done) "/" (step.count) ")" } }
+                            td { (process.and_then(|p| p.phases.iter().find(|ph| ph.name == step.phase)).map(|ph| ph.title.as_str()).unwrap_or(&step.phase)) }
+                            td.state { (step.state.word(lang)) }
+                            td { (step.deadline.as_deref().unwrap_or("–")) }
+                            td { (step.roles.iter().map(|r| role_title(model, r)).collect::<Vec<_>>().join(", ")) }
+                        }
+                    }
+                }
+            }
+            @if case.closed.is_none() {
+                form.record method="post" action="/staff/event" {
+                    fieldset {
+                        legend { (say(Word::RecordEvent, lang)) }
+                        input type="hidden" name="csrf" value=(session.csrf);
+                        input type="hidden" name="client" value=(pseudonym.as_str());
+                        input type="hidden" name="purpose" value=(purpose);
+                        input type="hidden" name="case" value=(case.case);
+                        p {
+                            label for=(format!("kind-{}", case.case)) { (say(Word::WhatHappened, lang)) }
+                            select id=(format!("kind-{}", case.case)) name="kind" {
+                                option value="step_completed" { (say(Word::StepDone, lang)) }
+                                option value="step_not_needed" { (say(Word::StepNotNeeded, lang)) }
+                                option value="segment_changed" { (say(Word::SegmentChanged, lang)) }
+                            }
+                        }
+                        p {
+                            label for=(format!("step-{}", case.case)) { (say(Word::Step, lang)) }
+                            select id=(format!("step-{}", case.case)) name="step" {
+                                @for step in case.steps.iter().filter(|s| !matches!(s.state, StepState::Done | StepState::NotNeeded)) {
+                                    option value=(step.step) { (step.title) }
+                                }
+                            }
+                        }
+                        p {
+                            label for=(format!("segment-{}", case.case)) { (say(Word::NewSegment, lang)) }
+                            select id=(format!("segment-{}", case.case)) name="segment" {
+                                @for s in &segments { option value=(s) selected[*s == case.segment] { (s) } }
+                            }
+                        }
+                        p {
+                            label for=(format!("reason-{}", case.case)) { (say(Word::Reason, lang)) }
+                            input id=(format!("reason-{}", case.case)) type="text" name="reason";
+                        }
+                        p {
+                            label for=(format!("code-{}", case.case)) { (say(Word::ReasonCode, lang)) }
+                            input id=(format!("code-{}", case.case)) type="text" name="reason_code";
+                        }
+                        button type="submit" { (say(Word::Save, lang)) }
+                    }
+                }
+            }
+            (map)
+        }
+    }
+}
+
+pub async fn record(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
+    let Some((_, unit)) = api.tracker.case_owner(&case) else {
+        return show_client(
+            &state,
+            &uri,
+            choice,
+            &session,
+            &client,
+            &purpose,
+            Some((false, say(Word::NotRecorded, lang).to_owned())),
+        )
+        .await;
+    };
+    let current =
+        api.tracker.with(|t| t.projection.case_status(&case, now(), lang)).map(|s| s.segment);
+    let kind = match get("kind").as_str() {
+        "step_completed" => EventKind::StepCompleted { step: get("step") },
+        "step_not_needed" => EventKind::StepNotNeeded {
+            step: get("step"),
+            reason: get("reason"),
+            reason_code: Some(get("reason_code")).filter(|c| !c.is_empty()),
+        },
+        "segment_changed" => EventKind::SegmentChanged {
+            from: current.unwrap_or_default(),
+            to: get("segment"),
+            reason: get("reason"),
+            by: session.principal.name.clone(),
+        },
+        _ => {
+            return show_client(
+                &state,
+                &uri,
+                choice,
+                &session,
+                &client,
+                &purpose,
+                Some((false, say(Word::NotRecorded, lang).to_owned())),
+            )
+            .await
+        }
+    };
+    let at = Timestamp(now());
+    let id = auth::new_token().map(|t| format!("staff-{}", &t[6..30])).unwrap_or_default();
+    let event = Event {
+        id,
+        case,
+        occurred: at,
+        recorded: at,
+        role: session.principal.role.as_str().to_owned(),
+        kind,
+    };
+    let actor = Actor {
+        user: session.principal.name.clone(),
+        role: session.principal.role.as_str().to_owned(),
+        unit: Some(session.principal.units.join(",")),
+        purpose: purpose.clone(),
+        request: String::new(),
+    };
+    let principal = session.principal.clone();
+    let tracker = api.tracker.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let allowed =
+            |u: &str| auth::authorize(&principal, Action::RecordEvent { unit: u }).is_ok();
+        tracker.append(vec![event], &actor, &allowed)
+    })
+    .await;
+    let _ = unit;
+    let notice = match outcome {
+        Ok(Ok(result)) => match result.events.first() {
+            Some(polku_store::service::EventResult::Stored { .. }) => {
+                (true, say(Word::Recorded, lang).to_owned())
+            }
+            Some(polku_store::service::EventResult::Refused { reason, .. }) => {
+                (false, format!("{}: {reason}", say(Word::NotRecorded, lang)))
+            }
+            _ => (false, say(Word::NotRecorded, lang).to_owned()),
+        },
+        _ => (false, say(Word::NotRecorded, lang).to_owned()),
+    };
+    show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
+}
