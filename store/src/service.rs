@@ -123,12 +123,13 @@ impl TrackerService {
 
     /// Appends a batch of events (clients already pseudonymised) and answers per event once
     /// the stored ones are durable. `allowed` is asked for each event's unit (the opening
-    /// event's, or the case's) and refuses the event when it says no.
+    /// event's, or the case's; `None` for an event of a case whose opening has not arrived)
+    /// and refuses the event when it says no.
     pub fn append(
         &self,
         events: Vec<Event>,
         actor: &Actor,
-        allowed: &dyn Fn(&str) -> bool,
+        allowed: &dyn Fn(Option<&str>) -> bool,
     ) -> Result<BatchResult, TrackerError> {
         let mut result = BatchResult::default();
         let ticket = {
@@ -141,26 +142,21 @@ impl TrackerService {
                     EventKind::CaseOpened { unit, .. } => Some(unit.clone()),
                     _ => tracker.projection.case_owner(&event.case).map(|(_, unit)| unit),
                 };
-                match unit {
-                    Some(unit) if !allowed(&unit) => {
-                        result.refused += 1;
-                        result.events.push(EventResult::Refused {
-                            id,
-                            field: "case".to_owned(),
-                            reason: format!("the unit {unit} is not one you may record for"),
-                        });
-                        continue;
-                    }
-                    None if !matches!(event.kind, EventKind::CaseOpened { .. }) => {
-                        result.refused += 1;
-                        result.events.push(EventResult::Refused {
-                            id,
-                            field: "case".to_owned(),
-                            reason: format!("no case {} has been opened", event.case),
-                        });
-                        continue;
-                    }
-                    _ => {}
+                if !allowed(unit.as_deref()) {
+                    result.refused += 1;
+                    let reason = match &unit {
+                        Some(unit) => format!("the unit {unit} is not one you may record for"),
+                        None => format!(
+                            "no case {} has been opened, and only a record system may send events before the opening",
+                            event.case
+                        ),
+                    };
+                    result.events.push(EventResult::Refused {
+                        id,
+                        field: "case".to_owned(),
+                        reason,
+                    });
+                    continue;
                 }
                 let current = tracker.projection.current;
                 match tracker.projection.accept(&event, current) {

@@ -565,8 +565,9 @@ pub async fn record(
     let principal = session.principal.clone();
     let tracker = api.tracker.clone();
     let outcome = tokio::task::spawn_blocking(move || {
-        let allowed =
-            |u: &str| auth::authorize(&principal, Action::RecordEvent { unit: u }).is_ok();
+        let allowed = |u: Option<&str>| {
+            u.is_some_and(|unit| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok())
+        };
         tracker.append(vec![event], &actor, &allowed)
     })
     .await;
