@@ -7,6 +7,7 @@
 //!
 //! Run with `cargo run --release -p polku-bench -- parse`.
 
+mod api;
 mod maps;
 mod tracking;
 
@@ -33,6 +34,7 @@ fn main() -> Result<()> {
     let mut count = 200usize;
     let mut seed = 1u64;
     let mut out = None;
+    let mut polku: Option<PathBuf> = None;
     let mut python = std::env::var("POLKU_PYTHON").ok().filter(|p| !p.is_empty());
     let mut clients = 43_000u32;
     let mut peer = false;
@@ -80,6 +82,10 @@ fn main() -> Result<()> {
             "nets" => command = Some("nets"),
             "validate" => command = Some("validate"),
             "maps" => command = Some("maps"),
+            "api" => command = Some("api"),
+            "--polku" => {
+                polku = Some(PathBuf::from(iter.next().context("--polku needs a program")?))
+            }
             "--python" => python = Some(iter.next().context("--python needs a program")?.clone()),
             "-h" | "--help" => {
                 println!("usage: polku-bench parse [--corpus DIR] [--scale F] [--repeat N]");
@@ -91,6 +97,7 @@ fn main() -> Result<()> {
                 );
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
+                println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
                 return Ok(());
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -105,6 +112,12 @@ fn main() -> Result<()> {
             tracking::exec(&corpus, clients, seed, repeat.max(1), peer.as_deref(), instances)
         }
         Some("maps") => maps::run(&corpus, scale, repeat),
+        Some("api") => api::run(
+            &corpus,
+            &database.context("api needs --database PATH (a store built by recover)")?,
+            &polku.context("api needs --polku PATH (the release binary)")?,
+            &dir,
+        ),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
         Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
         Some("recover-open") => {

@@ -8,6 +8,9 @@
 //! temporary and test codes, which are accepted too), and check character
 //! `"0123456789ABCDEFHJKLMNPRSTUVWXY"[DDMMYYNNN mod 31]`. Nothing is derived from it (neither
 //! age nor sex): it is validated and pseudonymised, nothing else.
+//!
+//! Where a code does not belong (any other field of an event), [`contains_identity_code`]
+//! finds it in the forms a person types, so that the text is refused rather than stored.
 
 use std::fmt;
 

@@ -7,7 +7,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use crate::{EventStore, StoreError};
+use crate::{Access, EventStore, StoreError};
 
 type Reply = SyncSender<Result<u64, String>>;
 
@@ -18,8 +18,12 @@ pub type Rows = Vec<(i64, String)>;
 /// store's own facts), run on the writer thread in its turn.
 type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
 
+type AccessReply = SyncSender<Result<(), String>>;
+
 enum Job {
     Append(Rows, Reply),
+    /// One access-log row; access rows waiting together share a commit.
+    Access(Access, AccessReply),
     Run(Task),
     Stop,
 }
@@ -67,66 +71,73 @@ impl Committer {
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
+                // Everything waiting is taken together: the appends share one transaction, the
+                // access-log rows another, and other work runs after them, so that it sees the
+                // store as the group leaves it.
                 let mut group: Vec<(Rows, Reply)> = Vec::new();
-                match first {
-                    Job::Append(rows, reply) => group.push((rows, reply)),
-                    Job::Run(task) => {
-                        task(store.as_mut());
-                        continue;
-                    }
-                    Job::Stop => break,
-                }
-                let mut rows_in_group = group[0].0.len();
-                // Work that is not an append waits until this group is committed, so that
-                // it sees the store as the group leaves it.
-                let mut after_group: Vec<Task> = Vec::new();
-                while rows_in_group < max_rows {
-                    match inbox.try_recv() {
-                        Ok(Job::Append(rows, reply)) => {
+                let mut accesses: Vec<(Access, AccessReply)> = Vec::new();
+                let mut tasks: Vec<Task> = Vec::new();
+                let mut rows_in_group = 0;
+                let mut next = Some(first);
+                while let Some(job) = next.take() {
+                    match job {
+                        Job::Append(rows, reply) => {
                             rows_in_group += rows.len();
                             group.push((rows, reply));
                         }
-                        Ok(Job::Run(task)) => after_group.push(task),
-                        Ok(Job::Stop) => {
+                        Job::Access(access, reply) => accesses.push((access, reply)),
+                        Job::Run(task) => tasks.push(task),
+                        Job::Stop => {
                             stopping = true;
                             break;
                         }
-                        Err(_) => break,
+                    }
+                    if rows_in_group < max_rows {
+                        next = inbox.try_recv().ok();
                     }
                 }
-                let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
-                let mut all: Rows = Vec::with_capacity(rows_in_group);
-                let mut replies = Vec::with_capacity(group.len());
-                for (rows, reply) in group {
-                    all.extend(rows);
-                    replies.push(reply);
-                }
-                let result = match &broken {
-                    Some(earlier) => {
-                        Err(format!("not written after an earlier failure: {earlier}"))
+                if !group.is_empty() {
+                    let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
+                    let mut all: Rows = Vec::with_capacity(rows_in_group);
+                    let mut replies = Vec::with_capacity(group.len());
+                    for (rows, reply) in group {
+                        all.extend(rows);
+                        replies.push(reply);
                     }
-                    None => store.append(after, &all).map_err(|e| e.to_string()),
-                };
-                if let Err(e) = &result {
-                    broken.get_or_insert_with(|| e.clone());
-                }
-                match result {
-                    Ok(last) => {
-                        after = last;
-                        // Each batch's own last sequence number.
-                        let mut end = last - all.len() as u64;
-                        for (reply, size) in replies.iter().zip(sizes) {
-                            end += size as u64;
-                            let _ = reply.send(Ok(end));
+                    let result = match &broken {
+                        Some(earlier) => {
+                            Err(format!("not written after an earlier failure: {earlier}"))
+                        }
+                        None => store.append(after, &all).map_err(|e| e.to_string()),
+                    };
+                    if let Err(e) = &result {
+                        broken.get_or_insert_with(|| e.clone());
+                    }
+                    match result {
+                        Ok(last) => {
+                            after = last;
+                            // Each batch's own last sequence number.
+                            let mut end = last - all.len() as u64;
+                            for (reply, size) in replies.iter().zip(sizes) {
+                                end += size as u64;
+                                let _ = reply.send(Ok(end));
+                            }
+                        }
+                        Err(e) => {
+                            for reply in &replies {
+                                let _ = reply.send(Err(e.clone()));
+                            }
                         }
                     }
-                    Err(e) => {
-                        for reply in &replies {
-                            let _ = reply.send(Err(e.clone()));
-                        }
+                }
+                if !accesses.is_empty() {
+                    let rows: Vec<Access> = accesses.iter().map(|(a, _)| a.clone()).collect();
+                    let result = store.log_accesses(&rows).map_err(|e| e.to_string());
+                    for (_, reply) in &accesses {
+                        let _ = reply.send(result.clone());
                     }
                 }
-                for task in after_group {
+                for task in tasks {
                     task(store.as_mut());
                 }
             }
@@ -139,6 +150,18 @@ impl Committer {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         // When the writer has stopped, the job is dropped and its reply reports it.
         let _ = jobs.send(job);
+    }
+
+    /// Writes one access-log row and waits until it is durable. Rows of concurrent requests
+    /// share a commit.
+    pub fn log_access(&self, access: Access) -> Result<(), StoreError> {
+        let (reply, answer) = sync_channel(1);
+        self.send(Job::Access(access, reply));
+        match answer.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Other(message)),
+            Err(_) => Err(StoreError::WriterGone),
+        }
     }
 
     /// Runs `work` on the writer thread, in turn with the appends, and waits for its result.

@@ -98,6 +98,13 @@ pub trait EventStore: Send {
     ) -> Result<bool, StoreError>;
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
     /// The access log, newest first, at most `limit` entries.
+    /// Writes several access-log rows in one transaction.
+    fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
+        for access in accesses {
+            self.log_access(access)?;
+        }
+        Ok(())
+    }
     /// The newest `limit` accesses, of one client (by pseudonym) or of all.
     fn access_log(&mut self, client: Option<&str>, limit: usize)
         -> Result<Vec<Access>, StoreError>;

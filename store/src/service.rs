@@ -118,7 +118,7 @@ impl TrackerService {
             purpose: actor.purpose.clone(),
             request: actor.request.clone(),
         };
-        self.writer().run(move |store| store.log_access(&access))
+        self.writer().log_access(access)
     }
 
     /// Appends a batch of events (clients already pseudonymised) and answers per event once

@@ -241,6 +241,24 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
+    fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for a in accesses {
+                insert.execute(params![
+                    a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose,
+                    a.request
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn access_log(
         &mut self,
         client: Option<&str>,

@@ -399,7 +399,7 @@ impl Tracker {
             purpose: actor.purpose.clone(),
             request: actor.request.clone(),
         };
-        self.writer.run(move |store| store.log_access(&access))
+        self.writer.log_access(access)
     }
 
     /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
