@@ -96,6 +96,9 @@ impl Committer {
                         next = inbox.try_recv().ok();
                     }
                 }
+                // Access rows go into the appends' transaction when there is one: one commit.
+                let access_rows: Vec<Access> = accesses.iter().map(|(a, _)| a.clone()).collect();
+                let mut accesses_done: Option<Result<(), String>> = None;
                 if !group.is_empty() {
                     let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
                     let mut all: Rows = Vec::with_capacity(rows_in_group);
@@ -108,10 +111,15 @@ impl Committer {
                         Some(earlier) => {
                             Err(format!("not written after an earlier failure: {earlier}"))
                         }
-                        None => store.append(after, &all).map_err(|e| e.to_string()),
+                        None => store
+                            .append_logged(after, &all, &access_rows)
+                            .map_err(|e| e.to_string()),
                     };
                     if let Err(e) = &result {
                         broken.get_or_insert_with(|| e.clone());
+                    }
+                    if broken.is_none() || result.is_ok() {
+                        accesses_done = Some(result.as_ref().map(|_| ()).map_err(Clone::clone));
                     }
                     match result {
                         Ok(last) => {
@@ -131,8 +139,11 @@ impl Committer {
                     }
                 }
                 if !accesses.is_empty() {
-                    let rows: Vec<Access> = accesses.iter().map(|(a, _)| a.clone()).collect();
-                    let result = store.log_accesses(&rows).map_err(|e| e.to_string());
+                    let result = match accesses_done {
+                        Some(Ok(())) => Ok(()),
+                        // Not written with the appends (none, or they failed): on their own.
+                        _ => store.log_accesses(&access_rows).map_err(|e| e.to_string()),
+                    };
                     for (_, reply) in &accesses {
                         let _ = reply.send(result.clone());
                     }

@@ -98,6 +98,17 @@ pub trait EventStore: Send {
     ) -> Result<bool, StoreError>;
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
     /// The access log, newest first, at most `limit` entries.
+    /// Appends records and writes access-log rows in one transaction: one commit for both.
+    fn append_logged(
+        &mut self,
+        after: u64,
+        records: &[(i64, String)],
+        accesses: &[Access],
+    ) -> Result<u64, StoreError> {
+        let last = self.append(after, records)?;
+        self.log_accesses(accesses)?;
+        Ok(last)
+    }
     /// Writes several access-log rows in one transaction.
     fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
         for access in accesses {

@@ -14,6 +14,7 @@
 //! applied but is still waiting for the disk is visible to reads in that window; if its commit
 //! fails the rebuild takes it back.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use polku_dsl::Lang;
@@ -60,7 +61,13 @@ struct Shared {
     tracker: Mutex<Tracker>,
     writer: Mutex<Arc<Committer>>,
     snapshot_every: u64,
+    /// Client statuses as JSON, by pseudonym and language, with the minute they were made for;
+    /// an event of the client drops its entries.
+    statuses: Mutex<HashMap<(String, bool), (i64, Arc<str>)>>,
 }
+
+/// At most this many statuses are kept ready.
+const STATUSES_KEPT: usize = 100_000;
 
 /// The tracker, shared by the requests of a server.
 #[derive(Clone)]
@@ -84,6 +91,7 @@ impl TrackerService {
             tracker: Mutex::new(tracker),
             writer: Mutex::new(writer),
             snapshot_every: every.max(1),
+            statuses: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -174,6 +182,14 @@ impl TrackerService {
                         result.events.push(EventResult::Repeat { id });
                     }
                     Ok(Outcome::Applied(deviation)) => {
+                        // The client's status changed: a status kept ready is stale now.
+                        let client = match &event.kind {
+                            EventKind::CaseOpened { client, .. } => Some(client.clone()),
+                            _ => tracker.projection.case_owner(&event.case).map(|(c, _)| c),
+                        };
+                        if let Some(client) = client {
+                            self.forget_status(&client);
+                        }
                         result.deviations += u64::from(deviation.is_some());
                         let body = serde_json::to_string(&event)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
@@ -211,6 +227,7 @@ impl TrackerService {
                 let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
                 tracker.reload()?;
                 *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+                self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
                 Err(e.into())
             }
         }
@@ -262,6 +279,49 @@ impl TrackerService {
     ) -> Result<Option<ClientStatus>, TrackerError> {
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
         Ok(self.tracker().projection.client_status(pseudonym.as_str(), now, lang))
+    }
+
+    fn forget_status(&self, pseudonym: &str) {
+        let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        statuses.remove(&(pseudonym.to_owned(), false));
+        statuses.remove(&(pseudonym.to_owned(), true));
+    }
+
+    /// Every case of a client as of `now`, as JSON, after logging the access durably. A status
+    /// made in the same minute since the client's last event is answered as it was.
+    pub fn client_status_json(
+        &self,
+        pseudonym: &Pseudonym,
+        actor: &Actor,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Option<Arc<str>>, TrackerError> {
+        self.log(actor, "status", Some(pseudonym.as_str()), "")?;
+        let key = (pseudonym.as_str().to_owned(), lang == Lang::En);
+        let minute = now.div_euclid(60);
+        if let Some((made, json)) =
+            self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
+        {
+            if *made == minute {
+                return Ok(Some(json.clone()));
+            }
+        }
+        // The status is made and kept under the projection's lock, so that an event applied
+        // meanwhile (which drops the kept status under the same lock) cannot be missed.
+        let mut tracker = self.tracker();
+        let Some(status) = tracker.projection.client_status(pseudonym.as_str(), now, lang) else {
+            return Ok(None);
+        };
+        let json: Arc<str> = Arc::from(
+            serde_json::to_string(&status).map_err(|e| StoreError::Other(e.to_string()))?,
+        );
+        let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        if statuses.len() >= STATUSES_KEPT {
+            statuses.clear();
+        }
+        statuses.insert(key, (minute, json.clone()));
+        drop(tracker);
+        Ok(Some(json))
     }
 
     /// One case as of `now`, after logging the access to its client durably.

@@ -148,8 +148,30 @@ impl SqliteStore {
     }
 }
 
+fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for a in accesses {
+        insert.execute(params![
+            a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose, a.request
+        ])?;
+    }
+    Ok(())
+}
+
 impl EventStore for SqliteStore {
     fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
+        self.append_logged(after, records, &[])
+    }
+
+    fn append_logged(
+        &mut self,
+        after: u64,
+        records: &[(i64, String)],
+        accesses: &[Access],
+    ) -> Result<u64, StoreError> {
         // Take the write lock first, then look: no other writer can slip in between.
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let found: i64 =
@@ -164,6 +186,7 @@ impl EventStore for SqliteStore {
                 insert.execute(params![model, body])?;
             }
         }
+        insert_accesses(&tx, accesses)?;
         let last: i64 =
             tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
         tx.commit()?;

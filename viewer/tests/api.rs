@@ -475,3 +475,34 @@ async fn health_readiness_and_metrics() {
     assert!(text.contains("polku_open_cases "));
     assert!(text.contains("polku_http_request_seconds_bucket"));
 }
+
+#[tokio::test]
+async fn a_status_kept_ready_is_never_stale_after_an_event() {
+    let f = fixture("fresh");
+    let staff = f.token(Role::Staff).to_owned();
+    let body = status_body(&f.code);
+    let read =
+        || f.call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body);
+    let events_of_case = |text: &str| -> u64 {
+        let json: serde_json::Value = serde_json::from_str(text).expect("json");
+        json["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["case"] == f.case.as_str())
+            .map(|c| c["events"].as_u64().expect("events"))
+            .expect("the case")
+    };
+    let (_, first) = read().await;
+    let (_, again) = read().await;
+    assert_eq!(first, again, "the same minute, no event: the same answer");
+    let event = format!(
+        r#"{{"id":"fresh-1","case":"{}","occurred":"2026-11-03T10:00:00+02:00","recorded":"2026-11-03T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#,
+        f.case
+    );
+    let (status, body) =
+        f.call("POST", "/api/v1/events", Some(&staff), Some("application/json"), &event).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, after) = read().await;
+    assert_eq!(events_of_case(&after), events_of_case(&first) + 1, "the new event shows at once");
+}
