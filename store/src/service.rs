@@ -63,8 +63,11 @@ struct Shared {
     snapshot_every: u64,
     /// Client statuses as JSON, by pseudonym and language, with the minute they were made for;
     /// an event of the client drops its entries.
-    statuses: Mutex<HashMap<(String, bool), (i64, Arc<str>)>>,
+    statuses: Mutex<HashMap<StatusKey, (i64, Arc<str>)>>,
 }
+
+/// A client's pseudonym and whether the status is in English.
+type StatusKey = (String, bool);
 
 /// At most this many statuses are kept ready.
 const STATUSES_KEPT: usize = 100_000;
