@@ -277,7 +277,21 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             eprintln!("  {:<14} {token}", role.as_str());
         }
     }
-    let state = AppState::with_tracker(version, renderer, service, demo);
+    let mut api = polku_viewer::server::api::Api::new(service);
+    if let Some(oidc) = polku_store::project::read_config(&root).ok().and_then(|c| c.oidc) {
+        use polku_viewer::server::oidc::{JwksSource, Oidc, OidcConfig};
+        let jwks = if oidc.jwks.starts_with("http://") || oidc.jwks.starts_with("https://") {
+            JwksSource::Url(oidc.jwks.clone())
+        } else {
+            JwksSource::File(root.join(&oidc.jwks))
+        };
+        api = api.with_oidc(Oidc::new(OidcConfig {
+            issuer: oidc.issuer,
+            audience: oidc.audience,
+            jwks,
+        }));
+    }
+    let state = AppState::with_api(version, renderer, api, demo);
     let watch = args.watch.then(|| {
         let (a, b) = (root.clone(), root.clone());
         server::Watch {

@@ -74,6 +74,19 @@ pub struct Config {
     pub database: DatabaseSection,
     #[serde(default)]
     pub privacy: PrivacySection,
+    /// Sign-in for people through the region's identity provider.
+    #[serde(default)]
+    pub oidc: Option<OidcSection>,
+}
+
+/// `[oidc]`: the identity provider whose JWTs sign people in. `jwks` is an `http://` address
+/// or a file (relative to the model's folder) holding the provider's keys.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSection {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks: String,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -37,6 +37,8 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 pub struct Api {
     pub tracker: TrackerService,
     tokens: TokenCache,
+    /// People sign in with the identity provider's JWTs, when one is configured.
+    oidc: Option<super::oidc::Oidc>,
     pub sessions: super::staff::Sessions,
     pub metrics: super::metrics::Metrics,
     requests: AtomicU64,
@@ -51,11 +53,18 @@ impl Api {
         Api {
             tracker,
             tokens: TokenCache::default(),
+            oidc: None,
             sessions: super::staff::Sessions::default(),
             metrics: super::metrics::Metrics::default(),
             requests: AtomicU64::new(0),
             started,
         }
+    }
+
+    /// Accepts the JWTs of an identity provider besides the API tokens.
+    pub fn with_oidc(mut self, oidc: super::oidc::Oidc) -> Api {
+        self.oidc = Some(oidc);
+        self
     }
 
     fn request_id(&self) -> String {
@@ -79,6 +88,22 @@ impl Api {
     pub fn principal_of(&self, token: &str) -> Result<Principal, ApiError> {
         if token.trim().is_empty() {
             return Err(ApiError::unauthorized("no token"));
+        }
+        // A JWT has three parts; an API token has none.
+        if token.split('.').count() == 3 {
+            return match &self.oidc {
+                Some(oidc) => oidc.validate(token.trim()).map_err(|e| {
+                    let status = if matches!(e, super::oidc::TokenError::Keys(_)) {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        StatusCode::UNAUTHORIZED
+                    };
+                    ApiError::new(status, e.to_string())
+                }),
+                None => {
+                    Err(ApiError::unauthorized("this server takes no identity provider's tokens"))
+                }
+            };
         }
         let key = auth::token_key(token);
         if let Some(principal) = self.tokens.get(&key) {

@@ -13,6 +13,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 mod metrics;
+pub mod oidc;
 pub mod openapi;
 mod pages;
 mod staff;
@@ -138,6 +139,17 @@ impl AppState {
         tracker: polku_store::TrackerService,
         demo: bool,
     ) -> AppState {
+        AppState::with_api(model, renderer, api::Api::new(tracker), demo)
+    }
+
+    /// A server with the API given, for one that signs people in with an identity provider.
+    pub fn with_api(
+        model: ModelVersion,
+        renderer: Renderer,
+        api: api::Api,
+        demo: bool,
+    ) -> AppState {
+        let tracker = api.tracker.clone();
         let overlay: Arc<dyn Overlay> = Arc::new(tracker.clone());
         AppState(Arc::new(Shared {
             current: RwLock::new(Arc::new(model)),
@@ -146,7 +158,7 @@ impl AppState {
             overlay: Some(overlay),
             svg_cache: Mutex::new(HashMap::new()),
             demo,
-            api: Some(Arc::new(api::Api::new(tracker))),
+            api: Some(Arc::new(api)),
         }))
     }
 
