@@ -101,26 +101,37 @@ pub fn ingest(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let mut text = String::new();
+    // Bytes, whatever the source: a line that is not UTF-8 is refused by its number, the same
+    // for a file and for standard input, and nothing is stored altered.
+    let mut bytes = Vec::new();
     if file == Path::new("-") {
-        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
     } else {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        text = String::from_utf8_lossy(&bytes).into_owned();
+        bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     }
-    let (events, bad) = polku_engine::event::parse_numbered_lines(&text, &setup.key);
-    let lines: Vec<&str> = text.lines().collect();
+    let read = polku_engine::event::parse_bytes(
+        &bytes,
+        &setup.key,
+        &polku_engine::event::ReadOptions::default(),
+    );
+    // The stored text of a line is the line as sent, without a byte-order mark or `\r`.
+    let lines: Vec<&[u8]> = polku_engine::event::split_lines(&bytes).map(|(_, l)| l).collect();
     let total_lines = lines.len();
-    let events: Vec<_> = events
+    let warnings = read.warnings;
+    let bad = read.errors;
+    let events: Vec<_> = read
+        .events
         .into_iter()
         .map(|(line, event)| {
-            let raw = lines.get(line - 1).map(|l| l.trim().to_owned());
+            let raw = lines
+                .get(line - 1)
+                .and_then(|l| std::str::from_utf8(l).ok())
+                .map(|l| l.trim().to_owned());
             (line, event, raw)
         })
         .collect();
     drop(lines);
-    drop(text);
+    drop(bytes);
     let (mut tracker, _) = open_tracker(setup)?;
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
@@ -160,25 +171,38 @@ pub fn ingest(
             .iter()
             .map(|(line, reason)| serde_json::json!({ "line": line, "reason": reason }))
             .collect();
+        let warned: Vec<_> = warnings
+            .iter()
+            .map(|w| serde_json::json!({ "line": w.line, "reason": w.warning.to_string() }))
+            .collect();
         writeln!(
             std::io::stdout(),
             "{}",
-            serde_json::json!({ "summary": ack, "bad_lines": bad, "seconds": seconds })
+            serde_json::json!({ "summary": ack, "bad_lines": bad, "warnings": warned, "seconds": seconds })
         )?;
     } else {
         for (line, reason) in &problems {
             eprintln!("{}:{line}: {reason}", file.display());
         }
+        for w in &warnings {
+            eprintln!(
+                "{}:{}: {}: {}",
+                file.display(),
+                w.line,
+                say(lang, "warning", "varoitus"),
+                w.warning
+            );
+        }
         println!(
             "{}",
             match lang {
                 Lang::Fi => format!(
-                    "{} tapahtumaa tallennettu, {} toistoa ohitettu, {} virheellistä riviä, {} poikkeamaa suunnitelmasta ({:.1} s)",
-                    ack.accepted, ack.duplicates, problems.len(), ack.deviations, seconds
+                    "{} tapahtumaa tallennettu, {} toistoa ohitettu, {} virheellistä riviä, {} varoitusta, {} poikkeamaa suunnitelmasta ({:.1} s)",
+                    ack.accepted, ack.duplicates, problems.len(), warnings.len(), ack.deviations, seconds
                 ),
                 Lang::En => format!(
-                    "{} events stored, {} repeats skipped, {} bad lines, {} deviations from the plan ({:.1} s)",
-                    ack.accepted, ack.duplicates, problems.len(), ack.deviations, seconds
+                    "{} events stored, {} repeats skipped, {} bad lines, {} warnings, {} deviations from the plan ({:.1} s)",
+                    ack.accepted, ack.duplicates, problems.len(), warnings.len(), ack.deviations, seconds
                 ),
             }
         );

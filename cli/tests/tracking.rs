@@ -268,3 +268,81 @@ fn polku_toml_names_the_database_and_the_key_file() {
     assert!(output.status.success(), "{}", err(&output));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the binary with `input` on standard input.
+fn polku_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(args)
+        .current_dir(dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_byte_order_mark_is_read_and_never_stored() {
+    let dir = scratch("bom");
+    let m = model();
+    // The first line is not the opening, so the line is stored as sent: without the mark.
+    let text = format!(
+        "\u{feff}{}\n{OPENED}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#)
+    );
+    std::fs::write(dir.join("bom.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "bom.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("2 events stored"), "{}", out(&o));
+    // The store opens again: every stored record reads back.
+    let o = polku(&dir, &["store", "info", "--model", &m]);
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 2);
+}
+
+#[test]
+fn invalid_utf8_is_refused_by_line_the_same_from_a_file_and_standard_input() {
+    let dir = scratch("utf8");
+    let m = model();
+    let mut bytes = format!("{OPENED}\n").into_bytes();
+    bytes.extend_from_slice(b"{\"id\":\"e2\",\"case\":\"c1\",\"role\":\"\xff\"}\n");
+    bytes.extend_from_slice(
+        format!("{}\n", line("e3", "2026-01-10", r#""type":"step_completed","step":"lomake""#))
+            .as_bytes(),
+    );
+    std::fs::write(dir.join("bad.jsonl"), &bytes).unwrap();
+    let from_file =
+        polku(&dir, &["ingest", "bad.jsonl", "--model", &m, "--database", "sqlite://a.sqlite"]);
+    let from_stdin = polku_stdin(
+        &dir,
+        &["ingest", "-", "--model", &m, "--database", "sqlite://b.sqlite"],
+        &bytes,
+    );
+    for (o, name) in [(&from_file, "bad.jsonl"), (&from_stdin, "-")] {
+        assert_eq!(o.status.code(), Some(1), "{}", err(o));
+        assert!(err(o).contains(&format!("{name}:2:")), "line 2 is named: {}", err(o));
+        assert!(err(o).contains("UTF-8"), "{}", err(o));
+        assert!(out(o).contains("2 events stored"), "{}", out(o));
+    }
+}
+
+#[test]
+fn implausible_times_are_counted_as_warnings_and_kept() {
+    let dir = scratch("warnings");
+    let m = model();
+    let text = format!(
+        "{OPENED}\n{}\n",
+        r#"{"id":"e2","case":"c1","occurred":"2026-01-10T10:00:00+02:00","recorded":"2026-01-09T10:00:00+02:00","role":"terveydenhoitaja","type":"step_completed","step":"lomake"}"#
+    );
+    std::fs::write(dir.join("w.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "w.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("2 events stored") && out(&o).contains("1 warnings"), "{}", out(&o));
+    assert!(err(&o).contains("w.jsonl:2: warning"), "{}", err(&o));
+}

@@ -236,12 +236,9 @@ impl TrackerService {
         }
     }
 
-    /// Reads events (JSON Lines) and pseudonymises their clients at once.
-    pub fn read_events(
-        &self,
-        text: &str,
-    ) -> (Vec<(usize, Event)>, Vec<polku_engine::event::LineError>) {
-        self.tracker().read_events(text)
+    /// Reads events (JSON Lines, as bytes) and pseudonymises their clients at once.
+    pub fn read_events(&self, bytes: &[u8]) -> polku_engine::event::ReadLines {
+        self.tracker().read_events(bytes)
     }
 
     /// A setting kept with the data.

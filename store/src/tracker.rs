@@ -250,12 +250,14 @@ impl Tracker {
         Ok(())
     }
 
-    /// Reads events (JSON Lines) and pseudonymises their clients with this tracker's key.
-    pub fn read_events(
-        &self,
-        text: &str,
-    ) -> (Vec<(usize, Event)>, Vec<polku_engine::event::LineError>) {
-        polku_engine::event::parse_numbered_lines(text, &self.key)
+    /// Reads events (JSON Lines, as bytes) and pseudonymises their clients with this
+    /// tracker's key: good lines, refused lines with their reason, and warnings.
+    pub fn read_events(&self, bytes: &[u8]) -> polku_engine::event::ReadLines {
+        polku_engine::event::parse_bytes(
+            bytes,
+            &self.key,
+            &polku_engine::event::ReadOptions::default(),
+        )
     }
 
     /// The writer, to log accesses and wait for batches without holding the tracker.

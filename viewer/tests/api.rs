@@ -59,8 +59,9 @@ fn fixture(name: &str) -> Fixture {
         _ => panic!("the first event opens a case"),
     };
     let case = first.case.clone();
-    let (parsed, bad) = tracker.read_events(&text);
-    assert!(bad.is_empty());
+    let read = tracker.read_events(text.as_bytes());
+    assert!(read.errors.is_empty());
+    let parsed = read.events;
     tracker
         .ingest(
             parsed.into_iter().map(|(l, e)| (l, e, None)),

@@ -457,6 +457,9 @@ pub struct EventsAnswer {
     #[serde(flatten)]
     pub result: polku_store::service::BatchResult,
     pub unreadable: Vec<Unreadable>,
+    /// Events kept, with something worth a look (a year outside the plausible window,
+    /// `recorded` before `occurred`).
+    pub warnings: Vec<Unreadable>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -468,16 +471,18 @@ pub struct Unreadable {
     pub reason: String,
 }
 
-/// JSON (one event or an array) or JSON Lines into lines of one event each.
-fn event_lines(content_type: &str, body: &[u8]) -> Result<String, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad("body", format!("not UTF-8 (at byte {})", e.valid_up_to())))?;
+/// JSON (one event or an array) or JSON Lines into lines of one event each. JSON Lines pass
+/// as they are, so that a line that is not UTF-8 is refused alone, by its number.
+fn event_lines(content_type: &str, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let kind = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match kind.as_str() {
         "application/x-ndjson" | "application/jsonl" | "application/json-lines" => {
-            Ok(text.to_owned())
+            Ok(body.to_vec())
         }
         "application/json" => {
+            let text = std::str::from_utf8(body).map_err(|e| {
+                ApiError::bad("body", format!("not UTF-8 (at byte {})", e.valid_up_to()))
+            })?;
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
                 ApiError::bad("body", format!("not JSON: line {} column {}", e.line(), e.column()))
             })?;
@@ -497,7 +502,7 @@ fn event_lines(content_type: &str, body: &[u8]) -> Result<String, ApiError> {
                 out.push_str(&item.to_string());
                 out.push('\n');
             }
-            Ok(out)
+            Ok(out.into_bytes())
         }
         _ => Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -527,8 +532,19 @@ async fn events(
     let tracker = api.tracker.clone();
     let who = actor(&principal, &headers, "");
     let answer = tokio::task::spawn_blocking(move || {
-        let (events, bad) = tracker.read_events(&lines);
-        let unreadable: Vec<Unreadable> = bad
+        let read = tracker.read_events(&lines);
+        let split = |line: usize, text: &str| {
+            let (field, reason) = match text.split_once(": ") {
+                Some((f, r)) if !f.contains(' ') => (f.to_owned(), r.to_owned()),
+                _ => ("event".to_owned(), text.to_owned()),
+            };
+            Unreadable { line, field, reason }
+        };
+        let warnings: Vec<Unreadable> =
+            read.warnings.iter().map(|w| split(w.line, &w.warning.to_string())).collect();
+        let events = read.events;
+        let unreadable: Vec<Unreadable> = read
+            .errors
             .into_iter()
             .map(|e| {
                 let (field, reason) = match e.reason.split_once(": ") {
@@ -546,7 +562,7 @@ async fn events(
         };
         let result =
             tracker.append(events.into_iter().map(|(_, e)| e).collect(), &who, &allowed)?;
-        Ok::<_, TrackerError>(EventsAnswer { result, unreadable })
+        Ok::<_, TrackerError>(EventsAnswer { result, unreadable, warnings })
     })
     .await
     .map_err(ApiError::internal)??;
