@@ -73,11 +73,18 @@ const REFRESH_ANYWAY: Duration = Duration::from_secs(600);
 pub struct Oidc {
     config: OidcConfig,
     keys: RwLock<Option<(Instant, JwkSet)>>,
+    refresh_at_most: Duration,
 }
 
 impl Oidc {
     pub fn new(config: OidcConfig) -> Oidc {
-        Oidc { config, keys: RwLock::new(None) }
+        Oidc { config, keys: RwLock::new(None), refresh_at_most: REFRESH_AT_MOST }
+    }
+
+    /// Reads the keys again at most this often when a token names an unknown key.
+    pub fn refresh_at_most(mut self, every: Duration) -> Oidc {
+        self.refresh_at_most = every;
+        self
     }
 
     fn fetch(&self) -> Result<JwkSet, TokenError> {
@@ -103,7 +110,7 @@ impl Oidc {
                 return Ok(key.clone());
             }
         }
-        if age.is_some_and(|a| a < REFRESH_AT_MOST) {
+        if age.is_some_and(|a| a < self.refresh_at_most) {
             return found.ok_or(TokenError::UnknownKey);
         }
         let set = self.fetch()?;
