@@ -43,6 +43,7 @@ fn store_args(command: Command) -> Command {
         })
         .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
         .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
+        .mut_arg("allow_insecure_key", |a| a.help("Käytä avaintiedostoa, jonka muut käyttäjät voivat lukea"))
 }
 
 /// The help in Finnish.
@@ -124,6 +125,7 @@ pub fn finnish(command: Command) -> Command {
                 })
                 .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
                 .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
+                .mut_arg("allow_insecure_key", |a| a.help("Käytä avaintiedostoa, jonka muut käyttäjät voivat lukea"))
                 .mut_arg("listen", |a| a.help("Osoite, jota kuunnellaan; portti 0 valitsee vapaan"))
                 .mut_arg("watch", |a| {
                     a.help("Tarkista malli uudelleen aina, kun tiedosto muuttuu; virheet näkyvät sivuilla")

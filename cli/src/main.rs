@@ -1,5 +1,21 @@
 //! `polku`: checks and formats process models written in the Polku language.
 
+/// `println!` that reports a failed write (a reader that went away) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
+/// `print!` that reports a failed write instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
 mod help;
 mod maps;
 mod plan;
@@ -266,6 +282,18 @@ fn main() -> ExitCode {
     };
     match run(cli.command, lang) {
         Ok(code) => code,
+        // The reader of our output went away (`polku plan … | head`): end quietly, as the
+        // command's work is done as far as anyone is listening.
+        Err(error)
+            if error.chain().any(|e| {
+                let pipe = std::io::ErrorKind::BrokenPipe;
+                e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == pipe)
+                    || e.downcast_ref::<serde_json::Error>()
+                        .is_some_and(|e| e.io_error_kind() == Some(pipe))
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             let word = say(lang, "error", "virhe");
             eprintln!("polku: {word}: {error:#}");
@@ -408,7 +436,7 @@ fn checked_model(
     match model::checked_model(dir, allow_rule_errors)? {
         Ok(checked) => Ok(Some(checked)),
         Err(errors) => {
-            print!("{}", errors.render(lang));
+            out!("{}", errors.render(lang));
             eprintln!(
                 "{}",
                 say(
@@ -469,7 +497,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
         let mut sources = SourceSet::new();
         let (id, problem) = polku_dsl::add_source_bytes(&mut sources, &display(path), bytes);
         if let Some(problem) = problem {
-            print!("{}", diagnostic::render(&[problem], &sources, lang));
+            out!("{}", diagnostic::render(&[problem], &sources, lang));
             failed = true;
             continue;
         }
@@ -477,7 +505,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
         let formatted = match polku_dsl::format_source(id, text) {
             Ok(formatted) => formatted,
             Err(diagnostics) => {
-                print!("{}", diagnostic::render(&diagnostics, &sources, lang));
+                out!("{}", diagnostic::render(&diagnostics, &sources, lang));
                 failed = true;
                 continue;
             }
@@ -487,7 +515,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
         }
         changed += 1;
         if check_only {
-            println!("{}: {}", say(lang, "would reformat", "muotoiltaisiin"), display(path));
+            outln!("{}: {}", say(lang, "would reformat", "muotoiltaisiin"), display(path));
             failed = true;
             continue;
         }
@@ -499,7 +527,7 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
             path.display()
         );
         write_atomically(path, &formatted)?;
-        println!("{}: {}", say(lang, "formatted", "muotoiltu"), display(path));
+        outln!("{}: {}", say(lang, "formatted", "muotoiltu"), display(path));
     }
     if !check_only {
         eprintln!(

@@ -388,7 +388,7 @@ pub fn create_token(
     let principal = Principal { name, role, units: units.to_vec() };
     let service = polku_store::TrackerService::new(tracker);
     let token = polku_viewer::server::api::create_token(&service, &principal)?;
-    println!("{token}");
+    outln!("{token}");
     eprintln!(
         "{}",
         say(

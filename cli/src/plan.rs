@@ -61,10 +61,10 @@ pub fn run(
             } else {
                 serde_json::to_value(&plans)?
             };
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            outln!("{}", serde_json::to_string_pretty(&value)?);
         }
-        PlanFormat::Table if segment.is_some() => print!("{}", one_plan(process, &plans[0], lang)),
-        PlanFormat::Table => print!("{}", side_by_side(process, &plans, lang)),
+        PlanFormat::Table if segment.is_some() => out!("{}", one_plan(process, &plans[0], lang)),
+        PlanFormat::Table => out!("{}", side_by_side(process, &plans, lang)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,9 @@ pub struct StoreArgs {
     /// Why you look at a client's data, for the access log.
     #[arg(long, default_value = "", global = true)]
     pub purpose: String,
+    /// Use a pseudonym key file that other users can read.
+    #[arg(long, global = true)]
+    pub allow_insecure_key: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
@@ -54,7 +57,22 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     };
     let sources = checked.model_sources();
     let tracking = project::tracking(&checked, args.database.as_deref())?;
-    let key = project::pseudonym_key(&tracking.key_file)?;
+    let key =
+        project::pseudonym_key(&tracking.key_file, &tracking.database, args.allow_insecure_key)?;
+    if let Some(file) = project::sqlite_file(&tracking.database) {
+        if project::readable_by_others(&file) {
+            eprintln!(
+                "{}: {} ({})",
+                say(lang, "warning", "varoitus"),
+                say(
+                    lang,
+                    "the database can be read by other users",
+                    "muut käyttäjät voivat lukea tietokannan"
+                ),
+                file.display()
+            );
+        }
+    }
     let model = polku_engine::compile(&checked.files);
     Ok(Some(Setup { model, sources, database: tracking.database, key }))
 }
@@ -160,8 +178,20 @@ pub fn ingest(
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
+    // A snapshot only shortens the next start: when it cannot be written (a full disk), the
+    // events are still stored and acknowledged, so it is a warning, not a failure.
     if tracker.unsnapshotted() >= 50_000 {
-        tracker.save_snapshot()?;
+        if let Err(e) = tracker.save_snapshot() {
+            eprintln!(
+                "{}: {}: {e}",
+                say(lang, "warning", "varoitus"),
+                say(
+                    lang,
+                    "no snapshot written (the events are stored; the next start reads more of the log)",
+                    "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
+                )
+            );
+        }
     }
     let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
     problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));
@@ -193,7 +223,7 @@ pub fn ingest(
                 w.warning
             );
         }
-        println!(
+        outln!(
             "{}",
             match lang {
                 Lang::Fi => format!(
@@ -241,7 +271,7 @@ pub fn status(
     }
     let mut out = String::new();
     render_status(&mut out, &status, lang);
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -413,7 +443,7 @@ pub fn report(
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "{} {} ({} {})",
                 if fi { "Segmenttijakauma" } else { "Segment distribution on" },
                 report.date,
@@ -424,9 +454,9 @@ pub fn report(
             for row in &report.rows {
                 if (row.segmentation.clone(), row.unit.clone()) != current {
                     current = (row.segmentation.clone(), row.unit.clone());
-                    println!("{} / {}", row.segmentation, row.unit);
+                    outln!("{} / {}", row.segmentation, row.unit);
                 }
-                println!("  {:<14} {:>8}", row.segment, row.cases);
+                outln!("  {:<14} {:>8}", row.segment, row.cases);
             }
         }
         ReportKind::Transitions { from, to } => {
@@ -436,7 +466,7 @@ pub fn report(
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "{} {} → {}",
                 if fi { "Segmenttisiirtymät" } else { "Segment transitions" },
                 report.from,
@@ -446,9 +476,9 @@ pub fn report(
             for row in &report.rows {
                 if row.segmentation != current {
                     current = row.segmentation.clone();
-                    println!("{current}");
+                    outln!("{current}");
                 }
-                println!("  {:<14} → {:<14} {:>8}", row.from, row.to, row.cases);
+                outln!("  {:<14} → {:<14} {:>8}", row.from, row.to, row.cases);
             }
         }
         ReportKind::Completion { as_of } => {
@@ -460,7 +490,7 @@ pub fn report(
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "{} ({} {}, {} {})",
                 if fi { "Suunnitellun palvelun toteutuminen" } else { "Planned service complete" },
                 report.cases,
@@ -469,7 +499,7 @@ pub fn report(
                 if fi { "tapahtumaa" } else { "events" }
             );
             for row in &report.rows {
-                println!(
+                outln!(
                     "  {:<40} {:<12} {:<24} {:>6}/{:<6} {:>5.1} %",
                     row.process,
                     row.segment,
@@ -479,7 +509,7 @@ pub fn report(
                     row.share * 100.0
                 );
             }
-            println!(
+            outln!(
                 "{}",
                 if fi {
                     "Myöhässä olevat askeleet rooleittain"
@@ -488,7 +518,7 @@ pub fn report(
                 }
             );
             for row in &report.overdue {
-                println!("  {:<28} {:>8}", row.role, row.steps);
+                outln!("  {:<28} {:>8}", row.role, row.steps);
             }
         }
     }
@@ -565,7 +595,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
         }
         StoreCommand::AccessLog { limit, client } => {
             for a in tracker.access_log(client.as_deref(), *limit)? {
-                println!(
+                outln!(
                     "{}  {:<12} {:<20} {:<8} {} {}{}{}",
                     a.at,
                     a.actor,

@@ -346,3 +346,60 @@ fn implausible_times_are_counted_as_warnings_and_kept() {
     assert!(out(&o).contains("2 events stored") && out(&o).contains("1 warnings"), "{}", out(&o));
     assert!(err(&o).contains("w.jsonl:2: warning"), "{}", err(&o));
 }
+
+/// Runs the binary with the key in a file, as an administrator would.
+fn polku_with_key_file(dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
+    command.args(args).current_dir(dir).env_remove("POLKU_PSEUDONYM_KEY").env("LANG", "C.UTF-8");
+    finish(command, &format!("polku {args:?}"))
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_key_are_private_and_a_lost_key_is_named() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("permissions");
+    let m = model();
+    std::fs::write(dir.join("e.jsonl"), format!("{OPENED}\n")).unwrap();
+    let o = polku_with_key_file(&dir, &["ingest", "e.jsonl", "--model", &m]);
+    assert!(o.status.success(), "{}", err(&o));
+    let mode = |p: &str| std::fs::metadata(dir.join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("data/polku.sqlite"), 0o600, "the database is its owner's only");
+    // SQLite removes the -wal file when the last connection closes; while it is there it has
+    // the database's permissions.
+    if dir.join("data/polku.sqlite-wal").exists() {
+        assert_eq!(mode("data/polku.sqlite-wal"), 0o600, "so is its log");
+    }
+    assert_eq!(mode("data/pseudonym.key"), 0o600, "and the key");
+
+    // A key others can read is refused unless asked for.
+    let key = dir.join("data/pseudonym.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = polku_with_key_file(&dir, &["store", "info", "--model", &m]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("other users") && err(&o).contains("--allow-insecure-key"),
+        "{}",
+        err(&o)
+    );
+    let o = polku_with_key_file(&dir, &["store", "info", "--model", &m, "--allow-insecure-key"]);
+    assert!(o.status.success(), "{}", err(&o));
+
+    // A database readable by others is warned about.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(dir.join("data/polku.sqlite"), std::fs::Permissions::from_mode(0o644))
+        .unwrap();
+    let o = polku_with_key_file(&dir, &["store", "info", "--model", &m]);
+    assert!(o.status.success() && err(&o).contains("can be read by other users"), "{}", err(&o));
+
+    // A lost key is never silently replaced by a new one.
+    std::fs::remove_file(&key).unwrap();
+    let o = polku_with_key_file(&dir, &["store", "info", "--model", &m]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(
+        err(&o).contains("pseudonym key is missing") && err(&o).contains("pseudonym.key"),
+        "{}",
+        err(&o)
+    );
+    assert!(!key.exists(), "no new key was made");
+}

@@ -467,18 +467,55 @@ pub fn tracking(checked: &CheckedModel, database: Option<&str>) -> Result<Tracki
     Ok(Tracking { database, key_file })
 }
 
+/// A warning when a file holding client data or the key can be read by other users.
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
+/// The SQLite file of a database URL, if it is one.
+pub fn sqlite_file(database: &str) -> Option<PathBuf> {
+    database.strip_prefix("sqlite://").map(PathBuf::from)
+}
+
 /// The pseudonym key: `POLKU_PSEUDONYM_KEY` (hexadecimal), else the key file, created with 32
-/// random bytes on first use and readable by its owner only.
-pub fn pseudonym_key(file: &Path) -> Result<PseudonymKey, ProjectError> {
+/// random bytes for a new store and readable by its owner only. A key file that other users can
+/// read is refused unless `allow_insecure`; a store that exists without its key file is an error
+/// that says where the key should be (a new key would make every client a stranger).
+pub fn pseudonym_key(
+    file: &Path,
+    database: &str,
+    allow_insecure: bool,
+) -> Result<PseudonymKey, ProjectError> {
+    let existing_store = sqlite_file(database).is_some_and(|p| p.exists());
     let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
         from_hex(hex.trim())
             .ok_or_else(|| ProjectError::Key("POLKU_PSEUDONYM_KEY is not hexadecimal".into()))?
     } else if file.exists() {
+        if readable_by_others(file) && !allow_insecure {
+            return Err(ProjectError::Key(format!(
+                "the pseudonym key {} can be read by other users: chmod 600 it (or run with --allow-insecure-key)",
+                file.display()
+            )));
+        }
         let text = std::fs::read_to_string(file)
             .map_err(|source| ProjectError::Read { path: file.to_path_buf(), source })?;
         from_hex(text.trim()).ok_or_else(|| {
             ProjectError::Key(format!("the pseudonym key {} is not hexadecimal", file.display()))
         })?
+    } else if existing_store {
+        return Err(ProjectError::Key(format!(
+            "the database {database} exists but its pseudonym key is missing: put the key in {} or set POLKU_PSEUDONYM_KEY",
+            file.display()
+        )));
     } else {
         let write = |source| ProjectError::Write { path: file.to_path_buf(), source };
         let mut random = [0u8; 32];

@@ -108,6 +108,22 @@ impl SqliteStore {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         }
+        // A new database is created readable by its owner only; SQLite gives its -wal and -shm
+        // files the same permissions. Client data is not for other local users.
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .or_else(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Ok(std::fs::File::open(path)?),
+                    _ => Err(e),
+                })
+                .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
+        }
         let conn = Connection::open(path)
             .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
