@@ -16,6 +16,9 @@ use polku_engine::pseudonym::{from_hex, to_hex, PseudonymKey};
 use crate::tracker::ModelSources;
 
 pub const CONFIG_FILE: &str = "polku.toml";
+/// The largest `.polku` file read: a region's model is many files of tens of kilobytes, and a
+/// file far larger is a mistake (and would take memory many times its size to check).
+pub const MAX_FILE: u64 = 16 * 1024 * 1024;
 pub const EXTENSION: &str = "polku";
 
 /// What went wrong while finding, reading or setting up a model.
@@ -28,6 +31,10 @@ pub enum ProjectError {
     Write { path: PathBuf, source: std::io::Error },
     #[error("{path} does not exist")]
     Missing { path: PathBuf },
+    #[error("{path} is {what}, not a file or folder of a model")]
+    NotAFile { path: PathBuf, what: &'static str },
+    #[error("{path} is {size} bytes: a model file may be at most {MAX_FILE} bytes (split it into several files)")]
+    TooLarge { path: PathBuf, size: u64 },
     #[error("{path} is not a valid model configuration: {message}")]
     Config { path: PathBuf, message: String },
     #[error("[rules] in {CONFIG_FILE}: {0}")]
@@ -183,10 +190,22 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
             let path = entry.path();
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             let kind = entry.file_type().map_err(|e| read(&path, e))?;
+            let polku = path.extension().is_some_and(|e| e == EXTENSION);
             if kind.is_dir() && !hidden && entry.file_name() != "target" {
                 stack.push(path);
-            } else if kind.is_file() && path.extension().is_some_and(|e| e == EXTENSION) {
+            } else if kind.is_file() && polku {
                 files.push(path);
+            } else if kind.is_symlink() && polku {
+                // A linked file is part of the model; a link that leads nowhere is an error,
+                // not a silent gap in the model.
+                match std::fs::metadata(&path) {
+                    Ok(target) if target.is_file() => files.push(path),
+                    Ok(_) => {}
+                    Err(_) => {
+                        let what = describe_special(&path).unwrap_or("a symbolic link to nothing");
+                        return Err(ProjectError::NotAFile { path, what });
+                    }
+                }
             }
         }
     }
@@ -194,7 +213,34 @@ pub fn walk(dir: &Path) -> Result<Vec<PathBuf>, ProjectError> {
     Ok(files)
 }
 
-/// Groups the files named by the arguments into models.
+/// What a path that is neither a file nor a folder is, for the message.
+fn describe_special(path: &Path) -> Option<&'static str> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if meta.file_type().is_symlink() && std::fs::metadata(path).is_err() {
+        return Some(match std::fs::metadata(path).map_err(|e| e.raw_os_error()) {
+            Err(Some(40)) => "a loop of symbolic links",
+            _ => "a symbolic link to nothing",
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(path).ok()?.file_type();
+        if kind.is_fifo() {
+            return Some("a named pipe (FIFO)");
+        }
+        if kind.is_char_device() || kind.is_block_device() {
+            return Some("a device");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    None
+}
+
+/// Groups the files named by the arguments into models. Symbolic links to files are followed
+/// (in a folder, too); links to folders are not walked, so that a loop cannot be.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>, ProjectError> {
     let mut by_root: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
     let mut loose: Vec<ModelFiles> = Vec::new();
@@ -203,6 +249,8 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ModelFiles>, ProjectError> {
             walk(path)?
         } else if path.is_file() {
             vec![path.clone()]
+        } else if let Some(what) = describe_special(path) {
+            return Err(ProjectError::NotAFile { path: path.clone(), what });
         } else {
             return Err(ProjectError::Missing { path: path.clone() });
         };
@@ -288,6 +336,12 @@ pub fn load(model: &ModelFiles) -> Result<Loaded, ProjectError> {
         requested: Vec::new(),
     };
     for path in &model.files {
+        let size = std::fs::metadata(path)
+            .map_err(|source| ProjectError::Read { path: path.clone(), source })?
+            .len();
+        if size > MAX_FILE {
+            return Err(ProjectError::TooLarge { path: path.clone(), size });
+        }
         let bytes = std::fs::read(path)
             .map_err(|source| ProjectError::Read { path: path.clone(), source })?;
         let (id, problem) = polku_dsl::add_source_bytes(&mut loaded.sources, &display(path), bytes);
