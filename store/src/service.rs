@@ -118,17 +118,7 @@ impl TrackerService {
         client: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let access = Access {
-            at: now_text(),
-            actor: actor.user.clone(),
-            role: actor.role.clone(),
-            action: action.to_owned(),
-            client: client.map(str::to_owned),
-            detail: detail.to_owned(),
-            unit: actor.unit.clone().unwrap_or_default(),
-            purpose: actor.purpose.clone(),
-            request: actor.request.clone(),
-        };
+        let access = Access::by(actor, action, client, detail);
         self.writer().log_access(access)
     }
 
@@ -391,11 +381,4 @@ impl TrackerService {
     pub fn digest(&self) -> u64 {
         self.tracker().projection.digest()
     }
-}
-
-fn now_text() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    polku_engine::time::Timestamp(seconds).to_string()
 }

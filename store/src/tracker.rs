@@ -76,6 +76,23 @@ impl Actor {
     }
 }
 
+impl Access {
+    /// The row that records `actor` doing `action` now, to one client's data or to none.
+    pub fn by(actor: &Actor, action: &str, client: Option<&str>, detail: &str) -> Access {
+        Access {
+            at: now_text(),
+            actor: actor.user.clone(),
+            role: actor.role.clone(),
+            action: action.to_owned(),
+            client: client.map(str::to_owned),
+            detail: detail.to_owned(),
+            unit: actor.unit.clone().unwrap_or_default(),
+            purpose: actor.purpose.clone(),
+            request: actor.request.clone(),
+        }
+    }
+}
+
 /// Why the tracker refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
@@ -390,17 +407,7 @@ impl Tracker {
         client: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let access = Access {
-            at: now_text(),
-            actor: actor.user.clone(),
-            role: actor.role.clone(),
-            action: action.to_owned(),
-            client: client.map(str::to_owned),
-            detail: detail.to_owned(),
-            unit: actor.unit.clone().unwrap_or_default(),
-            purpose: actor.purpose.clone(),
-            request: actor.request.clone(),
-        };
+        let access = Access::by(actor, action, client, detail);
         self.writer.log_access(access)
     }
 
