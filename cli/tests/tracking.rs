@@ -403,3 +403,22 @@ fn the_database_and_key_are_private_and_a_lost_key_is_named() {
     );
     assert!(!key.exists(), "no new key was made");
 }
+
+#[test]
+fn another_event_under_a_used_id_is_refused_as_a_conflict_not_skipped() {
+    let dir = scratch("conflict");
+    let m = model();
+    let text = format!(
+        "{OPENED}\n{}\n{}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#),
+        line("e2", "2026-01-11", r#""type":"case_closed","reason":"valmis""#)
+    );
+    std::fs::write(dir.join("c.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "c.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+    assert!(err(&o).contains("c.jsonl:3: id: e2 was already used"), "{}", err(&o));
+    assert!(out(&o).contains("2 events stored, 0 repeats skipped"), "{}", out(&o));
+    let o = polku(&dir, &["status", "131052-308T", "--model", &m, "--format", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert!(status["cases"][0]["closed"].is_null(), "the case stays open");
+}

@@ -83,14 +83,22 @@ pub enum Rejection {
     UnknownSegment { process: String, segment: String, known: String },
     #[error("case: {0} was already opened by another event")]
     OpenedTwice(String),
+    /// The id was used before in the case for an event with other content.
+    #[error(
+        "id: {0} was already used for another event of this case (a repeat must be the same event)"
+    )]
+    Conflict(String),
 }
 
 /// What applying an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Applied(Option<DeviationKind>),
-    /// The case already has an event of this id: acknowledged, not applied again.
+    /// The case already has this event (same id, same content): acknowledged, not applied
+    /// again.
     Duplicate,
+    /// The case already has an event of this id with other content: not applied.
+    Conflict,
 }
 
 /// A stable 64-bit hash of an event id (FNV-1a with a final mix), the same on every run.
@@ -374,10 +382,41 @@ impl Projection {
     /// Checks and applies an event in one go, as ingest does: only an opening can be refused,
     /// so other events go straight to [`Projection::apply`], which spots repeats itself.
     pub fn accept(&mut self, event: &Event, version: u16) -> Result<Outcome, Rejection> {
-        if matches!(event.kind, EventKind::CaseOpened { .. }) && !self.check(event)? {
-            return Ok(Outcome::Duplicate);
+        if matches!(event.kind, EventKind::CaseOpened { .. }) {
+            // A repeat (or a conflict) is decided by `apply`, which compares the content.
+            self.check(event)?;
         }
-        Ok(self.apply(event, version))
+        match self.apply(event, version) {
+            Outcome::Conflict => Err(Rejection::Conflict(event.id.clone())),
+            outcome => Ok(outcome),
+        }
+    }
+
+    /// Is `event` (whose compact form is `compact`) the event `stored` of case `index` again?
+    /// The kind, the time and every name it carries must be the same; of an opening, also the
+    /// client, process, unit and date of birth. `recorded` and `role` may differ: a record
+    /// system that sends an event again may stamp it anew.
+    fn same_event(&self, index: usize, stored: &Compact, compact: &Compact, event: &Event) -> bool {
+        let same = stored.kind == compact.kind
+            && stored.occurred == compact.occurred
+            && stored.a == compact.a
+            && stored.b == compact.b
+            && stored.c == compact.c;
+        if !same {
+            return false;
+        }
+        let EventKind::CaseOpened { client, process, unit, born, .. } = &event.kind else {
+            return true;
+        };
+        let case = &self.cases[index];
+        let known_client = self.client_index.get(&pseudonym_bytes(client)) == Some(&case.client);
+        let known_unit = self.names.find(unit) == Some(case.unit);
+        let known_process =
+            self.versions.get(usize::from(case.version)).and_then(|v| v.by_process.get(process))
+                == Some(&case.exec);
+        let known_born =
+            born.as_deref().and_then(Timestamp::parse).map(|t| t.0) == case.opening.born;
+        known_client && known_unit && known_process && known_born
     }
 
     /// Applies an event that [`Projection::check`] accepted. `version` is the model version
@@ -403,8 +442,12 @@ impl Projection {
                 i
             }
         };
-        if self.cases[index].events.iter().any(|e| e.id == compact.id) {
-            return Outcome::Duplicate;
+        if let Some(stored) = self.cases[index].events.iter().find(|e| e.id == compact.id) {
+            return if self.same_event(index, stored, &compact, event) {
+                Outcome::Duplicate
+            } else {
+                Outcome::Conflict
+            };
         }
         self.events += 1;
         if let EventKind::CaseOpened { client, process, unit, segment, born } = &event.kind {

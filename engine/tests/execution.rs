@@ -501,3 +501,31 @@ fn a_cancellation_is_shown_until_the_step_is_done() {
     apply(&mut p, &done("3", "c", 4, "arvio"));
     assert_eq!(note(&mut p, 5), None);
 }
+
+#[test]
+fn a_repeat_is_the_same_event_and_another_event_with_its_id_is_a_conflict() {
+    let mut p = projection();
+    let open = opened("c", "kevyt");
+    assert_eq!(p.accept(&open, 0), Ok(Outcome::Applied(None)));
+    let first = done("1", "c", 3, "arvio");
+    assert_eq!(p.accept(&first, 0), Ok(Outcome::Applied(None)));
+    let digest = p.digest();
+    // The same event sent again, stamped anew by its sender: a repeat.
+    let mut again = first.clone();
+    again.recorded = at(4);
+    assert_eq!(p.accept(&again, 0), Ok(Outcome::Duplicate));
+    // Another event under the same id: a closing, another step, another time.
+    let closing = event("1", "c", 5, EventKind::CaseClosed { reason: "valmis".into() });
+    assert_eq!(p.accept(&closing, 0), Err(Rejection::Conflict("1".into())));
+    assert_eq!(p.accept(&done("1", "c", 3, "käynti"), 0), Err(Rejection::Conflict("1".into())));
+    assert_eq!(p.accept(&done("1", "c", 4, "arvio"), 0), Err(Rejection::Conflict("1".into())));
+    assert_eq!(p.digest(), digest, "a conflict changes nothing");
+    // An opening sent again is a repeat; with another segment or client it is a conflict.
+    assert_eq!(p.accept(&open, 0), Ok(Outcome::Duplicate));
+    let mut other = open.clone();
+    if let EventKind::CaseOpened { segment, .. } = &mut other.kind {
+        *segment = "tiivis".into();
+    }
+    assert_eq!(p.accept(&other, 0), Err(Rejection::Conflict("c-open".into())));
+    assert!(p.case_status("c", at(6).0, Lang::En).unwrap().closed.is_none(), "still open");
+}

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use polku_dsl::Lang;
 use polku_engine::event::{Event, EventKind};
 use polku_engine::projection::{
-    ClientStatus, CompletionReport, MultiUnitReport, Outcome, SegmentReport, StandingReport,
-    TransitionReport,
+    ClientStatus, CompletionReport, MultiUnitReport, Outcome, Rejection, SegmentReport,
+    StandingReport, TransitionReport,
 };
 use polku_engine::pseudonym::Pseudonym;
 use serde::Serialize;
@@ -40,6 +40,8 @@ pub enum EventResult {
     Repeat { id: String },
     /// Not stored: the field at fault and why.
     Refused { id: String, field: String, reason: String },
+    /// Not stored: the case has another event of this id.
+    Conflict { id: String, reason: String },
 }
 
 /// The answer to one batch, in the order of its events.
@@ -48,6 +50,8 @@ pub struct BatchResult {
     pub stored: u64,
     pub repeats: u64,
     pub refused: u64,
+    /// Events refused because their id was used for another event of the case.
+    pub conflicts: u64,
     pub deviations: u64,
     /// The log's sequence number after the batch.
     pub seq: u64,
@@ -161,6 +165,13 @@ impl TrackerService {
                 }
                 let current = tracker.projection.current;
                 match tracker.projection.accept(&event, current) {
+                    Err(Rejection::Conflict(_)) | Ok(Outcome::Conflict) => {
+                        result.conflicts += 1;
+                        let reason = Rejection::Conflict(id.clone()).to_string();
+                        let reason =
+                            reason.split_once(": ").map_or(reason.clone(), |(_, r)| r.to_owned());
+                        result.events.push(EventResult::Conflict { id, reason });
+                    }
                     Err(rejection) => {
                         let text = rejection.to_string();
                         let (field, reason) = text

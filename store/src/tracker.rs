@@ -12,7 +12,7 @@ use polku_dsl::{Lang, SourceSet};
 use polku_engine::event::{Event, EventKind};
 use polku_engine::model::Model;
 use polku_engine::projection::{
-    ClientStatus, CompletionReport, Outcome, Projection, SegmentReport, TransitionReport,
+    ClientStatus, CompletionReport, Outcome, Projection, Rejection, SegmentReport, TransitionReport,
 };
 use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
 
@@ -338,6 +338,11 @@ impl Tracker {
                 Err(rejection) => {
                     running.refused += 1;
                     refusals.push(Refusal { line, reason: rejection.to_string() });
+                }
+                Ok(Outcome::Conflict) => {
+                    running.refused += 1;
+                    let reason = Rejection::Conflict(event.id.clone()).to_string();
+                    refusals.push(Refusal { line, reason });
                 }
                 Ok(Outcome::Duplicate) => running.duplicates += 1,
                 Ok(Outcome::Applied(deviation)) => {

@@ -507,3 +507,31 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
     let (_, after) = read().await;
     assert_eq!(events_of_case(&after), events_of_case(&first) + 1, "the new event shows at once");
 }
+
+#[tokio::test]
+async fn an_id_used_for_another_event_is_a_409_conflict() {
+    let f = fixture("conflict");
+    let system = f.token(Role::System).to_owned();
+    let first = format!(
+        r#"{{"id":"x-1","case":"{}","occurred":"2026-11-04T10:00:00+02:00","recorded":"2026-11-04T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#,
+        f.case
+    );
+    let (status, _) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/json"), &first).await;
+    assert_eq!(status, StatusCode::OK);
+    let other = first.replace(
+        r#""type":"step_started","step":"x""#,
+        r#""type":"case_closed","reason":"valmis""#,
+    );
+    let (status, body) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/json"), &other).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["conflicts"], 1, "{body}");
+    assert_eq!(json["events"][0]["result"], "conflict", "{body}");
+    // The same event again is still a repeat.
+    let (status, body) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/json"), &first).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""repeats":1"#), "{body}");
+}

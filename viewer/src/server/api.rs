@@ -516,7 +516,7 @@ async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<EventsAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let api = api(&state)?;
     let principal = api.principal(&headers)?;
     auth::authorize(&principal, Action::SendEvents)?;
@@ -567,7 +567,10 @@ async fn events(
     .await
     .map_err(ApiError::internal)??;
     api.metrics.events(answer.result.stored);
-    Ok(Json(answer))
+    // An id used again for another event is a conflict: the answer still says per event what
+    // became of each.
+    let status = if answer.result.conflicts > 0 { StatusCode::CONFLICT } else { StatusCode::OK };
+    Ok((status, Json(answer)).into_response())
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -99,7 +99,7 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
                 "application/json": {"schema": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]}},
                 "application/x-ndjson": {"schema": {"type": "string"}}}})),
             ok: json_ok(schema::<EventsAnswer>(g)),
-            errors: &[400, 401, 403, 413, 415],
+            errors: &[400, 401, 403, 409, 413, 415],
         },
         ("post", "/api/v1/client-status") => Operation {
             summary: "A client's status: every case, its plan, what is done and missing",
@@ -200,8 +200,18 @@ pub fn build() -> Value {
     for (method, route) in OPERATIONS {
         let Some(op) = operation(method, route, &mut g) else { continue };
         let mut responses = Map::new();
+        let ok_schema = op.ok["content"]["application/json"]["schema"].clone();
         responses.insert("200".into(), op.ok);
         for status in op.errors {
+            if *status == 409 {
+                // A conflict answers as a batch does, per event.
+                responses.insert(
+                    "409".into(),
+                    json!({"description": "An event's id was used before for another event of its case; the answer says per event what became of each",
+                           "content": {"application/json": {"schema": ok_schema}}}),
+                );
+                continue;
+            }
             let text = match status {
                 400 => "A field of the request is wrong: the error names it",
                 401 => "No valid bearer token",
