@@ -63,6 +63,9 @@ pub const SNAPSHOT_EVERY: u64 = 200_000;
 
 struct Shared {
     tracker: Mutex<Tracker>,
+    /// The tracker's key, so that events are read and clients pseudonymised without holding
+    /// the projection.
+    key: polku_engine::pseudonym::PseudonymKey,
     writer: Mutex<Arc<Committer>>,
     snapshot_every: u64,
     /// Client statuses as JSON, by pseudonym and language, with the minute they were made for;
@@ -94,7 +97,9 @@ impl TrackerService {
     /// A service that writes a snapshot after `every` events.
     pub fn with_snapshots(tracker: Tracker, every: u64) -> TrackerService {
         let writer = tracker.writer();
+        let key = tracker.key().clone();
         TrackerService(Arc::new(Shared {
+            key,
             tracker: Mutex::new(tracker),
             writer: Mutex::new(writer),
             snapshot_every: every.max(1),
@@ -239,7 +244,7 @@ impl TrackerService {
 
     /// Reads events (JSON Lines, as bytes) and pseudonymises their clients at once.
     pub fn read_events(&self, bytes: &[u8]) -> polku_engine::event::ReadLines {
-        self.tracker().read_events(bytes)
+        crate::tracker::read_events(bytes, &self.0.key)
     }
 
     /// A setting kept with the data.
@@ -256,7 +261,7 @@ impl TrackerService {
 
     /// Turns what was typed (a personal identity code or a pseudonym) into a pseudonym.
     pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
-        self.tracker().pseudonym(client)
+        crate::tracker::pseudonym_of(client, &self.0.key)
     }
 
     /// The units in which a client has cases: what decides whether staff of a unit may see

@@ -270,11 +270,7 @@ impl Tracker {
     /// Reads events (JSON Lines, as bytes) and pseudonymises their clients with this
     /// tracker's key: good lines, refused lines with their reason, and warnings.
     pub fn read_events(&self, bytes: &[u8]) -> polku_engine::event::ReadLines {
-        polku_engine::event::parse_bytes(
-            bytes,
-            &self.key,
-            &polku_engine::event::ReadOptions::default(),
-        )
+        read_events(bytes, &self.key)
     }
 
     /// The writer, to log accesses and wait for batches without holding the tracker.
@@ -418,16 +414,12 @@ impl Tracker {
 
     /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
     pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
-        if looks_like_identity_code(client) {
-            pseudonymise(client, &self.key).map_err(|e| TrackerError::Client(e.to_string()))
-        } else {
-            Pseudonym::parse(client.trim()).ok_or_else(|| {
-                TrackerError::Client(
-                    "neither a personal identity code nor a pseudonym (64 hexadecimal characters)"
-                        .to_owned(),
-                )
-            })
-        }
+        pseudonym_of(client, &self.key)
+    }
+
+    /// The key, for the service to read events without holding the tracker.
+    pub(crate) fn key(&self) -> &PseudonymKey {
+        &self.key
     }
 
     /// The status of every case of a client, as of `now`; `None` when the client has none.
@@ -511,6 +503,25 @@ impl Tracker {
             state_digest: format!("{:016x}", self.projection.digest()),
         })
     }
+}
+
+/// What the user typed (a personal identity code or a pseudonym) as a pseudonym.
+pub(crate) fn pseudonym_of(client: &str, key: &PseudonymKey) -> Result<Pseudonym, TrackerError> {
+    if looks_like_identity_code(client) {
+        pseudonymise(client, key).map_err(|e| TrackerError::Client(e.to_string()))
+    } else {
+        Pseudonym::parse(client.trim()).ok_or_else(|| {
+            TrackerError::Client(
+                "neither a personal identity code nor a pseudonym (64 hexadecimal characters)"
+                    .to_owned(),
+            )
+        })
+    }
+}
+
+/// Events read from JSON Lines with their clients pseudonymised under `key`.
+pub(crate) fn read_events(bytes: &[u8], key: &PseudonymKey) -> polku_engine::event::ReadLines {
+    polku_engine::event::parse_bytes(bytes, key, &polku_engine::event::ReadOptions::default())
 }
 
 fn now_text() -> String {

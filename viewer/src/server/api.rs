@@ -225,17 +225,8 @@ fn api(state: &AppState) -> Result<Arc<Api>, ApiError> {
 }
 
 fn actor(principal: &Principal, headers: &HeaderMap, purpose: &str) -> Actor {
-    Actor {
-        user: principal.name.clone(),
-        role: principal.role.as_str().to_owned(),
-        unit: (!principal.units.is_empty()).then(|| principal.units.join(",")),
-        purpose: purpose.to_owned(),
-        request: headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned(),
-    }
+    let request = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    principal.actor(purpose, request)
 }
 
 fn now() -> i64 {
@@ -716,11 +707,7 @@ async fn case_status(
 
 /// A query string's pairs, decoded; the first of a repeated key counts.
 fn query_pairs(query: Option<&str>) -> std::collections::HashMap<String, String> {
-    let mut out = std::collections::HashMap::new();
-    for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    out
+    super::pairs(query.unwrap_or("").as_bytes())
 }
 
 async fn report_segments(

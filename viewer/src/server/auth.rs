@@ -65,6 +65,19 @@ pub struct Principal {
     pub units: Vec<String>,
 }
 
+impl Principal {
+    /// The holder as the access log names them, with the purpose and request of one access.
+    pub fn actor(&self, purpose: &str, request: &str) -> polku_store::tracker::Actor {
+        polku_store::tracker::Actor {
+            user: self.name.clone(),
+            role: self.role.as_str().to_owned(),
+            unit: (!self.units.is_empty()).then(|| self.units.join(",")),
+            purpose: purpose.to_owned(),
+            request: request.to_owned(),
+        }
+    }
+}
+
 /// What a request wants to do.
 #[derive(Debug, Clone, Copy)]
 pub enum Action<'a> {

@@ -272,21 +272,23 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn parse(raw: &str) -> PageQuery {
-        let mut query = PageQuery::default();
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            let slot = match key.as_ref() {
-                "lang" => &mut query.lang,
-                "segment" => &mut query.segment,
-                "q" => &mut query.q,
-                "format" => &mut query.format,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value.into_owned());
-            }
+        let mut pairs = pairs(raw.as_bytes());
+        PageQuery {
+            lang: pairs.remove("lang"),
+            segment: pairs.remove("segment"),
+            q: pairs.remove("q"),
+            format: pairs.remove("format"),
         }
-        query
     }
+}
+
+/// The pairs of a query string or a form body, decoded; of a repeated key the first counts.
+pub(crate) fn pairs(encoded: &[u8]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (key, value) in form_urlencoded::parse(encoded) {
+        out.entry(key.into_owned()).or_insert_with(|| value.into_owned());
+    }
+    out
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageQuery {

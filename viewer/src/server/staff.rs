@@ -22,7 +22,6 @@ use polku_engine::case::{CaseStatus, StepState};
 use polku_engine::event::{Event, EventKind};
 use polku_engine::pseudonym::Pseudonym;
 use polku_engine::time::Timestamp;
-use polku_store::tracker::Actor;
 
 use super::auth::{self, Action, Principal, Role};
 use super::pages::{home, page, Frame};
@@ -82,11 +81,7 @@ fn over_tls(headers: &HeaderMap) -> bool {
 }
 
 fn form(body: &[u8]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (k, v) in form_urlencoded::parse(body) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    out
+    super::pairs(body)
 }
 
 fn frame<'a>(state: &'a AppState, uri: &'a Uri, lang: Lang, choice: super::Choice) -> Frame<'a> {
@@ -293,13 +288,7 @@ async fn show_client(
     {
         return again(Word::NoCases, StatusCode::FORBIDDEN);
     }
-    let actor = Actor {
-        user: session.principal.name.clone(),
-        role: session.principal.role.as_str().to_owned(),
-        unit: Some(session.principal.units.join(",")),
-        purpose: purpose.to_owned(),
-        request: String::new(),
-    };
+    let actor = session.principal.actor(purpose, "");
     let now = now();
     let tracker = api.tracker.clone();
     let read = pseudonym.clone();
@@ -555,13 +544,7 @@ pub async fn record(
         role: session.principal.role.as_str().to_owned(),
         kind,
     };
-    let actor = Actor {
-        user: session.principal.name.clone(),
-        role: session.principal.role.as_str().to_owned(),
-        unit: Some(session.principal.units.join(",")),
-        purpose: purpose.clone(),
-        request: String::new(),
-    };
+    let actor = session.principal.actor(&purpose, "");
     let principal = session.principal.clone();
     let tracker = api.tracker.clone();
     let outcome = tokio::task::spawn_blocking(move || {
