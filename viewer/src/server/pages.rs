@@ -387,8 +387,8 @@ pub async fn chain(
                         @if let Some(s) = &p.service { " (" (service_title(model, s)) ")" }
                         @if !p.plans.is_empty() {
                             ul.segments {
-                                @for segment in p.plans.keys() {
-                                    li { a href=(paths::process(&p.name, Some(segment))) { (segment) } }
+                                @for (segment, title) in segments_in_order(model, p) {
+                                    li { a href=(paths::process(&p.name, Some(&segment))) { (title) } }
                                 }
                             }
                         }
@@ -411,6 +411,27 @@ pub async fn chain(
         },
         body,
     )
+}
+
+/// A process's segments with content, in the order its segmentation lists them, with titles.
+fn segments_in_order(model: &Model, process: &Process) -> Vec<(String, String)> {
+    let segmentation = process.segmentation.as_ref().and_then(|s| model.segmentations.get(s));
+    let mut names: Vec<&String> = match segmentation {
+        Some(g) => g.segments.iter().filter(|s| process.plans.contains_key(*s)).collect(),
+        None => Vec::new(),
+    };
+    names.extend(process.plans.keys().filter(|s| !names.contains(s)).collect::<Vec<_>>());
+    names
+        .into_iter()
+        .map(|s| {
+            let title = segmentation
+                .and_then(|g| g.profile(s))
+                .map(|p| p.title.clone())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| s.clone());
+            (s.clone(), title)
+        })
+        .collect()
 }
 
 pub async fn service(
