@@ -278,18 +278,19 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
         }
     }
     let mut api = polku_viewer::server::api::Api::new(service);
-    if let Some(oidc) = polku_store::project::read_config(&root).ok().and_then(|c| c.oidc) {
-        use polku_viewer::server::oidc::{JwksSource, Oidc, OidcConfig};
-        let jwks = if oidc.jwks.starts_with("http://") || oidc.jwks.starts_with("https://") {
-            JwksSource::Url(oidc.jwks.clone())
-        } else {
-            JwksSource::File(root.join(&oidc.jwks))
-        };
-        api = api.with_oidc(Oidc::new(OidcConfig {
-            issuer: oidc.issuer,
-            audience: oidc.audience,
-            jwks,
-        }));
+    let config = match polku_store::project::read_config(&root) {
+        Ok(config) => Some(config),
+        // A model folder named with --model may have no polku.toml; any other problem with it
+        // is the operator's to fix, not to be passed over.
+        Err(polku_store::project::ProjectError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(oidc) = config.and_then(|c| c.oidc) {
+        api = api.with_oidc(identity_provider(&root, oidc)?);
     }
     let state = AppState::with_api(version, renderer, api, demo);
     let watch = args.watch.then(|| {
@@ -398,4 +399,54 @@ pub fn create_token(
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The identity provider of `[oidc]`, with its keys, and this server as its client when the
+/// staff page signs in through it.
+fn identity_provider(
+    root: &Path,
+    oidc: polku_store::project::OidcSection,
+) -> anyhow::Result<polku_viewer::server::oidc::Oidc> {
+    use polku_viewer::server::oidc::{JwksSource, Oidc, OidcConfig, SignInConfig};
+    let jwks = match &oidc.jwks {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+            JwksSource::Url(url.clone())
+        }
+        Some(file) => JwksSource::File(root.join(file)),
+        None => JwksSource::Discovered,
+    };
+    let audience = oidc.audience.clone().or_else(|| oidc.client_id.clone()).context(
+        "[oidc] in polku.toml needs audience (the API's) or client_id (the staff page's)",
+    )?;
+    let sign_in = match (oidc.client_id, oidc.redirect_uri) {
+        (Some(client_id), Some(redirect_uri)) => {
+            let client_secret =
+                match (&oidc.client_secret_file, std::env::var("POLKU_OIDC_CLIENT_SECRET")) {
+                    (Some(file), _) => {
+                        let path = root.join(file);
+                        let text = std::fs::read_to_string(&path).with_context(|| {
+                            format!("[oidc] client_secret_file {}", path.display())
+                        })?;
+                        Some(text.trim().to_owned())
+                    }
+                    (None, Ok(secret)) if !secret.trim().is_empty() => {
+                        Some(secret.trim().to_owned())
+                    }
+                    _ => None,
+                };
+            Some(SignInConfig {
+                client_id,
+                client_secret,
+                redirect_uri,
+                authorization_endpoint: oidc.authorization_endpoint,
+                token_endpoint: oidc.token_endpoint,
+            })
+        }
+        (Some(_), None) => anyhow::bail!(
+            "[oidc] in polku.toml: client_id needs redirect_uri, this server's address as the \
+             identity provider knows it (https://…/staff/oidc/callback)"
+        ),
+        (None, _) => None,
+    };
+    Ok(Oidc::new(OidcConfig { issuer: oidc.issuer, audience, jwks, sign_in }))
 }

@@ -178,6 +178,37 @@ fn serve_refuses_a_model_with_errors() {
     assert!(all.contains("eikukaan"));
 }
 
+#[test]
+fn serve_names_what_is_wrong_in_the_identity_provider_section() {
+    let dir = scratch("polku-serve", "oidc-config");
+    let model = dir.join("model");
+    copy_model(&model);
+    let config = model.join("polku.toml");
+    let base = std::fs::read_to_string(&config).unwrap_or_default();
+    let args = [
+        "serve",
+        "--model",
+        "model",
+        "--database",
+        "sqlite://db/polku.sqlite",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    for (section, expected) in [
+        // A client of the provider must say where the provider sends the browser back to.
+        ("[oidc]\nissuer = \"https://idp.example\"\nclient_id = \"polku\"\n", "redirect_uri"),
+        ("[oidc]\nissuer = \"https://idp.example\"\n", "audience"),
+        ("[oidc]\nissuer = \"https://idp.example\"\naudince = \"polku\"\n", "audince"),
+    ] {
+        std::fs::write(&config, format!("{base}\n{section}")).unwrap();
+        let out = polku(&args, &dir);
+        assert_ne!(out.status.code(), Some(0), "{section}");
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(all.contains(expected), "{section}: {all}");
+        assert!(!all.contains("panicked"), "{all}");
+    }
+}
+
 fn get(address: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();

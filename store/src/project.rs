@@ -86,14 +86,25 @@ pub struct Config {
     pub oidc: Option<OidcSection>,
 }
 
-/// `[oidc]`: the identity provider whose JWTs sign people in. `jwks` is an `http://` address
-/// or a file (relative to the model's folder) holding the provider's keys.
+/// `[oidc]`: the identity provider whose JWTs sign people in. `jwks` is an `http://` or
+/// `https://` address or a file (relative to the model's folder) holding the provider's keys;
+/// without it the keys are found through the provider's discovery document. With `client_id`
+/// and `redirect_uri`, staff sign in on the staff page through the provider's own pages (the
+/// authorization-code flow with PKCE); a confidential client's secret is read from
+/// `client_secret_file` or the environment variable `POLKU_OIDC_CLIENT_SECRET`, never from
+/// this file.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OidcSection {
     pub issuer: String,
-    pub audience: String,
-    pub jwks: String,
+    /// The audience of access tokens sent to the API; `client_id` when not given.
+    pub audience: Option<String>,
+    pub jwks: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub client_secret_file: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -77,24 +77,30 @@ async fn issuer(keys: Arc<Mutex<Vec<serde_json::Value>>>) -> String {
 }
 
 fn state(jwks: String) -> (AppState, PathBuf) {
+    let oidc = Oidc::new(OidcConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        jwks: JwksSource::Url(jwks),
+        sign_in: None,
+    })
+    .refresh_at_most(Duration::ZERO);
+    state_with(oidc, "tokens")
+}
+
+/// A server on the shipped model with a new store in a folder of its own.
+fn state_with(oidc: Oidc, name: &str) -> (AppState, PathBuf) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
     let checked =
         polku_store::project::checked_model(Some(&root), false).expect("read").expect("checks");
     let model = polku_engine::compile(&checked.files);
     let sources = checked.model_sources();
-    let dir = std::env::temp_dir().join(format!("polku-oidc-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("polku-oidc-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store =
         polku_store::open(&format!("sqlite://{}", dir.join("p.sqlite").display())).expect("store");
     let key = polku_engine::pseudonym::PseudonymKey::new(vec![3u8; 32]).expect("key");
     let tracker =
         TrackerService::new(Tracker::open(store, &sources, &model, key).expect("tracker"));
-    let oidc = Oidc::new(OidcConfig {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks: JwksSource::Url(jwks),
-    })
-    .refresh_at_most(Duration::ZERO);
     let api = Api::new(tracker).with_oidc(oidc);
     let version = ModelVersion { version: sources.hash(), name: None, model };
     (AppState::with_api(version, Renderer::Browser, api, false), dir)
@@ -173,5 +179,232 @@ async fn tokens_of_the_identity_provider_sign_people_in_and_bad_ones_are_refused
     published.lock().expect("keys").push(second.jwk());
     let rotated = second.token(&claims("process_owner", AUDIENCE, ISSUER, later));
     assert_eq!(model_status(&state, &rotated).await, StatusCode::OK, "rotated key");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// Sign-in on the staff page through the provider's pages: the authorization-code flow with
+// PKCE. The provider here is an in-process issuer that checks what a provider checks (the
+// verifier against the challenge of its authorization request, a code used once) and can be
+// made to answer wrongly (a token for another sign-in or another client), which a real
+// provider cannot; the browser test signs in through a real OpenID provider.
+
+use polku_viewer::server::oidc::{pkce_challenge, SignInConfig, SignInError, TokenError};
+
+const CLIENT: &str = "polku-perhekeskus";
+const REDIRECT: &str = "http://polku.example/staff/oidc/callback";
+
+/// What the issuer was asked to authorize, by code: the PKCE challenge, and the nonce it puts
+/// into the identity token (the one asked for, unless the test says otherwise).
+type Grants = Arc<Mutex<std::collections::HashMap<String, (String, String, String)>>>;
+
+/// A provider with discovery, keys and a token endpoint on loopback; returns its issuer.
+async fn provider(key: Arc<Key>, grants: Grants) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let issuer = format!("http://{}", listener.local_addr().expect("address"));
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks"),
+    })
+    .to_string();
+    let jwks = serde_json::json!({"keys": [key.jwk()]}).to_string();
+    let token_issuer = issuer.clone();
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(move || async move { discovery }),
+        )
+        .route("/jwks", axum::routing::get(move || async move { jwks }))
+        .route(
+            "/token",
+            axum::routing::post(move |body: String| {
+                let (key, grants, issuer) = (key.clone(), grants.clone(), token_issuer.clone());
+                async move {
+                    let form: std::collections::HashMap<String, String> =
+                        form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                    let code = form.get("code").cloned().unwrap_or_default();
+                    let grant = grants.lock().expect("grants").remove(&code);
+                    let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+                    let Some((challenge, nonce, audience)) = grant else {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            r#"{"error":"invalid_grant","error_description":"unknown code"}"#
+                                .to_owned(),
+                        );
+                    };
+                    if pkce_challenge(&verifier) != challenge
+                        || form.get("grant_type").map(String::as_str)
+                            != Some("authorization_code")
+                        || form.get("redirect_uri").map(String::as_str) != Some(REDIRECT)
+                    {
+                        return (
+                            StatusCode::BAD_REQUEST,
+                            r#"{"error":"invalid_grant","error_description":"PKCE verification failed"}"#
+                                .to_owned(),
+                        );
+                    }
+                    let mut claims = claims("staff", &audience, &issuer, now() + 300);
+                    claims["nonce"] = serde_json::Value::String(nonce);
+                    let answer = serde_json::json!({"id_token": key.token(&claims),
+                        "access_token": "x", "token_type": "Bearer"});
+                    (StatusCode::OK, answer.to_string())
+                }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    issuer
+}
+
+fn sign_in_oidc(issuer: &str) -> Oidc {
+    Oidc::new(OidcConfig {
+        issuer: issuer.to_owned(),
+        audience: CLIENT.into(),
+        jwks: JwksSource::Discovered,
+        sign_in: Some(SignInConfig {
+            client_id: CLIENT.into(),
+            client_secret: None,
+            redirect_uri: REDIRECT.into(),
+            authorization_endpoint: None,
+            token_endpoint: None,
+        }),
+    })
+}
+
+fn param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_pkce_challenge_is_that_of_rfc_7636() {
+    // RFC 7636, appendix B.
+    assert_eq!(
+        pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_is_exchanged_with_the_verifier_and_the_token_must_be_for_this_sign_in() {
+    let key = Arc::new(Key::new("avain-1"));
+    let grants: Grants = Arc::default();
+    let issuer = provider(key, grants.clone()).await;
+    let oidc = Arc::new(sign_in_oidc(&issuer));
+
+    // The provider authorizes what the browser brings it, as code `name`.
+    let authorize = |oidc: &Oidc, name: &str, nonce: Option<&str>, audience: &str| {
+        let started = oidc.begin().expect("begin");
+        let url = &started.url;
+        assert!(url.starts_with(&format!("{issuer}/authorize?")), "{url}");
+        assert_eq!(param(url, "response_type"), "code");
+        assert_eq!(param(url, "client_id"), CLIENT);
+        assert_eq!(param(url, "redirect_uri"), REDIRECT);
+        assert_eq!(param(url, "code_challenge_method"), "S256");
+        assert_eq!(param(url, "state"), started.state);
+        assert!(param(url, "scope").split(' ').any(|s| s == "openid"));
+        assert_eq!(param(url, "code_challenge").len(), 43);
+        let nonce = nonce.map_or_else(|| param(url, "nonce"), str::to_owned);
+        grants
+            .lock()
+            .expect("grants")
+            .insert(name.to_owned(), (param(url, "code_challenge"), nonce, audience.to_owned()));
+        started.state
+    };
+    let finish = |oidc: Arc<Oidc>, state: String, code: &'static str| async move {
+        tokio::task::spawn_blocking(move || oidc.finish(&state, code)).await.expect("join")
+    };
+
+    let state = authorize(&oidc, "c1", None, CLIENT);
+    let principal = finish(oidc.clone(), state.clone(), "c1").await.expect("signed in");
+    assert_eq!(principal.name, "Terveydenhoitaja Mäki");
+    assert_eq!(principal.units, vec!["neuvola".to_owned()]);
+    // A state is used once.
+    assert_eq!(finish(oidc.clone(), state, "c1").await, Err(SignInError::UnknownState));
+    assert_eq!(
+        finish(oidc.clone(), "never-started".into(), "c1").await,
+        Err(SignInError::UnknownState)
+    );
+
+    // A token made for another sign-in (its nonce) is refused.
+    let state = authorize(&oidc, "c2", Some("toisen-kirjautumisen-nonce"), CLIENT);
+    assert_eq!(finish(oidc.clone(), state, "c2").await, Err(SignInError::Nonce));
+    // A token made for another client is refused.
+    let state = authorize(&oidc, "c3", None, "toinen-asiakas");
+    assert!(matches!(
+        finish(oidc.clone(), state, "c3").await,
+        Err(SignInError::Token(TokenError::Invalid(_)))
+    ));
+    // A code the provider does not know: its refusal is passed on.
+    let state = authorize(&oidc, "c4", None, CLIENT);
+    let refused = finish(oidc.clone(), state, "c-unknown").await;
+    assert!(
+        matches!(&refused, Err(SignInError::Refused(reason)) if reason.contains("invalid_grant")),
+        "{refused:?}"
+    );
+    // Another verifier than the one whose challenge was sent fails the provider's check: the
+    // grant was recorded under another sign-in's challenge.
+    let first = oidc.begin().expect("begin");
+    let second = authorize(&oidc, "c5", None, CLIENT);
+    let stolen = grants.lock().expect("grants").remove("c5").expect("grant");
+    grants.lock().expect("grants").insert("c6".into(), stolen);
+    let _ = second;
+    let refused = finish(oidc.clone(), first.state, "c6").await;
+    assert!(
+        matches!(&refused, Err(SignInError::Refused(reason)) if reason.contains("PKCE")),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_page_sends_the_browser_to_the_provider_and_checks_the_way_back() {
+    let key = Arc::new(Key::new("avain-1"));
+    let issuer = provider(key, Arc::default()).await;
+    let oidc = sign_in_oidc(&issuer);
+    let (state, dir) =
+        tokio::task::spawn_blocking(move || state_with(oidc, "sign-in")).await.expect("state");
+    let get = |uri: String, cookie: Option<String>| {
+        let state = state.clone();
+        async move {
+            let mut request = Request::builder().uri(uri);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            app(state).oneshot(request.body(Body::empty()).expect("request")).await.expect("answer")
+        }
+    };
+    let page = get("/staff".into(), None).await;
+    let body = axum::body::to_bytes(page.into_body(), 1 << 20).await.expect("body");
+    assert!(String::from_utf8_lossy(&body).contains("/staff/oidc/login"), "the page offers it");
+
+    let started = get("/staff/oidc/login".into(), None).await;
+    assert_eq!(started.status(), StatusCode::SEE_OTHER);
+    let location = started.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with(&format!("{issuer}/authorize?")), "{location}");
+    let cookie = started.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let state_value = param(&location, "state");
+    assert!(cookie.starts_with(&format!("polku_sign_in={state_value};")), "{cookie}");
+
+    // Back without the cookie of the browser that started it: refused (login CSRF).
+    let answer = get(format!("/staff/oidc/callback?code=c&state={state_value}"), None).await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    // The provider says no.
+    let cookie = format!("polku_sign_in={state_value}");
+    let answer = get(
+        format!("/staff/oidc/callback?error=access_denied&state={state_value}"),
+        Some(cookie.clone()),
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers().get("set-cookie").is_none(), "no session");
+    // A code the provider does not know.
+    let answer =
+        get(format!("/staff/oidc/callback?code=c&state={state_value}"), Some(cookie)).await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert!(answer.headers().get("set-cookie").is_none(), "no session");
     let _ = std::fs::remove_dir_all(dir);
 }

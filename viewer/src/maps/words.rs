@@ -134,6 +134,13 @@ words! {
     NoCases: "This client has no cases in your units", "Asiakkaalla ei ole tapauksia yksiköissäsi";
     SignInFailed: "The token is not valid for staff", "Tunniste ei kelpaa työntekijälle";
     SessionOver: "Your session has ended: sign in again", "Istunto on päättynyt: kirjaudu uudelleen";
+    SignInWithProvider: "Sign in with your organisation's account", "Kirjaudu organisaation tunnuksilla";
+    OrWithToken: "Or sign in with a token", "Tai kirjaudu tunnisteella";
+    ProviderFailed: "Sign-in through the identity provider did not succeed", "Kirjautuminen tunnistuspalvelun kautta ei onnistunut";
+    ProviderUnreachable: "The identity provider cannot be reached just now: try again in a moment", "Tunnistuspalveluun ei juuri nyt saada yhteyttä: yritä hetken kuluttua uudelleen";
+    SignInExpired: "The sign-in took too long or was already used: start again", "Kirjautuminen kesti liian kauan tai se on jo käytetty: aloita alusta";
+    NotStaff: "Your account has no staff role in this service", "Tunnuksellasi ei ole tämän palvelun työntekijän roolia";
+    SignedInContinue: "You are signed in. Continue to the staff page", "Olet kirjautunut. Jatka työntekijän sivulle";
     BadClient: "Not a valid personal identity code or pseudonym", "Ei kelvollinen henkilötunnus tai pseudonyymi";
     PurposeNeeded: "Say why you look at the client's data", "Kerro, miksi katsot asiakkaan tietoja";
     Pseudonym: "Pseudonym", "Pseudonyymi";

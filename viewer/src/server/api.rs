@@ -67,6 +67,11 @@ impl Api {
         self
     }
 
+    /// The identity provider, when one is configured.
+    pub fn oidc(&self) -> Option<&super::oidc::Oidc> {
+        self.oidc.as_ref()
+    }
+
     fn request_id(&self) -> String {
         format!("{:x}-{:06x}", self.started, self.requests.fetch_add(1, Ordering::Relaxed))
     }

@@ -240,6 +240,8 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/staff", get(staff::staff))
         .route("/staff/login", axum::routing::post(staff::login))
+        .route("/staff/oidc/login", get(staff::provider_login))
+        .route("/staff/oidc/callback", get(staff::provider_callback))
         .route("/staff/logout", axum::routing::post(staff::logout))
         .route("/staff/client", axum::routing::post(staff::client))
         .route("/staff/event", axum::routing::post(staff::record))

@@ -24,6 +24,7 @@ use polku_engine::pseudonym::Pseudonym;
 use polku_engine::time::Timestamp;
 
 use super::auth::{self, Action, Principal, Role};
+use super::oidc::{SignInError, TokenError};
 use super::pages::{home, page, Frame};
 use super::{choose_lang, AppState, PageQuery, Renderer};
 use crate::maps::level3::{dot_with_states, States};
@@ -101,10 +102,15 @@ fn private(mut response: Response) -> Response {
     response
 }
 
-fn sign_in_form(lang: Lang, problem: Option<Word>) -> Markup {
+fn sign_in_form(state: &AppState, lang: Lang, problem: Option<Word>) -> Markup {
+    let provider = state.api().is_some_and(|api| api.oidc().is_some_and(|o| o.signs_in()));
     html! {
         h1 { (say(Word::StaffPage, lang)) }
         @if let Some(problem) = problem { p.problem role="alert" { (say(problem, lang)) } }
+        @if provider {
+            p { a.button #sign-in-provider href="/staff/oidc/login" { (say(Word::SignInWithProvider, lang)) } }
+            h2.or { (say(Word::OrWithToken, lang)) }
+        }
         form #sign-in method="post" action="/staff/login" {
             p { (say(Word::SignInHelp, lang)) }
             label for="token" { (say(Word::TokenLabel, lang)) }
@@ -160,7 +166,7 @@ pub async fn staff(
             h1 { (say(Word::StaffPage, lang)) }
             (look_up_form(session, lang, None))
         },
-        None => sign_in_form(lang, None),
+        None => sign_in_form(&state, lang, None),
     };
     private(page(frame(&state, &uri, lang, choice), body))
 }
@@ -181,21 +187,208 @@ pub async fn login(
     let token = fields.get("token").map(String::as_str).unwrap_or("");
     let principal = api.principal_of(token).ok().filter(|p| p.role == Role::Staff);
     let Some(principal) = principal else {
-        let mut response =
-            page(frame(&state, &uri, lang, choice), sign_in_form(lang, Some(Word::SignInFailed)));
+        let mut response = page(
+            frame(&state, &uri, lang, choice),
+            sign_in_form(&state, lang, Some(Word::SignInFailed)),
+        );
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return private(response);
     };
     let Ok((id, _)) = api.sessions.start(principal) else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
     };
-    let secure = if over_tls(&headers) { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={id}; Path=/staff; HttpOnly; SameSite=Strict{secure}");
     let mut response = Redirect::to("/staff").into_response();
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
+    set_cookie(&mut response, &session_cookie(&id, &headers));
     response
+}
+
+fn session_cookie(id: &str, headers: &HeaderMap) -> String {
+    let secure = if over_tls(headers) { "; Secure" } else { "" };
+    format!("{COOKIE}={id}; Path=/staff; HttpOnly; SameSite=Strict{secure}")
+}
+
+fn set_cookie(response: &mut Response, cookie: &str) {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+/// The cookie that binds a sign-in at the provider to the browser that started it. It must be
+/// `SameSite=Lax`: the provider sends the browser back with a cross-site navigation, on which
+/// a `Strict` cookie would not be sent.
+const SIGN_IN_COOKIE: &str = "polku_sign_in";
+
+fn sign_in_problem(
+    state: &AppState,
+    uri: &Uri,
+    choice: super::Choice,
+    problem: Word,
+    status: StatusCode,
+) -> Response {
+    let mut response = page(
+        frame(state, uri, choice.lang, choice),
+        sign_in_form(state, choice.lang, Some(problem)),
+    );
+    *response.status_mut() = status;
+    private(response)
+}
+
+/// Starts a sign-in at the identity provider (authorization code with PKCE).
+pub async fn provider_login(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    if !api.oidc().is_some_and(|o| o.signs_in()) {
+        return sign_in_problem(&state, &uri, choice, Word::ProviderFailed, StatusCode::NOT_FOUND);
+    }
+    // Reading the provider's discovery document may wait for the network.
+    let begun = {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || api.oidc().map(|o| o.begin())).await
+    };
+    let authorization = match begun {
+        Ok(Some(Ok(authorization))) => authorization,
+        Ok(Some(Err(SignInError::Unreachable(e)))) => {
+            eprintln!("polku: sign-in: {e}");
+            return sign_in_problem(
+                &state,
+                &uri,
+                choice,
+                Word::ProviderUnreachable,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+        other => {
+            if let Ok(Some(Err(e))) = other {
+                eprintln!("polku: sign-in: {e}");
+            }
+            return sign_in_problem(
+                &state,
+                &uri,
+                choice,
+                Word::ProviderFailed,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
+    let secure = if over_tls(&headers) { "; Secure" } else { "" };
+    let mut response = Redirect::to(&authorization.url).into_response();
+    set_cookie(
+        &mut response,
+        &format!(
+            "{SIGN_IN_COOKIE}={}; Path=/staff/oidc; HttpOnly; SameSite=Lax; Max-Age=600{secure}",
+            authorization.state
+        ),
+    );
+    private(response)
+}
+
+/// The provider sends the browser back here with `code` and `state` (or `error`).
+pub async fn provider_callback(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    let fields = super::pairs(uri.query().unwrap_or("").as_bytes());
+    let started_here = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("polku_sign_in=").map(str::to_owned));
+    let returned = fields.get("state").cloned().unwrap_or_default();
+    // The state must come back to the browser that started the sign-in: a sign-in started by
+    // someone else and completed in this browser (login CSRF) is refused.
+    if returned.is_empty() || started_here.as_deref() != Some(returned.as_str()) {
+        return sign_in_problem(&state, &uri, choice, Word::SignInExpired, StatusCode::BAD_REQUEST);
+    }
+    if let Some(error) = fields.get("error") {
+        eprintln!(
+            "polku: sign-in: the identity provider answered {}",
+            polku_engine::pseudonym::redact_identity_codes(error)
+        );
+        return sign_in_problem(
+            &state,
+            &uri,
+            choice,
+            Word::ProviderFailed,
+            StatusCode::UNAUTHORIZED,
+        );
+    }
+    let code = fields.get("code").cloned().unwrap_or_default();
+    if code.is_empty() {
+        return sign_in_problem(
+            &state,
+            &uri,
+            choice,
+            Word::ProviderFailed,
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let finished = {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || api.oidc().map(|o| o.finish(&returned, &code))).await
+    };
+    let principal = match finished {
+        Ok(Some(Ok(principal))) => principal,
+        Ok(Some(Err(e))) => {
+            eprintln!(
+                "polku: sign-in: {}",
+                polku_engine::pseudonym::redact_identity_codes(&e.to_string())
+            );
+            let (problem, status) = match e {
+                SignInError::UnknownState => (Word::SignInExpired, StatusCode::BAD_REQUEST),
+                SignInError::Unreachable(_) => {
+                    (Word::ProviderUnreachable, StatusCode::SERVICE_UNAVAILABLE)
+                }
+                SignInError::Token(TokenError::NoRole) => (Word::NotStaff, StatusCode::FORBIDDEN),
+                _ => (Word::ProviderFailed, StatusCode::UNAUTHORIZED),
+            };
+            return sign_in_problem(&state, &uri, choice, problem, status);
+        }
+        _ => {
+            return sign_in_problem(
+                &state,
+                &uri,
+                choice,
+                Word::ProviderFailed,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    };
+    if principal.role != Role::Staff {
+        return sign_in_problem(&state, &uri, choice, Word::NotStaff, StatusCode::FORBIDDEN);
+    }
+    let Ok((id, _)) = api.sessions.start(principal) else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
+    };
+    // The browser arrived here from the provider's site, so a redirect now would still be
+    // cross-site and the new SameSite=Strict session cookie would not be sent with it: this
+    // page moves on to the staff page itself, which makes the next request same-site.
+    let body = html! {
+        h1 { (say(Word::StaffPage, lang)) }
+        p { a #continue href="/staff" { (say(Word::SignedInContinue, lang)) } }
+    };
+    let mut response = page(frame(&state, &uri, lang, choice), body);
+    response.headers_mut().insert(header::REFRESH, HeaderValue::from_static("0; url=/staff"));
+    set_cookie(&mut response, &session_cookie(&id, &headers));
+    set_cookie(
+        &mut response,
+        &format!("{SIGN_IN_COOKIE}=; Path=/staff/oidc; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    private(response)
 }
 
 /// The session a form comes from, with its CSRF token checked.
@@ -230,7 +423,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Byt
 fn forbidden_page(state: &AppState, uri: &Uri, choice: super::Choice) -> Response {
     let lang = choice.lang;
     let mut response =
-        page(frame(state, uri, lang, choice), sign_in_form(lang, Some(Word::SessionOver)));
+        page(frame(state, uri, lang, choice), sign_in_form(state, lang, Some(Word::SessionOver)));
     *response.status_mut() = StatusCode::FORBIDDEN;
     private(response)
 }
