@@ -87,7 +87,7 @@ fn segmentations_have_four_segments_with_complete_profile_cards() {
     let corpus = corpus();
     let all = segmentations(&corpus);
     let family_centre =
-        all.iter().find(|s| s.unit.is_none()).expect("a family-centre-wide segmentation");
+        all.iter().find(|s| s.units.is_empty()).expect("a family-centre-wide segmentation");
     let names: Vec<&str> = family_centre.segments.iter().map(|s| s.name.text.as_str()).collect();
     assert_eq!(names.len(), 4);
     for expected in ["pärjääjä", "tuki", "yhteistyö", "huolenpito"] {
@@ -113,7 +113,7 @@ fn segmentations_have_four_segments_with_complete_profile_cards() {
         }
     }
     let units: BTreeSet<&str> =
-        all.iter().filter_map(|s| s.unit.as_ref()).map(|u| u.text.as_str()).collect();
+        all.iter().flat_map(|s| &s.units).map(|u| u.text.as_str()).collect();
     for unit in ["kouluterveydenhuolto", "perheneuvola", "nuorisoasema"] {
         assert!(units.contains(unit), "no unit-level segmentation for {unit}: {units:?}");
     }
@@ -216,5 +216,77 @@ fn every_phase_that_staff_perform_has_a_workflow() {
                 );
             }
         }
+    }
+}
+
+/// The second shipped model, Keski-Suomi's neuvola (`processes/keski-suomi`), written with the
+/// constructs a second region needs: one segmentation for two units, the step that assesses the
+/// segment, guidance, and steps placed before or after others.
+fn keski_suomi() -> (polku_dsl::Checked, polku_dsl::SourceSet) {
+    let dir = workspace_dir().join("processes").join("keski-suomi");
+    let files = polku_files(&dir);
+    let (sources, unreadable, problems) = load(&files, &workspace_dir());
+    assert!(unreadable.is_empty() && problems.is_empty());
+    (polku_dsl::check(&sources, &[]), sources)
+}
+
+#[test]
+fn the_keski_suomi_model_checks_clean_with_every_rule() {
+    let (checked, sources) = keski_suomi();
+    let mut all = checked.diagnostics.clone();
+    all.extend(polku_engine::validate(&checked.files, polku_engine::Limits::default()).diagnostics);
+    let rendered = diagnostic::render(&all, &sources, Lang::En);
+    assert!(all.is_empty(), "{rendered}");
+    for id in sources.ids() {
+        let file = sources.get(id);
+        let formatted = polku_dsl::format_source(id, &file.text).expect("the model parses");
+        assert!(formatted == file.text, "{} is not formatted", file.path);
+    }
+}
+
+#[test]
+fn the_keski_suomi_model_has_its_checks_and_one_segmentation_for_both_clinics() {
+    let (checked, _) = keski_suomi();
+    let model = polku_engine::compile(&checked.files);
+    assert_eq!(
+        model.segmentations["neuvola"].units,
+        ["äitiysneuvola".to_owned(), "lastenneuvola".to_owned()]
+    );
+    for name in [
+        "aitiysneuvola_laaja",
+        "lastenneuvola_laaja_4kk",
+        "lastenneuvola_laaja_18kk",
+        "lastenneuvola_laaja_4v",
+    ] {
+        let process = &model.processes[name];
+        let assessing: Vec<&str> = process
+            .generic
+            .steps
+            .iter()
+            .filter(|s| s.assesses_segment)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(assessing, ["th_tarkastus"], "{name} assesses the segment in its check");
+        for segment in ["pärjääjä", "tuki", "yhteistyö", "huolenpito"] {
+            let plan = &process.plans[segment];
+            // The segment's content starts after the assessing step: the steps up to it are
+            // the generic ones, unchanged.
+            let upto = plan.steps.iter().position(|s| s.assesses_segment).unwrap();
+            assert!(
+                plan.steps[..=upto].iter().all(|s| s.origin == polku_engine::plan::Origin::Generic),
+                "{name}/{segment}"
+            );
+        }
+        // Seed 003's central outcome: more support for those who need it.
+        let visits = |segment: &str| -> u32 {
+            process.plans[segment]
+                .steps
+                .iter()
+                .filter(|s| s.roles.iter().any(|r| r == "terveydenhoitaja"))
+                .map(|s| s.count)
+                .sum()
+        };
+        assert!(visits("huolenpito") > visits("pärjääjä"), "{name}");
+        assert!(visits("tuki") > visits("pärjääjä"), "{name}");
     }
 }

@@ -97,3 +97,47 @@ fn valid_files_format_to_their_expected_layout() {
         );
     }
 }
+
+#[test]
+fn placed_steps_guidance_and_the_assessing_step_reach_the_plan() {
+    let file = golden_dir("ok").join("neuvolan_rakenteet.polku");
+    let (sources, _, _) = load(std::slice::from_ref(&file), &golden_dir("ok"));
+    let checked = polku_dsl::check(&sources, &[]);
+    let model = polku_engine::compile(&checked.files);
+    assert_eq!(
+        model.segmentations["neuvola"].units,
+        vec!["äitiysneuvola".to_owned(), "lastenneuvola".to_owned()]
+    );
+    let process = &model.processes["laaja"];
+    let order = |segment: &str| -> Vec<String> {
+        process.plans[segment].steps.iter().map(|s| s.name.clone()).collect()
+    };
+    // `jälkeen th` lands right after the assessing step, `ennen kirjaus` right before the record
+    // (not at the end of its phase).
+    assert_eq!(order("tuki"), ["lomake", "th", "jatko", "lääkäri", "ohjaus_ryhmään", "kirjaus"]);
+    assert_eq!(order("pärjääjä"), ["lomake", "th", "lääkäri", "kirjaus"]);
+    let tuki = &process.plans["tuki"];
+    let th = tuki.step("th").unwrap();
+    assert!(th.assesses_segment);
+    assert_eq!(th.guidance.as_deref(), Some("Käy lomake läpi yhdessä perheen kanssa."));
+    assert_eq!(
+        tuki.step("lomake").unwrap().description.as_deref(),
+        Some("Perheen voimavarat ja huolet")
+    );
+    // The segment's own guidance replaces the generic one (none here) for its clients only.
+    assert_eq!(
+        tuki.step("lääkäri").unwrap().guidance.as_deref(),
+        Some("Varaa aikaa perheen kysymyksille.")
+    );
+    assert_eq!(process.plans["pärjääjä"].step("lääkäri").unwrap().guidance, None);
+    // A step added in the block can be changed later in the same block.
+    assert_eq!(
+        tuki.step("jatko")
+            .unwrap()
+            .duration
+            .as_ref()
+            .map(polku_engine::plan::describe_duration)
+            .as_deref(),
+        Some("15 min")
+    );
+}

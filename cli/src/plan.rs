@@ -186,6 +186,51 @@ fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
         ]);
     }
     out.push_str(&table(&rows));
+    if let Some(step) = plan.steps.iter().find(|s| s.assesses_segment) {
+        out.push_str(&format!(
+            "\n{} `{}`: {}\n",
+            say(lang, "the segment is assessed in", "segmentti arvioidaan askeleessa"),
+            step.name,
+            say(
+                lang,
+                "the segment's content applies to the steps after it",
+                "segmentin sisältö koskee sen jälkeisiä askeleita"
+            )
+        ));
+    }
+    let described: Vec<&PlannedStep> =
+        plan.steps.iter().filter(|s| s.description.is_some() || s.guidance.is_some()).collect();
+    if !described.is_empty() {
+        out.push_str(&format!(
+            "\n{}\n",
+            say(lang, "Descriptions and guidance", "Kuvaukset ja ohjeet")
+        ));
+        for step in described {
+            out.push_str(&format!("  {}", step.name));
+            if !step.title.is_empty() {
+                out.push_str(&format!(" — {}", step.title));
+            }
+            out.push('\n');
+            if let Some(description) = &step.description {
+                out.push_str(&format!(
+                    "    {}: {description}\n",
+                    say(lang, "description", "kuvaus")
+                ));
+            }
+            if let Some(guidance) = &step.guidance {
+                let own = matches!(&step.origin, Origin::Changed(what) if what.contains(&"ohje"));
+                let label = match (own, plan.segment.as_deref()) {
+                    (true, Some(segment)) => format!(
+                        "{} ({} {segment})",
+                        say(lang, "guidance", "ohje"),
+                        say(lang, "segment", "segmentti")
+                    ),
+                    _ => say(lang, "guidance", "ohje").to_owned(),
+                };
+                out.push_str(&format!("    {label}: {guidance}\n"));
+            }
+        }
+    }
     for removed in &plan.removed {
         out.push_str(&format!(
             "{} {}{}\n",
@@ -242,12 +287,26 @@ fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
     );
     let mut order: Vec<(String, String)> = Vec::new();
     for plan in plans {
-        for step in &plan.steps {
+        for (i, step) in plan.steps.iter().enumerate() {
             if !order.iter().any(|(_, n)| *n == step.name) {
-                let at = order
-                    .iter()
-                    .rposition(|(p, _)| *p == step.phase)
-                    .map_or(order.len(), |i| i + 1);
+                // Right after the step this plan puts before it (a step placed with `ennen` or
+                // `jälkeen` keeps its place), else at the end of its phase.
+                let after_previous = i
+                    .checked_sub(1)
+                    .and_then(|p| plan.steps.get(p))
+                    .filter(|p| p.phase == step.phase)
+                    .and_then(|p| order.iter().position(|(_, n)| *n == p.name))
+                    .map(|at| at + 1);
+                // Or right before the step this plan puts after it, in the same phase.
+                let before_next = plan
+                    .steps
+                    .get(i + 1)
+                    .filter(|n| n.phase == step.phase)
+                    .and_then(|n| order.iter().position(|(_, o)| *o == n.name));
+                let before_first = (i == 0).then_some(0);
+                let at = after_previous.or(before_next).or(before_first).unwrap_or_else(|| {
+                    order.iter().rposition(|(p, _)| *p == step.phase).map_or(order.len(), |i| i + 1)
+                });
                 order.insert(at, (step.phase.clone(), step.name.clone()));
             }
         }

@@ -123,8 +123,9 @@ pub struct Service {
 pub struct Segmentation {
     pub name: Name,
     pub title: Option<Text>,
-    /// The service of a unit-level segmentation; `None` for the whole family-centre clientele.
-    pub unit: Option<Name>,
+    /// The services of a unit-level segmentation (one tool may serve several units, such as
+    /// maternity and child health clinics); empty for the whole family-centre clientele.
+    pub units: Vec<Name>,
     pub axes: Vec<Axis>,
     pub segments: Vec<Segment>,
     pub coverage: Option<Text>,
@@ -217,6 +218,20 @@ pub struct StepAttrs {
     pub channel: Option<ChannelAttr>,
     pub requirement: Option<RequirementAttr>,
     pub referral: Option<Name>,
+    /// What the step is, for anyone reading the plan (`kuvaus "…"`).
+    pub description: Option<Text>,
+    /// Guidance for the professional who does the step (`ohje "…"`); a segment's `muuta`
+    /// gives its own.
+    pub guidance: Option<Text>,
+    /// The step in which the client's segment is assessed (`arvioi segmentin`): segment
+    /// content applies from the steps after it on. Its span is where it is written; the
+    /// serde form says only whether it is.
+    #[serde(serialize_with = "serialize_given")]
+    pub assesses_segment: Option<Span>,
+}
+
+fn serialize_given<S: serde::Serializer>(span: &Option<Span>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bool(span.is_some())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -326,9 +341,72 @@ pub struct SegmentContent {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
-    Modify { step: Name, attrs: StepAttrs },
-    Add { step: Step, phase: Name },
-    Remove { step: Name, reason: Option<Text> },
+    Modify {
+        step: Name,
+        attrs: StepAttrs,
+    },
+    /// `lisää askel`: to the end of a phase (`vaiheeseen PHASE`), or before or after a step
+    /// (`ennen STEP`, `jälkeen STEP`), whose phase it then joins.
+    Add {
+        step: Step,
+        phase: Option<Name>,
+        place: Option<Placement>,
+    },
+    Remove {
+        step: Name,
+        reason: Option<Text>,
+    },
+}
+
+/// Where an added step goes relative to another step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Placement {
+    /// `ennen` (before) when true, `jälkeen` (after) when false.
+    pub before: bool,
+    pub step: Name,
+}
+
+impl Process {
+    /// The phase a step belongs to: a generic step's own phase, or the phase a segment adds
+    /// it to (named with `vaiheeseen`, or that of the step it is placed before or after).
+    pub fn phase_of(&self, step: &str) -> Option<&str> {
+        let mut step = step;
+        // A chain of placements is followed at most as far as there are additions (a loop of
+        // placements has no phase).
+        for _ in 0..=self.segments.iter().map(|c| c.changes.len()).sum::<usize>() {
+            if let Some(phase) =
+                self.phases.iter().find(|p| p.steps.iter().any(|s| s.name.text == step))
+            {
+                return Some(&phase.name.text);
+            }
+            let (phase, place) =
+                self.segments.iter().flat_map(|c| &c.changes).find_map(|c| match c {
+                    Change::Add { step: s, phase, place } if s.name.text == step => {
+                        Some((phase, place))
+                    }
+                    _ => None,
+                })?;
+            match (phase, place) {
+                (Some(phase), _) => return Some(&phase.text),
+                (None, Some(place)) => step = &place.step.text,
+                (None, None) => return None,
+            }
+        }
+        None
+    }
+
+    /// Every step that a segment adds, with the phase it goes to where that is known.
+    pub fn added_steps(&self) -> impl Iterator<Item = (&Step, Option<&str>)> {
+        self.segments.iter().flat_map(|c| &c.changes).filter_map(move |c| match c {
+            Change::Add { step, .. } => Some((step, self.phase_of(&step.name.text))),
+            _ => None,
+        })
+    }
+
+    /// The step marked `arvioi segmentin`, if any.
+    pub fn assessing_step(&self) -> Option<&Step> {
+        self.phases.iter().flat_map(|p| &p.steps).find(|s| s.attrs.assesses_segment.is_some())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -124,6 +124,7 @@ pub enum Note {
     FirstGivenHere,
     OpenedHere,
     StatutoryHere,
+    AssessedHere,
 }
 
 impl Note {
@@ -137,6 +138,8 @@ impl Note {
             (Note::OpenedHere, Lang::Fi) => "avattu tässä",
             (Note::StatutoryHere, Lang::En) => "the step is statutory here",
             (Note::StatutoryHere, Lang::Fi) => "askel on lakisääteinen tässä",
+            (Note::AssessedHere, Lang::En) => "the segment is assessed here",
+            (Note::AssessedHere, Lang::Fi) => "segmentti arvioidaan tässä",
         }
     }
 }
@@ -461,8 +464,8 @@ catalogue! {
         en "`{found}` belongs to a choice (`|`), not to a parallel split",
         fi "`{found}` kuuluu valintaan (`|`), ei rinnakkaiseen haarautumiseen";
     MissingPhaseForAdd = "S023", Error,
-        en "`lisää askel` needs `vaiheeseen PHASE` to say where the step goes",
-        fi "`lisää askel` tarvitsee määreen `vaiheeseen VAIHE`, joka kertoo askeleen paikan";
+        en "`lisää askel` needs `vaiheeseen PHASE`, `ennen STEP` or `jälkeen STEP` to say where the step goes",
+        fi "`lisää askel` tarvitsee määreen `vaiheeseen VAIHE`, `ennen ASKEL` tai `jälkeen ASKEL`, joka kertoo askeleen paikan";
     QualifiedNotAllowed = "S024", Error,
         en "the name `{found}` cannot contain `.` here",
         fi "nimessä `{found}` ei voi olla tässä pistettä",
@@ -497,6 +500,24 @@ catalogue! {
     StepNotInPhase = "R007", Error,
         en "step `{name}` is not in phase `{phase}`",
         fi "askel `{name}` ei kuulu vaiheeseen `{phase}`";
+    PlacementOutsidePhase = "R008", Error,
+        en "step `{name}` goes to phase `{phase}`, but the step `{anchor}` it is placed next to is in phase `{other}`",
+        fi "askel `{name}` lisätään vaiheeseen `{phase}`, mutta askel `{anchor}`, jonka viereen se sijoitetaan, on vaiheessa `{other}`",
+        hint "leave out `vaiheeseen`: a step placed before or after another step joins that step's phase",
+        vihje "jätä `vaiheeseen` pois: askel, joka sijoitetaan toisen askeleen edelle tai perään, kuuluu tämän askeleen vaiheeseen";
+    SecondAssessingStep = "R009", Error,
+        en "process `{process}` assesses the segment in two steps, `{first}` and `{name}`",
+        fi "prosessi `{process}` arvioi segmentin kahdessa askeleessa, `{first}` ja `{name}`",
+        hint "mark only the step in which the segment is decided with `arvioi segmentin`",
+        vihje "merkitse määreellä `arvioi segmentin` vain askel, jossa segmentti päätetään";
+    ContentBeforeAssessment = "R010", Error,
+        en "segment `{segment}` has content for step `{name}`, but the segment is known only after step `{assessing}`",
+        fi "segmentillä `{segment}` on sisältöä askeleelle `{name}`, mutta segmentti tiedetään vasta askeleen `{assessing}` jälkeen",
+        hint "segment content applies from the steps after the assessment on: before it, the client's segment is not yet known",
+        vihje "segmentin sisältö koskee arviointia seuraavia askeleita: ennen arviointia asiakkaan segmenttiä ei vielä tiedetä";
+    AssessmentWithoutSegmentation = "R011", Error,
+        en "step `{name}` assesses the segment, but process `{process}` names no `segmentointi`",
+        fi "askel `{name}` arvioi segmentin, mutta prosessille `{process}` ei ole nimetty segmentointia (`segmentointi`)";
     Unused = "V001", Warning,
         en "{kind} `{name}` is defined but never used",
         fi "{kind} `{name}` on määritelty, mutta sitä ei käytetä missään";

@@ -48,6 +48,9 @@ const STEP_ATTRIBUTES: &[&str] = &[
     "valinnainen",
     "pakollinen",
     "ohjaus",
+    "kuvaus",
+    "ohje",
+    "arvioi",
 ];
 const TASK_ATTRIBUTES: &[&str] = &["kesto", "kanava", "valinnainen", "askel"];
 
@@ -545,7 +548,7 @@ impl<'a> Lower<'a> {
         let mut segmentation = Segmentation {
             name,
             title,
-            unit: None,
+            units: Vec::new(),
             axes: Vec::new(),
             segments: Vec::new(),
             coverage: None,
@@ -554,13 +557,16 @@ impl<'a> Lower<'a> {
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
-                Some("yksikkö") => self.name_member(
-                    member,
-                    "yksikkö",
-                    &mut segmentation.unit,
-                    &mut seen,
-                    "yksikkö",
-                ),
+                Some("yksikkö") => {
+                    let mut cursor = self.head(member);
+                    let span = member.head_span();
+                    let units = self.name_list(&mut cursor, "yksikkö");
+                    self.finish(&mut cursor, "yksikkö");
+                    self.no_block(member, "yksikkö");
+                    if !units.is_empty() && !self.repeated(&mut seen, "yksikkö", span) {
+                        segmentation.units = units;
+                    }
+                }
                 Some("kattavuus") => self.text_member(
                     member,
                     "kattavuus",
@@ -869,14 +875,14 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// Step attributes until the words run out. `phase` receives `vaiheeseen PHASE` where that
-    /// is allowed (in `lisää askel`).
+    /// Step attributes until the words run out. `phase` receives `vaiheeseen PHASE` and
+    /// `ennen STEP` or `jälkeen STEP` where they are allowed (in `lisää askel`).
     fn step_attrs(
         &mut self,
         cursor: &mut Cursor,
         attrs: &mut StepAttrs,
         seen: &mut HashMap<&'static str, Span>,
-        mut phase: Option<&mut Option<Name>>,
+        mut phase: Option<&mut (Option<Name>, Option<Placement>)>,
     ) {
         while let Some(word) = cursor.peek() {
             let Some(token) = cursor.peek_token().filter(|t| t.kind == TokenKind::Name) else {
@@ -959,18 +965,65 @@ impl<'a> Lower<'a> {
                         attrs.referral = target;
                     }
                 }
+                "kuvaus" => {
+                    let text = self.text_req(cursor, attribute);
+                    if !self.repeated(seen, "kuvaus", span) {
+                        attrs.description = text;
+                    }
+                }
+                "ohje" => {
+                    let text = self.text_req(cursor, attribute);
+                    if !self.repeated(seen, "ohje", span) {
+                        attrs.guidance = text;
+                    }
+                }
+                "arvioi" => {
+                    let full = match self.eat_word(cursor, "segmentin") {
+                        Some(word) => span.to(word),
+                        None => {
+                            let here = cursor.here();
+                            let found =
+                                cursor.peek().map(|w| self.word_text(w)).unwrap_or_default();
+                            // The mistyped word is part of this attribute: it is not reported
+                            // again as an attribute of its own.
+                            if cursor.peek_token().is_some_and(|t| {
+                                t.kind == TokenKind::Name
+                                    && !STEP_ATTRIBUTES.contains(&self.src(t.span))
+                            }) {
+                                cursor.pos += 1;
+                            }
+                            self.push(
+                                Diagnostic::new(Code::UnexpectedWord, self.file, here)
+                                    .arg("keyword", "arvioi segmentin")
+                                    .arg("found", found),
+                            );
+                            span
+                        }
+                    };
+                    if !self.repeated(seen, "arvioi", span) {
+                        attrs.assesses_segment = Some(full);
+                    }
+                }
                 "vaiheeseen" if phase.is_some() => {
                     let target = self.name(cursor, attribute);
                     if !self.repeated(seen, "vaiheeseen", span) {
                         if let Some(slot) = phase.as_deref_mut() {
-                            *slot = target;
+                            slot.0 = target;
+                        }
+                    }
+                }
+                "ennen" | "jälkeen" if phase.is_some() => {
+                    let target = self.name(cursor, attribute);
+                    if !self.repeated(seen, "ennen", span) {
+                        if let (Some(slot), Some(step)) = (phase.as_deref_mut(), target) {
+                            slot.1 = Some(Placement { before: attribute == "ennen", step });
                         }
                     }
                 }
                 other => {
                     let mut known: Vec<&str> = STEP_ATTRIBUTES.to_vec();
                     if phase.is_some() {
-                        known.push("vaiheeseen");
+                        known.extend(["vaiheeseen", "ennen", "jälkeen"]);
                     }
                     let suggestion = closest(other, known.iter().copied());
                     self.push(
@@ -1130,17 +1183,18 @@ impl<'a> Lower<'a> {
         let title = self.text_req(&mut cursor, "askel");
         let mut attrs = StepAttrs::default();
         let mut seen = HashMap::new();
-        let mut phase = None;
-        self.step_attrs(&mut cursor, &mut attrs, &mut seen, Some(&mut phase));
+        let mut place = (None, None);
+        self.step_attrs(&mut cursor, &mut attrs, &mut seen, Some(&mut place));
         self.attr_block(statement, |lower, cursor| {
-            lower.step_attrs(cursor, &mut attrs, &mut seen, Some(&mut phase))
+            lower.step_attrs(cursor, &mut attrs, &mut seen, Some(&mut place))
         });
-        let Some(phase) = phase else {
+        let (phase, place) = place;
+        if phase.is_none() && place.is_none() {
             let span = statement.head_span();
             self.push(Diagnostic::new(Code::MissingPhaseForAdd, self.file, span));
             return None;
-        };
-        Some(Change::Add { step: Step { name, title, attrs }, phase })
+        }
+        Some(Change::Add { step: Step { name, title, attrs }, phase, place })
     }
 
     fn workflow(&mut self, statement: &Statement) -> Option<Workflow> {

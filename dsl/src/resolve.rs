@@ -280,7 +280,7 @@ impl<'m> Resolver<'m> {
     }
 
     fn segmentation(&mut self, file: FileId, seg: &'m Segmentation) {
-        if let Some(unit) = &seg.unit {
+        for unit in &seg.units {
             self.service(file, unit);
         }
         let mut axes = Scope::new(NameKind::Axis);
@@ -406,6 +406,43 @@ impl<'m> Resolver<'m> {
                 }
             }
         }
+        // The written order of the generic steps, and the step that assesses the segment:
+        // segment content applies only after it.
+        let mut order: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut assessing: Option<&Step> = None;
+        for (at, phase) in process.phases.iter().enumerate() {
+            for (within, step) in phase.steps.iter().enumerate() {
+                order.entry(step.name.text.as_str()).or_insert((at, within));
+                let Some(span) = step.attrs.assesses_segment else { continue };
+                match assessing {
+                    None => assessing = Some(step),
+                    Some(first) => self.diagnostics.push(
+                        Diagnostic::new(Code::SecondAssessingStep, file, span)
+                            .arg("process", process.name.text.as_str())
+                            .arg("first", first.name.text.as_str())
+                            .arg("name", step.name.text.as_str())
+                            .secondary(
+                                file,
+                                first.attrs.assesses_segment.unwrap_or(first.name.span),
+                                Note::AssessedHere,
+                            ),
+                    ),
+                }
+            }
+        }
+        if let (Some(step), None) = (assessing, &process.segmentation) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::AssessmentWithoutSegmentation,
+                    file,
+                    step.attrs.assesses_segment.unwrap_or(step.name.span),
+                )
+                .arg("name", step.name.text.as_str())
+                .arg("process", process.name.text.as_str()),
+            );
+        }
+        let assessed_at = assessing.and_then(|s| order.get(s.name.text.as_str()).copied());
+        let phase_at = |name: &str| process.phases.iter().position(|p| p.name.text == name);
         let mut contents = Scope::new(NameKind::SegmentContent);
         for content in &process.segments {
             contents.define(file, &content.segment, &mut self.diagnostics);
@@ -413,28 +450,91 @@ impl<'m> Resolver<'m> {
             if let Some(role) = &content.responsible {
                 self.role(file, role);
             }
+            // Segment content that would apply before the segment is known.
+            let before_assessment = |lower: &mut Self, name: &Name, at: Option<(usize, usize)>| {
+                let (Some(step), Some(assessed), Some(at)) = (assessing, assessed_at, at) else {
+                    return;
+                };
+                if at <= assessed {
+                    lower.diagnostics.push(
+                        Diagnostic::new(Code::ContentBeforeAssessment, file, name.span)
+                            .arg("segment", content.segment.text.as_str())
+                            .arg("name", name.text.as_str())
+                            .arg("assessing", step.name.text.as_str())
+                            .secondary(
+                                file,
+                                step.attrs.assesses_segment.unwrap_or(step.name.span),
+                                Note::AssessedHere,
+                            ),
+                    );
+                }
+            };
             let mut added = Scope::new(NameKind::Step);
             for change in &content.changes {
                 match change {
                     Change::Modify { step, attrs } => {
-                        if !steps.contains(&step.text) {
-                            self.diagnostics.push(unknown(
-                                file,
-                                NameKind::Step,
-                                step,
-                                steps.keys(),
-                            ));
+                        // A step added earlier in the same block can be changed too.
+                        if !steps.contains(&step.text) && !added.contains(&step.text) {
+                            let names = steps.keys().chain(added.keys());
+                            self.diagnostics.push(unknown(file, NameKind::Step, step, names));
                         }
+                        before_assessment(self, step, order.get(step.text.as_str()).copied());
                         self.step_attrs(file, attrs, &steps);
                     }
-                    Change::Add { step, phase } => {
-                        if !phases.contains(&phase.text) {
-                            self.diagnostics.push(unknown(
-                                file,
-                                NameKind::Phase,
-                                phase,
-                                phases.keys(),
-                            ));
+                    Change::Add { step, phase, place } => {
+                        if let Some(phase) = phase {
+                            if !phases.contains(&phase.text) {
+                                self.diagnostics.push(unknown(
+                                    file,
+                                    NameKind::Phase,
+                                    phase,
+                                    phases.keys(),
+                                ));
+                            }
+                        }
+                        if let Some(place) = place {
+                            let anchor = place.step.text.as_str();
+                            if !steps.contains(anchor) && !added.contains(anchor) {
+                                let names = steps.keys().chain(added.keys());
+                                self.diagnostics.push(unknown(
+                                    file,
+                                    NameKind::Step,
+                                    &place.step,
+                                    names,
+                                ));
+                            } else if let (Some(phase), Some(other)) =
+                                (phase, process.phase_of(anchor))
+                            {
+                                if phase.text != other && phases.contains(&phase.text) {
+                                    self.diagnostics.push(
+                                        Diagnostic::new(
+                                            Code::PlacementOutsidePhase,
+                                            file,
+                                            place.step.span,
+                                        )
+                                        .arg("name", step.name.text.as_str())
+                                        .arg("phase", phase.text.as_str())
+                                        .arg("anchor", anchor)
+                                        .arg("other", other),
+                                    );
+                                }
+                            }
+                            // Just before the assessing step is before the assessment; just
+                            // after it is not.
+                            let anchor_at = order.get(anchor).copied();
+                            let before = anchor_at.filter(|at| {
+                                place.before || assessed_at.is_some_and(|assessed| *at < assessed)
+                            });
+                            before_assessment(self, &step.name, before);
+                        } else if let Some(phase) = phase {
+                            // At the end of a phase that ends before the assessing step's.
+                            if let (Some(at), Some((assessed, _))) =
+                                (phase_at(&phase.text), assessed_at)
+                            {
+                                if at < assessed {
+                                    before_assessment(self, &step.name, Some((at, 0)));
+                                }
+                            }
                         }
                         if let Some(first) = steps.names.get(step.name.text.as_str()) {
                             self.diagnostics.push(
@@ -469,6 +569,12 @@ impl<'m> Resolver<'m> {
                                             .arg("name", step.text.as_str())
                                             .secondary(file, statutory.span, Note::StatutoryHere),
                                     );
+                                } else {
+                                    before_assessment(
+                                        self,
+                                        step,
+                                        order.get(step.text.as_str()).copied(),
+                                    );
                                 }
                             }
                         }
@@ -496,9 +602,8 @@ impl<'m> Resolver<'m> {
                     Some(phase) => {
                         if let Some(step) = &workflow.step {
                             // A step of the phase, generic or added to it by a segment.
-                            let added = process.segments.iter().flat_map(|c| &c.changes).any(|c| {
-                                matches!(c, Change::Add { step: s, phase: p }
-                                    if s.name.text == step.text && p.text == phase.name.text)
+                            let added = process.added_steps().any(|(s, p)| {
+                                s.name.text == step.text && p == Some(phase.name.text.as_str())
                             });
                             if !added && !phase.steps.iter().any(|s| s.name.text == step.text) {
                                 self.diagnostics.push(

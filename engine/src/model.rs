@@ -30,8 +30,8 @@ pub struct Service {
 #[derive(Debug, Clone, Serialize)]
 pub struct Segmentation {
     pub title: String,
-    /// The service of a unit-level segmentation.
-    pub unit: Option<String>,
+    /// The services of a unit-level segmentation; empty for the whole family-centre clientele.
+    pub units: Vec<String>,
     pub segments: Vec<String>,
     pub axes: Vec<Axis>,
     /// Each segment's title, place on the axes and profile card, in the order written.
@@ -218,7 +218,7 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
             Item::Segmentation(s) => {
                 model.segmentations.entry(s.name.text.clone()).or_insert(Segmentation {
                     title: text(&s.title),
-                    unit: s.unit.as_ref().map(|u| u.text.clone()),
+                    units: s.units.iter().map(|u| u.text.clone()).collect(),
                     segments: s.segments.iter().map(|g| g.name.text.clone()).collect(),
                     axes: s
                         .axes

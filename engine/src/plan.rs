@@ -2,7 +2,7 @@
 //!
 //! A plan starts from the generic process (every step of every phase, in the order written)
 //! and applies the segment's content: `muuta` overrides the attributes it names, `lisää askel`
-//! appends a step to a phase, `poista` leaves a step out (never a statutory one: the language
+//! puts a step before or after another (`ennen`, `jälkeen`) or at the end of a phase, `poista` leaves a step out (never a statutory one: the language
 //! rejects that), and `vastuutyöntekijä` names the responsible worker's role. The runtime
 //! executes exactly this plan.
 
@@ -37,6 +37,12 @@ pub struct PlannedStep {
     pub required: bool,
     /// The process a referral step starts a case in.
     pub referral: Option<String>,
+    /// What the step is.
+    pub description: Option<String>,
+    /// Guidance for the professional, the segment's own where it gives one.
+    pub guidance: Option<String>,
+    /// The client's segment is assessed in this step; segment content applies after it.
+    pub assesses_segment: bool,
     pub origin: Origin,
 }
 
@@ -84,6 +90,9 @@ fn planned(step: &ast::Step, phase: &str) -> PlannedStep {
             Some(Requirement::Optional)
         ),
         referral: a.referral.as_ref().map(|r| r.text.clone()),
+        description: a.description.as_ref().map(|t| t.value.clone()),
+        guidance: a.guidance.as_ref().map(|t| t.value.clone()),
+        assesses_segment: a.assesses_segment.is_some(),
         origin: Origin::Generic,
     }
 }
@@ -127,6 +136,14 @@ fn apply(step: &mut PlannedStep, changes: &StepAttrs) -> Vec<&'static str> {
         step.referral = Some(r.text.clone());
         changed.push("ohjaus");
     }
+    if let Some(d) = &changes.description {
+        step.description = Some(d.value.clone());
+        changed.push("kuvaus");
+    }
+    if let Some(g) = &changes.guidance {
+        step.guidance = Some(g.value.clone());
+        changed.push("ohje");
+    }
     changed
 }
 
@@ -166,18 +183,25 @@ pub fn segment_plan(process: &Process, segment: &str) -> Option<Plan> {
                     }
                 }
             }
-            Change::Add { step, phase } => {
-                let mut added = planned(step, &phase.text);
+            Change::Add { step, place, .. } => {
+                let phase = process.phase_of(&step.name.text).unwrap_or_default();
+                let mut added = planned(step, phase);
                 added.origin = Origin::Added;
-                // After the phase's last step, or, for a phase with none, after the steps of
-                // the phases written before it.
+                // Before or after the step it is placed next to, where the plan has that step.
+                let next_to = place.as_ref().and_then(|place| {
+                    let at = plan.steps.iter().position(|s| s.name == place.step.text)?;
+                    Some(if place.before { at } else { at + 1 })
+                });
+                // Otherwise after the phase's last step, or, for a phase with none, after the
+                // steps of the phases written before it.
                 let phase_order: Vec<&str> =
                     process.phases.iter().map(|p| p.name.text.as_str()).collect();
                 let rank =
                     |name: &str| phase_order.iter().position(|p| *p == name).unwrap_or(usize::MAX);
-                let target = rank(&phase.text);
-                let at =
-                    plan.steps.iter().rposition(|s| rank(&s.phase) <= target).map_or(0, |i| i + 1);
+                let target = rank(phase);
+                let at = next_to.unwrap_or_else(|| {
+                    plan.steps.iter().rposition(|s| rank(&s.phase) <= target).map_or(0, |i| i + 1)
+                });
                 plan.steps.insert(at, added);
             }
             Change::Remove { step, reason } => {

@@ -127,7 +127,7 @@ impl<'m> Validator<'m> {
         for (_, item) in self.items() {
             match item {
                 Item::Segmentation(s) => {
-                    uses.extend(s.unit.iter().map(|u| (NameKind::Service, u.text.as_str())))
+                    uses.extend(s.units.iter().map(|u| (NameKind::Service, u.text.as_str())))
                 }
                 Item::Chain(c) => {
                     uses.extend(
@@ -343,10 +343,10 @@ impl<'m> Validator<'m> {
             if phase.client {
                 continue;
             }
-            let added = process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
-                Change::Add { step, phase: p } if p.text == phase.name.text => Some(step),
-                _ => None,
-            });
+            let added = process
+                .added_steps()
+                .filter(|(_, p)| *p == Some(phase.name.text.as_str()))
+                .map(|(step, _)| step);
             let staff_steps: Vec<&str> = phase
                 .steps
                 .iter()
@@ -506,10 +506,10 @@ impl<'m> Validator<'m> {
         };
         let lanes: HashSet<&str> = workflow.lanes.iter().map(|l| l.role.text.as_str()).collect();
         let mut missing: BTreeSet<(String, String)> = BTreeSet::new();
-        let added = process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
-            Change::Add { step, phase: p } if p.text == phase.name.text => Some(step),
-            _ => None,
-        });
+        let added = process
+            .added_steps()
+            .filter(|(_, p)| *p == Some(phase.name.text.as_str()))
+            .map(|(step, _)| step);
         for step in phase.steps.iter().chain(added) {
             if workflow.step.as_ref().is_some_and(|s| s.text != step.name.text) {
                 continue;

@@ -366,7 +366,8 @@ pub struct Named {
 pub struct NamedSegmentation {
     pub name: String,
     pub title: String,
-    pub unit: Option<String>,
+    /// The units whose clients the segmentation groups; empty for the whole clientele.
+    pub units: Vec<String>,
     pub segments: Vec<String>,
 }
 
@@ -403,7 +404,7 @@ async fn model(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<M
             .map(|(n, s)| NamedSegmentation {
                 name: n.clone(),
                 title: s.title.clone(),
-                unit: s.unit.clone(),
+                units: s.units.clone(),
                 segments: s.segments.clone(),
             })
             .collect(),

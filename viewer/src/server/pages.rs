@@ -470,7 +470,7 @@ pub async fn service(
             ul { @for (c, chain) in &chains { li { a href=(paths::chain(c)) { (chain.title) } } } }
             h2 { (say(Word::Segmentations, lang)) }
             ul {
-                @for (s, g) in model.segmentations.iter().filter(|(_, g)| g.unit.as_deref() == Some(name.as_str())) {
+                @for (s, g) in model.segmentations.iter().filter(|(_, g)| g.units.contains(&name)) {
                     li { a href=(paths::segmentation(s)) { (g.title) } }
                 }
             }
@@ -510,7 +510,14 @@ pub async fn segmentation(
     .await;
     let body = html! {
         h1 { (g.title) }
-        @if let Some(unit) = &g.unit { p { (say(Word::Service, lang)) ": " a href=(paths::service(unit)) { (service_title(model, unit)) } } }
+        @if !g.units.is_empty() {
+            p { (say(Word::Service, lang)) ": "
+                @for (i, unit) in g.units.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a href=(paths::service(unit)) { (service_title(model, unit)) }
+                }
+            }
+        }
         (map)
         section.map-text aria-labelledby="text-title" {
             h2 #text-title { (say(Word::Segments, lang)) }
