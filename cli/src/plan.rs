@@ -167,10 +167,10 @@ fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
             step.phase.clone(),
             step.name.clone(),
             step.roles.join(", "),
-            step.duration.as_ref().map(describe_duration).unwrap_or_default(),
+            step.duration.as_ref().map(|d| duration_text(d, lang)).unwrap_or_default(),
             step.count.to_string(),
-            step.interval.as_ref().map(describe_duration).unwrap_or_default(),
-            step.deadline.as_ref().map(describe_deadline).unwrap_or_default(),
+            step.interval.as_ref().map(|d| duration_text(d, lang)).unwrap_or_default(),
+            step.deadline.as_ref().map(|d| deadline_text(d, lang)).unwrap_or_default(),
             step.channel.map(|c| channel_word(c, lang).to_owned()).unwrap_or_default(),
             say(
                 lang,
@@ -252,7 +252,49 @@ fn origin_text(origin: &Origin, lang: Lang) -> String {
     }
 }
 
-/// A cell of the side-by-side table: what the plan holds of one step.
+/// A duration in the reader's language: `1 h 30 min`, `4 vk` or `4 wk`.
+fn duration_text(duration: &polku_dsl::ast::Duration, lang: Lang) -> String {
+    use polku_dsl::ast::TimeUnit;
+    if lang == Lang::Fi {
+        return describe_duration(duration);
+    }
+    duration
+        .parts
+        .iter()
+        .map(|(amount, unit)| {
+            let word = match unit {
+                TimeUnit::Minute => "min",
+                TimeUnit::Hour => "h",
+                TimeUnit::Day => "d",
+                TimeUnit::WorkingDay => "working days",
+                TimeUnit::Week => "wk",
+                TimeUnit::Month => "mo",
+                TimeUnit::Year => "y",
+            };
+            format!("{amount} {word}")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A deadline in the reader's language: `2 vk edellisestä`, `2 wk after the previous step`.
+fn deadline_text(deadline: &polku_dsl::ast::Deadline, lang: Lang) -> String {
+    use polku_dsl::ast::Anchor;
+    if lang == Lang::Fi {
+        return describe_deadline(deadline);
+    }
+    let after = duration_text(&deadline.after, lang);
+    match &deadline.anchor {
+        Anchor::CaseStart => format!("{after} from the start of the case"),
+        Anchor::PhaseStart => format!("{after} from the start of the phase"),
+        Anchor::PreviousStep => format!("{after} after the previous step"),
+        Anchor::Step(step) => format!("{after} after step {}", step.text),
+        Anchor::Age => format!("at age {after}"),
+    }
+}
+
+/// A cell of the side-by-side table: what the plan holds of one step, with every attribute
+/// that the segment changes or an added step has spelt out (see the legend).
 fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
     let Some(step) = step else {
         return if removed {
@@ -261,17 +303,48 @@ fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
             "–".to_owned()
         };
     };
-    let mut text = match &step.origin {
-        Origin::Generic => String::new(),
-        Origin::Changed(_) => "* ".to_owned(),
-        Origin::Added => "+ ".to_owned(),
+    let (mut text, changed): (String, Vec<&str>) = match &step.origin {
+        Origin::Generic => (String::new(), Vec::new()),
+        Origin::Changed(what) => ("* ".to_owned(), what.clone()),
+        // Everything an added step has is the segment's.
+        Origin::Added => (
+            "+ ".to_owned(),
+            vec!["väli", "kanava", "määräaika", "ohjaus", "lakisääteinen", "ohje", "kuvaus"],
+        ),
     };
-    text.push_str(&step.duration.as_ref().map(describe_duration).unwrap_or_else(|| "✓".to_owned()));
+    text.push_str(
+        &step.duration.as_ref().map(|d| duration_text(d, lang)).unwrap_or_else(|| "✓".to_owned()),
+    );
     if step.count > 1 {
         text.push_str(&format!(" ×{}", step.count));
     }
+    if let (true, Some(interval)) = (changed.contains(&"väli"), &step.interval) {
+        text.push_str(&format!(" /{}", duration_text(interval, lang)));
+    }
+    if let (true, Some(channel)) = (changed.contains(&"kanava"), step.channel) {
+        text.push_str(&format!(" [{}]", channel_word(channel, lang)));
+    }
+    if changed.contains(&"tekijä") {
+        text.push_str(&format!(" ({})", step.roles.join(", ")));
+    }
+    if let (true, Some(deadline)) = (changed.contains(&"määräaika"), &step.deadline) {
+        text.push_str(&format!(" ≤{}", deadline_text(deadline, lang)));
+    }
+    if let (true, Some(target)) = (changed.contains(&"ohjaus"), &step.referral) {
+        text.push_str(&format!(" →{target}"));
+    }
+    if changed.contains(&"lakisääteinen") && step.statutory.is_some() {
+        text.push_str(" §");
+    }
     if !step.required {
         text.push_str(say(lang, " (optional)", " (valinnainen)"));
+    } else if changed.contains(&"pakollinen") {
+        text.push_str(say(lang, " (required)", " (pakollinen)"));
+    }
+    if (changed.contains(&"ohje") && step.guidance.is_some())
+        || (changed.contains(&"kuvaus") && step.description.is_some())
+    {
+        text.push_str(" ✎");
     }
     text
 }
@@ -328,8 +401,14 @@ fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
     out.push_str(&table(&rows));
     out.push_str(say(
         lang,
-        "\n+ added by the segment   * changed by the segment   – not in the plan   ✓ planned, no duration given\n",
-        "\n+ segmentin lisäämä   * segmentin muuttama   – ei suunnitelmassa   ✓ suunniteltu, kestoa ei annettu\n",
+        "\n+ added by the segment   * changed by the segment   – not in the plan   ✓ planned, no duration given\n\
+         ×N visits   /T interval between visits   [channel]   (who) other performers   ≤ deadline\n\
+         →X referral to X   § statutory   ✎ own guidance or description (polku plan PROCESS --segment S)\n\
+         after * or +, only what the segment changes or adds is spelt out\n",
+        "\n+ segmentin lisäämä   * segmentin muuttama   – ei suunnitelmassa   ✓ suunniteltu, kestoa ei annettu\n\
+         ×N käyntiä   /T käyntien väli   [kanava]   (kuka) muut tekijät   ≤ määräaika\n\
+         →X ohjaus kohteeseen X   § lakisääteinen   ✎ oma ohje tai kuvaus (polku plan PROSESSI --segment S)\n\
+         merkin * tai + jälkeen näytetään vain se, mitä segmentti muuttaa tai lisää\n",
     ));
     out
 }

@@ -272,6 +272,43 @@ fn plan_shows_each_segment_as_the_process_file_says() {
 }
 
 #[test]
+fn plan_shows_what_each_segment_changes_places_and_guides() {
+    let root = workspace();
+    let model = ["--model", "processes/keski-suomi"];
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(model);
+        let output = polku(&all, &root);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let text = run(&["--lang", "fi", "plan", "aitiysneuvola_laaja"]);
+    let row = |name: &str| {
+        text.lines().find(|l| l.split_whitespace().nth(1) == Some(name)).unwrap_or("").to_owned()
+    };
+    // More frequent visits: the count and the interval, not just a mark.
+    assert!(row("lisäkäynnit").contains("+ 45 min ×2 /4 vk"), "{text}");
+    // A changed channel, a referral target, a deadline and a guidance mark.
+    assert!(row("perhevalmennus").contains("* ✓ [video] (valinnainen) ✎"), "{text}");
+    assert!(row("perhetyöhön").contains("→perhetyo"), "{text}");
+    assert!(row("kotikäynti").contains("≤4 vk askeleesta th_tarkastus"), "{text}");
+    assert!(text.contains("×N käyntiä"), "the legend explains the marks: {text}");
+    // `ennen hoitosuunnitelma` puts the step before the record, not at the end of the phase.
+    let at = |name: &str| text.lines().position(|l| l.split_whitespace().nth(1) == Some(name));
+    assert!(at("äitiyspoliklinikalle") < at("hoitosuunnitelma"), "{text}");
+
+    let text = run(&["--lang", "en", "plan", "aitiysneuvola_laaja", "--segment", "huolenpito"]);
+    assert!(text.contains("4 wk after step th_tarkastus"), "English deadlines: {text}");
+    assert!(text.contains("the segment is assessed in `th_tarkastus`"), "{text}");
+    assert!(
+        text.contains("guidance (segment huolenpito): Nimeä vastuutyöntekijä"),
+        "the segment's own guidance: {text}"
+    );
+    let text = run(&["--lang", "fi", "plan", "aitiysneuvola_laaja", "--segment", "pärjääjä"]);
+    assert!(text.contains("Kuvaukset ja ohjeet") && text.contains("ohje (segmentti pärjääjä)"));
+}
+
+#[test]
 fn plan_names_an_unknown_process_or_segment() {
     let root = workspace();
     let output = polku(&["plan", "kth_laaja_5k", "--model", "processes/keusote"], &root);
