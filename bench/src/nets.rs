@@ -57,9 +57,15 @@ fn structured(rng: &mut Rng, names: &[String]) -> Flow {
             Branch {
                 flow: structured(rng, left),
                 condition: Some(Text { value: "ehto".into(), span: Span::default() }),
+                segments: Vec::new(),
                 default: false,
             },
-            Branch { flow: structured(rng, right), condition: None, default: true },
+            Branch {
+                flow: structured(rng, right),
+                condition: None,
+                segments: Vec::new(),
+                default: true,
+            },
         ]),
     }
 }

@@ -460,6 +460,9 @@ pub enum Flow {
 pub struct Branch {
     pub flow: Flow,
     pub condition: Option<Text>,
+    /// `kun segmentti A, B`: the branch the clients of these segments take. The rules check
+    /// such choices: every segment's planned steps must lie on the path it takes.
+    pub segments: Vec<Name>,
     pub default: bool,
 }
 

@@ -589,6 +589,16 @@ catalogue! {
     DeadlineOrder = "V017", Warning,
         en "the deadline of `{name}` ({first}) falls after the deadline of the later step `{later}` ({second})",
         fi "askeleen `{name}` määräaika ({first}) on myöhemmin kuin myöhemmän askeleen `{later}` määräaika ({second})";
+    StepOffSegmentPath = "V018", Error,
+        en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
+        fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",
+        hint "add the segment to the branch's `kun segmentti …`, or carry the step out on the segment's own branch",
+        vihje "lisää segmentti haaran ehtoon `kun segmentti …` tai toteuta askel segmentin omassa haarassa";
+    StepOnFreeTextBranch = "V019", Warning,
+        en "step `{step}` is required for {segments}, but the workflow carries it out only on some branches of a choice with a free-text condition, which can skip it",
+        fi "askel `{step}` on pakollinen segmenteille {segments}, mutta työnkulku toteuttaa sen vain joissakin vapaatekstiehtoisen valinnan haaroissa, jolloin se voi jäädä tekemättä",
+        hint "key the choice on the segment (`kun segmentti …`) so that the check can follow each segment's path",
+        vihje "valitse haara segmentin mukaan (`kun segmentti …`), jotta tarkistus voi seurata kunkin segmentin polkua";
 }
 
 /// Renders diagnostics for a person: the code and message, `file:line:column`, the source line

@@ -1515,8 +1515,15 @@ impl<'a> Lower<'a> {
                     part = rest;
                 }
             }
+            let mut segments = Vec::new();
+            if condition.is_none() {
+                if let Some((rest, names)) = self.segment_condition(part) {
+                    segments = names;
+                    part = rest;
+                }
+            }
             match self.flow(part, after) {
-                Some(flow) => branches.push(Branch { flow, condition, default }),
+                Some(flow) => branches.push(Branch { flow, condition, segments, default }),
                 None => failed = true,
             }
         }
@@ -1524,5 +1531,45 @@ impl<'a> Lower<'a> {
             return None;
         }
         Some(Flow::Choice(branches))
+    }
+
+    /// A branch's `kun segmentti A, B` at its end: the words before it and the segments.
+    fn segment_condition<'w, 'x>(
+        &mut self,
+        part: &'w [&'x Word],
+    ) -> Option<(&'w [&'x Word], Vec<Name>)> {
+        let is_name = |lower: &Self, word: &&Word, text: &str| matches!(word, Word::Token(t) if t.kind == TokenKind::Name && lower.src(t.span) == text);
+        let at = (0..part.len().saturating_sub(1)).rev().find(|&i| {
+            is_name(self, &part[i], "kun") && is_name(self, &part[i + 1], "segmentti")
+        })?;
+        let mut names = Vec::new();
+        let mut expect_name = true;
+        for word in &part[at + 2..] {
+            match *word {
+                Word::Token(t) if expect_name && t.kind == TokenKind::Name => {
+                    names.push(Name { text: self.src(t.span).to_owned(), span: t.span });
+                    expect_name = false;
+                }
+                Word::Token(t) if !expect_name && t.kind == TokenKind::Comma => expect_name = true,
+                other => {
+                    let span = other.span().unwrap_or(Span::new(0, 0));
+                    let found = self.word_text(other);
+                    self.push(
+                        Diagnostic::new(Code::UnexpectedWord, self.file, span)
+                            .arg("keyword", "kun segmentti")
+                            .arg("found", found),
+                    );
+                    return Some((&part[..at], names));
+                }
+            }
+        }
+        if names.is_empty() || expect_name {
+            let span = part[at + 1].span().unwrap_or(Span::new(0, 0));
+            self.push(
+                Diagnostic::new(Code::ExpectedName, self.file, span)
+                    .arg("keyword", "kun segmentti"),
+            );
+        }
+        Some((&part[..at], names))
     }
 }

@@ -346,6 +346,33 @@ impl<'m> Resolver<'m> {
         }
     }
 
+    /// The segments of every `kun segmentti …` branch in a flow are segments of the process's
+    /// segmentation.
+    fn branch_segments(
+        &mut self,
+        file: FileId,
+        flow: &Flow,
+        of: Option<&Name>,
+        segmentation: Option<&Segmentation>,
+    ) {
+        let mut stack = vec![flow];
+        while let Some(flow) = stack.pop() {
+            match flow {
+                Flow::Name(_) => {}
+                Flow::Sequence(items) | Flow::Parallel(items) => stack.extend(items),
+                Flow::Choice(branches) => {
+                    for branch in branches {
+                        for segment in &branch.segments {
+                            self.segment_ref(file, segment, of, segmentation);
+                        }
+                        stack.push(&branch.flow);
+                    }
+                }
+                Flow::Repeat { body, .. } => stack.push(body),
+            }
+        }
+    }
+
     /// Reports names used twice in a flow.
     fn flow_names<'f>(&mut self, file: FileId, flow: &'f Flow) -> Vec<&'f Name> {
         let names = flow.names();
@@ -443,6 +470,9 @@ impl<'m> Resolver<'m> {
         }
         let assessed_at = assessing.and_then(|s| order.get(s.name.text.as_str()).copied());
         let phase_at = |name: &str| process.phases.iter().position(|p| p.name.text == name);
+        for flow in process.flows.iter().chain(process.phases.iter().flat_map(|p| &p.flows)) {
+            self.branch_segments(file, flow, process.segmentation.as_ref(), segmentation);
+        }
         let mut contents = Scope::new(NameKind::SegmentContent);
         for content in &process.segments {
             contents.define(file, &content.segment, &mut self.diagnostics);
@@ -616,6 +646,14 @@ impl<'m> Resolver<'m> {
                     }
                 }
                 self.task_steps(file, workflow, process);
+                let segmentation = process
+                    .segmentation
+                    .as_ref()
+                    .and_then(|name| self.index.segmentations.get(name.text.as_str()))
+                    .map(|def| def.node);
+                for flow in &workflow.flows {
+                    self.branch_segments(file, flow, process.segmentation.as_ref(), segmentation);
+                }
             }
         }
         let mut lanes = Scope::new(NameKind::Lane);

@@ -170,6 +170,15 @@ impl Diagram {
                     let label = match (&branch.condition, branch.default) {
                         (Some(text), _) => Some(text.value.clone()),
                         (None, true) => Some("muuten".to_owned()),
+                        (None, false) if !branch.segments.is_empty() => Some(format!(
+                            "segmentti {}",
+                            branch
+                                .segments
+                                .iter()
+                                .map(|s| s.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                         (None, false) => None,
                     };
                     self.edge_with(DiagramEdge {

@@ -67,6 +67,57 @@ pub struct Validation {
     pub nets: Vec<CheckedNet>,
 }
 
+/// The tasks a client of `segment` passes on every path through `flow` (first) and on some path
+/// (second). A choice keyed on segments lets the segment through its own branches (or the
+/// default one when none names it); a free-text choice may take any branch.
+fn tasks_on_path<'f>(flow: &'f Flow, segment: &str) -> (HashSet<&'f str>, HashSet<&'f str>) {
+    match flow {
+        Flow::Name(name) => {
+            let one: HashSet<&str> = std::iter::once(name.text.as_str()).collect();
+            (one.clone(), one)
+        }
+        Flow::Sequence(items) | Flow::Parallel(items) => {
+            let mut must = HashSet::new();
+            let mut may = HashSet::new();
+            for item in items {
+                let (m, y) = tasks_on_path(item, segment);
+                must.extend(m);
+                may.extend(y);
+            }
+            (must, may)
+        }
+        Flow::Repeat { body, .. } => tasks_on_path(body, segment),
+        Flow::Choice(branches) => {
+            let keyed = branches.iter().any(|b| !b.segments.is_empty());
+            let own: Vec<&polku_dsl::ast::Branch> = if keyed {
+                let named: Vec<_> = branches
+                    .iter()
+                    .filter(|b| b.segments.iter().any(|s| s.text == segment))
+                    .collect();
+                let free = branches.iter().filter(|b| b.segments.is_empty() && !b.default);
+                if named.is_empty() {
+                    branches.iter().filter(|b| b.default).chain(free).collect()
+                } else {
+                    named.into_iter().chain(free).collect()
+                }
+            } else {
+                branches.iter().collect()
+            };
+            let mut must: Option<HashSet<&str>> = None;
+            let mut may = HashSet::new();
+            for branch in own {
+                let (m, y) = tasks_on_path(&branch.flow, segment);
+                must = Some(match must {
+                    None => m,
+                    Some(previous) => previous.intersection(&m).copied().collect(),
+                });
+                may.extend(y);
+            }
+            (must.unwrap_or_default(), may)
+        }
+    }
+}
+
 /// Runs every rule over a model whose names resolve.
 pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
     let mut v = Validator { files, limits, out: Validation::default() };
@@ -524,6 +575,70 @@ impl<'m> Validator<'m> {
             self.push(
                 Diagnostic::new(Code::LaneMissing, file, workflow.target.span)
                     .arg("role", role)
+                    .arg("step", step),
+            );
+        }
+        self.segment_paths(file, workflow, process, phase);
+    }
+
+    /// V018, V019: each segment's planned steps of the phase lie on the path the segment takes
+    /// through the phase's workflow. Only steps that some task of the workflow carries out are
+    /// judged (a step without any task is a different question), and only in a workflow whose
+    /// order is one `kulku` (or the order written).
+    fn segment_paths(
+        &mut self,
+        file: FileId,
+        workflow: &Workflow,
+        process: &Process,
+        phase: &polku_dsl::ast::Phase,
+    ) {
+        if workflow.step.is_some() || workflow.flows.len() > 1 {
+            return;
+        }
+        let mut carriers: HashMap<&str, Vec<&str>> = HashMap::new();
+        for task in workflow.lanes.iter().flat_map(|l| &l.tasks) {
+            if let Some(step) = &task.step {
+                carriers.entry(step.text.as_str()).or_default().push(task.name.text.as_str());
+            }
+        }
+        let segments: Vec<&str> =
+            process.segments.iter().map(|c| c.segment.text.as_str()).collect();
+        // One finding per step and kind, naming every segment it concerns.
+        let mut found: Vec<(Code, String, Vec<&str>)> = Vec::new();
+        for segment in segments {
+            let Some(plan) = crate::plan::segment_plan(process, segment) else { continue };
+            let (must, may) = match workflow.flows.first() {
+                Some(flow) => tasks_on_path(flow, segment),
+                None => {
+                    let all: HashSet<&str> = workflow
+                        .lanes
+                        .iter()
+                        .flat_map(|l| &l.tasks)
+                        .map(|t| t.name.text.as_str())
+                        .collect();
+                    (all.clone(), all)
+                }
+            };
+            for step in plan.steps.iter().filter(|s| s.phase == phase.name.text) {
+                let Some(tasks) = carriers.get(step.name.as_str()) else { continue };
+                let code = if !tasks.iter().any(|t| may.contains(t)) {
+                    Code::StepOffSegmentPath
+                } else if step.required && !tasks.iter().any(|t| must.contains(t)) {
+                    Code::StepOnFreeTextBranch
+                } else {
+                    continue;
+                };
+                match found.iter_mut().find(|(c, s, _)| *c == code && *s == step.name) {
+                    Some((_, _, names)) => names.push(segment),
+                    None => found.push((code, step.name.clone(), vec![segment])),
+                }
+            }
+        }
+        for (code, step, names) in found {
+            let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            self.push(
+                Diagnostic::new(code, file, workflow.target.span)
+                    .arg("segments", names.join(", "))
                     .arg("step", step),
             );
         }
