@@ -39,6 +39,20 @@ pub struct DiagramEdge {
     pub default: bool,
     /// The arrow back to the start of a `toista` loop.
     pub back: bool,
+    /// The segments whose clients take this branch (`kun segmentti …`).
+    pub segments: Vec<String>,
+}
+
+impl DiagramEdge {
+    /// What is written on the arrow: its condition, or `segment_word` and the segments that
+    /// take it (`Segmentti tuki, huolenpito`).
+    pub fn condition(&self, segment_word: &str) -> Option<String> {
+        match (&self.label, self.segments.is_empty()) {
+            (Some(label), _) => Some(label.clone()),
+            (None, false) => Some(format!("{segment_word} {}", self.segments.join(", "))),
+            (None, true) => None,
+        }
+    }
 }
 
 /// The flows of one block (a process's phases, a phase's steps or a workflow's tasks).
@@ -117,7 +131,14 @@ impl Diagram {
     }
 
     fn edge(&mut self, from: usize, to: usize, label: Option<String>) -> usize {
-        self.edge_with(DiagramEdge { from, to, label, default: false, back: false })
+        self.edge_with(DiagramEdge {
+            from,
+            to,
+            label,
+            default: false,
+            back: false,
+            segments: Vec::new(),
+        })
     }
 
     fn edge_with(&mut self, edge: DiagramEdge) -> usize {
@@ -170,15 +191,6 @@ impl Diagram {
                     let label = match (&branch.condition, branch.default) {
                         (Some(text), _) => Some(text.value.clone()),
                         (None, true) => Some("muuten".to_owned()),
-                        (None, false) if !branch.segments.is_empty() => Some(format!(
-                            "segmentti {}",
-                            branch
-                                .segments
-                                .iter()
-                                .map(|s| s.text.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
                         (None, false) => None,
                     };
                     self.edge_with(DiagramEdge {
@@ -187,6 +199,7 @@ impl Diagram {
                         label,
                         default: branch.default,
                         back: false,
+                        segments: branch.segments.iter().map(|s| s.text.clone()).collect(),
                     });
                     self.edge(exit, merge, None);
                 }
@@ -200,6 +213,7 @@ impl Diagram {
                     label: until.as_ref().map(|t| t.value.clone()),
                     default: false,
                     back: true,
+                    segments: Vec::new(),
                 });
                 (entry, exit)
             }

@@ -205,13 +205,14 @@ fn task_lines(
 }
 
 /// The condition written on the branch that enters a node, shown at the top of its box.
-fn entry_condition(workflow: &Workflow, node: usize) -> Option<String> {
+fn entry_condition(workflow: &Workflow, node: usize, lang: Lang) -> Option<String> {
+    let segment = say(Word::Segment, lang).to_lowercase();
     workflow
         .diagram
         .edges
         .iter()
-        .find(|e| e.to == node && !e.back && e.label.is_some())
-        .and_then(|e| e.label.clone())
+        .filter(|e| e.to == node && !e.back)
+        .find_map(|e| e.condition(&segment))
 }
 
 /// Lays out a workflow.
@@ -258,7 +259,7 @@ pub fn layout(model: &Model, workflow: &Workflow, lang: Lang) -> Layout {
     let mut max_lines = 2usize;
     for (i, n) in d.nodes.iter().enumerate() {
         if let DiagramNode::Element(task) = n {
-            let condition = usize::from(entry_condition(workflow, i).is_some());
+            let condition = usize::from(entry_condition(workflow, i, lang).is_some());
             max_lines = max_lines.max(task_lines(model, workflow, task, lang).len() + condition);
         }
     }
@@ -468,7 +469,7 @@ pub fn svg(model: &Model, workflow: &Workflow, lang: Lang) -> String {
                     dash = if optional { r#" stroke-dasharray="5,3""# } else { "" },
                 );
                 let mut ty = y + 16.0;
-                if let Some(condition) = entry_condition(workflow, i) {
+                if let Some(condition) = entry_condition(workflow, i, lang) {
                     let text = if condition == "muuten" {
                         say(Word::Otherwise, lang).to_owned()
                     } else {

@@ -319,7 +319,13 @@ fn phase_cluster(
             end_predecessors.push(from);
             continue;
         }
-        edges.push(flow_edge(&from, &to, e.label.as_deref(), e.back, lang));
+        edges.push(flow_edge(
+            &from,
+            &to,
+            e.condition(&say(Word::Segment, lang).to_lowercase()).as_deref(),
+            e.back,
+            lang,
+        ));
     }
     if !added.is_empty() {
         for step in &added {
@@ -432,7 +438,13 @@ pub fn dot_with_states(
     for e in &phases.edges {
         let from = anchor(e.from, true);
         let to = anchor(e.to, false);
-        edges.push(flow_edge(&from, &to, e.label.as_deref(), e.back, lang));
+        edges.push(flow_edge(
+            &from,
+            &to,
+            e.condition(&say(Word::Segment, lang).to_lowercase()).as_deref(),
+            e.back,
+            lang,
+        ));
     }
     stmts.extend(edges);
     dot::print(&dot::digraph("level3", "TB", stmts))
