@@ -114,7 +114,16 @@ fn placed_steps_guidance_and_the_assessing_step_reach_the_plan() {
     };
     // `jälkeen th` lands right after the assessing step, `ennen kirjaus` right before the record
     // (not at the end of its phase).
-    assert_eq!(order("tuki"), ["lomake", "th", "jatko", "lääkäri", "ohjaus_ryhmään", "kirjaus"]);
+    assert_eq!(
+        order("tuki"),
+        ["lomake", "th", "jatko", "lääkäri", "lähete", "ohjaus_ryhmään", "kirjaus"]
+    );
+    // A referral to a service of another provider.
+    assert_eq!(model.services["äitiyspoliklinikka"].provider.as_deref(), Some("Keskussairaala"));
+    assert_eq!(
+        process.plans["tuki"].step("lähete").unwrap().referral.as_deref(),
+        Some("äitiyspoliklinikka")
+    );
     assert_eq!(order("pärjääjä"), ["lomake", "th", "lääkäri", "kirjaus"]);
     let tuki = &process.plans["tuki"];
     let th = tuki.step("th").unwrap();

@@ -117,6 +117,9 @@ pub struct Service {
     pub code: Option<Text>,
     pub law: Option<Text>,
     pub description: Option<Text>,
+    /// `tuottaja "…"`: another organisation provides the service (a hospital's clinic, the
+    /// municipality's day care); the region refers clients to it but runs no process of it.
+    pub provider: Option<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -60,6 +60,8 @@ pub enum NameKind {
     Workflow,
     Lane,
     SegmentContent,
+    /// Where a referral goes: a process, or a service of the catalogue.
+    ReferralTarget,
 }
 
 impl NameKind {
@@ -96,6 +98,8 @@ impl NameKind {
             (Lane, Lang::Fi) => "kaista",
             (SegmentContent, Lang::En) => "segment content",
             (SegmentContent, Lang::Fi) => "segmenttisisältö",
+            (ReferralTarget, Lang::En) => "process or service",
+            (ReferralTarget, Lang::Fi) => "prosessi tai palvelu",
         }
     }
 }
@@ -589,6 +593,11 @@ catalogue! {
     DeadlineOrder = "V017", Warning,
         en "the deadline of `{name}` ({first}) falls after the deadline of the later step `{later}` ({second})",
         fi "askeleen `{name}` määräaika ({first}) on myöhemmin kuin myöhemmän askeleen `{later}` määräaika ({second})";
+    ReferralOutsideChain = "V020", Warning,
+        en "step `{step}` refers clients from `{from}` to `{to}`, but no service chain has the referral `{from} -> {to}`",
+        fi "askel `{step}` ohjaa asiakkaita palvelusta `{from}` palveluun `{to}`, mutta yhdessäkään palveluketjussa ei ole ohjausta `{from} -> {to}`",
+        hint "add `ohjaus {from} -> {to}` to the chain that the services belong to, with the segments it is for",
+        vihje "lisää palveluketjuun ohjaus `ohjaus {from} -> {to}` ja segmentit, joita se koskee";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

@@ -26,7 +26,7 @@ pub fn lower(file: FileId, text: &str, tree: &Tree) -> (File, Vec<Diagnostic>) {
 
 const TOP_LEVEL: &[&str] =
     &["organisaatio", "rooli", "palvelu", "segmentointi", "palveluketju", "prosessi", "työnkulku"];
-const SERVICE_MEMBERS: &[&str] = &["koodi", "laki", "kuvaus"];
+const SERVICE_MEMBERS: &[&str] = &["koodi", "laki", "kuvaus", "tuottaja"];
 const SEGMENTATION_MEMBERS: &[&str] = &["yksikkö", "akseli", "segmentti", "kattavuus"];
 const CARD_FIELDS: &[&str] =
     &["perusstrategia", "tavoite", "erot", "asiakaskokemus", "kuvaus", "painotukset"];
@@ -57,7 +57,7 @@ const TASK_ATTRIBUTES: &[&str] = &["kesto", "kanava", "valinnainen", "askel"];
 /// Where a keyword belongs, for "does not belong here" messages.
 fn home_of(keyword: &str) -> Option<&'static str> {
     Some(match keyword {
-        "koodi" | "laki" => "palvelu",
+        "koodi" | "laki" | "tuottaja" => "palvelu",
         "yksikkö" | "akseli" | "kattavuus" => "segmentointi",
         "perusstrategia" | "tavoite" | "erot" | "asiakaskokemus" | "painotukset" => "segmentti",
         "palvelut" | "polku" => "palveluketju",
@@ -514,7 +514,8 @@ impl<'a> Lower<'a> {
         let name = self.name(&mut cursor, keyword)?;
         let title = self.text_req(&mut cursor, keyword);
         self.finish(&mut cursor, keyword);
-        let mut service = Service { name, title, code: None, law: None, description: None };
+        let mut service =
+            Service { name, title, code: None, law: None, description: None, provider: None };
         let mut seen = HashMap::new();
         if let Some(block) = &statement.block {
             for member in statements(&block.nodes) {
@@ -531,6 +532,13 @@ impl<'a> Lower<'a> {
                         &mut service.description,
                         &mut seen,
                         "kuvaus",
+                    ),
+                    Some("tuottaja") => self.text_member(
+                        member,
+                        "tuottaja",
+                        &mut service.provider,
+                        &mut seen,
+                        "tuottaja",
                     ),
                     _ => self.unknown_member(member, SERVICE_MEMBERS),
                 }

@@ -337,7 +337,14 @@ impl<'m> Resolver<'m> {
             self.role(file, role);
         }
         if let Some(target) = &attrs.referral {
-            self.process_ref(file, target);
+            // A referral goes to another unit's process or to a service of the catalogue (one
+            // provided by another organisation included).
+            let known = self.index.processes.contains_key(target.text.as_str())
+                || self.index.services.contains_key(target.text.as_str());
+            if !known {
+                let names = self.index.processes.keys().chain(self.index.services.keys()).copied();
+                self.diagnostics.push(unknown(file, NameKind::ReferralTarget, target, names));
+            }
         }
         if let Some(Deadline { anchor: Anchor::Step(step), .. }) = &attrs.deadline {
             if !steps.contains(&step.text) {

@@ -25,6 +25,8 @@ pub struct Service {
     pub code: Option<String>,
     pub law: Option<String>,
     pub description: Option<String>,
+    /// Another organisation that provides the service; `None` for the region's own.
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -213,6 +215,7 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     code: texts(&s.code),
                     law: texts(&s.law),
                     description: texts(&s.description),
+                    provider: texts(&s.provider),
                 });
             }
             Item::Segmentation(s) => {

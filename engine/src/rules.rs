@@ -143,6 +143,7 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
             _ => None,
         })
         .collect();
+    v.referrals_in_chains(&processes);
     for (file, item) in v.items().collect::<Vec<_>>() {
         match item {
             Item::Segmentation(s) => v.segmentation(file, s),
@@ -168,6 +169,54 @@ impl<'m> Validator<'m> {
 
     fn push(&mut self, d: Diagnostic) {
         self.out.diagnostics.push(d);
+    }
+
+    /// V020: a step's referral from the process's service to another service is one that a
+    /// service chain agrees on (`ohjaus A -> B`). Judged only in a model that has chains.
+    fn referrals_in_chains(&mut self, processes: &[(FileId, &'m Process)]) {
+        let chains: Vec<&Chain> = self
+            .items()
+            .filter_map(|(_, item)| match item {
+                Item::Chain(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if chains.is_empty() {
+            return;
+        }
+        let agreed: HashSet<(&str, &str)> = chains
+            .iter()
+            .flat_map(|c| &c.referrals)
+            .map(|r| (r.from.text.as_str(), r.to.text.as_str()))
+            .collect();
+        let service_of: HashMap<&str, &str> = processes
+            .iter()
+            .filter_map(|(_, p)| Some((p.name.text.as_str(), p.service.as_ref()?.text.as_str())))
+            .collect();
+        for (file, process) in processes {
+            let Some(from) = process.service.as_ref().map(|s| s.text.as_str()) else { continue };
+            let steps = process.phases.iter().flat_map(|p| &p.steps).map(|s| (&s.name, &s.attrs));
+            let changes =
+                process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
+                    Change::Add { step, .. } => Some((&step.name, &step.attrs)),
+                    Change::Modify { step, attrs } => Some((step, attrs)),
+                    Change::Remove { .. } => None,
+                });
+            let mut seen: HashSet<(&str, &str)> = HashSet::new();
+            for (step, attrs) in steps.chain(changes) {
+                let Some(target) = &attrs.referral else { continue };
+                let to = service_of.get(target.text.as_str()).copied().unwrap_or(&target.text);
+                if to == from || agreed.contains(&(from, to)) || !seen.insert((from, to)) {
+                    continue;
+                }
+                self.push(
+                    Diagnostic::new(Code::ReferralOutsideChain, *file, target.span)
+                        .arg("step", step.text.as_str())
+                        .arg("from", from)
+                        .arg("to", to),
+                );
+            }
+        }
     }
 
     /// V001: roles, services and segmentations that nothing uses.

@@ -328,7 +328,12 @@ fn simulate_case(
                 continue;
             }
         }
-        let referral = planned.as_ref().and_then(|p| p.referral.clone());
+        // A referral to another unit's process starts a case there; one to a service of
+        // another provider leaves the model.
+        let referral = planned
+            .as_ref()
+            .and_then(|p| p.referral.clone())
+            .filter(|target| model.processes.contains_key(target));
         let id = next_id(&mut sequence);
         emitter.emit(event(rng, id, t, &role, EventKind::StepCompleted { step: name }));
         if let Some(to_process) = referral {

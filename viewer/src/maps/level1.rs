@@ -32,9 +32,12 @@ pub fn step_referrals(model: &Model) -> Vec<StepReferral> {
         let plans = std::iter::once(&process.generic).chain(process.plans.values());
         for step in plans.flat_map(|p| &p.steps) {
             let Some(target) = &step.referral else { continue };
-            let Some(to) = model.processes.get(target).and_then(|p| p.service.as_ref()) else {
-                continue;
+            // To another unit's process (its service), or straight to a service.
+            let to = match model.processes.get(target) {
+                Some(p) => p.service.as_ref(),
+                None => model.services.get_key_value(target).map(|(name, _)| name),
             };
+            let Some(to) = to else { continue };
             found
                 .entry((from.clone(), to.clone()))
                 .or_default()
@@ -66,22 +69,31 @@ fn service_node(model: &Model, name: &str) -> dot::Stmt {
         .filter(|p| p.service.as_deref() == Some(name))
         .map(|p| process_title(model, &p.name))
         .collect();
+    let provider = service.and_then(|s| s.provider.as_ref());
+    if let Some(provider) = provider {
+        // Provided by another organisation: its provider is named under the title.
+        label.push_str(&format!(
+            "<BR/><FONT POINT-SIZE=\"10\" COLOR=\"#555555\"><I>{}</I></FONT>",
+            dot::lines(&wrap(provider, 30))
+        ));
+    }
     let tooltip = if processes.is_empty() {
         service_title(model, name).to_owned()
     } else {
         format!("{}: {}", service_title(model, name), processes.join("; "))
     };
-    node(
-        &format!("service:{name}"),
-        vec![
-            attr("label", html(&label)),
-            text_attr("id", &format!("service-{name}")),
-            text_attr("class", "service"),
-            text_attr("href", &paths::service(name)),
-            text_attr("tooltip", &tooltip),
-            text_attr("fillcolor", if processes.is_empty() { "#f4f4f4" } else { "#eaf2fb" }),
-        ],
-    )
+    let mut attributes = vec![
+        attr("label", html(&label)),
+        text_attr("id", &format!("service-{name}")),
+        text_attr("class", if provider.is_some() { "service external" } else { "service" }),
+        text_attr("href", &paths::service(name)),
+        text_attr("tooltip", &tooltip),
+        text_attr("fillcolor", if processes.is_empty() { "#f4f4f4" } else { "#eaf2fb" }),
+    ];
+    if provider.is_some() {
+        attributes.push(text_attr("style", "rounded,filled,dashed"));
+    }
+    node(&format!("service:{name}"), attributes)
 }
 
 /// The DOT of level 1.

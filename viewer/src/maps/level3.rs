@@ -14,7 +14,7 @@ use polku_engine::plan::{describe_deadline, describe_duration, Origin, Plan, Pla
 use polku_engine::Model;
 
 use super::dot::{self, attr, cluster, edge, html, node, text_attr, Stmt};
-use super::{paths, process_title, role_title, say, wrap, xml_escape, Word};
+use super::{paths, process_title, role_title, say, service_title, wrap, xml_escape, Word};
 
 /// The node id of an element or gateway of a block; `scope` is the phase, or `""` for the
 /// phase flow.
@@ -53,7 +53,12 @@ pub fn step_details(model: &Model, step: &PlannedStep, lang: Lang) -> Vec<String
         out.push(format!("{}: {}", say(Word::Deadline, lang), describe_deadline(d)));
     }
     if let Some(target) = &step.referral {
-        out.push(format!("→ {} {}", say(Word::ReferralTo, lang), process_title(model, target)));
+        let title = if model.processes.contains_key(target) {
+            process_title(model, target)
+        } else {
+            service_title(model, target)
+        };
+        out.push(format!("→ {} {title}", say(Word::ReferralTo, lang)));
     }
     if let Some(basis) = &step.statutory {
         if basis.is_empty() {
@@ -146,7 +151,12 @@ fn step_node(
         attributes.push(text_attr("class", &classes.join(" ")));
     }
     if let Some(target) = &step.referral {
-        attributes.push(text_attr("href", &paths::process(target, None)));
+        let href = if model.processes.contains_key(target) {
+            paths::process(target, None)
+        } else {
+            paths::service(target)
+        };
+        attributes.push(text_attr("href", &href));
     }
     node(&format!("step:{}", step.name), attributes)
 }
