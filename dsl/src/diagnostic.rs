@@ -598,6 +598,26 @@ catalogue! {
         fi "askel `{step}` ohjaa asiakkaita palvelusta `{from}` palveluun `{to}`, mutta yhdessäkään palveluketjussa ei ole ohjausta `{from} -> {to}`",
         hint "add `ohjaus {from} -> {to}` to the chain that the services belong to, with the segments it is for",
         vihje "lisää palveluketjuun ohjaus `ohjaus {from} -> {to}` ja segmentit, joita se koskee";
+    StatutoryOptionalInGeneric = "V021", Error,
+        en "the statutory step `{name}` is optional in the generic process",
+        fi "lakisääteinen askel `{name}` on yleisessä prosessissa valinnainen",
+        hint "a statutory step is required for every client: leave out `valinnainen`",
+        vihje "lakisääteinen askel kuuluu jokaiselle asiakkaalle: poista `valinnainen`";
+    StaffStepInClientPhase = "V022", Error,
+        en "phase `{phase}` is marked as the client's (`asiakas`), but step `{step}` is done by `{role}`, who is not a client role",
+        fi "vaihe `{phase}` on merkitty asiakkaan vaiheeksi (`asiakas`), mutta askeleen `{step}` tekee `{role}`, joka ei ole asiakasrooli",
+        hint "a client's phase needs no workflow, so staff work in it would go undivided: move the step to a staff phase or remove `asiakas`",
+        vihje "asiakkaan vaihe ei tarvitse työnkulkua, joten henkilöstön työ jäisi siinä jakamatta: siirrä askel henkilöstön vaiheeseen tai poista `asiakas`";
+    StatutoryWithoutTask = "V023", Error,
+        en "no task of the workflow of phase `{phase}` carries out the statutory step `{step}`",
+        fi "vaiheen `{phase}` työnkulun mikään tehtävä ei toteuta lakisääteistä askelta `{step}`",
+        hint "mark the task that does it with `askel {step}`",
+        vihje "merkitse sen tekevä tehtävä määreellä `askel {step}`";
+    TaskRoleMismatch = "V024", Warning,
+        en "task `{task}` in the lane of `{role}` carries out step `{step}`, which `{role}` does not perform (it is done by {roles})",
+        fi "roolin `{role}` kaistan tehtävä `{task}` toteuttaa askelta `{step}`, jota `{role}` ei tee (sen tekee {roles})",
+        hint "move the task to a lane of a role that performs the step, or add the role to the step's `tekijät`",
+        vihje "siirrä tehtävä askeleen tekijän kaistalle tai lisää rooli askeleen tekijöihin (`tekijät`)";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

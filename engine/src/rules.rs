@@ -118,6 +118,45 @@ fn tasks_on_path<'f>(flow: &'f Flow, segment: &str) -> (HashSet<&'f str>, HashSe
     }
 }
 
+/// Who performs each step of a phase, in any segment's plan: the step's own performers, those
+/// of steps a segment adds to the phase, and those a segment's `muuta` gives, in the order
+/// written.
+fn performers<'p>(
+    process: &'p Process,
+    phase: &'p polku_dsl::ast::Phase,
+) -> Vec<(&'p str, Vec<&'p str>)> {
+    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
+    let mut add = |step: &'p str, roles: &'p [Name]| {
+        let roles = roles.iter().map(|r| r.text.as_str());
+        match out.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, known)) => {
+                for role in roles {
+                    if !known.contains(&role) {
+                        known.push(role);
+                    }
+                }
+            }
+            None => out.push((step, roles.collect())),
+        }
+    };
+    for step in &phase.steps {
+        add(&step.name.text, &step.attrs.roles);
+    }
+    for (step, at) in process.added_steps() {
+        if at == Some(phase.name.text.as_str()) {
+            add(&step.name.text, &step.attrs.roles);
+        }
+    }
+    for change in process.segments.iter().flat_map(|c| &c.changes) {
+        if let Change::Modify { step, attrs } = change {
+            if process.phase_of(&step.text) == Some(phase.name.text.as_str()) {
+                add(&step.text, &attrs.roles);
+            }
+        }
+    }
+    out
+}
+
 /// Runs every rule over a model whose names resolve.
 pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
     let mut v = Validator { files, limits, out: Validation::default() };
@@ -426,9 +465,74 @@ impl<'m> Validator<'m> {
             self.net(file, name, NetKind::Phase, &steps, &flows, &spans, phase.name.span);
         }
         self.staff_phases(file, process, workflows, client_roles);
+        self.generic_statutory(file, process, workflows, client_roles);
         self.statutory_kept(file, process);
         self.durations(file, process);
         self.deadline_order(file, process);
+    }
+
+    /// V021, V022, V023: a statutory step is required in the generic process; a client's phase
+    /// holds no staff step; and each statutory step of a phase with workflows is carried out
+    /// by a task of one of them.
+    fn generic_statutory(
+        &mut self,
+        file: FileId,
+        process: &Process,
+        workflows: &[(FileId, &Workflow)],
+        client_roles: &HashSet<&str>,
+    ) {
+        for phase in &process.phases {
+            let phase_workflows: Vec<&Workflow> = workflows
+                .iter()
+                .map(|(_, w)| *w)
+                .filter(|w| w.process.text == process.name.text && w.phase.text == phase.name.text)
+                .collect();
+            let carried: HashSet<&str> = phase_workflows
+                .iter()
+                .flat_map(|w| w.lanes.iter().flat_map(|l| &l.tasks))
+                .filter_map(|t| t.step.as_ref().map(|s| s.text.as_str()))
+                .chain(
+                    phase_workflows.iter().filter_map(|w| w.step.as_ref().map(|s| s.text.as_str())),
+                )
+                .collect();
+            for step in &phase.steps {
+                let statutory = step.attrs.statutory.as_ref();
+                if let (Some(_), Some(requirement)) = (statutory, &step.attrs.requirement) {
+                    if requirement.requirement == Requirement::Optional {
+                        self.push(
+                            Diagnostic::new(
+                                Code::StatutoryOptionalInGeneric,
+                                file,
+                                requirement.span,
+                            )
+                            .arg("name", step.name.text.as_str()),
+                        );
+                    }
+                }
+                if phase.client {
+                    if let Some(role) =
+                        step.attrs.roles.iter().find(|r| !client_roles.contains(r.text.as_str()))
+                    {
+                        self.push(
+                            Diagnostic::new(Code::StaffStepInClientPhase, file, role.span)
+                                .arg("phase", phase.name.text.as_str())
+                                .arg("step", step.name.text.as_str())
+                                .arg("role", role.text.as_str()),
+                        );
+                    }
+                }
+                if statutory.is_some()
+                    && !phase_workflows.is_empty()
+                    && !carried.contains(step.name.text.as_str())
+                {
+                    self.push(
+                        Diagnostic::new(Code::StatutoryWithoutTask, file, step.name.span)
+                            .arg("phase", phase.name.text.as_str())
+                            .arg("step", step.name.text.as_str()),
+                    );
+                }
+            }
+        }
     }
 
     /// V011: a phase whose steps staff perform has a workflow.
@@ -443,16 +547,12 @@ impl<'m> Validator<'m> {
             if phase.client {
                 continue;
             }
-            let added = process
-                .added_steps()
-                .filter(|(_, p)| *p == Some(phase.name.text.as_str()))
-                .map(|(step, _)| step);
-            let staff_steps: Vec<&str> = phase
-                .steps
-                .iter()
-                .chain(added)
-                .filter(|s| s.attrs.roles.iter().any(|r| !client_roles.contains(r.text.as_str())))
-                .map(|s| s.name.text.as_str())
+            // Staff work of the phase: in its steps, in steps a segment adds to it, and in
+            // performers a segment gives one of its steps (`muuta STEP tekijät …`).
+            let staff_steps: Vec<&str> = performers(process, phase)
+                .into_iter()
+                .filter(|(_, roles)| roles.iter().any(|r| !client_roles.contains(r)))
+                .map(|(step, _)| step)
                 .collect();
             if staff_steps.is_empty() {
                 continue;
@@ -606,17 +706,13 @@ impl<'m> Validator<'m> {
         };
         let lanes: HashSet<&str> = workflow.lanes.iter().map(|l| l.role.text.as_str()).collect();
         let mut missing: BTreeSet<(String, String)> = BTreeSet::new();
-        let added = process
-            .added_steps()
-            .filter(|(_, p)| *p == Some(phase.name.text.as_str()))
-            .map(|(step, _)| step);
-        for step in phase.steps.iter().chain(added) {
-            if workflow.step.as_ref().is_some_and(|s| s.text != step.name.text) {
+        for (step, roles) in performers(process, phase) {
+            if workflow.step.as_ref().is_some_and(|s| s.text != step) {
                 continue;
             }
-            for role in &step.attrs.roles {
-                if !lanes.contains(role.text.as_str()) {
-                    missing.insert((role.text.clone(), step.name.text.clone()));
+            for role in roles {
+                if !lanes.contains(role) {
+                    missing.insert((role.to_owned(), step.to_owned()));
                 }
             }
         }
@@ -628,6 +724,41 @@ impl<'m> Validator<'m> {
             );
         }
         self.segment_paths(file, workflow, process, phase);
+        // V024: a task carries out a step of a role that performs it.
+        let roles_of: HashMap<&str, Vec<&str>> = phase
+            .steps
+            .iter()
+            .chain(
+                process
+                    .added_steps()
+                    .filter(|(_, p)| *p == Some(phase.name.text.as_str()))
+                    .map(|(s, _)| s),
+            )
+            .map(|s| {
+                (s.name.text.as_str(), s.attrs.roles.iter().map(|r| r.text.as_str()).collect())
+            })
+            .collect();
+        for lane in &workflow.lanes {
+            for task in &lane.tasks {
+                let Some(step) = &task.step else { continue };
+                let Some(roles) = roles_of.get(step.text.as_str()) else { continue };
+                // A role with no lane at all is V012's finding, not a second one here.
+                if roles.is_empty()
+                    || roles.contains(&lane.role.text.as_str())
+                    || !roles.iter().any(|r| lanes.contains(r))
+                {
+                    continue;
+                }
+                let names: Vec<String> = roles.iter().map(|r| format!("`{r}`")).collect();
+                self.push(
+                    Diagnostic::new(Code::TaskRoleMismatch, file, step.span)
+                        .arg("task", task.name.text.as_str())
+                        .arg("role", lane.role.text.as_str())
+                        .arg("step", step.text.as_str())
+                        .arg("roles", names.join(", ")),
+                );
+            }
+        }
     }
 
     /// V018, V019: each segment's planned steps of the phase lie on the path the segment takes
