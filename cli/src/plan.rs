@@ -170,7 +170,20 @@ fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
             step.duration.as_ref().map(|d| duration_text(d, lang)).unwrap_or_default(),
             step.count.to_string(),
             step.interval.as_ref().map(|d| duration_text(d, lang)).unwrap_or_default(),
-            step.deadline.as_ref().map(|d| deadline_text(d, lang)).unwrap_or_default(),
+            match (&step.earliest, &step.deadline) {
+                (Some(e), Some(d)) => {
+                    format!("{} – {}", deadline_text(e, lang), deadline_text(d, lang))
+                }
+                (Some(e), None) => {
+                    format!(
+                        "{} {}",
+                        say(lang, "not before", "aikaisintaan"),
+                        deadline_text(e, lang)
+                    )
+                }
+                (None, Some(d)) => deadline_text(d, lang),
+                (None, None) => String::new(),
+            },
             step.channel.map(|c| channel_word(c, lang).to_owned()).unwrap_or_default(),
             say(
                 lang,
@@ -290,6 +303,7 @@ fn deadline_text(deadline: &polku_dsl::ast::Deadline, lang: Lang) -> String {
         Anchor::PreviousStep => format!("{after} after the previous step"),
         Anchor::Step(step) => format!("{after} after step {}", step.text),
         Anchor::Age => format!("at age {after}"),
+        Anchor::BeforeStep(step) => format!("{after} before step {}", step.text),
     }
 }
 
@@ -309,7 +323,16 @@ fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
         // Everything an added step has is the segment's.
         Origin::Added => (
             "+ ".to_owned(),
-            vec!["väli", "kanava", "määräaika", "ohjaus", "lakisääteinen", "ohje", "kuvaus"],
+            vec![
+                "väli",
+                "kanava",
+                "aikaisintaan",
+                "määräaika",
+                "ohjaus",
+                "lakisääteinen",
+                "ohje",
+                "kuvaus",
+            ],
         ),
     };
     text.push_str(
@@ -326,6 +349,9 @@ fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
     }
     if changed.contains(&"tekijä") {
         text.push_str(&format!(" ({})", step.roles.join(", ")));
+    }
+    if let (true, Some(earliest)) = (changed.contains(&"aikaisintaan"), &step.earliest) {
+        text.push_str(&format!(" ≥{}", deadline_text(earliest, lang)));
     }
     if let (true, Some(deadline)) = (changed.contains(&"määräaika"), &step.deadline) {
         text.push_str(&format!(" ≤{}", deadline_text(deadline, lang)));
@@ -402,11 +428,11 @@ fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
     out.push_str(say(
         lang,
         "\n+ added by the segment   * changed by the segment   – not in the plan   ✓ planned, no duration given\n\
-         ×N visits   /T interval between visits   [channel]   (who) other performers   ≤ deadline\n\
+         ×N visits   /T interval between visits   [channel]   (who) other performers   ≥ not before   ≤ deadline\n\
          →X referral to X   § statutory   ✎ own guidance or description (polku plan PROCESS --segment S)\n\
          after * or +, only what the segment changes or adds is spelt out\n",
         "\n+ segmentin lisäämä   * segmentin muuttama   – ei suunnitelmassa   ✓ suunniteltu, kestoa ei annettu\n\
-         ×N käyntiä   /T käyntien väli   [kanava]   (kuka) muut tekijät   ≤ määräaika\n\
+         ×N käyntiä   /T käyntien väli   [kanava]   (kuka) muut tekijät   ≥ aikaisintaan   ≤ määräaika\n\
          →X ohjaus kohteeseen X   § lakisääteinen   ✎ oma ohje tai kuvaus (polku plan PROSESSI --segment S)\n\
          merkin * tai + jälkeen näytetään vain se, mitä segmentti muuttaa tai lisää\n",
     ));

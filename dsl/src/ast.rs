@@ -217,6 +217,8 @@ pub struct StepAttrs {
     pub count: Option<Count>,
     pub interval: Option<Duration>,
     pub deadline: Option<Deadline>,
+    /// The start of the step's time window (`aikaisintaan ikä 3 kk`): not due before it.
+    pub earliest: Option<Deadline>,
     pub statutory: Option<Statutory>,
     pub channel: Option<ChannelAttr>,
     pub requirement: Option<RequirementAttr>,
@@ -328,8 +330,11 @@ pub enum Anchor {
     PhaseStart,
     PreviousStep,
     Step(Name),
-    /// The deadline is the client's age.
+    /// The deadline is the client's age (`ikä 4 kk`, or `4 kk syntymästä`).
     Age,
+    /// A lead time: so long before the deadline of another step (`2 arkipäivää ennen askelta
+    /// th`), such as a form due before the check it prepares.
+    BeforeStep(Name),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -442,8 +442,8 @@ catalogue! {
     UnknownAnchor = "S015", Error,
         en "unknown deadline anchor `{found}`",
         fi "tuntematon määräajan lähtökohta `{found}`",
-        hint "a deadline counts from `tapauksen alusta`, `vaiheen alusta`, `edellisestä` or `askeleesta STEP`, or is `ikä DURATION`",
-        vihje "määräaika lasketaan `tapauksen alusta`, `vaiheen alusta`, `edellisestä` tai `askeleesta ASKEL`, tai se on `ikä KESTO`";
+        hint "a deadline counts from `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta STEP` or `syntymästä`, comes `ennen askelta STEP`, or is `ikä DURATION`",
+        vihje "määräaika lasketaan `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta ASKEL` tai `syntymästä`, on `ennen askelta ASKEL`, tai se on `ikä KESTO`";
     NumberTooLarge = "S016", Error,
         en "the number `{found}` is too large",
         fi "luku `{found}` on liian suuri";
@@ -618,6 +618,11 @@ catalogue! {
         fi "roolin `{role}` kaistan tehtävä `{task}` toteuttaa askelta `{step}`, jota `{role}` ei tee (sen tekee {roles})",
         hint "move the task to a lane of a role that performs the step, or add the role to the step's `tekijät`",
         vihje "siirrä tehtävä askeleen tekijän kaistalle tai lisää rooli askeleen tekijöihin (`tekijät`)";
+    WindowClosesBeforeOpening = "V025", Error,
+        en "the time window of `{name}` opens ({first}) after it closes ({second})",
+        fi "askeleen `{name}` aikaikkuna alkaa ({first}) vasta sen päätyttyä ({second})",
+        hint "`aikaisintaan` is the start of the window and `määräaika` its end",
+        vihje "`aikaisintaan` on aikaikkunan alku ja `määräaika` sen loppu";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

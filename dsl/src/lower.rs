@@ -43,6 +43,7 @@ const STEP_ATTRIBUTES: &[&str] = &[
     "määrä",
     "väli",
     "määräaika",
+    "aikaisintaan",
     "lakisääteinen",
     "kanava",
     "valinnainen",
@@ -944,6 +945,12 @@ impl<'a> Lower<'a> {
                         attrs.deadline = deadline;
                     }
                 }
+                "aikaisintaan" => {
+                    let earliest = self.deadline(cursor, span);
+                    if !self.repeated(seen, "aikaisintaan", span) {
+                        attrs.earliest = earliest;
+                    }
+                }
                 "lakisääteinen" => {
                     let basis = self.text_opt(cursor);
                     let full = basis.as_ref().map_or(span, |b| span.to(b.span));
@@ -1104,6 +1111,20 @@ impl<'a> Lower<'a> {
             Some(Anchor::PreviousStep)
         } else if self.eat_word(cursor, "askeleesta").is_some() {
             self.name(cursor, "askeleesta").map(Anchor::Step)
+        } else if self.eat_word(cursor, "syntymästä").is_some() {
+            Some(Anchor::Age)
+        } else if self.eat_word(cursor, "ennen").is_some() {
+            match self.eat_word(cursor, "askelta") {
+                Some(_) => self.name(cursor, "ennen askelta").map(Anchor::BeforeStep),
+                None => {
+                    let here = cursor.here();
+                    let found = cursor.peek().map(|w| self.word_text(w)).unwrap_or_default();
+                    self.push(
+                        Diagnostic::new(Code::UnknownAnchor, self.file, here).arg("found", found),
+                    );
+                    None
+                }
+            }
         } else {
             let found = cursor.peek().map(|w| self.word_text(w)).unwrap_or_default();
             if cursor.peek().is_some() {

@@ -346,9 +346,11 @@ impl<'m> Resolver<'m> {
                 self.diagnostics.push(unknown(file, NameKind::ReferralTarget, target, names));
             }
         }
-        if let Some(Deadline { anchor: Anchor::Step(step), .. }) = &attrs.deadline {
-            if !steps.contains(&step.text) {
-                self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys()));
+        for deadline in attrs.deadline.iter().chain(&attrs.earliest) {
+            if let Anchor::Step(step) | Anchor::BeforeStep(step) = &deadline.anchor {
+                if !steps.contains(&step.text) {
+                    self.diagnostics.push(unknown(file, NameKind::Step, step, steps.keys()));
+                }
             }
         }
     }

@@ -557,6 +557,9 @@ pub struct StepStatus {
     pub deadline: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_rule: Option<String>,
+    /// When the step's time window opens (`aikaisintaan`): it is not due before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opens: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -662,17 +665,31 @@ pub fn replay_watching(
 
 /// The deadline of each step of the current plan, where its anchor has happened.
 pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -> Vec<Option<i64>> {
+    windows(exec, rt, opening, detail).into_iter().map(|(_, latest)| latest).collect()
+}
+
+/// The time window of each step of the current plan, where its anchors have happened: when it
+/// opens (`aikaisintaan`) and its deadline (`määräaika`). A lead time (`ennen askelta S`)
+/// counts back from the deadline of `S`.
+pub fn windows(
+    exec: &Exec,
+    rt: &Runtime,
+    opening: Opening,
+    detail: &Detail,
+) -> Vec<(Option<i64>, Option<i64>)> {
     let machine = &exec.machine;
     let masks = &machine.plans[usize::from(rt.plan)].1;
-    let mut out = vec![None; machine.steps.len()];
+    let mut out = vec![(None, None); machine.steps.len()];
+    let mut leads: Vec<(usize, bool, &Duration, u16)> = Vec::new();
     // The previous step: the nearest earlier one of the plan that was not passed over (an
     // optional step not done, or one marked not needed, does not count).
     let mut previous: Option<Option<i64>> = None;
     for step in &masks.plan.steps {
         let Some(&i) = machine.step_index.get(&step.name) else { continue };
         let at = usize::from(i);
-        if let Some(deadline) = &step.deadline {
-            let anchor = match &deadline.anchor {
+        for (end, bound) in [(false, &step.earliest), (true, &step.deadline)] {
+            let Some(bound) = bound else { continue };
+            let anchor = match &bound.anchor {
                 Anchor::CaseStart => Some(opening.opened),
                 Anchor::PhaseStart => detail.phase_entered[usize::from(machine.steps[at].phase)],
                 Anchor::PreviousStep => previous.flatten(),
@@ -681,8 +698,19 @@ pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -
                     .get(&name.text)
                     .and_then(|&s| detail.satisfied_at[usize::from(s)]),
                 Anchor::Age => opening.born,
+                Anchor::BeforeStep(name) => {
+                    if let Some(&other) = machine.step_index.get(&name.text) {
+                        leads.push((at, end, &bound.after, other));
+                    }
+                    None
+                }
             };
-            out[at] = anchor.map(|a| add_duration(Timestamp(a), &deadline.after).0);
+            let time = anchor.map(|a| add_duration(Timestamp(a), &bound.after).0);
+            if end {
+                out[at].1 = time;
+            } else {
+                out[at].0 = time;
+            }
         }
         let bit: StepSet = 1 << i;
         let passed_over =
@@ -691,7 +719,34 @@ pub fn deadlines(exec: &Exec, rt: &Runtime, opening: Opening, detail: &Detail) -
             previous = Some(detail.satisfied_at[at]);
         }
     }
+    // Lead times, once the deadlines they count back from are known.
+    for (at, end, lead, other) in leads {
+        let time = out[usize::from(other)].1.map(|d| subtract_duration(Timestamp(d), lead).0);
+        if end {
+            out[at].1 = time;
+        } else {
+            out[at].0 = time;
+        }
+    }
     out
+}
+
+/// Goes back a duration from a time, as [`add_duration`] goes forward.
+pub fn subtract_duration(at: Timestamp, duration: &Duration) -> Timestamp {
+    let mut t = at;
+    for &(amount, unit) in &duration.parts {
+        let n = i64::from(amount);
+        t = match unit {
+            TimeUnit::Minute => Timestamp(t.0 - n * 60),
+            TimeUnit::Hour => Timestamp(t.0 - n * 3600),
+            TimeUnit::Day => t.add_days(-n),
+            TimeUnit::Week => t.add_days(-n * 7),
+            TimeUnit::WorkingDay => t.subtract_working_days(n),
+            TimeUnit::Month => t.add_months(-n),
+            TimeUnit::Year => t.add_months(-12 * n),
+        };
+    }
+    t
 }
 
 /// Where an open case stands: the steps that come next (enabled on the flow and planned, or
@@ -747,7 +802,7 @@ pub fn status(
 ) -> CaseStatus {
     let mut detail = Detail::new(&exec.machine);
     let rt = replay(exec, opening, events, Some(&mut detail));
-    let due = deadlines(exec, &rt, opening, &detail);
+    let due = windows(exec, &rt, opening, &detail);
     let machine = &exec.machine;
     let masks = &machine.plans[usize::from(rt.plan)].1;
     let silent = rt.silent(machine);
@@ -765,7 +820,7 @@ pub fn status(
         let required = masks.required & bit != 0;
         let count = u32::from(masks.count[i]);
         let done = u32::from(rt.done[i]);
-        let deadline = due[i];
+        let (opens, deadline) = due[i];
         let state = if rt.skipped & bit != 0 {
             StepState::NotNeeded
         } else if rt.satisfied & bit != 0 {
@@ -797,6 +852,13 @@ pub fn status(
                 Lang::Fi => format!("{title}: ei vielä tehty"),
                 Lang::En => format!("{title}: not done yet"),
             };
+            if let Some(o) = opens.filter(|&o| o > now) {
+                let date = Timestamp(o).local_date_text();
+                words += &match lang {
+                    Lang::Fi => format!(", aikaisintaan {date}"),
+                    Lang::En => format!(", not before {date}"),
+                };
+            }
             if let Some(d) = deadline {
                 let date = Timestamp(d).local_date_text();
                 words += &match (state == StepState::Overdue, lang) {
@@ -829,6 +891,7 @@ pub fn status(
             deadline_rule: planned
                 .and_then(|p| p.deadline.as_ref())
                 .map(crate::plan::describe_deadline),
+            opens: opens.map(time),
             note,
         });
     }

@@ -31,6 +31,8 @@ pub struct PlannedStep {
     pub count: u32,
     pub interval: Option<ast::Duration>,
     pub deadline: Option<ast::Deadline>,
+    /// The start of the step's time window: not due before it.
+    pub earliest: Option<ast::Deadline>,
     /// The legal basis of a statutory step; `Some("")` when statutory without a basis given.
     pub statutory: Option<String>,
     pub channel: Option<Channel>,
@@ -80,6 +82,7 @@ fn planned(step: &ast::Step, phase: &str) -> PlannedStep {
         count: a.count.as_ref().map_or(1, |c| c.value),
         interval: a.interval.clone(),
         deadline: a.deadline.clone(),
+        earliest: a.earliest.clone(),
         statutory: a
             .statutory
             .as_ref()
@@ -119,6 +122,10 @@ fn apply(step: &mut PlannedStep, changes: &StepAttrs) -> Vec<&'static str> {
     if let Some(d) = &changes.deadline {
         step.deadline = Some(d.clone());
         changed.push("määräaika");
+    }
+    if let Some(d) = &changes.earliest {
+        step.earliest = Some(d.clone());
+        changed.push("aikaisintaan");
     }
     if let Some(s) = &changes.statutory {
         step.statutory = Some(s.basis.as_ref().map(|b| b.value.clone()).unwrap_or_default());
@@ -269,5 +276,6 @@ pub fn describe_deadline(deadline: &ast::Deadline) -> String {
         Anchor::PreviousStep => format!("{after} edellisestä"),
         Anchor::Step(step) => format!("{after} askeleesta {}", step.text),
         Anchor::Age => format!("ikä {after}"),
+        Anchor::BeforeStep(step) => format!("{after} ennen askelta {}", step.text),
     }
 }

@@ -654,7 +654,7 @@ impl<'m> Validator<'m> {
                 Anchor::PreviousStep => {
                     i.checked_sub(1).and_then(|p| offset.get(steps[p].name.text.as_str()).copied())
                 }
-                Anchor::PhaseStart | Anchor::Age => None,
+                Anchor::PhaseStart | Anchor::Age | Anchor::BeforeStep(_) => None,
             };
             if let Some(base) = base {
                 let at = base + approximate_days(&deadline.after);
@@ -663,6 +663,29 @@ impl<'m> Validator<'m> {
             }
         }
         let mut found = Vec::new();
+        // V025: a time window that closes before it opens (both ends from the same anchor).
+        let windows = steps.iter().map(|s| (&s.name, &s.attrs)).chain(
+            process.segments.iter().flat_map(|c| &c.changes).filter_map(|c| match c {
+                Change::Add { step, .. } => Some((&step.name, &step.attrs)),
+                Change::Modify { step, attrs } => Some((step, attrs)),
+                Change::Remove { .. } => None,
+            }),
+        );
+        for (name, attrs) in windows {
+            let (Some(earliest), Some(latest)) = (&attrs.earliest, &attrs.deadline) else {
+                continue;
+            };
+            if earliest.anchor == latest.anchor
+                && approximate_days(&earliest.after) > approximate_days(&latest.after)
+            {
+                found.push(
+                    Diagnostic::new(Code::WindowClosesBeforeOpening, file, earliest.span)
+                        .arg("name", name.text.as_str())
+                        .arg("first", describe_deadline(earliest))
+                        .arg("second", describe_deadline(latest)),
+                );
+            }
+        }
         for (k, &(i, at)) in timed.iter().enumerate() {
             if let Some(&(j, _)) = timed[k + 1..].iter().find(|(_, later)| *later < at) {
                 let (a, b) = (steps[i], steps[j]);

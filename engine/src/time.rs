@@ -174,6 +174,23 @@ impl Timestamp {
         Timestamp::from_wall(days_from_civil(year, month, day) * 86_400 + seconds_of_day)
     }
 
+    /// `count` working days earlier (Monday to Friday in Finnish time).
+    pub fn subtract_working_days(self, count: i64) -> Timestamp {
+        let wall = self.wall();
+        let seconds_of_day = wall.rem_euclid(86_400);
+        let mut days = wall.div_euclid(86_400);
+        let weeks = (count.max(0) - 1).max(0) / 5;
+        days -= weeks * 7;
+        let mut left = count - weeks * 5;
+        while left > 0 {
+            days -= 1;
+            if (days + 3).rem_euclid(7) < 5 {
+                left -= 1;
+            }
+        }
+        Timestamp::from_wall(days * 86_400 + seconds_of_day)
+    }
+
     /// `count` working days later (Monday to Friday in Finnish time; public holidays are not
     /// known here).
     pub fn add_working_days(self, count: i64) -> Timestamp {

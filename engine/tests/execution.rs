@@ -529,3 +529,56 @@ fn a_repeat_is_the_same_event_and_another_event_with_its_id_is_a_conflict() {
     assert_eq!(p.accept(&other, 0), Err(Rejection::Conflict("c-open".into())));
     assert!(p.case_status("c", at(6).0, Lang::En).unwrap().closed.is_none(), "still open");
 }
+
+const WINDOWS: &str = r#"
+rooli th "Terveydenhoitaja"
+rooli huoltaja "Huoltaja" asiakas
+prosessi n "Neuvola" {
+  vaihe esitiedot "Esitiedot" asiakas {
+    askel lomake "Lomake" tekijä huoltaja määräaika 2 arkipäivää ennen askelta tarkastus
+  }
+  vaihe käynti "Käynti" {
+    askel tarkastus "Tarkastus" tekijä th aikaisintaan ikä 4 kk määräaika ikä 5 kk
+  }
+}
+"#;
+
+#[test]
+fn a_window_by_age_opens_and_closes_and_a_lead_time_counts_back_from_the_step_it_prepares() {
+    let mut sources = SourceSet::new();
+    sources.add("w.polku", WINDOWS);
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let model = polku_engine::compile(&checked.files);
+    let mut p = Projection::new("v1", &model).unwrap();
+    // Born on Wednesday 2026-01-07: the check is due between 7 May and 7 June.
+    let born = Timestamp::parse("2026-01-07").unwrap().0;
+    let mut open = event(
+        "o",
+        "w",
+        0,
+        EventKind::CaseOpened {
+            client: CLIENT.to_owned(),
+            process: "n".to_owned(),
+            unit: "neuvola".to_owned(),
+            segment: String::new(),
+            born: Some("2026-01-07".to_owned()),
+        },
+    );
+    open.occurred = Timestamp(born + 30 * 86_400);
+    open.recorded = open.occurred;
+    apply(&mut p, &open);
+    let now = Timestamp::parse("2026-03-02").unwrap().0;
+    let status = p.case_status("w", now, Lang::Fi).unwrap();
+    let step = |name: &str| status.steps.iter().find(|s| s.step == name).unwrap().clone();
+    let check = step("tarkastus");
+    assert_eq!(check.opens.as_deref(), Some("2026-05-07T00:00:00+03:00"));
+    assert_eq!(check.deadline.as_deref(), Some("2026-06-07T00:00:00+03:00"));
+    // Two working days before Sunday 7 June is Thursday 4 June.
+    assert_eq!(step("lomake").deadline.as_deref(), Some("2026-06-04T00:00:00+03:00"));
+    assert!(
+        status.missing.iter().any(|m| m.contains("aikaisintaan 2026-05-07")),
+        "{:?}",
+        status.missing
+    );
+}

@@ -59,6 +59,7 @@ words! {
     Responsible: "Responsible worker", "Vastuutyöntekijä";
     Otherwise: "otherwise", "muuten";
     Deadline: "due", "määräaika";
+    NotBefore: "not before", "aikaisintaan";
     Condition: "if", "kun";
     Repeat: "repeat", "toista";
     Until: "until", "kunnes";

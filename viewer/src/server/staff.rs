@@ -616,7 +616,12 @@ async fn case_view(
                             td { (step.title) @if step.statutory { " §" } @if step.count > 1 { " (" (step.done) "/" (step.count) ")" } }
                             td { (process.and_then(|p| p.phases.iter().find(|ph| ph.name == step.phase)).map(|ph| ph.title.as_str()).unwrap_or(&step.phase)) }
                             td.state { (step.state.word(lang)) }
-                            td { (step.deadline.as_deref().unwrap_or("–")) }
+                            td {
+                                @if let Some(opens) = &step.opens {
+                                    (say(Word::NotBefore, lang)) " " (opens) br;
+                                }
+                                (step.deadline.as_deref().unwrap_or("–"))
+                            }
                             td { (step.roles.iter().map(|r| role_title(model, r)).collect::<Vec<_>>().join(", ")) }
                         }
                     }
