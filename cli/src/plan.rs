@@ -41,6 +41,17 @@ pub fn run(
     let plans: Vec<Plan> = match segment {
         Some(segment) => match process.plans.get(segment) {
             Some(plan) => vec![plan.clone()],
+            None if segments.is_empty() => bail!(
+                "{} `{}` {} `{segment}`: {}",
+                say(lang, "process", "prosessi"),
+                process.name,
+                say(lang, "says nothing of segment", "ei kerro mitään segmentistä"),
+                say(
+                    lang,
+                    "it has no segment content; leave out --segment for its plan",
+                    "sillä ei ole segmenttikohtaista sisältöä; jätä --segment pois nähdäksesi sen suunnitelman"
+                )
+            ),
             None => bail!(
                 "{} `{}` {} `{segment}` ({}: {})",
                 say(lang, "process", "prosessi"),

@@ -466,7 +466,12 @@ impl<'a> Lower<'a> {
     ) {
         let mut cursor = self.head(statement);
         let span = statement.head_span();
-        if let Some(text) = self.text_req(&mut cursor, keyword) {
+        let text = self.text_req(&mut cursor, keyword);
+        if text.is_none() {
+            // The word given instead of the text is that one mistake, not a second one.
+            cursor.pos = cursor.words.len();
+        }
+        if let Some(text) = text {
             if let Some(previous) = first.get(key) {
                 self.push(
                     Diagnostic::new(Code::RepeatedAttribute, self.file, span)
