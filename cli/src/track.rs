@@ -77,8 +77,20 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     Ok(Some(Setup { model, sources, database: tracking.database, key }))
 }
 
-fn open_tracker(setup: Setup) -> Result<(Tracker, PseudonymKey)> {
-    let store = polku_store::open(&setup.database)?;
+/// Whether a command writes to the store or only reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Write,
+    /// Opened for writing when it can be (reports and status are logged), else read-only, as
+    /// on a read-only mount; the tracker then refuses what cannot go without a write.
+    Read,
+}
+
+fn open_tracker(setup: Setup, use_: Use) -> Result<(Tracker, PseudonymKey)> {
+    let store = match use_ {
+        Use::Write => polku_store::open(&setup.database)?,
+        Use::Read => polku_store::open_for_reading(&setup.database)?,
+    };
     let key_copy = setup.key.clone();
     let tracker = Tracker::open(store, &setup.sources, &setup.model, setup.key)?;
     Ok((tracker, key_copy))
@@ -150,7 +162,7 @@ pub fn ingest(
         .collect();
     drop(lines);
     drop(bytes);
-    let (mut tracker, _) = open_tracker(setup)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Write)?;
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last_drawn = std::time::Instant::now();
@@ -252,7 +264,7 @@ pub fn status(
         Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
         None => now(),
     };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
     let status = match tracker.client_status(client, &actor(args), now, lang) {
         Ok(status) => status,
         Err(polku_store::tracker::TrackerError::Client(message)) => {
@@ -434,7 +446,7 @@ pub fn report(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
     let actor = actor(args);
     let fi = lang == Lang::Fi;
     match kind {
@@ -586,7 +598,11 @@ pub enum StoreCommand {
 
 pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let use_ = match command {
+        StoreCommand::Snapshot => Use::Write,
+        StoreCommand::Info | StoreCommand::AccessLog { .. } => Use::Read,
+    };
+    let (mut tracker, _) = open_tracker(setup, use_)?;
     match command {
         StoreCommand::Info => print_json(&tracker.info()?)?,
         StoreCommand::Snapshot => {
@@ -625,7 +641,7 @@ pub fn open_with_model(
     let Some(setup) = setup(args, lang)? else { return Ok(None) };
     let model = setup.model.clone();
     let hash = setup.sources.hash();
-    let (tracker, key) = open_tracker(setup)?;
+    let (tracker, key) = open_tracker(setup, Use::Write)?;
     Ok(Some((tracker, key, model, hash)))
 }
 

@@ -422,3 +422,111 @@ fn another_event_under_a_used_id_is_refused_as_a_conflict_not_skipped() {
     let status: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert!(status["cases"][0]["closed"].is_null(), "the case stays open");
 }
+
+/// Runs the binary (in `dir`, with the fixed key) with the folder `mount` bind-mounted
+/// read-only over itself in a mount namespace of its own. That is what a read-only mount is,
+/// for root too: root writes any file whatever its mode, so a chmod would prove nothing on CI
+/// (which runs as root), but no one writes on a read-only file system. `None` where this system
+/// gives no mount namespace (no unshare(1), or no privilege for one): the caller skips.
+fn polku_on_read_only_mount(dir: &Path, mount: &Path, args: &[&str]) -> Option<Output> {
+    // The script checks that the mount really refuses writes before running polku.
+    let script = r#"mount --bind -o ro "$1" "$1" || exit 96
+        if touch "$1/.probe" 2>/dev/null; then exit 97; fi
+        shift; exec "$@""#;
+    for how in [&["--mount"][..], &["--user", "--map-root-user", "--mount"][..]] {
+        let ready = Command::new("unshare")
+            .args(how)
+            .args(["sh", "-c", script, "sh"])
+            .arg(mount)
+            .arg("true")
+            .output();
+        if !ready.is_ok_and(|o| o.status.success()) {
+            continue;
+        }
+        let mut command = Command::new("unshare");
+        command
+            .args(how)
+            .args(["sh", "-c", script, "sh"])
+            .arg(mount)
+            .arg(env!("CARGO_BIN_EXE_polku"))
+            .args(args)
+            .current_dir(dir)
+            .env("POLKU_PSEUDONYM_KEY", KEY)
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES");
+        return Some(finish(command, &format!("polku {args:?} on a read-only mount")));
+    }
+    eprintln!("SKIPPED: this system gives no mount namespace (unshare --mount) to make a read-only mount in");
+    None
+}
+
+#[test]
+fn a_store_on_a_read_only_mount_is_inspected_but_client_data_is_refused() {
+    let dir = scratch("read-only");
+    let m = model();
+    let db = dir.join("ro");
+    let database = format!("sqlite://{}", db.join("p.sqlite").display());
+    let text = format!(
+        "{OPENED}\n{}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#)
+    );
+    std::fs::write(dir.join("e.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "e.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let files = |db: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(db)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = std::fs::read(db.join("p.sqlite")).unwrap();
+    // Cleanly closed, so the folder holds the database alone: no -wal or -shm to read it
+    // through, and none can be made.
+    assert_eq!(files(&db), ["p.sqlite"]);
+    let ro = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--model", &m, "--database", &database]);
+        polku_on_read_only_mount(&dir, &db, &all)
+    };
+    let Some(o) = ro(&["store", "info"]) else { return };
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 2);
+    let o = ro(&["report", "segments", "--date", "2026-01-31", "--format", "json"]).unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(report["cases"], 1);
+    let o = ro(&["store", "access-log"]).unwrap();
+    assert!(o.status.success() && out(&o).contains("ingest"), "{}", err(&o));
+    // A client's data is not shown when the access cannot be logged.
+    let o = ro(&["status", "131052-308T"]).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).is_empty(), "{}", out(&o));
+    assert!(err(&o).contains("read-only") && err(&o).contains("access log"), "{}", err(&o));
+    assert!(!err(&o).contains("131052"), "{}", err(&o));
+    // Writes are refused, naming why.
+    let o = ro(&["ingest", "e.jsonl"]).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("cannot be written: it is on a read-only file system"), "{}", err(&o));
+    assert_eq!(files(&db), ["p.sqlite"]);
+    assert_eq!(std::fs::read(db.join("p.sqlite")).unwrap(), before);
+
+    // With a writer holding the database open elsewhere, its -wal and -shm are there and are
+    // read through: the newest commits are seen.
+    let writer =
+        polku_store::sqlite::SqliteStore::open(&db.join("p.sqlite")).expect("a second opener");
+    let more = line("e3", "2026-01-12", r#""type":"step_completed","step":"hyvinvointikysely""#);
+    std::fs::write(dir.join("more.jsonl"), format!("{more}\n")).unwrap();
+    let o = polku(&dir, &["ingest", "more.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(db.join("p.sqlite-wal").exists() && db.join("p.sqlite-shm").exists());
+    let o = ro(&["store", "info"]).unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 3);
+    drop(writer);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,6 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{Access, EventStore, Record, StoreError};
 
+mod read_only;
+
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: the event log, model versions, snapshots and the access log.
@@ -55,6 +57,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct SqliteStore {
     conn: Connection,
     checkpointer: Option<Checkpointer>,
+    /// False when opened with [`SqliteStore::open_read_only`].
+    writable: bool,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -124,6 +128,9 @@ impl SqliteStore {
                 })
                 .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         }
+        if let Some(reason) = read_only::cannot_write(path) {
+            return Err(StoreError::ReadOnly { url, reason });
+        }
         let conn = Connection::open(path)
             .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -150,7 +157,7 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )?;
-        let mut store = SqliteStore { conn, checkpointer: None };
+        let mut store = SqliteStore { conn, checkpointer: None, writable: true };
         store.migrate()?;
         store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
@@ -191,6 +198,10 @@ fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Resul
 }
 
 impl EventStore for SqliteStore {
+    fn writable(&self) -> bool {
+        self.writable
+    }
+
     fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
     }

@@ -102,6 +102,8 @@ pub enum TrackerError {
     Client(String),
     #[error("model: {0}")]
     Model(String),
+    #[error("the database was opened read-only (it cannot be written here), and {0}")]
+    ReadOnly(&'static str),
     #[error("the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database")]
     WrongKey,
 }
@@ -163,6 +165,8 @@ pub struct Tracker {
     key: PseudonymKey,
     sources: ModelSources,
     model: Model,
+    /// False on a store opened read-only: reads only.
+    writable: bool,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -181,16 +185,23 @@ impl Tracker {
         // The pseudonyms in the store were made with one key: refuse any other, or one
         // person would become two clients.
         let fingerprint = polku_engine::pseudonym::key_fingerprint(&key);
+        // A store opened read-only is only read: what would be written on opening (the key's
+        // fingerprint, the current model version) is needed only by writes.
+        let writable = store.writable();
         match store.meta(KEY_CHECK)? {
             Some(known) if known != fingerprint => return Err(TrackerError::WrongKey),
             Some(_) => {}
-            None => store.set_meta(KEY_CHECK, &fingerprint)?,
+            None if writable => store.set_meta(KEY_CHECK, &fingerprint)?,
+            None => {}
         }
         let hash = sources.hash();
         let json =
             serde_json::to_string(sources).map_err(|e| TrackerError::Model(e.to_string()))?;
-        let current_model = store.put_model(&hash, &json)?;
+        let mut current_model = if writable { store.put_model(&hash, &json)? } else { 0 };
         let stored = store.models()?;
+        if !writable {
+            current_model = stored.iter().find(|(_, h, _)| *h == hash).map_or(0, |(id, _, _)| *id);
+        }
         let mut compiled: HashMap<String, Model> = HashMap::new();
         compiled.insert(hash.clone(), model.clone());
         let mut compile = |h: &str| -> Result<Model, StoreError> {
@@ -255,7 +266,13 @@ impl Tracker {
             key,
             sources: sources.clone(),
             model: model.clone(),
+            writable,
         })
+    }
+
+    /// Whether the store can be written; a tracker on a read-only store only reads.
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     /// Rebuilds the projection from the store: after a failed write, the projection may hold
@@ -307,6 +324,9 @@ impl Tracker {
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("events cannot be stored"));
+        }
         let batch = batch.clamp(1, 100_000);
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
         let committer = self.writer.clone();
@@ -412,6 +432,15 @@ impl Tracker {
         self.writer.log_access(access)
     }
 
+    /// Logs a report. A report shows aggregates, no client's data: on a store that cannot be
+    /// written (a read-only mount) it is given without its access-log row.
+    fn log_report(&mut self, actor: &Actor, detail: &str) -> Result<(), StoreError> {
+        if !self.writable {
+            return Ok(());
+        }
+        self.log(actor, "report", None, detail)
+    }
+
     /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
     pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
         pseudonym_of(client, &self.key)
@@ -432,6 +461,11 @@ impl Tracker {
         lang: Lang,
     ) -> Result<Option<ClientStatus>, TrackerError> {
         let pseudonym = self.pseudonym(client)?;
+        if !self.writable {
+            return Err(TrackerError::ReadOnly(
+                "a client's data is shown only after the access is written to the access log: the status is not shown",
+            ));
+        }
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
         Ok(self.projection.client_status(pseudonym.as_str(), now, lang))
     }
@@ -441,7 +475,7 @@ impl Tracker {
         actor: &Actor,
         date: i64,
     ) -> Result<SegmentReport, TrackerError> {
-        self.log(actor, "report", None, "segments")?;
+        self.log_report(actor, "segments")?;
         Ok(self.projection.segment_report(date))
     }
 
@@ -451,7 +485,7 @@ impl Tracker {
         from: i64,
         to: i64,
     ) -> Result<TransitionReport, TrackerError> {
-        self.log(actor, "report", None, "transitions")?;
+        self.log_report(actor, "transitions")?;
         Ok(self.projection.transition_report(from, to))
     }
 
@@ -460,12 +494,15 @@ impl Tracker {
         actor: &Actor,
         now: i64,
     ) -> Result<CompletionReport, TrackerError> {
-        self.log(actor, "report", None, "completion")?;
+        self.log_report(actor, "completion")?;
         Ok(self.projection.completion_report(now))
     }
 
     /// Writes a snapshot of the projection after the log's last record.
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("no snapshot can be written"));
+        }
         let data = snapshot::encode(&self.projection);
         let seq = self.log_seq;
         self.writer.run(move |store| store.save_snapshot(seq, &data))?;
