@@ -530,3 +530,44 @@ fn a_store_on_a_read_only_mount_is_inspected_but_client_data_is_refused() {
     drop(writer);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_snapshot_that_cannot_be_written_is_a_warning_and_every_event_is_stored() {
+    let dir = scratch("snapshot-fails");
+    let m = model();
+    // Enough events for ingest to write a snapshot after them (over 50,000).
+    let o = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "2600", "--days", "365", "--out", "e.jsonl"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let db = dir.join("p.sqlite");
+    let database = format!("sqlite://{}", db.display());
+    drop(polku_store::sqlite::SqliteStore::open(&db).unwrap());
+    // The snapshot's write fails inside SQLite, on the snapshot's own path, as a full disk
+    // fails it: the row that would hold it cannot be written.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_room BEFORE INSERT ON snapshots
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let o = polku(&dir, &["ingest", "e.jsonl", "--model", &m, "--database", &database]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        err(&o).contains("warning: no snapshot written") && err(&o).contains("disk is full"),
+        "{}",
+        err(&o)
+    );
+    let summary = out(&o);
+    let stored: u64 = summary.split(" events stored").next().unwrap().trim().parse().unwrap();
+    assert!(stored > 50_000, "{summary}");
+    let o = polku(&dir, &["store", "info", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], stored, "every acknowledged event is stored");
+    assert_eq!(info["log_seq"], stored);
+    assert_eq!(info["snapshot_seq"], 0, "no snapshot was written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
