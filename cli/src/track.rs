@@ -190,21 +190,6 @@ pub fn ingest(
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
-    // A snapshot only shortens the next start: when it cannot be written (a full disk), the
-    // events are still stored and acknowledged, so it is a warning, not a failure.
-    if tracker.unsnapshotted() >= 50_000 {
-        if let Err(e) = tracker.save_snapshot() {
-            eprintln!(
-                "{}: {}: {e}",
-                say(lang, "warning", "varoitus"),
-                say(
-                    lang,
-                    "no snapshot written (the events are stored; the next start reads more of the log)",
-                    "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
-                )
-            );
-        }
-    }
     let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
     problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));
     problems.sort();
@@ -248,6 +233,22 @@ pub fn ingest(
                 ),
             }
         );
+    }
+    // Every acknowledgement and the summary are out before the snapshot is written: it only
+    // shortens the next start. When it cannot be written (a full disk), the
+    // events are still stored and acknowledged, so it is a warning, not a failure.
+    if tracker.unsnapshotted() >= 50_000 {
+        if let Err(e) = tracker.save_snapshot() {
+            eprintln!(
+                "{}: {}: {e}",
+                say(lang, "warning", "varoitus"),
+                say(
+                    lang,
+                    "no snapshot written (the events are stored; the next start reads more of the log)",
+                    "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
+                )
+            );
+        }
     }
     Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

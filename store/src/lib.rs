@@ -96,6 +96,25 @@ pub trait EventStore: Send {
     fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
     /// Keeps a snapshot of the projection after record `seq`; older ones are dropped.
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
+    /// Keeps a snapshot of `len` bytes after record `seq`, which `write` writes as a stream
+    /// (all `len` bytes, else nothing is kept); older ones are dropped. A backend that cannot
+    /// take a stream collects it first.
+    fn save_snapshot_with(
+        &mut self,
+        seq: u64,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut data = Vec::new();
+        write(&mut data)?;
+        if data.len() as u64 != len {
+            return Err(StoreError::Snapshot(format!(
+                "the snapshot is {} bytes, not the {len} announced",
+                data.len()
+            )));
+        }
+        self.save_snapshot(seq, &data)
+    }
     /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
     /// after), without holding it all in memory. Returns whether there was one.
     fn read_snapshot(

@@ -279,6 +279,42 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
+    /// The snapshot goes straight into its row: a blob of its length is made (zeroblob, which
+    /// takes no memory) and written through incremental blob I/O, in the one transaction that
+    /// also drops the older ones.
+    fn save_snapshot_with(
+        &mut self,
+        seq: u64,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let size = i64::try_from(len)
+            .map_err(|_| StoreError::Snapshot(format!("a snapshot of {len} bytes")))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, zeroblob(?2))",
+            params![seq as i64, size],
+        )?;
+        let rowid = tx.last_insert_rowid();
+        {
+            let blob = tx.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, false)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, blob);
+            write(&mut out)?;
+            let mut blob = out.into_inner().map_err(|e| StoreError::Snapshot(e.to_string()))?;
+            // A blob is written in place: all of it, or the row holds zeros at its end.
+            let written = std::io::Seek::stream_position(&mut blob)
+                .map_err(|e| StoreError::Snapshot(e.to_string()))?;
+            if written != len {
+                return Err(StoreError::Snapshot(
+                    "the snapshot ended before its announced length".to_owned(),
+                ));
+            }
+        }
+        tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn read_snapshot(
         &mut self,
         f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,

@@ -498,14 +498,32 @@ impl Tracker {
         Ok(self.projection.completion_report(now))
     }
 
-    /// Writes a snapshot of the projection after the log's last record.
+    /// Writes a snapshot of the projection after the log's last record, as a stream: it is
+    /// encoded here a piece at a time while the writer thread stores the pieces before it, so
+    /// that at most a few pieces are ever in memory, whatever the projection's size.
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
         if !self.writable {
             return Err(TrackerError::ReadOnly("no snapshot can be written"));
         }
-        let data = snapshot::encode(&self.projection);
         let seq = self.log_seq;
-        self.writer.run(move |store| store.save_snapshot(seq, &data))?;
+        let len = snapshot::encoded_len(&self.projection);
+        let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let stored = self.writer.run_later(move |store| {
+            store.save_snapshot_with(seq, len, &mut |out| {
+                for piece in inbox.iter() {
+                    out.write_all(&piece).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                }
+                Ok(())
+            })
+        });
+        let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE) };
+        let encoded = snapshot::encode_into(&self.projection, &mut pipe)
+            .and_then(|_| std::io::Write::flush(&mut pipe));
+        // The end of the stream: the writer thread sees it and finishes.
+        drop(pipe);
+        // The store's failure first: it is why the pipe closed, if it did.
+        stored.recv().map_err(|_| StoreError::WriterGone)??;
+        encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
         self.snapshot_seq = seq;
         Ok(())
     }
@@ -539,6 +557,42 @@ impl Tracker {
             current_model: self.current_hash.clone(),
             state_digest: format!("{:016x}", self.projection.digest()),
         })
+    }
+}
+
+/// The size of the pieces a snapshot goes to the writer thread in.
+const SNAPSHOT_PIECE: usize = 1 << 20;
+
+/// The encoder's end of the snapshot's stream to the writer thread: full pieces are sent,
+/// at most two wait, and the encoder waits when they do.
+struct Pipe {
+    pieces: std::sync::mpsc::SyncSender<Vec<u8>>,
+    piece: Vec<u8>,
+}
+
+impl Pipe {
+    fn send(&mut self) -> std::io::Result<()> {
+        let full = std::mem::replace(&mut self.piece, Vec::with_capacity(SNAPSHOT_PIECE));
+        self.pieces.send(full).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped taking it")
+        })
+    }
+}
+
+impl std::io::Write for Pipe {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.piece.extend_from_slice(bytes);
+        if self.piece.len() >= SNAPSHOT_PIECE {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.piece.is_empty() {
+            return Ok(());
+        }
+        self.send()
     }
 }
 
