@@ -4,12 +4,15 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use polku_dsl::Lang;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
-use polku_store::tracker::{Ack, Actor, ModelSources, Tracker};
+use polku_store::tracker::{Ack, Actor, ModelSources, Next, Tracker};
 
 use crate::say;
 use polku_store::project;
@@ -132,37 +135,21 @@ pub fn ingest(
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     // Bytes, whatever the source: a line that is not UTF-8 is refused by its number, the same
-    // for a file and for standard input, and nothing is stored altered.
-    let mut bytes = Vec::new();
-    if file == Path::new("-") {
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+    // for a file and for standard input, and nothing is stored altered. The input is read as
+    // a stream: memory does not grow with its size, and events are stored and acknowledged
+    // while the rest is still read.
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if file == Path::new("-") {
+        (Box::new(std::io::stdin()), None)
     } else {
-        bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    let read = polku_engine::event::parse_bytes(
-        &bytes,
-        &setup.key,
-        &polku_engine::event::ReadOptions::default(),
-    );
-    // The stored text of a line is the line as sent, without a byte-order mark or `\r`.
-    let lines: Vec<&[u8]> = polku_engine::event::split_lines(&bytes).map(|(_, l)| l).collect();
-    let total_lines = lines.len();
-    let warnings = read.warnings;
-    let bad = read.errors;
-    let events: Vec<_> = read
-        .events
-        .into_iter()
-        .map(|(line, event)| {
-            let raw = lines
-                .get(line - 1)
-                .and_then(|l| std::str::from_utf8(l).ok())
-                .map(|l| l.trim().to_owned());
-            (line, event, raw)
-        })
-        .collect();
-    drop(lines);
-    drop(bytes);
+        let opened =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let size = opened.metadata().ok().map(|m| m.len());
+        (Box::new(opened), size)
+    };
+    let key = setup.key.clone();
     let (mut tracker, _) = open_tracker(setup, Use::Write)?;
+    let read = Arc::new(AtomicU64::new(0));
+    let (events, reader) = crate::input::spawn(input, key, read.clone());
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last_drawn = std::time::Instant::now();
@@ -173,22 +160,45 @@ pub fn ingest(
             let _ = stdout.flush();
         } else if progress && last_drawn.elapsed().as_millis() >= 100 {
             last_drawn = std::time::Instant::now();
-            let width = 30;
-            let filled = ack.line * width / total_lines.max(1);
+            let done = read.load(Ordering::Relaxed);
+            let bar = match size {
+                Some(size) => {
+                    let width = 30;
+                    let filled = (done.min(size) * width / size.max(1)) as usize;
+                    format!("[{}{}] ", "#".repeat(filled), " ".repeat(width as usize - filled))
+                }
+                None => String::new(),
+            };
             eprint!(
-                "\r[{}{}] {}/{} {}",
-                "#".repeat(filled),
-                " ".repeat(width - filled.min(width)),
+                "\r{bar}{:.1} MB, {} {}",
+                done as f64 / 1e6,
                 ack.line,
-                total_lines,
                 say(lang, "lines", "riviä")
             );
         }
     };
-    let (ack, refusals) = tracker.ingest(events, batch, &actor(args), &mut on_ack)?;
+    // Nothing read for a moment (input that is slow to come): what was read is committed and
+    // acknowledged meanwhile.
+    let mut next = || match events.recv_timeout(std::time::Duration::from_millis(50)) {
+        Ok((line, event, raw)) => Some(Next::Event(line, event, raw)),
+        Err(RecvTimeoutError::Timeout) => Some(Next::Idle),
+        Err(RecvTimeoutError::Disconnected) => None,
+    };
+    // On a failure the reader is left behind (it may wait for input that never ends).
+    let (ack, refusals) = tracker.ingest_from(&mut next, batch, &actor(args), &mut on_ack)?;
+    let report = reader.join().map_err(|_| anyhow::anyhow!("the reader of the input failed"))?;
     if progress {
         eprintln!();
     }
+    if let Some(e) = report.failed {
+        return Err(anyhow::Error::new(e).context(format!(
+            "cannot read {} after line {} (the events before it are stored)",
+            file.display(),
+            report.lines
+        )));
+    }
+    let warnings = report.warnings;
+    let bad = report.errors;
     let seconds = started.elapsed().as_secs_f64();
     let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
     problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));

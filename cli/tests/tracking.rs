@@ -571,3 +571,69 @@ fn a_snapshot_that_cannot_be_written_is_a_warning_and_every_event_is_stored() {
     assert_eq!(info["snapshot_seq"], 0, "no snapshot was written");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn ingest_acknowledges_events_while_its_input_is_still_coming() {
+    use std::io::{BufRead, Write};
+    let dir = scratch("streaming");
+    let m = model();
+    let o = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "100", "--days", "365", "--out", "e.jsonl"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let text = std::fs::read_to_string(dir.join("e.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, rest) = lines.split_at(500);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["ingest", "-", "--model", &m, "--format", "json"])
+        .current_dir(&dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if said.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    for line in first {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    // The input has not ended, and the first 500 lines are acknowledged all the same.
+    let mut acknowledged = 0;
+    while acknowledged < 500 {
+        let Ok(line) = heard.recv_timeout(std::time::Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("no acknowledgement of the first 500 lines while the input was open");
+        };
+        let ack: serde_json::Value = serde_json::from_str(&line).unwrap();
+        acknowledged = ack["acknowledged"]["line"].as_u64().unwrap() as usize;
+        assert!(acknowledged <= 500, "{line}");
+    }
+    for line in rest {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let said: Vec<String> = heard.iter().collect();
+    let summary: serde_json::Value = serde_json::from_str(said.last().unwrap()).unwrap();
+    let stored = summary["summary"]["accepted"].as_u64().unwrap();
+    let repeats = summary["summary"]["duplicates"].as_u64().unwrap();
+    assert_eq!(stored + repeats, lines.len() as u64, "{summary}");
+    assert_eq!(summary["summary"]["line"], lines.len());
+    let o = polku(&dir, &["store", "info", "--model", &m]);
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], stored);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -121,6 +121,18 @@ pub struct Ack {
     pub seq: u64,
 }
 
+/// What an ingest's source hands over next.
+// Handed over one at a time and taken apart at once: boxing the event would cost an
+// allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Next {
+    /// An event with its line number and, where kept, the line as sent.
+    Event(usize, Event, Option<String>),
+    /// Nothing for now: the input is waiting for more.
+    Idle,
+}
+
 /// A line that ingest refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
@@ -324,6 +336,21 @@ impl Tracker {
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        let mut events = events.into_iter();
+        let mut next = || events.next().map(|(line, event, raw)| Next::Event(line, event, raw));
+        self.ingest_from(&mut next, batch, actor, on_ack)
+    }
+
+    /// As [`Tracker::ingest`], from a source that can also say it has nothing for now
+    /// ([`Next::Idle`], such as input that is slow to come): what was handed over until then
+    /// is committed and acknowledged before the source is asked again. `None` ends the input.
+    pub fn ingest_from(
+        &mut self,
+        next: &mut dyn FnMut() -> Option<Next>,
+        batch: usize,
+        actor: &Actor,
+        on_ack: &mut dyn FnMut(&Ack),
+    ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
         if !self.writable {
             return Err(TrackerError::ReadOnly("events cannot be stored"));
         }
@@ -349,7 +376,28 @@ impl Tracker {
             }
             Ok(())
         }
-        for (line, event, raw) in events {
+        while let Some(item) = next() {
+            let (line, event, raw) = match item {
+                Next::Event(line, event, raw) => (line, event, raw),
+                Next::Idle => {
+                    // Everything handed over so far goes to the disk and is acknowledged.
+                    if !rows.is_empty() || running.line > submitted {
+                        submitted = running.line;
+                        let part = std::mem::replace(&mut rows, Vec::with_capacity(batch));
+                        pending.push_back((committer.submit(part), running));
+                    }
+                    while !pending.is_empty() {
+                        if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                    if failure.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+            };
             match self.projection.accept(&event, self.projection.current) {
                 Err(rejection) => {
                     running.refused += 1;
