@@ -128,11 +128,12 @@ impl SqliteStore {
                 })
                 .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         }
-        if let Some(reason) = read_only::cannot_write(path) {
-            return Err(StoreError::ReadOnly { url, reason });
-        }
         let conn = Connection::open(path)
             .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
+        // SQLite opens a file it may not write for reading only: say so before anything fails.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(StoreError::ReadOnly { url, reason: read_only::REASON });
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Switching a new file to WAL needs the file to itself, and SQLite answers "busy" at
         // once rather than waiting when another opener has it: wait and try again.

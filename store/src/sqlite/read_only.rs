@@ -15,18 +15,11 @@ use rusqlite::{Connection, OpenFlags};
 use super::{SqliteStore, SCHEMA_VERSION};
 use crate::StoreError;
 
-/// Why the database file at `path` cannot be written by this process, if it cannot: asked
-/// without changing anything (the file is opened for writing and closed at once).
-pub(super) fn cannot_write(path: &Path) -> Option<&'static str> {
-    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
-        Ok(_) => None,
-        Err(e) => match e.kind() {
-            std::io::ErrorKind::ReadOnlyFilesystem => Some("it is on a read-only file system"),
-            std::io::ErrorKind::PermissionDenied => Some("this user may not write it"),
-            _ => None,
-        },
-    }
-}
+/// Why a database opens for reading only. (Asking the file system instead, by opening the
+/// file for writing, would be wrong: closing any descriptor of a file drops the locks that
+/// SQLite holds on it in this process.)
+pub(super) const REASON: &str =
+    "it opens for reading only (a read-only file system, or a file this user may not write)";
 
 /// The file beside the database with `suffix` appended to its name (`-wal`, `-shm`).
 fn beside(path: &Path, suffix: &str) -> PathBuf {
