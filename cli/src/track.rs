@@ -143,7 +143,14 @@ pub fn ingest(
     } else {
         let opened =
             std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let size = opened.metadata().ok().map(|m| m.len());
+        let metadata =
+            opened.metadata().with_context(|| format!("cannot read {}", file.display()))?;
+        anyhow::ensure!(
+            !metadata.is_dir(),
+            "cannot read {}: it is a folder, not a file of events",
+            file.display()
+        );
+        let size = Some(metadata.len());
         (Box::new(opened), size)
     };
     let key = setup.key.clone();

@@ -641,3 +641,26 @@ fn ingest_acknowledges_events_while_its_input_is_still_coming() {
     assert_eq!(info["events"], stored);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_line_too_long_for_an_event_is_refused_by_number_and_a_folder_is_not_read() {
+    let dir = scratch("long-line");
+    let m = model();
+    let long = format!(r#"{{"id":"e9","case":"c1","reason":"{}"}}"#, "x".repeat(2 << 20));
+    let text = format!(
+        "{OPENED}\n{long}\n{}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#)
+    );
+    std::fs::write(dir.join("long.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "long.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("long.jsonl:2: the line is"), "{}", err(&o));
+    assert!(err(&o).len() < 2000, "the line is not repeated");
+    assert!(out(&o).contains("2 events stored"), "{}", out(&o));
+    std::fs::create_dir_all(dir.join("folder")).unwrap();
+    let o = polku(&dir, &["ingest", "folder", "--model", &m, "--database", "sqlite://f.sqlite"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("folder: it is a folder"), "{}", err(&o));
+    assert!(!dir.join("f.sqlite").exists(), "no database was made");
+    let _ = std::fs::remove_dir_all(&dir);
+}
