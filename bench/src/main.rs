@@ -78,6 +78,7 @@ fn main() -> Result<()> {
             "ingest" => command = Some("ingest"),
             "recover" => command = Some("recover"),
             "recover-open" => command = Some("recover-open"),
+            "snapshot" => command = Some("snapshot"),
             "parse" => command = Some("parse"),
             "nets" => command = Some("nets"),
             "validate" => command = Some("validate"),
@@ -96,6 +97,7 @@ fn main() -> Result<()> {
                     "       polku-bench ingest [--clients N] [--batches 100,500,1000] [--dir DIR]"
                 );
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
+                println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
                 return Ok(());
@@ -120,6 +122,12 @@ fn main() -> Result<()> {
         ),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
         Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
+        Some("snapshot") => tracking::snapshot(
+            &corpus,
+            &database
+                .context("snapshot needs --database PATH (a copy of a store built by recover)")?,
+            batches.first().copied().unwrap_or(100),
+        ),
         Some("recover-open") => {
             tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
         }

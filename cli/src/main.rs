@@ -17,6 +17,7 @@ macro_rules! out {
 }
 
 mod help;
+mod input;
 mod maps;
 mod plan;
 mod track;

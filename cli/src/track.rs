@@ -4,12 +4,15 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use polku_dsl::Lang;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
-use polku_store::tracker::{Ack, Actor, ModelSources, Tracker};
+use polku_store::tracker::{Ack, Actor, ModelSources, Next, Tracker};
 
 use crate::say;
 use polku_store::project;
@@ -77,8 +80,20 @@ fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     Ok(Some(Setup { model, sources, database: tracking.database, key }))
 }
 
-fn open_tracker(setup: Setup) -> Result<(Tracker, PseudonymKey)> {
-    let store = polku_store::open(&setup.database)?;
+/// Whether a command writes to the store or only reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Write,
+    /// Opened for writing when it can be (reports and status are logged), else read-only, as
+    /// on a read-only mount; the tracker then refuses what cannot go without a write.
+    Read,
+}
+
+fn open_tracker(setup: Setup, use_: Use) -> Result<(Tracker, PseudonymKey)> {
+    let store = match use_ {
+        Use::Write => polku_store::open(&setup.database)?,
+        Use::Read => polku_store::open_for_reading(&setup.database)?,
+    };
     let key_copy = setup.key.clone();
     let tracker = Tracker::open(store, &setup.sources, &setup.model, setup.key)?;
     Ok((tracker, key_copy))
@@ -120,37 +135,28 @@ pub fn ingest(
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     // Bytes, whatever the source: a line that is not UTF-8 is refused by its number, the same
-    // for a file and for standard input, and nothing is stored altered.
-    let mut bytes = Vec::new();
-    if file == Path::new("-") {
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
+    // for a file and for standard input, and nothing is stored altered. The input is read as
+    // a stream: memory does not grow with its size, and events are stored and acknowledged
+    // while the rest is still read.
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if file == Path::new("-") {
+        (Box::new(std::io::stdin()), None)
     } else {
-        bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    }
-    let read = polku_engine::event::parse_bytes(
-        &bytes,
-        &setup.key,
-        &polku_engine::event::ReadOptions::default(),
-    );
-    // The stored text of a line is the line as sent, without a byte-order mark or `\r`.
-    let lines: Vec<&[u8]> = polku_engine::event::split_lines(&bytes).map(|(_, l)| l).collect();
-    let total_lines = lines.len();
-    let warnings = read.warnings;
-    let bad = read.errors;
-    let events: Vec<_> = read
-        .events
-        .into_iter()
-        .map(|(line, event)| {
-            let raw = lines
-                .get(line - 1)
-                .and_then(|l| std::str::from_utf8(l).ok())
-                .map(|l| l.trim().to_owned());
-            (line, event, raw)
-        })
-        .collect();
-    drop(lines);
-    drop(bytes);
-    let (mut tracker, _) = open_tracker(setup)?;
+        let opened =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let metadata =
+            opened.metadata().with_context(|| format!("cannot read {}", file.display()))?;
+        anyhow::ensure!(
+            !metadata.is_dir(),
+            "cannot read {}: it is a folder, not a file of events",
+            file.display()
+        );
+        let size = Some(metadata.len());
+        (Box::new(opened), size)
+    };
+    let key = setup.key.clone();
+    let (mut tracker, _) = open_tracker(setup, Use::Write)?;
+    let read = Arc::new(AtomicU64::new(0));
+    let (events, reader) = crate::input::spawn(input, key, read.clone());
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
     let started = std::time::Instant::now();
     let mut last_drawn = std::time::Instant::now();
@@ -161,38 +167,46 @@ pub fn ingest(
             let _ = stdout.flush();
         } else if progress && last_drawn.elapsed().as_millis() >= 100 {
             last_drawn = std::time::Instant::now();
-            let width = 30;
-            let filled = ack.line * width / total_lines.max(1);
+            let done = read.load(Ordering::Relaxed);
+            let bar = match size {
+                Some(size) => {
+                    let width = 30;
+                    let filled = (done.min(size) * width / size.max(1)) as usize;
+                    format!("[{}{}] ", "#".repeat(filled), " ".repeat(width as usize - filled))
+                }
+                None => String::new(),
+            };
             eprint!(
-                "\r[{}{}] {}/{} {}",
-                "#".repeat(filled),
-                " ".repeat(width - filled.min(width)),
+                "\r{bar}{:.1} MB, {} {}",
+                done as f64 / 1e6,
                 ack.line,
-                total_lines,
                 say(lang, "lines", "riviä")
             );
         }
     };
-    let (ack, refusals) = tracker.ingest(events, batch, &actor(args), &mut on_ack)?;
+    // Nothing read for a moment (input that is slow to come): what was read is committed and
+    // acknowledged meanwhile.
+    let mut next = || match events.recv_timeout(std::time::Duration::from_millis(50)) {
+        Ok((line, event, raw)) => Some(Next::Event(line, event, raw)),
+        Err(RecvTimeoutError::Timeout) => Some(Next::Idle),
+        Err(RecvTimeoutError::Disconnected) => None,
+    };
+    // On a failure the reader is left behind (it may wait for input that never ends).
+    let (ack, refusals) = tracker.ingest_from(&mut next, batch, &actor(args), &mut on_ack)?;
+    let report = reader.join().map_err(|_| anyhow::anyhow!("the reader of the input failed"))?;
     if progress {
         eprintln!();
     }
-    let seconds = started.elapsed().as_secs_f64();
-    // A snapshot only shortens the next start: when it cannot be written (a full disk), the
-    // events are still stored and acknowledged, so it is a warning, not a failure.
-    if tracker.unsnapshotted() >= 50_000 {
-        if let Err(e) = tracker.save_snapshot() {
-            eprintln!(
-                "{}: {}: {e}",
-                say(lang, "warning", "varoitus"),
-                say(
-                    lang,
-                    "no snapshot written (the events are stored; the next start reads more of the log)",
-                    "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
-                )
-            );
-        }
+    if let Some(e) = report.failed {
+        return Err(anyhow::Error::new(e).context(format!(
+            "cannot read {} after line {} (the events before it are stored)",
+            file.display(),
+            report.lines
+        )));
     }
+    let warnings = report.warnings;
+    let bad = report.errors;
+    let seconds = started.elapsed().as_secs_f64();
     let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
     problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));
     problems.sort();
@@ -237,6 +251,22 @@ pub fn ingest(
             }
         );
     }
+    // Every acknowledgement and the summary are out before the snapshot is written: it only
+    // shortens the next start. When it cannot be written (a full disk), the
+    // events are still stored and acknowledged, so it is a warning, not a failure.
+    if tracker.unsnapshotted() >= 50_000 {
+        if let Err(e) = tracker.save_snapshot() {
+            eprintln!(
+                "{}: {}: {e}",
+                say(lang, "warning", "varoitus"),
+                say(
+                    lang,
+                    "no snapshot written (the events are stored; the next start reads more of the log)",
+                    "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
+                )
+            );
+        }
+    }
     Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -252,7 +282,7 @@ pub fn status(
         Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
         None => now(),
     };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
     let status = match tracker.client_status(client, &actor(args), now, lang) {
         Ok(status) => status,
         Err(polku_store::tracker::TrackerError::Client(message)) => {
@@ -434,7 +464,7 @@ pub fn report(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
     let actor = actor(args);
     let fi = lang == Lang::Fi;
     match kind {
@@ -586,7 +616,11 @@ pub enum StoreCommand {
 
 pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let (mut tracker, _) = open_tracker(setup)?;
+    let use_ = match command {
+        StoreCommand::Snapshot => Use::Write,
+        StoreCommand::Info | StoreCommand::AccessLog { .. } => Use::Read,
+    };
+    let (mut tracker, _) = open_tracker(setup, use_)?;
     match command {
         StoreCommand::Info => print_json(&tracker.info()?)?,
         StoreCommand::Snapshot => {
@@ -625,7 +659,7 @@ pub fn open_with_model(
     let Some(setup) = setup(args, lang)? else { return Ok(None) };
     let model = setup.model.clone();
     let hash = setup.sources.hash();
-    let (tracker, key) = open_tracker(setup)?;
+    let (tracker, key) = open_tracker(setup, Use::Write)?;
     Ok(Some((tracker, key, model, hash)))
 }
 

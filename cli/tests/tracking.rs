@@ -422,3 +422,245 @@ fn another_event_under_a_used_id_is_refused_as_a_conflict_not_skipped() {
     let status: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert!(status["cases"][0]["closed"].is_null(), "the case stays open");
 }
+
+/// Runs the binary (in `dir`, with the fixed key) with the folder `mount` bind-mounted
+/// read-only over itself in a mount namespace of its own. That is what a read-only mount is,
+/// for root too: root writes any file whatever its mode, so a chmod would prove nothing on CI
+/// (which runs as root), but no one writes on a read-only file system. `None` where this system
+/// gives no mount namespace (no unshare(1), or no privilege for one): the caller skips.
+fn polku_on_read_only_mount(dir: &Path, mount: &Path, args: &[&str]) -> Option<Output> {
+    // The script checks that the mount really refuses writes before running polku.
+    let script = r#"mount --bind -o ro "$1" "$1" || exit 96
+        if touch "$1/.probe" 2>/dev/null; then exit 97; fi
+        shift; exec "$@""#;
+    for how in [&["--mount"][..], &["--user", "--map-root-user", "--mount"][..]] {
+        let ready = Command::new("unshare")
+            .args(how)
+            .args(["sh", "-c", script, "sh"])
+            .arg(mount)
+            .arg("true")
+            .output();
+        if !ready.is_ok_and(|o| o.status.success()) {
+            continue;
+        }
+        let mut command = Command::new("unshare");
+        command
+            .args(how)
+            .args(["sh", "-c", script, "sh"])
+            .arg(mount)
+            .arg(env!("CARGO_BIN_EXE_polku"))
+            .args(args)
+            .current_dir(dir)
+            .env("POLKU_PSEUDONYM_KEY", KEY)
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES");
+        return Some(finish(command, &format!("polku {args:?} on a read-only mount")));
+    }
+    eprintln!("SKIPPED: this system gives no mount namespace (unshare --mount) to make a read-only mount in");
+    None
+}
+
+#[test]
+fn a_store_on_a_read_only_mount_is_inspected_but_client_data_is_refused() {
+    let dir = scratch("read-only");
+    let m = model();
+    let db = dir.join("ro");
+    let database = format!("sqlite://{}", db.join("p.sqlite").display());
+    let text = format!(
+        "{OPENED}\n{}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#)
+    );
+    std::fs::write(dir.join("e.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "e.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let files = |db: &Path| {
+        let mut names: Vec<_> = std::fs::read_dir(db)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = std::fs::read(db.join("p.sqlite")).unwrap();
+    // Cleanly closed, so the folder holds the database alone: no -wal or -shm to read it
+    // through, and none can be made.
+    assert_eq!(files(&db), ["p.sqlite"]);
+    let ro = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--model", &m, "--database", &database]);
+        polku_on_read_only_mount(&dir, &db, &all)
+    };
+    let Some(o) = ro(&["store", "info"]) else { return };
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 2);
+    let o = ro(&["report", "segments", "--date", "2026-01-31", "--format", "json"]).unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let report: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(report["cases"], 1);
+    let o = ro(&["store", "access-log"]).unwrap();
+    assert!(o.status.success() && out(&o).contains("ingest"), "{}", err(&o));
+    // A client's data is not shown when the access cannot be logged.
+    let o = ro(&["status", "131052-308T"]).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(out(&o).is_empty(), "{}", out(&o));
+    assert!(err(&o).contains("read-only") && err(&o).contains("access log"), "{}", err(&o));
+    assert!(!err(&o).contains("131052"), "{}", err(&o));
+    // Writes are refused, naming why.
+    let o = ro(&["ingest", "e.jsonl"]).unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("cannot be written: it opens for reading only (a read-only file system"),
+        "{}",
+        err(&o)
+    );
+    assert_eq!(files(&db), ["p.sqlite"]);
+    assert_eq!(std::fs::read(db.join("p.sqlite")).unwrap(), before);
+
+    // With a writer holding the database open elsewhere, its -wal and -shm are there and are
+    // read through: the newest commits are seen.
+    let writer =
+        polku_store::sqlite::SqliteStore::open(&db.join("p.sqlite")).expect("a second opener");
+    let more = line("e3", "2026-01-12", r#""type":"step_completed","step":"hyvinvointikysely""#);
+    std::fs::write(dir.join("more.jsonl"), format!("{more}\n")).unwrap();
+    let o = polku(&dir, &["ingest", "more.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(db.join("p.sqlite-wal").exists() && db.join("p.sqlite-shm").exists());
+    let o = ro(&["store", "info"]).unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], 3);
+    drop(writer);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_snapshot_that_cannot_be_written_is_a_warning_and_every_event_is_stored() {
+    let dir = scratch("snapshot-fails");
+    let m = model();
+    // Enough events for ingest to write a snapshot after them (over 50,000).
+    let o = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "2600", "--days", "365", "--out", "e.jsonl"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let db = dir.join("p.sqlite");
+    let database = format!("sqlite://{}", db.display());
+    drop(polku_store::sqlite::SqliteStore::open(&db).unwrap());
+    // The snapshot's write fails inside SQLite, on the snapshot's own path, as a full disk
+    // fails it: the row that would hold it cannot be written.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER no_room BEFORE INSERT ON snapshots
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+        )
+        .unwrap();
+    let o = polku(&dir, &["ingest", "e.jsonl", "--model", &m, "--database", &database]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        err(&o).contains("warning: no snapshot written") && err(&o).contains("disk is full"),
+        "{}",
+        err(&o)
+    );
+    let summary = out(&o);
+    let stored: u64 = summary.split(" events stored").next().unwrap().trim().parse().unwrap();
+    assert!(stored > 50_000, "{summary}");
+    let o = polku(&dir, &["store", "info", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], stored, "every acknowledged event is stored");
+    assert_eq!(info["log_seq"], stored);
+    assert_eq!(info["snapshot_seq"], 0, "no snapshot was written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ingest_acknowledges_events_while_its_input_is_still_coming() {
+    use std::io::{BufRead, Write};
+    let dir = scratch("streaming");
+    let m = model();
+    let o = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "100", "--days", "365", "--out", "e.jsonl"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let text = std::fs::read_to_string(dir.join("e.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (first, rest) = lines.split_at(500);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["ingest", "-", "--model", &m, "--format", "json"])
+        .current_dir(&dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("LANG", "C.UTF-8")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (said, heard) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if said.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    for line in first {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    // The input has not ended, and the first 500 lines are acknowledged all the same.
+    let mut acknowledged = 0;
+    while acknowledged < 500 {
+        let Ok(line) = heard.recv_timeout(std::time::Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("no acknowledgement of the first 500 lines while the input was open");
+        };
+        let ack: serde_json::Value = serde_json::from_str(&line).unwrap();
+        acknowledged = ack["acknowledged"]["line"].as_u64().unwrap() as usize;
+        assert!(acknowledged <= 500, "{line}");
+    }
+    for line in rest {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let said: Vec<String> = heard.iter().collect();
+    let summary: serde_json::Value = serde_json::from_str(said.last().unwrap()).unwrap();
+    let stored = summary["summary"]["accepted"].as_u64().unwrap();
+    let repeats = summary["summary"]["duplicates"].as_u64().unwrap();
+    assert_eq!(stored + repeats, lines.len() as u64, "{summary}");
+    assert_eq!(summary["summary"]["line"], lines.len());
+    let o = polku(&dir, &["store", "info", "--model", &m]);
+    let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(info["events"], stored);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_line_too_long_for_an_event_is_refused_by_number_and_a_folder_is_not_read() {
+    let dir = scratch("long-line");
+    let m = model();
+    let long = format!(r#"{{"id":"e9","case":"c1","reason":"{}"}}"#, "x".repeat(2 << 20));
+    let text = format!(
+        "{OPENED}\n{long}\n{}\n",
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#)
+    );
+    std::fs::write(dir.join("long.jsonl"), text).unwrap();
+    let o = polku(&dir, &["ingest", "long.jsonl", "--model", &m]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("long.jsonl:2: the line is"), "{}", err(&o));
+    assert!(err(&o).len() < 2000, "the line is not repeated");
+    assert!(out(&o).contains("2 events stored"), "{}", out(&o));
+    std::fs::create_dir_all(dir.join("folder")).unwrap();
+    let o = polku(&dir, &["ingest", "folder", "--model", &m, "--database", "sqlite://f.sqlite"]);
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("folder: it is a folder"), "{}", err(&o));
+    assert!(!dir.join("f.sqlite").exists(), "no database was made");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -180,11 +180,20 @@ impl Committer {
         &self,
         work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.run_later(work).recv().map_err(|_| StoreError::WriterGone)?
+    }
+
+    /// Hands `work` to the writer thread, to run in its turn, without waiting: its result
+    /// comes on the receiver (which reports a closed channel when the writer has stopped).
+    pub fn run_later<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Receiver<Result<T, StoreError>> {
         let (reply, answer) = sync_channel(1);
         self.send(Job::Run(Box::new(move |store| {
             let _ = reply.send(work(store));
         })));
-        answer.recv().map_err(|_| StoreError::WriterGone)?
+        answer
     }
 
     /// Submits a batch; the ticket tells when it is durable.

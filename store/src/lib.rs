@@ -55,6 +55,8 @@ pub struct Access {
 pub enum StoreError {
     #[error("database {url}: {message}")]
     Open { url: String, message: String },
+    #[error("database {url} cannot be written: {reason}")]
+    ReadOnly { url: String, reason: &'static str },
     #[error("the database was written by a newer Polku (schema {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
     #[error("database: {0}")]
@@ -71,6 +73,10 @@ pub enum StoreError {
 
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {
+    /// Whether this store can be written (false when it was opened read-only).
+    fn writable(&self) -> bool {
+        true
+    }
     /// Appends the records' bodies in order, durably: when this returns `Ok`, a crash loses
     /// none of them. Returns the sequence number of the last. `after` is the sequence number
     /// the caller believes is last: when another writer has appended since, nothing is
@@ -90,6 +96,25 @@ pub trait EventStore: Send {
     fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
     /// Keeps a snapshot of the projection after record `seq`; older ones are dropped.
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
+    /// Keeps a snapshot of `len` bytes after record `seq`, which `write` writes as a stream
+    /// (all `len` bytes, else nothing is kept); older ones are dropped. A backend that cannot
+    /// take a stream collects it first.
+    fn save_snapshot_with(
+        &mut self,
+        seq: u64,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut data = Vec::new();
+        write(&mut data)?;
+        if data.len() as u64 != len {
+            return Err(StoreError::Snapshot(format!(
+                "the snapshot is {} bytes, not the {len} announced",
+                data.len()
+            )));
+        }
+        self.save_snapshot(seq, &data)
+    }
     /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
     /// after), without holding it all in memory. Returns whether there was one.
     fn read_snapshot(
@@ -131,11 +156,30 @@ pub fn open(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
     }
+    Err(unknown_kind(url))
+}
+
+/// Opens the store a URL names for reading: for writing as [`open`] does when it can be
+/// written, else read-only ([`StoreError::ReadOnly`] is the only failure that falls back).
+/// A read-only store answers reads and fails every write: see [`EventStore::writable`].
+pub fn open_for_reading(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
+    match open(url) {
+        Err(StoreError::ReadOnly { .. }) => match url.strip_prefix("sqlite://") {
+            Some(path) => {
+                Ok(Box::new(sqlite::SqliteStore::open_read_only(std::path::Path::new(path))?))
+            }
+            None => Err(unknown_kind(url)),
+        },
+        other => other,
+    }
+}
+
+fn unknown_kind(url: &str) -> StoreError {
     let scheme = url.split("://").next().unwrap_or(url);
-    Err(StoreError::Open {
+    StoreError::Open {
         url: url.to_owned(),
         message: format!(
             "unknown kind of database `{scheme}`: write sqlite://PATH (PostgreSQL comes later)"
         ),
-    })
+    }
 }

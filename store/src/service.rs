@@ -71,6 +71,8 @@ struct Shared {
     /// Client statuses as JSON, by pseudonym and language, with the minute they were made for;
     /// an event of the client drops its entries.
     statuses: Mutex<HashMap<StatusKey, (i64, Arc<str>)>>,
+    /// The snapshot being written in the background, if one is.
+    snapshot: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 /// A client's pseudonym and whether the status is in English.
@@ -104,6 +106,7 @@ impl TrackerService {
             writer: Mutex::new(writer),
             snapshot_every: every.max(1),
             statuses: Mutex::new(HashMap::new()),
+            snapshot: Mutex::new(None),
         }))
     }
 
@@ -225,8 +228,7 @@ impl TrackerService {
                 drop(tracker);
                 let _ = self.log(actor, "ingest", None, &format!("{} events", result.stored));
                 if due {
-                    // A snapshot only shortens the next start; its failure loses nothing.
-                    let _ = self.tracker().save_snapshot();
+                    self.snapshot_in_background();
                 }
                 Ok(result)
             }
@@ -239,6 +241,29 @@ impl TrackerService {
                 self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
                 Err(e.into())
             }
+        }
+    }
+
+    /// Writes a snapshot on a thread of its own, so that the batch that made it due is answered
+    /// at once; one at a time. A snapshot only shortens the next start: its failure loses
+    /// nothing, and the next batch past the threshold tries again. While the projection is
+    /// encoded, requests that need it wait for it.
+    fn snapshot_in_background(&self) {
+        let mut running = self.0.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        if running.as_ref().is_some_and(|thread| !thread.is_finished()) {
+            return;
+        }
+        let service = self.clone();
+        *running = Some(std::thread::spawn(move || {
+            let _ = service.tracker().save_snapshot();
+        }));
+    }
+
+    /// Waits until a snapshot being written in the background (if any) is written or failed.
+    pub fn wait_for_snapshot(&self) {
+        let running = self.0.snapshot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = running {
+            let _ = thread.join();
         }
     }
 

@@ -11,33 +11,58 @@ use crate::StoreError;
 
 const MAGIC: &[u8; 8] = b"POLKUSN2";
 
-struct Writer(Vec<u8>);
+/// Writes a snapshot as a stream into `out`, keeping the checksum and the length as it goes,
+/// so that a large one is never held whole in memory. Without a checksum it only counts.
+struct Writer<'a> {
+    out: &'a mut dyn std::io::Write,
+    sum: Option<Sum>,
+    len: u64,
+}
 
-impl Writer {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
+impl Writer<'_> {
+    fn raw(&mut self, v: &[u8]) -> std::io::Result<()> {
+        if let Some(sum) = &mut self.sum {
+            sum.update(v);
+        }
+        self.len += v.len() as u64;
+        self.out.write_all(v)
     }
-    fn u16(&mut self, v: u16) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    fn u8(&mut self, v: u8) -> std::io::Result<()> {
+        self.raw(&[v])
     }
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    fn u16(&mut self, v: u16) -> std::io::Result<()> {
+        self.raw(&v.to_le_bytes())
     }
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    fn u32(&mut self, v: u32) -> std::io::Result<()> {
+        self.raw(&v.to_le_bytes())
     }
-    fn i64(&mut self, v: i64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.raw(&v.to_le_bytes())
     }
-    fn u128(&mut self, v: u128) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+    fn i64(&mut self, v: i64) -> std::io::Result<()> {
+        self.raw(&v.to_le_bytes())
     }
-    fn bytes(&mut self, v: &[u8]) {
-        self.u32(v.len() as u32);
-        self.0.extend_from_slice(v);
+    fn u128(&mut self, v: u128) -> std::io::Result<()> {
+        self.raw(&v.to_le_bytes())
     }
-    fn str(&mut self, v: &str) {
-        self.bytes(v.as_bytes());
+    fn bytes(&mut self, v: &[u8]) -> std::io::Result<()> {
+        self.u32(v.len() as u32)?;
+        self.raw(v)
+    }
+    fn str(&mut self, v: &str) -> std::io::Result<()> {
+        self.bytes(v.as_bytes())
+    }
+}
+
+/// Writes nowhere: for counting.
+struct Nowhere;
+
+impl std::io::Write for Nowhere {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -55,12 +80,29 @@ struct Sum {
 
 impl Sum {
     fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.pending |= u64::from(b) << (8 * self.filled);
-            self.filled += 1;
-            if self.filled == 8 {
-                self.mix();
-            }
+        let mut rest = bytes;
+        while self.filled != 0 && !rest.is_empty() {
+            self.byte(rest[0]);
+            rest = &rest[1..];
+        }
+        // Whole words at once: the same as byte by byte, little-endian.
+        let mut words = rest.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.pending = u64::from_le_bytes(w);
+            self.mix();
+        }
+        for &b in words.remainder() {
+            self.byte(b);
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.pending |= u64::from(b) << (8 * self.filled);
+        self.filled += 1;
+        if self.filled == 8 {
+            self.mix();
         }
     }
 
@@ -140,75 +182,97 @@ impl Reader<'_> {
     }
 }
 
-/// Writes the image of a projection.
+/// Writes the image of a projection into memory. A large projection is better written with
+/// [`encode_into`], which never holds the image whole.
 pub fn encode(p: &Projection) -> Vec<u8> {
-    let mut w = Writer(Vec::with_capacity(64 + p.cases.len() * 300));
-    w.0.extend_from_slice(MAGIC);
-    w.u32(polku_engine::EXECUTION_SEMANTICS);
-    w.u32(p.names.len() as u32);
+    let mut data = Vec::with_capacity(64 + p.cases.len() * 300);
+    // Writing to memory does not fail.
+    let _ = encode_into(p, &mut data);
+    data
+}
+
+/// The length in bytes of the image of `p`, found without making it.
+pub fn encoded_len(p: &Projection) -> u64 {
+    let mut w = Writer { out: &mut Nowhere, sum: None, len: 0 };
+    // Writing nowhere does not fail.
+    let _ = write_image(p, &mut w);
+    w.len + 8
+}
+
+/// Writes the image of a projection as a stream into `out` (best buffered), ending with its
+/// checksum; returns its length, which is [`encoded_len`]. Nothing but `out` grows with the
+/// projection's size.
+pub fn encode_into(p: &Projection, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+    let mut w = Writer { out, sum: Some(Sum::default()), len: 0 };
+    write_image(p, &mut w)?;
+    let check = w.sum.take().unwrap_or_default().finish(w.len);
+    w.u64(check)?;
+    Ok(w.len)
+}
+
+/// Everything but the checksum.
+fn write_image(p: &Projection, w: &mut Writer<'_>) -> std::io::Result<()> {
+    w.raw(MAGIC)?;
+    w.u32(polku_engine::EXECUTION_SEMANTICS)?;
+    w.u32(p.names.len() as u32)?;
     for name in p.names.iter() {
-        w.str(name);
+        w.str(name)?;
     }
-    w.u32(p.versions.len() as u32);
+    w.u32(p.versions.len() as u32)?;
     for version in &p.versions {
-        w.str(&version.hash);
-        w.u32(version.execs.len() as u32);
+        w.str(&version.hash)?;
+        w.u32(version.execs.len() as u32)?;
         for exec in &version.execs {
-            w.str(&exec.machine.process);
+            w.str(&exec.machine.process)?;
             let positions = exec.machine.positions();
-            w.u32(positions.len() as u32);
+            w.u32(positions.len() as u32)?;
             for position in positions {
-                w.u32(position.len() as u32);
+                w.u32(position.len() as u32)?;
                 for marking in position.iter() {
-                    w.bytes(marking);
+                    w.bytes(marking)?;
                 }
             }
         }
     }
-    w.u32(p.clients.len() as u32);
+    w.u32(p.clients.len() as u32)?;
     for client in &p.clients {
-        w.0.extend_from_slice(client);
+        w.raw(client)?;
     }
-    w.u32(p.cases.len() as u32);
+    w.u32(p.cases.len() as u32)?;
     for case in &p.cases {
-        w.str(&case.id);
-        w.u32(case.client);
-        w.u16(case.version);
-        w.u16(case.exec);
-        w.u32(case.unit);
-        w.i64(case.opening.opened);
-        w.i64(case.opening.born.unwrap_or(i64::MIN));
-        w.u32(case.opening.segment);
-        w.u32(case.events.len() as u32);
+        w.str(&case.id)?;
+        w.u32(case.client)?;
+        w.u16(case.version)?;
+        w.u16(case.exec)?;
+        w.u32(case.unit)?;
+        w.i64(case.opening.opened)?;
+        w.i64(case.opening.born.unwrap_or(i64::MIN))?;
+        w.u32(case.opening.segment)?;
+        w.u32(case.events.len() as u32)?;
         for e in &case.events {
-            w.i64(e.occurred);
-            w.u64(e.id);
-            w.u8(e.kind as u8);
-            w.u32(e.a);
-            w.u32(e.b);
-            w.u32(e.c);
+            w.i64(e.occurred)?;
+            w.u64(e.id)?;
+            w.u8(e.kind as u8)?;
+            w.u32(e.a)?;
+            w.u32(e.b)?;
+            w.u32(e.c)?;
         }
         match &case.rt {
-            None => w.u8(0),
+            None => w.u8(0)?,
             Some(rt) => {
-                w.u8(1);
-                w.u32(rt.position);
-                w.u32(rt.segment);
-                w.u16(rt.plan);
+                w.u8(1)?;
+                w.u32(rt.position)?;
+                w.u32(rt.segment)?;
+                w.u16(rt.plan)?;
                 for set in [rt.planned_ever, rt.skipped, rt.fired, rt.open, rt.satisfied] {
-                    w.u128(set);
+                    w.u128(set)?;
                 }
-                w.bytes(&rt.done);
-                w.i64(rt.closed.unwrap_or(i64::MIN));
+                w.bytes(&rt.done)?;
+                w.i64(rt.closed.unwrap_or(i64::MIN))?;
             }
         }
     }
-    w.u64(p.events);
-    let mut sum = Sum::default();
-    sum.update(&w.0);
-    let check = sum.finish(w.0.len() as u64);
-    w.u64(check);
-    w.0
+    w.u64(p.events)
 }
 
 /// Reads the image of a projection. `model` gives the compiled model of a version hash.

@@ -9,6 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{Access, EventStore, Record, StoreError};
 
+mod read_only;
+
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: the event log, model versions, snapshots and the access log.
@@ -55,6 +57,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub struct SqliteStore {
     conn: Connection,
     checkpointer: Option<Checkpointer>,
+    /// False when opened with [`SqliteStore::open_read_only`].
+    writable: bool,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -126,6 +130,10 @@ impl SqliteStore {
         }
         let conn = Connection::open(path)
             .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
+        // SQLite opens a file it may not write for reading only: say so before anything fails.
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(StoreError::ReadOnly { url, reason: read_only::REASON });
+        }
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Switching a new file to WAL needs the file to itself, and SQLite answers "busy" at
         // once rather than waiting when another opener has it: wait and try again.
@@ -150,7 +158,7 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )?;
-        let mut store = SqliteStore { conn, checkpointer: None };
+        let mut store = SqliteStore { conn, checkpointer: None, writable: true };
         store.migrate()?;
         store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
@@ -191,6 +199,10 @@ fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Resul
 }
 
 impl EventStore for SqliteStore {
+    fn writable(&self) -> bool {
+        self.writable
+    }
+
     fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
     }
@@ -263,6 +275,42 @@ impl EventStore for SqliteStore {
             "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, ?2)",
             params![seq as i64, data],
         )?;
+        tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The snapshot goes straight into its row: a blob of its length is made (zeroblob, which
+    /// takes no memory) and written through incremental blob I/O, in the one transaction that
+    /// also drops the older ones.
+    fn save_snapshot_with(
+        &mut self,
+        seq: u64,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let size = i64::try_from(len)
+            .map_err(|_| StoreError::Snapshot(format!("a snapshot of {len} bytes")))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, zeroblob(?2))",
+            params![seq as i64, size],
+        )?;
+        let rowid = tx.last_insert_rowid();
+        {
+            let blob = tx.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, false)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, blob);
+            write(&mut out)?;
+            let mut blob = out.into_inner().map_err(|e| StoreError::Snapshot(e.to_string()))?;
+            // A blob is written in place: all of it, or the row holds zeros at its end.
+            let written = std::io::Seek::stream_position(&mut blob)
+                .map_err(|e| StoreError::Snapshot(e.to_string()))?;
+            if written != len {
+                return Err(StoreError::Snapshot(
+                    "the snapshot ended before its announced length".to_owned(),
+                ));
+            }
+        }
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())

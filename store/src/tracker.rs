@@ -102,6 +102,8 @@ pub enum TrackerError {
     Client(String),
     #[error("model: {0}")]
     Model(String),
+    #[error("the database was opened read-only (it cannot be written here), and {0}")]
+    ReadOnly(&'static str),
     #[error("the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database")]
     WrongKey,
 }
@@ -117,6 +119,18 @@ pub struct Ack {
     pub deviations: u64,
     /// The log's last sequence number.
     pub seq: u64,
+}
+
+/// What an ingest's source hands over next.
+// Handed over one at a time and taken apart at once: boxing the event would cost an
+// allocation per event for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Next {
+    /// An event with its line number and, where kept, the line as sent.
+    Event(usize, Event, Option<String>),
+    /// Nothing for now: the input is waiting for more.
+    Idle,
 }
 
 /// A line that ingest refused.
@@ -163,6 +177,8 @@ pub struct Tracker {
     key: PseudonymKey,
     sources: ModelSources,
     model: Model,
+    /// False on a store opened read-only: reads only.
+    writable: bool,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -181,16 +197,23 @@ impl Tracker {
         // The pseudonyms in the store were made with one key: refuse any other, or one
         // person would become two clients.
         let fingerprint = polku_engine::pseudonym::key_fingerprint(&key);
+        // A store opened read-only is only read: what would be written on opening (the key's
+        // fingerprint, the current model version) is needed only by writes.
+        let writable = store.writable();
         match store.meta(KEY_CHECK)? {
             Some(known) if known != fingerprint => return Err(TrackerError::WrongKey),
             Some(_) => {}
-            None => store.set_meta(KEY_CHECK, &fingerprint)?,
+            None if writable => store.set_meta(KEY_CHECK, &fingerprint)?,
+            None => {}
         }
         let hash = sources.hash();
         let json =
             serde_json::to_string(sources).map_err(|e| TrackerError::Model(e.to_string()))?;
-        let current_model = store.put_model(&hash, &json)?;
+        let mut current_model = if writable { store.put_model(&hash, &json)? } else { 0 };
         let stored = store.models()?;
+        if !writable {
+            current_model = stored.iter().find(|(_, h, _)| *h == hash).map_or(0, |(id, _, _)| *id);
+        }
         let mut compiled: HashMap<String, Model> = HashMap::new();
         compiled.insert(hash.clone(), model.clone());
         let mut compile = |h: &str| -> Result<Model, StoreError> {
@@ -255,7 +278,13 @@ impl Tracker {
             key,
             sources: sources.clone(),
             model: model.clone(),
+            writable,
         })
+    }
+
+    /// Whether the store can be written; a tracker on a read-only store only reads.
+    pub fn writable(&self) -> bool {
+        self.writable
     }
 
     /// Rebuilds the projection from the store: after a failed write, the projection may hold
@@ -307,6 +336,24 @@ impl Tracker {
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        let mut events = events.into_iter();
+        let mut next = || events.next().map(|(line, event, raw)| Next::Event(line, event, raw));
+        self.ingest_from(&mut next, batch, actor, on_ack)
+    }
+
+    /// As [`Tracker::ingest`], from a source that can also say it has nothing for now
+    /// ([`Next::Idle`], such as input that is slow to come): what was handed over until then
+    /// is committed and acknowledged before the source is asked again. `None` ends the input.
+    pub fn ingest_from(
+        &mut self,
+        next: &mut dyn FnMut() -> Option<Next>,
+        batch: usize,
+        actor: &Actor,
+        on_ack: &mut dyn FnMut(&Ack),
+    ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("events cannot be stored"));
+        }
         let batch = batch.clamp(1, 100_000);
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
         let committer = self.writer.clone();
@@ -329,7 +376,28 @@ impl Tracker {
             }
             Ok(())
         }
-        for (line, event, raw) in events {
+        while let Some(item) = next() {
+            let (line, event, raw) = match item {
+                Next::Event(line, event, raw) => (line, event, raw),
+                Next::Idle => {
+                    // Everything handed over so far goes to the disk and is acknowledged.
+                    if !rows.is_empty() || running.line > submitted {
+                        submitted = running.line;
+                        let part = std::mem::replace(&mut rows, Vec::with_capacity(batch));
+                        pending.push_back((committer.submit(part), running));
+                    }
+                    while !pending.is_empty() {
+                        if let Err(e) = wait(&mut pending, &mut ack, on_ack) {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                    if failure.is_some() {
+                        break;
+                    }
+                    continue;
+                }
+            };
             match self.projection.accept(&event, self.projection.current) {
                 Err(rejection) => {
                     running.refused += 1;
@@ -412,6 +480,15 @@ impl Tracker {
         self.writer.log_access(access)
     }
 
+    /// Logs a report. A report shows aggregates, no client's data: on a store that cannot be
+    /// written (a read-only mount) it is given without its access-log row.
+    fn log_report(&mut self, actor: &Actor, detail: &str) -> Result<(), StoreError> {
+        if !self.writable {
+            return Ok(());
+        }
+        self.log(actor, "report", None, detail)
+    }
+
     /// Turns what the user typed (a personal identity code or a pseudonym) into a pseudonym.
     pub fn pseudonym(&self, client: &str) -> Result<Pseudonym, TrackerError> {
         pseudonym_of(client, &self.key)
@@ -432,6 +509,11 @@ impl Tracker {
         lang: Lang,
     ) -> Result<Option<ClientStatus>, TrackerError> {
         let pseudonym = self.pseudonym(client)?;
+        if !self.writable {
+            return Err(TrackerError::ReadOnly(
+                "a client's data is shown only after the access is written to the access log: the status is not shown",
+            ));
+        }
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
         Ok(self.projection.client_status(pseudonym.as_str(), now, lang))
     }
@@ -441,7 +523,7 @@ impl Tracker {
         actor: &Actor,
         date: i64,
     ) -> Result<SegmentReport, TrackerError> {
-        self.log(actor, "report", None, "segments")?;
+        self.log_report(actor, "segments")?;
         Ok(self.projection.segment_report(date))
     }
 
@@ -451,7 +533,7 @@ impl Tracker {
         from: i64,
         to: i64,
     ) -> Result<TransitionReport, TrackerError> {
-        self.log(actor, "report", None, "transitions")?;
+        self.log_report(actor, "transitions")?;
         Ok(self.projection.transition_report(from, to))
     }
 
@@ -460,15 +542,36 @@ impl Tracker {
         actor: &Actor,
         now: i64,
     ) -> Result<CompletionReport, TrackerError> {
-        self.log(actor, "report", None, "completion")?;
+        self.log_report(actor, "completion")?;
         Ok(self.projection.completion_report(now))
     }
 
-    /// Writes a snapshot of the projection after the log's last record.
+    /// Writes a snapshot of the projection after the log's last record, as a stream: it is
+    /// encoded here a piece at a time while the writer thread stores the pieces before it, so
+    /// that at most a few pieces are ever in memory, whatever the projection's size.
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
-        let data = snapshot::encode(&self.projection);
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("no snapshot can be written"));
+        }
         let seq = self.log_seq;
-        self.writer.run(move |store| store.save_snapshot(seq, &data))?;
+        let len = snapshot::encoded_len(&self.projection);
+        let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let stored = self.writer.run_later(move |store| {
+            store.save_snapshot_with(seq, len, &mut |out| {
+                for piece in inbox.iter() {
+                    out.write_all(&piece).map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                }
+                Ok(())
+            })
+        });
+        let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE) };
+        let encoded = snapshot::encode_into(&self.projection, &mut pipe)
+            .and_then(|_| std::io::Write::flush(&mut pipe));
+        // The end of the stream: the writer thread sees it and finishes.
+        drop(pipe);
+        // The store's failure first: it is why the pipe closed, if it did.
+        stored.recv().map_err(|_| StoreError::WriterGone)??;
+        encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
         self.snapshot_seq = seq;
         Ok(())
     }
@@ -502,6 +605,42 @@ impl Tracker {
             current_model: self.current_hash.clone(),
             state_digest: format!("{:016x}", self.projection.digest()),
         })
+    }
+}
+
+/// The size of the pieces a snapshot goes to the writer thread in.
+const SNAPSHOT_PIECE: usize = 1 << 20;
+
+/// The encoder's end of the snapshot's stream to the writer thread: full pieces are sent,
+/// at most two wait, and the encoder waits when they do.
+struct Pipe {
+    pieces: std::sync::mpsc::SyncSender<Vec<u8>>,
+    piece: Vec<u8>,
+}
+
+impl Pipe {
+    fn send(&mut self) -> std::io::Result<()> {
+        let full = std::mem::replace(&mut self.piece, Vec::with_capacity(SNAPSHOT_PIECE));
+        self.pieces.send(full).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped taking it")
+        })
+    }
+}
+
+impl std::io::Write for Pipe {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.piece.extend_from_slice(bytes);
+        if self.piece.len() >= SNAPSHOT_PIECE {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.piece.is_empty() {
+            return Ok(());
+        }
+        self.send()
     }
 }
 
