@@ -68,53 +68,52 @@ pub struct Validation {
 }
 
 /// The tasks a client of `segment` passes on every path through `flow` (first) and on some path
-/// (second). A choice keyed on segments lets the segment through its own branches (or the
-/// default one when none names it); a free-text choice may take any branch.
-fn tasks_on_path<'f>(flow: &'f Flow, segment: &str) -> (HashSet<&'f str>, HashSet<&'f str>) {
+/// (second), as bit sets over `index` (a task's position in the workflow). A choice keyed on
+/// segments lets the segment through its own branches (or the default one when none names it);
+/// a free-text choice may take any branch.
+fn tasks_on_path(flow: &Flow, segment: &str, index: &HashMap<&str, u32>) -> (u128, u128) {
     match flow {
         Flow::Name(name) => {
-            let one: HashSet<&str> = std::iter::once(name.text.as_str()).collect();
-            (one.clone(), one)
+            let bit = index.get(name.text.as_str()).map_or(0, |&i| 1u128 << i);
+            (bit, bit)
         }
         Flow::Sequence(items) | Flow::Parallel(items) => {
-            let mut must = HashSet::new();
-            let mut may = HashSet::new();
-            for item in items {
-                let (m, y) = tasks_on_path(item, segment);
-                must.extend(m);
-                may.extend(y);
-            }
-            (must, may)
+            items.iter().fold((0, 0), |(must, may), item| {
+                let (m, y) = tasks_on_path(item, segment, index);
+                (must | m, may | y)
+            })
         }
-        Flow::Repeat { body, .. } => tasks_on_path(body, segment),
+        Flow::Repeat { body, .. } => tasks_on_path(body, segment, index),
         Flow::Choice(branches) => {
             let keyed = branches.iter().any(|b| !b.segments.is_empty());
-            let own: Vec<&polku_dsl::ast::Branch> = if keyed {
-                let named: Vec<_> = branches
-                    .iter()
-                    .filter(|b| b.segments.iter().any(|s| s.text == segment))
-                    .collect();
-                let free = branches.iter().filter(|b| b.segments.is_empty() && !b.default);
-                if named.is_empty() {
-                    branches.iter().filter(|b| b.default).chain(free).collect()
-                } else {
-                    named.into_iter().chain(free).collect()
-                }
-            } else {
+            let named = |b: &&Branch| b.segments.iter().any(|s| s.text == segment);
+            let free = |b: &&Branch| b.segments.is_empty() && !b.default;
+            let own: Vec<&Branch> = if !keyed {
                 branches.iter().collect()
+            } else if branches.iter().any(|b| named(&b)) {
+                branches.iter().filter(|b| named(b) || free(b)).collect()
+            } else {
+                branches.iter().filter(|b| b.default || free(b)).collect()
             };
-            let mut must: Option<HashSet<&str>> = None;
-            let mut may = HashSet::new();
+            let mut must: Option<u128> = None;
+            let mut may = 0;
             for branch in own {
-                let (m, y) = tasks_on_path(&branch.flow, segment);
-                must = Some(match must {
-                    None => m,
-                    Some(previous) => previous.intersection(&m).copied().collect(),
-                });
-                may.extend(y);
+                let (m, y) = tasks_on_path(&branch.flow, segment, index);
+                must = Some(must.map_or(m, |previous| previous & m));
+                may |= y;
             }
-            (must.unwrap_or_default(), may)
+            (must.unwrap_or(0), may)
         }
+    }
+}
+
+/// Does a flow choose anywhere?
+fn has_choice(flow: &Flow) -> bool {
+    match flow {
+        Flow::Name(_) => false,
+        Flow::Sequence(items) | Flow::Parallel(items) => items.iter().any(has_choice),
+        Flow::Repeat { body, .. } => has_choice(body),
+        Flow::Choice(_) => true,
     }
 }
 
@@ -149,7 +148,9 @@ fn performers<'p>(
     }
     for change in process.segments.iter().flat_map(|c| &c.changes) {
         if let Change::Modify { step, attrs } = change {
-            if process.phase_of(&step.text) == Some(phase.name.text.as_str()) {
+            if !attrs.roles.is_empty()
+                && process.phase_of(&step.text) == Some(phase.name.text.as_str())
+            {
                 add(&step.text, &attrs.roles);
             }
         }
@@ -157,9 +158,12 @@ fn performers<'p>(
     out
 }
 
+/// The workflows of each phase, by process and phase name.
+type PhaseWorkflows<'m> = HashMap<(&'m str, &'m str), Vec<&'m Workflow>>;
+
 /// Runs every rule over a model whose names resolve.
 pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
-    let mut v = Validator { files, limits, out: Validation::default() };
+    let mut v = Validator { files, limits, out: Validation::default(), plans: HashMap::new() };
     v.unused();
     let client_roles: HashSet<&str> = v
         .items()
@@ -183,11 +187,16 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
         })
         .collect();
     v.referrals_in_chains(&processes);
+    // The workflows of each phase, found once rather than by a search per phase.
+    let mut by_phase: PhaseWorkflows = HashMap::new();
+    for (_, w) in &workflows {
+        by_phase.entry((w.process.text.as_str(), w.phase.text.as_str())).or_default().push(*w);
+    }
     for (file, item) in v.items().collect::<Vec<_>>() {
         match item {
             Item::Segmentation(s) => v.segmentation(file, s),
             Item::Chain(c) => v.chain(c, &processes),
-            Item::Process(p) => v.process(file, p, &workflows, &client_roles),
+            Item::Process(p) => v.process(file, p, &by_phase, &client_roles),
             Item::Workflow(w) => v.workflow(file, w, &processes),
             _ => {}
         }
@@ -199,6 +208,8 @@ struct Validator<'m> {
     files: &'m [(FileId, File)],
     limits: Limits,
     out: Validation,
+    /// Each process's segment plans, made once for the workflows that need them.
+    plans: HashMap<String, Vec<(String, crate::plan::Plan)>>,
 }
 
 impl<'m> Validator<'m> {
@@ -438,7 +449,7 @@ impl<'m> Validator<'m> {
         &mut self,
         file: FileId,
         process: &Process,
-        workflows: &[(FileId, &Workflow)],
+        workflows: &PhaseWorkflows,
         client_roles: &HashSet<&str>,
     ) {
         let phases: Vec<&Name> = process.phases.iter().map(|p| &p.name).collect();
@@ -478,15 +489,13 @@ impl<'m> Validator<'m> {
         &mut self,
         file: FileId,
         process: &Process,
-        workflows: &[(FileId, &Workflow)],
+        workflows: &PhaseWorkflows,
         client_roles: &HashSet<&str>,
     ) {
         for phase in &process.phases {
-            let phase_workflows: Vec<&Workflow> = workflows
-                .iter()
-                .map(|(_, w)| *w)
-                .filter(|w| w.process.text == process.name.text && w.phase.text == phase.name.text)
-                .collect();
+            let phase_workflows: &[&Workflow] = workflows
+                .get(&(process.name.text.as_str(), phase.name.text.as_str()))
+                .map_or(&[], Vec::as_slice);
             let carried: HashSet<&str> = phase_workflows
                 .iter()
                 .flat_map(|w| w.lanes.iter().flat_map(|l| &l.tasks))
@@ -540,7 +549,7 @@ impl<'m> Validator<'m> {
         &mut self,
         file: FileId,
         process: &Process,
-        workflows: &[(FileId, &Workflow)],
+        workflows: &PhaseWorkflows,
         client_roles: &HashSet<&str>,
     ) {
         for phase in &process.phases {
@@ -557,11 +566,9 @@ impl<'m> Validator<'m> {
             if staff_steps.is_empty() {
                 continue;
             }
-            let targets: Vec<&Workflow> = workflows
-                .iter()
-                .map(|(_, w)| *w)
-                .filter(|w| w.process.text == process.name.text && w.phase.text == phase.name.text)
-                .collect();
+            let targets: &[&Workflow] = workflows
+                .get(&(process.name.text.as_str(), phase.name.text.as_str()))
+                .map_or(&[], Vec::as_slice);
             let whole_phase = targets.iter().any(|w| w.step.is_none());
             let every_step = staff_steps
                 .iter()
@@ -795,45 +802,52 @@ impl<'m> Validator<'m> {
         process: &Process,
         phase: &polku_dsl::ast::Phase,
     ) {
-        if workflow.step.is_some() || workflow.flows.len() > 1 {
+        // Without a choice every task lies on every path: nothing to find. Bit sets hold up
+        // to 128 tasks; a larger workflow is not judged.
+        let tasks: Vec<&polku_dsl::ast::Task> =
+            workflow.lanes.iter().flat_map(|l| &l.tasks).collect();
+        let Some(flow) = workflow.flows.first() else { return };
+        if workflow.step.is_some()
+            || workflow.flows.len() > 1
+            || !has_choice(flow)
+            || tasks.len() > 128
+        {
             return;
         }
-        let mut carriers: HashMap<&str, Vec<&str>> = HashMap::new();
-        for task in workflow.lanes.iter().flat_map(|l| &l.tasks) {
+        let index: HashMap<&str, u32> =
+            tasks.iter().enumerate().map(|(i, t)| (t.name.text.as_str(), i as u32)).collect();
+        let mut carriers: HashMap<&str, u128> = HashMap::new();
+        for (i, task) in tasks.iter().enumerate() {
             if let Some(step) = &task.step {
-                carriers.entry(step.text.as_str()).or_default().push(task.name.text.as_str());
+                *carriers.entry(step.text.as_str()).or_default() |= 1u128 << i;
             }
         }
-        let segments: Vec<&str> =
-            process.segments.iter().map(|c| c.segment.text.as_str()).collect();
+        let plans = self.plans.entry(process.name.text.clone()).or_insert_with(|| {
+            process
+                .segments
+                .iter()
+                .filter_map(|c| {
+                    let segment = c.segment.text.clone();
+                    crate::plan::segment_plan(process, &segment).map(|plan| (segment, plan))
+                })
+                .collect()
+        });
         // One finding per step and kind, naming every segment it concerns.
-        let mut found: Vec<(Code, String, Vec<&str>)> = Vec::new();
-        for segment in segments {
-            let Some(plan) = crate::plan::segment_plan(process, segment) else { continue };
-            let (must, may) = match workflow.flows.first() {
-                Some(flow) => tasks_on_path(flow, segment),
-                None => {
-                    let all: HashSet<&str> = workflow
-                        .lanes
-                        .iter()
-                        .flat_map(|l| &l.tasks)
-                        .map(|t| t.name.text.as_str())
-                        .collect();
-                    (all.clone(), all)
-                }
-            };
+        let mut found: Vec<(Code, String, Vec<String>)> = Vec::new();
+        for (segment, plan) in plans.iter() {
+            let (must, may) = tasks_on_path(flow, segment, &index);
             for step in plan.steps.iter().filter(|s| s.phase == phase.name.text) {
-                let Some(tasks) = carriers.get(step.name.as_str()) else { continue };
-                let code = if !tasks.iter().any(|t| may.contains(t)) {
+                let Some(&tasks) = carriers.get(step.name.as_str()) else { continue };
+                let code = if tasks & may == 0 {
                     Code::StepOffSegmentPath
-                } else if step.required && !tasks.iter().any(|t| must.contains(t)) {
+                } else if step.required && tasks & must == 0 {
                     Code::StepOnFreeTextBranch
                 } else {
                     continue;
                 };
                 match found.iter_mut().find(|(c, s, _)| *c == code && *s == step.name) {
-                    Some((_, _, names)) => names.push(segment),
-                    None => found.push((code, step.name.clone(), vec![segment])),
+                    Some((_, _, names)) => names.push(segment.clone()),
+                    None => found.push((code, step.name.clone(), vec![segment.clone()])),
                 }
             }
         }
