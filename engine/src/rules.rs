@@ -107,6 +107,40 @@ fn tasks_on_path(flow: &Flow, segment: &str, index: &HashMap<&str, u32>) -> (u12
     }
 }
 
+/// The steps of a phase in one segment's plan, with whether each is required, as
+/// [`crate::plan::segment_plan`] makes them but without building the plan: the generic steps
+/// the segment keeps, with its `muuta … valinnainen | pakollinen`, and the steps it adds to the
+/// phase.
+fn phase_steps<'p>(
+    process: &'p Process,
+    phase: &'p polku_dsl::ast::Phase,
+    content: &'p polku_dsl::ast::SegmentContent,
+) -> Vec<(&'p str, bool)> {
+    let required = |attrs: &polku_dsl::ast::StepAttrs| {
+        !matches!(attrs.requirement.as_ref().map(|r| r.requirement), Some(Requirement::Optional))
+    };
+    let mut out: Vec<(&str, bool)> =
+        phase.steps.iter().map(|s| (s.name.text.as_str(), required(&s.attrs))).collect();
+    for change in &content.changes {
+        match change {
+            Change::Add { step, .. } => {
+                if process.phase_of(&step.name.text) == Some(phase.name.text.as_str()) {
+                    out.push((&step.name.text, required(&step.attrs)));
+                }
+            }
+            Change::Modify { step, attrs } => {
+                if let (Some(r), Some(entry)) =
+                    (&attrs.requirement, out.iter_mut().find(|(s, _)| *s == step.text))
+                {
+                    entry.1 = r.requirement == Requirement::Required;
+                }
+            }
+            Change::Remove { step, .. } => out.retain(|(s, _)| *s != step.text),
+        }
+    }
+    out
+}
+
 /// Does a flow choose anywhere?
 fn has_choice(flow: &Flow) -> bool {
     match flow {
@@ -117,17 +151,29 @@ fn has_choice(flow: &Flow) -> bool {
     }
 }
 
-/// Who performs each step of a phase, in any segment's plan: the step's own performers, those
-/// of steps a segment adds to the phase, and those a segment's `muuta` gives, in the order
-/// written.
-fn performers<'p>(
-    process: &'p Process,
-    phase: &'p polku_dsl::ast::Phase,
-) -> Vec<(&'p str, Vec<&'p str>)> {
-    let mut out: Vec<(&str, Vec<&str>)> = Vec::new();
-    let mut add = |step: &'p str, roles: &'p [Name]| {
+/// Who performs each step of each phase, in any segment's plan: the step's own performers,
+/// those of steps a segment adds to the phase, and those a segment's `muuta` gives, in the
+/// order written, by phase.
+fn performers(process: &Process) -> HashMap<&str, Vec<(&str, Vec<&str>)>> {
+    type ByPhase<'p> = HashMap<&'p str, Vec<(&'p str, Vec<&'p str>)>>;
+    let mut out: ByPhase<'_> = HashMap::new();
+    // The phase of every step, generic or added, found once.
+    let mut phase_of: HashMap<&str, &str> = HashMap::new();
+    for phase in &process.phases {
+        for step in &phase.steps {
+            phase_of.entry(step.name.text.as_str()).or_insert(phase.name.text.as_str());
+        }
+    }
+    let added: Vec<(&polku_dsl::ast::Step, Option<&str>)> = process.added_steps().collect();
+    for (step, at) in &added {
+        if let Some(at) = at {
+            phase_of.entry(step.name.text.as_str()).or_insert(at);
+        }
+    }
+    fn record<'p>(out: &mut ByPhase<'p>, phase: &'p str, step: &'p str, roles: &'p [Name]) {
+        let list = out.entry(phase).or_default();
         let roles = roles.iter().map(|r| r.text.as_str());
-        match out.iter_mut().find(|(s, _)| *s == step) {
+        match list.iter_mut().find(|(s, _)| *s == step) {
             Some((_, known)) => {
                 for role in roles {
                     if !known.contains(&role) {
@@ -135,23 +181,24 @@ fn performers<'p>(
                     }
                 }
             }
-            None => out.push((step, roles.collect())),
+            None => list.push((step, roles.collect())),
         }
-    };
-    for step in &phase.steps {
-        add(&step.name.text, &step.attrs.roles);
     }
-    for (step, at) in process.added_steps() {
-        if at == Some(phase.name.text.as_str()) {
-            add(&step.name.text, &step.attrs.roles);
+    for phase in &process.phases {
+        for step in &phase.steps {
+            record(&mut out, &phase.name.text, &step.name.text, &step.attrs.roles);
+        }
+    }
+    for (step, at) in &added {
+        if let Some(at) = at {
+            record(&mut out, at, &step.name.text, &step.attrs.roles);
         }
     }
     for change in process.segments.iter().flat_map(|c| &c.changes) {
         if let Change::Modify { step, attrs } = change {
-            if !attrs.roles.is_empty()
-                && process.phase_of(&step.text) == Some(phase.name.text.as_str())
+            if let (false, Some(phase)) = (attrs.roles.is_empty(), phase_of.get(step.text.as_str()))
             {
-                add(&step.text, &attrs.roles);
+                record(&mut out, phase, &step.text, &attrs.roles);
             }
         }
     }
@@ -163,7 +210,7 @@ type PhaseWorkflows<'m> = HashMap<(&'m str, &'m str), Vec<&'m Workflow>>;
 
 /// Runs every rule over a model whose names resolve.
 pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
-    let mut v = Validator { files, limits, out: Validation::default(), plans: HashMap::new() };
+    let mut v = Validator { files, limits, out: Validation::default() };
     v.unused();
     let client_roles: HashSet<&str> = v
         .items()
@@ -208,8 +255,6 @@ struct Validator<'m> {
     files: &'m [(FileId, File)],
     limits: Limits,
     out: Validation,
-    /// Each process's segment plans, made once for the workflows that need them.
-    plans: HashMap<String, Vec<(String, crate::plan::Plan)>>,
 }
 
 impl<'m> Validator<'m> {
@@ -552,16 +597,19 @@ impl<'m> Validator<'m> {
         workflows: &PhaseWorkflows,
         client_roles: &HashSet<&str>,
     ) {
+        let by_phase = performers(process);
         for phase in &process.phases {
             if phase.client {
                 continue;
             }
             // Staff work of the phase: in its steps, in steps a segment adds to it, and in
             // performers a segment gives one of its steps (`muuta STEP tekijät …`).
-            let staff_steps: Vec<&str> = performers(process, phase)
+            let staff_steps: Vec<&str> = by_phase
+                .get(phase.name.text.as_str())
                 .into_iter()
+                .flatten()
                 .filter(|(_, roles)| roles.iter().any(|r| !client_roles.contains(r)))
-                .map(|(step, _)| step)
+                .map(|(step, _)| *step)
                 .collect();
             if staff_steps.is_empty() {
                 continue;
@@ -736,13 +784,14 @@ impl<'m> Validator<'m> {
         };
         let lanes: HashSet<&str> = workflow.lanes.iter().map(|l| l.role.text.as_str()).collect();
         let mut missing: BTreeSet<(String, String)> = BTreeSet::new();
-        for (step, roles) in performers(process, phase) {
-            if workflow.step.as_ref().is_some_and(|s| s.text != step) {
+        let by_phase = performers(process);
+        for (step, roles) in by_phase.get(phase.name.text.as_str()).into_iter().flatten() {
+            if workflow.step.as_ref().is_some_and(|s| s.text != *step) {
                 continue;
             }
-            for role in roles {
+            for &role in roles {
                 if !lanes.contains(role) {
-                    missing.insert((role.to_owned(), step.to_owned()));
+                    missing.insert((role.to_owned(), (*step).to_owned()));
                 }
             }
         }
@@ -822,32 +871,23 @@ impl<'m> Validator<'m> {
                 *carriers.entry(step.text.as_str()).or_default() |= 1u128 << i;
             }
         }
-        let plans = self.plans.entry(process.name.text.clone()).or_insert_with(|| {
-            process
-                .segments
-                .iter()
-                .filter_map(|c| {
-                    let segment = c.segment.text.clone();
-                    crate::plan::segment_plan(process, &segment).map(|plan| (segment, plan))
-                })
-                .collect()
-        });
         // One finding per step and kind, naming every segment it concerns.
         let mut found: Vec<(Code, String, Vec<String>)> = Vec::new();
-        for (segment, plan) in plans.iter() {
+        for content in &process.segments {
+            let segment = content.segment.text.as_str();
             let (must, may) = tasks_on_path(flow, segment, &index);
-            for step in plan.steps.iter().filter(|s| s.phase == phase.name.text) {
-                let Some(&tasks) = carriers.get(step.name.as_str()) else { continue };
+            for (step, required) in phase_steps(process, phase, content) {
+                let Some(&tasks) = carriers.get(step) else { continue };
                 let code = if tasks & may == 0 {
                     Code::StepOffSegmentPath
-                } else if step.required && tasks & must == 0 {
+                } else if required && tasks & must == 0 {
                     Code::StepOnFreeTextBranch
                 } else {
                     continue;
                 };
-                match found.iter_mut().find(|(c, s, _)| *c == code && *s == step.name) {
-                    Some((_, _, names)) => names.push(segment.clone()),
-                    None => found.push((code, step.name.clone(), vec![segment.clone()])),
+                match found.iter_mut().find(|(c, s, _)| *c == code && *s == step) {
+                    Some((_, _, names)) => names.push(segment.to_owned()),
+                    None => found.push((code, step.to_owned(), vec![segment.to_owned()])),
                 }
             }
         }
