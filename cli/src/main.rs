@@ -20,6 +20,7 @@ mod help;
 mod maps;
 mod plan;
 mod track;
+mod verify;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -148,7 +149,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// The database: facts, snapshot, access log.
+    /// The database: facts, snapshot, access log, tamper check.
     Store {
         #[command(subcommand)]
         command: track::StoreCommand,
