@@ -21,20 +21,20 @@ pub type Hash = [u8; 32];
 /// What the first row of a chain follows.
 pub const GENESIS: Hash = [0; 32];
 
-/// The hash of an event row: its sequence number, model version and body as stored, after
-/// `prev`. Fields are length-prefixed, so no two different rows hash the same bytes.
+/// The hash of an event row: `prev`, then its sequence number and model version (eight bytes
+/// each), then its body as stored. The fields before the body have fixed lengths, so no two
+/// different rows hash the same bytes; nothing else is added, since every 64 bytes hashed is
+/// work in the writer's transaction.
 pub fn event_hash(prev: &Hash, seq: u64, model: i64, body: &[u8]) -> Hash {
     let mut h = Sha256::new();
-    h.update(b"E");
     h.update(prev);
     h.update(seq.to_le_bytes());
     h.update(model.to_le_bytes());
-    h.update((body.len() as u64).to_le_bytes());
     h.update(body);
     h.finalize().into()
 }
 
-/// The hash of an access-log row: its id and every field, after `prev`.
+/// The hash of an access-log row: `A`, `prev`, its id and every field, length-prefixed.
 pub fn access_hash(prev: &Hash, id: u64, a: &Access) -> Hash {
     let mut h = Sha256::new();
     h.update(b"A");

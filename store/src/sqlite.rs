@@ -355,6 +355,18 @@ fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Resul
     Ok(())
 }
 
+/// Event rows written by one statement when a batch has that many left.
+const ROWS_PER_INSERT: usize = 32;
+
+/// The statement that writes [`ROWS_PER_INSERT`] event rows.
+fn insert_many() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let values = vec!["(?, ?, ?)"; ROWS_PER_INSERT].join(", ");
+        format!("INSERT INTO events (model, body, hash) VALUES {values}")
+    })
+}
+
 /// The event chain's hash at `seq`: from `head` (what this store wrote last) when it is
 /// there, else as stored.
 fn hash_at(conn: &Connection, head: Option<(u64, Hash)>, seq: u64) -> Result<Hash, StoreError> {
@@ -394,18 +406,41 @@ impl EventStore for SqliteStore {
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
-        // Each row's hash follows the one before, starting from the log's head.
+        // Each row's hash follows the one before, starting from the log's head. Rows go in
+        // [`ROWS_PER_INSERT`] to a statement: fewer statements to run pays for the hashing.
         let mut prev = hash_at(&tx, head, after)?;
         let mut seq = after;
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (seq, model, body, hash) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for (model, body) in records {
-                seq += 1;
-                prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
-                insert.execute(params![seq as i64, model, body, &prev[..]])?;
+            let mut many = tx.prepare_cached(insert_many())?;
+            let mut one =
+                tx.prepare_cached("INSERT INTO events (model, body, hash) VALUES (?1, ?2, ?3)")?;
+            for group in records.chunks(ROWS_PER_INSERT) {
+                if group.len() == ROWS_PER_INSERT {
+                    for (i, (model, body)) in group.iter().enumerate() {
+                        seq += 1;
+                        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                        many.raw_bind_parameter(3 * i + 1, model)?;
+                        many.raw_bind_parameter(3 * i + 2, body.as_str())?;
+                        many.raw_bind_parameter(3 * i + 3, &prev[..])?;
+                    }
+                    many.raw_execute()?;
+                } else {
+                    for (model, body) in group {
+                        seq += 1;
+                        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                        one.execute(params![model, body, &prev[..]])?;
+                    }
+                }
             }
+        }
+        // The hashes cover the sequence numbers SQLite gives the rows: the next after the
+        // last, as nothing else can write while this transaction holds the lock.
+        if !records.is_empty() && tx.last_insert_rowid() != seq as i64 {
+            return Err(StoreError::Other(format!(
+                "events {}–{seq} were not stored under their sequence numbers (the last is {})",
+                after + 1,
+                tx.last_insert_rowid()
+            )));
         }
         insert_accesses(&tx, accesses)?;
         tx.commit()?;
@@ -588,6 +623,34 @@ mod tests {
         store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(store);
         assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn rows_written_many_to_a_statement_are_chained_one_by_one() {
+        let dir = std::env::temp_dir().join(format!("polku-many-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = SqliteStore::open(&dir.join("m.sqlite")).unwrap();
+        let model = store.put_model("h", "{}").unwrap();
+        let rows = |from: usize, n: usize| -> Vec<(i64, String)> {
+            (from..from + n).map(|i| (model, format!("event {i}"))).collect()
+        };
+        let n = 2 * ROWS_PER_INSERT + 5;
+        assert_eq!(store.append(0, &rows(1, n)).unwrap(), n as u64);
+        assert_eq!(store.append(n as u64, &rows(n + 1, 3)).unwrap(), n as u64 + 3);
+        let mut prev = GENESIS;
+        let mut seen = 0;
+        store
+            .scan(0, &mut |r| {
+                seen += 1;
+                assert_eq!((r.seq, r.body.as_str()), (seen, format!("event {seen}").as_str()));
+                prev = chain::event_hash(&prev, r.seq, model, r.body.as_bytes());
+                assert_eq!(r.hash, Some(prev), "event {}", r.seq);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, n as u64 + 3);
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

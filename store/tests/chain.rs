@@ -67,10 +67,10 @@ fn filled(db: &Path, clients: u32, snapshot_at: Option<f64>) -> u64 {
     let items = |part: &[(usize, polku_engine::event::Event)]| {
         part.iter().cloned().map(|(l, e)| (l, e, None)).collect::<Vec<_>>()
     };
-    tracker.ingest(items(first), 7, &actor, &mut |_| {}).unwrap();
+    tracker.ingest(items(first), 50, &actor, &mut |_| {}).unwrap();
     if snapshot_at.is_some() {
         tracker.save_snapshot().unwrap();
-        tracker.ingest(items(rest), 7, &actor, &mut |_| {}).unwrap();
+        tracker.ingest(items(rest), 50, &actor, &mut |_| {}).unwrap();
     }
     tracker.segment_report(&actor, 0).unwrap();
     tracker.completion_report(&actor, 0).unwrap();
