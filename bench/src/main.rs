@@ -76,6 +76,7 @@ fn main() -> Result<()> {
             "--days" => days = iter.next().context("--days needs a number")?.parse()?,
             "exec" => command = Some("exec"),
             "ingest" => command = Some("ingest"),
+            "append" => command = Some("append"),
             "recover" => command = Some("recover"),
             "recover-open" => command = Some("recover-open"),
             "snapshot" => command = Some("snapshot"),
@@ -96,6 +97,7 @@ fn main() -> Result<()> {
                 println!(
                     "       polku-bench ingest [--clients N] [--batches 100,500,1000] [--dir DIR]"
                 );
+                println!("       polku-bench append [--clients N] [--batches 100,1000] [--repeat N] [--dir DIR]");
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
                 println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
@@ -121,6 +123,7 @@ fn main() -> Result<()> {
             &dir,
         ),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
+        Some("append") => tracking::append(&corpus, clients, seed, &batches, repeat.max(1), &dir),
         Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
         Some("snapshot") => tracking::snapshot(
             &corpus,
@@ -132,7 +135,7 @@ fn main() -> Result<()> {
             tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
         }
         _ => bail!(
-            "say which benchmark to run: parse, nets, validate, exec, ingest, recover or maps"
+            "say which benchmark to run: parse, nets, validate, exec, ingest, append, recover or maps"
         ),
     }
 }

@@ -165,6 +165,20 @@ pub fn exec(
     Ok(())
 }
 
+/// The CPU time this process has used so far, every thread, user and system, in seconds (0
+/// where there is no `/proc`). Under a machine shared with other work, CPU time per event is a
+/// steadier measure of a change's cost than the rate.
+fn cpu_seconds() -> f64 {
+    let ticks = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // After the command's name: the state is field 3, user and system time 14 and 15.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+    };
+    // Linux counts in hundredths of a second (USER_HZ).
+    ticks().map_or(0.0, |t| t / 100.0)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -198,6 +212,7 @@ pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &P
         )?;
         let mut conn = conn;
         let mut latencies = Vec::with_capacity(rows.len());
+        let cpu = cpu_seconds();
         let t = Instant::now();
         for chunk in rows.chunks(batch) {
             let mut arrivals = Vec::with_capacity(chunk.len());
@@ -215,6 +230,7 @@ pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &P
             latencies.extend(arrivals.iter().map(|a| (done - *a).as_secs_f64() * 1000.0));
         }
         let plain_secs = t.elapsed().as_secs_f64();
+        let plain_cpu = cpu_seconds() - cpu;
         drop(conn);
         latencies.sort_by(f64::total_cmp);
         let plain_rate = rows.len() as f64 / plain_secs;
@@ -239,6 +255,7 @@ pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &P
             .enumerate()
             .map(|(i, (e, row))| (i + 1, e, Some(row)))
             .collect();
+        let cpu = cpu_seconds();
         let t = Instant::now();
         let feed = prepared.into_iter().inspect(|item| {
             arrivals.borrow_mut()[item.0] = Instant::now();
@@ -252,24 +269,78 @@ pub fn ingest(corpus: &Path, clients: u32, seed: u64, batches: &[usize], dir: &P
             acked = a.line;
         })?;
         let ours_secs = t.elapsed().as_secs_f64();
+        let ours_cpu = cpu_seconds() - cpu;
         latencies.sort_by(f64::total_cmp);
         let ours_rate = events.len() as f64 / ours_secs;
         let ours_p99 = percentile(&latencies, 0.99);
         println!(
-            "batch {batch:>5}: polku {:.0} events/s (p50 {:.2} ms, p99 {:.2} ms, {} stored) | plain SQLite {:.0} rows/s (p50 {:.2} ms, p99 {:.2} ms) | ratio {:.2}×",
+            "batch {batch:>5}: polku {:.0} events/s (p50 {:.2} ms, p99 {:.2} ms, {} stored, CPU {:.2} µs/event) | plain SQLite {:.0} rows/s (p50 {:.2} ms, p99 {:.2} ms, CPU {:.2} µs/row) | ratio {:.2}×",
             ours_rate,
             percentile(&latencies, 0.5),
             ours_p99,
             ack.accepted,
+            ours_cpu * 1e6 / events.len() as f64,
             plain_rate,
             plain_p50,
             plain_p99,
+            plain_cpu * 1e6 / rows.len() as f64,
             ours_rate / plain_rate
         );
         drop(tracker);
         remove_db(&ours_path);
         remove_db(&plain_path);
     }
+    Ok(())
+}
+
+/// The writer alone: the simulated stream's rows appended to a fresh SQLite store in batches,
+/// as the writer thread appends a group (`EventStore::append`), without checking or applying
+/// the events. It is the part of ingest a change to the stored rows (such as their hash chain)
+/// changes, measured without the rest, whose variance on a shared machine hides a few percent.
+pub fn append(
+    corpus: &Path,
+    clients: u32,
+    seed: u64,
+    batches: &[usize],
+    repeat: usize,
+    dir: &Path,
+) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    let events = stream(&model, clients, seed)?;
+    let rows: Vec<String> = events.iter().map(serde_json::to_string).collect::<Result<_, _>>()?;
+    drop(events);
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("append.sqlite");
+    for &batch in batches {
+        let mut rates = Vec::with_capacity(repeat);
+        let mut cpus = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
+            remove_db(&path);
+            let mut store = polku_store::sqlite::SqliteStore::open(&path)?;
+            let id = polku_store::EventStore::put_model(&mut store, &sources.hash(), "{}")?;
+            let rows: Vec<(i64, String)> = rows.iter().map(|r| (id, r.clone())).collect();
+            let cpu = cpu_seconds();
+            let t = Instant::now();
+            let mut after = 0;
+            for chunk in rows.chunks(batch) {
+                after = polku_store::EventStore::append(&mut store, after, chunk)?;
+            }
+            rates.push(rows.len() as f64 / t.elapsed().as_secs_f64());
+            cpus.push((cpu_seconds() - cpu) * 1e6 / rows.len() as f64);
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        println!(
+            "append batch {batch:>5}: {} rows, median of {repeat}: {:.0} rows/s, CPU {:.2} µs/row",
+            rows.len(),
+            median(&mut rates),
+            median(&mut cpus)
+        );
+    }
+    remove_db(&path);
     Ok(())
 }
 

@@ -163,7 +163,38 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("start", |a| a.help("Ensimmäinen päivä"))
                 .mut_arg("out", |a| a.help("Kirjoita tähän vakiotulosteen sijaan"))
         })
-        .mut_subcommand("store", |c| store_args(common(c)).about("Tietokanta: tiedot, tilannevedos, käyttöloki"))
+        .mut_subcommand("store", |c| {
+            store_args(common(c))
+                .about("Tietokanta: tiedot, tilannevedos, käyttöloki, muutosten tarkistus")
+                .subcommand_help_heading("Komennot")
+                .subcommand_value_name("KOMENTO")
+                .mut_subcommand("info", |s| {
+                    common(s).about("Tietokannan skeemaversio, lokin pituus, tilannevedos ja tilan tiiviste")
+                })
+                .mut_subcommand("snapshot", |s| {
+                    common(s).about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
+                })
+                .mut_subcommand("access-log", |s| {
+                    common(s)
+                        .about("Kuka on käsitellyt asiakastietoja, uusimmat ensin")
+                        .mut_arg("limit", |a| a.help("Enintään näin monta riviä"))
+                        .mut_arg("client", |a| {
+                            a.help("Vain tämän asiakkaan (henkilötunnus tai pseudonyymi) tietojen käsittelyt: kuka on katsonut tietojani")
+                        })
+                })
+                .mut_subcommand("verify", |s| {
+                    common(s)
+                        .about("Tarkista tapahtumalokin ja käyttölokin tiivisteketjut: ensimmäinen muutettu, poistettu tai siirretty rivi")
+                        .long_about(
+                            "Käy tapahtumalokin ja käyttölokin tiivisteketjut läpi ensimmäisestä rivistä viimeiseen: \
+                             nimeää ensimmäisen rivin, jota on muutettu, joka on poistettu tai siirretty kirjoittamisen \
+                             jälkeen, ja tulostaa kummankin lokin viimeisimmän tiivisteen talteen kirjattavaksi.\n\n\
+                             Ei tarvitse mallia eikä avainta, kun --database on annettu. Paluuarvo 0, kun molemmat \
+                             ketjut ovat ehjät, 1, kun jompikumpi on rikki, ja 2 käyttö- tai sisäisessä virheessä.",
+                        )
+                        .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
+                })
+        })
         .mut_subcommand("token", |c| {
             store_args(common(c)).about("API-tunnisteet järjestelmille ja ihmisille").mut_subcommand("create", |t| {
                 common(t)

@@ -21,6 +21,7 @@ mod input;
 mod maps;
 mod plan;
 mod track;
+mod verify;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -149,7 +150,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// The database: facts, snapshot, access log.
+    /// The database: facts, snapshot, access log, tamper check.
     Store {
         #[command(subcommand)]
         command: track::StoreCommand,

@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use polku_dsl::Lang;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
-use polku_store::tracker::{Ack, Actor, ModelSources, Next, Tracker};
+use polku_store::tracker::{Ack, Actor, ModelSources, Next, Tracker, TrackerError};
+use polku_store::StoreError;
 
 use crate::say;
 use polku_store::project;
@@ -89,13 +90,19 @@ enum Use {
     Read,
 }
 
-fn open_tracker(setup: Setup, use_: Use) -> Result<(Tracker, PseudonymKey)> {
+fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, PseudonymKey)> {
     let store = match use_ {
         Use::Write => polku_store::open(&setup.database)?,
         Use::Read => polku_store::open_for_reading(&setup.database)?,
     };
     let key_copy = setup.key.clone();
-    let tracker = Tracker::open(store, &setup.sources, &setup.model, setup.key)?;
+    let tracker = match Tracker::open(store, &setup.sources, &setup.model, setup.key) {
+        Ok(tracker) => tracker,
+        Err(TrackerError::Store(StoreError::Broken(broken))) => {
+            anyhow::bail!("{}", crate::verify::refusal(&broken, lang))
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok((tracker, key_copy))
 }
 
@@ -154,7 +161,7 @@ pub fn ingest(
         (Box::new(opened), size)
     };
     let key = setup.key.clone();
-    let (mut tracker, _) = open_tracker(setup, Use::Write)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Write, lang)?;
     let read = Arc::new(AtomicU64::new(0));
     let (events, reader) = crate::input::spawn(input, key, read.clone());
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
@@ -282,7 +289,7 @@ pub fn status(
         Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
         None => now(),
     };
-    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read, lang)?;
     let status = match tracker.client_status(client, &actor(args), now, lang) {
         Ok(status) => status,
         Err(polku_store::tracker::TrackerError::Client(message)) => {
@@ -464,7 +471,7 @@ pub fn report(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let (mut tracker, _) = open_tracker(setup, Use::Read)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Read, lang)?;
     let actor = actor(args);
     let fi = lang == Lang::Fi;
     match kind {
@@ -612,15 +619,31 @@ pub enum StoreCommand {
         #[arg(long)]
         client: Option<String>,
     },
+    /// Walk the hash chains of the event log and the access log from the first row to the
+    /// last: name the first row that was changed, removed or moved since it was written, and
+    /// print each log's head hash to record elsewhere.
+    ///
+    /// Needs no model or key when --database is given. Exits 0 when both chains are intact,
+    /// 1 when one is broken, 2 on a usage or internal error.
+    Verify {
+        /// human: each log's result and head hash; json: the same for tools.
+        #[arg(long, value_enum, default_value_t)]
+        format: OutFormat,
+    },
 }
 
 pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<ExitCode> {
+    if let StoreCommand::Verify { format } = command {
+        return crate::verify::run(args, *format, lang);
+    }
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     let use_ = match command {
         StoreCommand::Snapshot => Use::Write,
-        StoreCommand::Info | StoreCommand::AccessLog { .. } => Use::Read,
+        StoreCommand::Info | StoreCommand::AccessLog { .. } | StoreCommand::Verify { .. } => {
+            Use::Read
+        }
     };
-    let (mut tracker, _) = open_tracker(setup, use_)?;
+    let (mut tracker, _) = open_tracker(setup, use_, lang)?;
     match command {
         StoreCommand::Info => print_json(&tracker.info()?)?,
         StoreCommand::Snapshot => {
@@ -646,6 +669,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
                 );
             }
         }
+        StoreCommand::Verify { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -659,7 +683,7 @@ pub fn open_with_model(
     let Some(setup) = setup(args, lang)? else { return Ok(None) };
     let model = setup.model.clone();
     let hash = setup.sources.hash();
-    let (tracker, key) = open_tracker(setup, Use::Write)?;
+    let (tracker, key) = open_tracker(setup, Use::Write, lang)?;
     Ok(Some((tracker, key, model, hash)))
 }
 

@@ -135,7 +135,7 @@ fn ingest_keeps_good_lines_names_bad_ones_and_skips_repeats() {
     let o = polku(&dir, &["store", "info", "--model", &m]);
     let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(info["events"], 3);
-    assert_eq!(info["schema_version"], 3);
+    assert_eq!(info["schema_version"], polku_store::sqlite::SCHEMA_VERSION);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -6,11 +6,14 @@
 //! on a writer thread; [`snapshot`], the binary image of the projection that makes start-up
 //! fast; [`tracker`], the one way in for commands and the HTTP API: ingest, status, reports,
 //! with every access to client data logged; [`project`], the application layer the commands
-//! and the server share: finding and checking a model, its `polku.toml`, database and key.
+//! and the server share: finding and checking a model, its `polku.toml`, database and key;
+//! [`chain`], the hash chains that make a changed, missing or moved row of the event log or the
+//! access log evident.
 //!
 //! What it must not do: hold a personal identity code or the pseudonym key. Events reach it
 //! with the client already pseudonymised.
 
+pub mod chain;
 pub mod committer;
 pub mod project;
 pub mod service;
@@ -21,13 +24,15 @@ pub mod tracker;
 pub use service::TrackerService;
 pub use tracker::Tracker;
 
-/// One stored event: its place in the log, the model version it was accepted under, and the
-/// event as JSON (client pseudonymised).
+/// One stored event: its place in the log, the model version it was accepted under, the
+/// event as JSON (client pseudonymised), and its hash in the chain ([`chain::event_hash`];
+/// `None` when the stored value is not a hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub seq: u64,
     pub model: i64,
     pub body: String,
+    pub hash: Option<chain::Hash>,
 }
 
 /// One access to client data.
@@ -67,9 +72,21 @@ pub enum StoreError {
     Conflict { expected: u64, found: u64 },
     #[error("the writer thread stopped")]
     WriterGone,
+    /// A hash chain is broken: a stored row was changed, removed or moved.
+    #[error("{0}; the database was changed outside Polku (polku store verify walks both logs)")]
+    Broken(chain::Break),
     #[error("{0}")]
     Other(String),
 }
+
+/// Reads a snapshot: the sequence number it was taken after, the event chain's hash recorded
+/// there (`None` when it has none), and its bytes.
+pub type SnapshotReader<'a> =
+    dyn FnMut(u64, Option<chain::Hash>, &mut dyn std::io::Read) -> Result<(), StoreError> + 'a;
+
+/// Reads access-log rows: the row's id, the row, and its stored hash.
+pub type AccessRows<'a> =
+    dyn FnMut(u64, Access, Option<chain::Hash>) -> Result<(), StoreError> + 'a;
 
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {
@@ -81,8 +98,10 @@ pub trait EventStore: Send {
     /// none of them. Returns the sequence number of the last. `after` is the sequence number
     /// the caller believes is last: when another writer has appended since, nothing is
     /// written and the answer is [`StoreError::Conflict`], since the caller's state is stale.
+    /// Each row is stored with its chain hash ([`chain::event_hash`]), computed in the same
+    /// transaction.
     fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError>;
-    /// Calls `f` for every record after `after`, in order.
+    /// Calls `f` for every record after `after`, in order, with its stored hash.
     fn scan(
         &mut self,
         after: u64,
@@ -94,7 +113,8 @@ pub trait EventStore: Send {
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError>;
     /// Every model version: (id, hash, sources).
     fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
-    /// Keeps a snapshot of the projection after record `seq`; older ones are dropped.
+    /// Keeps a snapshot of the projection after record `seq`, with the event chain's hash at
+    /// `seq`; older ones are dropped.
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
     /// Keeps a snapshot of `len` bytes after record `seq`, which `write` writes as a stream
     /// (all `len` bytes, else nothing is kept); older ones are dropped. A backend that cannot
@@ -116,13 +136,14 @@ pub trait EventStore: Send {
         self.save_snapshot(seq, &data)
     }
     /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
-    /// after), without holding it all in memory. Returns whether there was one.
-    fn read_snapshot(
-        &mut self,
-        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,
-    ) -> Result<bool, StoreError>;
+    /// after and the chain hash recorded there), without holding it all in memory. Returns
+    /// whether there was one.
+    fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError>;
+    /// Writes one access-log row, chained to the row before it.
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
-    /// The access log, newest first, at most `limit` entries.
+    /// Calls `f` for every access-log row after id `after`, oldest first, with its id and its
+    /// stored hash ([`chain::access_hash`]).
+    fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError>;
     /// Appends records and writes access-log rows in one transaction: one commit for both.
     fn append_logged(
         &mut self,

@@ -7,14 +7,35 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{Access, EventStore, Record, StoreError};
+use crate::chain::{self, Hash, GENESIS};
+use crate::{Access, AccessRows, EventStore, Record, SnapshotReader, StoreError};
+
+/// Code that fills in what a migration's SQL added, inside its transaction.
+pub type FillIn = fn(&Connection) -> Result<(), StoreError>;
+
+/// One step of the schema: SQL, then (where the data must be filled in) code, both inside the
+/// transaction that sets the new version.
+pub struct Migration {
+    pub sql: &'static str,
+    pub then: Option<FillIn>,
+}
+
+impl std::fmt::Debug for Migration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migration").field("sql", &self.sql).finish_non_exhaustive()
+    }
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, then: None }
+}
 
 mod read_only;
 
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub const MIGRATIONS: &[Migration] = &[
     // 1: the event log, model versions, snapshots and the access log.
-    "CREATE TABLE models (
+    sql("CREATE TABLE models (
         id INTEGER PRIMARY KEY,
         hash TEXT NOT NULL UNIQUE,
         sources TEXT NOT NULL
@@ -36,19 +57,124 @@ const MIGRATIONS: &[&str] = &[
         action TEXT NOT NULL,
         client TEXT,
         detail TEXT NOT NULL
-    );",
+    );"),
     // 2: settings kept with the data.
-    "CREATE TABLE meta (
+    sql("CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
-    );",
+    );"),
     // 3: the access log says from which unit, for what purpose and in which request, and
     // answers "who has looked at my data" by client.
-    "ALTER TABLE access_log ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+    sql("ALTER TABLE access_log ADD COLUMN unit TEXT NOT NULL DEFAULT '';
     ALTER TABLE access_log ADD COLUMN purpose TEXT NOT NULL DEFAULT '';
     ALTER TABLE access_log ADD COLUMN request TEXT NOT NULL DEFAULT '';
-    CREATE INDEX access_log_client ON access_log (client);",
+    CREATE INDEX access_log_client ON access_log (client);"),
+    // 4: tamper evidence. Every event and every access-log row carries its hash in its log's
+    // chain, and a snapshot the event chain's hash at its sequence number. The rows already
+    // stored are chained as they are.
+    Migration {
+        sql: "ALTER TABLE events ADD COLUMN hash BLOB;
+        ALTER TABLE access_log ADD COLUMN hash BLOB;
+        ALTER TABLE snapshots ADD COLUMN chain BLOB;",
+        then: Some(chain_existing_rows),
+    },
 ];
+
+/// Rows hashed per read while an existing log is chained.
+const CHAIN_CHUNK: i64 = 10_000;
+
+/// Computes the chains of the rows stored before the logs were chained.
+fn chain_existing_rows(conn: &Connection) -> Result<(), StoreError> {
+    let mut prev = GENESIS;
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, i64, Vec<u8>)> = {
+            let mut select = conn.prepare_cached(
+                "SELECT seq, model, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = select.query_map(params![after, CHAIN_CHUNK], |r| {
+                Ok((r.get(0)?, r.get(1)?, text_bytes(r.get_ref(2)?)))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let Some(&(last, _, _)) = rows.last() else { break };
+        let mut update = conn.prepare_cached("UPDATE events SET hash = ?2 WHERE seq = ?1")?;
+        for (seq, model, body) in &rows {
+            prev = chain::event_hash(&prev, *seq as u64, *model, body);
+            update.execute(params![seq, &prev[..]])?;
+        }
+        after = last;
+    }
+    let mut prev = GENESIS;
+    let mut after = 0i64;
+    loop {
+        let rows: Vec<(i64, Access)> = {
+            let mut select = conn.prepare_cached(&format!(
+                "SELECT id, {ACCESS_FIELDS} FROM access_log WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))?;
+            let rows = select
+                .query_map(params![after, CHAIN_CHUNK], |r| Ok((r.get(0)?, access(r, 1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let Some(&(last, _)) = rows.last() else { break };
+        let mut update = conn.prepare_cached("UPDATE access_log SET hash = ?2 WHERE id = ?1")?;
+        for (id, a) in &rows {
+            prev = chain::access_hash(&prev, *id as u64, a);
+            update.execute(params![id, &prev[..]])?;
+        }
+        after = last;
+    }
+    conn.execute(
+        "UPDATE snapshots SET chain = CASE WHEN seq = 0 THEN ?1
+         ELSE (SELECT hash FROM events WHERE events.seq = snapshots.seq) END",
+        [&GENESIS[..]],
+    )?;
+    Ok(())
+}
+
+/// The access-log columns in the order [`access`] reads them.
+const ACCESS_FIELDS: &str = "at, actor, role, action, client, detail, unit, purpose, request";
+
+/// An access-log row from the columns [`ACCESS_FIELDS`] starting at `first`. A value that is
+/// not text (only a change outside Polku makes one) is read as the text SQLite would give it,
+/// so that the chain, not a type error, reports it.
+fn access(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Access> {
+    let text = |i: usize| -> rusqlite::Result<String> { Ok(text_of(r.get_ref(first + i)?)) };
+    Ok(Access {
+        at: text(0)?,
+        actor: text(1)?,
+        role: text(2)?,
+        action: text(3)?,
+        client: match r.get_ref(first + 4)? {
+            rusqlite::types::ValueRef::Null => None,
+            v => Some(text_of(v)),
+        },
+        detail: text(5)?,
+        unit: text(6)?,
+        purpose: text(7)?,
+        request: text(8)?,
+    })
+}
+
+/// A stored text's bytes as stored, whatever the value's type.
+fn text_bytes(value: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Integer(i) => i.to_string().into_bytes(),
+        ValueRef::Real(x) => x.to_string().into_bytes(),
+        ValueRef::Null => Vec::new(),
+    }
+}
+
+/// A stored text as a string; bytes that are not UTF-8 are replaced, which no longer matches
+/// the row's hash.
+fn text_of(value: rusqlite::types::ValueRef<'_>) -> String {
+    match String::from_utf8(text_bytes(value)) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -59,6 +185,9 @@ pub struct SqliteStore {
     checkpointer: Option<Checkpointer>,
     /// False when opened with [`SqliteStore::open_read_only`].
     writable: bool,
+    /// The event log's last sequence number and hash as this store last wrote them, so that
+    /// an append chains its rows without reading the head back.
+    head: Option<(u64, Hash)>,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -158,7 +287,7 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )?;
-        let mut store = SqliteStore { conn, checkpointer: None, writable: true };
+        let mut store = SqliteStore { conn, checkpointer: None, writable: true, head: None };
         store.migrate()?;
         store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
@@ -176,8 +305,11 @@ impl SqliteStore {
         if found == SCHEMA_VERSION {
             return Ok(());
         }
-        for sql in MIGRATIONS.iter().skip(found as usize) {
-            tx.execute_batch(sql)?;
+        for migration in MIGRATIONS.iter().skip(found as usize) {
+            tx.execute_batch(migration.sql)?;
+            if let Some(then) = migration.then {
+                then(&tx)?;
+            }
         }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
         tx.commit()?;
@@ -185,17 +317,82 @@ impl SqliteStore {
     }
 }
 
+/// Writes access-log rows inside `tx`, each chained to the one before. The last row is read in
+/// the same transaction rather than remembered: other processes (a command beside a running
+/// server) write access rows too.
 fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Result<(), StoreError> {
+    if accesses.is_empty() {
+        return Ok(());
+    }
+    let last: Option<(i64, Option<Hash>)> = tx
+        .prepare_cached("SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, chain::stored_hash(r.get_ref(1)?))))
+        .optional()?;
+    let (mut id, mut prev) = match last {
+        None => (0, GENESIS),
+        Some((id, Some(hash))) => (id as u64, hash),
+        Some((id, None)) => {
+            return Err(StoreError::Broken(chain::Break {
+                log: chain::Log::AccessLog,
+                row: id as u64,
+                problem: chain::Problem::HashChanged,
+            }))
+        }
+    };
     let mut insert = tx.prepare_cached(
-        "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO access_log (id, at, actor, role, action, client, detail, unit, purpose, request, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for a in accesses {
+        id += 1;
+        prev = chain::access_hash(&prev, id, a);
         insert.execute(params![
-            a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose, a.request
+            id as i64,
+            a.at,
+            a.actor,
+            a.role,
+            a.action,
+            a.client,
+            a.detail,
+            a.unit,
+            a.purpose,
+            a.request,
+            &prev[..]
         ])?;
     }
     Ok(())
+}
+
+/// Event rows written by one statement when a batch has that many left.
+const ROWS_PER_INSERT: usize = 32;
+
+/// The statement that writes [`ROWS_PER_INSERT`] event rows.
+fn insert_many() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let values = vec!["(?, ?, ?)"; ROWS_PER_INSERT].join(", ");
+        format!("INSERT INTO events (model, body, hash) VALUES {values}")
+    })
+}
+
+/// The event chain's hash at `seq`: from `head` (what this store wrote last) when it is
+/// there, else as stored.
+fn hash_at(conn: &Connection, head: Option<(u64, Hash)>, seq: u64) -> Result<Hash, StoreError> {
+    match head {
+        _ if seq == 0 => return Ok(GENESIS),
+        Some((at, hash)) if at == seq => return Ok(hash),
+        _ => {}
+    }
+    let stored = conn
+        .prepare_cached("SELECT hash FROM events WHERE seq = ?1")?
+        .query_row([seq as i64], |r| Ok(chain::stored_hash(r.get_ref(0)?)))
+        .optional()?;
+    let problem = match stored {
+        Some(Some(hash)) => return Ok(hash),
+        Some(None) => chain::Problem::HashChanged,
+        None => chain::Problem::Missing { next: None },
+    };
+    Err(StoreError::Broken(chain::Break { log: chain::Log::Events, row: seq, problem }))
 }
 
 impl EventStore for SqliteStore {
@@ -213,6 +410,7 @@ impl EventStore for SqliteStore {
         records: &[(i64, String)],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
+        let head = self.head;
         // Take the write lock first, then look: no other writer can slip in between.
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let found: i64 =
@@ -220,18 +418,46 @@ impl EventStore for SqliteStore {
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
+        // Each row's hash follows the one before, starting from the log's head. Rows go in
+        // [`ROWS_PER_INSERT`] to a statement: fewer statements to run pays for the hashing.
+        let mut prev = hash_at(&tx, head, after)?;
+        let mut seq = after;
         {
-            let mut insert =
-                tx.prepare_cached("INSERT INTO events (model, body) VALUES (?1, ?2)")?;
-            for (model, body) in records {
-                insert.execute(params![model, body])?;
+            let mut many = tx.prepare_cached(insert_many())?;
+            let mut one =
+                tx.prepare_cached("INSERT INTO events (model, body, hash) VALUES (?1, ?2, ?3)")?;
+            for group in records.chunks(ROWS_PER_INSERT) {
+                if group.len() == ROWS_PER_INSERT {
+                    for (i, (model, body)) in group.iter().enumerate() {
+                        seq += 1;
+                        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                        many.raw_bind_parameter(3 * i + 1, model)?;
+                        many.raw_bind_parameter(3 * i + 2, body.as_str())?;
+                        many.raw_bind_parameter(3 * i + 3, &prev[..])?;
+                    }
+                    many.raw_execute()?;
+                } else {
+                    for (model, body) in group {
+                        seq += 1;
+                        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                        one.execute(params![model, body, &prev[..]])?;
+                    }
+                }
             }
         }
+        // The hashes cover the sequence numbers SQLite gives the rows: the next after the
+        // last, as nothing else can write while this transaction holds the lock.
+        if !records.is_empty() && tx.last_insert_rowid() != seq as i64 {
+            return Err(StoreError::Other(format!(
+                "events {}–{seq} were not stored under their sequence numbers (the last is {})",
+                after + 1,
+                tx.last_insert_rowid()
+            )));
+        }
         insert_accesses(&tx, accesses)?;
-        let last: i64 =
-            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
         tx.commit()?;
-        Ok(last as u64)
+        self.head = Some((seq, prev));
+        Ok(seq)
     }
 
     fn scan(
@@ -239,12 +465,18 @@ impl EventStore for SqliteStore {
         after: u64,
         f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut select =
-            self.conn.prepare("SELECT seq, model, body FROM events WHERE seq > ?1 ORDER BY seq")?;
+        let mut select = self
+            .conn
+            .prepare("SELECT seq, model, body, hash FROM events WHERE seq > ?1 ORDER BY seq")?;
         let mut rows = select.query([after as i64])?;
         while let Some(row) = rows.next()? {
             let seq: i64 = row.get(0)?;
-            f(Record { seq: seq as u64, model: row.get(1)?, body: row.get(2)? })?;
+            f(Record {
+                seq: seq as u64,
+                model: row.get(1)?,
+                body: text_of(row.get_ref(2)?),
+                hash: chain::stored_hash(row.get_ref(3)?),
+            })?;
         }
         Ok(())
     }
@@ -270,10 +502,11 @@ impl EventStore for SqliteStore {
     }
 
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
+        let chain = hash_at(&self.conn, self.head, seq)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, ?2)",
-            params![seq as i64, data],
+            "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, ?2, ?3)",
+            params![seq as i64, data, &chain[..]],
         )?;
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
@@ -291,10 +524,11 @@ impl EventStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let size = i64::try_from(len)
             .map_err(|_| StoreError::Snapshot(format!("a snapshot of {len} bytes")))?;
+        let chain = hash_at(&self.conn, self.head, seq)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, zeroblob(?2))",
-            params![seq as i64, size],
+            "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, zeroblob(?2), ?3)",
+            params![seq as i64, size, &chain[..]],
         )?;
         let rowid = tx.last_insert_rowid();
         {
@@ -316,46 +550,41 @@ impl EventStore for SqliteStore {
         Ok(())
     }
 
-    fn read_snapshot(
-        &mut self,
-        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,
-    ) -> Result<bool, StoreError> {
-        let newest: Option<(i64, i64)> = self
+    fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
+        let newest: Option<(i64, i64, Option<Hash>)> = self
             .conn
-            .query_row("SELECT rowid, seq FROM snapshots ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT rowid, seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, chain::stored_hash(r.get_ref(2)?))),
+            )
             .optional()?;
-        let Some((rowid, seq)) = newest else { return Ok(false) };
+        let Some((rowid, seq, chain)) = newest else { return Ok(false) };
         let mut blob = self.conn.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
-        f(seq as u64, &mut blob)?;
+        f(seq as u64, chain, &mut blob)?;
         Ok(true)
     }
 
     fn log_access(&mut self, a: &Access) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose, a.request],
-        )?;
-        Ok(())
+        self.log_accesses(std::slice::from_ref(a))
     }
 
     fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO access_log (at, actor, role, action, client, detail, unit, purpose, request)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for a in accesses {
-                insert.execute(params![
-                    a.at, a.actor, a.role, a.action, a.client, a.detail, a.unit, a.purpose,
-                    a.request
-                ])?;
-            }
-        }
+        insert_accesses(&tx, accesses)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError> {
+        let mut select = self.conn.prepare(&format!(
+            "SELECT id, hash, {ACCESS_FIELDS} FROM access_log WHERE id > ?1 ORDER BY id"
+        ))?;
+        let mut rows = select.query([after as i64])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            f(id as u64, access(row, 2)?, chain::stored_hash(row.get_ref(1)?))?;
+        }
         Ok(())
     }
 
@@ -364,23 +593,11 @@ impl EventStore for SqliteStore {
         client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Access>, StoreError> {
-        let mut select = self.conn.prepare(
-            "SELECT at, actor, role, action, client, detail, unit, purpose, request FROM access_log
-             WHERE ?1 IS NULL OR client = ?1 ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = select.query_map(params![client, limit as i64], |r| {
-            Ok(Access {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                role: r.get(2)?,
-                action: r.get(3)?,
-                client: r.get(4)?,
-                detail: r.get(5)?,
-                unit: r.get(6)?,
-                purpose: r.get(7)?,
-                request: r.get(8)?,
-            })
-        })?;
+        let mut select = self.conn.prepare(&format!(
+            "SELECT {ACCESS_FIELDS} FROM access_log
+             WHERE ?1 IS NULL OR client = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = select.query_map(params![client, limit as i64], |r| access(r, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -439,7 +656,7 @@ mod tests {
         assert_eq!(seen, ["b", "c"]);
         let mut read = None;
         let found = store
-            .read_snapshot(&mut |seq, r| {
+            .read_snapshot(&mut |seq, _, r| {
                 let mut data = Vec::new();
                 r.read_to_end(&mut data).map_err(|e| StoreError::Snapshot(e.to_string()))?;
                 read = Some((seq, data));
@@ -459,6 +676,34 @@ mod tests {
     }
 
     #[test]
+    fn rows_written_many_to_a_statement_are_chained_one_by_one() {
+        let dir = std::env::temp_dir().join(format!("polku-many-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = SqliteStore::open(&dir.join("m.sqlite")).unwrap();
+        let model = store.put_model("h", "{}").unwrap();
+        let rows = |from: usize, n: usize| -> Vec<(i64, String)> {
+            (from..from + n).map(|i| (model, format!("event {i}"))).collect()
+        };
+        let n = 2 * ROWS_PER_INSERT + 5;
+        assert_eq!(store.append(0, &rows(1, n)).unwrap(), n as u64);
+        assert_eq!(store.append(n as u64, &rows(n + 1, 3)).unwrap(), n as u64 + 3);
+        let mut prev = GENESIS;
+        let mut seen = 0;
+        store
+            .scan(0, &mut |r| {
+                seen += 1;
+                assert_eq!((r.seq, r.body.as_str()), (seen, format!("event {seen}").as_str()));
+                prev = chain::event_hash(&prev, r.seq, model, r.body.as_bytes());
+                assert_eq!(r.hash, Some(prev), "event {}", r.seq);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, n as u64 + 3);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn an_older_schema_is_migrated_keeping_its_events() {
         let dir = std::env::temp_dir().join(format!("polku-migrate-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -467,7 +712,7 @@ mod tests {
         {
             // A database as the first schema left it, with one event.
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[0].sql).unwrap();
             conn.execute_batch(
                 "INSERT INTO models (hash, sources) VALUES ('h', '{}');
                  INSERT INTO events (model, body) VALUES (1, 'e');

@@ -16,6 +16,7 @@ use polku_engine::projection::{
 };
 use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym, PseudonymKey};
 
+use crate::chain::{self, Anchor};
 use crate::committer::{Committer, Ticket};
 use crate::{snapshot, Access, EventStore, StoreError};
 
@@ -231,14 +232,18 @@ impl Tracker {
             Ok(model)
         };
         let mut restored = None;
-        let found = store.read_snapshot(&mut |seq, data| {
-            // A snapshot that does not decode is not trusted: the log rebuilds the state.
-            restored = snapshot::decode(data, &mut compile).ok().map(|p| (p, seq));
+        let found = store.read_snapshot(&mut |seq, chain, data| {
+            // A snapshot that does not decode, or that does not say where the event chain
+            // stood, is not trusted: the log rebuilds the state (and its chain is checked
+            // from the first event).
+            if let Some(chain) = chain {
+                restored = snapshot::decode(data, &mut compile).ok().map(|p| (p, seq, chain));
+            }
             Ok(())
         });
-        let (mut projection, snapshot_seq) = match (found, restored) {
-            (Ok(true), Some(restored)) => restored,
-            _ => (Projection::default(), 0),
+        let (mut projection, snapshot_seq, anchor) = match (found, restored) {
+            (Ok(true), Some((p, seq, chain))) => (p, seq, Anchor { row: seq, hash: chain }),
+            _ => (Projection::default(), 0, Anchor::START),
         };
         // Every stored version, in the order stored, so that a case finds its own.
         let mut versions = HashMap::new();
@@ -252,17 +257,25 @@ impl Tracker {
             projection.add_version(&hash, model).map_err(|e| TrackerError::Model(e.to_string()))?;
         let mut log_seq = snapshot_seq;
         let mut bad = None;
-        store.scan(snapshot_seq, &mut |record| {
+        // The log after the snapshot is read with its chain checked, starting from the hash
+        // the snapshot recorded: an event changed, removed or moved since it was written
+        // stops the start. (`polku store verify` walks the whole log.)
+        let walked = chain::walk_events(store.as_mut(), anchor, &mut |record| {
             log_seq = record.seq;
             match serde_json::from_str::<Event>(&record.body) {
                 Ok(event) => {
                     let version = versions.get(&record.model).copied().unwrap_or(current);
                     projection.apply(&event, version);
                 }
-                Err(e) => bad = Some(format!("log record {}: {e}", record.seq)),
+                Err(e) => {
+                    bad.get_or_insert_with(|| format!("log record {}: {e}", record.seq));
+                }
             }
             Ok(())
         })?;
+        if let Some(broken) = walked.broken {
+            return Err(StoreError::Broken(broken).into());
+        }
         if let Some(message) = bad {
             return Err(StoreError::Other(message).into());
         }

@@ -147,9 +147,16 @@ impl EventStore for Watched {
     }
     fn read_snapshot(
         &mut self,
-        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), StoreError>,
+        f: &mut polku_store::SnapshotReader<'_>,
     ) -> Result<bool, StoreError> {
         self.inner.read_snapshot(f)
+    }
+    fn scan_access_log(
+        &mut self,
+        after: u64,
+        f: &mut polku_store::AccessRows<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.scan_access_log(after, f)
     }
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {
         self.inner.log_access(access)

@@ -280,12 +280,19 @@ impl polku_store::EventStore for FailingAppend {
     }
     fn read_snapshot(
         &mut self,
-        f: &mut dyn FnMut(u64, &mut dyn std::io::Read) -> Result<(), polku_store::StoreError>,
+        f: &mut polku_store::SnapshotReader<'_>,
     ) -> Result<bool, polku_store::StoreError> {
         self.inner.read_snapshot(f)
     }
     fn log_access(&mut self, access: &polku_store::Access) -> Result<(), polku_store::StoreError> {
         self.inner.log_access(access)
+    }
+    fn scan_access_log(
+        &mut self,
+        after: u64,
+        f: &mut polku_store::AccessRows<'_>,
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.scan_access_log(after, f)
     }
     fn access_log(
         &mut self,

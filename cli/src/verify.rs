@@ -1,0 +1,176 @@
+//! `polku store verify`: walks the hash chains of the event log and the access log from their
+//! first rows to their ends and names the first row where either breaks; and the words for a
+//! broken chain that every command uses when start-up refuses a store.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use polku_dsl::Lang;
+use polku_store::chain::{self, Break, Log, Problem, Walked};
+
+use crate::say;
+use crate::track::{OutFormat, StoreArgs};
+use polku_store::project;
+
+/// What is wrong at a broken row, in the user's language.
+pub fn problem(problem: &Problem, lang: Lang) -> String {
+    match lang {
+        Lang::En => problem.to_string(),
+        Lang::Fi => match problem {
+            Problem::ContentChanged => "sen sisältöä on muutettu kirjoittamisen jälkeen (seuraava rivi seuraa yhä sen tiivistettä)".to_owned(),
+            Problem::HashChanged => "sen tallennettua tiivistettä on muutettu (sisältö antaa yhä tiivisteen, jota seuraava rivi seuraa)".to_owned(),
+            Problem::ContentOrHashChanged => "sen sisältöä tai tallennettua tiivistettä on muutettu (se on viimeinen rivi, joten kumpaa, ei voi sanoa)".to_owned(),
+            Problem::Missing { next: Some(next) } => format!("se puuttuu: loki jatkuu kohdasta {next}"),
+            Problem::Missing { next: None } => "se puuttuu, samoin kaikki sen jälkeiset rivit: loki päättyy ennen sitä".to_owned(),
+            Problem::OutOfPlace => "se ei seuraa edellistä riviä: rivejä on poistettu, lisätty tai siirretty".to_owned(),
+            Problem::SnapshotDiffers => "sen tallennettu tiiviste ei ole se, jonka sen kohdalla otettu tilannevedos kirjasi".to_owned(),
+        },
+    }
+}
+
+/// Where a chain breaks, in the user's language: "event 17" or "access-log row 5".
+fn place(broken: &Break, lang: Lang) -> String {
+    match (broken.log, lang) {
+        (Log::Events, Lang::En) => format!("event {}", broken.row),
+        (Log::Events, Lang::Fi) => format!("tapahtuma {}", broken.row),
+        (Log::AccessLog, Lang::En) => format!("access-log row {}", broken.row),
+        (Log::AccessLog, Lang::Fi) => format!("käyttölokin rivi {}", broken.row),
+    }
+}
+
+/// Why start-up refused a store, in the user's language.
+pub fn refusal(broken: &Break, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "the database was changed outside Polku: {}: {}; nothing was read or written (polku store verify walks both logs)",
+            place(broken, lang),
+            problem(&broken.problem, lang)
+        ),
+        Lang::Fi => format!(
+            "tietokantaa on muutettu Polkun ulkopuolelta: {}: {}; mitään ei luettu eikä kirjoitettu (polku store verify käy läpi molemmat lokit)",
+            place(broken, lang),
+            problem(&broken.problem, lang)
+        ),
+    }
+}
+
+fn chain_json(walked: &Walked) -> serde_json::Value {
+    let broken = walked.broken.map(|b| {
+        let key = match b.log {
+            Log::Events => "seq",
+            Log::AccessLog => "id",
+        };
+        serde_json::json!({
+            key: b.row,
+            "problem": b.problem,
+            "message": problem(&b.problem, Lang::En),
+        })
+    });
+    serde_json::json!({
+        "intact": walked.broken.is_none(),
+        "rows": walked.rows,
+        "last": walked.last.row,
+        "head": walked.broken.is_none().then(|| chain::hex(&walked.last.hash)),
+        "broken": broken,
+    })
+}
+
+pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> {
+    // The chains need no model and no key: only where the database is.
+    let database = match &args.database {
+        Some(url) => url.clone(),
+        None => {
+            let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
+                return Ok(ExitCode::from(1));
+            };
+            project::tracking(&checked, None)?.database
+        }
+    };
+    if let Some(file) = project::sqlite_file(&database) {
+        anyhow::ensure!(
+            file.exists(),
+            "{}: {}",
+            say(lang, "there is no database", "tietokantaa ei ole"),
+            file.display()
+        );
+    }
+    let mut store = polku_store::open(&database)?;
+    let verification = chain::verify(store.as_mut())?;
+    let intact = verification.intact();
+    if format == OutFormat::Json {
+        let value = serde_json::json!({
+            "intact": intact,
+            "events": chain_json(&verification.events),
+            "access_log": chain_json(&verification.access_log),
+            "snapshot": verification.snapshot,
+        });
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &value)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    } else {
+        let fi = lang == Lang::Fi;
+        for (walked, name, rows) in [
+            (
+                &verification.events,
+                say(lang, "Event log", "Tapahtumaloki"),
+                say(lang, "events", "tapahtumaa"),
+            ),
+            (
+                &verification.access_log,
+                say(lang, "Access log", "Käyttöloki"),
+                say(lang, "rows", "riviä"),
+            ),
+        ] {
+            match &walked.broken {
+                None => {
+                    outln!(
+                        "{name}: {} {rows}, {}",
+                        walked.rows,
+                        say(lang, "chain intact", "ketju ehjä")
+                    );
+                    if walked.rows > 0 {
+                        outln!(
+                            "  {} {}: {}",
+                            say(lang, "head hash at", "viimeisin tiiviste, kohta"),
+                            walked.last.row,
+                            chain::hex(&walked.last.hash)
+                        );
+                    }
+                }
+                Some(broken) => {
+                    outln!(
+                        "{name}: {} {}: {}",
+                        say(lang, "BROKEN at", "RIKKI, ensimmäinen virhe:"),
+                        place(broken, lang),
+                        problem(&broken.problem, lang)
+                    );
+                    outln!(
+                        "  {} {} {rows}",
+                        say(lang, "intact before it:", "ehjänä ennen sitä:"),
+                        walked.rows
+                    );
+                }
+            }
+        }
+        if let Some(seq) = verification.snapshot {
+            if verification.events.broken.is_none() {
+                outln!(
+                    "{} {seq} {}",
+                    say(lang, "The snapshot at event", "Tilannevedos tapahtuman"),
+                    say(lang, "agrees with the chain", "kohdalla vastaa ketjua")
+                );
+            }
+        }
+        if intact {
+            outln!(
+                "{}",
+                if fi {
+                    "Ehjä. Kirjaa viimeisimmät tiivisteet talteen muualle: vain niihin vertaamalla näkyy loki, jonka loppu on poistettu tai kirjoitettu kokonaan uudelleen."
+                } else {
+                    "Intact. Record the head hashes somewhere else: only against them does a log whose end was removed, or which was rewritten whole, show."
+                }
+            );
+        }
+    }
+    Ok(if intact { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
