@@ -67,13 +67,21 @@ impl Sessions {
     }
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
+/// The value of the cookie `name` that the request carries.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("polku_session=").map(str::to_owned))
+        .find_map(|pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then(|| value.to_owned())
+        })
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
 }
 
 /// Was the request made over TLS (directly or through a proxy that says so)?
@@ -302,12 +310,7 @@ pub async fn provider_callback(
         return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
     };
     let fields = super::pairs(uri.query().unwrap_or("").as_bytes());
-    let started_here = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("polku_sign_in=").map(str::to_owned));
+    let started_here = cookie(&headers, SIGN_IN_COOKIE);
     let returned = fields.get("state").cloned().unwrap_or_default();
     // The state must come back to the browser that started the sign-in: a sign-in started by
     // someone else and completed in this browser (login CSRF) is refused.
