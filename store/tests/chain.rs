@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use polku_engine::pseudonym::PseudonymKey;
@@ -12,35 +14,18 @@ use polku_engine::simulate::{simulate, Options};
 use polku_engine::time::Timestamp;
 use polku_store::chain::{self, Break, Log, Problem};
 use polku_store::sqlite::SqliteStore;
-use polku_store::tracker::{Actor, ModelSources, Tracker, TrackerError};
+use polku_store::tracker::{Actor, Tracker, TrackerError};
 use polku_store::{EventStore, StoreError};
 use rusqlite::Connection;
 
-fn corpus() -> ModelSources {
-    let dir = (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
-    .join("../processes/keusote");
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "polku") {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            files.push((name, std::fs::read_to_string(&path).unwrap()));
-        }
-    }
-    ModelSources::new(files)
-}
+use common::corpus;
 
 fn key() -> PseudonymKey {
     PseudonymKey::new(vec![5; 32]).unwrap()
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("polku-chain-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp("chain", name)
 }
 
 fn open(db: &Path) -> Result<Tracker, TrackerError> {

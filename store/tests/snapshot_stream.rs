@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -13,34 +15,17 @@ use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::simulate::{simulate, Options};
 use polku_engine::time::Timestamp;
 use polku_store::sqlite::SqliteStore;
-use polku_store::tracker::{Actor, ModelSources, Tracker};
+use polku_store::tracker::{Actor, Tracker};
 use polku_store::{Access, EventStore, Record, StoreError, TrackerService};
 
-fn corpus() -> ModelSources {
-    let dir = (std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR"))))
-    .join("../processes/keusote");
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "polku") {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            files.push((name, std::fs::read_to_string(&path).unwrap()));
-        }
-    }
-    ModelSources::new(files)
-}
+use common::corpus;
 
 fn key() -> PseudonymKey {
     PseudonymKey::new(vec![7; 32]).unwrap()
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("polku-snapstream-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp("snapstream", name)
 }
 
 fn events(clients: u32, seed: u64) -> Vec<(usize, Event)> {
