@@ -291,3 +291,27 @@ fn serve_prints_its_address_and_watch_follows_the_files() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[test]
+fn the_level_3_map_marks_the_step_that_assesses_the_segment() {
+    let out = polku(
+        &[
+            "render",
+            "--level",
+            "3",
+            "--process",
+            "lastenneuvola_laaja_4kk",
+            "--format",
+            "dot",
+            "--lang",
+            "fi",
+            "--model",
+            "processes/keski-suomi",
+        ],
+        &workspace(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dot = text(&out.stdout);
+    assert_eq!(dot.matches("segmentti arvioidaan tässä").count(), 1, "{dot}");
+    assert!(dot.contains("aikaisintaan: ikä 4 kk"), "the window's opening is shown");
+}

@@ -49,6 +49,9 @@ pub fn step_details(model: &Model, step: &PlannedStep, lang: Lang) -> Vec<String
         }
         out.push(repeat);
     }
+    if step.assesses_segment {
+        out.push(format!("◆ {}", say(Word::AssessedHere, lang)));
+    }
     if let Some(d) = &step.earliest {
         out.push(format!("{}: {}", say(Word::NotBefore, lang), describe_deadline(d)));
     }

@@ -60,6 +60,7 @@ words! {
     Otherwise: "otherwise", "muuten";
     Deadline: "due", "määräaika";
     NotBefore: "not before", "aikaisintaan";
+    AssessedHere: "the segment is assessed here", "segmentti arvioidaan tässä";
     Condition: "if", "kun";
     Repeat: "repeat", "toista";
     Until: "until", "kunnes";
