@@ -116,15 +116,43 @@ fn placed_steps_guidance_and_the_assessing_step_reach_the_plan() {
     // (not at the end of its phase).
     assert_eq!(
         order("tuki"),
-        ["lomake", "th", "jatko", "lääkäri", "lähete", "ohjaus_ryhmään", "kirjaus"]
+        [
+            "lomake",
+            "th",
+            "jatko",
+            "lääkäri",
+            "lähete",
+            "sydänäänet",
+            "ohjaus_ryhmään",
+            "kirjaus",
+            "valmennus"
+        ]
     );
+    // Conditions on the case's facts, a repetition per fetus, and weeks of pregnancy.
+    let tuki = &process.plans["tuki"];
+    let condition = |step: &str| tuki.step(step).unwrap().condition.clone().unwrap();
+    assert_eq!(condition("ohjaus_ryhmään").describe(), "jos ei ensisynnyttäjä");
+    assert_eq!(condition("valmennus").describe(), "jos ensisynnyttäjä");
+    assert_eq!(tuki.step("sydänäänet").unwrap().per.as_deref(), Some("sikiöitä"));
+    let lääkäri = tuki.step("lääkäri").unwrap();
+    let describe = |d: &Option<polku_dsl::ast::Deadline>| {
+        d.as_ref().map(polku_engine::plan::describe_deadline).unwrap_or_default()
+    };
+    assert_eq!(
+        (describe(&lääkäri.earliest), describe(&lääkäri.deadline)),
+        ("rv 13".into(), "rv 18".into())
+    );
+    assert!(model.facts["sikiöitä"].number && !model.facts["ensisynnyttäjä"].number);
     // A referral to a service of another provider.
     assert_eq!(model.services["äitiyspoliklinikka"].provider.as_deref(), Some("Keskussairaala"));
     assert_eq!(
         process.plans["tuki"].step("lähete").unwrap().referral.as_deref(),
         Some("äitiyspoliklinikka")
     );
-    assert_eq!(order("pärjääjä"), ["lomake", "th", "lääkäri", "kirjaus"]);
+    assert_eq!(
+        order("pärjääjä"),
+        ["lomake", "th", "lääkäri", "sydänäänet", "kirjaus", "valmennus"]
+    );
     let tuki = &process.plans["tuki"];
     let th = tuki.step("th").unwrap();
     assert!(th.assesses_segment);

@@ -172,9 +172,14 @@ fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
             "change",
         ],
     };
+    let with_facts = plan.steps.iter().any(|s| s.condition.is_some() || s.per.is_some());
     let mut rows = vec![header.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+    if with_facts {
+        let at = rows[0].len() - 1;
+        rows[0].insert(at, say(lang, "condition", "ehto").to_owned());
+    }
     for step in &plan.steps {
-        rows.push(vec![
+        let mut row = vec![
             step.phase.clone(),
             step.name.clone(),
             step.roles.join(", "),
@@ -207,7 +212,11 @@ fn one_plan(process: &Process, plan: &Plan, lang: Lang) -> String {
                 .map(|b| if b.is_empty() { say(lang, "yes", "kyllä").to_owned() } else { b })
                 .unwrap_or_default(),
             origin_text(&step.origin, lang),
-        ]);
+        ];
+        if with_facts {
+            row.insert(row.len() - 1, facts_text(step, lang));
+        }
+        rows.push(row);
     }
     out.push_str(&table(&rows));
     if let Some(step) = plan.steps.iter().find(|s| s.assesses_segment) {
@@ -315,7 +324,28 @@ fn deadline_text(deadline: &polku_dsl::ast::Deadline, lang: Lang) -> String {
         Anchor::Step(step) => format!("{after} after step {}", step.text),
         Anchor::Age => format!("at age {after}"),
         Anchor::BeforeStep(step) => format!("{after} before step {}", step.text),
+        Anchor::PregnancyWeek => {
+            format!("pregnancy week {}", polku_engine::plan::weeks(&deadline.after))
+        }
     }
+}
+
+/// A step's condition and repetition in the reader's language: `jos ensisynnyttäjä`,
+/// `per lapsia`.
+fn facts_text(step: &PlannedStep, lang: Lang) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &step.condition {
+        parts.push(match (c.negated, lang) {
+            (false, Lang::Fi) => format!("jos {}", c.fact),
+            (true, Lang::Fi) => format!("jos ei {}", c.fact),
+            (false, Lang::En) => format!("if {}", c.fact),
+            (true, Lang::En) => format!("if not {}", c.fact),
+        });
+    }
+    if let Some(per) = &step.per {
+        parts.push(format!("{} {per}", say(lang, "once per", "toistuu")));
+    }
+    parts.join(", ")
 }
 
 /// A cell of the side-by-side table: what the plan holds of one step, with every attribute
@@ -372,6 +402,13 @@ fn cell(step: Option<&PlannedStep>, removed: bool, lang: Lang) -> String {
     }
     if changed.contains(&"lakisääteinen") && step.statutory.is_some() {
         text.push_str(" §");
+    }
+    // A condition and a repetition are always shown: they decide whether the step is there.
+    if let Some(c) = &step.condition {
+        text.push_str(&format!(" ?{}{}", if c.negated { "!" } else { "" }, c.fact));
+    }
+    if let Some(per) = &step.per {
+        text.push_str(&format!(" ×{per}"));
     }
     if !step.required {
         text.push_str(say(lang, " (optional)", " (valinnainen)"));
@@ -447,5 +484,14 @@ fn side_by_side(process: &Process, plans: &[Plan], lang: Lang) -> String {
          →X ohjaus kohteeseen X   § lakisääteinen   ✎ oma ohje tai kuvaus (polku plan PROSESSI --segment S)\n\
          merkin * tai + jälkeen näytetään vain se, mitä segmentti muuttaa tai lisää\n",
     ));
+    let facts =
+        plans.iter().flat_map(|p| &p.steps).any(|s| s.condition.is_some() || s.per.is_some());
+    if facts {
+        out.push_str(say(
+            lang,
+            "?F only when the case's fact F holds   ?!F only when it does not   ×F once per F (such as each child)\n",
+            "?F vain kun tapauksen tieto F pätee   ?!F vain kun se ei päde   ×F kerran jokaista F:ää kohti (esimerkiksi lasta)\n",
+        ));
+    }
     out
 }

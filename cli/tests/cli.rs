@@ -289,7 +289,11 @@ fn plan_shows_what_each_segment_changes_places_and_guides() {
     // More frequent visits: the count and the interval, not just a mark.
     assert!(row("lisäkäynnit").contains("+ 45 min ×2 /4 vk"), "{text}");
     // A changed channel, a referral target, a deadline and a guidance mark.
-    assert!(row("perhevalmennus").contains("* ✓ [video] (valinnainen) ✎"), "{text}");
+    assert!(row("perhevalmennus").contains("* ✓ [video] ?ensisynnyttäjä ✎"), "{text}");
+    // Conditions on the case's facts, and a step done once per fetus.
+    assert!(row("tulkin_varaus").contains("✓ ?tulkki"), "{text}");
+    assert!(row("sikiön_seuranta").contains("10 min ×sikiöitä"), "{text}");
+    assert!(text.contains("?F vain kun tapauksen tieto F pätee"), "{text}");
     assert!(row("perhetyöhön").contains("→perhetyo"), "{text}");
     assert!(row("kotikäynti").contains("≤4 vk askeleesta th_tarkastus"), "{text}");
     assert!(text.contains("×N käyntiä"), "the legend explains the marks: {text}");
@@ -299,6 +303,8 @@ fn plan_shows_what_each_segment_changes_places_and_guides() {
 
     let text = run(&["--lang", "en", "plan", "aitiysneuvola_laaja", "--segment", "huolenpito"]);
     assert!(text.contains("4 wk after step th_tarkastus"), "English deadlines: {text}");
+    assert!(text.contains("pregnancy week 13 – pregnancy week 18"), "{text}");
+    assert!(text.contains("if ensisynnyttäjä") && text.contains("once per sikiöitä"), "{text}");
     assert!(text.contains("the segment is assessed in `th_tarkastus`"), "{text}");
     assert!(
         text.contains("guidance (segment huolenpito): Nimeä vastuutyöntekijä"),

@@ -89,6 +89,7 @@ pub struct File {
 pub enum Item {
     Organisation(Organisation),
     Role(Role),
+    Fact(Fact),
     Service(Service),
     Segmentation(Segmentation),
     Chain(Chain),
@@ -108,6 +109,17 @@ pub struct Role {
     pub title: Option<Text>,
     /// The role is played by the client or the family.
     pub client: bool,
+}
+
+/// A declared case fact (`tieto ensisynnyttäjä "Ensimmäinen raskaus"`): something known of a
+/// case that is not its segment, given when the case is opened or recorded later, and named by
+/// the conditions of steps (`jos ensisynnyttäjä`) and by per-child repetition (`toistuu lapsia`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fact {
+    pub name: Name,
+    pub title: Option<Text>,
+    /// `luku`: the fact is a number (how many children); otherwise yes or no.
+    pub number: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,6 +245,22 @@ pub struct StepAttrs {
     /// serde form says only whether it is.
     #[serde(serialize_with = "serialize_given")]
     pub assesses_segment: Option<Span>,
+    /// `jos FACT` / `jos ei FACT`: the step is planned only when a yes-or-no fact of the case
+    /// holds (or does not).
+    pub condition: Option<Condition>,
+    /// `toistuu FACT`: the step is done once per unit of a number fact, such as once for each
+    /// child of a multiple birth.
+    pub per: Option<Name>,
+}
+
+/// A condition on a declared fact: `jos ensisynnyttäjä`, `jos ei kielituki`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Condition {
+    pub fact: Name,
+    /// `jos ei FACT`: the step is planned when the fact does not hold.
+    pub negated: bool,
+    #[serde(skip)]
+    pub span: Span,
 }
 
 fn serialize_given<S: serde::Serializer>(span: &Option<Span>, s: S) -> Result<S::Ok, S::Error> {
@@ -335,6 +363,10 @@ pub enum Anchor {
     /// A lead time: so long before the deadline of another step (`2 arkipäivää ennen askelta
     /// th`), such as a form due before the check it prepares.
     BeforeStep(Name),
+    /// A week of pregnancy (`rv 12`), counted from the start of the pregnancy the case carries
+    /// (its expected due date less 40 weeks): a window opens at the start of the week and a
+    /// deadline falls at its end. `after` holds the weeks.
+    PregnancyWeek,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

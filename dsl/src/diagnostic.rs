@@ -62,6 +62,8 @@ pub enum NameKind {
     SegmentContent,
     /// Where a referral goes: a process, or a service of the catalogue.
     ReferralTarget,
+    /// A declared case fact (`tieto`).
+    Fact,
 }
 
 impl NameKind {
@@ -100,6 +102,8 @@ impl NameKind {
             (SegmentContent, Lang::Fi) => "segmenttisisältö",
             (ReferralTarget, Lang::En) => "process or service",
             (ReferralTarget, Lang::Fi) => "prosessi tai palvelu",
+            (Fact, Lang::En) => "fact",
+            (Fact, Lang::Fi) => "tieto",
         }
     }
 }
@@ -129,11 +133,14 @@ pub enum Note {
     OpenedHere,
     StatutoryHere,
     AssessedHere,
+    DeclaredHere,
 }
 
 impl Note {
     fn text(self, lang: Lang) -> &'static str {
         match (self, lang) {
+            (Note::DeclaredHere, Lang::En) => "declared here",
+            (Note::DeclaredHere, Lang::Fi) => "määritelty tässä",
             (Note::FirstDefinedHere, Lang::En) => "first defined here",
             (Note::FirstDefinedHere, Lang::Fi) => "ensimmäinen määrittely on tässä",
             (Note::FirstGivenHere, Lang::En) => "first given here",
@@ -442,8 +449,8 @@ catalogue! {
     UnknownAnchor = "S015", Error,
         en "unknown deadline anchor `{found}`",
         fi "tuntematon määräajan lähtökohta `{found}`",
-        hint "a deadline counts from `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta STEP` or `syntymästä`, comes `ennen askelta STEP`, or is `ikä DURATION`",
-        vihje "määräaika lasketaan `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta ASKEL` tai `syntymästä`, on `ennen askelta ASKEL`, tai se on `ikä KESTO`";
+        hint "a deadline counts from `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta STEP` or `syntymästä`, comes `ennen askelta STEP`, or is `ikä DURATION` or a week of pregnancy, `rv WEEK`",
+        vihje "määräaika lasketaan `tapauksen alusta`, `vaiheen alusta`, `edellisestä`, `askeleesta ASKEL` tai `syntymästä`, on `ennen askelta ASKEL`, tai se on `ikä KESTO` tai raskausviikko, `rv VIIKKO`";
     NumberTooLarge = "S016", Error,
         en "the number `{found}` is too large",
         fi "luku `{found}` on liian suuri";
@@ -475,6 +482,11 @@ catalogue! {
         fi "nimessä `{found}` ei voi olla tässä pistettä",
         hint "only a workflow's target joins names with `.`",
         vihje "vain työnkulun kohde yhdistää nimiä pisteellä";
+    PregnancyWeekOutOfRange = "S025", Error,
+        en "there is no week {found} of pregnancy",
+        fi "raskausviikkoa {found} ei ole",
+        hint "a pregnancy lasts about 40 weeks: write the week as a number from 0 to 45, such as `rv 12`",
+        vihje "raskaus kestää noin 40 viikkoa: kirjoita viikko lukuna 0–45, esimerkiksi `rv 12`";
     UnknownName = "R001", Error,
         en "unknown {kind} `{name}`",
         fi "tuntematon {kind} `{name}`";
@@ -522,6 +534,16 @@ catalogue! {
     AssessmentWithoutSegmentation = "R011", Error,
         en "step `{name}` assesses the segment, but process `{process}` names no `segmentointi`",
         fi "askel `{name}` arvioi segmentin, mutta prosessille `{process}` ei ole nimetty segmentointia (`segmentointi`)";
+    ConditionOnNumber = "R012", Error,
+        en "`jos` needs a yes-or-no fact, but `{name}` is a number",
+        fi "`jos` tarvitsee kyllä/ei-tiedon, mutta `{name}` on luku",
+        hint "a number fact repeats a step with `toistuu {name}`; a condition names a fact declared without `luku`",
+        vihje "lukutieto toistaa askeleen määreellä `toistuu {name}`; ehto nimeää tiedon, joka on määritelty ilman sanaa `luku`";
+    RepeatOnYesNo = "R013", Error,
+        en "`toistuu` needs a number fact, but `{name}` is a yes-or-no fact",
+        fi "`toistuu` tarvitsee lukutiedon, mutta `{name}` on kyllä/ei-tieto",
+        hint "declare the number with `luku`, such as `tieto lapsia \"Lasten määrä\" luku`; a yes-or-no fact is a condition: `jos {name}`",
+        vihje "määrittele luku sanalla `luku`, esimerkiksi `tieto lapsia \"Lasten määrä\" luku`; kyllä/ei-tieto on ehto: `jos {name}`";
     Unused = "V001", Warning,
         en "{kind} `{name}` is defined but never used",
         fi "{kind} `{name}` on määritelty, mutta sitä ei käytetä missään";
@@ -623,6 +645,11 @@ catalogue! {
         fi "askeleen `{name}` aikaikkuna alkaa ({first}) vasta sen päätyttyä ({second})",
         hint "`aikaisintaan` is the start of the window and `määräaika` its end",
         vihje "`aikaisintaan` on aikaikkunan alku ja `määräaika` sen loppu";
+    TooManyFacts = "V026", Error,
+        en "the plans of process `{process}` depend on {flags} yes-or-no facts and {numbers} number facts; a process can depend on at most 6 and 1",
+        fi "prosessin `{process}` suunnitelmat riippuvat {flags} kyllä/ei-tiedosta ja {numbers} lukutiedosta; prosessi voi riippua enintään kuudesta ja yhdestä",
+        hint "split the process, or combine facts that always go together into one",
+        vihje "jaa prosessi tai yhdistä aina yhdessä esiintyvät tiedot yhdeksi";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

@@ -24,8 +24,16 @@ pub fn lower(file: FileId, text: &str, tree: &Tree) -> (File, Vec<Diagnostic>) {
     (File { items }, lower.diagnostics)
 }
 
-const TOP_LEVEL: &[&str] =
-    &["organisaatio", "rooli", "palvelu", "segmentointi", "palveluketju", "prosessi", "työnkulku"];
+const TOP_LEVEL: &[&str] = &[
+    "organisaatio",
+    "rooli",
+    "tieto",
+    "palvelu",
+    "segmentointi",
+    "palveluketju",
+    "prosessi",
+    "työnkulku",
+];
 const SERVICE_MEMBERS: &[&str] = &["koodi", "laki", "kuvaus", "tuottaja"];
 const SEGMENTATION_MEMBERS: &[&str] = &["yksikkö", "akseli", "segmentti", "kattavuus"];
 const CARD_FIELDS: &[&str] =
@@ -52,6 +60,8 @@ const STEP_ATTRIBUTES: &[&str] = &[
     "kuvaus",
     "ohje",
     "arvioi",
+    "jos",
+    "toistuu",
 ];
 const TASK_ATTRIBUTES: &[&str] = &["kesto", "kanava", "valinnainen", "askel"];
 
@@ -68,7 +78,7 @@ fn home_of(keyword: &str) -> Option<&'static str> {
         "kaista" | "luovutus" => "työnkulku",
         "tehtävä" => "kaista",
         "kulku" => "prosessi",
-        "organisaatio" | "rooli" | "palveluketju" | "prosessi" | "työnkulku" => {
+        "organisaatio" | "rooli" | "tieto" | "palveluketju" | "prosessi" | "työnkulku" => {
             "tiedoston ylätaso"
         }
         _ => return None,
@@ -422,6 +432,7 @@ impl<'a> Lower<'a> {
         match keyword {
             "organisaatio" => self.organisation(statement).map(Item::Organisation),
             "rooli" => self.role(statement).map(Item::Role),
+            "tieto" => self.fact(statement).map(Item::Fact),
             "palvelu" => self.service(statement).map(Item::Service),
             "segmentointi" => self.segmentation(statement).map(Item::Segmentation),
             "palveluketju" => self.chain(statement).map(Item::Chain),
@@ -453,6 +464,17 @@ impl<'a> Lower<'a> {
         self.finish(&mut cursor, keyword);
         self.no_block(statement, keyword);
         Some(Role { name, title, client })
+    }
+
+    fn fact(&mut self, statement: &Statement) -> Option<Fact> {
+        let keyword = "tieto";
+        let mut cursor = self.head(statement);
+        let name = self.name(&mut cursor, keyword)?;
+        let title = self.text_opt(&mut cursor);
+        let number = self.eat_word(&mut cursor, "luku").is_some();
+        self.finish(&mut cursor, keyword);
+        self.no_block(statement, keyword);
+        Some(Fact { name, title, number })
     }
 
     /// A member statement whose one argument is a text; reports repeats.
@@ -1024,6 +1046,20 @@ impl<'a> Lower<'a> {
                         attrs.assesses_segment = Some(full);
                     }
                 }
+                "jos" => {
+                    let negated = self.eat_word(cursor, "ei").is_some();
+                    let fact = self.name(cursor, attribute);
+                    if !self.repeated(seen, "jos", span) {
+                        attrs.condition =
+                            fact.map(|fact| Condition { span: span.to(fact.span), fact, negated });
+                    }
+                }
+                "toistuu" => {
+                    let fact = self.name(cursor, attribute);
+                    if !self.repeated(seen, "toistuu", span) {
+                        attrs.per = fact;
+                    }
+                }
                 "vaiheeseen" if phase.is_some() => {
                     let target = self.name(cursor, attribute);
                     if !self.repeated(seen, "vaiheeseen", span) {
@@ -1097,6 +1133,25 @@ impl<'a> Lower<'a> {
     }
 
     fn deadline(&mut self, cursor: &mut Cursor, keyword_span: Span) -> Option<Deadline> {
+        if let Some(word) = ["rv", "raskausviikko", "raskausviikolla"]
+            .into_iter()
+            .find_map(|w| self.eat_word(cursor, w))
+        {
+            let (weeks, number) = self.number(cursor, self.src(word))?;
+            if weeks > 45 {
+                self.push(
+                    Diagnostic::new(Code::PregnancyWeekOutOfRange, self.file, number)
+                        .arg("found", weeks.to_string()),
+                );
+                return None;
+            }
+            let after = Duration { parts: vec![(weeks, TimeUnit::Week)], span: number };
+            return Some(Deadline {
+                after,
+                anchor: Anchor::PregnancyWeek,
+                span: keyword_span.to(number),
+            });
+        }
         if self.eat_word(cursor, "ikä").is_some() {
             let after = self.duration(cursor, "määräaika")?;
             let span = keyword_span.to(after.span);

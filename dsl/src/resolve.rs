@@ -31,6 +31,7 @@ impl<T> Copy for Def<'_, T> {}
 pub struct Index<'m> {
     pub organisation: Option<Def<'m, Organisation>>,
     pub roles: HashMap<&'m str, Def<'m, Role>>,
+    pub facts: HashMap<&'m str, Def<'m, Fact>>,
     pub services: HashMap<&'m str, Def<'m, Service>>,
     pub segmentations: HashMap<&'m str, Def<'m, Segmentation>>,
     pub chains: HashMap<&'m str, Def<'m, Chain>>,
@@ -151,6 +152,10 @@ impl<'m> Resolver<'m> {
                 let def = Def { file, node: role };
                 insert(&mut self.index.roles, &role.name, def, NameKind::Role, |r| r.name.span, d);
             }
+            Item::Fact(fact) => {
+                let def = Def { file, node: fact };
+                insert(&mut self.index.facts, &fact.name, def, NameKind::Fact, |f| f.name.span, d);
+            }
             Item::Service(service) => {
                 let def = Def { file, node: service };
                 insert(
@@ -211,7 +216,7 @@ impl<'m> Resolver<'m> {
 
     fn check(&mut self, file: FileId, item: &'m Item) {
         match item {
-            Item::Organisation(_) | Item::Role(_) | Item::Service(_) => {}
+            Item::Organisation(_) | Item::Role(_) | Item::Fact(_) | Item::Service(_) => {}
             Item::Segmentation(seg) => self.segmentation(file, seg),
             Item::Chain(chain) => self.chain(file, chain),
             Item::Process(process) => self.process(file, process),
@@ -332,9 +337,34 @@ impl<'m> Resolver<'m> {
         }
     }
 
+    /// A fact named by `jos` (a yes-or-no fact) or `toistuu` (a number).
+    fn fact(&mut self, file: FileId, name: &Name, number: bool) {
+        match self.index.facts.get(name.text.as_str()) {
+            None => {
+                let d = unknown(file, NameKind::Fact, name, self.index.facts.keys().copied());
+                self.diagnostics.push(d);
+            }
+            Some(def) if def.node.number != number => {
+                let code = if number { Code::RepeatOnYesNo } else { Code::ConditionOnNumber };
+                self.diagnostics.push(
+                    Diagnostic::new(code, file, name.span)
+                        .arg("name", name.text.as_str())
+                        .secondary(def.file, def.node.name.span, Note::DeclaredHere),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
     fn step_attrs(&mut self, file: FileId, attrs: &StepAttrs, steps: &Scope) {
         for role in &attrs.roles {
             self.role(file, role);
+        }
+        if let Some(condition) = &attrs.condition {
+            self.fact(file, &condition.fact, false);
+        }
+        if let Some(per) = &attrs.per {
+            self.fact(file, per, true);
         }
         if let Some(target) = &attrs.referral {
             // A referral goes to another unit's process or to a service of the catalogue (one

@@ -33,11 +33,12 @@ pub enum Kind {
     ReferralAccepted,
     ReferralDeclined,
     CaseClosed,
+    FactRecorded,
 }
 
 impl Kind {
     /// Every kind, in the order of its number (`kind as u8`), for reading stored numbers back.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::CaseOpened,
         Kind::StepStarted,
         Kind::StepCompleted,
@@ -50,6 +51,7 @@ impl Kind {
         Kind::ReferralAccepted,
         Kind::ReferralDeclined,
         Kind::CaseClosed,
+        Kind::FactRecorded,
     ];
 
     /// The kind of a stored number.
@@ -59,8 +61,9 @@ impl Kind {
 }
 
 /// An event as a case keeps it. The meaning of `a`, `b` and `c` (interned names) depends on
-/// the kind: the step, phase, new segment or referral in `a`; the reason, previous segment or
-/// target process in `b`; a reason code or the assessment's reason in `c`.
+/// the kind: the step, phase, new segment, referral or fact in `a`; the reason, previous segment
+/// or target process in `b` (of a fact, its value as a number: 0 or 1 for no or yes; of an
+/// opening, its facts as one text); a reason code or the assessment's reason in `c`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compact {
     pub occurred: i64,
@@ -166,7 +169,7 @@ impl Runtime {
             position: Machine::START,
             segment,
             plan,
-            planned_ever: machine.plans[usize::from(plan)].1.planned,
+            planned_ever: machine.masks(plan).planned,
             skipped: 0,
             fired: 0,
             open: 0,
@@ -178,7 +181,7 @@ impl Runtime {
 
     /// The required steps of the current plan not yet satisfied.
     pub fn missing(&self, machine: &Machine) -> StepSet {
-        machine.plans[usize::from(self.plan)].1.required & !self.skipped & !self.satisfied
+        machine.masks(self.plan).required & !self.skipped & !self.satisfied
     }
 
     pub fn complete(&self, machine: &Machine) -> bool {
@@ -187,7 +190,7 @@ impl Runtime {
 
     /// The steps that move silently: everything but the required steps still to do.
     pub fn silent(&self, machine: &Machine) -> StepSet {
-        !(machine.plans[usize::from(self.plan)].1.required & !self.skipped)
+        !(machine.masks(self.plan).required & !self.skipped)
     }
 }
 
@@ -199,6 +202,8 @@ pub struct Resolver {
     /// Segment (interned) → plan index; a segment of the segmentation without content of its own
     /// maps to the generic plan.
     pub plans: std::collections::HashMap<u32, u16, crate::net::FxBuild>,
+    /// Fact (interned) → its name, for the facts the plans depend on.
+    pub facts: std::collections::HashMap<u32, String, crate::net::FxBuild>,
 }
 
 /// A machine with its names resolved.
@@ -237,6 +242,9 @@ impl Exec {
                 let id = names.intern(segment);
                 resolver.plans.entry(id).or_insert_with(|| machine.plan_index(Some(segment)));
             }
+        }
+        for fact in machine.facts.flags.iter().chain(&machine.facts.number) {
+            resolver.facts.insert(names.intern(fact), fact.clone());
         }
         let segmentation = segmentation.map_or(NONE, |s| names.intern(s));
         Exec { machine, resolver, segments: interned, segmentation }
@@ -321,8 +329,9 @@ pub fn apply(
                 plan => {
                     if to != rt.segment {
                         rt.segment = to;
-                        rt.plan = plan.unwrap_or(0);
-                        rt.planned_ever |= exec.machine.plans[usize::from(rt.plan)].1.planned;
+                        let valuation = exec.machine.valuation(rt.plan);
+                        rt.plan = exec.machine.with_valuation(plan.unwrap_or(0), valuation);
+                        rt.planned_ever |= exec.machine.masks(rt.plan).planned;
                         rt.satisfied = satisfied(exec, rt);
                         if let Some(d) = detail.as_deref_mut() {
                             d.transitions.push((event.occurred, from, to, event.c));
@@ -355,6 +364,22 @@ pub fn apply(
                 None
             }
         }
+        Kind::FactRecorded => {
+            // A fact the plans do not depend on changes nothing here.
+            let machine = &exec.machine;
+            let valuation = machine.valuation(rt.plan);
+            let next = exec
+                .resolver
+                .facts
+                .get(&event.a)
+                .and_then(|fact| machine.facts.set(valuation, fact, event.b));
+            if let Some(next) = next.filter(|&n| n != valuation) {
+                rt.plan = machine.with_valuation(rt.plan, next);
+                rt.planned_ever |= machine.masks(rt.plan).planned;
+                rt.satisfied = satisfied(exec, rt);
+            }
+            None
+        }
         Kind::CaseClosed => {
             rt.closed = Some(event.occurred);
             if let Some(d) = detail.as_deref_mut() {
@@ -377,7 +402,7 @@ pub fn apply(
 
 /// Steps done as many times as the current plan says.
 fn satisfied(exec: &Exec, rt: &Runtime) -> StepSet {
-    let count = &exec.machine.plans[usize::from(rt.plan)].1.count;
+    let count = &exec.machine.masks(rt.plan).count;
     let mut out = 0;
     for (i, &done) in rt.done.iter().enumerate() {
         if done >= count[i] {
@@ -421,7 +446,7 @@ fn step_event(
     mut detail: Option<&mut Detail>,
 ) -> Option<DeviationKind> {
     let bit: StepSet = 1 << step;
-    let plan = &exec.machine.plans[usize::from(rt.plan)].1;
+    let plan = &exec.machine.masks(rt.plan);
     let in_plan = rt.planned_ever & bit != 0;
     let statutory = plan.statutory & bit != 0;
     let count = plan.count[usize::from(step)];
@@ -609,6 +634,13 @@ pub struct CaseStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_reason: Option<String>,
     pub segment: String,
+    /// The facts the case's plan depends on, as the case now has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub facts: Vec<CaseFact>,
+    /// The week of pregnancy as of the status's time, as `14+3` (weeks and days), where the
+    /// case carries a pregnancy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pregnancy_week: Option<String>,
     pub current_phases: Vec<PhaseRef>,
     pub steps: Vec<StepStatus>,
     pub next: Vec<String>,
@@ -621,12 +653,31 @@ pub struct CaseStatus {
     pub events: usize,
 }
 
+/// A fact of a case: its name and value.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CaseFact {
+    pub fact: String,
+    pub value: crate::event::FactValue,
+}
+
 /// The fixed facts of a case, from its opening event.
 #[derive(Debug, Clone, Copy)]
 pub struct Opening {
     pub opened: i64,
     pub born: Option<i64>,
+    /// The start of the pregnancy (the expected due date less 40 weeks), for deadlines by
+    /// pregnancy week.
+    pub pregnancy: Option<i64>,
     pub segment: u32,
+    /// The valuation of the facts given on opening (see [`crate::exec::FactSpace`]).
+    pub facts: u16,
+}
+
+impl Opening {
+    /// A case opened at `opened` with `segment` and nothing else known.
+    pub fn new(opened: i64, segment: u32) -> Opening {
+        Opening { opened, born: None, pregnancy: None, segment, facts: 0 }
+    }
 }
 
 /// Replays a case from its events.
@@ -649,6 +700,7 @@ pub fn replay_watching(
     watch: usize,
 ) -> (Runtime, Option<DeviationKind>) {
     let plan = exec.resolver.plans.get(&opening.segment).copied().unwrap_or(0);
+    let plan = exec.machine.with_valuation(plan, opening.facts);
     let mut rt = Runtime::new(&exec.machine, opening.segment, plan);
     if let Some(d) = detail.as_deref_mut() {
         enter_phases(exec, &rt, d, opening.opened);
@@ -678,7 +730,7 @@ pub fn windows(
     detail: &Detail,
 ) -> Vec<(Option<i64>, Option<i64>)> {
     let machine = &exec.machine;
-    let masks = &machine.plans[usize::from(rt.plan)].1;
+    let masks = &machine.masks(rt.plan);
     let mut out = vec![(None, None); machine.steps.len()];
     let mut leads: Vec<(usize, bool, &Duration, u16)> = Vec::new();
     // The previous step: the nearest earlier one of the plan that was not passed over (an
@@ -698,6 +750,7 @@ pub fn windows(
                     .get(&name.text)
                     .and_then(|&s| detail.satisfied_at[usize::from(s)]),
                 Anchor::Age => opening.born,
+                Anchor::PregnancyWeek => opening.pregnancy,
                 Anchor::BeforeStep(name) => {
                     if let Some(&other) = machine.step_index.get(&name.text) {
                         leads.push((at, end, &bound.after, other));
@@ -705,7 +758,11 @@ pub fn windows(
                     None
                 }
             };
-            let time = anchor.map(|a| add_duration(Timestamp(a), &bound.after).0);
+            let mut time = anchor.map(|a| add_duration(Timestamp(a), &bound.after).0);
+            // A week of pregnancy opens at its start and closes at its end.
+            if end && bound.anchor == Anchor::PregnancyWeek {
+                time = time.map(|t| Timestamp(t).add_days(6).0);
+            }
             if end {
                 out[at].1 = time;
             } else {
@@ -754,7 +811,7 @@ pub fn subtract_duration(at: Timestamp, duration: &Duration) -> Timestamp {
 /// way) and the phases those steps and the ones under way belong to. `enabled` is
 /// `machine.enabled_steps` at the case's position.
 pub fn standing(machine: &Machine, rt: &Runtime, enabled: StepSet) -> (StepSet, Vec<u16>) {
-    let masks = &machine.plans[usize::from(rt.plan)].1;
+    let masks = &machine.masks(rt.plan);
     // A step a segment adds is off the flow: it comes next once its phase has been reached,
     // that is once a step of that phase or a later one is enabled or done.
     let reached = machine
@@ -804,7 +861,7 @@ pub fn status(
     let rt = replay(exec, opening, events, Some(&mut detail));
     let due = windows(exec, &rt, opening, &detail);
     let machine = &exec.machine;
-    let masks = &machine.plans[usize::from(rt.plan)].1;
+    let masks = &machine.masks(rt.plan);
     let silent = rt.silent(machine);
     let enabled = machine.enabled_steps(rt.position, silent);
     let mut steps = Vec::new();
@@ -911,6 +968,29 @@ pub fn status(
         closed: rt.closed.map(time),
         closed_reason: rt.closed.map(|_| names.get(detail.closed_reason).to_owned()),
         segment: names.get(rt.segment).to_owned(),
+        facts: {
+            let space = &machine.facts;
+            space
+                .values(machine.valuation(rt.plan))
+                .into_iter()
+                .map(|(fact, value)| CaseFact {
+                    fact: fact.to_owned(),
+                    value: if space.number.as_deref() == Some(fact) {
+                        crate::event::FactValue::Number(value)
+                    } else {
+                        crate::event::FactValue::Flag(value != 0)
+                    },
+                })
+                .collect()
+        },
+        pregnancy_week: opening.pregnancy.filter(|&p| p <= now).map(|p| {
+            let day = |t: i64| {
+                let (y, m, d) = Timestamp(t).local_date();
+                crate::time::days_from_civil(y, m, d)
+            };
+            let days = (day(now) - day(p)).max(0);
+            format!("{}+{}", days / 7, days % 7)
+        }),
         current_phases: if rt.closed.is_some() {
             Vec::new()
         } else {

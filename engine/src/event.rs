@@ -45,6 +45,18 @@ pub enum EventKind {
         /// (`määräaika ikä 4 v`). It is never read out of a personal identity code.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         born: Option<String>,
+        /// The expected due date (`YYYY-MM-DD`), where the plan has deadlines by pregnancy week
+        /// (`rv 12`): the pregnancy started 40 weeks before it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        due: Option<String>,
+        /// Or the start of the pregnancy (`YYYY-MM-DD`, the first day of the last menstrual
+        /// period), instead of `due`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pregnancy_start: Option<String>,
+        /// What is known of the case on opening: each a fact the model declares (`tieto`),
+        /// `true` or `false`, or a whole number for a number fact.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        facts: std::collections::BTreeMap<String, FactValue>,
     },
     StepStarted {
         step: String,
@@ -93,6 +105,95 @@ pub enum EventKind {
     CaseClosed {
         reason: String,
     },
+    /// A fact of the case became known or changed (a sibling was born, a language need was
+    /// found): from now on the plan follows it.
+    FactRecorded {
+        fact: String,
+        value: FactValue,
+    },
+}
+
+/// The value of a fact: yes or no, or a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactValue {
+    Flag(bool),
+    Number(u32),
+}
+
+impl FactValue {
+    /// The largest number a fact may have.
+    pub const MAX: u32 = 99;
+
+    /// As the runtime keeps it: no and yes as 0 and 1.
+    pub fn as_number(self) -> u32 {
+        match self {
+            FactValue::Flag(b) => u32::from(b),
+            FactValue::Number(n) => n,
+        }
+    }
+
+    /// As written in JSON: `true`, `false` or the number.
+    pub fn text(self) -> String {
+        match self {
+            FactValue::Flag(b) => b.to_string(),
+            FactValue::Number(n) => n.to_string(),
+        }
+    }
+}
+
+impl Serialize for FactValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FactValue::Flag(b) => serializer.serialize_bool(*b),
+            FactValue::Number(n) => serializer.serialize_u32(*n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FactValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = FactValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "true, false or a whole number from 0 to {}", FactValue::MAX)
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<FactValue, E> {
+                Ok(FactValue::Flag(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<FactValue, E> {
+                match u32::try_from(v) {
+                    Ok(n) if n <= FactValue::MAX => Ok(FactValue::Number(n)),
+                    _ => Err(E::custom(format_args!(
+                        "{v} is more than {}: a fact's number is at most that",
+                        FactValue::MAX
+                    ))),
+                }
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<FactValue, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::custom("a fact's number cannot be negative")),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl schemars::JsonSchema for FactValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FactValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "true or false for a yes-or-no fact, a whole number for a number fact",
+            "oneOf": [
+                { "type": "boolean" },
+                { "type": "integer", "minimum": 0, "maximum": FactValue::MAX }
+            ]
+        })
+    }
 }
 
 /// One event as sent.
@@ -125,7 +226,7 @@ mod timestamp {
 }
 
 /// The value of `type` in each kind of event, in the order of [`EventKind`].
-pub const EVENT_KINDS: [&str; 12] = [
+pub const EVENT_KINDS: [&str; 13] = [
     "case_opened",
     "step_started",
     "step_completed",
@@ -138,6 +239,7 @@ pub const EVENT_KINDS: [&str; 12] = [
     "referral_accepted",
     "referral_declined",
     "case_closed",
+    "fact_recorded",
 ];
 
 /// Why one line of an event file was not accepted.
@@ -303,9 +405,18 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
         };
         *client = pseudonym.as_str().to_owned();
     }
-    if let EventKind::CaseOpened { born: Some(born), .. } = &event.kind {
-        if born.len() != 10 || Timestamp::parse(born).is_none() {
-            return Err("born: not a date: write it as 2019-03-14".to_owned());
+    if let EventKind::CaseOpened { born, due, pregnancy_start, .. } = &event.kind {
+        let dates = [("born", born), ("due", due), ("pregnancy_start", pregnancy_start)];
+        for (field, date) in dates {
+            let Some(date) = date else { continue };
+            if date.len() != 10 || Timestamp::parse(date).is_none() {
+                return Err(format!("{field}: not a date: write it as 2027-03-14"));
+            }
+        }
+        if due.is_some() && pregnancy_start.is_some() {
+            return Err(
+                "pregnancy_start: give either `due` or `pregnancy_start`, not both".to_owned()
+            );
         }
     }
     for (field, value) in [("id", &event.id), ("case", &event.case), ("role", &event.role)] {
@@ -328,12 +439,20 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
 
 /// The warnings about an event that was accepted.
 fn warnings(event: &Event, options: &ReadOptions) -> Vec<Warning> {
-    let born = match &event.kind {
-        EventKind::CaseOpened { born: Some(born), .. } => Timestamp::parse(born),
-        _ => None,
+    let date = |d: &Option<String>| d.as_deref().and_then(Timestamp::parse);
+    let (born, due, start) = match &event.kind {
+        EventKind::CaseOpened { born, due, pregnancy_start, .. } => {
+            (date(born), date(due), date(pregnancy_start))
+        }
+        _ => (None, None, None),
     };
-    let times =
-        [("occurred", Some(event.occurred)), ("recorded", Some(event.recorded)), ("born", born)];
+    let times = [
+        ("occurred", Some(event.occurred)),
+        ("recorded", Some(event.recorded)),
+        ("born", born),
+        ("due", due),
+        ("pregnancy_start", start),
+    ];
     let mut out: Vec<Warning> = times
         .into_iter()
         .filter_map(|(field, time)| {
@@ -383,6 +502,15 @@ fn explain(line: &str, e: &serde_json::Error) -> String {
             }
             Some(serde_json::Value::String(_)) => {}
             Some(_) => return unknown_kind(None),
+        }
+        // A fact's value: name the fact, inside `facts` of an opening.
+        let about_fact = ["true, false or a whole number", "a fact's number"]
+            .iter()
+            .any(|m| message.contains(m));
+        if about_fact && object.contains_key("facts") {
+            let name = field_before(line, e.column()).unwrap_or_default();
+            let field = if name.is_empty() { "facts".to_owned() } else { format!("facts.{name}") };
+            return redact_identity_codes(&format!("{field}: {message}"));
         }
         // A field of the kind is read after the whole object, so serde's column is the
         // object's end; every field is text, so the one at fault is the one that is not.
@@ -448,7 +576,7 @@ fn field_of_wrong_type<'a>(
     found: &str,
 ) -> Option<&'a str> {
     use serde_json::Value;
-    let optional = ["born", "reason", "reason_code"];
+    let optional = ["born", "due", "pregnancy_start", "reason", "reason_code"];
     object
         .iter()
         .find(|(name, value)| match value {
@@ -473,8 +601,7 @@ fn field_before(line: &str, column: usize) -> Option<&str> {
     let colon = head.rfind("\":")?;
     let start = head[..colon].rfind('"')? + 1;
     let name = &head[start..colon];
-    (!name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .then_some(name)
+    (!name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then_some(name)
 }
 
 impl Event {
@@ -486,7 +613,16 @@ impl Event {
             ("role", self.role.as_str()),
         ];
         let fields: Vec<(&'static str, &String)> = match &self.kind {
-            EventKind::CaseOpened { client, process, unit, segment, born } => {
+            EventKind::CaseOpened {
+                client,
+                process,
+                unit,
+                segment,
+                born,
+                due,
+                pregnancy_start,
+                facts,
+            } => {
                 let mut v = vec![
                     ("client", client),
                     ("process", process),
@@ -494,8 +630,12 @@ impl Event {
                     ("segment", segment),
                 ];
                 v.extend(born.iter().map(|b| ("born", b)));
+                v.extend(due.iter().map(|b| ("due", b)));
+                v.extend(pregnancy_start.iter().map(|b| ("pregnancy_start", b)));
+                v.extend(facts.keys().map(|f| ("facts", f)));
                 v
             }
+            EventKind::FactRecorded { fact, .. } => vec![("fact", fact)],
             EventKind::StepStarted { step } | EventKind::StepCompleted { step } => {
                 vec![("step", step)]
             }
@@ -608,5 +748,63 @@ mod tests {
         for (_, reason) in &reasons {
             assert!(!reason.contains("131052"), "{reason}");
         }
+    }
+}
+
+#[cfg(test)]
+mod fact_tests {
+    use super::*;
+
+    fn key() -> PseudonymKey {
+        PseudonymKey::new(vec![3; 32]).unwrap()
+    }
+
+    const OPENED: &str = r#"{"id":"e-1","type":"case_opened","case":"c-1","occurred":"2026-01-05T09:00:00+02:00","recorded":"2026-01-05T09:01:00+02:00","role":"terveydenhoitaja","client":"131052-308T","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"tuki""#;
+
+    fn reason(line: &str) -> String {
+        let (events, errors) = parse_lines(line, &key());
+        assert!(events.is_empty(), "{events:?}");
+        errors[0].reason.clone()
+    }
+
+    #[test]
+    fn facts_and_a_due_date_are_read_and_bad_ones_named() {
+        let good = format!(
+            r#"{OPENED},"due":"2026-08-03","facts":{{"ensisynnyttäjä":true,"sikiöitä":2}}}}"#
+        );
+        let (events, errors) = parse_lines(&good, &key());
+        assert!(errors.is_empty(), "{errors:?}");
+        let EventKind::CaseOpened { due, facts, .. } = &events[0].kind else { panic!() };
+        assert_eq!(due.as_deref(), Some("2026-08-03"));
+        assert_eq!(facts["ensisynnyttäjä"], FactValue::Flag(true));
+        assert_eq!(facts["sikiöitä"], FactValue::Number(2));
+        // Written back as sent.
+        let json = serde_json::to_string(&events[0]).unwrap();
+        assert!(json.contains(r#""facts":{"ensisynnyttäjä":true,"sikiöitä":2}"#), "{json}");
+
+        let text = reason(&format!(r#"{OPENED},"facts":{{"ensisynnyttäjä":"kyllä"}}}}"#));
+        assert!(text.starts_with("facts.ensisynnyttäjä: "), "{text}");
+        assert!(text.contains("true, false or a whole number"), "{text}");
+        let text = reason(&format!(r#"{OPENED},"facts":{{"sikiöitä":-1}}}}"#));
+        assert!(text.contains("cannot be negative"), "{text}");
+        let text = reason(&format!(r#"{OPENED},"facts":{{"sikiöitä":1000}}}}"#));
+        assert!(text.contains("at most"), "{text}");
+        let text = reason(&format!(r#"{OPENED},"due":"3.8.2026"}}"#));
+        assert!(text.starts_with("due: not a date"), "{text}");
+        let text =
+            reason(&format!(r#"{OPENED},"due":"2026-08-03","pregnancy_start":"2025-10-27"}}"#));
+        assert!(text.starts_with("pregnancy_start: give either"), "{text}");
+        // A fact named like an identity code is refused without repeating it.
+        let text = reason(&format!(r#"{OPENED},"facts":{{"131052-308T":true}}}}"#));
+        assert!(text.starts_with("facts: contains a personal identity code"), "{text}");
+        let recorded = r#"{"id":"e-2","type":"fact_recorded","case":"c-1","occurred":"2026-02-05T09:00:00+02:00","recorded":"2026-02-05T09:01:00+02:00","role":"terveydenhoitaja","fact":"tulkki","value":true}"#;
+        let (events, errors) = parse_lines(recorded, &key());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            events[0].kind,
+            EventKind::FactRecorded { fact: "tulkki".into(), value: FactValue::Flag(true) }
+        );
+        let text = reason(&recorded.replace(r#""value":true"#, r#""value":null"#));
+        assert!(text.starts_with("value: "), "{text}");
     }
 }

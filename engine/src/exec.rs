@@ -42,6 +42,91 @@ pub struct StepDef {
     pub on_flow: bool,
 }
 
+/// The most yes-or-no facts one process's plans may depend on (`jos`).
+pub const MAX_FLAGS: usize = 6;
+
+/// The highest value of a number fact (`toistuu`) the plans tell apart: more children than this
+/// are planned as this many.
+pub const MAX_PER: u32 = 8;
+
+/// The facts a process's plans depend on, in a fixed order: the yes-or-no facts its conditions
+/// name (`jos`), and the number fact its repetitions name (`toistuu`). A case's values of them
+/// are its *valuation*: bit `i` for the `i`th yes-or-no fact, and above those bits the number
+/// less one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactSpace {
+    pub flags: Vec<String>,
+    pub number: Option<String>,
+}
+
+impl FactSpace {
+    fn of(process: &Process) -> FactSpace {
+        let mut space = FactSpace::default();
+        for step in
+            std::iter::once(&process.generic).chain(process.plans.values()).flat_map(|p| &p.steps)
+        {
+            if let Some(c) = &step.condition {
+                if !space.flags.contains(&c.fact) {
+                    space.flags.push(c.fact.clone());
+                }
+            }
+            if let Some(per) = &step.per {
+                space.number.get_or_insert_with(|| per.clone());
+            }
+        }
+        space.flags.sort();
+        space
+    }
+
+    /// How many valuations there are.
+    pub fn size(&self) -> usize {
+        (1usize << self.flags.len()) * if self.number.is_some() { MAX_PER as usize } else { 1 }
+    }
+
+    /// The valuation of a case whose facts are `value` (a yes-or-no fact as 0 or 1; a fact not
+    /// given as `None`: no, or one).
+    pub fn valuation(&self, value: impl Fn(&str) -> Option<u32>) -> u16 {
+        let mut v = 0u16;
+        for (i, flag) in self.flags.iter().enumerate() {
+            if value(flag).is_some_and(|x| x != 0) {
+                v |= 1 << i;
+            }
+        }
+        if let Some(number) = &self.number {
+            let n = value(number).unwrap_or(1).clamp(1, MAX_PER);
+            v |= ((n - 1) as u16) << self.flags.len();
+        }
+        v
+    }
+
+    /// A valuation with one fact set: `None` when the plans do not depend on the fact.
+    pub fn set(&self, valuation: u16, fact: &str, value: u32) -> Option<u16> {
+        if let Some(i) = self.flags.iter().position(|f| f == fact) {
+            return Some(if value != 0 { valuation | 1 << i } else { valuation & !(1 << i) });
+        }
+        if self.number.as_deref() == Some(fact) {
+            let low = valuation & ((1 << self.flags.len()) - 1);
+            let n = value.clamp(1, MAX_PER);
+            return Some(low | ((n - 1) as u16) << self.flags.len());
+        }
+        None
+    }
+
+    /// The value of each fact in a valuation: a yes-or-no fact as 0 or 1.
+    pub fn values(&self, valuation: u16) -> Vec<(&str, u32)> {
+        let mut out: Vec<(&str, u32)> = self
+            .flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.as_str(), u32::from(valuation >> i & 1)))
+            .collect();
+        if let Some(number) = &self.number {
+            out.push((number.as_str(), u32::from(valuation >> self.flags.len()) + 1));
+        }
+        out
+    }
+}
+
 /// A segment's plan as masks over the machine's steps.
 #[derive(Debug, Clone)]
 pub struct PlanMasks {
@@ -92,8 +177,13 @@ pub struct Machine {
     pub phase_steps: Vec<StepSet>,
     /// The steps on no flow: those segments add.
     pub off_flow: StepSet,
-    /// Plans by segment; index 0 is the generic plan.
+    /// Plans by segment; index 0 is the generic plan. With facts, each of these is the base
+    /// of [`FactSpace::size`] plans, one per valuation: see [`Machine::masks`].
     pub plans: Vec<(Option<String>, PlanMasks)>,
+    /// The facts the plans depend on.
+    pub facts: FactSpace,
+    /// The plan of each (base plan, valuation), made when first needed.
+    variants: Box<[std::sync::OnceLock<PlanMasks>]>,
     places: usize,
     transitions: Vec<FlatTransition>,
     sink: u16,
@@ -113,6 +203,10 @@ pub enum MachineError {
     TooManySteps { process: String, steps: usize },
     #[error("process {process} has more than {max} places in its flows")]
     TooManyPlaces { process: String, max: usize },
+    #[error(
+        "the plans of process {process} depend on {flags} yes-or-no facts and {numbers} number facts; execution supports at most {MAX_FLAGS} and 1"
+    )]
+    TooManyFacts { process: String, flags: usize, numbers: usize },
 }
 
 struct Flattener {
@@ -238,6 +332,25 @@ impl Machine {
         for (segment, plan) in &process.plans {
             plans.push((Some(segment.clone()), masks(plan, &step_index)));
         }
+        let facts = FactSpace::of(process);
+        let numbers = std::iter::once(&process.generic)
+            .chain(process.plans.values())
+            .flat_map(|p| &p.steps)
+            .filter_map(|s| s.per.as_deref())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if facts.flags.len() > MAX_FLAGS || numbers > 1 {
+            return Err(MachineError::TooManyFacts {
+                process: process.name.clone(),
+                flags: facts.flags.len(),
+                numbers,
+            });
+        }
+        let variants = if facts.size() > 1 {
+            (0..plans.len() * facts.size()).map(|_| std::sync::OnceLock::new()).collect()
+        } else {
+            Box::default()
+        };
         let off_flow = steps
             .iter()
             .enumerate()
@@ -253,6 +366,8 @@ impl Machine {
             phase_index,
             phase_steps,
             plans,
+            facts,
+            variants,
             places: flat.places,
             transitions: flat.transitions,
             sink,
@@ -273,11 +388,53 @@ impl Machine {
     /// The position every case starts from.
     pub const START: u32 = 0;
 
-    /// The plan of a segment: its own, or the generic one.
+    /// The plan of a segment (its own, or the generic one) for a case whose facts are all
+    /// no (valuation 0).
     pub fn plan_index(&self, segment: Option<&str>) -> u16 {
-        segment
+        let base = segment
             .and_then(|s| self.plans.iter().position(|(name, _)| name.as_deref() == Some(s)))
-            .unwrap_or(0) as u16
+            .unwrap_or(0);
+        (base * self.facts.size()) as u16
+    }
+
+    /// How many plans there are: every base plan for every valuation of the facts.
+    pub fn plan_count(&self) -> usize {
+        self.plans.len() * self.facts.size()
+    }
+
+    /// The same base plan as `plan` for a case with the facts of `valuation`.
+    pub fn with_valuation(&self, plan: u16, valuation: u16) -> u16 {
+        let size = self.facts.size() as u16;
+        plan - plan % size + valuation % size
+    }
+
+    /// The valuation of the facts that `plan` is for.
+    pub fn valuation(&self, plan: u16) -> u16 {
+        plan % self.facts.size() as u16
+    }
+
+    /// The masks of a plan. With facts, the base plan is cut down to the steps whose
+    /// conditions hold and each repeated step is counted once per unit of its number.
+    pub fn masks(&self, plan: u16) -> &PlanMasks {
+        let size = self.facts.size();
+        if size == 1 {
+            return &self.plans[usize::from(plan)].1;
+        }
+        let (base, valuation) = (usize::from(plan) / size, (usize::from(plan) % size) as u16);
+        self.variants[usize::from(plan)].get_or_init(|| {
+            let values = self.facts.values(valuation);
+            let value = |fact: &str| values.iter().find(|(f, _)| *f == fact).map(|(_, v)| *v);
+            let mut plan = self.plans[base].1.plan.clone();
+            plan.steps.retain(|s| {
+                s.condition.as_ref().is_none_or(|c| c.holds(value(&c.fact).unwrap_or(0) != 0))
+            });
+            for step in &mut plan.steps {
+                if let Some(per) = &step.per {
+                    step.count = step.count.saturating_mul(value(per).unwrap_or(1));
+                }
+            }
+            masks(&plan, &self.step_index)
+        })
     }
 
     fn intern(&mut self, mut markings: Vec<Marking>) -> u32 {

@@ -19,6 +19,14 @@ pub struct Role {
     pub client: bool,
 }
 
+/// A declared case fact (`tieto`): yes or no, or a number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Fact {
+    pub title: String,
+    /// A number (`luku`), such as how many children; otherwise yes or no.
+    pub number: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {
     pub title: String,
@@ -178,6 +186,8 @@ impl Workflow {
 pub struct Model {
     pub organisation: Option<(String, String)>,
     pub roles: BTreeMap<String, Role>,
+    /// The declared case facts.
+    pub facts: BTreeMap<String, Fact>,
     pub services: BTreeMap<String, Service>,
     pub segmentations: BTreeMap<String, Segmentation>,
     pub chains: BTreeMap<String, Chain>,
@@ -208,6 +218,12 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     .roles
                     .entry(r.name.text.clone())
                     .or_insert(Role { title: text(&r.title), client: r.client });
+            }
+            Item::Fact(f) => {
+                model
+                    .facts
+                    .entry(f.name.text.clone())
+                    .or_insert(Fact { title: text(&f.title), number: f.number });
             }
             Item::Service(s) => {
                 model.services.entry(s.name.text.clone()).or_insert(Service {

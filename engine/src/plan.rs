@@ -45,7 +45,37 @@ pub struct PlannedStep {
     pub guidance: Option<String>,
     /// The client's segment is assessed in this step; segment content applies after it.
     pub assesses_segment: bool,
+    /// The step is planned only when this fact of the case holds (or, negated, does not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<StepCondition>,
+    /// The step is done once per unit of this number fact (once for each child).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
     pub origin: Origin,
+}
+
+/// A condition on a declared fact: `jos ensisynnyttäjä` or `jos ei kielituki`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct StepCondition {
+    pub fact: String,
+    /// The step is planned when the fact does not hold.
+    pub negated: bool,
+}
+
+impl StepCondition {
+    /// As written: `jos F` or `jos ei F`.
+    pub fn describe(&self) -> String {
+        if self.negated {
+            format!("jos ei {}", self.fact)
+        } else {
+            format!("jos {}", self.fact)
+        }
+    }
+
+    /// Whether the condition holds when the fact has `value`.
+    pub fn holds(&self, value: bool) -> bool {
+        value != self.negated
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
@@ -96,8 +126,14 @@ fn planned(step: &ast::Step, phase: &str) -> PlannedStep {
         description: a.description.as_ref().map(|t| t.value.clone()),
         guidance: a.guidance.as_ref().map(|t| t.value.clone()),
         assesses_segment: a.assesses_segment.is_some(),
+        condition: a.condition.as_ref().map(condition),
+        per: a.per.as_ref().map(|p| p.text.clone()),
         origin: Origin::Generic,
     }
+}
+
+fn condition(c: &ast::Condition) -> StepCondition {
+    StepCondition { fact: c.fact.text.clone(), negated: c.negated }
 }
 
 /// Overrides the attributes that `changes` names; returns their keywords.
@@ -150,6 +186,14 @@ fn apply(step: &mut PlannedStep, changes: &StepAttrs) -> Vec<&'static str> {
     if let Some(g) = &changes.guidance {
         step.guidance = Some(g.value.clone());
         changed.push("ohje");
+    }
+    if let Some(c) = &changes.condition {
+        step.condition = Some(condition(c));
+        changed.push("jos");
+    }
+    if let Some(p) = &changes.per {
+        step.per = Some(p.text.clone());
+        changed.push("toistuu");
     }
     changed
 }
@@ -267,6 +311,11 @@ pub fn describe_duration(duration: &ast::Duration) -> String {
         .join(" ")
 }
 
+/// The weeks of a pregnancy-week anchor (`rv 12`).
+pub fn weeks(duration: &ast::Duration) -> u32 {
+    duration.parts.iter().filter(|(_, u)| *u == TimeUnit::Week).map(|(n, _)| *n).sum()
+}
+
 /// A deadline as it is written: `7 arkipäivää tapauksen alusta`.
 pub fn describe_deadline(deadline: &ast::Deadline) -> String {
     let after = describe_duration(&deadline.after);
@@ -277,5 +326,6 @@ pub fn describe_deadline(deadline: &ast::Deadline) -> String {
         Anchor::Step(step) => format!("{after} askeleesta {}", step.text),
         Anchor::Age => format!("ikä {after}"),
         Anchor::BeforeStep(step) => format!("{after} ennen askelta {}", step.text),
+        Anchor::PregnancyWeek => format!("rv {}", weeks(&deadline.after)),
     }
 }

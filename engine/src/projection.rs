@@ -12,7 +12,7 @@ use serde::Serialize;
 use polku_dsl::Lang;
 
 use crate::case::{self, CaseStatus, Compact, DeviationKind, Exec, Kind, Opening, Runtime};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, FactValue};
 use crate::exec::{Machine, MachineError};
 use crate::model::Model;
 use crate::names::{Key, Names, NONE};
@@ -28,6 +28,8 @@ pub struct Version {
     pub by_process: HashMap<String, u16>,
     /// Segmentation name → title, for reports.
     pub segmentations: BTreeMap<String, String>,
+    /// The declared facts: name → whether it is a number (`luku`).
+    pub facts: BTreeMap<String, bool>,
 }
 
 impl Version {
@@ -46,7 +48,8 @@ impl Version {
         }
         let segmentations =
             model.segmentations.iter().map(|(k, v)| (k.clone(), v.title.clone())).collect();
-        Ok(Version { hash: hash.to_owned(), execs, by_process, segmentations })
+        let facts = model.facts.iter().map(|(k, f)| (k.clone(), f.number)).collect();
+        Ok(Version { hash: hash.to_owned(), execs, by_process, segmentations, facts })
     }
 }
 
@@ -83,6 +86,12 @@ pub enum Rejection {
     UnknownSegment { process: String, segment: String, known: String },
     #[error("case: {0} was already opened by another event")]
     OpenedTwice(String),
+    #[error("{field}: the model declares no fact {fact} (facts: {known})")]
+    UnknownFact { field: String, fact: String, known: String },
+    #[error("{field}: {fact} is a number fact: give a whole number")]
+    NumberExpected { field: String, fact: String },
+    #[error("{field}: {fact} is a yes-or-no fact: give true or false")]
+    FlagExpected { field: String, fact: String },
     /// The id was used before in the case for an event with other content.
     #[error(
         "id: {0} was already used for another event of this case (a repeat must be the same event)"
@@ -99,6 +108,13 @@ pub enum Outcome {
     Duplicate,
     /// The case already has an event of this id with other content: not applied.
     Conflict,
+}
+
+/// The start of a pregnancy from an opening's `due` date (40 weeks before it) or its
+/// `pregnancy_start`.
+pub fn pregnancy(due: &Option<String>, start: &Option<String>) -> Option<i64> {
+    let date = |d: &Option<String>| d.as_deref().and_then(Timestamp::parse);
+    date(start).or_else(|| date(due).map(|d| d.add_days(-280))).map(|t| t.0)
 }
 
 /// A stable 64-bit hash of an event id (FNV-1a with a final mix), the same on every run.
@@ -333,14 +349,61 @@ impl Projection {
                 }
             }
         }
+        self.check_facts(event, existing)?;
         Ok(true)
+    }
+
+    /// The facts an event gives are facts the model declares, of the right kind: those of the
+    /// version the case runs under, or of the current one for a case not yet opened.
+    fn check_facts(&self, event: &Event, case: Option<&CaseEntry>) -> Result<(), Rejection> {
+        let given: Vec<(String, &str, FactValue)> = match &event.kind {
+            EventKind::CaseOpened { facts, .. } => {
+                facts.iter().map(|(f, v)| (format!("facts.{f}"), f.as_str(), *v)).collect()
+            }
+            EventKind::FactRecorded { fact, value } => vec![("fact".to_owned(), fact, *value)],
+            _ => return Ok(()),
+        };
+        let version = match (&event.kind, case) {
+            (EventKind::FactRecorded { .. }, Some(case)) if case.rt.is_some() => case.version,
+            _ => self.current,
+        };
+        let declared = &self.versions[usize::from(version)].facts;
+        for (field, fact, value) in given {
+            let fact = fact.to_owned();
+            match (declared.get(&fact), value) {
+                (None, _) => {
+                    let known: Vec<&str> = declared.keys().map(String::as_str).collect();
+                    let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                    return Err(Rejection::UnknownFact { field, fact, known });
+                }
+                (Some(true), FactValue::Flag(_)) => {
+                    return Err(Rejection::NumberExpected { field, fact });
+                }
+                (Some(false), FactValue::Number(_)) => {
+                    return Err(Rejection::FlagExpected { field, fact });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn compact(&mut self, event: &Event) -> Compact {
         let n = &mut self.names;
         let (kind, a, b, c) = match &event.kind {
-            EventKind::CaseOpened { segment, .. } => {
-                (Kind::CaseOpened, n.intern(segment), NONE, NONE)
+            EventKind::CaseOpened { segment, facts, .. } => {
+                // The facts as one text, so that a repeat is known by them too.
+                let facts = if facts.is_empty() {
+                    NONE
+                } else {
+                    let text: Vec<String> =
+                        facts.iter().map(|(f, v)| format!("{f}={}", v.text())).collect();
+                    n.intern(&text.join(";"))
+                };
+                (Kind::CaseOpened, n.intern(segment), facts, NONE)
+            }
+            EventKind::FactRecorded { fact, value } => {
+                (Kind::FactRecorded, n.intern(fact), value.as_number(), NONE)
             }
             EventKind::StepStarted { step } => (Kind::StepStarted, n.intern(step), NONE, NONE),
             EventKind::StepCompleted { step } => (Kind::StepCompleted, n.intern(step), NONE, NONE),
@@ -382,7 +445,7 @@ impl Projection {
     /// Checks and applies an event in one go, as ingest does: only an opening can be refused,
     /// so other events go straight to [`Projection::apply`], which spots repeats itself.
     pub fn accept(&mut self, event: &Event, version: u16) -> Result<Outcome, Rejection> {
-        if matches!(event.kind, EventKind::CaseOpened { .. }) {
+        if matches!(event.kind, EventKind::CaseOpened { .. } | EventKind::FactRecorded { .. }) {
             // A repeat (or a conflict) is decided by `apply`, which compares the content.
             self.check(event)?;
         }
@@ -405,7 +468,9 @@ impl Projection {
         if !same {
             return false;
         }
-        let EventKind::CaseOpened { client, process, unit, born, .. } = &event.kind else {
+        let EventKind::CaseOpened { client, process, unit, born, due, pregnancy_start, .. } =
+            &event.kind
+        else {
             return true;
         };
         let case = &self.cases[index];
@@ -416,7 +481,8 @@ impl Projection {
                 == Some(&case.exec);
         let known_born =
             born.as_deref().and_then(Timestamp::parse).map(|t| t.0) == case.opening.born;
-        known_client && known_unit && known_process && known_born
+        let known_pregnancy = pregnancy(due, pregnancy_start) == case.opening.pregnancy;
+        known_client && known_unit && known_process && known_born && known_pregnancy
     }
 
     /// Applies an event that [`Projection::check`] accepted. `version` is the model version
@@ -433,7 +499,7 @@ impl Projection {
                     version: 0,
                     exec: 0,
                     unit: NONE,
-                    opening: Opening { opened: 0, born: None, segment: NONE },
+                    opening: Opening::new(0, NONE),
                     // Room for a typical case's events, so that they rarely move.
                     events: Vec::with_capacity(16),
                     rt: None,
@@ -450,7 +516,17 @@ impl Projection {
             };
         }
         self.events += 1;
-        if let EventKind::CaseOpened { client, process, unit, segment, born } = &event.kind {
+        if let EventKind::CaseOpened {
+            client,
+            process,
+            unit,
+            segment,
+            born,
+            due,
+            pregnancy_start,
+            facts,
+        } = &event.kind
+        {
             let version = version.min(self.versions.len().saturating_sub(1) as u16);
             let Some(&exec) = self.versions[usize::from(version)].by_process.get(process) else {
                 // Checked before; an unknown process is kept in the case's events only.
@@ -460,6 +536,10 @@ impl Projection {
             let client = self.client(client);
             let unit = self.names.intern(unit);
             let segment = self.names.intern(segment);
+            let valuation = self.versions[usize::from(version)].execs[usize::from(exec)]
+                .machine
+                .facts
+                .valuation(|f| facts.get(f).map(|v| v.as_number()));
             let case = &mut self.cases[index];
             case.client = client;
             case.version = version;
@@ -468,7 +548,9 @@ impl Projection {
             case.opening = Opening {
                 opened: event.occurred.0,
                 born: born.as_deref().and_then(Timestamp::parse).map(|t| t.0),
+                pregnancy: pregnancy(due, pregnancy_start),
                 segment,
+                facts: valuation,
             };
             // Kept in case order, as a snapshot restores them.
             let list = &mut self.client_cases[client as usize];
@@ -757,7 +839,7 @@ impl Projection {
             let rt = case::replay(exec, case.opening, &case.events, Some(&mut detail));
             let due = case::deadlines(exec, &rt, case.opening, &detail);
             let missing = rt.missing(&exec.machine);
-            let plan = &exec.machine.plans[usize::from(rt.plan)].1.plan;
+            let plan = &exec.machine.masks(rt.plan).plan;
             for (i, deadline) in due.iter().enumerate() {
                 let late = deadline.is_some_and(|d| Timestamp(d).end_of_local_day().0 < now);
                 if missing & (1 << i) == 0 || !late {

@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use polku_dsl::ast::{
     Anchor, Branch, Chain, Change, Duration, File, Flow, Item, Name, Process, Requirement,
-    Segmentation, Workflow,
+    Segmentation, StepAttrs, Workflow,
 };
 use polku_dsl::diagnostic::NameKind;
 use polku_dsl::{Code, Diagnostic, FileId, Span};
@@ -340,22 +340,22 @@ impl<'m> Validator<'m> {
                     uses.extend(
                         p.segmentation.iter().map(|s| (NameKind::Segmentation, s.text.as_str())),
                     );
-                    for step in p.phases.iter().flat_map(|ph| &ph.steps) {
-                        uses.extend(step.attrs.roles.iter().map(&mut role));
-                    }
+                    let mut attrs: Vec<&'m StepAttrs> =
+                        p.phases.iter().flat_map(|ph| &ph.steps).map(|s| &s.attrs).collect();
                     for content in &p.segments {
                         uses.extend(content.responsible.iter().map(&mut role));
                         for change in &content.changes {
                             match change {
-                                Change::Modify { attrs, .. } => {
-                                    uses.extend(attrs.roles.iter().map(&mut role))
-                                }
-                                Change::Add { step, .. } => {
-                                    uses.extend(step.attrs.roles.iter().map(&mut role))
-                                }
+                                Change::Modify { attrs: a, .. } => attrs.push(a),
+                                Change::Add { step, .. } => attrs.push(&step.attrs),
                                 Change::Remove { .. } => {}
                             }
                         }
+                    }
+                    for a in attrs {
+                        uses.extend(a.roles.iter().map(&mut role));
+                        let facts = a.condition.iter().map(|c| &c.fact).chain(&a.per);
+                        uses.extend(facts.map(|f| (NameKind::Fact, f.text.as_str())));
                     }
                 }
                 Item::Workflow(w) => uses.extend(w.lanes.iter().map(|l| role(&l.role))),
@@ -369,6 +369,7 @@ impl<'m> Validator<'m> {
                 Item::Role(r) => (NameKind::Role, &r.name),
                 Item::Service(s) => (NameKind::Service, &s.name),
                 Item::Segmentation(s) => (NameKind::Segmentation, &s.name),
+                Item::Fact(f) => (NameKind::Fact, &f.name),
                 _ => continue,
             };
             if !used.contains(&(kind, name.text.as_str())) {
@@ -525,6 +526,37 @@ impl<'m> Validator<'m> {
         self.statutory_kept(file, process);
         self.durations(file, process);
         self.deadline_order(file, process);
+        self.facts(file, process);
+    }
+
+    /// V026: the facts a process's plans depend on fit execution (at most
+    /// [`crate::exec::MAX_FLAGS`] yes-or-no facts and one number fact).
+    fn facts(&mut self, file: FileId, process: &Process) {
+        let mut attrs: Vec<&StepAttrs> =
+            process.phases.iter().flat_map(|p| &p.steps).map(|s| &s.attrs).collect();
+        for change in process.segments.iter().flat_map(|c| &c.changes) {
+            match change {
+                Change::Modify { attrs: a, .. } => attrs.push(a),
+                Change::Add { step, .. } => attrs.push(&step.attrs),
+                Change::Remove { .. } => {}
+            }
+        }
+        let flags: BTreeSet<&str> = attrs
+            .iter()
+            .filter_map(|a| a.condition.as_ref())
+            .map(|c| c.fact.text.as_str())
+            .collect();
+        let numbers: BTreeSet<&str> =
+            attrs.iter().filter_map(|a| a.per.as_ref()).map(|p| p.text.as_str()).collect();
+        if flags.len() <= crate::exec::MAX_FLAGS && numbers.len() <= 1 {
+            return;
+        }
+        self.push(
+            Diagnostic::new(Code::TooManyFacts, file, process.name.span)
+                .arg("process", process.name.text.as_str())
+                .arg("flags", flags.len().to_string())
+                .arg("numbers", numbers.len().to_string()),
+        );
     }
 
     /// V021, V022, V023: a statutory step is required in the generic process; a client's phase
@@ -709,7 +741,10 @@ impl<'m> Validator<'m> {
                 Anchor::PreviousStep => {
                     i.checked_sub(1).and_then(|p| offset.get(steps[p].name.text.as_str()).copied())
                 }
-                Anchor::PhaseStart | Anchor::Age | Anchor::BeforeStep(_) => None,
+                Anchor::PhaseStart
+                | Anchor::Age
+                | Anchor::BeforeStep(_)
+                | Anchor::PregnancyWeek => None,
             };
             if let Some(base) = base {
                 let at = base + approximate_days(&deadline.after);

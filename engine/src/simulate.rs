@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, FactValue};
 use crate::exec::StepSet;
 use crate::model::Model;
 use crate::projection::{Outcome, Projection};
@@ -204,6 +204,32 @@ fn simulate_case(
         }
     };
     let unit = process.service.clone().unwrap_or_else(|| process.name.clone());
+    // What a record system knows on opening, where the plans depend on it: the facts they
+    // name (a few cases each; now and then twins), and the due date of a pregnancy.
+    let mut facts = BTreeMap::new();
+    let all_plans = || std::iter::once(&process.generic).chain(process.plans.values());
+    for step in all_plans().flat_map(|p| &p.steps) {
+        if let Some(c) = &step.condition {
+            if !facts.contains_key(&c.fact) {
+                facts.insert(c.fact.clone(), FactValue::Flag(rng.chance(0.3)));
+            }
+        }
+        if let Some(per) = &step.per {
+            if !facts.contains_key(per) {
+                facts.insert(per.clone(), FactValue::Number(1 + u32::from(rng.chance(0.02))));
+            }
+        }
+    }
+    let by_week = all_plans()
+        .flat_map(|p| &p.steps)
+        .flat_map(|s| s.deadline.iter().chain(&s.earliest))
+        .any(|d| d.anchor == polku_dsl::ast::Anchor::PregnancyWeek);
+    let due = by_week.then(|| {
+        // Opened in weeks 6 to 12 of the pregnancy.
+        let due = Timestamp(opened).add_days(280 - 42 - rng.below(43) as i64);
+        let (y, m, d) = due.local_date();
+        format!("{y:04}-{m:02}-{d:02}")
+    });
     let id = next_id(&mut sequence);
     emitter.emit(event(
         rng,
@@ -215,7 +241,10 @@ fn simulate_case(
             process: process.name.clone(),
             unit,
             segment: segment.clone(),
-            born: Some(born.to_owned()),
+            born: (!by_week).then(|| born.to_owned()),
+            due,
+            pregnancy_start: None,
+            facts,
         },
     ));
     let change_at = rng.chance(0.12).then(|| 2 + rng.below(6) as usize);
@@ -232,7 +261,7 @@ fn simulate_case(
             return;
         };
         let machine = &exec.machine;
-        let masks = &machine.plans[usize::from(rt.plan)].1;
+        let masks = &machine.masks(rt.plan);
         let todo: StepSet = masks.planned & !rt.satisfied & !rt.skipped;
         if rt.missing(machine) == 0 {
             t += (1 + rng.below(14) as i64) * DAY;
@@ -375,6 +404,7 @@ pub fn counts(events: &[Event]) -> BTreeMap<&'static str, usize> {
             EventKind::ReferralAccepted { .. } => "referral_accepted",
             EventKind::ReferralDeclined { .. } => "referral_declined",
             EventKind::CaseClosed { .. } => "case_closed",
+            EventKind::FactRecorded { .. } => "fact_recorded",
         };
         *out.entry(name).or_default() += 1;
     }

@@ -5,7 +5,7 @@
 
 use polku_dsl::{Lang, SourceSet};
 use polku_engine::case::{DeviationKind, StepState};
-use polku_engine::event::{Event, EventKind};
+use polku_engine::event::{Event, EventKind, FactValue};
 use polku_engine::projection::{Outcome, Projection, Rejection};
 use polku_engine::time::Timestamp;
 
@@ -68,6 +68,9 @@ fn opened(case: &str, segment: &str) -> Event {
             unit: "neuvola".to_owned(),
             segment: segment.to_owned(),
             born: None,
+            due: None,
+            pregnancy_start: None,
+            facts: Default::default(),
         },
     )
 }
@@ -563,6 +566,9 @@ fn a_window_by_age_opens_and_closes_and_a_lead_time_counts_back_from_the_step_it
             unit: "neuvola".to_owned(),
             segment: String::new(),
             born: Some("2026-01-07".to_owned()),
+            due: None,
+            pregnancy_start: None,
+            facts: Default::default(),
         },
     );
     open.occurred = Timestamp(born + 30 * 86_400);
@@ -581,4 +587,156 @@ fn a_window_by_age_opens_and_closes_and_a_lead_time_counts_back_from_the_step_it
         "{:?}",
         status.missing
     );
+}
+
+const FACTS: &str = r#"
+rooli th "Terveydenhoitaja"
+rooli odottaja "Odottaja" asiakas
+tieto ensisynnyttäjä "Ensimmäinen raskaus"
+tieto tulkki "Tulkki"
+tieto sikiöitä "Sikiöiden määrä" luku
+segmentointi s "S" {
+  segmentti kevyt "Kevyt"
+  segmentti tiivis "Tiivis"
+}
+prosessi ä "Äitiysneuvola" {
+  segmentointi s
+  vaihe käynti "Käynti" {
+    askel tulkki "Tulkin varaus" tekijä th jos tulkki
+    askel tarkastus "Tarkastus" tekijä th aikaisintaan rv 13 määräaika rv 18
+    askel sydänäänet "Sydänäänet" tekijä th toistuu sikiöitä
+    askel valmennus "Perhevalmennus" tekijä th jos ensisynnyttäjä
+  }
+  segmentti tiivis {
+    lisää askel ryhmä "Vertaisryhmä" jälkeen valmennus tekijä th jos ei ensisynnyttäjä
+  }
+}
+"#;
+
+fn facts_projection() -> Projection {
+    let mut sources = SourceSet::new();
+    sources.add("f.polku", FACTS);
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    Projection::new("v1", &polku_engine::compile(&checked.files)).unwrap()
+}
+
+fn opened_with(case: &str, segment: &str, facts: &[(&str, FactValue)]) -> Event {
+    event(
+        &format!("{case}-open"),
+        case,
+        0,
+        EventKind::CaseOpened {
+            client: CLIENT.to_owned(),
+            process: "ä".to_owned(),
+            unit: "äitiysneuvola".to_owned(),
+            segment: segment.to_owned(),
+            born: None,
+            due: Some("2026-08-03".to_owned()),
+            pregnancy_start: None,
+            facts: facts.iter().map(|(f, v)| ((*f).to_owned(), *v)).collect(),
+        },
+    )
+}
+
+#[test]
+fn facts_decide_which_steps_are_planned_and_how_often() {
+    let mut p = facts_projection();
+    let open = opened_with(
+        "a",
+        "kevyt",
+        &[("ensisynnyttäjä", FactValue::Flag(true)), ("sikiöitä", FactValue::Number(2))],
+    );
+    assert_eq!(p.check(&open), Ok(true));
+    apply(&mut p, &open);
+    let status = p.case_status("a", at(1).0, Lang::En).unwrap();
+    let names: Vec<&str> = status.steps.iter().map(|s| s.step.as_str()).collect();
+    // No interpreter (the fact was not given: no), coaching for a first pregnancy, the heart
+    // sounds once for each of the twins.
+    assert_eq!(names, ["tarkastus", "sydänäänet", "valmennus"]);
+    let twice = status.steps.iter().find(|s| s.step == "sydänäänet").unwrap();
+    assert_eq!(twice.count, 2);
+    let facts: Vec<(&str, FactValue)> =
+        status.facts.iter().map(|f| (f.fact.as_str(), f.value)).collect();
+    assert_eq!(
+        facts,
+        [
+            ("ensisynnyttäjä", FactValue::Flag(true)),
+            ("tulkki", FactValue::Flag(false)),
+            ("sikiöitä", FactValue::Number(2))
+        ]
+    );
+    // One visit done is not the two the twins need.
+    apply(&mut p, &event("a1", "a", 2, EventKind::StepCompleted { step: "sydänäänet".into() }));
+    let status = p.case_status("a", at(3).0, Lang::En).unwrap();
+    assert!(status.missing.iter().any(|m| m.contains("1 of 2 done")), "{:?}", status.missing);
+
+    // An interpreter turns out to be needed: the step joins the plan from then on.
+    let recorded = event(
+        "a2",
+        "a",
+        4,
+        EventKind::FactRecorded { fact: "tulkki".into(), value: FactValue::Flag(true) },
+    );
+    assert_eq!(p.check(&recorded), Ok(true));
+    apply(&mut p, &recorded);
+    let status = p.case_status("a", at(5).0, Lang::En).unwrap();
+    assert!(status.steps.iter().any(|s| s.step == "tulkki" && s.required), "{:?}", status.steps);
+
+    // A segment's content follows the facts too: the peer group is for those who have given
+    // birth before.
+    let open = opened_with("b", "tiivis", &[("ensisynnyttäjä", FactValue::Flag(false))]);
+    apply(&mut p, &open);
+    let status = p.case_status("b", at(1).0, Lang::En).unwrap();
+    let names: Vec<&str> = status.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(names, ["tarkastus", "sydänäänet", "ryhmä"]);
+}
+
+#[test]
+fn a_fact_the_model_does_not_declare_or_of_the_wrong_kind_is_refused_with_its_field() {
+    let mut p = facts_projection();
+    let unknown = opened_with("a", "kevyt", &[("kaksoset", FactValue::Flag(true))]);
+    let refused = p.check(&unknown).unwrap_err().to_string();
+    assert!(
+        refused.starts_with("facts.kaksoset: the model declares no fact kaksoset"),
+        "{refused}"
+    );
+    let wrong = opened_with("a", "kevyt", &[("sikiöitä", FactValue::Flag(true))]);
+    let refused = p.check(&wrong).unwrap_err().to_string();
+    assert!(refused.starts_with("facts.sikiöitä: sikiöitä is a number fact"), "{refused}");
+    apply(&mut p, &opened_with("a", "kevyt", &[]));
+    let later = event(
+        "x",
+        "a",
+        3,
+        EventKind::FactRecorded { fact: "ensisynnyttäjä".into(), value: FactValue::Number(1) },
+    );
+    let refused = p.accept(&later, 0).unwrap_err().to_string();
+    assert!(refused.starts_with("fact: ensisynnyttäjä is a yes-or-no fact"), "{refused}");
+    assert!(matches!(p.accept(&later, 0), Err(Rejection::FlagExpected { .. })));
+}
+
+#[test]
+fn deadlines_by_pregnancy_week_count_from_the_due_date() {
+    let mut p = facts_projection();
+    // Due on Monday 3 August 2026: the pregnancy started 280 days before, on 27 October 2025.
+    apply(&mut p, &opened_with("a", "kevyt", &[]));
+    let now = Timestamp::parse("2026-01-05T12:00:00+02:00").unwrap().0;
+    let status = p.case_status("a", now, Lang::Fi).unwrap();
+    let check = status.steps.iter().find(|s| s.step == "tarkastus").unwrap();
+    // Week 13 opens on 26 January (13 × 7 days on); week 18 (2 to 8 March) ends on 8 March.
+    assert_eq!(check.opens.as_deref(), Some("2026-01-26T00:00:00+02:00"));
+    assert_eq!(check.deadline.as_deref(), Some("2026-03-08T00:00:00+02:00"));
+    assert_eq!(check.deadline_rule.as_deref(), Some("rv 18"));
+    // 5 January is day 70 of the pregnancy: week 10+0.
+    assert_eq!(status.pregnancy_week.as_deref(), Some("10+0"));
+    // Overdue only after the end of week 18.
+    let late = Timestamp::parse("2026-03-09T09:00:00+02:00").unwrap().0;
+    let status = p.case_status("a", late, Lang::Fi).unwrap();
+    let check = status.steps.iter().find(|s| s.step == "tarkastus").unwrap();
+    assert_eq!(check.state, StepState::Overdue);
+    let onday = Timestamp::parse("2026-03-08T20:00:00+02:00").unwrap().0;
+    let status = p.case_status("a", onday, Lang::Fi).unwrap();
+    let check = status.steps.iter().find(|s| s.step == "tarkastus").unwrap();
+    assert_eq!(check.state, StepState::Pending);
 }

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
 use polku_dsl::{Lang, SourceSet};
-use polku_engine::event::{parse_lines, Event, EventKind};
+use polku_engine::event::{parse_lines, Event, EventKind, FactValue};
 use polku_engine::projection::Projection;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
@@ -12,6 +12,8 @@ use proptest::prelude::*;
 
 const MODEL: &str = r#"
 rooli th "Terveydenhoitaja"
+tieto f "F"
+tieto n "N" luku
 segmentointi s "S" {
   segmentti a "A"
   segmentti b "B"
@@ -20,7 +22,8 @@ prosessi p "P" {
   segmentointi s
   vaihe v1 "V1" {
     askel x "X" tekijä th määräaika 2 viikkoa tapauksen alusta lakisääteinen
-    askel y "Y" tekijä th määrä 3 valinnainen
+    askel y "Y" tekijä th määrä 3 valinnainen jos f
+    askel q "Q" tekijä th jos ei f aikaisintaan rv 10 määräaika rv 12
   }
   vaihe v2 "V2" {
     askel z "Z" tekijä th määräaika 1 kk askeleesta x
@@ -29,7 +32,7 @@ prosessi p "P" {
   }
   vaihe tyhjä "Tyhjä" { }
   segmentti a perii
-  segmentti b { lisää askel extra "E" vaiheeseen v2 tekijä th }
+  segmentti b { lisää askel extra "E" vaiheeseen v2 tekijä th toistuu n }
 }
 "#;
 
@@ -41,19 +44,27 @@ fn projection() -> Projection {
     Projection::new("v", &polku_engine::compile(&checked.files)).unwrap()
 }
 
-const NAMES: [&str; 8] = ["x", "y", "z", "w", "extra", "v1", "tyhjä", "?"];
+const NAMES: [&str; 9] = ["x", "y", "z", "w", "extra", "v1", "tyhjä", "?", "q"];
+const FACTS: [&str; 3] = ["f", "n", "g"];
 const SEGMENTS: [&str; 3] = ["a", "b", "c"];
 
 fn event(case: u8, id: u16, time: i64, kind: u8, name: u8, segment: u8) -> Event {
+    let (n, g) = (name, segment);
     let name = NAMES[usize::from(name) % NAMES.len()].to_owned();
     let segment = SEGMENTS[usize::from(segment) % SEGMENTS.len()].to_owned();
-    let kind = match kind % 12 {
+    let fact = FACTS[usize::from(n) % FACTS.len()].to_owned();
+    let value =
+        if g % 2 == 0 { FactValue::Flag(n % 2 == 0) } else { FactValue::Number(u32::from(n % 12)) };
+    let kind = match kind % 14 {
         0 => EventKind::CaseOpened {
             client: "ab".repeat(32),
             process: "p".to_owned(),
             unit: "u".to_owned(),
             segment,
             born: Some("2020-02-29".to_owned()),
+            due: (n % 3 == 0).then(|| "2020-11-30".to_owned()),
+            pregnancy_start: None,
+            facts: [(fact, value)].into_iter().filter(|_| n % 2 == 1).collect(),
         },
         1 => EventKind::StepStarted { step: name },
         2 => EventKind::StepCompleted { step: name },
@@ -74,6 +85,7 @@ fn event(case: u8, id: u16, time: i64, kind: u8, name: u8, segment: u8) -> Event
         },
         9 => EventKind::ReferralSent { referral: name, to_process: "q".to_owned() },
         10 => EventKind::ReferralAccepted { referral: name },
+        12 | 13 => EventKind::FactRecorded { fact, value },
         _ => EventKind::CaseClosed { reason: "r".to_owned() },
     };
     Event {

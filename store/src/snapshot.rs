@@ -9,7 +9,7 @@ use polku_engine::projection::{CaseEntry, Projection};
 
 use crate::StoreError;
 
-const MAGIC: &[u8; 8] = b"POLKUSN2";
+const MAGIC: &[u8; 8] = b"POLKUSN3";
 
 /// Writes a snapshot as a stream into `out`, keeping the checksum and the length as it goes,
 /// so that a large one is never held whole in memory. Without a checksum it only counts.
@@ -247,7 +247,9 @@ fn write_image(p: &Projection, w: &mut Writer<'_>) -> std::io::Result<()> {
         w.u32(case.unit)?;
         w.i64(case.opening.opened)?;
         w.i64(case.opening.born.unwrap_or(i64::MIN))?;
+        w.i64(case.opening.pregnancy.unwrap_or(i64::MIN))?;
         w.u32(case.opening.segment)?;
+        w.u16(case.opening.facts)?;
         w.u32(case.events.len() as u32)?;
         for e in &case.events {
             w.i64(e.occurred)?;
@@ -343,7 +345,9 @@ pub fn decode(
         let unit = r.u32()?;
         let opened = r.i64()?;
         let born = r.i64()?;
+        let pregnancy = r.i64()?;
         let segment = r.u32()?;
+        let facts = r.u16()?;
         let count = r.count()?;
         let mut events = Vec::with_capacity(count.min(ROOM));
         for _ in 0..count {
@@ -367,7 +371,7 @@ pub fn decode(
                     .get(usize::from(version))
                     .and_then(|v| v.execs.get(usize::from(exec)))
                     .map(|e| {
-                        (e.machine.steps.len(), e.machine.plans.len(), e.machine.positions().len())
+                        (e.machine.steps.len(), e.machine.plan_count(), e.machine.positions().len())
                     });
                 let fits = steps.is_some_and(|(steps, plans, positions)| {
                     steps == done.len()
@@ -405,7 +409,13 @@ pub fn decode(
             version,
             exec,
             unit,
-            opening: Opening { opened, born: (born != i64::MIN).then_some(born), segment },
+            opening: Opening {
+                opened,
+                born: (born != i64::MIN).then_some(born),
+                pregnancy: (pregnancy != i64::MIN).then_some(pregnancy),
+                segment,
+                facts,
+            },
             events,
             rt,
         });

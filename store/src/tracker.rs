@@ -642,11 +642,13 @@ impl Pipe {
 
 impl std::io::Write for Pipe {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.piece.extend_from_slice(bytes);
+        // A piece never grows past its size: the rest of the bytes start the next one.
+        let taken = bytes.len().min(SNAPSHOT_PIECE - self.piece.len());
+        self.piece.extend_from_slice(&bytes[..taken]);
         if self.piece.len() >= SNAPSHOT_PIECE {
             self.send()?;
         }
-        Ok(bytes.len())
+        Ok(taken)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -69,7 +69,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_refused(mut bytes in prop::collection::vec(any::<u8>(), 0..400), magic in any::<bool>()) {
         if magic {
-            let mut with = b"POLKUSN2".to_vec();
+            let mut with = b"POLKUSN3".to_vec();
             with.append(&mut bytes);
             bytes = with;
         }

@@ -113,7 +113,7 @@ fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
     {
         let mut store = polku_store::sqlite::SqliteStore::open(&conn_path).unwrap();
         use polku_store::EventStore;
-        store.save_snapshot(info.log_seq, b"POLKUSN2 broken").unwrap();
+        store.save_snapshot(info.log_seq, b"POLKUSN3 broken").unwrap();
     }
     let tracker = open(&db, &sources);
     assert_eq!(tracker.projection.digest(), digest);
