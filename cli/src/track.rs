@@ -446,13 +446,16 @@ fn render_status(out: &mut String, status: &polku_engine::projection::ClientStat
 pub enum ReportKind {
     /// How many open cases are in each segment on a date, per segmentation and unit.
     Segments {
+        /// The date to count on.
         #[arg(long)]
         date: String,
     },
     /// How cases moved between segments from one date to another.
     Transitions {
+        /// The first date.
         #[arg(long)]
         from: String,
+        /// The last date.
         #[arg(long)]
         to: String,
     },
