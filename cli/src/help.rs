@@ -1,6 +1,12 @@
 //! The command line's help in Finnish. The English help comes from the doc comments on the
 //! argument types in `main.rs`; this module replaces each text with its Finnish one, and the
 //! headings clap writes, so that a process owner reads the whole help in Finnish.
+//!
+//! clap makes its help flags (`-h`, `--help`) only in English, so the Finnish ones are
+//! arguments made here. Turning clap's own off is a setting clap hands down to every
+//! subcommand, while an argument belongs to the one command it is added to: the Finnish flags
+//! are therefore added to every command of the tree, walked from the root ([`everywhere`]),
+//! never command by command, so that no subcommand is ever left without a help flag.
 
 use clap::{Arg, ArgAction, Command};
 
@@ -12,9 +18,14 @@ Käyttö: {usage}
 
 {all-args}{after-help}";
 
-/// The template, headings and help flags of every command. clap makes its own help flags only
+/// The template, headings and help flags of one command. clap makes its own help flags only
 /// when it builds the command, so the Finnish ones are made here.
 fn common(command: Command) -> Command {
+    let command = if command.has_subcommands() {
+        command.subcommand_help_heading("Komennot").subcommand_value_name("KOMENTO")
+    } else {
+        command
+    };
     command
         .mut_args(|a| {
             let heading = if a.is_positional() { "Argumentit" } else { "Valitsimet" };
@@ -34,6 +45,12 @@ fn common(command: Command) -> Command {
         .arg(Arg::new("help_long").long("help").action(ArgAction::HelpLong).help("Näytä koko ohje"))
 }
 
+/// [`common`] for `command` and every command under it, at every depth.
+fn everywhere(command: Command) -> Command {
+    let names: Vec<String> = command.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+    names.iter().fold(common(command), |command, name| command.mut_subcommand(name, everywhere))
+}
+
 /// The options every command that touches the store takes, in Finnish.
 fn store_args(command: Command) -> Command {
     command
@@ -50,8 +67,6 @@ fn store_args(command: Command) -> Command {
 pub fn finnish(command: Command) -> Command {
     let command = command
         .about(ROOT_ABOUT)
-        .subcommand_help_heading("Komennot")
-        .subcommand_value_name("KOMENTO")
         .disable_version_flag(true)
         .arg(Arg::new("version").short('V').long("version").action(ArgAction::Version).help("Näytä versio"))
         .mut_arg("lang", |a| {
@@ -60,7 +75,7 @@ pub fn finnish(command: Command) -> Command {
                 .hide_possible_values(true)
         })
         .mut_subcommand("check", |c| {
-            common(c)
+            c
                 .about("Tarkista mallit: kaikki kielen ja mallin ongelmat kerralla")
                 .long_about(
                     "Tarkista mallit: kaikki kielen ja mallin ongelmat kerralla.\n\n\
@@ -71,7 +86,7 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("format", |a| a.help("Tulosteen muoto: human (ihmiselle) tai json (työkaluille)"))
         })
         .mut_subcommand("plan", |c| {
-            common(c)
+            c
                 .about("Näytä prosessin suunniteltu palvelu segmenteittäin")
                 .long_about(
                     "Näytä prosessin suunniteltu palvelu segmenteittäin.\n\n\
@@ -86,15 +101,15 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
         .mut_subcommand("export", |c| {
-            common(c).about("Vie mallin kulut muille työkaluille").mut_subcommand("pnml", |p| {
-                common(p)
+            c.about("Vie mallin kulut muille työkaluille").mut_subcommand("pnml", |p| {
+                p
                     .about("Jokainen prosessin, vaiheen ja työnkulun kulku PNML-työnkulkuverkkona sekä verdicts.json")
                     .mut_arg("model", |a| a.help("Mallin kansio (jossa on polku.toml)"))
                     .mut_arg("out", |a| a.help("Kansio, johon kirjoitetaan (luodaan tarvittaessa)"))
             })
         })
         .mut_subcommand("render", |c| {
-            common(c)
+            c
                 .about("Piirrä mallin kartta: taso 1 (palvelut ja ketjut), 2 (segmentointi), 3 (prosessi) tai 4 (työnkulun uimaradat)")
                 .long_about(
                     "Piirrä mallin kartta: taso 1 (palvelut ja palveluketjut), 2 (segmentointi), \
@@ -113,7 +128,7 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("out", |a| a.help("Kirjoita tähän tiedostoon vakiotulosteen sijaan"))
         })
         .mut_subcommand("serve", |c| {
-            common(c)
+            c
                 .about("Näytä prosessikartat selaimessa ja avoimet tapaukset niiden päällä")
                 .long_about(
                     "Näytä prosessikartat selaimessa ja avoimet tapaukset niiden päällä.\n\n\
@@ -137,24 +152,39 @@ pub fn finnish(command: Command) -> Command {
                 })
         })
         .mut_subcommand("ingest", |c| {
-            store_args(common(c))
+            store_args(c)
                 .about("Tallenna tapahtumat (JSON Lines) tietokantaan: virheelliset rivit nimetään, hyvät säilytetään")
                 .mut_arg("file", |a| a.help("Tapahtumatiedosto; - lukee vakiosyötteen"))
                 .mut_arg("batch", |a| a.help("Tapahtumia erässä; yhtä aikaa odottavat erät jakavat tallennuksen"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
         })
         .mut_subcommand("status", |c| {
-            store_args(common(c))
+            store_args(c)
                 .about("Asiakkaan tapaukset: segmentti, vaihe, suunnitellut askeleet ja määräajat; käyttö kirjataan lokiin")
                 .mut_arg("client", |a| a.help("Henkilötunnus tai pseudonyymi"))
                 .mut_arg("as_of", |a| a.help("Arvioi määräajat tänä päivänä tämän päivän sijaan"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
         })
         .mut_subcommand("report", |c| {
-            store_args(common(c)).about("Raportit kaikista tapauksista: segmentit, siirtymät, toteutuminen")
+            store_args(c)
+                .about("Raportit kaikista tapauksista: segmentit, siirtymät, toteutuminen")
+                .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
+                .mut_subcommand("segments", |s| {
+                    s.about("Kuinka monta avointa tapausta kussakin segmentissä on annettuna päivänä, segmentoinneittain ja yksiköittäin")
+                        .mut_arg("date", |a| a.help("Päivä, jonka tilanne lasketaan"))
+                })
+                .mut_subcommand("transitions", |s| {
+                    s.about("Miten tapaukset siirtyivät segmentistä toiseen päivästä toiseen")
+                        .mut_arg("from", |a| a.help("Ensimmäinen päivä"))
+                        .mut_arg("to", |a| a.help("Viimeinen päivä"))
+                })
+                .mut_subcommand("completion", |s| {
+                    s.about("Osuus tapauksista, joiden suunniteltu palvelu on toteutunut, ja myöhässä olevat askeleet rooleittain")
+                        .mut_arg("as_of", |a| a.help("Päivä, jonka mukaan määräajat arvioidaan. Oletus: nyt"))
+                })
         })
         .mut_subcommand("simulate", |c| {
-            common(c)
+            c
                 .about("Tuota realistinen synteettinen tapahtumavirta pelaamalla mallia eteenpäin")
                 .mut_arg("model", |a| a.help("Mallin kansio"))
                 .mut_arg("clients", |a| a.help("Lasten määrä"))
@@ -164,18 +194,16 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("out", |a| a.help("Kirjoita tähän vakiotulosteen sijaan"))
         })
         .mut_subcommand("store", |c| {
-            store_args(common(c))
+            store_args(c)
                 .about("Tietokanta: tiedot, tilannevedos, käyttöloki, muutosten tarkistus")
-                .subcommand_help_heading("Komennot")
-                .subcommand_value_name("KOMENTO")
                 .mut_subcommand("info", |s| {
-                    common(s).about("Tietokannan skeemaversio, lokin pituus, tilannevedos ja tilan tiiviste")
+                    s.about("Tietokannan skeemaversio, lokin pituus, tilannevedos ja tilan tiiviste")
                 })
                 .mut_subcommand("snapshot", |s| {
-                    common(s).about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
+                    s.about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
                 })
                 .mut_subcommand("access-log", |s| {
-                    common(s)
+                    s
                         .about("Kuka on käsitellyt asiakastietoja, uusimmat ensin")
                         .mut_arg("limit", |a| a.help("Enintään näin monta riviä"))
                         .mut_arg("client", |a| {
@@ -183,7 +211,7 @@ pub fn finnish(command: Command) -> Command {
                         })
                 })
                 .mut_subcommand("verify", |s| {
-                    common(s)
+                    s
                         .about("Tarkista tapahtumalokin ja käyttölokin tiivisteketjut: ensimmäinen muutettu, poistettu tai siirretty rivi")
                         .long_about(
                             "Käy tapahtumalokin ja käyttölokin tiivisteketjut läpi ensimmäisestä rivistä viimeiseen: \
@@ -196,8 +224,8 @@ pub fn finnish(command: Command) -> Command {
                 })
         })
         .mut_subcommand("token", |c| {
-            store_args(common(c)).about("API-tunnisteet järjestelmille ja ihmisille").mut_subcommand("create", |t| {
-                common(t)
+            store_args(c).about("API-tunnisteet järjestelmille ja ihmisille").mut_subcommand("create", |t| {
+                t
                     .about("Luo tunniste ja näytä se kerran; tietokanta säilyttää vain sen SHA-256-tiivisteen")
                     .mut_arg("role", |a| a.help("Rooli: staff, process_owner, viewer, auditor tai system"))
                     .mut_arg("units", |a| a.help("Yksikkö (palvelu), jonka asiakkaita haltija saa käsitellä; toista useammalle"))
@@ -205,10 +233,10 @@ pub fn finnish(command: Command) -> Command {
             })
         })
         .mut_subcommand("fmt", |c| {
-            common(c)
+            c
                 .about("Muotoile tiedostot yhtenäiseen asuun kommentit säilyttäen")
                 .mut_arg("paths", |a| a.help("Tiedostot tai kansiot"))
                 .mut_arg("check", |a| a.help("Älä muuta mitään: paluuarvo 1 ja muuttuvien tiedostojen nimet"))
         });
-    common(command)
+    everywhere(command)
 }

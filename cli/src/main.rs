@@ -130,6 +130,7 @@ enum Command {
         kind: track::ReportKind,
         #[command(flatten)]
         store: track::StoreArgs,
+        /// Output format: human or json.
         #[arg(long, value_enum, default_value_t, global = true)]
         format: track::OutFormat,
     },

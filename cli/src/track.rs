@@ -96,13 +96,22 @@ fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, Pseudon
         Use::Read => polku_store::open_for_reading(&setup.database)?,
     };
     let key_copy = setup.key.clone();
-    let tracker = match Tracker::open(store, &setup.sources, &setup.model, setup.key) {
+    let mut tracker = match Tracker::open(store, &setup.sources, &setup.model, setup.key) {
         Ok(tracker) => tracker,
         Err(TrackerError::Store(StoreError::Broken(broken))) => {
             anyhow::bail!("{}", crate::verify::refusal(&broken, lang))
         }
         Err(e) => return Err(e.into()),
     };
+    // A changed row at a log's end does not stop the work (the access is logged after it); it
+    // is reported, on standard error and so in the server's log.
+    tracker.on_chain_break(move |broken| {
+        eprintln!(
+            "{}: {}",
+            say(lang, "warning", "varoitus"),
+            crate::verify::written_past(broken, lang)
+        );
+    });
     Ok((tracker, key_copy))
 }
 
@@ -446,13 +455,16 @@ fn render_status(out: &mut String, status: &polku_engine::projection::ClientStat
 pub enum ReportKind {
     /// How many open cases are in each segment on a date, per segmentation and unit.
     Segments {
+        /// The date to count on.
         #[arg(long)]
         date: String,
     },
     /// How cases moved between segments from one date to another.
     Transitions {
+        /// The first date.
         #[arg(long)]
         from: String,
+        /// The last date.
         #[arg(long)]
         to: String,
     },

@@ -1,6 +1,7 @@
 //! `polku store verify`: walks the hash chains of the event log and the access log from their
 //! first rows to their ends and names the first row where either breaks; and the words for a
-//! broken chain that every command uses when start-up refuses a store.
+//! broken chain that every command uses when start-up refuses a store, or when a write goes on
+//! past a changed row at a log's end.
 
 use std::process::ExitCode;
 
@@ -48,6 +49,23 @@ pub fn refusal(broken: &Break, lang: Lang) -> String {
         ),
         Lang::Fi => format!(
             "tietokantaa on muutettu Polkun ulkopuolelta: {}: {}; mitään ei luettu eikä kirjoitettu (polku store verify käy läpi molemmat lokit)",
+            place(broken, lang),
+            problem(&broken.problem, lang)
+        ),
+    }
+}
+
+/// The warning when a write met a broken chain at a log's end and went on past it: the row and
+/// what is wrong there, never its content.
+pub fn written_past(broken: &Break, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!(
+            "the hash chain is broken at {}: {}; the new rows were written after it as it is stored, so the change stays evident (polku store verify walks both logs and names the first changed row)",
+            place(broken, lang),
+            problem(&broken.problem, lang)
+        ),
+        Lang::Fi => format!(
+            "tiivisteketju on rikki: {}: {}; uudet rivit kirjoitettiin sen perään sellaisena kuin se on tallennettu, joten muutos näkyy yhä (polku store verify käy läpi molemmat lokit ja nimeää ensimmäisen muutetun rivin)",
             place(broken, lang),
             problem(&broken.problem, lang)
         ),

@@ -212,3 +212,60 @@ fn start_up_refuses_an_event_changed_after_the_snapshot() {
     assert!(out(&o).contains(&format!("event {}", snapshot - 3)), "{}", out(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_changed_last_access_log_row_is_warned_of_and_staff_still_read_a_status() {
+    let dir = common::scratch("polku-chain", "access-head");
+    let m = model();
+    let db = store_with_snapshot(&dir, &m);
+    // A client as staff type it: the identity code of the first case opened.
+    let first = std::fs::read_to_string(dir.join("first.jsonl")).unwrap();
+    let client = first
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|event| event["client"].as_str().map(str::to_owned))
+        .unwrap();
+    let last = scalar(&db, "SELECT MAX(id) FROM access_log");
+    let pristine = dir.join("pristine.sqlite");
+    std::fs::copy(&db, &pristine).unwrap();
+    let database = format!("sqlite://{}", db.display());
+    for lang in ["en", "fi"] {
+        std::fs::copy(&pristine, &db).unwrap();
+        execute(&db, &format!("UPDATE access_log SET hash = x'00' WHERE id = {last}"));
+        let o = polku(&dir, &["status", &client, "--model", &m, "--lang", lang]);
+        assert_eq!(o.status.code(), Some(0), "{lang}: {}", err(&o));
+        assert!(!out(&o).trim().is_empty());
+        let e = err(&o);
+        let warning = match lang {
+            "en" => format!(
+                "warning: the hash chain is broken at access-log row {last}: its stored hash was changed"
+            ),
+            _ => format!(
+                "varoitus: tiivisteketju on rikki: käyttölokin rivi {last}: sen tallennettua tiivistettä on muutettu"
+            ),
+        };
+        assert!(e.contains(&warning), "{lang}: {e}");
+        // No client data in the warning: neither the code typed nor a pseudonym (or any hash).
+        assert!(!e.contains(&client), "{e}");
+        assert!(!e.split(|c: char| !c.is_ascii_hexdigit()).any(|word| word.len() >= 16), "{e}");
+        // The access was logged after the changed row.
+        assert_eq!(
+            scalar(
+                &db,
+                &format!("SELECT count(*) FROM access_log WHERE id > {last} AND action = 'status'")
+            ),
+            1
+        );
+        // The next command finds the log's end intact again: no warning.
+        let o = polku(&dir, &["status", &client, "--model", &m, "--lang", lang]);
+        assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+        assert!(err(&o).is_empty(), "{}", err(&o));
+        // And the change stays evident: verify names the row.
+        let (code, json) = verify_json(&dir, &database);
+        assert_eq!(code, Some(1));
+        assert_eq!(json["events"]["intact"], true, "{json}");
+        assert_eq!(json["access_log"]["broken"]["id"], last, "{json}");
+        assert_eq!(json["access_log"]["broken"]["problem"]["kind"], "hash_changed", "{json}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

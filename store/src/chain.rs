@@ -242,6 +242,52 @@ impl Walk {
     }
 }
 
+/// Where a writer chains the next row of a log that is not empty, and the break it met at the
+/// log's end, if any. `last` is the log's last row (its key and stored hash), `before` the row
+/// stored before it (`None` when `last` is the first), and `hash` computes `last`'s hash after
+/// a given previous hash.
+///
+/// The next row follows the last row **as stored**: its stored hash, even when the row no
+/// longer matches it, so that the change stays at the row where it was made and [`verify`]
+/// still names that row. When the stored value is not a hash at all (removed, or not 32
+/// bytes), the next row follows the hash the last row's content gives after the hash stored
+/// before it: the hash the row should have, so that [`verify`] finds its hash changed. Either
+/// way the writer writes: a broken chain is evidence to keep and to report, never a reason to
+/// stop logging (which would let one changed row stop every access to client data).
+///
+/// Only the last row is checked, against the hash stored before it: the whole walk is
+/// [`verify`]'s. A row whose predecessor's hash is not a hash (a writer already went past it
+/// and reported it) is not checked again.
+pub fn append_point(
+    log: Log,
+    last: (u64, Option<Hash>),
+    before: Option<(u64, Option<Hash>)>,
+    hash: impl Fn(&Hash) -> Hash,
+) -> (Hash, Option<Break>) {
+    let (row, stored) = last;
+    let (before_row, before_hash) = before.unwrap_or((0, Some(GENESIS)));
+    let missing = (before_row + 1 != row).then_some(Break {
+        log,
+        row: before_row + 1,
+        problem: Problem::Missing { next: Some(row) },
+    });
+    let expected = before_hash.map(|h| hash(&h));
+    match stored {
+        Some(stored) => {
+            let changed = expected.filter(|e| *e != stored).map(|_| Break {
+                log,
+                row,
+                problem: Problem::ContentOrHashChanged,
+            });
+            (stored, missing.or(changed))
+        }
+        None => {
+            let hash_changed = Break { log, row, problem: Problem::HashChanged };
+            (expected.unwrap_or_else(|| hash(&GENESIS)), Some(missing.unwrap_or(hash_changed)))
+        }
+    }
+}
+
 /// Walks the event log after `from`, handing each record to `f` (also the one at which the
 /// chain breaks, before the break is known). When `from` is not the start, the row at
 /// `from.row` must be there with `from.hash` as its stored hash (a snapshot's record of it).
@@ -423,6 +469,35 @@ mod tests {
             row.0 = i as u64 + 1;
         }
         assert_eq!(broken(&rows), (3, Problem::OutOfPlace));
+    }
+
+    #[test]
+    fn an_append_follows_the_last_row_as_stored_and_names_a_break_there() {
+        let rows = chain(3);
+        let hash = |seq: u64| {
+            let body = rows[seq as usize - 1].1.clone();
+            move |p: &Hash| event_hash(p, seq, 1, &body)
+        };
+        let (h2, h3) = (rows[1].2, rows[2].2.expect("hash"));
+        let point =
+            |stored: Option<Hash>, before| append_point(Log::Events, (3, stored), before, hash(3));
+        // Intact: the next row follows the last one's hash.
+        assert_eq!(point(Some(h3), Some((2, h2))), (h3, None));
+        let first = rows[0].2.expect("hash");
+        assert_eq!(append_point(Log::Events, (1, Some(first)), None, hash(1)), (first, None));
+        // A hash that is not the row's: followed as stored, and named.
+        let other = [7; 32];
+        let changed = Break { log: Log::Events, row: 3, problem: Problem::ContentOrHashChanged };
+        assert_eq!(point(Some(other), Some((2, h2))), (other, Some(changed)));
+        // No hash at all: the hash the row's content gives, and named.
+        let removed = Break { log: Log::Events, row: 3, problem: Problem::HashChanged };
+        assert_eq!(point(None, Some((2, h2))), (h3, Some(removed)));
+        // After a row with no hash (a writer went past it already): not checked again.
+        assert_eq!(point(Some(other), Some((2, None))), (other, None));
+        // Rows missing before the last: the first of them is named.
+        let missing =
+            Break { log: Log::Events, row: 2, problem: Problem::Missing { next: Some(3) } };
+        assert_eq!(point(Some(h3), Some((1, Some(first)))), (h3, Some(missing)));
     }
 
     #[test]

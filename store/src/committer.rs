@@ -4,10 +4,54 @@
 //! the disk, while the fsyncs are shared.
 
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::chain::Break;
 use crate::{Access, EventStore, StoreError};
+
+/// Told of each break in a hash chain that the writer met at a log's end while writing
+/// ([`EventStore::take_chain_breaks`]): the rows were written all the same. It names the log,
+/// the row and what is wrong there, never a row's content.
+pub type ChainWarning = Arc<dyn Fn(&Break) + Send + Sync>;
+
+/// Breaks most kept for a warning not yet given.
+const BREAKS_KEPT: usize = 100;
+
+/// Where the writer's breaks go: to the warning once there is one, kept until then.
+#[derive(Default)]
+struct Warnings {
+    to: Option<ChainWarning>,
+    waiting: Vec<Break>,
+}
+
+impl std::fmt::Debug for Warnings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warnings").field("waiting", &self.waiting).finish_non_exhaustive()
+    }
+}
+
+/// Hands the breaks the store met to the warning, outside the lock.
+fn tell(warnings: &Mutex<Warnings>, store: &mut dyn EventStore) {
+    let breaks = store.take_chain_breaks();
+    if breaks.is_empty() {
+        return;
+    }
+    let to = {
+        let mut w = warnings.lock().unwrap_or_else(|e| e.into_inner());
+        match &w.to {
+            Some(to) => to.clone(),
+            None => {
+                let room = BREAKS_KEPT.saturating_sub(w.waiting.len());
+                w.waiting.extend(breaks.into_iter().take(room));
+                return;
+            }
+        }
+    };
+    for broken in &breaks {
+        to(broken);
+    }
+}
 
 type Reply = SyncSender<Result<u64, String>>;
 
@@ -49,6 +93,7 @@ impl Ticket {
 pub struct Committer {
     jobs: Mutex<Sender<Job>>,
     thread: Mutex<Option<JoinHandle<Box<dyn EventStore>>>>,
+    warnings: Arc<Mutex<Warnings>>,
 }
 
 impl std::fmt::Debug for dyn EventStore {
@@ -63,6 +108,8 @@ impl Committer {
     /// `after` is the log's last sequence number as the caller knows it.
     pub fn start(mut store: Box<dyn EventStore>, after: u64, max_rows: usize) -> Committer {
         let (jobs, inbox) = channel::<Job>();
+        let warnings = Arc::new(Mutex::new(Warnings::default()));
+        let told = warnings.clone();
         let thread = std::thread::spawn(move || {
             let mut after = after;
             // After a failed commit nothing more is written: the log must stay a prefix of
@@ -115,6 +162,8 @@ impl Committer {
                             .append_logged(after, &all, &access_rows)
                             .map_err(|e| e.to_string()),
                     };
+                    // Warned before anyone is answered: a command ends once it has its answer.
+                    tell(&told, store.as_mut());
                     if let Err(e) = &result {
                         broken.get_or_insert_with(|| e.clone());
                     }
@@ -144,6 +193,7 @@ impl Committer {
                         // Not written with the appends (none, or they failed): on their own.
                         _ => store.log_accesses(&access_rows).map_err(|e| e.to_string()),
                     };
+                    tell(&told, store.as_mut());
                     for (_, reply) in &accesses {
                         let _ = reply.send(result.clone());
                     }
@@ -151,10 +201,29 @@ impl Committer {
                 for task in tasks {
                     task(store.as_mut());
                 }
+                tell(&told, store.as_mut());
             }
             store
         });
-        Committer { jobs: Mutex::new(jobs), thread: Mutex::new(Some(thread)) }
+        Committer { jobs: Mutex::new(jobs), thread: Mutex::new(Some(thread)), warnings }
+    }
+
+    /// Gives every break in a hash chain that the writer meets at a log's end to `warn`, from
+    /// now on and any met before (see [`ChainWarning`]).
+    pub fn on_chain_break(&self, warn: ChainWarning) {
+        let waiting = {
+            let mut w = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+            w.to = Some(warn.clone());
+            std::mem::take(&mut w.waiting)
+        };
+        for broken in &waiting {
+            warn(broken);
+        }
+    }
+
+    /// The warning given to [`Committer::on_chain_break`], if any.
+    pub fn chain_warning(&self) -> Option<ChainWarning> {
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).to.clone()
     }
 
     fn send(&self, job: Job) {

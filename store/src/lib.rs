@@ -99,7 +99,8 @@ pub trait EventStore: Send {
     /// the caller believes is last: when another writer has appended since, nothing is
     /// written and the answer is [`StoreError::Conflict`], since the caller's state is stale.
     /// Each row is stored with its chain hash ([`chain::event_hash`]), computed in the same
-    /// transaction.
+    /// transaction. A broken chain at the log's end does not stop it: see
+    /// [`EventStore::take_chain_breaks`].
     fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError>;
     /// Calls `f` for every record after `after`, in order, with its stored hash.
     fn scan(
@@ -139,8 +140,16 @@ pub trait EventStore: Send {
     /// after and the chain hash recorded there), without holding it all in memory. Returns
     /// whether there was one.
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError>;
-    /// Writes one access-log row, chained to the row before it.
+    /// Writes one access-log row, chained to the row before it (as stored, even when that row
+    /// was changed: see [`EventStore::take_chain_breaks`]).
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError>;
+    /// The breaks in a chain that the writes since the last call met at a log's end, oldest
+    /// first. A write does not fail on them (a changed row must not stop the logging of every
+    /// later access): its rows follow the changed row as stored ([`chain::append_point`]), so
+    /// that the change stays evident to [`chain::verify`]. The caller reports them.
+    fn take_chain_breaks(&mut self) -> Vec<chain::Break> {
+        Vec::new()
+    }
     /// Calls `f` for every access-log row after id `after`, oldest first, with its id and its
     /// stored hash ([`chain::access_hash`]).
     fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError>;

@@ -188,6 +188,9 @@ pub struct SqliteStore {
     /// The event log's last sequence number and hash as this store last wrote them, so that
     /// an append chains its rows without reading the head back.
     head: Option<(u64, Hash)>,
+    /// Breaks in a chain met at a log's end by the writes since [`EventStore::take_chain_breaks`]
+    /// was last called.
+    noticed: Vec<chain::Break>,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -287,7 +290,13 @@ impl SqliteStore {
         conn.execute_batch(
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )?;
-        let mut store = SqliteStore { conn, checkpointer: None, writable: true, head: None };
+        let mut store = SqliteStore {
+            conn,
+            checkpointer: None,
+            writable: true,
+            head: None,
+            noticed: Vec::new(),
+        };
         store.migrate()?;
         store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
@@ -317,26 +326,36 @@ impl SqliteStore {
     }
 }
 
-/// Writes access-log rows inside `tx`, each chained to the one before. The last row is read in
+/// Writes access-log rows inside `tx`, each chained to the one before. The last rows are read in
 /// the same transaction rather than remembered: other processes (a command beside a running
-/// server) write access rows too.
-fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Result<(), StoreError> {
+/// server) write access rows too. A break met at the log's end does not stop the write: the
+/// rows follow the last row as stored ([`chain::append_point`]), and the break is returned
+/// to be reported.
+fn insert_accesses(
+    tx: &rusqlite::Transaction<'_>,
+    accesses: &[Access],
+) -> Result<Option<chain::Break>, StoreError> {
     if accesses.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let last: Option<(i64, Option<Hash>)> = tx
-        .prepare_cached("SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, chain::stored_hash(r.get_ref(1)?))))
-        .optional()?;
-    let (mut id, mut prev) = match last {
-        None => (0, GENESIS),
-        Some((id, Some(hash))) => (id as u64, hash),
-        Some((id, None)) => {
-            return Err(StoreError::Broken(chain::Break {
-                log: chain::Log::AccessLog,
-                row: id as u64,
-                problem: chain::Problem::HashChanged,
-            }))
+    let tail: Vec<(u64, Option<Hash>, Access)> = {
+        let mut select = tx.prepare_cached(&format!(
+            "SELECT id, hash, {ACCESS_FIELDS} FROM access_log ORDER BY id DESC LIMIT 2"
+        ))?;
+        let rows = select.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, chain::stored_hash(r.get_ref(1)?), access(r, 2)?))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let (mut id, mut prev, broken) = match tail.as_slice() {
+        [] => (0, GENESIS, None),
+        [(last, stored, a), before @ ..] => {
+            let before = before.first().map(|(id, hash, _)| (*id, *hash));
+            let (prev, broken) =
+                chain::append_point(chain::Log::AccessLog, (*last, *stored), before, |p| {
+                    chain::access_hash(p, *last, a)
+                });
+            (*last, prev, broken)
         }
     };
     let mut insert = tx.prepare_cached(
@@ -360,7 +379,7 @@ fn insert_accesses(tx: &rusqlite::Transaction<'_>, accesses: &[Access]) -> Resul
             &prev[..]
         ])?;
     }
-    Ok(())
+    Ok(broken)
 }
 
 /// Event rows written by one statement when a batch has that many left.
@@ -372,6 +391,37 @@ fn insert_many() -> &'static str {
     SQL.get_or_init(|| {
         let values = vec!["(?, ?, ?)"; ROWS_PER_INSERT].join(", ");
         format!("INSERT INTO events (model, body, hash) VALUES {values}")
+    })
+}
+
+/// Where the next event chains on, after the log's last event `last` (not 0) as stored, and
+/// the break met there, if any ([`chain::append_point`]).
+fn event_append_point(
+    conn: &Connection,
+    last: u64,
+) -> Result<(Hash, Option<chain::Break>), StoreError> {
+    let tail: Vec<(u64, i64, Vec<u8>, Option<Hash>)> = {
+        let mut select = conn.prepare_cached(
+            "SELECT seq, model, body, hash FROM events WHERE seq <= ?1 ORDER BY seq DESC LIMIT 2",
+        )?;
+        let rows = select.query_map([last as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get(1)?,
+                text_bytes(r.get_ref(2)?),
+                chain::stored_hash(r.get_ref(3)?),
+            ))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    Ok(match tail.as_slice() {
+        [] => (GENESIS, None),
+        [(seq, model, body, stored), before @ ..] => {
+            let before = before.first().map(|(seq, _, _, hash)| (*seq, *hash));
+            chain::append_point(chain::Log::Events, (*seq, *stored), before, |p| {
+                chain::event_hash(p, *seq, *model, body)
+            })
+        }
     })
 }
 
@@ -418,9 +468,15 @@ impl EventStore for SqliteStore {
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
-        // Each row's hash follows the one before, starting from the log's head. Rows go in
-        // [`ROWS_PER_INSERT`] to a statement: fewer statements to run pays for the hashing.
-        let mut prev = hash_at(&tx, head, after)?;
+        // Each row's hash follows the one before, starting from the log's head: the hash this
+        // store wrote last, else the last event as stored (a break there is reported, and the
+        // rows are written all the same). Rows go in [`ROWS_PER_INSERT`] to a statement: fewer
+        // statements to run pays for the hashing.
+        let (mut prev, events_broken) = match head {
+            Some((at, hash)) if at == after => (hash, None),
+            _ if after == 0 => (GENESIS, None),
+            _ => event_append_point(&tx, after)?,
+        };
         let mut seq = after;
         {
             let mut many = tx.prepare_cached(insert_many())?;
@@ -454,9 +510,10 @@ impl EventStore for SqliteStore {
                 tx.last_insert_rowid()
             )));
         }
-        insert_accesses(&tx, accesses)?;
+        let access_broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
         self.head = Some((seq, prev));
+        self.noticed.extend(events_broken.into_iter().chain(access_broken));
         Ok(seq)
     }
 
@@ -571,9 +628,14 @@ impl EventStore for SqliteStore {
 
     fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        insert_accesses(&tx, accesses)?;
+        let broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
+        self.noticed.extend(broken);
         Ok(())
+    }
+
+    fn take_chain_breaks(&mut self) -> Vec<chain::Break> {
+        std::mem::take(&mut self.noticed)
     }
 
     fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError> {

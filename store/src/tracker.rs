@@ -303,10 +303,23 @@ impl Tracker {
     /// Rebuilds the projection from the store: after a failed write, the projection may hold
     /// events that never became durable, and only the log knows which did.
     pub fn reload(&mut self) -> Result<(), TrackerError> {
+        let warning = self.writer.chain_warning();
         let store = self.writer.stop()?;
         let fresh = Tracker::open(store, &self.sources, &self.model, self.key.clone())?;
+        if let Some(warning) = warning {
+            fresh.writer.on_chain_break(warning);
+        }
         *self = fresh;
         Ok(())
+    }
+
+    /// Has `warn` told of each break in a hash chain that the writer meets at the end of the
+    /// event log or the access log: the rows are written all the same, following the changed
+    /// row as stored, so that the change stays evident to `polku store verify` (which names
+    /// the first changed row) while staff can go on working. The command line and the server
+    /// give it as a warning. It is kept when the tracker is rebuilt.
+    pub fn on_chain_break(&mut self, warn: impl Fn(&chain::Break) + Send + Sync + 'static) {
+        self.writer.on_chain_break(Arc::new(warn));
     }
 
     /// Reads events (JSON Lines, as bytes) and pseudonymises their clients with this

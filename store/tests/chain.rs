@@ -334,3 +334,138 @@ fn change_a_letter_plain(db: &Path, seq: u64) {
         &format!("UPDATE events SET body = replace(body, '\"id\"', '\"ix\"') WHERE seq = {seq}"),
     );
 }
+
+fn scalar(db: &Path, query: &str) -> i64 {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(query, [], |r| r.get(0)).unwrap()
+}
+
+/// A client of the store, by pseudonym (as stored in its events).
+fn a_client(db: &Path) -> String {
+    let conn = Connection::open(db).unwrap();
+    conn.query_row(
+        "SELECT json_extract(body, '$.client') FROM events
+         WHERE json_extract(body, '$.client') IS NOT NULL LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Damage to the last access-log row: the SQL that does it, what the writer warns of when it
+/// logs the next access, and what verify says about the row once that access is logged.
+const ACCESS_DAMAGE: &[(&str, Problem, Problem)] = &[
+    // Not a hash at all: the next row follows the hash the row's content gives.
+    (
+        "UPDATE access_log SET hash = x'00' WHERE id = {last}",
+        Problem::HashChanged,
+        Problem::HashChanged,
+    ),
+    (
+        "UPDATE access_log SET hash = NULL WHERE id = {last}",
+        Problem::HashChanged,
+        Problem::HashChanged,
+    ),
+    // A hash, but not the row's: the next row follows it as stored.
+    (
+        "UPDATE access_log SET hash = zeroblob(32) WHERE id = {last}",
+        Problem::ContentOrHashChanged,
+        Problem::ContentChanged,
+    ),
+    (
+        "UPDATE access_log SET purpose = 'uteliaisuus' WHERE id = {last}",
+        Problem::ContentOrHashChanged,
+        Problem::ContentChanged,
+    ),
+];
+
+/// The tracker on `db`, with the chain breaks its writer warns of collected.
+fn open_warned(db: &Path) -> (Tracker, std::sync::Arc<std::sync::Mutex<Vec<Break>>>) {
+    let mut tracker = open(db).unwrap();
+    let warned = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let into = warned.clone();
+    tracker.on_chain_break(move |broken| into.lock().unwrap().push(*broken));
+    (tracker, warned)
+}
+
+#[test]
+fn a_damaged_last_access_log_row_does_not_stop_the_next_access_and_stays_evident() {
+    let dir = temp("access-head");
+    let db = dir.join("p.sqlite");
+    filled(&db, 5, None);
+    let client = a_client(&db);
+    let last = scalar(&db, "SELECT MAX(id) FROM access_log") as u64;
+    let actor = Actor::new("testi", "terveydenhoitaja");
+    let copy = dir.join("copy.sqlite");
+    // An intact log: nothing to warn of.
+    std::fs::copy(&db, &copy).unwrap();
+    let (mut tracker, warned) = open_warned(&copy);
+    tracker.client_status(&client, &actor, 0, polku_dsl::Lang::En).unwrap();
+    drop(tracker);
+    assert_eq!(*warned.lock().unwrap(), []);
+    for (damage, warning, problem) in ACCESS_DAMAGE {
+        std::fs::copy(&db, &copy).unwrap();
+        sql(&copy, &damage.replace("{last}", &last.to_string()));
+        let (mut tracker, warned) = open_warned(&copy);
+        // Staff can still read a client's status, and the access is logged.
+        let status = tracker.client_status(&client, &actor, 0, polku_dsl::Lang::En);
+        assert!(matches!(status, Ok(Some(_))), "{damage}: {status:?}");
+        // The writer warned of the row, once: the next access finds the log's end intact.
+        tracker.client_status(&client, &actor, 0, polku_dsl::Lang::En).unwrap();
+        drop(tracker);
+        assert_eq!(
+            *warned.lock().unwrap(),
+            [Break { log: Log::AccessLog, row: last, problem: *warning }],
+            "{damage}"
+        );
+        assert_eq!(scalar(&copy, "SELECT MAX(id) FROM access_log") as u64, last + 2, "{damage}");
+        assert_eq!(
+            scalar(
+                &copy,
+                &format!("SELECT count(*) FROM access_log WHERE id > {last} AND action = 'status'")
+            ),
+            2
+        );
+        // The damage stays evident: the whole walk names the row.
+        let v = verify(&copy);
+        assert_eq!(v.events.broken, None, "{damage}");
+        assert_eq!(
+            v.access_log.broken,
+            Some(Break { log: Log::AccessLog, row: last, problem: *problem }),
+            "{damage}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_damaged_hash_on_the_last_event_does_not_stop_the_next_append_and_stays_evident() {
+    let dir = temp("event-head");
+    let db = dir.join("p.sqlite");
+    let last = filled(&db, 5, None);
+    let model = scalar(&db, &format!("SELECT model FROM events WHERE seq = {last}"));
+    sql(&db, &format!("UPDATE events SET hash = x'00' WHERE seq = {last}"));
+    // Start-up refuses a log whose events after the snapshot were changed, as always.
+    let error = open(&db).unwrap_err();
+    assert!(error.to_string().contains(&format!("event {last}")), "{error}");
+    // The store's own appender does not fail on it.
+    let mut store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.append(last, &[(model, "{}".into())]).unwrap(), last + 1);
+    assert_eq!(
+        store.take_chain_breaks(),
+        [Break { log: Log::Events, row: last, problem: Problem::HashChanged }]
+    );
+    assert_eq!(store.append(last + 1, &[(model, "{}".into())]).unwrap(), last + 2);
+    assert_eq!(store.take_chain_breaks(), []);
+    drop(store);
+    // A store opened afresh finds the log's end intact: the new rows follow the changed one.
+    let mut store = SqliteStore::open(&db).unwrap();
+    assert_eq!(store.append(last + 2, &[(model, "{}".into())]).unwrap(), last + 3);
+    assert_eq!(store.take_chain_breaks(), []);
+    drop(store);
+    assert_eq!(
+        events_break(&db),
+        Some(Break { log: Log::Events, row: last, problem: Problem::HashChanged })
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

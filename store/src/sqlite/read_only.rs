@@ -83,7 +83,13 @@ impl SqliteStore {
                 "its schema ({found}) is older than this build's ({SCHEMA_VERSION}) and cannot be brought up to date without writing: open it once where it can be written"
             )));
         }
-        Ok(SqliteStore { conn, checkpointer: None, writable: false, head: None })
+        Ok(SqliteStore {
+            conn,
+            checkpointer: None,
+            writable: false,
+            head: None,
+            noticed: Vec::new(),
+        })
     }
 }
 
