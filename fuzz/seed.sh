@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p fuzz/corpus/parse fuzz/corpus/events
-for file in processes/keusote/*.polku tests/golden/ok/*.polku tests/golden/err/*.polku; do
+for file in processes/keusote/*.polku processes/keski-suomi/*.polku tests/golden/ok/*.polku tests/golden/err/*.polku tests/golden/rules/*.polku; do
   [ -f "$file" ] && cp "$file" "fuzz/corpus/parse/$(basename "$file")"
 done
 first=1
@@ -14,6 +14,12 @@ for file in processes/keusote/*.polku; do
   first=0
   cat "$file"
 done > fuzz/corpus/parse/keusote-all.bin
+first=1
+for file in processes/keski-suomi/*.polku; do
+  [ $first = 1 ] || printf '\0'
+  first=0
+  cat "$file"
+done > fuzz/corpus/parse/keski-suomi-all.bin
 # Two small files that refer to each other.
 printf 'rooli th "Terveydenhoitaja"\n\0prosessi p "P" {\n  vaihe v "V" {\n    askel a "A" tekijä th\n  }\n}\n' \
   > fuzz/corpus/parse/two-files.bin
@@ -30,6 +36,9 @@ cat > fuzz/corpus/events/kinds.jsonl <<'LINES'
 {"id":"e-9","type":"referral_sent","case":"c-1","occurred":"2026-01-24","recorded":"2026-01-24","role":"th","referral":"o-1","to_process":"q"}
 {"id":"e-10","type":"referral_accepted","case":"c-1","occurred":"2026-01-25","recorded":"2026-01-25","role":"th","referral":"o-1"}
 {"id":"e-11","type":"referral_declined","case":"c-1","occurred":"2026-01-25","recorded":"2026-01-25","role":"th","referral":"o-1","reason":"r"}
+{"id":"e-13","type":"case_opened","case":"c-2","occurred":"2026-01-05T09:00:00+02:00","recorded":"2026-01-05T09:01:00+02:00","role":"terveydenhoitaja","client":"131052-308T","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"tuki","due":"2026-08-03","facts":{"ensisynnyttäjä":true,"sikiöitä":2}}
+{"id":"e-14","type":"fact_recorded","case":"c-2","occurred":"2026-02-05","recorded":"2026-02-05","role":"th","fact":"tulkki","value":true}
+{"id":"e-15","type":"case_opened","case":"c-3","occurred":"2026-01-05","recorded":"2026-01-05","role":"th","client":"131052-308T","process":"p","unit":"u","segment":"s","pregnancy_start":"2025-10-27","facts":{}}
 {"id":"e-12","type":"case_closed","case":"c-1","occurred":"2026-01-26T10:00:00.5+03:00","recorded":"2026-01-26","role":"th","reason":"valmis"}
 LINES
 printf '\xef\xbb\xbf{"id":"e-1","type":"case_closed","case":"c","occurred":"0000-01-01T00:00:00Z","recorded":"9999-12-31","role":"r","reason":"131052308T"}\r\n{"id":"e-2","type":5,"case":"c","occurred":"2026-01-05T09:00:00+99:99","recorded":"2026-01-05","role":"r","phase":"p\xe4"}\n' \

@@ -634,8 +634,8 @@ pub struct CaseStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub closed_reason: Option<String>,
     pub segment: String,
-    /// The facts the case's plan depends on, as the case now has them.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The facts the case's plan depends on, as the case now has them (none when its process
+    /// names no facts).
     pub facts: Vec<CaseFact>,
     /// The week of pregnancy as of the status's time, as `14+3` (weeks and days), where the
     /// case carries a pregnancy.
