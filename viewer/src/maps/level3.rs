@@ -52,6 +52,25 @@ pub fn step_details(model: &Model, step: &PlannedStep, lang: Lang) -> Vec<String
     if step.assesses_segment {
         out.push(format!("◆ {}", say(Word::AssessedHere, lang)));
     }
+    let fact_title = |name: &str| {
+        model
+            .facts
+            .get(name)
+            .map(|f| f.title.clone())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| name.to_owned())
+    };
+    if let Some(c) = &step.condition {
+        let not = if c.negated {
+            format!("{} ", say(Word::No, lang).to_lowercase())
+        } else {
+            String::new()
+        };
+        out.push(format!("{}: {not}{}", say(Word::OnlyIf, lang), fact_title(&c.fact)));
+    }
+    if let Some(per) = &step.per {
+        out.push(format!("{} {}", say(Word::OncePer, lang), fact_title(per)));
+    }
     if let Some(d) = &step.earliest {
         out.push(format!("{}: {}", say(Word::NotBefore, lang), describe_deadline(d)));
     }
@@ -394,8 +413,10 @@ pub fn dot_with_states(
     let mut edges = Vec::new();
     let mut title = format!("<B>{}</B>", xml_escape(process_title(model, &process.name)));
     if let Some(segment) = segment {
+        // On a line of its own: a bold title measured in one font and drawn in another can
+        // run into what follows it on the same line.
         title.push_str(&format!(
-            " — {}: {}",
+            "<BR/>{}: {}",
             xml_escape(say(Word::Segment, lang)),
             xml_escape(segment)
         ));

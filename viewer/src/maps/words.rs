@@ -60,6 +60,10 @@ words! {
     Otherwise: "otherwise", "muuten";
     Deadline: "due", "määräaika";
     NotBefore: "not before", "aikaisintaan";
+    PregnancyWeek: "Week of pregnancy", "Raskausviikko";
+    CaseFacts: "Facts of the case", "Tapauksen tiedot";
+    OnlyIf: "only if", "vain jos";
+    OncePer: "once for each:", "kerran kutakin kohti:";
     AssessedHere: "the segment is assessed here", "segmentti arvioidaan tässä";
     Condition: "if", "kun";
     Repeat: "repeat", "toista";

@@ -593,6 +593,22 @@ async fn case_view(
                 @if let Some(strategy) = profile.and_then(|p| p.basic_strategy.as_ref()) {
                     dt { (say(Word::BasicStrategy, lang)) } dd { (strategy) }
                 }
+                @if let Some(week) = &case.pregnancy_week {
+                    dt { (say(Word::PregnancyWeek, lang)) } dd.pregnancy-week { (week) }
+                }
+                @if !case.facts.is_empty() {
+                    dt { (say(Word::CaseFacts, lang)) }
+                    dd.case-fact-list {
+                        (case.facts.iter().map(|f| {
+                            let title = model.facts.get(&f.fact).map(|d| d.title.as_str()).filter(|t| !t.is_empty()).unwrap_or(&f.fact);
+                            let value = match f.value {
+                                polku_engine::event::FactValue::Flag(b) => say(if b { Word::Yes } else { Word::No }, lang).to_lowercase(),
+                                polku_engine::event::FactValue::Number(n) => n.to_string(),
+                            };
+                            format!("{title}: {value}")
+                        }).collect::<Vec<_>>().join(", "))
+                    }
+                }
                 dt { (say(Word::Case, lang)) } dd { code { (case.case) } }
                 dt { (say(Word::Opened, lang)) } dd { (case.opened) }
                 dt { (say(Word::ModelVersion, lang)) } dd { code { (&case.model_version[..case.model_version.len().min(12)]) } }
