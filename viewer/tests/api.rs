@@ -31,7 +31,17 @@ impl Drop for Fixture {
 }
 
 fn fixture(name: &str) -> Fixture {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    fixture_in(name, "keusote", |_| true)
+}
+
+/// A fixture of a shipped model whose client is the first one opened by an event that `pick`
+/// accepts.
+fn fixture_in(
+    name: &str,
+    model: &str,
+    pick: impl Fn(&polku_engine::event::Event) -> bool,
+) -> Fixture {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes").join(model);
     let checked = polku_store::project::checked_model(Some(&root), false)
         .expect("model readable")
         .expect("model checks");
@@ -53,7 +63,10 @@ fn fixture(name: &str) -> Fixture {
     let events = polku_engine::simulate::simulate(&model, "t", &options).expect("simulate");
     let text: String =
         events.iter().map(|e| serde_json::to_string(e).expect("json") + "\n").collect();
-    let first = &events[0];
+    let first = events
+        .iter()
+        .find(|e| matches!(e.kind, polku_engine::event::EventKind::CaseOpened { .. }) && pick(e))
+        .expect("a case to look at");
     let code = match &first.kind {
         polku_engine::event::EventKind::CaseOpened { client, .. } => client.clone(),
         _ => panic!("the first event opens a case"),
@@ -459,6 +472,72 @@ async fn events_are_idempotent_and_answered_per_event() {
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["refused"], 1, "{body}");
     assert_eq!(json["events"][0]["field"], "case", "{body}");
+}
+
+#[tokio::test]
+async fn facts_and_weeks_of_pregnancy_reach_the_status_and_a_fact_the_model_lacks_is_refused() {
+    // A maternity case of the Keski-Suomi model: its plan follows the case's facts and its
+    // due date.
+    let f = fixture_in("facts", "keski-suomi", |e| {
+        matches!(&e.kind, polku_engine::event::EventKind::CaseOpened { due: Some(_), .. })
+    });
+    let staff = f.token(Role::Staff).to_owned();
+    let (status, body) = f
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{}?purpose=neuvolakäynti", f.case),
+            Some(&staff),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let facts: Vec<&str> = json["facts"]
+        .as_array()
+        .expect("facts")
+        .iter()
+        .filter_map(|f| f["fact"].as_str())
+        .collect();
+    assert_eq!(facts, ["ensisynnyttäjä", "tulkki", "sikiöitä"], "{body}");
+    assert!(json["pregnancy_week"].as_str().is_some_and(|w| w.contains('+')), "{body}");
+    let check = json["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["step"] == "th_tarkastus")
+        .expect("the extensive check");
+    assert_eq!(check["deadline_rule"], "rv 18", "{body}");
+
+    let system = f.token(Role::System).to_owned();
+    let line = |id: &str, fact: &str, value: &str| {
+        format!(
+            r#"{{"id":"{id}","case":"{}","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"fact_recorded","fact":"{fact}","value":{value}}}"#,
+            f.case
+        )
+    };
+    let body = [
+        line("f-1", "kaksoset", "true"),
+        line("f-2", "sikiöitä", "true"),
+        line("f-3", "tulkki", "true"),
+    ]
+    .join("\n");
+    let (status, reply) =
+        f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &body).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let json: serde_json::Value = serde_json::from_str(&reply).expect("json");
+    assert_eq!(json["refused"], 2, "{reply}");
+    assert_eq!(json["stored"], 1, "{reply}");
+    assert_eq!(json["events"][0]["field"], "fact", "{reply}");
+    assert!(json["events"][0]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("declares no fact kaksoset"));
+    assert!(json["events"][1]["reason"].as_str().unwrap_or("").contains("number fact"));
+    let (_, body) = f
+        .call("GET", &format!("/api/v1/cases/{}?purpose=tarkistus", f.case), Some(&staff), None, "")
+        .await;
+    assert!(body.contains(r#"{"fact":"tulkki","value":true}"#), "{body}");
 }
 
 #[tokio::test]
