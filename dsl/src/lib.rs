@@ -23,6 +23,7 @@ pub mod ast;
 pub mod cst;
 pub mod diagnostic;
 pub mod format;
+pub mod hash;
 pub mod lexer;
 pub mod lower;
 pub mod resolve;

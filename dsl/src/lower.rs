@@ -3,7 +3,7 @@
 //! Each construct reads its words through a [`Cursor`]; a word that does not fit gives a
 //! diagnostic and the construct goes on with what it has, so one run reports every problem.
 
-use std::collections::HashMap;
+use crate::hash::FastMap as HashMap;
 
 use crate::ast::*;
 use crate::cst::{Block, Group, Node, Statement, Tree, Word};
@@ -544,7 +544,7 @@ impl<'a> Lower<'a> {
         self.finish(&mut cursor, keyword);
         let mut service =
             Service { name, title, code: None, law: None, description: None, provider: None };
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         if let Some(block) = &statement.block {
             for member in statements(&block.nodes) {
                 match self.keyword_of(member).map(|k| k.0) {
@@ -589,7 +589,7 @@ impl<'a> Lower<'a> {
             segments: Vec::new(),
             coverage: None,
         };
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
@@ -660,7 +660,7 @@ impl<'a> Lower<'a> {
         }
         self.finish(&mut cursor, keyword);
         let mut card = ProfileCard::default();
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         if let Some(block) = &statement.block {
             for member in statements(&block.nodes) {
                 let field = self.keyword_of(member).map(|k| k.0);
@@ -713,7 +713,7 @@ impl<'a> Lower<'a> {
             paths: Vec::new(),
             referrals: Vec::new(),
         };
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
@@ -788,7 +788,7 @@ impl<'a> Lower<'a> {
             flows: Vec::new(),
             segments: Vec::new(),
         };
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         let block = self.need_block(statement, keyword)?;
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
@@ -872,7 +872,7 @@ impl<'a> Lower<'a> {
         let name = self.name(&mut cursor, keyword)?;
         let title = self.text_req(&mut cursor, keyword);
         let mut attrs = StepAttrs::default();
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         self.step_attrs(&mut cursor, &mut attrs, &mut seen, None);
         self.attr_block(statement, |lower, cursor| {
             lower.step_attrs(cursor, &mut attrs, &mut seen, None)
@@ -1216,7 +1216,7 @@ impl<'a> Lower<'a> {
             return Some(content);
         }
         let block = self.need_block(statement, keyword)?;
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         for member in statements(&block.nodes) {
             match self.keyword_of(member).map(|k| k.0) {
                 Some("vastuutyöntekijä") => self.name_member(
@@ -1230,7 +1230,7 @@ impl<'a> Lower<'a> {
                     let mut cursor = self.head(member);
                     let Some(step) = self.name(&mut cursor, "muuta") else { continue };
                     let mut attrs = StepAttrs::default();
-                    let mut seen_attrs = HashMap::new();
+                    let mut seen_attrs = HashMap::default();
                     self.step_attrs(&mut cursor, &mut attrs, &mut seen_attrs, None);
                     self.attr_block(member, |lower, cursor| {
                         lower.step_attrs(cursor, &mut attrs, &mut seen_attrs, None)
@@ -1271,7 +1271,7 @@ impl<'a> Lower<'a> {
         let name = self.name(&mut cursor, "askel")?;
         let title = self.text_req(&mut cursor, "askel");
         let mut attrs = StepAttrs::default();
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         let mut place = (None, None);
         self.step_attrs(&mut cursor, &mut attrs, &mut seen, Some(&mut place));
         self.attr_block(statement, |lower, cursor| {
@@ -1378,7 +1378,7 @@ impl<'a> Lower<'a> {
         let title = self.text_req(&mut cursor, keyword);
         let mut task =
             Task { name, title, duration: None, channel: None, optional: false, step: None };
-        let mut seen = HashMap::new();
+        let mut seen = HashMap::default();
         self.task_attrs(&mut cursor, &mut task, &mut seen);
         self.attr_block(statement, |lower, cursor| lower.task_attrs(cursor, &mut task, &mut seen));
         Some(task)

@@ -5,7 +5,7 @@
 //! phases and steps belong to their process; tasks and lanes to their workflow. A segment may add
 //! a step under a name that another segment also adds: each segment's plan is its own.
 
-use std::collections::HashMap;
+use crate::hash::FastMap as HashMap;
 
 use crate::ast::*;
 use crate::diagnostic::{Code, Diagnostic, NameKind, Note};
@@ -91,7 +91,7 @@ struct Scope<'m> {
 
 impl<'m> Scope<'m> {
     fn new(kind: NameKind) -> Scope<'m> {
-        Scope { kind, names: HashMap::new() }
+        Scope { kind, names: HashMap::default() }
     }
 
     fn define(&mut self, file: FileId, name: &'m Name, diagnostics: &mut Vec<Diagnostic>) {
@@ -299,7 +299,7 @@ impl<'m> Resolver<'m> {
         let mut segments = Scope::new(NameKind::Segment);
         for segment in &seg.segments {
             segments.define(file, &segment.name, &mut self.diagnostics);
-            let mut placed: HashMap<&str, Span> = HashMap::new();
+            let mut placed: HashMap<&str, Span> = HashMap::default();
             for (axis_name, value) in &segment.position {
                 let Some(axis) = seg.axes.iter().find(|a| a.name.text == axis_name.text) else {
                     let names = seg.axes.iter().map(|a| a.name.text.as_str());
@@ -415,7 +415,7 @@ impl<'m> Resolver<'m> {
     /// Reports names used twice in a flow.
     fn flow_names<'f>(&mut self, file: FileId, flow: &'f Flow) -> Vec<&'f Name> {
         let names = flow.names();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for name in &names {
             if let Some(first) = seen.insert(name.text.as_str(), name.span) {
                 self.diagnostics.push(
@@ -436,7 +436,7 @@ impl<'m> Resolver<'m> {
             process.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
         let mut phases = Scope::new(NameKind::Phase);
         let mut steps = Scope::new(NameKind::Step);
-        let mut step_phase: HashMap<&str, &str> = HashMap::new();
+        let mut step_phase: HashMap<&str, &str> = HashMap::default();
         for phase in &process.phases {
             phases.define(file, &phase.name, &mut self.diagnostics);
             for step in &phase.steps {
@@ -474,7 +474,7 @@ impl<'m> Resolver<'m> {
         }
         // The written order of the generic steps, and the step that assesses the segment:
         // segment content applies only after it.
-        let mut order: HashMap<&str, (usize, usize)> = HashMap::new();
+        let mut order: HashMap<&str, (usize, usize)> = HashMap::default();
         let mut assessing: Option<&Step> = None;
         for (at, phase) in process.phases.iter().enumerate() {
             for (within, step) in phase.steps.iter().enumerate() {

@@ -11,7 +11,7 @@
 //! statement runs out (an exit nothing continues from). Without any `kulku` the elements follow
 //! each other in the order written.
 
-use std::collections::HashMap;
+use polku_dsl::hash::FastMap as HashMap;
 
 use polku_dsl::ast::{Flow, Name};
 
@@ -191,7 +191,7 @@ pub fn build(elements: &[&Name], flows: &[&Flow]) -> FlowNet {
     let mut builder = Builder {
         place_owner: Vec::new(),
         transitions: Vec::new(),
-        elements: HashMap::new(),
+        elements: HashMap::default(),
         joins: Vec::new(),
     };
     for element in elements {
@@ -239,7 +239,7 @@ fn materialise(
     sink: usize,
 ) -> FlowNet {
     let mut net = Net::new();
-    let mut place_of: HashMap<usize, PlaceId> = HashMap::new();
+    let mut place_of: HashMap<usize, PlaceId> = HashMap::default();
     let mut place = |classes: &mut Classes, net: &mut Net, p: usize| {
         let root = classes.find(p);
         *place_of.entry(root).or_insert_with(|| {
@@ -251,7 +251,7 @@ fn materialise(
     let sink_place = place(classes, &mut net, sink);
     net.set_source(source_place);
     net.set_sink(sink_place);
-    let mut elements = HashMap::new();
+    let mut elements = HashMap::default();
     let mut ids = Vec::new();
     for (index, t) in builder.transitions.iter().enumerate() {
         if removed[index] {
@@ -272,7 +272,7 @@ fn materialise(
         }
         ids.push(Some(id));
     }
-    let mut join_inputs = HashMap::new();
+    let mut join_inputs = HashMap::default();
     for (join, fed) in &builder.joins {
         if let Some(id) = ids[*join] {
             let inputs =

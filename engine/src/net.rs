@@ -313,70 +313,8 @@ impl Verdict {
 /// A marking, shared between the list of states and the index of known markings.
 type Marking = std::rc::Rc<[u32]>;
 
-/// A fast, non-cryptographic hash for markings (the multiply-rotate scheme of rustc's
-/// FxHasher). Markings come from the model, not from an attacker, and hashing them is the
-/// inner loop of the state-space search.
-#[derive(Debug, Default)]
-pub struct MarkingHasher(u64);
-
-impl MarkingHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for MarkingHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = 0u64;
-            for (i, byte) in rest.iter().enumerate() {
-                word |= u64::from(*byte) << (8 * i);
-            }
-            self.add(word);
-        }
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    fn write_u8(&mut self, value: u8) {
-        self.add(u64::from(value));
-    }
-
-    fn write_u16(&mut self, value: u16) {
-        self.add(u64::from(value));
-    }
-
-    fn write_u32(&mut self, value: u32) {
-        self.add(u64::from(value));
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.add(value);
-    }
-
-    fn write_u128(&mut self, value: u128) {
-        self.add(value as u64);
-        self.add((value >> 64) as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        // The multiply carries information only upwards; hashbrown picks buckets by the low
-        // bits, so fold the high half down (keys that differ only in a later byte would
-        // otherwise share a bucket).
-        let h = self.0;
-        (h ^ (h >> 32)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ (h >> 29)
-    }
-}
-
-/// Builds [`MarkingHasher`]s, for maps keyed by the model's own values.
-pub type FxBuild = std::hash::BuildHasherDefault<MarkingHasher>;
+/// The fast hash of the model's own values (markings here), shared with the language crate.
+pub use polku_dsl::hash::{FastHasher as MarkingHasher, FxBuild};
 
 type MarkingIndex = HashMap<Marking, usize, FxBuild>;
 

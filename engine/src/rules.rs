@@ -5,7 +5,9 @@
 //! Rules run only on a model whose names resolve: a broken reference would make every rule
 //! after it guess.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use polku_dsl::hash::{FastMap as HashMap, FastSet as HashSet};
 
 use polku_dsl::ast::{
     Anchor, Branch, Chain, Change, Duration, File, Flow, Item, Name, Process, Requirement,
@@ -156,9 +158,9 @@ fn has_choice(flow: &Flow) -> bool {
 /// order written, by phase.
 fn performers(process: &Process) -> HashMap<&str, Vec<(&str, Vec<&str>)>> {
     type ByPhase<'p> = HashMap<&'p str, Vec<(&'p str, Vec<&'p str>)>>;
-    let mut out: ByPhase<'_> = HashMap::new();
+    let mut out: ByPhase<'_> = HashMap::default();
     // The phase of every step, generic or added, found once.
-    let mut phase_of: HashMap<&str, &str> = HashMap::new();
+    let mut phase_of: HashMap<&str, &str> = HashMap::default();
     for phase in &process.phases {
         for step in &phase.steps {
             phase_of.entry(step.name.text.as_str()).or_insert(phase.name.text.as_str());
@@ -235,7 +237,7 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
         .collect();
     v.referrals_in_chains(&processes);
     // The workflows of each phase, found once rather than by a search per phase.
-    let mut by_phase: PhaseWorkflows = HashMap::new();
+    let mut by_phase: PhaseWorkflows = HashMap::default();
     for (_, w) in &workflows {
         by_phase.entry((w.process.text.as_str(), w.phase.text.as_str())).or_default().push(*w);
     }
@@ -297,7 +299,7 @@ impl<'m> Validator<'m> {
                     Change::Modify { step, attrs } => Some((step, attrs)),
                     Change::Remove { .. } => None,
                 });
-            let mut seen: HashSet<(&str, &str)> = HashSet::new();
+            let mut seen: HashSet<(&str, &str)> = HashSet::default();
             for (step, attrs) in steps.chain(changes) {
                 let Some(target) = &attrs.referral else { continue };
                 let to = service_of.get(target.text.as_str()).copied().unwrap_or(&target.text);
@@ -316,7 +318,7 @@ impl<'m> Validator<'m> {
 
     /// V001: roles, services and segmentations that nothing uses.
     fn unused(&mut self) {
-        let mut used: HashSet<(NameKind, &str)> = HashSet::new();
+        let mut used: HashSet<(NameKind, &str)> = HashSet::default();
         let mut role = |n: &'m Name| (NameKind::Role, n.text.as_str());
         let mut uses = Vec::new();
         for (_, item) in self.items() {
@@ -731,7 +733,7 @@ impl<'m> Validator<'m> {
     fn deadline_order(&mut self, file: FileId, process: &Process) {
         let steps: Vec<&polku_dsl::ast::Step> =
             process.phases.iter().flat_map(|p| &p.steps).collect();
-        let mut offset: HashMap<&str, f64> = HashMap::new();
+        let mut offset: HashMap<&str, f64> = HashMap::default();
         let mut timed: Vec<(usize, f64)> = Vec::new();
         for (i, step) in steps.iter().enumerate() {
             let Some(deadline) = &step.attrs.deadline else { continue };
@@ -900,7 +902,7 @@ impl<'m> Validator<'m> {
         }
         let index: HashMap<&str, u32> =
             tasks.iter().enumerate().map(|(i, t)| (t.name.text.as_str(), i as u32)).collect();
-        let mut carriers: HashMap<&str, u128> = HashMap::new();
+        let mut carriers: HashMap<&str, u128> = HashMap::default();
         for (i, task) in tasks.iter().enumerate() {
             if let Some(step) = &task.step {
                 *carriers.entry(step.text.as_str()).or_default() |= 1u128 << i;
