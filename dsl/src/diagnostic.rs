@@ -133,14 +133,14 @@ pub enum Note {
     OpenedHere,
     StatutoryHere,
     AssessedHere,
-    DeclaredHere,
+    DefinedHere,
 }
 
 impl Note {
     fn text(self, lang: Lang) -> &'static str {
         match (self, lang) {
-            (Note::DeclaredHere, Lang::En) => "declared here",
-            (Note::DeclaredHere, Lang::Fi) => "määritelty tässä",
+            (Note::DefinedHere, Lang::En) => "defined here",
+            (Note::DefinedHere, Lang::Fi) => "määritelty tässä",
             (Note::FirstDefinedHere, Lang::En) => "first defined here",
             (Note::FirstDefinedHere, Lang::Fi) => "ensimmäinen määrittely on tässä",
             (Note::FirstGivenHere, Lang::En) => "first given here",

@@ -349,7 +349,7 @@ impl<'m> Resolver<'m> {
                 self.diagnostics.push(
                     Diagnostic::new(code, file, name.span)
                         .arg("name", name.text.as_str())
-                        .secondary(def.file, def.node.name.span, Note::DeclaredHere),
+                        .secondary(def.file, def.node.name.span, Note::DefinedHere),
                 );
             }
             Some(_) => {}

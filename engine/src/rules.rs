@@ -14,6 +14,7 @@ use polku_dsl::ast::{
     Segmentation, StepAttrs, Workflow,
 };
 use polku_dsl::diagnostic::NameKind;
+use polku_dsl::diagnostic::Note;
 use polku_dsl::{Code, Diagnostic, FileId, Span};
 
 use crate::flow::{build, FlowNet};
@@ -1004,9 +1005,24 @@ impl<'m> Validator<'m> {
                                         continue;
                                     }
                                     loops_reported.push(members.clone());
-                                    Diagnostic::new(Code::LoopWithoutExit, file, at(l))
-                                        .arg("name", l)
-                                        .arg("path", path(&members))
+                                    let names: Vec<String> =
+                                        members.iter().map(|t| label(*t)).collect();
+                                    // Underlined at the arrow that closes the loop, in the
+                                    // latest `kulku` that draws one of its arrows, with the
+                                    // closing arrow in the path.
+                                    match closing_arrow(flows, &names) {
+                                        Some((cycle, arrow)) => {
+                                            let cycle: Vec<String> =
+                                                cycle.iter().map(|n| format!("`{n}`")).collect();
+                                            Diagnostic::new(Code::LoopWithoutExit, file, arrow)
+                                                .arg("name", l)
+                                                .arg("path", cycle.join(" → "))
+                                                .secondary(file, at(l), Note::DefinedHere)
+                                        }
+                                        None => Diagnostic::new(Code::LoopWithoutExit, file, at(l))
+                                            .arg("name", l)
+                                            .arg("path", path(&members)),
+                                    }
                                 } else {
                                     Diagnostic::new(Code::NoEnd, file, at(l)).arg("name", l)
                                 };
@@ -1133,4 +1149,74 @@ impl<'m> Validator<'m> {
             }
         }
     }
+}
+
+/// The arrows a flow draws: (from, to, the span from the one name to the other). An arrow
+/// leaves the last elements of what precedes it and enters the first elements of what follows.
+fn arrows(flow: &Flow) -> Vec<(&Name, &Name, Span)> {
+    fn ends(flow: &Flow, last: bool) -> Vec<&Name> {
+        match flow {
+            Flow::Name(n) => vec![n],
+            Flow::Sequence(items) => {
+                let item = if last { items.last() } else { items.first() };
+                item.map(|i| ends(i, last)).unwrap_or_default()
+            }
+            Flow::Parallel(items) => items.iter().flat_map(|i| ends(i, last)).collect(),
+            Flow::Choice(branches) => branches.iter().flat_map(|b| ends(&b.flow, last)).collect(),
+            Flow::Repeat { body, .. } => ends(body, last),
+        }
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![flow];
+    while let Some(f) = stack.pop() {
+        match f {
+            Flow::Name(_) => {}
+            Flow::Sequence(items) => {
+                for pair in items.windows(2) {
+                    for from in ends(&pair[0], true) {
+                        for to in ends(&pair[1], false) {
+                            out.push((from, to, from.span.to(to.span)));
+                        }
+                    }
+                }
+                stack.extend(items);
+            }
+            Flow::Parallel(items) => stack.extend(items),
+            Flow::Choice(branches) => stack.extend(branches.iter().map(|b| &b.flow)),
+            Flow::Repeat { body, .. } => stack.push(body),
+        }
+    }
+    out
+}
+
+/// A loop through `members` as the flows draw it: its elements in order, back to the first,
+/// and the span of the arrow that closes it, taken from the latest `kulku` that draws an
+/// arrow of the loop (the statement that made the loop, when a later `kulku` adds a way back).
+fn closing_arrow(flows: &[&Flow], members: &[String]) -> Option<(Vec<String>, Span)> {
+    let inside = |n: &Name| members.contains(&n.text);
+    let drawn: Vec<(usize, &Name, &Name, Span)> = flows
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| arrows(f).into_iter().map(move |(a, b, s)| (i, a, b, s)))
+        .filter(|(_, a, b, _)| inside(a) && inside(b))
+        .collect();
+    let start = members.first()?;
+    // Follow the drawn arrows from the first member until they come back to it.
+    let mut cycle = vec![start.clone()];
+    let mut used = Vec::new();
+    let mut at = start.clone();
+    for _ in 0..=members.len() {
+        let (index, _, to, span) = drawn
+            .iter()
+            .filter(|(_, a, b, _)| a.text == at && (b.text == *start || !cycle.contains(&b.text)))
+            .max_by_key(|(_, _, b, _)| b.text == *start)?;
+        used.push((*index, *span));
+        cycle.push(to.text.clone());
+        if to.text == *start {
+            let (_, span) = used.iter().max_by_key(|(i, _)| *i)?;
+            return Some((cycle, *span));
+        }
+        at = to.text.clone();
+    }
+    None
 }
