@@ -503,6 +503,10 @@ pub struct Branch {
     /// `kun segmentti A, B`: the branch the clients of these segments take. The rules check
     /// such choices: every segment's planned steps must lie on the path it takes.
     pub segments: Vec<Name>,
+    /// `kun tieto F` / `kun ei tieto F`: the branch the cases take whose declared fact holds (or
+    /// does not). Checked like segments: a step planned `jos F` must lie on the path where F
+    /// holds.
+    pub fact: Option<Condition>,
     pub default: bool,
 }
 

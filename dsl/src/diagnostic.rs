@@ -653,8 +653,8 @@ catalogue! {
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",
-        hint "add the segment to the branch's `kun segmentti …`, or carry the step out on the segment's own branch",
-        vihje "lisää segmentti haaran ehtoon `kun segmentti …` tai toteuta askel segmentin omassa haarassa";
+        hint "add the segment to the branch's `kun segmentti …` (or key the branch on the step's fact, `kun tieto …`), or carry the step out on the branch the segment takes",
+        vihje "lisää segmentti haaran ehtoon `kun segmentti …` (tai valitse haara askeleen tiedon mukaan, `kun tieto …`) tai toteuta askel haarassa, johon segmentti kulkee";
     StepOnFreeTextBranch = "V019", Warning,
         en "step `{step}` is required for {segments}, but the workflow carries it out only on some branches of a choice with a free-text condition, which can skip it",
         fi "askel `{step}` on pakollinen segmenteille {segments}, mutta työnkulku toteuttaa sen vain joissakin vapaatekstiehtoisen valinnan haaroissa, jolloin se voi jäädä tekemättä",

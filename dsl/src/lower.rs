@@ -1611,8 +1611,15 @@ impl<'a> Lower<'a> {
                     part = rest;
                 }
             }
+            let mut fact = None;
+            if condition.is_none() && segments.is_empty() {
+                if let Some((rest, found)) = self.fact_condition(part) {
+                    fact = Some(found);
+                    part = rest;
+                }
+            }
             match self.flow(part, after) {
-                Some(flow) => branches.push(Branch { flow, condition, segments, default }),
+                Some(flow) => branches.push(Branch { flow, condition, segments, fact, default }),
                 None => failed = true,
             }
         }
@@ -1620,6 +1627,37 @@ impl<'a> Lower<'a> {
             return None;
         }
         Some(Flow::Choice(branches))
+    }
+
+    /// A branch's `kun tieto F` or `kun ei tieto F` at its end: the words before it and the
+    /// condition.
+    fn fact_condition<'w, 'x>(&self, part: &'w [&'x Word]) -> Option<(&'w [&'x Word], Condition)> {
+        let name = |word: &Word| match word {
+            Word::Token(t) if t.kind == TokenKind::Name => Some((self.src(t.span), t.span)),
+            _ => None,
+        };
+        let n = part.len();
+        let (fact, fact_span) = name(part.get(n.checked_sub(1)?)?)?;
+        if name(part.get(n.checked_sub(2)?)?)?.0 != "tieto" {
+            return None;
+        }
+        let before = name(part.get(n.checked_sub(3)?)?)?;
+        let (negated, kun) = if before.0 == "ei" {
+            let kun = name(part.get(n.checked_sub(4)?)?)?;
+            (true, kun)
+        } else {
+            (false, before)
+        };
+        if kun.0 != "kun" {
+            return None;
+        }
+        let used = if negated { 4 } else { 3 };
+        let condition = Condition {
+            fact: Name { text: fact.to_owned(), span: fact_span },
+            negated,
+            span: kun.1.to(fact_span),
+        };
+        Some((&part[..n - used], condition))
     }
 
     /// A branch's `kun segmentti A, B` at its end: the words before it and the segments.

@@ -404,6 +404,9 @@ impl<'m> Resolver<'m> {
                         for segment in &branch.segments {
                             self.segment_ref(file, segment, of, segmentation);
                         }
+                        if let Some(condition) = &branch.fact {
+                            self.fact(file, &condition.fact, false);
+                        }
                         stack.push(&branch.flow);
                     }
                 }

@@ -188,10 +188,15 @@ impl Diagram {
                 let merge = self.node(DiagramNode::Merge);
                 for branch in branches {
                     let (entry, exit) = self.flow(&branch.flow);
-                    let label = match (&branch.condition, branch.default) {
-                        (Some(text), _) => Some(text.value.clone()),
-                        (None, true) => Some("muuten".to_owned()),
-                        (None, false) => None,
+                    let label = match (&branch.condition, &branch.fact, branch.default) {
+                        (Some(text), _, _) => Some(text.value.clone()),
+                        (None, Some(fact), _) => Some(if fact.negated {
+                            format!("ei {}", fact.fact.text)
+                        } else {
+                            fact.fact.text.clone()
+                        }),
+                        (None, None, true) => Some("muuten".to_owned()),
+                        (None, None, false) => None,
                     };
                     self.edge_with(DiagramEdge {
                         from: choice,

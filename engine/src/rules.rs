@@ -74,7 +74,12 @@ pub struct Validation {
 /// (second), as bit sets over `index` (a task's position in the workflow). A choice keyed on
 /// segments lets the segment through its own branches (or the default one when none names it);
 /// a free-text choice may take any branch.
-fn tasks_on_path(flow: &Flow, segment: &str, index: &HashMap<&str, u32>) -> (u128, u128) {
+fn tasks_on_path(
+    flow: &Flow,
+    segment: &str,
+    facts: &dyn Fn(&str) -> Option<bool>,
+    index: &HashMap<&str, u32>,
+) -> (u128, u128) {
     match flow {
         Flow::Name(name) => {
             let bit = index.get(name.text.as_str()).map_or(0, |&i| 1u128 << i);
@@ -82,26 +87,34 @@ fn tasks_on_path(flow: &Flow, segment: &str, index: &HashMap<&str, u32>) -> (u12
         }
         Flow::Sequence(items) | Flow::Parallel(items) => {
             items.iter().fold((0, 0), |(must, may), item| {
-                let (m, y) = tasks_on_path(item, segment, index);
+                let (m, y) = tasks_on_path(item, segment, facts, index);
                 (must | m, may | y)
             })
         }
-        Flow::Repeat { body, .. } => tasks_on_path(body, segment, index),
+        Flow::Repeat { body, .. } => tasks_on_path(body, segment, facts, index),
         Flow::Choice(branches) => {
-            let keyed = branches.iter().any(|b| !b.segments.is_empty());
-            let named = |b: &&Branch| b.segments.iter().any(|s| s.text == segment);
-            let free = |b: &&Branch| b.segments.is_empty() && !b.default;
-            let own: Vec<&Branch> = if !keyed {
+            // A branch keyed on the segment or on a fact is taken by the cases it names; one
+            // with a free-text condition may be taken by anyone; the default when no keyed
+            // branch is.
+            let keyed = |b: &Branch| !b.segments.is_empty() || b.fact.is_some();
+            let matches = |b: &Branch| {
+                (b.segments.is_empty() || b.segments.iter().any(|s| s.text == segment))
+                    && b.fact
+                        .as_ref()
+                        .is_none_or(|c| facts(&c.fact.text).is_none_or(|value| value != c.negated))
+            };
+            let free = |b: &Branch| !keyed(b) && !b.default;
+            let own: Vec<&Branch> = if !branches.iter().any(keyed) {
                 branches.iter().collect()
-            } else if branches.iter().any(|b| named(&b)) {
-                branches.iter().filter(|b| named(b) || free(b)).collect()
+            } else if branches.iter().any(|b| keyed(b) && matches(b)) {
+                branches.iter().filter(|b| (keyed(b) && matches(b)) || free(b)).collect()
             } else {
                 branches.iter().filter(|b| b.default || free(b)).collect()
             };
             let mut must: Option<u128> = None;
             let mut may = 0;
             for branch in own {
-                let (m, y) = tasks_on_path(&branch.flow, segment, index);
+                let (m, y) = tasks_on_path(&branch.flow, segment, facts, index);
                 must = Some(must.map_or(m, |previous| previous & m));
                 may |= y;
             }
@@ -110,35 +123,70 @@ fn tasks_on_path(flow: &Flow, segment: &str, index: &HashMap<&str, u32>) -> (u12
     }
 }
 
-/// The steps of a phase in one segment's plan, with whether each is required, as
-/// [`crate::plan::segment_plan`] makes them but without building the plan: the generic steps
-/// the segment keeps, with its `muuta … valinnainen | pakollinen`, and the steps it adds to the
-/// phase.
+/// The facts the branches of a flow are keyed on (`kun tieto F`), each once.
+fn branch_facts(flow: &Flow) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut stack = vec![flow];
+    while let Some(f) = stack.pop() {
+        match f {
+            Flow::Name(_) => {}
+            Flow::Sequence(items) | Flow::Parallel(items) => stack.extend(items),
+            Flow::Repeat { body, .. } => stack.push(body),
+            Flow::Choice(branches) => {
+                for b in branches {
+                    if let Some(c) = &b.fact {
+                        if !out.contains(&c.fact.text.as_str()) {
+                            out.push(&c.fact.text);
+                        }
+                    }
+                    stack.push(&b.flow);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// The steps of a phase in one segment's plan (the generic plan for `None`), with whether
+/// each is required and its condition on a fact, as [`crate::plan::segment_plan`] makes them
+/// but without building the plan: the generic steps the segment keeps, with its `muuta …
+/// valinnainen | pakollinen | jos`, and the steps it adds to the phase.
 fn phase_steps<'p>(
     process: &'p Process,
     phase: &'p polku_dsl::ast::Phase,
-    content: &'p polku_dsl::ast::SegmentContent,
-) -> Vec<(&'p str, bool)> {
+    content: Option<&'p polku_dsl::ast::SegmentContent>,
+) -> Vec<(&'p str, bool, Option<&'p polku_dsl::ast::Condition>)> {
     let required = |attrs: &polku_dsl::ast::StepAttrs| {
         !matches!(attrs.requirement.as_ref().map(|r| r.requirement), Some(Requirement::Optional))
     };
-    let mut out: Vec<(&str, bool)> =
-        phase.steps.iter().map(|s| (s.name.text.as_str(), required(&s.attrs))).collect();
-    for change in &content.changes {
+    let mut out: Vec<(&str, bool, Option<&polku_dsl::ast::Condition>)> = phase
+        .steps
+        .iter()
+        .map(|s| (s.name.text.as_str(), required(&s.attrs), s.attrs.condition.as_ref()))
+        .collect();
+    for change in content.iter().flat_map(|c| &c.changes) {
         match change {
             Change::Add { step, .. } => {
                 if process.phase_of(&step.name.text) == Some(phase.name.text.as_str()) {
-                    out.push((&step.name.text, required(&step.attrs)));
+                    out.push((
+                        &step.name.text,
+                        required(&step.attrs),
+                        step.attrs.condition.as_ref(),
+                    ));
                 }
             }
             Change::Modify { step, attrs } => {
-                if let (Some(r), Some(entry)) =
-                    (&attrs.requirement, out.iter_mut().find(|(s, _)| *s == step.text))
-                {
-                    entry.1 = r.requirement == Requirement::Required;
+                if let Some(entry) = out.iter_mut().find(|(s, _, _)| *s == step.text) {
+                    if let Some(r) = &attrs.requirement {
+                        entry.1 = r.requirement == Requirement::Required;
+                    }
+                    if let Some(c) = &attrs.condition {
+                        entry.2 = Some(c);
+                    }
                 }
             }
-            Change::Remove { step, .. } => out.retain(|(s, _)| *s != step.text),
+            Change::Remove { step, .. } => out.retain(|(s, _, _)| *s != step.text),
         }
     }
     out
@@ -355,13 +403,21 @@ impl<'m> Validator<'m> {
                             }
                         }
                     }
+                    for flow in p.flows.iter().chain(p.phases.iter().flat_map(|ph| &ph.flows)) {
+                        uses.extend(branch_facts(flow).into_iter().map(|f| (NameKind::Fact, f)));
+                    }
                     for a in attrs {
                         uses.extend(a.roles.iter().map(&mut role));
                         let facts = a.condition.iter().map(|c| &c.fact).chain(&a.per);
                         uses.extend(facts.map(|f| (NameKind::Fact, f.text.as_str())));
                     }
                 }
-                Item::Workflow(w) => uses.extend(w.lanes.iter().map(|l| role(&l.role))),
+                Item::Workflow(w) => {
+                    uses.extend(w.lanes.iter().map(|l| role(&l.role)));
+                    for flow in &w.flows {
+                        uses.extend(branch_facts(flow).into_iter().map(|f| (NameKind::Fact, f)));
+                    }
+                }
                 _ => {}
             }
         }
@@ -909,28 +965,76 @@ impl<'m> Validator<'m> {
                 *carriers.entry(step.text.as_str()).or_default() |= 1u128 << i;
             }
         }
-        // One finding per step and kind, naming every segment it concerns.
+        // One finding per step and kind, naming every segment (and combination of the facts
+        // the choices are keyed on) it concerns. A process without segment content is judged
+        // by its generic plan.
+        let facts = branch_facts(flow);
+        if process.segments.is_empty() && facts.is_empty() {
+            return;
+        }
+        let combinations: u32 =
+            if facts.len() <= crate::exec::MAX_FLAGS { 1 << facts.len() } else { 1 };
+        let contents: Vec<Option<&polku_dsl::ast::SegmentContent>> = if process.segments.is_empty()
+        {
+            vec![None]
+        } else {
+            process.segments.iter().map(Some).collect()
+        };
         let mut found: Vec<(Code, String, Vec<String>)> = Vec::new();
-        for content in &process.segments {
-            let segment = content.segment.text.as_str();
-            let (must, may) = tasks_on_path(flow, segment, &index);
-            for (step, required) in phase_steps(process, phase, content) {
-                let Some(&tasks) = carriers.get(step) else { continue };
-                let code = if tasks & may == 0 {
-                    Code::StepOffSegmentPath
-                } else if required && tasks & must == 0 {
-                    Code::StepOnFreeTextBranch
-                } else {
-                    continue;
+        for content in contents {
+            let segment = content.map_or("", |c| c.segment.text.as_str());
+            for combination in 0..combinations {
+                let value = |fact: &str| {
+                    let at = facts.iter().position(|f| *f == fact)?;
+                    (combinations > 1).then_some(combination >> at & 1 == 1)
                 };
-                match found.iter_mut().find(|(c, s, _)| *c == code && *s == step) {
-                    Some((_, _, names)) => names.push(segment.to_owned()),
-                    None => found.push((code, step.to_owned(), vec![segment.to_owned()])),
+                let (must, may) = tasks_on_path(flow, segment, &value, &index);
+                let mut who: Vec<String> = Vec::new();
+                if !segment.is_empty() {
+                    who.push(format!("`{segment}`"));
+                }
+                if combinations > 1 {
+                    let holds: Vec<String> = facts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            if combination >> i & 1 == 1 {
+                                format!("`kun tieto {f}`")
+                            } else {
+                                format!("`kun ei tieto {f}`")
+                            }
+                        })
+                        .collect();
+                    who.push(holds.join(" "));
+                }
+                let who = who.join(" ");
+                for (step, required, condition) in phase_steps(process, phase, content) {
+                    // A step planned on a fact is planned only where the fact holds.
+                    if condition
+                        .is_some_and(|c| value(&c.fact.text).is_some_and(|v| v == c.negated))
+                    {
+                        continue;
+                    }
+                    let Some(&tasks) = carriers.get(step) else { continue };
+                    let code = if tasks & may == 0 {
+                        Code::StepOffSegmentPath
+                    } else if required && tasks & must == 0 {
+                        Code::StepOnFreeTextBranch
+                    } else {
+                        continue;
+                    };
+                    match found.iter_mut().find(|(c, s, _)| *c == code && *s == step) {
+                        Some((_, _, names)) => {
+                            if !names.contains(&who) {
+                                names.push(who.clone())
+                            }
+                        }
+                        None => found.push((code, step.to_owned(), vec![who.clone()])),
+                    }
                 }
             }
         }
         for (code, step, names) in found {
-            let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
             self.push(
                 Diagnostic::new(code, file, workflow.target.span)
                     .arg("segments", names.join(", "))
@@ -1134,7 +1238,17 @@ impl<'m> Validator<'m> {
                 Flow::Sequence(items) | Flow::Parallel(items) => stack.extend(items),
                 Flow::Repeat { body, .. } => stack.push(body),
                 Flow::Choice(branches) => {
-                    if !branches.iter().any(|b: &Branch| b.default) {
+                    // A fact and its negation between them take every case.
+                    let complementary = branches.iter().any(|a| {
+                        a.fact.as_ref().is_some_and(|x| {
+                            branches.iter().any(|b| {
+                                b.fact.as_ref().is_some_and(|y| {
+                                    y.fact.text == x.fact.text && y.negated != x.negated
+                                })
+                            })
+                        })
+                    });
+                    if !complementary && !branches.iter().any(|b: &Branch| b.default) {
                         if let Some(first) =
                             branches.first().and_then(|b| b.flow.names().first().copied())
                         {
