@@ -360,6 +360,33 @@ fn render_status(out: &mut String, status: &polku_engine::projection::ClientStat
                 case.closed_reason.clone().unwrap_or_default()
             ))
         );
+        if let Some(week) = &case.pregnancy_week {
+            let _ = writeln!(
+                out,
+                "  {}: {week}",
+                if fi { "Raskausviikko" } else { "Week of pregnancy" }
+            );
+        }
+        if !case.facts.is_empty() {
+            let facts: Vec<String> = case
+                .facts
+                .iter()
+                .map(|f| {
+                    let value = match f.value {
+                        polku_engine::event::FactValue::Flag(true) => {
+                            if fi { "kyllä" } else { "yes" }.to_owned()
+                        }
+                        polku_engine::event::FactValue::Flag(false) => {
+                            if fi { "ei" } else { "no" }.to_owned()
+                        }
+                        polku_engine::event::FactValue::Number(n) => n.to_string(),
+                    };
+                    format!("{} {value}", f.fact)
+                })
+                .collect();
+            let _ =
+                writeln!(out, "  {}: {}", if fi { "Tiedot" } else { "Facts" }, facts.join(", "));
+        }
         if !case.current_phases.is_empty() {
             let phases: Vec<&str> = case.current_phases.iter().map(|p| p.title.as_str()).collect();
             let _ = writeln!(

@@ -664,3 +664,52 @@ fn a_line_too_long_for_an_event_is_refused_by_number_and_a_folder_is_not_read() 
     assert!(!dir.join("f.sqlite").exists(), "no database was made");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_maternity_case_shows_its_week_of_pregnancy_and_facts_and_a_later_fact_changes_its_plan() {
+    let dir = scratch("facts");
+    let m = workspace().join("processes/keski-suomi").to_string_lossy().into_owned();
+    let database = format!("sqlite://{}", dir.join("facts.sqlite").display());
+    let opened = r#"{"id":"f-1","type":"case_opened","case":"r-1","occurred":"2026-01-05T09:00:00+02:00","recorded":"2026-01-05T09:00:00+02:00","role":"terveydenhoitaja","client":"131052-308T","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"tuki","due":"2026-08-03","facts":{"ensisynnyttäjä":true,"sikiöitä":2}}"#;
+    let interpreter = r#"{"id":"f-2","type":"fact_recorded","case":"r-1","occurred":"2026-01-20T09:00:00+02:00","recorded":"2026-01-20T09:00:00+02:00","role":"terveydenhoitaja","fact":"tulkki","value":true}"#;
+    let unknown = r#"{"id":"f-3","type":"fact_recorded","case":"r-1","occurred":"2026-01-21T09:00:00+02:00","recorded":"2026-01-21T09:00:00+02:00","role":"terveydenhoitaja","fact":"kaksoset","value":true}"#;
+    std::fs::write(dir.join("first.jsonl"), format!("{opened}\n")).unwrap();
+    let o = polku(&dir, &["ingest", "first.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let status = |as_of: &str| {
+        let o = polku(
+            &dir,
+            &[
+                "--lang",
+                "fi",
+                "status",
+                "131052-308T",
+                "--purpose",
+                "neuvola",
+                "--as-of",
+                as_of,
+                "--model",
+                &m,
+                "--database",
+                &database,
+            ],
+        );
+        assert!(o.status.success(), "{}", err(&o));
+        out(&o)
+    };
+    let text = status("2026-01-12");
+    // Due on 3 August: the pregnancy started on 27 October, and 12 January is day 77.
+    assert!(text.contains("Raskausviikko: 11+0"), "{text}");
+    assert!(text.contains("Tiedot: ensisynnyttäjä kyllä, tulkki ei, sikiöitä 2"), "{text}");
+    assert!(!text.contains("Tulkin varaaminen"), "no interpreter yet: {text}");
+    assert!(text.contains("Perhevalmennus"), "coaching for a first pregnancy: {text}");
+    // The extensive check is in weeks 13 to 18: from 26 January to 8 March.
+    assert!(text.contains("aikaisintaan 2026-01-26") && text.contains("2026-03-08"), "{text}");
+
+    std::fs::write(dir.join("later.jsonl"), format!("{interpreter}\n{unknown}\n")).unwrap();
+    let o = polku(&dir, &["ingest", "later.jsonl", "--model", &m, "--database", &database]);
+    assert_eq!(o.status.code(), Some(1), "one line refused: {}", err(&o));
+    assert!(err(&o).contains("later.jsonl:2: fact: the model declares no fact kaksoset"), "{}", err(&o));
+    let text = status("2026-01-22");
+    assert!(text.contains("tulkki kyllä") && text.contains("Tulkin varaaminen"), "{text}");
+}
