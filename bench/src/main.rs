@@ -8,6 +8,7 @@
 //! Run with `cargo run --release -p polku-bench -- parse`.
 
 mod api;
+mod forms;
 mod maps;
 mod tracking;
 
@@ -85,6 +86,7 @@ fn main() -> Result<()> {
             "validate" => command = Some("validate"),
             "maps" => command = Some("maps"),
             "api" => command = Some("api"),
+            "forms" => command = Some("forms"),
             "--polku" => {
                 polku = Some(PathBuf::from(iter.next().context("--polku needs a program")?))
             }
@@ -102,6 +104,7 @@ fn main() -> Result<()> {
                 println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
+                println!("       polku-bench forms [--corpus DIR] [--clients SETS] [--repeat N]");
                 return Ok(());
             }
             other => bail!("unknown argument {other}; try --help"),
@@ -116,6 +119,7 @@ fn main() -> Result<()> {
             tracking::exec(&corpus, clients, seed, repeat.max(1), peer.as_deref(), instances)
         }
         Some("maps") => maps::run(&corpus, scale, repeat),
+        Some("forms") => forms::run(&corpus, clients as usize, repeat.max(1)),
         Some("api") => api::run(
             &corpus,
             &database.context("api needs --database PATH (a store built by recover)")?,
@@ -135,7 +139,7 @@ fn main() -> Result<()> {
             tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
         }
         _ => bail!(
-            "say which benchmark to run: parse, nets, validate, exec, ingest, append, recover or maps"
+            "say which benchmark to run: parse, nets, validate, exec, ingest, append, recover, maps or forms"
         ),
     }
 }

@@ -100,6 +100,23 @@ pub fn finnish(command: Command) -> Command {
                 })
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
+        .mut_subcommand("assess", |c| {
+            c
+                .about("Pisteytä täytetty arviointilomake ja ehdota segmenttiä")
+                .long_about(
+                    "Pisteytä täytetty arviointilomake ja ehdota segmenttiä.\n\n\
+                     Vastaukset ovat JSON-olio kysymysten nimistä ja vastauksista (asteikon luku, \
+                     true tai false, vaihtoehto tai vaihtoehtojen lista), kun lomake on täytetty \
+                     paperilla tai toisessa järjestelmässä. Tulostaa kunkin akselin arvon, siihen \
+                     vaikuttaneet vastaukset ja segmentin.",
+                )
+                .mut_arg("form", |a| a.help("Lomakkeen nimi"))
+                .mut_arg("answers", |a| a.help("Vastaukset: JSON-tiedosto; - tarkoittaa vakiosyötettä"))
+                .mut_arg("model", |a| {
+                    a.help("Mallin kansio (jossa on polku.toml). Oletus: työkansion tai sen yläpuolinen malli")
+                })
+                .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
+        })
         .mut_subcommand("export", |c| {
             c.about("Vie mallin kulut muille työkaluille").mut_subcommand("pnml", |p| {
                 p

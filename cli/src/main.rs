@@ -16,6 +16,7 @@ macro_rules! out {
     }};
 }
 
+mod assess;
 mod help;
 mod input;
 mod maps;
@@ -85,6 +86,24 @@ enum Command {
         /// The segment's name.
         #[arg(long)]
         segment: Option<String>,
+        /// The model's folder (the one with polku.toml). Default: the model at or above the
+        /// working folder.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t)]
+        format: PlanFormat,
+    },
+    /// Score a filled-in assessment form and propose a segment.
+    ///
+    /// The answers are a JSON object of question names and answers (a number for a scale,
+    /// true or false, an option, or a list of options), as the form was filled in on paper or
+    /// in another system. Prints each axis's value, the answers that drove it, and the segment.
+    Assess {
+        /// The form's name.
+        form: String,
+        /// The answers: a JSON file; - for standard input.
+        #[arg(long)]
+        answers: PathBuf,
         /// The model's folder (the one with polku.toml). Default: the model at or above the
         /// working folder.
         #[arg(long)]
@@ -318,6 +337,9 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
         Command::Fmt { paths, check } => fmt(&paths, check, lang),
         Command::Plan { process, segment, model, format } => {
             plan::run(&process, segment.as_deref(), model.as_deref(), format, lang)
+        }
+        Command::Assess { form, answers, model, format } => {
+            assess::run(&form, &answers, model.as_deref(), format, lang)
         }
         Command::Export { what: Export::Pnml { model, out } } => {
             export_pnml(model.as_deref(), &out, lang)

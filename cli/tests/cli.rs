@@ -469,3 +469,51 @@ fn help_is_in_finnish_for_finnish_users() {
     let output = polku(&["--help"], &root);
     assert!(stdout(&output).contains("Usage:"), "{}", stdout(&output));
 }
+
+#[test]
+fn assess_scores_a_form_filled_in_elsewhere_and_names_a_bad_answer() {
+    let root = workspace();
+    let dir = std::env::temp_dir().join(format!("polku-assess-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let answers = dir.join("vastaukset.json");
+    std::fs::write(
+        &answers,
+        r#"{"jaksaminen": 2, "mieliala": false, "huolia": true, "huolet": ["talous"], "tukiverkko": "yhdeltä", "kerro": "väsyttää"}"#,
+    )
+    .unwrap();
+    let path = answers.to_string_lossy().into_owned();
+    let model = ["--model", "processes/keski-suomi"];
+    let mut args = vec!["--lang", "fi", "assess", "odottajan_voimavarat", "--answers", &path];
+    args.extend(model);
+    let output = polku(&args, &root);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("tarve: runsas; vastauksista: jaksaminen, mieliala"), "{text}");
+    assert!(text.contains("voimavarat: kuormittuneet (tasapeli)"), "{text}");
+    assert!(text.contains("ehdotettu segmentti: huolenpito"), "{text}");
+    assert!(!text.contains("väsyttää"), "free text is never repeated: {text}");
+    let mut args = vec!["assess", "odottajan_voimavarat", "--answers", &path, "--format", "json"];
+    args.extend(model);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&polku(&args, &root))).unwrap();
+    assert_eq!(json["segment"], "huolenpito");
+
+    std::fs::write(&answers, r#"{"jaksaminen": 9}"#).unwrap();
+    let mut args = vec!["assess", "odottajan_voimavarat", "--answers", &path];
+    args.extend(model);
+    let output = polku(&args, &root);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("answers.jaksaminen: a whole number from 1 to 5"),
+        "{}",
+        stderr(&output)
+    );
+    let mut args = vec!["assess", "odottajan_voimavara", "--answers", &path];
+    args.extend(model);
+    let output = polku(&args, &root);
+    assert!(
+        stderr(&output).contains("did you mean `odottajan_voimavarat`?"),
+        "{}",
+        stderr(&output)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

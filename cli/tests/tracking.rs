@@ -709,7 +709,11 @@ fn a_maternity_case_shows_its_week_of_pregnancy_and_facts_and_a_later_fact_chang
     std::fs::write(dir.join("later.jsonl"), format!("{interpreter}\n{unknown}\n")).unwrap();
     let o = polku(&dir, &["ingest", "later.jsonl", "--model", &m, "--database", &database]);
     assert_eq!(o.status.code(), Some(1), "one line refused: {}", err(&o));
-    assert!(err(&o).contains("later.jsonl:2: fact: the model declares no fact kaksoset"), "{}", err(&o));
+    assert!(
+        err(&o).contains("later.jsonl:2: fact: the model declares no fact kaksoset"),
+        "{}",
+        err(&o)
+    );
     let text = status("2026-01-22");
     assert!(text.contains("tulkki kyllä") && text.contains("Tulkin varaaminen"), "{text}");
 }

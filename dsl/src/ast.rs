@@ -95,6 +95,7 @@ pub enum Item {
     Chain(Chain),
     Process(Process),
     Workflow(Workflow),
+    Form(Form),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -525,4 +526,96 @@ impl Flow {
         }
         out
     }
+}
+
+/// An assessment form (`lomake`): the client's questions, the professional's part with guidance
+/// per segment, and the rules that score the answers onto the axes of a segmentation, so that
+/// the form proposes a segment. It belongs to the steps that assess the segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Form {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub segmentation: Option<Name>,
+    /// The steps (`PROCESS.STEP`) in which the form is gone through: steps marked
+    /// `arvioi segmentin`.
+    pub steps: Vec<Name>,
+    /// The client's part, in the order asked.
+    pub questions: Vec<Question>,
+    /// The professional's part (`arvio`): what the professional assesses.
+    pub items: Vec<Question>,
+    /// Guidance per segment (`ohje SEGMENT "…"`): the knowledge bank.
+    pub guidance: Vec<(Name, Text)>,
+    /// How the answers give each axis its value.
+    pub scoring: Vec<AxisScoring>,
+}
+
+/// One question of a form (or one item of the professional's part).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Question {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub kind: QuestionKind,
+    /// The label in Swedish and in English (`sv "…"`, `en "…"`).
+    pub swedish: Option<Text>,
+    pub english: Option<Text>,
+    /// Asked only when an earlier answer calls for it (`näytä kun huolia kyllä`).
+    pub shown_if: Option<AnswerCondition>,
+    /// `tiedoksi`: for the conversation only, used by no scoring rule.
+    pub informative: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// `asteikko 1 5`: a whole number from the first to the second.
+    Scale { min: u32, max: u32 },
+    /// `kyllä_ei`.
+    YesNo,
+    /// `valinta a | b | c`: one of the options.
+    Choice(Vec<Name>),
+    /// `monivalinta a | b | c`: any of the options.
+    Multiple(Vec<Name>),
+    /// `teksti`: free text.
+    Text,
+}
+
+/// A condition on an answer: `huolia kyllä`, `jaksaminen enintään 2`, `tuki läheisiltä, monelta`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnswerCondition {
+    pub question: Name,
+    pub test: AnswerTest,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerTest {
+    Yes,
+    No,
+    Exactly(u32),
+    AtMost(u32),
+    AtLeast(u32),
+    /// One of these options was chosen (of a multiple choice: any of them among those chosen).
+    AnyOf(Vec<Name>),
+}
+
+/// The rules that give one axis its value (`akseli tarve { runsas kun … }`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AxisScoring {
+    pub axis: Name,
+    pub rules: Vec<ScoreRule>,
+    /// `puuttuu VALUE`: the value when an answer the rules need is missing and no rule holds.
+    pub missing: Option<Name>,
+    /// `tasapeli VALUE`: the value when rules giving different values hold at once.
+    pub tie: Option<Name>,
+}
+
+/// `VALUE kun CONDITION ja CONDITION …`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreRule {
+    pub value: Name,
+    pub conditions: Vec<AnswerCondition>,
+    #[serde(skip)]
+    pub span: Span,
 }

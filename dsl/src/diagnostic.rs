@@ -64,6 +64,10 @@ pub enum NameKind {
     ReferralTarget,
     /// A declared case fact (`tieto`).
     Fact,
+    /// An assessment form (`lomake`).
+    Form,
+    /// A question of a form.
+    Question,
 }
 
 impl NameKind {
@@ -104,6 +108,10 @@ impl NameKind {
             (ReferralTarget, Lang::Fi) => "prosessi tai palvelu",
             (Fact, Lang::En) => "fact",
             (Fact, Lang::Fi) => "tieto",
+            (Form, Lang::En) => "form",
+            (Form, Lang::Fi) => "lomake",
+            (Question, Lang::En) => "question",
+            (Question, Lang::Fi) => "kysymys",
         }
     }
 }
@@ -487,6 +495,19 @@ catalogue! {
         fi "raskausviikkoa {found} ei ole",
         hint "a pregnancy lasts about 40 weeks: write the week as a number from 0 to 45, such as `rv 12`",
         vihje "raskaus kestää noin 40 viikkoa: kirjoita viikko lukuna 0–45, esimerkiksi `rv 12`";
+    UnknownQuestionKind = "S026", Error,
+        en "unknown kind of question `{found}`",
+        fi "tuntematon kysymystyyppi `{found}`",
+        hint "the kinds are `asteikko MIN MAX`, `kyllä_ei`, `valinta A | B`, `monivalinta A | B` and `teksti`",
+        vihje "tyypit ovat `asteikko PIENIN SUURIN`, `kyllä_ei`, `valinta A | B`, `monivalinta A | B` ja `teksti`";
+    BadScale = "S027", Error,
+        en "a scale goes from a smaller number to a larger one, at most 20 steps apart, not `{found}`",
+        fi "asteikko kulkee pienemmästä luvusta suurempaan, enintään 20 askelta, ei `{found}`",
+        hint "for example `asteikko 1 5`",
+        vihje "esimerkiksi `asteikko 1 5`";
+    ExpectedAnswer = "S028", Error,
+        en "the condition on `{question}` needs an answer: `kyllä`, `ei`, a number, `enintään N`, `vähintään N` or options",
+        fi "kysymystä `{question}` koskeva ehto tarvitsee vastauksen: `kyllä`, `ei`, luvun, `enintään N`, `vähintään N` tai vaihtoehdot";
     UnknownName = "R001", Error,
         en "unknown {kind} `{name}`",
         fi "tuntematon {kind} `{name}`";
@@ -544,6 +565,22 @@ catalogue! {
         fi "`toistuu` tarvitsee lukutiedon, mutta `{name}` on kyllä/ei-tieto",
         hint "declare the number with `luku`, such as `tieto lapsia \"Lasten määrä\" luku`; a yes-or-no fact is a condition: `jos {name}`",
         vihje "määrittele luku sanalla `luku`, esimerkiksi `tieto lapsia \"Lasten määrä\" luku`; kyllä/ei-tieto on ehto: `jos {name}`";
+    NotAssessingStep = "R014", Error,
+        en "form `{form}` is gone through in step `{name}`, which does not assess the segment",
+        fi "lomake `{form}` käydään läpi askeleessa `{name}`, joka ei arvioi segmenttiä",
+        hint "a form proposes the segment: name the step marked `arvioi segmentin`",
+        vihje "lomake ehdottaa segmenttiä: nimeä askel, joka on merkitty `arvioi segmentin`";
+    FormSegmentationMismatch = "R015", Error,
+        en "form `{form}` scores segmentation `{segmentation}`, but process `{process}` assesses segmentation `{other}`",
+        fi "lomake `{form}` pisteyttää segmentoinnin `{segmentation}`, mutta prosessi `{process}` arvioi segmentoinnin `{other}`";
+    AnswerDoesNotFit = "R016", Error,
+        en "`{found}` is not an answer to question `{question}` (its answers: {answers})",
+        fi "`{found}` ei ole vastaus kysymykseen `{question}` (sen vastaukset: {answers})";
+    ShownBeforeAsked = "R017", Error,
+        en "question `{name}` is shown after an answer to `{question}`, which is not asked before it",
+        fi "kysymys `{name}` näytetään kysymyksen `{question}` vastauksen perusteella, mutta sitä ei kysytä ennen",
+        hint "a question can depend only on the answers to the questions above it",
+        vihje "kysymys voi riippua vain sitä ennen kysyttyjen kysymysten vastauksista";
     Unused = "V001", Warning,
         en "{kind} `{name}` is defined but never used",
         fi "{kind} `{name}` on määritelty, mutta sitä ei käytetä missään";
@@ -650,6 +687,27 @@ catalogue! {
         fi "prosessin `{process}` suunnitelmat riippuvat {flags} kyllä/ei-tiedosta ja {numbers} lukutiedosta; prosessi voi riippua enintään kuudesta ja yhdestä",
         hint "split the process, or combine facts that always go together into one",
         vihje "jaa prosessi tai yhdistä aina yhdessä esiintyvät tiedot yhdeksi";
+    ScoringGap = "V027", Error,
+        en "the rules of axis `{axis}` in form `{form}` give no value for these answers: {example}",
+        fi "lomakkeen `{form}` akselin `{axis}` säännöt eivät anna arvoa näille vastauksille: {example}",
+        hint "add a rule that covers them, or end with a rule for what remains",
+        vihje "lisää sääntö, joka kattaa ne, tai lopeta sääntöön, joka kattaa loput";
+    ScoringOverlap = "V028", Error,
+        en "the rules of axis `{axis}` in form `{form}` give both `{first}` and `{second}` for these answers: {example}",
+        fi "lomakkeen `{form}` akselin `{axis}` säännöt antavat sekä arvon `{first}` että `{second}` näille vastauksille: {example}",
+        hint "narrow one of the rules, or say which value a tie gets with `tasapeli VALUE`",
+        vihje "rajaa toista sääntöä tai kerro tasapelin arvo: `tasapeli ARVO`";
+    SegmentNotProposed = "V029", Warning,
+        en "no answers to form `{form}` lead to segment `{segment}`",
+        fi "mikään vastausyhdistelmä lomakkeeseen `{form}` ei johda segmenttiin `{segment}`";
+    QuestionUnused = "V030", Warning,
+        en "question `{name}` of form `{form}` is used by no scoring rule",
+        fi "lomakkeen `{form}` kysymystä `{name}` ei käytä mikään pisteytyssääntö",
+        hint "use it in a rule, or mark it `tiedoksi` when it is there for the conversation",
+        vihje "käytä sitä säännössä tai merkitse se sanalla `tiedoksi`, kun se on keskustelun tueksi";
+    ScoringTooLarge = "V031", Warning,
+        en "the scoring of form `{form}` was not checked in full: its rules read {count} combinations of answers",
+        fi "lomakkeen `{form}` pisteytystä ei tarkistettu kokonaan: sen säännöt lukevat {count} vastausyhdistelmää";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

@@ -12,6 +12,8 @@ use crate::lexer::{text_value, Token, TokenKind};
 use crate::span::{FileId, Span};
 use crate::suggest::closest;
 
+mod form;
+
 /// Lowers one file's statement tree.
 pub fn lower(file: FileId, text: &str, tree: &Tree) -> (File, Vec<Diagnostic>) {
     let mut lower = Lower { file, text, diagnostics: Vec::new() };
@@ -33,6 +35,7 @@ const TOP_LEVEL: &[&str] = &[
     "palveluketju",
     "prosessi",
     "työnkulku",
+    "lomake",
 ];
 const SERVICE_MEMBERS: &[&str] = &["koodi", "laki", "kuvaus", "tuottaja"];
 const SEGMENTATION_MEMBERS: &[&str] = &["yksikkö", "akseli", "segmentti", "kattavuus"];
@@ -78,9 +81,9 @@ fn home_of(keyword: &str) -> Option<&'static str> {
         "kaista" | "luovutus" => "työnkulku",
         "tehtävä" => "kaista",
         "kulku" => "prosessi",
-        "organisaatio" | "rooli" | "tieto" | "palveluketju" | "prosessi" | "työnkulku" => {
-            "tiedoston ylätaso"
-        }
+        "kysymys" | "tiedoksi" | "tasapeli" | "puuttuu" => "lomake",
+        "organisaatio" | "rooli" | "tieto" | "palveluketju" | "prosessi" | "työnkulku"
+        | "lomake" => "tiedoston ylätaso",
         _ => return None,
     })
 }
@@ -438,6 +441,7 @@ impl<'a> Lower<'a> {
             "palveluketju" => self.chain(statement).map(Item::Chain),
             "prosessi" => self.process(statement).map(Item::Process),
             "työnkulku" => self.workflow(statement).map(Item::Workflow),
+            "lomake" => self.form(statement).map(Item::Form),
             _ => {
                 self.unknown_member(statement, TOP_LEVEL);
                 None

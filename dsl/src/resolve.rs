@@ -37,6 +37,7 @@ pub struct Index<'m> {
     pub chains: HashMap<&'m str, Def<'m, Chain>>,
     pub processes: HashMap<&'m str, Def<'m, Process>>,
     pub workflows: HashMap<&'m str, Def<'m, Workflow>>,
+    pub forms: HashMap<&'m str, Def<'m, Form>>,
 }
 
 /// Builds the index and checks every reference. The index holds the first definition of each
@@ -200,6 +201,10 @@ impl<'m> Resolver<'m> {
                     d,
                 );
             }
+            Item::Form(form) => {
+                let def = Def { file, node: form };
+                insert(&mut self.index.forms, &form.name, def, NameKind::Form, |f| f.name.span, d);
+            }
             Item::Workflow(workflow) => {
                 let def = Def { file, node: workflow };
                 insert(
@@ -221,6 +226,177 @@ impl<'m> Resolver<'m> {
             Item::Chain(chain) => self.chain(file, chain),
             Item::Process(process) => self.process(file, process),
             Item::Workflow(workflow) => self.workflow(file, workflow),
+            Item::Form(form) => self.form(file, form),
+        }
+    }
+
+    /// A form's names: its segmentation, the assessing steps it is gone through in, its
+    /// questions and the answers its conditions name, the axes and values it scores.
+    fn form(&mut self, file: FileId, form: &'m Form) {
+        let segmentation =
+            form.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        for target in &form.steps {
+            let parts: Vec<&str> = target.text.split('.').collect();
+            let [process_name, step_name] = parts[..] else {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::UnknownName, file, target.span)
+                        .kind(NameKind::Step)
+                        .arg("name", target.text.as_str()),
+                );
+                continue;
+            };
+            let Some(process) = self.index.processes.get(process_name).map(|d| d.node) else {
+                let name = Name { text: process_name.to_owned(), span: target.span };
+                self.process_ref(file, &name);
+                continue;
+            };
+            let step =
+                process.phases.iter().flat_map(|p| &p.steps).find(|s| s.name.text == step_name);
+            let Some(step) = step else {
+                let names =
+                    process.phases.iter().flat_map(|p| &p.steps).map(|s| s.name.text.as_str());
+                let name = Name { text: step_name.to_owned(), span: target.span };
+                self.diagnostics.push(unknown(file, NameKind::Step, &name, names));
+                continue;
+            };
+            if step.attrs.assesses_segment.is_none() {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::NotAssessingStep, file, target.span)
+                        .arg("form", form.name.text.as_str())
+                        .arg("name", target.text.as_str()),
+                );
+            }
+            if let (Some(ours), Some(theirs)) = (&form.segmentation, &process.segmentation) {
+                if ours.text != theirs.text {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::FormSegmentationMismatch, file, target.span)
+                            .arg("form", form.name.text.as_str())
+                            .arg("segmentation", ours.text.as_str())
+                            .arg("process", process_name)
+                            .arg("other", theirs.text.as_str()),
+                    );
+                }
+            }
+        }
+        let mut names = Scope::new(NameKind::Question);
+        let mut asked: Vec<&Question> = Vec::new();
+        for question in form.questions.iter().chain(&form.items) {
+            names.define(file, &question.name, &mut self.diagnostics);
+            if let Some(condition) = &question.shown_if {
+                match asked.iter().find(|q| q.name.text == condition.question.text) {
+                    Some(earlier) => self.answer_fits(file, earlier, condition),
+                    None => self.diagnostics.push(
+                        Diagnostic::new(Code::ShownBeforeAsked, file, condition.question.span)
+                            .arg("name", question.name.text.as_str())
+                            .arg("question", condition.question.text.as_str()),
+                    ),
+                }
+            }
+            asked.push(question);
+        }
+        for (segment, _) in &form.guidance {
+            self.segment_ref(file, segment, form.segmentation.as_ref(), segmentation);
+        }
+        for scoring in &form.scoring {
+            let axis =
+                segmentation.map(|s| s.axes.iter().find(|a| a.name.text == scoring.axis.text));
+            let axis = match axis {
+                Some(None) => {
+                    let names = segmentation
+                        .into_iter()
+                        .flat_map(|s| &s.axes)
+                        .map(|a| a.name.text.as_str());
+                    self.diagnostics.push(unknown(file, NameKind::Axis, &scoring.axis, names));
+                    None
+                }
+                Some(Some(axis)) => Some(axis),
+                None => None,
+            };
+            let values =
+                scoring.rules.iter().map(|r| &r.value).chain(&scoring.missing).chain(&scoring.tie);
+            for value in values {
+                if let Some(axis) = axis {
+                    if !axis.values.iter().any(|v| v.text == value.text) {
+                        let names = axis.values.iter().map(|v| v.text.as_str());
+                        self.diagnostics.push(unknown(file, NameKind::AxisValue, value, names));
+                    }
+                }
+            }
+            for condition in scoring.rules.iter().flat_map(|r| &r.conditions) {
+                match form.questions.iter().find(|q| q.name.text == condition.question.text) {
+                    Some(question) => self.answer_fits(file, question, condition),
+                    None => {
+                        let names = form.questions.iter().map(|q| q.name.text.as_str());
+                        self.diagnostics.push(unknown(
+                            file,
+                            NameKind::Question,
+                            &condition.question,
+                            names,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// R016: a condition names an answer the question can have.
+    fn answer_fits(&mut self, file: FileId, question: &Question, condition: &AnswerCondition) {
+        let (fits, found, answers): (bool, String, String) = match (&question.kind, &condition.test)
+        {
+            (QuestionKind::YesNo, AnswerTest::Yes | AnswerTest::No) => {
+                (true, String::new(), String::new())
+            }
+            // An option named `kyllä` or `ei`.
+            (
+                QuestionKind::Choice(options) | QuestionKind::Multiple(options),
+                test @ (AnswerTest::Yes | AnswerTest::No),
+            ) if options
+                .iter()
+                .any(|o| o.text == if *test == AnswerTest::Yes { "kyllä" } else { "ei" }) =>
+            {
+                (true, String::new(), String::new())
+            }
+            (
+                QuestionKind::Scale { min, max },
+                AnswerTest::Exactly(n) | AnswerTest::AtMost(n) | AnswerTest::AtLeast(n),
+            ) => (n >= min && n <= max, n.to_string(), format!("{min}–{max}")),
+            (
+                QuestionKind::Choice(options) | QuestionKind::Multiple(options),
+                AnswerTest::AnyOf(chosen),
+            ) => {
+                let wrong = chosen.iter().find(|c| !options.iter().any(|o| o.text == c.text));
+                let list = options.iter().map(|o| o.text.as_str()).collect::<Vec<_>>().join(", ");
+                (wrong.is_none(), wrong.map(|w| w.text.clone()).unwrap_or_default(), list)
+            }
+            (kind, test) => {
+                let found = match test {
+                    AnswerTest::Yes => "kyllä".to_owned(),
+                    AnswerTest::No => "ei".to_owned(),
+                    AnswerTest::Exactly(n) => n.to_string(),
+                    AnswerTest::AtMost(n) => format!("enintään {n}"),
+                    AnswerTest::AtLeast(n) => format!("vähintään {n}"),
+                    AnswerTest::AnyOf(o) => {
+                        o.iter().map(|o| o.text.as_str()).collect::<Vec<_>>().join(", ")
+                    }
+                };
+                let answers = match kind {
+                    QuestionKind::Scale { min, max } => format!("{min}–{max}"),
+                    QuestionKind::YesNo => "kyllä, ei".to_owned(),
+                    QuestionKind::Choice(o) | QuestionKind::Multiple(o) => {
+                        o.iter().map(|o| o.text.as_str()).collect::<Vec<_>>().join(", ")
+                    }
+                    QuestionKind::Text => "teksti".to_owned(),
+                };
+                (false, found, answers)
+            }
+        };
+        if !fits {
+            self.diagnostics.push(
+                Diagnostic::new(Code::AnswerDoesNotFit, file, condition.span)
+                    .arg("found", found)
+                    .arg("question", question.name.text.as_str())
+                    .arg("answers", answers),
+            );
         }
     }
 

@@ -26,6 +26,7 @@ pub mod diagram;
 pub mod event;
 pub mod exec;
 pub mod flow;
+pub mod form;
 pub mod model;
 pub mod names;
 pub mod net;

@@ -194,6 +194,8 @@ pub struct Model {
     pub processes: BTreeMap<String, Process>,
     /// By target: `process.phase` or `process.phase.step`.
     pub workflows: BTreeMap<String, Workflow>,
+    /// The assessment forms.
+    pub forms: BTreeMap<String, crate::form::Form>,
 }
 
 fn text(t: &Option<polku_dsl::ast::Text>) -> String {
@@ -345,6 +347,8 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     },
                 );
             }
+            // Compiled after every segmentation is known, below.
+            Item::Form(_) => {}
             Item::Workflow(w) => {
                 if model.workflows.contains_key(&w.target.text) {
                     continue;
@@ -391,6 +395,21 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
                     },
                 );
             }
+        }
+    }
+    // Forms last: they read their segmentation's profile cards, wherever it is written.
+    for item in files.iter().flat_map(|(_, f)| &f.items) {
+        if let Item::Form(f) = item {
+            let profiles = f
+                .segmentation
+                .as_ref()
+                .and_then(|s| model.segmentations.get(&s.text))
+                .map(crate::form::profiles)
+                .unwrap_or_default();
+            model
+                .forms
+                .entry(f.name.text.clone())
+                .or_insert_with(|| crate::form::Form::compile(f, &profiles));
         }
     }
     model

@@ -296,6 +296,7 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
             Item::Chain(c) => v.chain(c, &processes),
             Item::Process(p) => v.process(file, p, &by_phase, &client_roles),
             Item::Workflow(w) => v.workflow(file, w, &processes),
+            Item::Form(f) => v.form(file, f),
             _ => {}
         }
     }
@@ -1229,6 +1230,96 @@ impl<'m> Validator<'m> {
         self.out.nets.push(CheckedNet { name, kind, flow: flow_net, verdict });
     }
 
+    /// V027–V031: a form's scoring covers every combination of answers once, reaches every
+    /// segment, and reads every question that is not `tiedoksi`.
+    fn form(&mut self, file: FileId, form: &polku_dsl::ast::Form) {
+        let profiles: Vec<(String, Vec<(String, String)>)> = form
+            .segmentation
+            .as_ref()
+            .and_then(|name| {
+                self.items().find_map(|(_, item)| match item {
+                    Item::Segmentation(s) if s.name.text == name.text => Some(s),
+                    _ => None,
+                })
+            })
+            .map(|s| {
+                s.segments
+                    .iter()
+                    .map(|g| {
+                        let at = g.position.iter().map(|(a, v)| (a.text.clone(), v.text.clone()));
+                        (g.name.text.clone(), at.collect())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let compiled = crate::form::Form::compile(form, &profiles);
+        for i in compiled.unused() {
+            let q = &form.questions[i];
+            self.push(
+                Diagnostic::new(Code::QuestionUnused, file, q.name.span)
+                    .arg("name", q.name.text.as_str())
+                    .arg("form", form.name.text.as_str()),
+            );
+        }
+        if form.scoring.is_empty() {
+            return;
+        }
+        let Some(check) = compiled.check() else {
+            let count = form
+                .questions
+                .iter()
+                .map(|q| match &q.kind {
+                    polku_dsl::ast::QuestionKind::Scale { min, max } => u128::from(max - min + 1),
+                    polku_dsl::ast::QuestionKind::YesNo => 2,
+                    polku_dsl::ast::QuestionKind::Choice(o) => o.len() as u128,
+                    polku_dsl::ast::QuestionKind::Multiple(o) => 1u128 << o.len().min(100),
+                    polku_dsl::ast::QuestionKind::Text => 1,
+                })
+                .fold(1u128, u128::saturating_mul);
+            self.push(
+                Diagnostic::new(Code::ScoringTooLarge, file, form.name.span)
+                    .arg("form", form.name.text.as_str())
+                    .arg("count", grouped(count)),
+            );
+            return;
+        };
+        for (at, scoring) in form.scoring.iter().enumerate() {
+            if let Some(example) = &check.gaps[at] {
+                self.push(
+                    Diagnostic::new(Code::ScoringGap, file, scoring.axis.span)
+                        .arg("axis", scoring.axis.text.as_str())
+                        .arg("form", form.name.text.as_str())
+                        .arg("example", example.as_str()),
+                );
+            }
+            if let Some((first, second, example)) = &check.overlaps[at] {
+                self.push(
+                    Diagnostic::new(Code::ScoringOverlap, file, scoring.axis.span)
+                        .arg("axis", scoring.axis.text.as_str())
+                        .arg("form", form.name.text.as_str())
+                        .arg("first", first.as_str())
+                        .arg("second", second.as_str())
+                        .arg("example", example.as_str()),
+                );
+            }
+        }
+        // Only a form that scores every axis of its segmentation can reach its segments.
+        let complete = profiles.iter().all(|(_, at)| {
+            at.iter().all(|(axis, _)| form.scoring.iter().any(|s| s.axis.text == *axis))
+        });
+        if complete && check.gaps.iter().all(Option::is_none) {
+            for (segment, _) in &profiles {
+                if !check.reached.contains(segment) {
+                    self.push(
+                        Diagnostic::new(Code::SegmentNotProposed, file, form.name.span)
+                            .arg("form", form.name.text.as_str())
+                            .arg("segment", segment.as_str()),
+                    );
+                }
+            }
+        }
+    }
+
     /// V007: every choice has a default branch.
     fn choices(&mut self, file: FileId, flow: &Flow) {
         let mut stack = vec![flow];
@@ -1263,6 +1354,19 @@ impl<'m> Validator<'m> {
             }
         }
     }
+}
+
+/// A large number with its thousands apart (`5 368 709 120`), as people read it.
+fn grouped(n: u128) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The arrows a flow draws: (from, to, the span from the one name to the other). An arrow
