@@ -40,6 +40,8 @@ pub struct Api {
     /// People sign in with the identity provider's JWTs, when one is configured.
     oidc: Option<super::oidc::Oidc>,
     pub sessions: super::staff::Sessions,
+    /// Assessment-form links and answers waiting for the nurse, in memory only.
+    pub forms: super::staff::assessment::FormLinks,
     pub metrics: super::metrics::Metrics,
     requests: AtomicU64,
     started: u64,
@@ -55,6 +57,7 @@ impl Api {
             tokens: TokenCache::default(),
             oidc: None,
             sessions: super::staff::Sessions::default(),
+            forms: super::staff::assessment::FormLinks::default(),
             metrics: super::metrics::Metrics::default(),
             requests: AtomicU64::new(0),
             started,

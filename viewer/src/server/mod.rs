@@ -245,6 +245,13 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/logout", axum::routing::post(staff::logout))
         .route("/staff/client", axum::routing::post(staff::client))
         .route("/staff/event", axum::routing::post(staff::record))
+        .route("/staff/form-link", axum::routing::post(staff::assessment::make_link))
+        .route("/staff/form-review", axum::routing::post(staff::assessment::review))
+        .route("/staff/form-confirm", axum::routing::post(staff::assessment::confirm))
+        .route(
+            "/lomake/{token}",
+            get(staff::assessment::client_form).post(staff::assessment::client_answers),
+        )
         .merge(api::routes())
         .fallback(pages::not_found_fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), api::observe))

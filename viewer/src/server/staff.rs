@@ -30,6 +30,8 @@ use super::{choose_lang, AppState, PageQuery, Renderer};
 use crate::maps::level3::{dot_with_states, States};
 use crate::maps::{role_title, say, service_title, Word};
 
+pub mod assessment;
+
 const COOKIE: &str = "polku_session";
 /// A session ends after this long without use.
 const IDLE: Duration = Duration::from_secs(30 * 60);
@@ -642,6 +644,30 @@ async fn case_view(
                                 (step.deadline.as_deref().unwrap_or("–"))
                             }
                             td { (step.roles.iter().map(|r| role_title(model, r)).collect::<Vec<_>>().join(", ")) }
+                        }
+                    }
+                }
+            }
+            @if let (true, Some(_)) = (case.closed.is_none(), assessment::form_of_process(model, &case.process)) {
+                @let waiting = state.api().and_then(|a| a.forms.state_of(&case.case));
+                section.assessment-form {
+                    h3 { (say(Word::AssessmentForm, lang)) }
+                    @if waiting == Some(false) { p { (say(Word::AwaitingAnswers, lang)) } }
+                    @if waiting == Some(true) {
+                        form method="post" action="/staff/form-review" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="client" value=(pseudonym.as_str());
+                            input type="hidden" name="purpose" value=(purpose);
+                            input type="hidden" name="case" value=(case.case);
+                            button type="submit" { (say(Word::ReviewAnswers, lang)) }
+                        }
+                    } @else {
+                        form method="post" action="/staff/form-link" {
+                            input type="hidden" name="csrf" value=(session.csrf);
+                            input type="hidden" name="client" value=(pseudonym.as_str());
+                            input type="hidden" name="purpose" value=(purpose);
+                            input type="hidden" name="case" value=(case.case);
+                            button type="submit" { (say(Word::CreateLink, lang)) }
                         }
                     }
                 }

@@ -1,0 +1,198 @@
+// The assessment form in headless Chromium: a nurse makes a one-time link for a client's case
+// from the staff page, the client fills the form in on a phone-sized screen (keyboard and screen
+// reader labels, axe-core, nothing loaded from elsewhere), the nurse goes through the answers,
+// sees the proposed segment, overrides it with a reason, and the status follows the new
+// segment. The answers leave nothing behind: not in the database files (the WAL included), not
+// in the server's output, and the link works only once.
+//
+// Run with scripts/browser-test (POLKU_BIN names the polku binary). Screenshots go to
+// tests/browser/artifacts/form-*.png.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = resolve(HERE, '..', '..');
+const ARTIFACTS = join(HERE, 'artifacts');
+const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
+const CLIENTS = 300;
+// A free-text answer that must not survive the confirmation anywhere.
+const SECRET = 'Kotona riidellään paljon tunnistettava-lause-7319';
+
+let server;
+let browser;
+let work;
+let output = '';
+
+async function startServer() {
+  const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
+  work = mkdtempSync(join(tmpdir(), 'polku-form-'));
+  const child = spawn(bin, [
+    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
+    '--demo-clients', String(CLIENTS), '--listen', '127.0.0.1:0',
+  ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { stderr += chunk; output += chunk; });
+  child.stdout.setEncoding('utf8');
+  let stdout = '';
+  const origin = await new Promise((resolveOrigin, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address printed:\n${stdout}\n${stderr}`)), 120_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      output += chunk;
+      const match = stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (match) { clearTimeout(timer); resolveOrigin(`http://127.0.0.1:${match[1]}`); }
+    });
+    child.once('exit', (code) => reject(new Error(`polku serve exited (${code}):\n${stderr}`)));
+  });
+  const line = stderr.split('\n').find((l) => l.trim().startsWith('staff '));
+  assert.ok(line, `no staff token printed:\n${stderr}`);
+  return { child, origin, staff: line.trim().split(/\s+/)[1] };
+}
+
+/** A client of the demo with an open grade-5 extensive check, whose nurse's check assesses the segment. */
+function clientWithOpenCheck() {
+  const out = join(work, 'events.jsonl');
+  execFileSync(resolve(process.cwd(), process.env.POLKU_BIN), [
+    'simulate', '--model', 'processes/keusote', '--clients', String(CLIENTS), '--seed', '1', '--out', out,
+  ], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const events = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const closed = new Set(events.filter((e) => e.type === 'case_closed').map((e) => e.case));
+  const opened = events.find((e) => e.type === 'case_opened' && e.process === 'kth_laaja_5lk' && !closed.has(e.case));
+  assert.ok(opened, 'the demo has an open grade-5 check');
+  return { code: opened.client, caseId: opened.case, segment: opened.segment };
+}
+
+async function shot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `form-${name}.png`), fullPage: true });
+}
+
+async function axe(page, label) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document);
+    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  });
+  assert.deepEqual(result, [], `${label}: accessibility violations`);
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) {
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGTERM');
+    await exited;
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('a nurse makes a link, the client answers on a phone, the nurse overrides the proposal with a reason and no answer remains', { timeout: 240_000 }, async () => {
+  const { code, caseId } = clientWithOpenCheck();
+  const staff = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 900 } });
+  const nurse = await staff.newPage();
+  await nurse.goto(`${server.origin}/staff`);
+  await nurse.fill('#token', server.staff);
+  await nurse.click('#sign-in button[type=submit]');
+  await nurse.waitForSelector('#look-up');
+  await nurse.fill('#client', code);
+  await nurse.fill('#purpose', 'laaja terveystarkastus');
+  await nurse.click('#look-up button[type=submit]');
+  const article = nurse.locator(`article[id="case-${caseId}"]`);
+  await article.waitFor();
+  await article.locator('section.assessment-form button[type=submit]').click();
+  await nurse.waitForSelector('p.notice');
+  const notice = await nurse.textContent('p.notice');
+  const link = notice.match(/https?:\/\/\S+\/lomake\/\S+/)?.[0];
+  assert.ok(link, `the notice gives the link: ${notice}`);
+  assert.match(await nurse.locator(`article[id="case-${caseId}"] section.assessment-form`).textContent(), /odottaa asiakkaan vastauksia/);
+
+  // The client, on a phone.
+  const phone = await browser.newContext({ locale: 'fi-FI', viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
+  const client = await phone.newPage();
+  const requests = [];
+  client.on('request', (r) => requests.push(r.url()));
+  await client.goto(link);
+  await client.waitForSelector('form.assessment');
+  const width = await client.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 360, `the form fits a 360 px screen (${width} px)`);
+  await axe(client, 'the client form');
+  await shot(client, 'client');
+  // Answers chosen by their labels, as a screen reader or a finger would.
+  const question = (name) => client.locator('fieldset.question', { has: client.locator(`input[name="${name}"]`) });
+  await question('viihtyminen').getByLabel('2', { exact: true }).check();
+  await question('kaverit').getByLabel('Kyllä').check();
+  await question('kiusaaminen').getByLabel('Kyllä').check();
+  await question('uni').getByLabel('Ei').check();
+  await question('huoltajan_huoli').getByLabel('vähän').check();
+  await question('tuki_kotona').getByLabel('Kyllä').check();
+  await client.getByLabel('Mitä harrastat?').fill(SECRET);
+  // Keyboard only: the send button is reached with Tab and pressed with Enter.
+  await client.locator('form.assessment button[type=submit]').focus();
+  await client.keyboard.press('Enter');
+  await client.waitForSelector('p[role=status]');
+  assert.match(await client.textContent('main'), /Kiitos/);
+  await shot(client, 'sent');
+  assert.ok(requests.every((u) => u.startsWith(server.origin)), `nothing loaded from elsewhere: ${requests.filter((u) => !u.startsWith(server.origin))}`);
+  // Used up.
+  const again = await client.goto(link);
+  assert.equal(again.status(), 404, 'the link works once');
+  await phone.close();
+
+  // The nurse goes through the answers.
+  await nurse.fill('#client', code).catch(() => {});
+  await nurse.goto(`${server.origin}/staff`);
+  await nurse.fill('#client', code);
+  await nurse.fill('#purpose', 'laaja terveystarkastus');
+  await nurse.click('#look-up button[type=submit]');
+  await article.waitFor();
+  await article.locator('section.assessment-form button[type=submit]').click();
+  await nurse.waitForSelector('form.confirm');
+  const review = await nurse.textContent('main');
+  assert.match(review, /Ehdotettu segmentti: ?yhteistyö/, review);
+  assert.match(review, /vastauksista: viihtyminen, kiusaaminen/, review);
+  assert.ok(review.includes(SECRET), 'the nurse sees the free-text answer');
+  assert.ok(!review.includes(code));
+  await axe(nurse, 'the review');
+  await shot(nurse, 'review');
+  // Another segment without a reason is refused.
+  await nurse.selectOption('#confirm-segment', 'huolenpito');
+  await nurse.click('form.confirm button[type=submit]');
+  await nurse.waitForSelector('p.notice.failed');
+  assert.match(await nurse.textContent('p.notice.failed'), /perustelun/);
+  await nurse.selectOption('#confirm-segment', 'huolenpito');
+  await nurse.fill('#confirm-reason', 'Huoltajan kanssa sovittu tiiviimpi tuki');
+  await nurse.click('form.confirm button[type=submit]');
+  await nurse.waitForSelector('p.notice');
+  assert.match(await nurse.textContent('p.notice'), /vastaukset hävitettiin/);
+  assert.match(await article.locator('dd.segment').textContent(), /Huolenpito/);
+  await shot(nurse, 'confirmed');
+  await staff.close();
+
+  // Nothing of the answers remains: not in the database files, not in what the server wrote.
+  for (const file of readdirSync(work).filter((f) => f.startsWith('polku.sqlite'))) {
+    const bytes = readFileSync(join(work, file));
+    assert.ok(!bytes.includes(Buffer.from(SECRET)), `${file} holds no answer`);
+    assert.ok(!bytes.includes(Buffer.from('tunnistettava-lause')), `${file} holds no part of an answer`);
+  }
+  assert.ok(!output.includes('tunnistettava-lause'), 'the server never writes an answer');
+});

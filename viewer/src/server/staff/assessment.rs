@@ -1,0 +1,630 @@
+//! The assessment form in the product: the nurse makes a one-time link for a case, the client
+//! fills the form in on a phone, and the nurse goes through the answers, sees the proposed
+//! segment and what drove it, and confirms or overrides it (an override needs a reason). The
+//! confirmed segment becomes a `segment_assessed` event.
+//!
+//! Privacy as seed 003 has it: the answers live only in this server's memory, never in the
+//! store, a log, the access log or the metrics. They are overwritten and dropped as soon as the
+//! nurse confirms, and a link or answers left waiting expire and are wiped the same way.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+use polku_dsl::Lang;
+use polku_engine::event::{Event, EventKind};
+use polku_engine::form::{Form, Kind, Proposal};
+use polku_engine::time::Timestamp;
+
+use super::super::auth::{self, Action};
+use super::super::{choose_lang, AppState, PageQuery};
+use super::{checked_session, forbidden_page, form, now, private, show_client, Session};
+use crate::maps::{say, Word};
+
+/// How long a link waits for the client.
+const OPEN_FOR: Duration = Duration::from_secs(30 * 60);
+/// How long answers wait for the nurse.
+const KEPT_FOR: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Answers, wiped when dropped.
+struct Answers {
+    numbers: Vec<Option<u64>>,
+    /// Free-text answers by question, as UTF-8 bytes so that they can be overwritten.
+    texts: Vec<(String, Vec<u8>)>,
+}
+
+impl Drop for Answers {
+    fn drop(&mut self) {
+        for slot in &mut self.numbers {
+            *slot = None;
+        }
+        for (_, text) in &mut self.texts {
+            text.fill(0);
+        }
+    }
+}
+
+struct Pending {
+    case: String,
+    form: String,
+    expires: Instant,
+    answers: Option<Answers>,
+}
+
+/// A case's form, its answers as numbers by question, and the free-text answers.
+type Held = (String, Vec<Option<u64>>, Vec<(String, String)>);
+
+/// Links handed out and answers waiting for the nurse, by link token; in memory only.
+#[derive(Default)]
+pub struct FormLinks(Mutex<HashMap<String, Pending>>);
+
+impl std::fmt::Debug for FormLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FormLinks")
+    }
+}
+
+impl FormLinks {
+    fn with<T>(&self, work: impl FnOnce(&mut HashMap<String, Pending>) -> T) -> T {
+        let mut links = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        // Expired links and abandoned answers go (their answers wiped on drop).
+        links.retain(|_, p| p.expires > now);
+        work(&mut links)
+    }
+
+    /// A new link for a case; an earlier one of the same case is withdrawn.
+    fn create(&self, case: &str, form: &str) -> std::io::Result<String> {
+        let token = auth::new_token()?;
+        self.with(|links| {
+            links.retain(|_, p| p.case != case);
+            links.insert(
+                token.clone(),
+                Pending {
+                    case: case.to_owned(),
+                    form: form.to_owned(),
+                    expires: Instant::now() + OPEN_FOR,
+                    answers: None,
+                },
+            );
+        });
+        Ok(token)
+    }
+
+    /// The form of a link that still waits for answers.
+    fn open(&self, token: &str) -> Option<String> {
+        self.with(|links| links.get(token).filter(|p| p.answers.is_none()).map(|p| p.form.clone()))
+    }
+
+    /// Keeps the answers of a link; the link is used up.
+    fn answer(&self, token: &str, answers: Answers) -> bool {
+        self.with(|links| match links.get_mut(token) {
+            Some(p) if p.answers.is_none() => {
+                p.answers = Some(answers);
+                p.expires = Instant::now() + KEPT_FOR;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a case has a link out (`Some(false)`) or answers waiting (`Some(true)`).
+    pub fn state_of(&self, case: &str) -> Option<bool> {
+        self.with(|links| links.values().find(|p| p.case == case).map(|p| p.answers.is_some()))
+    }
+
+    /// The answers of a case, as the form scores them, with the free-text ones.
+    fn answers_of(&self, case: &str) -> Option<Held> {
+        self.with(|links| {
+            let p = links.values().find(|p| p.case == case)?;
+            let a = p.answers.as_ref()?;
+            let texts =
+                a.texts.iter().map(|(q, t)| (q.clone(), String::from_utf8_lossy(t).into_owned()));
+            Some((p.form.clone(), a.numbers.clone(), texts.collect()))
+        })
+    }
+
+    /// Drops a case's link and answers (wiped on drop).
+    fn discard(&self, case: &str) {
+        self.with(|links| links.retain(|_, p| p.case != case));
+    }
+
+    /// How many links and answers are held (for tests).
+    pub fn held(&self) -> usize {
+        self.with(|links| links.len())
+    }
+}
+
+/// The form gone through in the assessing step of a process.
+pub fn form_of_process<'m>(model: &'m polku_engine::Model, process: &str) -> Option<&'m Form> {
+    let prefix = format!("{process}.");
+    model.forms.values().find(|f| f.steps.iter().any(|s| s.starts_with(&prefix)))
+}
+
+fn label(question: &polku_engine::form::Question, lang: Lang) -> &str {
+    match lang {
+        Lang::En => question.english.as_deref().unwrap_or(&question.title),
+        Lang::Fi => &question.title,
+    }
+}
+
+/// The fields of a staff form: client, purpose and case.
+fn who(fields: &HashMap<String, String>) -> (String, String, String) {
+    let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    (get("client"), get("purpose"), get("case"))
+}
+
+/// `POST /staff/form-link`: a one-time link to the form of a case's process.
+pub async fn make_link(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let (client, purpose, case) = who(&fields);
+    let notice = match link_for(&state, &session, &case) {
+        Ok(token) => {
+            let host = headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = if super::over_tls(&headers) { "https" } else { "http" };
+            (true, format!("{} {scheme}://{host}/lomake/{token}", say(Word::LinkMade, lang)))
+        }
+        Err(word) => (false, say(word, lang).to_owned()),
+    };
+    show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
+}
+
+fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, Word> {
+    let api = state.api().ok_or(Word::NotRecorded)?;
+    let (_, unit) = api.tracker.case_owner(case).ok_or(Word::NoCases)?;
+    auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
+        .map_err(|_| Word::NoCases)?;
+    let process = api
+        .tracker
+        .with(|t| t.projection.case_status(case, now(), Lang::Fi))
+        .map(|s| s.process)
+        .ok_or(Word::NoCases)?;
+    let version = state.model();
+    let form = form_of_process(&version.model, &process).ok_or(Word::NoForm)?;
+    api.forms.create(case, &form.name).map_err(|_| Word::NotRecorded)
+}
+
+/// A page of the client's form: its own, without the staff's navigation.
+fn client_page(lang: Lang, title: &str, body: Markup) -> Response {
+    let code = if lang == Lang::Fi { "fi" } else { "en" };
+    let markup = html! {
+        (DOCTYPE)
+        html lang=(code) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="referrer" content="no-referrer";
+                title { (title) " – Polku" }
+                link rel="stylesheet" href="/assets/style.css";
+                link rel="icon" href="data:,";
+            }
+            body.client-form {
+                main #main { (body) }
+            }
+        }
+    };
+    private(Html(markup.into_string()).into_response())
+}
+
+fn gone(lang: Lang) -> Response {
+    let mut response = client_page(
+        lang,
+        say(Word::AssessmentForm, lang),
+        html! { h1 { (say(Word::AssessmentForm, lang)) } p { (say(Word::LinkGone, lang)) } },
+    );
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// The questions as a form; `errors` by question name.
+fn questions_form(form: &Form, token: &str, lang: Lang, errors: &HashMap<String, Word>) -> Markup {
+    html! {
+        form.assessment method="post" action=(format!("/lomake/{token}")) novalidate {
+            @for q in &form.questions {
+                @let id = format!("q-{}", q.name);
+                @let error = errors.get(&q.name);
+                @let error_id = format!("{id}-error");
+                @let shown_if = q.shown_if.map(|c| {
+                    let earlier = &form.questions[c.question];
+                    format!("{} {}", say(Word::AnswerIf, lang), label(earlier, lang))
+                });
+                @match &q.kind {
+                    Kind::Text => {
+                        div.question {
+                            label for=(id) { (label(q, lang)) }
+                            @if let Some(hint) = &shown_if { p.hint id=(format!("{id}-hint")) { (hint) } }
+                            textarea id=(id) name=(q.name) rows="3" {}
+                        }
+                    }
+                    kind => {
+                        fieldset.question aria-describedby=[error.map(|_| error_id.clone())] aria-invalid=[error.map(|_| "true")] {
+                            legend { (label(q, lang)) }
+                            @if let Some(hint) = &shown_if { p.hint { (hint) } }
+                            @if error.is_some() {
+                                p.error id=(error_id) { (say(Word::NotAnAnswer, lang)) }
+                            }
+                            @let (kind_of, options) = choices(kind, lang);
+                            @for (i, (value, text)) in options.iter().enumerate() {
+                                @let option_id = format!("{id}-{i}");
+                                div.option {
+                                    input type=(kind_of) id=(option_id) name=(q.name) value=(value);
+                                    label for=(option_id) { (text) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            button type="submit" { (say(Word::Send, lang)) }
+        }
+    }
+}
+
+/// The input type and the (value, label) options of a question.
+fn choices(kind: &Kind, lang: Lang) -> (&'static str, Vec<(String, String)>) {
+    match kind {
+        Kind::Scale { min, max } => {
+            ("radio", (*min..=*max).map(|n| (n.to_string(), n.to_string())).collect())
+        }
+        Kind::YesNo => (
+            "radio",
+            vec![
+                ("kyllä".to_owned(), say(Word::Yes, lang).to_owned()),
+                ("ei".to_owned(), say(Word::No, lang).to_owned()),
+            ],
+        ),
+        Kind::Choice { options } => {
+            ("radio", options.iter().map(|o| (o.clone(), o.replace('_', " "))).collect())
+        }
+        Kind::Multiple { options } => {
+            ("checkbox", options.iter().map(|o| (o.clone(), o.replace('_', " "))).collect())
+        }
+        Kind::Text => ("text", Vec::new()),
+    }
+}
+
+/// `GET /lomake/{token}`: the client's form, once.
+pub async fn client_form(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    query: PageQuery,
+    headers: HeaderMap,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    let Some(api) = state.api() else { return gone(lang) };
+    let Some(name) = api.forms.open(&token) else { return gone(lang) };
+    let version = state.model();
+    let Some(form) = version.model.forms.get(&name) else { return gone(lang) };
+    let title = if form.title.is_empty() { form.name.clone() } else { form.title.clone() };
+    client_page(
+        lang,
+        &title,
+        html! {
+            h1 { (title) }
+            p { (say(Word::FormIntro, lang)) }
+            (questions_form(form, &token, lang, &HashMap::new()))
+        },
+    )
+}
+
+/// Reads the posted answers: numbers by question as the form scores them, and free text.
+fn read_posted(form: &Form, body: &[u8]) -> Result<Answers, HashMap<String, Word>> {
+    let mut numbers = vec![None; form.questions.len()];
+    let mut texts = Vec::new();
+    let mut errors = HashMap::new();
+    for (key, value) in form_urlencoded::parse(body) {
+        let Some(at) = form.questions.iter().position(|q| q.name == key) else { continue };
+        let q = &form.questions[at];
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        let read: Option<u64> = match &q.kind {
+            Kind::Scale { min, max } => {
+                value.parse::<u64>().ok().filter(|n| *n >= u64::from(*min) && *n <= u64::from(*max))
+            }
+            Kind::YesNo => match value {
+                "kyllä" => Some(1),
+                "ei" => Some(0),
+                _ => None,
+            },
+            Kind::Choice { options } => {
+                options.iter().position(|o| o == value).map(|i| 1 << i.min(63))
+            }
+            Kind::Multiple { options } => options
+                .iter()
+                .position(|o| o == value)
+                .map(|i| numbers[at].unwrap_or(0) | 1 << i.min(63)),
+            Kind::Text => {
+                texts.push((q.name.clone(), value.as_bytes().to_vec()));
+                continue;
+            }
+        };
+        match read {
+            Some(n) => numbers[at] = Some(n),
+            None => {
+                errors.insert(q.name.clone(), Word::NotAnAnswer);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Answers { numbers, texts })
+    } else {
+        Err(errors)
+    }
+}
+
+/// `POST /lomake/{token}`: the client's answers, kept in memory for the nurse.
+pub async fn client_answers(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    query: PageQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = choose_lang(&query, &headers).lang;
+    let Some(api) = state.api() else { return gone(lang) };
+    let Some(name) = api.forms.open(&token) else { return gone(lang) };
+    let version = state.model();
+    let Some(form) = version.model.forms.get(&name) else { return gone(lang) };
+    let title = if form.title.is_empty() { form.name.clone() } else { form.title.clone() };
+    match read_posted(form, &body) {
+        Ok(answers) => {
+            if !api.forms.answer(&token, answers) {
+                return gone(lang);
+            }
+            client_page(
+                lang,
+                &title,
+                html! { h1 { (title) } p role="status" { (say(Word::Thanks, lang)) } },
+            )
+        }
+        Err(errors) => {
+            let mut response = client_page(
+                lang,
+                &title,
+                html! {
+                    h1 { (title) }
+                    p.error role="alert" { (say(Word::FormErrors, lang)) }
+                    (questions_form(form, &token, lang, &errors))
+                },
+            );
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            response
+        }
+    }
+}
+
+/// The case's form, answers and proposal, after logging the nurse's access to the client.
+struct Review {
+    form: Form,
+    numbers: Vec<Option<u64>>,
+    texts: Vec<(String, String)>,
+    proposal: Proposal,
+    segments: Vec<String>,
+}
+
+fn review_of(state: &AppState, session: &Session, case: &str, purpose: &str) -> Option<Review> {
+    let api = state.api()?;
+    let (_, unit) = api.tracker.case_owner(case)?;
+    auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
+    let (name, numbers, texts) = api.forms.answers_of(case)?;
+    // The access to the client's data is logged before anything of it is shown.
+    let actor = session.principal.actor(purpose, "");
+    api.tracker.case_status(case, &actor, now(), Lang::Fi).ok()??;
+    let version = state.model();
+    let form = version.model.forms.get(&name)?.clone();
+    let segments = form
+        .segmentation
+        .as_ref()
+        .and_then(|s| version.model.segmentations.get(s))
+        .map(|s| s.segments.clone())
+        .unwrap_or_default();
+    let proposal = form.score(&numbers);
+    Some(Review { form, numbers, texts, proposal, segments })
+}
+
+fn answer_text(form: &Form, at: usize, value: Option<u64>, lang: Lang) -> String {
+    let Some(v) = value else { return say(Word::NoAnswer, lang).to_owned() };
+    match &form.questions[at].kind {
+        Kind::YesNo => say(if v == 1 { Word::Yes } else { Word::No }, lang).to_owned(),
+        Kind::Choice { options } | Kind::Multiple { options } => options
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| v & (1 << (*i).min(63)) != 0)
+            .map(|(_, o)| o.replace('_', " "))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => v.to_string(),
+    }
+}
+
+fn review_page(
+    review: &Review,
+    session: &Session,
+    (client, purpose, case): (&str, &str, &str),
+    lang: Lang,
+    problem: Option<Word>,
+) -> Markup {
+    let form = &review.form;
+    let proposed = review.proposal.segment.clone().unwrap_or_default();
+    html! {
+        h1 { (say(Word::AssessmentForm, lang)) ": " (form.title) }
+        @if let Some(problem) = problem { p.notice.failed role="alert" { (say(problem, lang)) } }
+        div.review {
+            section {
+                h2 { (say(Word::ClientAnswers, lang)) }
+                dl {
+                    @for (i, q) in form.questions.iter().enumerate() {
+                        dt { (label(q, lang)) }
+                        @if q.kind == Kind::Text {
+                            dd { (review.texts.iter().find(|(n, _)| *n == q.name).map_or(say(Word::NoAnswer, lang), |(_, t)| t.as_str())) }
+                        } @else {
+                            dd { (answer_text(form, i, review.numbers[i], lang)) }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { (say(Word::ProfessionalPart, lang)) }
+                ul { @for item in &form.items { li { (label(item, lang)) } } }
+                h3 { (say(Word::Proposal, lang)) ": " strong.proposed { (if proposed.is_empty() { say(Word::Undecided, lang) } else { &proposed }) } }
+                ul.axes {
+                    @for axis in &review.proposal.axes {
+                        li {
+                            (axis.axis) ": " (axis.value.as_deref().unwrap_or(say(Word::Undecided, lang)))
+                            @if !axis.driven_by.is_empty() { " (" (say(Word::DrivenBy, lang)) ": " (axis.driven_by.join(", ")) ")" }
+                        }
+                    }
+                }
+                @if let Some(guidance) = form.guidance.get(&proposed) {
+                    p.guidance { strong { (say(Word::Guidance, lang)) ": " } (guidance) }
+                }
+            }
+        }
+        form.confirm method="post" action="/staff/form-confirm" {
+            fieldset {
+                legend { (say(Word::ConfirmSegment, lang)) }
+                input type="hidden" name="csrf" value=(session.csrf);
+                input type="hidden" name="client" value=(client);
+                input type="hidden" name="purpose" value=(purpose);
+                input type="hidden" name="case" value=(case);
+                p {
+                    label for="confirm-segment" { (say(Word::Segment, lang)) }
+                    select #confirm-segment name="segment" {
+                        @for s in &review.segments { option value=(s) selected[*s == proposed] { (s) } }
+                    }
+                }
+                p {
+                    label for="confirm-reason" { (say(Word::OverrideReason, lang)) }
+                    input #confirm-reason type="text" name="reason";
+                }
+                button type="submit" { (say(Word::ConfirmSegment, lang)) }
+            }
+        }
+    }
+}
+
+/// `POST /staff/form-review`: the answers beside the professional's part, the proposal and
+/// what drove it.
+pub async fn review(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let (client, purpose, case) = who(&fields);
+    let lang = choice.lang;
+    let Some(found) = review_of(&state, &session, &case, &purpose) else {
+        let notice = (false, say(Word::NoForm, lang).to_owned());
+        return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
+    };
+    let body = review_page(&found, &session, (&client, &purpose, &case), lang, None);
+    private(super::super::pages::page(super::frame(&state, &uri, lang, choice), body))
+}
+
+/// `POST /staff/form-confirm`: the confirmed segment becomes a `segment_assessed` event and
+/// the answers are discarded.
+pub async fn confirm(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let Some(api) = state.api() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
+    };
+    let (client, purpose, case) = who(&fields);
+    let segment = fields.get("segment").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let reason = fields.get("reason").map(|s| s.trim().to_owned()).unwrap_or_default();
+    let Some(found) = review_of(&state, &session, &case, &purpose) else {
+        let notice = (false, say(Word::NoForm, lang).to_owned());
+        return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
+    };
+    let proposed = found.proposal.segment.clone();
+    if proposed.as_deref() != Some(segment.as_str()) && reason.is_empty() {
+        let body = review_page(
+            &found,
+            &session,
+            (&client, &purpose, &case),
+            lang,
+            Some(Word::OverrideNeedsReason),
+        );
+        let mut response =
+            super::super::pages::page(super::frame(&state, &uri, lang, choice), body);
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return private(response);
+    }
+    drop(found);
+    let at = Timestamp(now());
+    let id = auth::new_token().map(|t| format!("form-{}", &t[6..30])).unwrap_or_default();
+    let event = Event {
+        id,
+        case: case.clone(),
+        occurred: at,
+        recorded: at,
+        role: session.principal.role.as_str().to_owned(),
+        kind: EventKind::SegmentAssessed {
+            segment,
+            by: session.principal.name.clone(),
+            reason: Some(if reason.is_empty() {
+                format!("{}: {}", say(Word::Proposal, Lang::Fi), proposed.unwrap_or_default())
+            } else {
+                reason
+            }),
+        },
+    };
+    let actor = session.principal.actor(&purpose, "");
+    let principal = session.principal.clone();
+    let tracker = api.tracker.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let allowed = |u: Option<&str>| {
+            u.is_some_and(|unit| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok())
+        };
+        tracker.append(vec![event], &actor, &allowed)
+    })
+    .await;
+    let stored = matches!(
+        &outcome,
+        Ok(Ok(result)) if matches!(result.events.first(), Some(polku_store::service::EventResult::Stored { .. }))
+    );
+    let notice = if stored {
+        api.forms.discard(&case);
+        (true, say(Word::AnswersWiped, lang).to_owned())
+    } else {
+        (false, say(Word::NotRecorded, lang).to_owned())
+    };
+    show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
+}
