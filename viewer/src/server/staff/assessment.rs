@@ -60,8 +60,18 @@ struct Pending {
 type Held = (String, Vec<Option<u64>>, Vec<(String, String)>);
 
 /// Links handed out and answers waiting for the nurse, by link token; in memory only.
-#[derive(Default)]
-pub struct FormLinks(Mutex<HashMap<String, Pending>>);
+pub struct FormLinks {
+    links: Mutex<HashMap<String, Pending>>,
+    /// How long a link waits for the client, and answers for the nurse.
+    open_for: Duration,
+    kept_for: Duration,
+}
+
+impl Default for FormLinks {
+    fn default() -> Self {
+        FormLinks::with_lifetimes(OPEN_FOR, KEPT_FOR)
+    }
+}
 
 impl std::fmt::Debug for FormLinks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -70,8 +80,13 @@ impl std::fmt::Debug for FormLinks {
 }
 
 impl FormLinks {
+    /// Links that wait `open_for` for the client and answers that wait `kept_for` for the nurse.
+    pub fn with_lifetimes(open_for: Duration, kept_for: Duration) -> FormLinks {
+        FormLinks { links: Mutex::new(HashMap::new()), open_for, kept_for }
+    }
+
     fn with<T>(&self, work: impl FnOnce(&mut HashMap<String, Pending>) -> T) -> T {
-        let mut links = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         // Expired links and abandoned answers go (their answers wiped on drop).
         links.retain(|_, p| p.expires > now);
@@ -81,6 +96,7 @@ impl FormLinks {
     /// A new link for a case; an earlier one of the same case is withdrawn.
     fn create(&self, case: &str, form: &str) -> std::io::Result<String> {
         let token = auth::new_token()?;
+        let open_for = self.open_for;
         self.with(|links| {
             links.retain(|_, p| p.case != case);
             links.insert(
@@ -88,7 +104,7 @@ impl FormLinks {
                 Pending {
                     case: case.to_owned(),
                     form: form.to_owned(),
-                    expires: Instant::now() + OPEN_FOR,
+                    expires: Instant::now() + open_for,
                     answers: None,
                 },
             );
@@ -103,10 +119,11 @@ impl FormLinks {
 
     /// Keeps the answers of a link; the link is used up.
     fn answer(&self, token: &str, answers: Answers) -> bool {
+        let kept_for = self.kept_for;
         self.with(|links| match links.get_mut(token) {
             Some(p) if p.answers.is_none() => {
                 p.answers = Some(answers);
-                p.expires = Instant::now() + KEPT_FOR;
+                p.expires = Instant::now() + kept_for;
                 true
             }
             _ => false,
@@ -627,4 +644,50 @@ pub async fn confirm(
         (false, say(Word::NotRecorded, lang).to_owned())
     };
     show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answers(text: &str) -> Answers {
+        Answers {
+            numbers: vec![Some(2), None],
+            texts: vec![("kerro".into(), text.as_bytes().to_vec())],
+        }
+    }
+
+    #[test]
+    fn a_link_works_once_and_answers_wait_only_until_confirmed() {
+        let links = FormLinks::default();
+        let token = links.create("c-1", "l").unwrap();
+        assert_eq!(links.state_of("c-1"), Some(false));
+        assert_eq!(links.open(&token).as_deref(), Some("l"));
+        assert!(links.answer(&token, answers("salaisuus")));
+        // Used up: neither opened nor answered again.
+        assert_eq!(links.open(&token), None);
+        assert!(!links.answer(&token, answers("toinen")));
+        assert_eq!(links.state_of("c-1"), Some(true));
+        let (form, numbers, texts) = links.answers_of("c-1").unwrap();
+        assert_eq!((form.as_str(), numbers[0]), ("l", Some(2)));
+        assert_eq!(texts, [("kerro".to_owned(), "salaisuus".to_owned())]);
+        links.discard("c-1");
+        assert_eq!(links.held(), 0);
+        assert_eq!(links.answers_of("c-1"), None);
+    }
+
+    #[test]
+    fn a_new_link_withdraws_the_old_one_and_abandoned_forms_expire() {
+        let links = FormLinks::with_lifetimes(Duration::from_millis(30), Duration::from_millis(30));
+        let first = links.create("c-1", "l").unwrap();
+        let second = links.create("c-1", "l").unwrap();
+        assert_eq!(links.open(&first), None, "the earlier link is withdrawn");
+        assert!(links.answer(&second, answers("hylätty")));
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(links.answers_of("c-1"), None, "answers the nurse never went through are wiped");
+        assert_eq!(links.held(), 0);
+        let late = links.create("c-2", "l").unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(links.open(&late), None, "a link not opened in time expires");
+    }
 }
