@@ -195,4 +195,8 @@ test('a nurse makes a link, the client answers on a phone, the nurse overrides t
     assert.ok(!bytes.includes(Buffer.from('tunnistettava-lause')), `${file} holds no part of an answer`);
   }
   assert.ok(!output.includes('tunnistettava-lause'), 'the server never writes an answer');
+  const metrics = await (await fetch(`${server.origin}/metrics`)).text();
+  assert.ok(metrics.includes('polku_'), 'the metrics answer');
+  const token = link.split('/lomake/')[1];
+  assert.ok(!metrics.includes('tunnistettava-lause') && !metrics.includes(token), 'the metrics hold no answer and no link');
 });
