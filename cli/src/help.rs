@@ -117,6 +117,21 @@ pub fn finnish(command: Command) -> Command {
                 })
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
+        .mut_subcommand("segment-daily", |c| {
+            store_args(c)
+                .about("Merkkien päivän segmenttiehdotukset asiakastietojärjestelmien poiminnasta")
+                .long_about(
+                    "Merkkien päivän segmenttiehdotukset asiakastietojärjestelmien poiminnasta.\n\n\
+                     Poiminta on CSV:tä (asiakas,päivä,koodisto,koodi) tai JSON Lines -rivejä \
+                     samoin kentin; asiakas on henkilötunnus tai pseudonyymi. Virheelliset rivit \
+                     kerrotaan rivinumeroineen ja ohitetaan. Tulostaa, miten poiminnan asiakkaat \
+                     jakautuvat segmentteihin sinä päivänä.",
+                )
+                .mut_arg("extract", |a| a.help("Poiminta; - tarkoittaa vakiosyötettä"))
+                .mut_arg("date", |a| a.help("Päivä (VVVV-KK-PP)"))
+                .mut_arg("markers", |a| a.help("Merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
+        })
         .mut_subcommand("export", |c| {
             c.about("Vie mallin kulut muille työkaluille").mut_subcommand("pnml", |p| {
                 p

@@ -17,6 +17,7 @@ macro_rules! out {
 }
 
 mod assess;
+mod daily;
 mod help;
 mod input;
 mod maps;
@@ -169,6 +170,26 @@ enum Command {
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// The segment each client's markers propose on a day, from an extract of the record
+    /// systems.
+    ///
+    /// The extract is CSV (client,date,system,code) or JSON Lines with those fields; a client is a
+    /// personal identity code or a pseudonym. Bad rows are reported by line and skipped. Prints
+    /// how the clients of the extract fall into the segments on that day.
+    SegmentDaily {
+        /// The extract; - for standard input.
+        extract: PathBuf,
+        /// The day (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// The marker rules' name (needed when the model has several).
+        #[arg(long)]
+        markers: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: PlanFormat,
+        #[command(flatten)]
+        store: track::StoreArgs,
     },
     /// The database: facts, snapshot, access log, tamper check.
     Store {
@@ -355,6 +376,9 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
+        Command::SegmentDaily { extract, date, markers, format, store } => {
+            daily::run(&extract, &date, markers.as_deref(), &store, format, lang)
+        }
         Command::Render { model, level, process, segment, segmentation, workflow, format, out } => {
             maps::render(
                 model.as_deref(),

@@ -48,14 +48,14 @@ pub enum OutFormat {
 }
 
 /// The model, its sources for the store, and where its data lives.
-struct Setup {
-    model: polku_engine::Model,
+pub(crate) struct Setup {
+    pub(crate) model: polku_engine::Model,
     sources: ModelSources,
     database: String,
-    key: PseudonymKey,
+    pub(crate) key: PseudonymKey,
 }
 
-fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
+pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
     };

@@ -717,3 +717,72 @@ fn a_maternity_case_shows_its_week_of_pregnancy_and_facts_and_a_later_fact_chang
     let text = status("2026-01-22");
     assert!(text.contains("tulkki kyllä") && text.contains("Tulkin varaaminen"), "{text}");
 }
+
+#[test]
+fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_rows() {
+    let dir = scratch("daily");
+    let m = workspace().join("processes/keski-suomi").to_string_lossy().into_owned();
+    // Identity codes with their check characters, of seven clients.
+    let codes = [
+        "131052-308T",
+        "010120A123K",
+        "020220A234L",
+        "030320A345M",
+        "040420A456N",
+        "050520A567P",
+        "060620A678R",
+    ];
+    let rows = [
+        (0, "2026-03-01", "SPAT", "SPAT1331"),
+        (0, "2026-05-01", "SPAT", "SPAT1331"),
+        (0, "2026-09-01", "SPAT", "SPAT1331"),
+        (1, "2026-09-20", "ICD10", "F10.2"),
+        (2, "2026-09-20", "ICD10", "F32"),
+        (3, "2026-10-01", "merkki", "lastensuojeluilmoitus"),
+        (4, "2025-01-01", "ICD10", "F10"),
+        (5, "2026-09-01", "SHPT", "1071"),
+        (5, "2026-10-01", "SHPT", "1071"),
+        (6, "2026-10-02", "ICD10", "J06"),
+        (6, "2026-10-20", "ICD10", "F10"),
+    ];
+    let mut csv = String::from("client,date,system,code\n");
+    for (client, date, system, code) in rows {
+        csv += &format!("{},{date},{system},{code}\n", codes[client]);
+    }
+    csv += "131052-308U,2026-10-01,ICD10,F10\nbad,line\n";
+    std::fs::write(dir.join("poiminta.csv"), &csv).unwrap();
+    let run = || {
+        polku(
+            &dir,
+            &[
+                "segment-daily",
+                "poiminta.csv",
+                "--date",
+                "2026-10-15",
+                "--model",
+                &m,
+                "--format",
+                "json",
+            ],
+        )
+    };
+    let o = run();
+    assert_eq!(o.status.code(), Some(1), "two rows refused: {}", err(&o));
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    // Three visits in a year; substance use and a child-protection notice; depression and two
+    // home-help decisions; nothing recent, or only after the day.
+    assert_eq!(
+        json["distribution"],
+        serde_json::json!({"huolenpito": 2, "pärjääjä": 2, "tuki": 2, "yhteistyö": 1}),
+        "{json}"
+    );
+    assert_eq!((json["clients"].as_u64(), json["refused"].as_u64()), (Some(7), Some(2)));
+    let e = err(&o);
+    assert!(
+        e.contains("poiminta.csv:13: client: ") && e.contains("poiminta.csv:14: 2 fields"),
+        "{e}"
+    );
+    assert!(!e.contains("131052"), "no identity code is repeated: {e}");
+    // The same day again gives the same answer.
+    assert_eq!(out(&run()), out(&o));
+}

@@ -96,6 +96,7 @@ pub enum Item {
     Process(Process),
     Workflow(Workflow),
     Form(Form),
+    Markers(Markers),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -618,4 +619,41 @@ pub struct ScoreRule {
     pub conditions: Vec<AnswerCondition>,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// Marker rules (`merkkisäännöt`): how markers recorded in the client and patient record systems
+/// (diagnoses, visit codes, service codes, named markers) propose a segment each day.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Markers {
+    pub name: Name,
+    pub title: Option<Text>,
+    pub segmentation: Option<Name>,
+    /// How long the extract's rows are kept (`säilytys 24 kk`): no window may be longer.
+    pub retention: Option<Duration>,
+    pub rules: Vec<MarkerRule>,
+    /// `muuten SEGMENT`: the segment when no rule holds.
+    pub otherwise: Option<Name>,
+}
+
+/// `segmentti SEGMENT kun CONDITION ja … [etusija N]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarkerRule {
+    pub segment: Name,
+    pub conditions: Vec<MarkerCondition>,
+    /// A smaller number wins when rules for different segments hold at once.
+    pub priority: Option<u32>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarkerCondition {
+    /// `koodi SYSTEM CODE, …`: a row with one of these codes (or a code under one), within the
+    /// retention time or the window.
+    Code { system: Name, codes: Vec<Name>, window: Option<Duration> },
+    /// `merkki NAME, …`: a named marker.
+    Marker { names: Vec<Name>, window: Option<Duration> },
+    /// `käyntejä SYSTEM CODE, … vähintään N ikkuna DURATION`: at least N such rows in the window.
+    Visits { system: Name, codes: Vec<Name>, at_least: u32, window: Option<Duration> },
 }

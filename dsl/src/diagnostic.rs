@@ -68,6 +68,8 @@ pub enum NameKind {
     Form,
     /// A question of a form.
     Question,
+    /// Marker rules (`merkkisäännöt`).
+    Markers,
 }
 
 impl NameKind {
@@ -112,6 +114,8 @@ impl NameKind {
             (Form, Lang::Fi) => "lomake",
             (Question, Lang::En) => "question",
             (Question, Lang::Fi) => "kysymys",
+            (Markers, Lang::En) => "marker rules",
+            (Markers, Lang::Fi) => "merkkisäännöt",
         }
     }
 }
@@ -508,6 +512,11 @@ catalogue! {
     ExpectedAnswer = "S028", Error,
         en "the condition on `{question}` needs an answer: `kyllä`, `ei`, a number, `enintään N`, `vähintään N` or options",
         fi "kysymystä `{question}` koskeva ehto tarvitsee vastauksen: `kyllä`, `ei`, luvun, `enintään N`, `vähintään N` tai vaihtoehdot";
+    UnknownMarkerCondition = "S029", Error,
+        en "unknown marker condition `{found}`",
+        fi "tuntematon merkkiehto `{found}`",
+        hint "a condition is `koodi SYSTEM CODE, …`, `merkki NAME, …` or `käyntejä SYSTEM CODE, … vähintään N ikkuna DURATION`",
+        vihje "ehto on `koodi JÄRJESTELMÄ KOODI, …`, `merkki NIMI, …` tai `käyntejä JÄRJESTELMÄ KOODI, … vähintään N ikkuna KESTO`";
     UnknownName = "R001", Error,
         en "unknown {kind} `{name}`",
         fi "tuntematon {kind} `{name}`";
@@ -581,6 +590,16 @@ catalogue! {
         fi "kysymys `{name}` näytetään kysymyksen `{question}` vastauksen perusteella, mutta sitä ei kysytä ennen",
         hint "a question can depend only on the answers to the questions above it",
         vihje "kysymys voi riippua vain sitä ennen kysyttyjen kysymysten vastauksista";
+    UnknownCodeSystem = "R018", Error,
+        en "unknown code system `{found}`",
+        fi "tuntematon koodisto `{found}`",
+        hint "the code systems are ICD10 (diagnoses), ICPC2, SPAT (visit codes) and SHPT (social-care service codes); a named marker is `merkki NAME`",
+        vihje "koodistot ovat ICD10 (diagnoosit), ICPC2, SPAT (käyntikoodit) ja SHPT (sosiaalihuollon palvelukoodit); nimetty merkki on `merkki NIMI`";
+    MalformedCode = "R019", Error,
+        en "`{found}` is not a code of {system}",
+        fi "`{found}` ei ole koodiston {system} koodi",
+        hint "{shape}",
+        vihje "{shape}";
     Unused = "V001", Warning,
         en "{kind} `{name}` is defined but never used",
         fi "{kind} `{name}` on määritelty, mutta sitä ei käytetä missään";
@@ -708,6 +727,19 @@ catalogue! {
     ScoringTooLarge = "V031", Warning,
         en "the scoring of form `{form}` was not checked in full: its rules read {count} combinations of answers",
         fi "lomakkeen `{form}` pisteytystä ei tarkistettu kokonaan: sen säännöt lukevat {count} vastausyhdistelmää";
+    MarkerRulesWithoutPriority = "V032", Error,
+        en "marker rules for `{first}` and `{second}` can hold for the same client and have the same priority",
+        fi "segmenttien `{first}` ja `{second}` merkkisäännöt voivat päteä samaan asiakkaaseen, ja niillä on sama etusija",
+        hint "give the rules different priorities with `etusija N` (the smaller wins)",
+        vihje "anna säännöille eri etusijat sanalla `etusija N` (pienempi voittaa)";
+    MarkerSegmentUnreached = "V033", Warning,
+        en "no marker rule of `{markers}` proposes segment `{segment}`",
+        fi "mikään merkkisääntöjen `{markers}` sääntö ei ehdota segmenttiä `{segment}`";
+    WindowLongerThanRetention = "V034", Error,
+        en "the window of {window} is longer than the {retention} the rows are kept",
+        fi "ikkuna {window} on pidempi kuin rivien säilytysaika {retention}",
+        hint "a window counts only rows that are still kept: shorten it, or keep the rows longer with `säilytys`",
+        vihje "ikkuna laskee vain säilytettyjä rivejä: lyhennä sitä tai pidennä säilytystä (`säilytys`)";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

@@ -26,6 +26,7 @@ pub mod format;
 pub mod hash;
 pub mod lexer;
 pub mod lower;
+pub mod markers;
 pub mod resolve;
 pub mod span;
 pub mod suggest;

@@ -13,6 +13,7 @@ use crate::span::{FileId, Span};
 use crate::suggest::closest;
 
 mod form;
+mod markers;
 
 /// Lowers one file's statement tree.
 pub fn lower(file: FileId, text: &str, tree: &Tree) -> (File, Vec<Diagnostic>) {
@@ -36,6 +37,7 @@ const TOP_LEVEL: &[&str] = &[
     "prosessi",
     "työnkulku",
     "lomake",
+    "merkkisäännöt",
 ];
 const SERVICE_MEMBERS: &[&str] = &["koodi", "laki", "kuvaus", "tuottaja"];
 const SEGMENTATION_MEMBERS: &[&str] = &["yksikkö", "akseli", "segmentti", "kattavuus"];
@@ -442,6 +444,7 @@ impl<'a> Lower<'a> {
             "prosessi" => self.process(statement).map(Item::Process),
             "työnkulku" => self.workflow(statement).map(Item::Workflow),
             "lomake" => self.form(statement).map(Item::Form),
+            "merkkisäännöt" => self.markers(statement).map(Item::Markers),
             _ => {
                 self.unknown_member(statement, TOP_LEVEL);
                 None

@@ -38,6 +38,7 @@ pub struct Index<'m> {
     pub processes: HashMap<&'m str, Def<'m, Process>>,
     pub workflows: HashMap<&'m str, Def<'m, Workflow>>,
     pub forms: HashMap<&'m str, Def<'m, Form>>,
+    pub markers: HashMap<&'m str, Def<'m, Markers>>,
 }
 
 /// Builds the index and checks every reference. The index holds the first definition of each
@@ -201,6 +202,17 @@ impl<'m> Resolver<'m> {
                     d,
                 );
             }
+            Item::Markers(markers) => {
+                let def = Def { file, node: markers };
+                insert(
+                    &mut self.index.markers,
+                    &markers.name,
+                    def,
+                    NameKind::Markers,
+                    |m| m.name.span,
+                    d,
+                );
+            }
             Item::Form(form) => {
                 let def = Def { file, node: form };
                 insert(&mut self.index.forms, &form.name, def, NameKind::Form, |f| f.name.span, d);
@@ -227,6 +239,42 @@ impl<'m> Resolver<'m> {
             Item::Process(process) => self.process(file, process),
             Item::Workflow(workflow) => self.workflow(file, workflow),
             Item::Form(form) => self.form(file, form),
+            Item::Markers(markers) => self.markers(file, markers),
+        }
+    }
+
+    /// Marker rules: their segmentation and segments, known code systems and well-formed codes.
+    fn markers(&mut self, file: FileId, markers: &'m Markers) {
+        let segmentation =
+            markers.segmentation.as_ref().and_then(|name| self.segmentation_ref(file, name));
+        for segment in markers.rules.iter().map(|r| &r.segment).chain(&markers.otherwise) {
+            self.segment_ref(file, segment, markers.segmentation.as_ref(), segmentation);
+        }
+        for condition in markers.rules.iter().flat_map(|r| &r.conditions) {
+            let (system, codes) = match condition {
+                MarkerCondition::Code { system, codes, .. }
+                | MarkerCondition::Visits { system, codes, .. } => (system, codes),
+                MarkerCondition::Marker { .. } => continue,
+            };
+            let Some(shape) = crate::markers::code_shape(&system.text) else {
+                let suggestion = closest(&system.text, crate::markers::SYSTEMS.iter().copied());
+                self.diagnostics.push(
+                    Diagnostic::new(Code::UnknownCodeSystem, file, system.span)
+                        .arg("found", system.text.as_str())
+                        .did_you_mean(suggestion),
+                );
+                continue;
+            };
+            for code in codes {
+                if !crate::markers::code_fits(&system.text, &code.text) {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::MalformedCode, file, code.span)
+                            .arg("found", code.text.as_str())
+                            .arg("system", system.text.as_str())
+                            .arg("shape", shape),
+                    );
+                }
+            }
         }
     }
 

@@ -27,6 +27,7 @@ pub mod event;
 pub mod exec;
 pub mod flow;
 pub mod form;
+pub mod markers;
 pub mod model;
 pub mod names;
 pub mod net;

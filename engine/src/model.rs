@@ -196,6 +196,8 @@ pub struct Model {
     pub workflows: BTreeMap<String, Workflow>,
     /// The assessment forms.
     pub forms: BTreeMap<String, crate::form::Form>,
+    /// The marker rules.
+    pub markers: BTreeMap<String, crate::markers::MarkerRules>,
 }
 
 fn text(t: &Option<polku_dsl::ast::Text>) -> String {
@@ -349,6 +351,12 @@ pub fn compile(files: &[(FileId, File)]) -> Model {
             }
             // Compiled after every segmentation is known, below.
             Item::Form(_) => {}
+            Item::Markers(m) => {
+                model
+                    .markers
+                    .entry(m.name.text.clone())
+                    .or_insert_with(|| crate::markers::MarkerRules::compile(m));
+            }
             Item::Workflow(w) => {
                 if model.workflows.contains_key(&w.target.text) {
                     continue;

@@ -297,6 +297,7 @@ pub fn validate(files: &[(FileId, File)], limits: Limits) -> Validation {
             Item::Process(p) => v.process(file, p, &by_phase, &client_roles),
             Item::Workflow(w) => v.workflow(file, w, &processes),
             Item::Form(f) => v.form(file, f),
+            Item::Markers(m) => v.markers(file, m),
             _ => {}
         }
     }
@@ -413,6 +414,12 @@ impl<'m> Validator<'m> {
                         uses.extend(facts.map(|f| (NameKind::Fact, f.text.as_str())));
                     }
                 }
+                Item::Markers(m) => uses.extend(
+                    m.segmentation.iter().map(|s| (NameKind::Segmentation, s.text.as_str())),
+                ),
+                Item::Form(f) => uses.extend(
+                    f.segmentation.iter().map(|s| (NameKind::Segmentation, s.text.as_str())),
+                ),
                 Item::Workflow(w) => {
                     uses.extend(w.lanes.iter().map(|l| role(&l.role)));
                     for flow in &w.flows {
@@ -1316,6 +1323,69 @@ impl<'m> Validator<'m> {
                             .arg("segment", segment.as_str()),
                     );
                 }
+            }
+        }
+    }
+
+    /// V032–V034: marker rules for different segments have different priorities, every segment
+    /// is proposed by some rule, and no window is longer than the rows are kept.
+    fn markers(&mut self, file: FileId, markers: &polku_dsl::ast::Markers) {
+        let rules = &markers.rules;
+        for (i, a) in rules.iter().enumerate() {
+            if let Some(b) = rules[i + 1..]
+                .iter()
+                .find(|b| b.segment.text != a.segment.text && b.priority == a.priority)
+            {
+                self.push(
+                    Diagnostic::new(Code::MarkerRulesWithoutPriority, file, b.span)
+                        .arg("first", a.segment.text.as_str())
+                        .arg("second", b.segment.text.as_str()),
+                );
+                break;
+            }
+        }
+        let segments: Vec<&str> = markers
+            .segmentation
+            .as_ref()
+            .and_then(|name| {
+                self.items().find_map(|(_, item)| match item {
+                    Item::Segmentation(s) if s.name.text == name.text => Some(s),
+                    _ => None,
+                })
+            })
+            .map(|s| s.segments.iter().map(|g| g.name.text.as_str()).collect())
+            .unwrap_or_default();
+        for segment in segments {
+            let proposed = rules.iter().any(|r| r.segment.text == segment)
+                || markers.otherwise.as_ref().is_some_and(|o| o.text == segment);
+            if !proposed {
+                self.push(
+                    Diagnostic::new(Code::MarkerSegmentUnreached, file, markers.name.span)
+                        .arg("markers", markers.name.text.as_str())
+                        .arg("segment", segment),
+                );
+            }
+        }
+        let retention = markers
+            .retention
+            .as_ref()
+            .map_or(crate::markers::DEFAULT_RETENTION_DAYS as f64, approximate_days);
+        for condition in rules.iter().flat_map(|r| &r.conditions) {
+            let window = match condition {
+                polku_dsl::ast::MarkerCondition::Code { window, .. }
+                | polku_dsl::ast::MarkerCondition::Marker { window, .. }
+                | polku_dsl::ast::MarkerCondition::Visits { window, .. } => window,
+            };
+            if let Some(w) = window.as_ref().filter(|w| approximate_days(w) > retention) {
+                let kept = markers
+                    .retention
+                    .as_ref()
+                    .map_or_else(|| "730 pv".to_owned(), crate::plan::describe_duration);
+                self.push(
+                    Diagnostic::new(Code::WindowLongerThanRetention, file, w.span)
+                        .arg("window", crate::plan::describe_duration(w))
+                        .arg("retention", kept),
+                );
             }
         }
     }

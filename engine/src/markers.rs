@@ -1,0 +1,143 @@
+//! Marker rules (`merkkisäännöt`): a client's segment proposed from the markers the record
+//! systems hold (diagnoses, visit codes, social-care service codes, named markers), as of a day.
+//!
+//! A client's rows are reduced to what the rules read (which condition a row counts for, and
+//! its day), so the state is per client and bounded by the rows within the retention time.
+
+use polku_dsl::ast;
+use serde::Serialize;
+
+use crate::plan::approximate_days;
+
+/// One condition, compiled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Condition {
+    /// `merkki` for a named marker.
+    pub system: String,
+    pub codes: Vec<String>,
+    /// At least this many rows (1 for `koodi` and `merkki`).
+    pub at_least: u32,
+    /// Rows of the last this many days count.
+    pub days: i64,
+}
+
+impl Condition {
+    /// Whether a row of `system` and `code` counts for the condition: the code is one of the
+    /// condition's, or under one (`F3` covers `F32.1`).
+    pub fn counts(&self, system: &str, code: &str) -> bool {
+        self.system == system && self.codes.iter().any(|c| code.starts_with(c.as_str()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rule {
+    pub segment: String,
+    pub conditions: Vec<Condition>,
+    pub priority: Option<u32>,
+}
+
+/// Compiled marker rules, in the order they are tried: by priority, then as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarkerRules {
+    pub name: String,
+    pub title: String,
+    pub segmentation: Option<String>,
+    pub retention_days: i64,
+    pub rules: Vec<Rule>,
+    pub otherwise: Option<String>,
+}
+
+/// When no `säilytys` is given: two years.
+pub const DEFAULT_RETENTION_DAYS: i64 = 730;
+
+fn days(d: &Option<ast::Duration>) -> Option<i64> {
+    d.as_ref().map(|d| approximate_days(d).round() as i64)
+}
+
+impl MarkerRules {
+    pub fn compile(m: &ast::Markers) -> MarkerRules {
+        let retention_days = days(&m.retention).unwrap_or(DEFAULT_RETENTION_DAYS);
+        let names = |v: &[ast::Name]| v.iter().map(|n| n.text.clone()).collect::<Vec<_>>();
+        let mut rules: Vec<Rule> = m
+            .rules
+            .iter()
+            .map(|r| Rule {
+                segment: r.segment.text.clone(),
+                priority: r.priority,
+                conditions: r
+                    .conditions
+                    .iter()
+                    .map(|c| match c {
+                        ast::MarkerCondition::Code { system, codes, window } => Condition {
+                            system: system.text.clone(),
+                            codes: names(codes),
+                            at_least: 1,
+                            days: days(window).unwrap_or(retention_days),
+                        },
+                        ast::MarkerCondition::Marker { names: n, window } => Condition {
+                            system: "merkki".to_owned(),
+                            codes: names(n),
+                            at_least: 1,
+                            days: days(window).unwrap_or(retention_days),
+                        },
+                        ast::MarkerCondition::Visits { system, codes, at_least, window } => {
+                            Condition {
+                                system: system.text.clone(),
+                                codes: names(codes),
+                                at_least: *at_least,
+                                days: days(window).unwrap_or(retention_days),
+                            }
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Stable: rules of one priority keep their written order; no priority comes last.
+        rules.sort_by_key(|r| r.priority.unwrap_or(u32::MAX));
+        MarkerRules {
+            name: m.name.text.clone(),
+            title: m.title.as_ref().map(|t| t.value.clone()).unwrap_or_default(),
+            segmentation: m.segmentation.as_ref().map(|s| s.text.clone()),
+            retention_days,
+            rules,
+            otherwise: m.otherwise.as_ref().map(|s| s.text.clone()),
+        }
+    }
+
+    /// Every condition of every rule, numbered in that order.
+    pub fn conditions(&self) -> impl Iterator<Item = &Condition> {
+        self.rules.iter().flat_map(|r| &r.conditions)
+    }
+
+    /// The conditions (by number) a row counts for.
+    pub fn counted_by(&self, system: &str, code: &str) -> Vec<u16> {
+        self.conditions()
+            .enumerate()
+            .filter(|(_, c)| c.counts(system, code))
+            .map(|(i, _)| i as u16)
+            .collect()
+    }
+
+    /// The segment proposed as of `day` (days since 1970) for a client whose rows are
+    /// `(day, condition)` pairs, and the rule that proposed it (`None` for `muuten`).
+    pub fn propose(&self, day: i64, rows: &[(i64, u16)]) -> (Option<&str>, Option<usize>) {
+        let mut at = 0u16;
+        for (index, rule) in self.rules.iter().enumerate() {
+            let holds = rule.conditions.iter().all(|c| {
+                let this = at;
+                at += 1;
+                let counted = rows
+                    .iter()
+                    .filter(|(d, i)| *i == this && *d <= day && *d > day - c.days)
+                    .count();
+                counted >= c.at_least as usize
+            });
+            // The conditions of a rule that failed early are still numbered.
+            at = self.rules[..=index].iter().map(|r| r.conditions.len() as u16).sum();
+            if holds {
+                return (Some(&rule.segment), Some(index));
+            }
+        }
+        (self.otherwise.as_deref(), None)
+    }
+}

@@ -1,0 +1,54 @@
+//! Marker rules: which rule holds on a day, by priority, windows and counts.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+use polku_dsl::SourceSet;
+
+const MODEL: &str = r#"
+segmentointi s "S" {
+  segmentti a "A"
+  segmentti b "B"
+  segmentti c "C"
+}
+merkkisäännöt m "M" {
+  segmentointi s
+  säilytys 12 kk
+  segmentti c kun käyntejä SPAT SPAT1331 vähintään 2 ikkuna 30 pv etusija 2
+  segmentti b kun koodi ICD10 F3 ja merkki huoli ikkuna 60 pv etusija 1
+  muuten a
+}
+"#;
+
+fn rules() -> polku_engine::markers::MarkerRules {
+    let mut sources = SourceSet::new();
+    sources.add("m.polku", MODEL);
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    polku_engine::compile(&checked.files).markers["m"].clone()
+}
+
+#[test]
+fn the_rule_of_the_smaller_priority_wins_and_windows_count_back_from_the_day() {
+    let m = rules();
+    // Tried by priority: b (1) before c (2).
+    assert_eq!(m.rules[0].segment, "b");
+    let visit = m.counted_by("SPAT", "SPAT1331");
+    let f32 = m.counted_by("ICD10", "F32.1");
+    let worry = m.counted_by("merkki", "huoli");
+    assert_eq!(m.counted_by("ICD10", "J06"), Vec::<u16>::new());
+    let day = 20_000;
+    let rows = |list: &[(i64, &Vec<u16>)]| -> Vec<(i64, u16)> {
+        list.iter().flat_map(|(d, cs)| cs.iter().map(move |c| (*d, *c))).collect()
+    };
+    // Two visits within 30 days: c.
+    assert_eq!(m.propose(day, &rows(&[(day - 3, &visit), (day - 20, &visit)])).0, Some("c"));
+    // One of them 30 days back is outside the window: nothing holds, so a.
+    assert_eq!(m.propose(day, &rows(&[(day - 3, &visit), (day - 30, &visit)])).0, Some("a"));
+    // Both conditions of b, and c too: b has the smaller priority.
+    let both = rows(&[(day - 3, &visit), (day - 4, &visit), (day - 10, &f32), (day - 50, &worry)]);
+    assert_eq!(m.propose(day, &both), (Some("b"), Some(0)));
+    // b needs both: the diagnosis alone is not enough.
+    assert_eq!(m.propose(day, &rows(&[(day - 10, &f32)])).0, Some("a"));
+    // Rows after the day do not count.
+    assert_eq!(m.propose(day, &rows(&[(day + 1, &visit), (day + 2, &visit)])).0, Some("a"));
+}
