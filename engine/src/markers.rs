@@ -109,6 +109,38 @@ impl MarkerRules {
         self.rules.iter().flat_map(|r| &r.conditions)
     }
 
+    /// The conditions a row of `row_day` counts for as of `day`, its day within each
+    /// condition's window, as bits by condition number.
+    pub fn counted_on(&self, system: &str, code: &str, row_day: i64, day: i64) -> u64 {
+        let mut mask = 0;
+        for (i, c) in self.conditions().enumerate().take(64) {
+            if row_day <= day && row_day > day - c.days && c.counts(system, code) {
+                mask |= 1 << i;
+            }
+        }
+        mask
+    }
+
+    /// The segment proposed from how many rows counted for each condition (by number) on the
+    /// day, and the rule that proposed it (`None` for `muuten`). A client's state is these
+    /// counts alone, whatever the number of rows.
+    pub fn propose_counts(&self, counts: &[u32]) -> (Option<&str>, Option<usize>) {
+        let mut at = 0usize;
+        for (index, rule) in self.rules.iter().enumerate() {
+            let n = rule.conditions.len();
+            let holds = rule
+                .conditions
+                .iter()
+                .enumerate()
+                .all(|(k, c)| counts.get(at + k).copied().unwrap_or(0) >= c.at_least);
+            at += n;
+            if holds {
+                return (Some(&rule.segment), Some(index));
+            }
+        }
+        (self.otherwise.as_deref(), None)
+    }
+
     /// The conditions (by number) a row counts for.
     pub fn counted_by(&self, system: &str, code: &str) -> Vec<u16> {
         self.conditions()

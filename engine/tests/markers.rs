@@ -51,4 +51,30 @@ fn the_rule_of_the_smaller_priority_wins_and_windows_count_back_from_the_day() {
     assert_eq!(m.propose(day, &rows(&[(day - 10, &f32)])).0, Some("a"));
     // Rows after the day do not count.
     assert_eq!(m.propose(day, &rows(&[(day + 1, &visit), (day + 2, &visit)])).0, Some("a"));
+
+    // The same from counts kept while reading: each row counted for the conditions whose
+    // window holds it on the day.
+    let counts = |list: &[(i64, &str, &str)]| {
+        let mut counts = vec![0u32; m.conditions().count()];
+        for (d, system, code) in list {
+            let mut bits = m.counted_on(system, code, *d, day);
+            while bits != 0 {
+                counts[bits.trailing_zeros() as usize] += 1;
+                bits &= bits - 1;
+            }
+        }
+        counts
+    };
+    let near = counts(&[(day - 3, "SPAT", "SPAT1331"), (day - 20, "SPAT", "SPAT1331")]);
+    assert_eq!(m.propose_counts(&near).0, Some("c"));
+    let far = counts(&[(day - 3, "SPAT", "SPAT1331"), (day - 30, "SPAT", "SPAT1331")]);
+    assert_eq!(m.propose_counts(&far).0, Some("a"));
+    let all = counts(&[
+        (day - 3, "SPAT", "SPAT1331"),
+        (day - 4, "SPAT", "SPAT1331"),
+        (day - 10, "ICD10", "F32.1"),
+        (day - 50, "merkki", "huoli"),
+    ]);
+    assert_eq!(m.propose_counts(&all), (Some("b"), Some(0)));
+    assert_eq!(m.propose_counts(&counts(&[(day + 1, "ICD10", "F32")])).0, Some("a"));
 }
