@@ -406,7 +406,11 @@ fn generate_region(
     let mut files: Region = corpus
         .iter()
         .filter(|(_, text)| !(text.contains("\nprosessi ") || text.starts_with("prosessi ")))
-        .map(|(name, text)| (format!("alue{region}/{name}"), text.clone()))
+        // Files that name processes without defining one (forms: `askel PROCESS.STEP`) name the
+        // first copy.
+        .map(|(name, text)| {
+            (format!("alue{region}/{name}"), rename_processes(text, processes, "_0"))
+        })
         .collect();
     let copies = PROCESSES_PER_REGION.div_ceil(processes.len().max(1));
     for copy in 0..copies {

@@ -740,6 +740,11 @@ catalogue! {
         fi "ikkuna {window} on pidempi kuin rivien säilytysaika {retention}",
         hint "a window counts only rows that are still kept: shorten it, or keep the rows longer with `säilytys`",
         vihje "ikkuna laskee vain säilytettyjä rivejä: lyhennä sitä tai pidennä säilytystä (`säilytys`)";
+    TooManyMarkerConditions = "V035", Error,
+        en "marker rules `{markers}` have {count} conditions; at most 64 are told apart",
+        fi "merkkisäännöissä `{markers}` on {count} ehtoa; enintään 64 erotetaan toisistaan",
+        hint "split the rules into several `merkkisäännöt`, or combine codes into one condition (`koodi ICD10 F10, F11`)",
+        vihje "jaa säännöt useampaan `merkkisäännöt`-lohkoon tai yhdistä koodeja samaan ehtoon (`koodi ICD10 F10, F11`)";
     StepOffSegmentPath = "V018", Error,
         en "step `{step}` is planned for {segments}, but the workflow carries it out only on branches that they do not take",
         fi "askel `{step}` on suunniteltu segmenteille {segments}, mutta työnkulku toteuttaa sen vain haaroissa, joihin ne eivät kulje",

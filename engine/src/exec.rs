@@ -339,7 +339,8 @@ impl Machine {
             .filter_map(|s| s.per.as_deref())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        if facts.flags.len() > MAX_FLAGS || numbers > 1 {
+        let fits = (plans.len() * facts.size()) <= usize::from(u16::MAX) + 1;
+        if facts.flags.len() > MAX_FLAGS || numbers > 1 || !fits {
             return Err(MachineError::TooManyFacts {
                 process: process.name.clone(),
                 flags: facts.flags.len(),

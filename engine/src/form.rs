@@ -231,8 +231,13 @@ impl Form {
                 tie: s.tie.as_ref().map(|v| v.text.clone()),
             })
             .collect();
+        // A segment can be proposed only when the form scores every axis it is placed on.
+        let scores_all = profiles.iter().all(|(_, position)| {
+            position.iter().all(|(axis, _)| scoring.iter().any(|s| s.axis == *axis))
+        });
         let positions = profiles
             .iter()
+            .filter(|_| scores_all)
             .map(|(segment, position)| {
                 let at = scoring
                     .iter()
@@ -255,6 +260,16 @@ impl Form {
                 .collect(),
             scoring,
             positions,
+        }
+    }
+
+    /// Sets the answers of questions that were not to be asked (their `näytä kun` does not
+    /// hold) to no answer, in the order asked, as the check takes them.
+    pub fn drop_unasked(&self, answers: &mut [Option<u64>]) {
+        for q in 0..self.questions.len().min(answers.len()) {
+            if !self.asked(q, answers) {
+                answers[q] = None;
+            }
         }
     }
 
@@ -322,7 +337,7 @@ impl Form {
         })?;
         let mut answers = vec![None; self.questions.len()];
         for (name, value) in object {
-            let field = format!("answers.{name}");
+            let field = format!("answers.{}", crate::pseudonym::redact_identity_codes(name));
             let Some(at) = self.questions.iter().position(|q| q.name == *name) else {
                 let known: Vec<&str> = self.questions.iter().map(|q| q.name.as_str()).collect();
                 return Err(FormError {
@@ -337,7 +352,7 @@ impl Form {
             if value.is_null() {
                 continue;
             }
-            let wrong = |reason: String| FormError { field: format!("answers.{name}"), reason };
+            let wrong = |reason: String| FormError { field: field.clone(), reason };
             let option = |options: &[String], v: &serde_json::Value| -> Result<u64, FormError> {
                 let text = v.as_str().ok_or_else(|| {
                     wrong(format!("an option is text: one of {}", options.join(", ")))
@@ -375,6 +390,7 @@ impl Form {
                 Kind::Text => None,
             };
         }
+        self.drop_unasked(&mut answers);
         Ok(answers)
     }
 

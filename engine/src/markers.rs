@@ -23,9 +23,16 @@ pub struct Condition {
 
 impl Condition {
     /// Whether a row of `system` and `code` counts for the condition: the code is one of the
-    /// condition's, or under one (`F3` covers `F32.1`).
+    /// condition's, or, in the hierarchical classifications (ICD-10, ICPC-2), under one (`F3`
+    /// covers `F32.1`). Visit and service codes and named markers match exactly.
     pub fn counts(&self, system: &str, code: &str) -> bool {
-        self.system == system && self.codes.iter().any(|c| code.starts_with(c.as_str()))
+        if self.system != system {
+            return false;
+        }
+        let hierarchical = matches!(system, "ICD10" | "ICPC2");
+        self.codes
+            .iter()
+            .any(|c| if hierarchical { code.starts_with(c.as_str()) } else { code == c })
     }
 }
 

@@ -911,8 +911,14 @@ impl Projection {
                 h.bytes(&e.occurred.to_le_bytes());
                 h.bytes(&e.id.to_le_bytes());
                 h.bytes(&[e.kind as u8]);
-                for x in [e.a, e.b, e.c] {
-                    h.str(name(x));
+                // A fact's value is a number, not a name.
+                let b_is_name = e.kind != Kind::FactRecorded;
+                for (k, x) in [e.a, e.b, e.c].into_iter().enumerate() {
+                    if k == 1 && !b_is_name {
+                        h.bytes(&x.to_le_bytes());
+                    } else {
+                        h.str(name(x));
+                    }
                 }
             }
             let Some(rt) = &case.rt else { continue };
@@ -926,6 +932,8 @@ impl Projection {
             h.str(name(case.unit));
             h.bytes(&case.opening.opened.to_le_bytes());
             h.bytes(&case.opening.born.unwrap_or(i64::MIN).to_le_bytes());
+            h.bytes(&case.opening.pregnancy.unwrap_or(i64::MIN).to_le_bytes());
+            h.bytes(&case.opening.facts.to_le_bytes());
             h.str(name(case.opening.segment));
             h.str(name(rt.segment));
             h.bytes(&rt.plan.to_le_bytes());

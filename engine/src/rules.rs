@@ -1331,6 +1331,14 @@ impl<'m> Validator<'m> {
     /// is proposed by some rule, and no window is longer than the rows are kept.
     fn markers(&mut self, file: FileId, markers: &polku_dsl::ast::Markers) {
         let rules = &markers.rules;
+        let count: usize = rules.iter().map(|r| r.conditions.len()).sum();
+        if count > 64 {
+            self.push(
+                Diagnostic::new(Code::TooManyMarkerConditions, file, markers.name.span)
+                    .arg("markers", markers.name.text.as_str())
+                    .arg("count", count.to_string()),
+            );
+        }
         for (i, a) in rules.iter().enumerate() {
             if let Some(b) = rules[i + 1..]
                 .iter()

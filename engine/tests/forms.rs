@@ -87,6 +87,14 @@ fn answers_propose_a_segment_and_name_what_drove_it() {
     assert_eq!(proposal.segment.as_deref(), Some("huolenpito"));
     assert_eq!(proposal.axes[0].how, "tie");
 
+    // An answer to a question that was not to be asked (worries, after no worries) counts for
+    // nothing, as in the check.
+    let answers = form
+        .read_answers(&json!({"jaksaminen": 4, "huolia": false, "huolet": ["päihteet"], "tuki": "läheisiltä"}))
+        .unwrap();
+    let proposal = form.score(&answers);
+    assert_eq!((proposal.axes[0].how, proposal.segment.as_deref()), ("rule", Some("pärjääjä")));
+
     // No answers at all: `puuttuu` decides the need; the resources stay undecided.
     let proposal = form.score(&form.read_answers(&json!({})).unwrap());
     assert_eq!(proposal.axes[0].value.as_deref(), Some("runsas"));
@@ -138,4 +146,20 @@ fn a_gap_and_an_overlap_are_found_with_an_example() {
     let (first, second, example) = check.overlaps[1].clone().unwrap();
     assert_eq!((first.as_str(), second.as_str()), ("heikot", "hyvät"));
     assert!(example.contains("huolet talous") && example.contains("tuki läheisiltä"), "{example}");
+}
+
+#[test]
+fn a_form_that_leaves_an_axis_unscored_proposes_no_segment() {
+    let source = MODEL.replace(
+        "  akseli voimavarat {\n    heikot kun tuki ei_keneltäkään\n    heikot kun huolet talous\n    hyvät kun tuki läheisiltä\n    tasapeli heikot\n  }\n",
+        "",
+    );
+    assert_ne!(source, MODEL);
+    let mut sources = SourceSet::new();
+    sources.add("l.polku", &source);
+    let checked = polku_dsl::check(&sources, &[]);
+    let form = polku_engine::compile(&checked.files).forms["l"].clone();
+    let proposal = form.score(&form.read_answers(&json!({"jaksaminen": 5})).unwrap());
+    assert_eq!(proposal.axes[0].value.as_deref(), Some("kevyt"));
+    assert_eq!(proposal.segment, None, "the resources are not scored: the professional decides");
 }

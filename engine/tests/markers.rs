@@ -36,6 +36,10 @@ fn the_rule_of_the_smaller_priority_wins_and_windows_count_back_from_the_day() {
     let f32 = m.counted_by("ICD10", "F32.1");
     let worry = m.counted_by("merkki", "huoli");
     assert_eq!(m.counted_by("ICD10", "J06"), Vec::<u16>::new());
+    // Visit codes and named markers match exactly; only the classifications cover the codes
+    // under a code.
+    assert_eq!(m.counted_by("SPAT", "SPAT13310"), Vec::<u16>::new());
+    assert_eq!(m.counted_by("merkki", "huoli_peruttu"), Vec::<u16>::new());
     let day = 20_000;
     let rows = |list: &[(i64, &Vec<u16>)]| -> Vec<(i64, u16)> {
         list.iter().flat_map(|(d, cs)| cs.iter().map(move |c| (*d, *c))).collect()

@@ -136,6 +136,11 @@ test('a nurse makes a link, the client answers on a phone, the nurse overrides t
   const width = await client.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 360, `the form fits a 360 px screen (${width} px)`);
   await axe(client, 'the client form');
+  // A forwarded link opens for no one else once the client has opened it.
+  const other = await browser.newContext({ locale: 'fi-FI' });
+  const elsewhere = await (await other.newPage()).goto(link);
+  assert.equal(elsewhere.status(), 404, 'the link is bound to the browser that opened it');
+  await other.close();
   await shot(client, 'client');
   // Answers chosen by their labels, as a screen reader or a finger would.
   const question = (name) => client.locator('fieldset.question', { has: client.locator(`input[name="${name}"]`) });

@@ -8,7 +8,7 @@
 //! nurse confirms, and a link or answers left waiting expire and are wiped the same way.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -45,19 +45,29 @@ impl Drop for Answers {
         }
         for (_, text) in &mut self.texts {
             text.fill(0);
+            // The writes must happen although the bytes are freed right after.
+            std::hint::black_box(&text);
         }
     }
 }
 
 struct Pending {
     case: String,
-    form: String,
+    /// The form as it was when the link was made: the answers are read and scored against it
+    /// even if the model changes meanwhile.
+    form: Arc<Form>,
     expires: Instant,
+    /// The browser that opened the link first (a random value in its cookie): only it may
+    /// answer, so a forwarded link is of no use to anyone else.
+    browser: Option<String>,
     answers: Option<Answers>,
 }
 
 /// A case's form, its answers as numbers by question, and the free-text answers.
-type Held = (String, Vec<Option<u64>>, Vec<(String, String)>);
+type Held = (Arc<Form>, Vec<Option<u64>>, Vec<(String, String)>);
+
+/// The cookie that binds a link to the browser that opened it.
+const BROWSER_COOKIE: &str = "polku_form";
 
 /// Links handed out and answers waiting for the nurse, by link token; in memory only.
 pub struct FormLinks {
@@ -94,7 +104,7 @@ impl FormLinks {
     }
 
     /// A new link for a case; an earlier one of the same case is withdrawn.
-    fn create(&self, case: &str, form: &str) -> std::io::Result<String> {
+    fn create(&self, case: &str, form: Arc<Form>) -> std::io::Result<String> {
         let token = auth::new_token()?;
         let open_for = self.open_for;
         self.with(|links| {
@@ -103,8 +113,9 @@ impl FormLinks {
                 token.clone(),
                 Pending {
                     case: case.to_owned(),
-                    form: form.to_owned(),
+                    form,
                     expires: Instant::now() + open_for,
+                    browser: None,
                     answers: None,
                 },
             );
@@ -112,16 +123,33 @@ impl FormLinks {
         Ok(token)
     }
 
-    /// The form of a link that still waits for answers.
-    fn open(&self, token: &str) -> Option<String> {
-        self.with(|links| links.get(token).filter(|p| p.answers.is_none()).map(|p| p.form.clone()))
+    /// The form of a link that still waits for answers, opened in the browser whose cookie is
+    /// `browser`. The first browser to open it gets a new cookie value (returned) and is the
+    /// only one the link opens for from then on.
+    fn open(&self, token: &str, browser: Option<&str>) -> Option<(Arc<Form>, Option<String>)> {
+        let fresh = auth::new_token().ok()?;
+        self.with(|links| {
+            let p = links.get_mut(token).filter(|p| p.answers.is_none())?;
+            match &p.browser {
+                None => {
+                    p.browser = Some(fresh.clone());
+                    Some((p.form.clone(), Some(fresh)))
+                }
+                Some(b) if Some(b.as_str()) == browser => Some((p.form.clone(), None)),
+                Some(_) => None,
+            }
+        })
     }
 
-    /// Keeps the answers of a link; the link is used up.
-    fn answer(&self, token: &str, answers: Answers) -> bool {
+    /// Keeps the answers of a link sent from the browser that opened it; the link is used up.
+    fn answer(&self, token: &str, browser: Option<&str>, answers: Answers) -> bool {
         let kept_for = self.kept_for;
         self.with(|links| match links.get_mut(token) {
-            Some(p) if p.answers.is_none() => {
+            Some(p)
+                if p.answers.is_none()
+                    && p.browser.is_some()
+                    && p.browser.as_deref() == browser =>
+            {
                 p.answers = Some(answers);
                 p.expires = Instant::now() + kept_for;
                 true
@@ -140,6 +168,7 @@ impl FormLinks {
         self.with(|links| {
             let p = links.values().find(|p| p.case == case)?;
             let a = p.answers.as_ref()?;
+            // The same form the answers were given to.
             let texts =
                 a.texts.iter().map(|(q, t)| (q.clone(), String::from_utf8_lossy(t).into_owned()));
             Some((p.form.clone(), a.numbers.clone(), texts.collect()))
@@ -217,7 +246,7 @@ fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, W
         .ok_or(Word::NoCases)?;
     let version = state.model();
     let form = form_of_process(&version.model, &process).ok_or(Word::NoForm)?;
-    api.forms.create(case, &form.name).map_err(|_| Word::NotRecorded)
+    api.forms.create(case, Arc::new(form.clone())).map_err(|_| Word::NotRecorded)
 }
 
 /// A page of the client's form: its own, without the staff's navigation.
@@ -319,7 +348,7 @@ fn choices(kind: &Kind, lang: Lang) -> (&'static str, Vec<(String, String)>) {
     }
 }
 
-/// `GET /lomake/{token}`: the client's form, once.
+/// `GET /lomake/{token}`: the client's form, in the browser that opened the link first.
 pub async fn client_form(
     State(state): State<AppState>,
     axum::extract::Path(token): axum::extract::Path<String>,
@@ -328,19 +357,29 @@ pub async fn client_form(
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
     let Some(api) = state.api() else { return gone(lang) };
-    let Some(name) = api.forms.open(&token) else { return gone(lang) };
-    let version = state.model();
-    let Some(form) = version.model.forms.get(&name) else { return gone(lang) };
+    let browser = super::cookie(&headers, BROWSER_COOKIE);
+    let Some((form, fresh)) = api.forms.open(&token, browser.as_deref()) else { return gone(lang) };
     let title = if form.title.is_empty() { form.name.clone() } else { form.title.clone() };
-    client_page(
+    let mut response = client_page(
         lang,
         &title,
         html! {
             h1 { (title) }
             p { (say(Word::FormIntro, lang)) }
-            (questions_form(form, &token, lang, &HashMap::new()))
+            (questions_form(&form, &token, lang, &HashMap::new()))
         },
-    )
+    );
+    if let Some(value) = fresh {
+        let secure = if super::over_tls(&headers) { "; Secure" } else { "" };
+        let cookie = format!(
+            "{BROWSER_COOKIE}={value}; Path=/lomake/{token}; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            OPEN_FOR.as_secs()
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
 }
 
 /// Reads the posted answers: numbers by question as the form scores them, and free text.
@@ -384,6 +423,7 @@ fn read_posted(form: &Form, body: &[u8]) -> Result<Answers, HashMap<String, Word
         }
     }
     if errors.is_empty() {
+        form.drop_unasked(&mut numbers);
         Ok(Answers { numbers, texts })
     } else {
         Err(errors)
@@ -400,13 +440,16 @@ pub async fn client_answers(
 ) -> Response {
     let lang = choose_lang(&query, &headers).lang;
     let Some(api) = state.api() else { return gone(lang) };
-    let Some(name) = api.forms.open(&token) else { return gone(lang) };
-    let version = state.model();
-    let Some(form) = version.model.forms.get(&name) else { return gone(lang) };
+    let browser = super::cookie(&headers, BROWSER_COOKIE);
+    // Only the browser that opened the link (it has the cookie by now) may answer.
+    let Some((form, None)) = browser.as_deref().and_then(|b| api.forms.open(&token, Some(b)))
+    else {
+        return gone(lang);
+    };
     let title = if form.title.is_empty() { form.name.clone() } else { form.title.clone() };
-    match read_posted(form, &body) {
+    match read_posted(&form, &body) {
         Ok(answers) => {
-            if !api.forms.answer(&token, answers) {
+            if !api.forms.answer(&token, browser.as_deref(), answers) {
                 return gone(lang);
             }
             client_page(
@@ -422,7 +465,7 @@ pub async fn client_answers(
                 html! {
                     h1 { (title) }
                     p.error role="alert" { (say(Word::FormErrors, lang)) }
-                    (questions_form(form, &token, lang, &errors))
+                    (questions_form(&form, &token, lang, &errors))
                 },
             );
             *response.status_mut() = StatusCode::BAD_REQUEST;
@@ -433,7 +476,7 @@ pub async fn client_answers(
 
 /// The case's form, answers and proposal, after logging the nurse's access to the client.
 struct Review {
-    form: Form,
+    form: Arc<Form>,
     numbers: Vec<Option<u64>>,
     texts: Vec<(String, String)>,
     proposal: Proposal,
@@ -444,12 +487,11 @@ fn review_of(state: &AppState, session: &Session, case: &str, purpose: &str) -> 
     let api = state.api()?;
     let (_, unit) = api.tracker.case_owner(case)?;
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-    let (name, numbers, texts) = api.forms.answers_of(case)?;
+    let (form, numbers, texts) = api.forms.answers_of(case)?;
     // The access to the client's data is logged before anything of it is shown.
     let actor = session.principal.actor(purpose, "");
     api.tracker.case_status(case, &actor, now(), Lang::Fi).ok()??;
     let version = state.model();
-    let form = version.model.forms.get(&name)?.clone();
     let segments = form
         .segmentation
         .as_ref()
@@ -496,7 +538,7 @@ fn review_page(
                         @if q.kind == Kind::Text {
                             dd { (review.texts.iter().find(|(n, _)| *n == q.name).map_or(say(Word::NoAnswer, lang), |(_, t)| t.as_str())) }
                         } @else {
-                            dd { (answer_text(form, i, review.numbers[i], lang)) }
+                            dd { (answer_text(form, i, review.numbers.get(i).copied().flatten(), lang)) }
                         }
                     }
                 }
@@ -591,13 +633,14 @@ pub async fn confirm(
         return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
     };
     let proposed = found.proposal.segment.clone();
-    if proposed.as_deref() != Some(segment.as_str()) && reason.is_empty() {
+    let known = found.segments.contains(&segment);
+    if !known || (proposed.as_deref() != Some(segment.as_str()) && reason.is_empty()) {
         let body = review_page(
             &found,
             &session,
             (&client, &purpose, &case),
             lang,
-            Some(Word::OverrideNeedsReason),
+            Some(if known { Word::OverrideNeedsReason } else { Word::NotRecorded }),
         );
         let mut response =
             super::super::pages::page(super::frame(&state, &uri, lang, choice), body);
@@ -650,6 +693,25 @@ pub async fn confirm(
 mod tests {
     use super::*;
 
+    fn form() -> Arc<Form> {
+        let mut sources = polku_dsl::SourceSet::new();
+        sources.add(
+            "l.polku",
+            r#"
+segmentointi s "S" {
+  segmentti a "A"
+}
+lomake l "L" {
+  segmentointi s
+  kysymys jaksaminen "J" asteikko 1 5
+  kysymys kerro "K" teksti
+}
+"#,
+        );
+        let checked = polku_dsl::check(&sources, &[]);
+        Arc::new(polku_engine::compile(&checked.files).forms["l"].clone())
+    }
+
     fn answers(text: &str) -> Answers {
         Answers {
             numbers: vec![Some(2), None],
@@ -658,36 +720,47 @@ mod tests {
     }
 
     #[test]
-    fn a_link_works_once_and_answers_wait_only_until_confirmed() {
+    fn a_link_opens_in_one_browser_works_once_and_answers_wait_only_until_confirmed() {
         let links = FormLinks::default();
-        let token = links.create("c-1", "l").unwrap();
+        let token = links.create("c-1", form()).unwrap();
         assert_eq!(links.state_of("c-1"), Some(false));
-        assert_eq!(links.open(&token).as_deref(), Some("l"));
-        assert!(links.answer(&token, answers("salaisuus")));
+        // The first browser gets a cookie; another browser is refused from then on.
+        let (opened, cookie) = links.open(&token, None).unwrap();
+        assert_eq!(opened.name, "l");
+        let cookie = cookie.unwrap();
+        assert!(links.open(&token, None).is_none(), "a forwarded link opens for no one else");
+        assert!(links.open(&token, Some("other")).is_none());
+        assert!(links.open(&token, Some(&cookie)).is_some_and(|(_, fresh)| fresh.is_none()));
+        assert!(!links.answer(&token, Some("other"), answers("väärä")));
+        assert!(links.answer(&token, Some(&cookie), answers("salaisuus")));
         // Used up: neither opened nor answered again.
-        assert_eq!(links.open(&token), None);
-        assert!(!links.answer(&token, answers("toinen")));
+        assert!(links.open(&token, Some(&cookie)).is_none());
+        assert!(!links.answer(&token, Some(&cookie), answers("toinen")));
         assert_eq!(links.state_of("c-1"), Some(true));
         let (form, numbers, texts) = links.answers_of("c-1").unwrap();
-        assert_eq!((form.as_str(), numbers[0]), ("l", Some(2)));
+        assert_eq!((form.name.as_str(), numbers[0]), ("l", Some(2)));
         assert_eq!(texts, [("kerro".to_owned(), "salaisuus".to_owned())]);
         links.discard("c-1");
         assert_eq!(links.held(), 0);
-        assert_eq!(links.answers_of("c-1"), None);
+        assert!(links.answers_of("c-1").is_none());
     }
 
     #[test]
     fn a_new_link_withdraws_the_old_one_and_abandoned_forms_expire() {
         let links = FormLinks::with_lifetimes(Duration::from_millis(30), Duration::from_millis(30));
-        let first = links.create("c-1", "l").unwrap();
-        let second = links.create("c-1", "l").unwrap();
-        assert_eq!(links.open(&first), None, "the earlier link is withdrawn");
-        assert!(links.answer(&second, answers("hylätty")));
+        let first = links.create("c-1", form()).unwrap();
+        let second = links.create("c-1", form()).unwrap();
+        assert!(links.open(&first, None).is_none(), "the earlier link is withdrawn");
+        let (_, cookie) = links.open(&second, None).unwrap();
+        assert!(links.answer(&second, cookie.as_deref(), answers("hylätty")));
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(links.answers_of("c-1"), None, "answers the nurse never went through are wiped");
+        assert!(
+            links.answers_of("c-1").is_none(),
+            "answers the nurse never went through are wiped"
+        );
         assert_eq!(links.held(), 0);
-        let late = links.create("c-2", "l").unwrap();
+        let late = links.create("c-2", form()).unwrap();
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(links.open(&late), None, "a link not opened in time expires");
+        assert!(links.open(&late, None).is_none(), "a link not opened in time expires");
     }
 }
