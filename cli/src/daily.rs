@@ -119,6 +119,7 @@ impl Clients<'_> {
 pub fn run(
     extract: &Path,
     date: &str,
+    from: Option<&str>,
     markers: Option<&str>,
     args: &StoreArgs,
     format: PlanFormat,
@@ -153,6 +154,21 @@ pub fn run(
             )
         );
     };
+    // With --from, the same for an earlier day, and who moved between the two.
+    let earlier = match from {
+        None => None,
+        Some(text) => match day_of(text) {
+            Some(d) => Some(d),
+            None => bail!(
+                "--from: {}",
+                say(
+                    lang,
+                    "not a date: write it as 2026-03-14",
+                    "ei päivämäärä: kirjoita muodossa 2026-03-14"
+                )
+            ),
+        },
+    };
     let input: Box<dyn std::io::Read> = if extract == Path::new("-") {
         Box::new(std::io::stdin())
     } else {
@@ -162,6 +178,7 @@ pub fn run(
     // Per client (by pseudonym): how many rows counted for each condition on the day. That is
     // the whole state: it does not grow with the rows.
     let conditions = rules.conditions().count().min(64);
+    let days: Vec<i64> = earlier.into_iter().chain(std::iter::once(day)).collect();
     let mut clients: polku_dsl::hash::FastMap<[u8; 32], Box<[u32]>> =
         polku_dsl::hash::FastMap::default();
     let mut names = Clients { key: &setup.key, last: None };
@@ -208,19 +225,36 @@ pub fn run(
         if row.day > day || row.day <= since {
             out_of_range += 1;
         }
-        let mut bits = rules.counted_on(row.system, row.code, row.day, day);
-        let entry = clients.entry(client).or_insert_with(|| vec![0; conditions].into_boxed_slice());
-        while bits != 0 {
-            let slot = &mut entry[bits.trailing_zeros() as usize];
-            *slot = slot.saturating_add(1);
-            bits &= bits - 1;
+        let entry = clients
+            .entry(client)
+            .or_insert_with(|| vec![0; conditions * days.len()].into_boxed_slice());
+        for (k, &on) in days.iter().enumerate() {
+            let mut bits = rules.counted_on(row.system, row.code, row.day, on);
+            while bits != 0 {
+                let slot = &mut entry[k * conditions + bits.trailing_zeros() as usize];
+                *slot = slot.saturating_add(1);
+                bits &= bits - 1;
+            }
         }
     }
     let mut distribution: BTreeMap<String, u64> = BTreeMap::new();
+    let mut moves: BTreeMap<(String, String), u64> = BTreeMap::new();
     for counts in clients.values() {
-        let (segment, _) = rules.propose_counts(counts);
-        *distribution.entry(segment.unwrap_or("–").to_owned()).or_default() += 1;
+        let now = &counts[(days.len() - 1) * conditions..];
+        let (segment, _) = rules.propose_counts(now);
+        let segment = segment.unwrap_or("–");
+        *distribution.entry(segment.to_owned()).or_default() += 1;
+        if earlier.is_some() {
+            let before = rules.propose_counts(&counts[..conditions]).0.unwrap_or("–");
+            if before != segment {
+                *moves.entry((before.to_owned(), segment.to_owned())).or_default() += 1;
+            }
+        }
     }
+    let transitions: Vec<serde_json::Value> = moves
+        .iter()
+        .map(|((from, to), n)| serde_json::json!({"from": from, "to": to, "clients": n, "source": "markers"}))
+        .collect();
     match format {
         PlanFormat::Json => {
             let value = serde_json::json!({
@@ -232,6 +266,11 @@ pub fn run(
                 "refused": refused,
                 "distribution": distribution,
             });
+            let mut value = value;
+            if let Some(from) = from {
+                value["from"] = serde_json::json!(from.trim());
+                value["transitions"] = serde_json::json!(transitions);
+            }
             outln!("{}", serde_json::to_string_pretty(&value)?);
         }
         PlanFormat::Table => {
@@ -250,6 +289,18 @@ pub fn run(
             for (segment, count) in &distribution {
                 let share = 100.0 * *count as f64 / clients.len().max(1) as f64;
                 outln!("  {segment:<16} {count:>9}  {share:5.1} %");
+            }
+            if let Some(from) = from {
+                outln!(
+                    "{} {} → {} ({}):",
+                    say(lang, "Moved between", "Siirtyneet välillä"),
+                    from.trim(),
+                    date.trim(),
+                    say(lang, "source: marker rules", "lähde: merkkisäännöt")
+                );
+                for ((a, b), n) in &moves {
+                    outln!("  {a} → {b}  {n}");
+                }
             }
         }
     }

@@ -129,6 +129,7 @@ pub fn finnish(command: Command) -> Command {
                 )
                 .mut_arg("extract", |a| a.help("Poiminta; - tarkoittaa vakiosyötettä"))
                 .mut_arg("date", |a| a.help("Päivä (VVVV-KK-PP)"))
+                .mut_arg("from", |a| a.help("Aiempi päivä: myös asiakkaat, joiden ehdotettu segmentti muuttui päivien välillä"))
                 .mut_arg("markers", |a| a.help("Merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })

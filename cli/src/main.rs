@@ -183,6 +183,9 @@ enum Command {
         /// The day (YYYY-MM-DD).
         #[arg(long)]
         date: String,
+        /// An earlier day: also the clients whose proposed segment moved between the two.
+        #[arg(long)]
+        from: Option<String>,
         /// The marker rules' name (needed when the model has several).
         #[arg(long)]
         markers: Option<String>,
@@ -376,8 +379,8 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
-        Command::SegmentDaily { extract, date, markers, format, store } => {
-            daily::run(&extract, &date, markers.as_deref(), &store, format, lang)
+        Command::SegmentDaily { extract, date, from, markers, format, store } => {
+            daily::run(&extract, &date, from.as_deref(), markers.as_deref(), &store, format, lang)
         }
         Command::Render { model, level, process, segment, segmentation, workflow, format, out } => {
             maps::render(

@@ -785,4 +785,36 @@ fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_row
     assert!(!e.contains("131052"), "no identity code is repeated: {e}");
     // The same day again gives the same answer.
     assert_eq!(out(&run()), out(&o));
+    // Who moved between two days: the first client reached three visits on 1 September.
+    let o = polku(
+        &dir,
+        &[
+            "segment-daily",
+            "poiminta.csv",
+            "--date",
+            "2026-10-15",
+            "--from",
+            "2026-08-15",
+            "--model",
+            &m,
+            "--format",
+            "json",
+        ],
+    );
+    let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let moved: Vec<(String, String, u64)> = json["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["from"].as_str().unwrap().to_owned(),
+                t["to"].as_str().unwrap().to_owned(),
+                t["clients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(moved.contains(&("pärjääjä".into(), "yhteistyö".into(), 1)), "{json}");
+    assert!(moved.contains(&("pärjääjä".into(), "huolenpito".into(), 2)), "{json}");
+    assert_eq!(json["transitions"][0]["source"], "markers");
 }
