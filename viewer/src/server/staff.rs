@@ -719,6 +719,49 @@ async fn case_view(
     }
 }
 
+/// Records one event of a case as the signed-in staff member, with the unit check of every
+/// write; `Err` with the reason the store gave when it was refused.
+async fn record_as(
+    state: &AppState,
+    session: &Session,
+    purpose: &str,
+    case: &str,
+    kind: EventKind,
+    prefix: &str,
+) -> Result<(), Option<String>> {
+    let api = state.api().ok_or(None)?;
+    let at = Timestamp(now());
+    let id = auth::new_token().map(|t| format!("{prefix}-{}", &t[6..30])).map_err(|_| None)?;
+    let event = Event {
+        id,
+        case: case.to_owned(),
+        occurred: at,
+        recorded: at,
+        role: session.principal.role.as_str().to_owned(),
+        kind,
+    };
+    let actor = session.principal.actor(purpose, "");
+    let principal = session.principal.clone();
+    let tracker = api.tracker.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let allowed = |u: Option<&str>| {
+            u.is_some_and(|unit| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok())
+        };
+        tracker.append(vec![event], &actor, &allowed)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(result)) => match result.events.first() {
+            Some(polku_store::service::EventResult::Stored { .. }) => Ok(()),
+            Some(polku_store::service::EventResult::Refused { reason, .. }) => {
+                Err(Some(reason.clone()))
+            }
+            _ => Err(None),
+        },
+        _ => Err(None),
+    }
+}
+
 pub async fn record(
     State(state): State<AppState>,
     query: PageQuery,
@@ -737,7 +780,7 @@ pub async fn record(
     };
     let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
-    let Some((_, unit)) = api.tracker.case_owner(&case) else {
+    if api.tracker.case_owner(&case).is_none() {
         return show_client(
             &state,
             &uri,
@@ -748,7 +791,7 @@ pub async fn record(
             Some((false, say(Word::NotRecorded, lang).to_owned())),
         )
         .await;
-    };
+    }
     let current =
         api.tracker.with(|t| t.projection.case_status(&case, now(), lang)).map(|s| s.segment);
     let kind = match get("kind").as_str() {
@@ -777,38 +820,10 @@ pub async fn record(
             .await
         }
     };
-    let at = Timestamp(now());
-    let id = auth::new_token().map(|t| format!("staff-{}", &t[6..30])).unwrap_or_default();
-    let event = Event {
-        id,
-        case,
-        occurred: at,
-        recorded: at,
-        role: session.principal.role.as_str().to_owned(),
-        kind,
-    };
-    let actor = session.principal.actor(&purpose, "");
-    let principal = session.principal.clone();
-    let tracker = api.tracker.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let allowed = |u: Option<&str>| {
-            u.is_some_and(|unit| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok())
-        };
-        tracker.append(vec![event], &actor, &allowed)
-    })
-    .await;
-    let _ = unit;
-    let notice = match outcome {
-        Ok(Ok(result)) => match result.events.first() {
-            Some(polku_store::service::EventResult::Stored { .. }) => {
-                (true, say(Word::Recorded, lang).to_owned())
-            }
-            Some(polku_store::service::EventResult::Refused { reason, .. }) => {
-                (false, format!("{}: {reason}", say(Word::NotRecorded, lang)))
-            }
-            _ => (false, say(Word::NotRecorded, lang).to_owned()),
-        },
-        _ => (false, say(Word::NotRecorded, lang).to_owned()),
+    let notice = match record_as(&state, &session, &purpose, &case, kind, "staff").await {
+        Ok(()) => (true, say(Word::Recorded, lang).to_owned()),
+        Err(Some(reason)) => (false, format!("{}: {reason}", say(Word::NotRecorded, lang))),
+        Err(None) => (false, say(Word::NotRecorded, lang).to_owned()),
     };
     show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
 }

@@ -17,9 +17,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup, DOCTYPE};
 use polku_dsl::Lang;
-use polku_engine::event::{Event, EventKind};
+use polku_engine::event::EventKind;
 use polku_engine::form::{Form, Kind, Proposal};
-use polku_engine::time::Timestamp;
 
 use super::super::auth::{self, Action};
 use super::super::{choose_lang, AppState, PageQuery};
@@ -648,38 +647,16 @@ pub async fn confirm(
         return private(response);
     }
     drop(found);
-    let at = Timestamp(now());
-    let id = auth::new_token().map(|t| format!("form-{}", &t[6..30])).unwrap_or_default();
-    let event = Event {
-        id,
-        case: case.clone(),
-        occurred: at,
-        recorded: at,
-        role: session.principal.role.as_str().to_owned(),
-        kind: EventKind::SegmentAssessed {
-            segment,
-            by: session.principal.name.clone(),
-            reason: Some(if reason.is_empty() {
-                format!("{}: {}", say(Word::Proposal, Lang::Fi), proposed.unwrap_or_default())
-            } else {
-                reason
-            }),
-        },
+    let kind = EventKind::SegmentAssessed {
+        segment,
+        by: session.principal.name.clone(),
+        reason: Some(if reason.is_empty() {
+            format!("{}: {}", say(Word::Proposal, Lang::Fi), proposed.unwrap_or_default())
+        } else {
+            reason
+        }),
     };
-    let actor = session.principal.actor(&purpose, "");
-    let principal = session.principal.clone();
-    let tracker = api.tracker.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        let allowed = |u: Option<&str>| {
-            u.is_some_and(|unit| auth::authorize(&principal, Action::RecordEvent { unit }).is_ok())
-        };
-        tracker.append(vec![event], &actor, &allowed)
-    })
-    .await;
-    let stored = matches!(
-        &outcome,
-        Ok(Ok(result)) if matches!(result.events.first(), Some(polku_store::service::EventResult::Stored { .. }))
-    );
+    let stored = super::record_as(&state, &session, &purpose, &case, kind, "form").await.is_ok();
     let notice = if stored {
         api.forms.discard(&case);
         (true, say(Word::AnswersWiped, lang).to_owned())
