@@ -10,18 +10,14 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { REPO_ROOT, axe, shot as keep, startServer } from './support.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const ARTIFACTS = join(HERE, 'artifacts');
-const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
 const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 300;
 // A free-text answer that must not survive the confirmation anywhere.
@@ -30,35 +26,6 @@ const SECRET = 'Kotona riidellään paljon tunnistettava-lause-7319';
 let server;
 let browser;
 let work;
-let output = '';
-
-async function startServer() {
-  const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
-  work = mkdtempSync(join(tmpdir(), 'polku-form-'));
-  const child = spawn(bin, [
-    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
-    '--demo-clients', String(CLIENTS), '--listen', '127.0.0.1:0',
-  ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  process.once('exit', () => child.kill('SIGKILL'));
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => { stderr += chunk; output += chunk; });
-  child.stdout.setEncoding('utf8');
-  let stdout = '';
-  const origin = await new Promise((resolveOrigin, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address printed:\n${stdout}\n${stderr}`)), 120_000);
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      output += chunk;
-      const match = stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (match) { clearTimeout(timer); resolveOrigin(`http://127.0.0.1:${match[1]}`); }
-    });
-    child.once('exit', (code) => reject(new Error(`polku serve exited (${code}):\n${stderr}`)));
-  });
-  const line = stderr.split('\n').find((l) => l.trim().startsWith('staff '));
-  assert.ok(line, `no staff token printed:\n${stderr}`);
-  return { child, origin, staff: line.trim().split(/\s+/)[1] };
-}
 
 /** A client of the demo with an open grade-5 extensive check, whose nurse's check assesses the segment. */
 function clientWithOpenCheck() {
@@ -73,22 +40,11 @@ function clientWithOpenCheck() {
   return { code: opened.client, caseId: opened.case, segment: opened.segment };
 }
 
-async function shot(page, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `form-${name}.png`), fullPage: true });
-}
-
-async function axe(page, label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document);
-    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
-  });
-  assert.deepEqual(result, [], `${label}: accessibility violations`);
-}
+const shot = (page, name) => keep(page, `form-${name}`);
 
 before(async () => {
-  server = await startServer();
+  work = mkdtempSync(join(tmpdir(), 'polku-form-'));
+  server = await startServer(work, CLIENTS);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -111,7 +67,7 @@ test('a nurse makes a link, the client answers on a phone, the nurse overrides t
   const staff = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 900 } });
   const nurse = await staff.newPage();
   await nurse.goto(`${server.origin}/staff`);
-  await nurse.fill('#token', server.staff);
+  await nurse.fill('#token', server.token('staff'));
   await nurse.click('#sign-in button[type=submit]');
   await nurse.waitForSelector('#look-up');
   await nurse.fill('#client', code);
@@ -199,7 +155,7 @@ test('a nurse makes a link, the client answers on a phone, the nurse overrides t
     assert.ok(!bytes.includes(Buffer.from(SECRET)), `${file} holds no answer`);
     assert.ok(!bytes.includes(Buffer.from('tunnistettava-lause')), `${file} holds no part of an answer`);
   }
-  assert.ok(!output.includes('tunnistettava-lause'), 'the server never writes an answer');
+  assert.ok(!server.output().includes('tunnistettava-lause'), 'the server never writes an answer');
   const metrics = await (await fetch(`${server.origin}/metrics`)).text();
   assert.ok(metrics.includes('polku_'), 'the metrics answer');
   const token = link.split('/lomake/')[1];

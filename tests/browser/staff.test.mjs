@@ -8,54 +8,20 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { REPO_ROOT, axe, shot as keep, startServer } from './support.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const ARTIFACTS = join(HERE, 'artifacts');
-const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
 const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 300;
 
 let server;
 let browser;
 let work;
-
-async function startServer() {
-  const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
-  work = mkdtempSync(join(tmpdir(), 'polku-staff-'));
-  const child = spawn(bin, [
-    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
-    '--demo-clients', String(CLIENTS), '--listen', '127.0.0.1:0',
-  ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  process.once('exit', () => child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => { stderr += chunk; });
-  child.stdout.setEncoding('utf8');
-  const origin = await new Promise((resolveOrigin, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address printed:\n${stdout}\n${stderr}`)), 120_000);
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const match = stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (match) { clearTimeout(timer); resolveOrigin(`http://127.0.0.1:${match[1]}`); }
-    });
-    child.once('exit', (code) => reject(new Error(`polku serve exited (${code}):\n${stderr}`)));
-  });
-  const token = (role) => {
-    const line = stderr.split('\n').find((l) => l.trim().startsWith(`${role} `));
-    assert.ok(line, `no ${role} token printed:\n${stderr}`);
-    return line.trim().split(/\s+/)[1];
-  };
-  return { child, origin, staff: token('staff'), auditor: token('auditor') };
-}
 
 /** The identity code and process of the first simulated client, as the demo made them. */
 function firstClient() {
@@ -67,24 +33,13 @@ function firstClient() {
   return { code: first.client, process: first.process };
 }
 
-async function shot(page, name) {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, `staff-${name}.png`), fullPage: true });
-  // What staff see first, without scrolling.
-  await page.screenshot({ path: join(ARTIFACTS, `staff-${name}-glance.png`) });
-}
-
-async function axe(page, label) {
-  await page.addScriptTag({ path: AXE_PATH });
-  const result = await page.evaluate(async () => {
-    const r = await window.axe.run(document);
-    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
-  });
-  assert.deepEqual(result, [], `${label}: accessibility violations`);
-}
+// The full page, and what staff see first, without scrolling.
+const shot = (page, name) => keep(page, `staff-${name}`, true);
 
 before(async () => {
-  server = await startServer();
+  work = mkdtempSync(join(tmpdir(), 'polku-staff-'));
+  const started = await startServer(work, CLIENTS);
+  server = { ...started, staff: started.token('staff'), auditor: started.token('auditor') };
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

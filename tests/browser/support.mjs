@@ -1,0 +1,64 @@
+// What the browser tests of `polku serve` share: starting the demo server on a free loopback
+// port, running axe-core on a page, and keeping screenshots.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(HERE, '..', '..');
+export const ARTIFACTS = join(HERE, 'artifacts');
+const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Starts `polku serve` on the Keusote model with `clients` demo clients and its database in
+ * `work`. Resolves once it prints its address; `token(role)` is the demo token it printed for a
+ * role, `output()` everything it wrote so far.
+ */
+export async function startServer(work, clients) {
+  const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
+  const child = spawn(bin, [
+    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
+    '--demo-clients', String(clients), '--listen', '127.0.0.1:0',
+  ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  child.stdout.setEncoding('utf8');
+  const origin = await new Promise((resolveOrigin, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address printed:\n${stdout}\n${stderr}`)), 120_000);
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = stdout.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (match) { clearTimeout(timer); resolveOrigin(`http://127.0.0.1:${match[1]}`); }
+    });
+    child.once('exit', (code) => reject(new Error(`polku serve exited (${code}):\n${stderr}`)));
+  });
+  const token = (role) => {
+    const line = stderr.split('\n').find((l) => l.trim().startsWith(`${role} `));
+    assert.ok(line, `no ${role} token printed:\n${stderr}`);
+    return line.trim().split(/\s+/)[1];
+  };
+  return { child, origin, token, output: () => stdout + stderr };
+}
+
+/** Runs axe-core on the page and fails on any violation. */
+export async function axe(page, label) {
+  await page.addScriptTag({ path: AXE_PATH });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document);
+    return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  });
+  assert.deepEqual(result, [], `${label}: accessibility violations`);
+}
+
+/** A full-page screenshot in artifacts/; with `glance`, also what shows without scrolling. */
+export async function shot(page, name, glance = false) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (glance) await page.screenshot({ path: join(ARTIFACTS, `${name}-glance.png`) });
+}
