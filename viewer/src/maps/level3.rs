@@ -430,6 +430,7 @@ pub fn dot_with_states(
     }
     stmts.push(Stmt::Attribute(attr("label", html(&title))));
     stmts.push(Stmt::Attribute(text_attr("labelloc", "t")));
+    stmts.push(Stmt::Attribute(text_attr("compound", "true")));
     let phases = &process.phase_diagram;
     for (index, kind) in phases.nodes.iter().enumerate() {
         match kind {
@@ -475,13 +476,23 @@ pub fn dot_with_states(
     for e in &phases.edges {
         let from = anchor(e.from, true);
         let to = anchor(e.to, false);
-        edges.push(flow_edge(
+        let mut arrow = flow_edge(
             &from,
             &to,
             e.condition(&say(Word::Segment, lang).to_lowercase()).as_deref(),
             e.back,
             lang,
-        ));
+        );
+        // An arrow into a phase ends at the phase's border, above its title, rather than
+        // running through the title to the start inside.
+        if let (DiagramNode::Element(name), false, Stmt::Edge(edge)) =
+            (&phases.nodes[e.to], e.back, &mut arrow)
+        {
+            if to.starts_with("g:") {
+                edge.attributes.push(text_attr("lhead", &format!("cluster_phase_{name}")));
+            }
+        }
+        edges.push(arrow);
     }
     stmts.extend(edges);
     dot::print(&dot::digraph("level3", "TB", stmts))
