@@ -1,119 +1,122 @@
 //! `polku segment-daily`: the segment each client's markers propose on a day, from an extract
-//! of the record systems, and the distribution over the segments.
+//! of the record systems; the proposals are stored by day, and the distribution over the
+//! segments is printed.
 //!
-//! The extract is read as a stream, one row at a time; each client keeps only a count per
-//! condition of the rows that fall in that condition's window on the day, so memory grows with
-//! the clients, not with the rows.
+//! The extract is read as a stream by [`polku_engine::markers::extract`]: each client keeps
+//! only a count per condition of the rows that fall in that condition's window on the day, so
+//! memory grows with the clients, not with the rows.
 
 use std::collections::BTreeMap;
-use std::io::BufRead as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use polku_dsl::hash::FastMap;
 use polku_dsl::Lang;
-use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym};
-use polku_engine::time::{days_from_civil, Timestamp};
+use polku_engine::markers::extract::{self, day_of};
+use polku_engine::markers::MarkerRules;
+use polku_store::markers::{day_text, MarkerRun};
 
 use crate::track::StoreArgs;
 use crate::{say, PlanFormat};
 
-/// One row of an extract, borrowed from its line.
-struct Row<'a> {
-    client: &'a str,
-    day: i64,
-    system: &'a str,
-    code: &'a str,
+/// A progress bar on standard error, drawn only when it is a terminal.
+pub(crate) struct Progress {
+    total: Option<u64>,
+    started: Instant,
+    last: Option<Instant>,
+    shown: bool,
 }
 
-/// A date `YYYY-MM-DD` as days since 1970.
-fn day_of(text: &str) -> Option<i64> {
-    let b = text.trim().as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
+impl Progress {
+    pub(crate) fn new(total: Option<u64>) -> Progress {
+        Progress { total, started: Instant::now(), last: None, shown: false }
     }
-    let number = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
-    };
-    let (y, m, d) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    // The calendar decides whether the day exists (30 February does not).
-    Timestamp::parse(text.trim())?;
-    Some(days_from_civil(i64::from(y), m, d))
-}
 
-/// Reads one line of CSV (`client,date,system,code`) or JSON Lines.
-fn read_row<'a>(
-    line: &'a str,
-    json: &'a mut Option<serde_json::Value>,
-) -> Result<Option<Row<'a>>, String> {
-    let line = line.trim();
-    if line.is_empty() || line.starts_with("client,") {
-        return Ok(None);
-    }
-    let (client, date, system, code) = if line.starts_with('{') {
-        let value: &serde_json::Value = json.insert(serde_json::from_str(line).map_err(|e| {
-            format!("not JSON: {}", polku_engine::pseudonym::redact_identity_codes(&e.to_string()))
-        })?);
-        let field = |name: &'static str| {
-            value
-                .get(name)
-                .and_then(|f| f.as_str())
-                .ok_or_else(|| format!("{name}: missing or not text"))
-        };
-        (field("client")?, field("date")?, field("system")?, field("code")?)
-    } else {
-        let mut parts = line.split(',').map(str::trim);
-        let fields = [parts.next(), parts.next(), parts.next(), parts.next(), parts.next()];
-        match fields {
-            [Some(a), Some(b), Some(c), Some(d), None] => (a, b, c, d),
-            _ => {
-                let count = line.split(',').count();
-                return Err(format!(
-                    "{count} fields where 4 are expected: client,date,system,code"
-                ));
-            }
+    /// Redraws the bar for `done` bytes, at most four times a second (and once more at the end).
+    pub(crate) fn update(&mut self, done: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
         }
-    };
-    let day = day_of(date).ok_or("date: not a date: write it as 2026-03-14")?;
-    for (name, value) in [("system", system), ("code", code)] {
-        if polku_engine::pseudonym::contains_identity_code(value) {
-            return Err(format!("{name}: contains a personal identity code"));
+        let now = Instant::now();
+        let whole = self.total.is_some_and(|t| done >= t);
+        if !whole && self.last.is_some_and(|t| now - t < Duration::from_millis(250)) {
+            return;
+        }
+        self.last = Some(now);
+        self.shown = true;
+        let line = bar(done, self.total, now - self.started);
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{line}");
+        let _ = err.flush();
+    }
+
+    /// Clears the bar.
+    pub(crate) fn finish(&mut self) {
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r{:width$}\r", "", width = 72);
+            let _ = err.flush();
+            self.shown = false;
         }
     }
-    Ok(Some(Row { client, day, system, code }))
 }
 
-/// The pseudonym of a row's client as 32 bytes; the last client is remembered, since an
-/// extract usually lists one client's rows together (the identity code is kept only until the
-/// next client's row).
-struct Clients<'k> {
-    key: &'k polku_engine::pseudonym::PseudonymKey,
-    last: Option<(String, [u8; 32])>,
-}
-
-impl Clients<'_> {
-    fn pseudonym(&mut self, client: &str) -> Result<[u8; 32], String> {
-        if let Some((text, bytes)) = &self.last {
-            if text == client {
-                return Ok(*bytes);
-            }
-        }
-        let pseudonym = if looks_like_identity_code(client) {
-            pseudonymise(client, self.key).map_err(|e| format!("client: {e}"))?
-        } else if let Some(p) = Pseudonym::parse(client) {
-            p
+/// One line of the progress bar: `[#####-----]  45 %  1.2 GB  12 s`, or without a total
+/// (standard input) the bytes and the time only.
+pub(crate) fn bar(done: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let size = |b: u64| {
+        if b >= 1 << 30 {
+            format!("{:.1} GB", b as f64 / (1u64 << 30) as f64)
         } else {
-            return Err("client: neither a personal identity code nor a pseudonym".to_owned());
-        };
-        let mut bytes = [0u8; 32];
-        let hex = pseudonym.as_str().as_bytes();
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            let digit = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-            *byte = digit(hex[2 * i]) << 4 | digit(hex[2 * i + 1]);
+            format!("{:.0} MB", b as f64 / (1u64 << 20) as f64)
         }
-        self.last = Some((client.to_owned(), bytes));
-        Ok(bytes)
+    };
+    let secs = elapsed.as_secs();
+    match total.filter(|&t| t > 0) {
+        Some(total) => {
+            let share = (done as f64 / total as f64).clamp(0.0, 1.0);
+            let filled = (share * 30.0).round() as usize;
+            format!(
+                "[{}{}] {:3.0} %  {} / {}  {secs} s",
+                "#".repeat(filled),
+                "-".repeat(30 - filled),
+                share * 100.0,
+                size(done),
+                size(total)
+            )
+        }
+        None => format!("{}  {secs} s", size(done)),
     }
+}
+
+/// The marker rules `name` names, or the model's only ones.
+pub(crate) fn marker_rules(
+    model: &polku_engine::model::Model,
+    name: Option<&str>,
+    lang: Lang,
+) -> Result<MarkerRules> {
+    let rules = match name {
+        Some(name) => model.markers.get(name),
+        None if model.markers.len() == 1 => model.markers.values().next(),
+        None => None,
+    };
+    let Some(rules) = rules else {
+        let names: Vec<&str> = model.markers.keys().map(String::as_str).collect();
+        bail!(
+            "{} ({}: {})",
+            say(
+                lang,
+                "name the marker rules with --markers",
+                "nimeä merkkisäännöt valitsimella --markers"
+            ),
+            say(lang, "the model has", "mallissa on"),
+            if names.is_empty() { "–".to_owned() } else { names.join(", ") }
+        );
+    };
+    Ok(rules.clone())
 }
 
 pub fn run(
@@ -126,24 +129,8 @@ pub fn run(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = crate::track::setup(args, lang)? else { return Ok(ExitCode::from(1)) };
-    let rules = match markers {
-        Some(name) => setup.model.markers.get(name),
-        None if setup.model.markers.len() == 1 => setup.model.markers.values().next(),
-        None => None,
-    };
-    let Some(rules) = rules else {
-        let names: Vec<&str> = setup.model.markers.keys().map(String::as_str).collect();
-        bail!(
-            "{} ({}: {})",
-            say(
-                lang,
-                "name the marker rules with --markers",
-                "nimeä merkkisäännöt valitsimella --markers"
-            ),
-            say(lang, "the model has", "mallissa on"),
-            if names.is_empty() { "–".to_owned() } else { names.join(", ") }
-        );
-    };
+    let key = setup.key.clone();
+    let rules = marker_rules(&setup.model, markers, lang)?;
     let Some(day) = day_of(date) else {
         bail!(
             "--date: {}",
@@ -169,88 +156,66 @@ pub fn run(
             ),
         },
     };
+    let total = if extract == Path::new("-") {
+        None
+    } else {
+        std::fs::metadata(extract).ok().filter(|m| m.is_file()).map(|m| m.len())
+    };
     let input: Box<dyn std::io::Read> = if extract == Path::new("-") {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(extract).with_context(|| extract.display().to_string())?)
     };
     let reader = std::io::BufReader::with_capacity(1 << 20, input);
-    // Per client (by pseudonym): how many rows counted for each condition on the day. That is
-    // the whole state: it does not grow with the rows.
-    let conditions = rules.conditions().count().min(64);
     let days: Vec<i64> = earlier.into_iter().chain(std::iter::once(day)).collect();
-    let mut clients: polku_dsl::hash::FastMap<[u8; 32], Box<[u32]>> =
-        polku_dsl::hash::FastMap::default();
-    let mut names = Clients { key: &setup.key, last: None };
-    let (mut rows, mut refused, mut out_of_range) = (0u64, 0u64, 0u64);
-    let since = day - rules.retention_days;
-    let mut json = None;
-    let mut reader = reader;
-    let mut line = Vec::new();
-    let mut number = 0usize;
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line).with_context(|| extract.display().to_string())? == 0
-        {
-            break;
-        }
-        number += 1;
-        let Ok(text) = std::str::from_utf8(&line) else {
-            refused += 1;
-            eprintln!(
-                "{}:{number}: {}",
-                extract.display(),
-                say(lang, "not UTF-8 text", "ei UTF-8-tekstiä")
-            );
-            continue;
-        };
-        let row = match read_row(text, &mut json) {
-            Ok(None) => continue,
-            Ok(Some(row)) => row,
-            Err(reason) => {
-                refused += 1;
-                eprintln!("{}:{number}: {reason}", extract.display());
-                continue;
-            }
-        };
-        let client = match names.pseudonym(row.client) {
-            Ok(client) => client,
-            Err(reason) => {
-                refused += 1;
-                eprintln!("{}:{number}: {reason}", extract.display());
-                continue;
-            }
-        };
-        rows += 1;
-        if row.day > day || row.day <= since {
-            out_of_range += 1;
-        }
-        let entry = clients
-            .entry(client)
-            .or_insert_with(|| vec![0; conditions * days.len()].into_boxed_slice());
-        for (k, &on) in days.iter().enumerate() {
-            let mut bits = rules.counted_on(row.system, row.code, row.day, on);
-            while bits != 0 {
-                let slot = &mut entry[k * conditions + bits.trailing_zeros() as usize];
-                *slot = slot.saturating_add(1);
-                bits &= bits - 1;
-            }
-        }
-    }
+    let progress = std::cell::RefCell::new(Progress::new(total));
+    let counts = extract::count(
+        reader,
+        &rules,
+        &days,
+        &key,
+        &mut |r| {
+            progress.borrow_mut().finish();
+            eprintln!("{}:{}: {}", extract.display(), r.line, r.reason);
+        },
+        &mut |bytes| progress.borrow_mut().update(bytes),
+    )
+    .with_context(|| extract.display().to_string());
+    progress.borrow_mut().finish();
+    let counts = counts?;
+    let (rows, refused, out_of_range) = (counts.rows, counts.refused, counts.outside_window);
+    let clients = &counts.clients;
+    let last = days.len() - 1;
     let mut distribution: BTreeMap<String, u64> = BTreeMap::new();
     let mut moves: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for counts in clients.values() {
-        let now = &counts[(days.len() - 1) * conditions..];
-        let (segment, _) = rules.propose_counts(now);
-        let segment = segment.unwrap_or("–");
+    let mut proposals: FastMap<extract::ClientKey, Option<String>> = FastMap::default();
+    for (client, c) in clients {
+        let proposed = counts.proposal(c, last);
+        proposals.insert(*client, proposed.map(str::to_owned));
+        let segment = proposed.unwrap_or("–");
         *distribution.entry(segment.to_owned()).or_default() += 1;
         if earlier.is_some() {
-            let before = rules.propose_counts(&counts[..conditions]).0.unwrap_or("–");
+            let before = counts.proposal(c, 0).unwrap_or("–");
             if before != segment {
                 *moves.entry((before.to_owned(), segment.to_owned())).or_default() += 1;
             }
         }
     }
+    let clients = clients.len();
+    drop(counts);
+    // Stored by day: a second run of the day changes nothing, and days run in any order leave
+    // the same proposals.
+    let run = MarkerRun {
+        day,
+        segmentation: rules.segmentation.clone().unwrap_or_default(),
+        clients: proposals.values().filter(|p| p.is_some()).count() as u64,
+        rows,
+        recorded: polku_engine::time::Timestamp(crate::track::now()).local_text(),
+    };
+    let actor = crate::track::actor(args);
+    let (mut tracker, _) = crate::track::open_tracker(setup, crate::track::Use::Write, lang)?;
+    let recorded = tracker.record_markers(&actor, &rules, run, proposals)?;
+    drop(tracker);
     let transitions: Vec<serde_json::Value> = moves
         .iter()
         .map(|((from, to), n)| serde_json::json!({"from": from, "to": to, "clients": n, "source": "markers"}))
@@ -260,11 +225,12 @@ pub fn run(
             let value = serde_json::json!({
                 "date": date.trim(),
                 "markers": rules.name,
-                "clients": clients.len(),
+                "clients": clients,
                 "rows": rows,
                 "rows_outside_window": out_of_range,
                 "refused": refused,
                 "distribution": distribution,
+                "stored": recorded,
             });
             let mut value = value;
             if let Some(from) = from {
@@ -279,7 +245,7 @@ pub fn run(
                 say(lang, "Marker rules", "Merkkisäännöt"),
                 rules.name,
                 date.trim(),
-                clients.len(),
+                clients,
                 say(lang, "clients", "asiakasta"),
                 rows,
                 say(lang, "rows", "riviä"),
@@ -287,8 +253,37 @@ pub fn run(
                 say(lang, "refused", "hylättyä")
             );
             for (segment, count) in &distribution {
-                let share = 100.0 * *count as f64 / clients.len().max(1) as f64;
+                let share = 100.0 * *count as f64 / clients.max(1) as f64;
                 outln!("  {segment:<16} {count:>9}  {share:5.1} %");
+            }
+            match recorded.previous {
+                Some(previous) => {
+                    outln!(
+                        "{} {} → {} ({}):",
+                        say(
+                            lang,
+                            "Stored; moved since the previous run",
+                            "Tallennettu; siirtyneet edellisestä ajosta"
+                        ),
+                        day_text(previous),
+                        day_text(recorded.day),
+                        say(lang, "source: marker rules", "lähde: merkkisäännöt")
+                    );
+                }
+                None => outln!(
+                    "{} ({}):",
+                    say(
+                        lang,
+                        "Stored; the first run of these rules before this day",
+                        "Tallennettu; sääntöjen ensimmäinen ajo ennen tätä päivää"
+                    ),
+                    say(lang, "source: marker rules", "lähde: merkkisäännöt")
+                ),
+            }
+            for (a, to) in &recorded.moves {
+                for (b, n) in to {
+                    outln!("  {a} → {b}  {n}");
+                }
             }
             if let Some(from) = from {
                 outln!(
@@ -305,4 +300,24 @@ pub fn run(
         }
     }
     Ok(if refused > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_shows_the_share_read_and_without_a_size_the_bytes() {
+        let line = bar(3 << 29, Some(2 << 30), Duration::from_secs(12));
+        assert_eq!(line, "[#######################-------]  75 %  1.5 GB / 2.0 GB  12 s");
+        assert_eq!(
+            bar(0, Some(100), Duration::ZERO),
+            format!("[{}]   0 %  0 MB / 0 MB  0 s", "-".repeat(30))
+        );
+        assert_eq!(bar(5 << 20, None, Duration::from_secs(1)), "5 MB  1 s");
+        // More than the size (a file that grew) is shown as all of it.
+        assert!(
+            bar(200, Some(100), Duration::ZERO).starts_with(&format!("[{}] 100 %", "#".repeat(30)))
+        );
+    }
 }

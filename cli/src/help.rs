@@ -124,8 +124,10 @@ pub fn finnish(command: Command) -> Command {
                     "Merkkien päivän segmenttiehdotukset asiakastietojärjestelmien poiminnasta.\n\n\
                      Poiminta on CSV:tä (asiakas,päivä,koodisto,koodi) tai JSON Lines -rivejä \
                      samoin kentin; asiakas on henkilötunnus tai pseudonyymi. Virheelliset rivit \
-                     kerrotaan rivinumeroineen ja ohitetaan. Tulostaa, miten poiminnan asiakkaat \
-                     jakautuvat segmentteihin sinä päivänä.",
+                     kerrotaan rivinumeroineen ja ohitetaan. Ehdotukset tallennetaan päivittäin; \
+                     saman päivän uusi ajo ei muuta mitään, ja päivät voi ajaa missä järjestyksessä \
+                     tahansa. Tulostaa, miten poiminnan asiakkaat jakautuvat segmentteihin sinä \
+                     päivänä, ja ketkä siirtyivät edellisestä ajopäivästä.",
                 )
                 .mut_arg("extract", |a| a.help("Poiminta; - tarkoittaa vakiosyötettä"))
                 .mut_arg("date", |a| a.help("Päivä (VVVV-KK-PP)"))
@@ -205,11 +207,15 @@ pub fn finnish(command: Command) -> Command {
                 .mut_subcommand("segments", |s| {
                     s.about("Kuinka monta avointa tapausta kussakin segmentissä on annettuna päivänä, segmentoinneittain ja yksiköittäin")
                         .mut_arg("date", |a| a.help("Päivä, jonka tilanne lasketaan"))
+                        .mut_arg("by_source", |a| a.help("Laske asiakkaat tapausten sijaan sen mukaan, mistä segmentti tuli: ammattilaisen arvio, merkkisäännöt (polku segment-daily) tai käsin asetettu"))
+                        .mut_arg("markers", |a| a.help("Valitsimen --by-source kanssa: merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
                 })
                 .mut_subcommand("transitions", |s| {
                     s.about("Miten tapaukset siirtyivät segmentistä toiseen päivästä toiseen")
                         .mut_arg("from", |a| a.help("Ensimmäinen päivä"))
                         .mut_arg("to", |a| a.help("Viimeinen päivä"))
+                        .mut_arg("by_source", |a| a.help("Laske asiakkaat tapausten sijaan sen mukaan, mistä viimeisen päivän segmentti tuli"))
+                        .mut_arg("markers", |a| a.help("Valitsimen --by-source kanssa: merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
                 })
                 .mut_subcommand("completion", |s| {
                     s.about("Osuus tapauksista, joiden suunniteltu palvelu on toteutunut, ja myöhässä olevat askeleet rooleittain")

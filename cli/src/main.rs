@@ -175,8 +175,10 @@ enum Command {
     /// systems.
     ///
     /// The extract is CSV (client,date,system,code) or JSON Lines with those fields; a client is a
-    /// personal identity code or a pseudonym. Bad rows are reported by line and skipped. Prints
-    /// how the clients of the extract fall into the segments on that day.
+    /// personal identity code or a pseudonym. Bad rows are reported by line and skipped. The
+    /// proposals are stored by day: a day run again changes nothing, and days may be run in
+    /// any order. Prints how the clients of the extract fall into the segments on that day,
+    /// and who moved since the previous run day.
     SegmentDaily {
         /// The extract; - for standard input.
         extract: PathBuf,

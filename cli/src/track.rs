@@ -83,14 +83,14 @@ pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
 
 /// Whether a command writes to the store or only reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Use {
+pub(crate) enum Use {
     Write,
     /// Opened for writing when it can be (reports and status are logged), else read-only, as
     /// on a read-only mount; the tracker then refuses what cannot go without a write.
     Read,
 }
 
-fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, PseudonymKey)> {
+pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, PseudonymKey)> {
     let store = match use_ {
         Use::Write => polku_store::open(&setup.database)?,
         Use::Read => polku_store::open_for_reading(&setup.database)?,
@@ -115,7 +115,7 @@ fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, Pseudon
     Ok((tracker, key_copy))
 }
 
-fn actor(args: &StoreArgs) -> Actor {
+pub(crate) fn actor(args: &StoreArgs) -> Actor {
     let user = ["USER", "LOGNAME"]
         .iter()
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
@@ -123,7 +123,7 @@ fn actor(args: &StoreArgs) -> Actor {
     Actor { purpose: args.purpose.clone(), ..Actor::new(user, args.role.clone()) }
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -485,6 +485,13 @@ pub enum ReportKind {
         /// The date to count on.
         #[arg(long)]
         date: String,
+        /// Count clients instead of cases, by where their segment came from: a professional's
+        /// assessment, the marker rules (polku segment-daily) or set by hand.
+        #[arg(long)]
+        by_source: bool,
+        /// With --by-source: the marker rules' name (needed when the model has several).
+        #[arg(long, requires = "by_source")]
+        markers: Option<String>,
     },
     /// How cases moved between segments from one date to another.
     Transitions {
@@ -494,6 +501,12 @@ pub enum ReportKind {
         /// The last date.
         #[arg(long)]
         to: String,
+        /// Count clients instead of cases, by where their segment on the last date came from.
+        #[arg(long)]
+        by_source: bool,
+        /// With --by-source: the marker rules' name (needed when the model has several).
+        #[arg(long, requires = "by_source")]
+        markers: Option<String>,
     },
     /// The share of cases whose planned service is complete, and overdue steps per role.
     Completion {
@@ -510,11 +523,66 @@ pub fn report(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let rules = match kind {
+        ReportKind::Segments { by_source: true, markers, .. }
+        | ReportKind::Transitions { by_source: true, markers, .. } => {
+            Some(crate::daily::marker_rules(&setup.model, markers.as_deref(), lang)?)
+        }
+        _ => None,
+    };
     let (mut tracker, _) = open_tracker(setup, Use::Read, lang)?;
     let actor = actor(args);
     let fi = lang == Lang::Fi;
     match kind {
-        ReportKind::Segments { date } => {
+        ReportKind::Segments { date, .. } if rules.is_some() => {
+            let rules = rules.as_ref().expect("checked");
+            let report =
+                tracker.client_segment_report(&actor, rules, parse_date(date, "--date")?)?;
+            if format == OutFormat::Json {
+                return print_json(&report).map(|()| ExitCode::SUCCESS);
+            }
+            outln!(
+                "{} {} ({} {}; {}: {})",
+                if fi { "Asiakkaiden segmentit" } else { "Clients' segments on" },
+                report.date,
+                report.clients,
+                if fi { "asiakasta" } else { "clients" },
+                if fi { "merkkisäännöt" } else { "marker rules" },
+                report.markers
+            );
+            outln!("{}", report.segmentation);
+            for row in &report.rows {
+                outln!("  {:<14} {:<12} {:>8}", row.segment, row.source.word(lang), row.clients);
+            }
+        }
+        ReportKind::Transitions { from, to, .. } if rules.is_some() => {
+            let rules = rules.as_ref().expect("checked");
+            let (from, to) = (parse_date(from, "--from")?, parse_date(to, "--to")?);
+            anyhow::ensure!(from <= to, "--from must not be after --to");
+            let report = tracker.client_transition_report(&actor, rules, from, to)?;
+            if format == OutFormat::Json {
+                return print_json(&report).map(|()| ExitCode::SUCCESS);
+            }
+            outln!(
+                "{} {} → {} ({}: {})",
+                if fi { "Asiakkaiden segmenttisiirtymät" } else { "Clients' segment transitions" },
+                report.from,
+                report.to,
+                if fi { "merkkisäännöt" } else { "marker rules" },
+                report.markers
+            );
+            outln!("{}", report.segmentation);
+            for row in &report.rows {
+                outln!(
+                    "  {:<14} → {:<14} {:<12} {:>8}",
+                    row.from,
+                    row.to,
+                    row.source.map_or("–", |s| s.word(lang)),
+                    row.clients
+                );
+            }
+        }
+        ReportKind::Segments { date, .. } => {
             let report = tracker.segment_report(&actor, parse_date(date, "--date")?)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
@@ -535,7 +603,7 @@ pub fn report(
                 outln!("  {:<14} {:>8}", row.segment, row.cases);
             }
         }
-        ReportKind::Transitions { from, to } => {
+        ReportKind::Transitions { from, to, .. } => {
             let (from, to) = (parse_date(from, "--from")?, parse_date(to, "--to")?);
             anyhow::ensure!(from <= to, "--from must not be after --to");
             let report = tracker.transition_report(&actor, from, to)?;

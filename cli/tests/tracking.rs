@@ -783,8 +783,15 @@ fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_row
         "{e}"
     );
     assert!(!e.contains("131052"), "no identity code is repeated: {e}");
-    // The same day again gives the same answer.
-    assert_eq!(out(&run()), out(&o));
+    // The same day again gives the same answer, and stores nothing new.
+    let again: serde_json::Value = serde_json::from_str(&out(&run())).unwrap();
+    assert_eq!(again["distribution"], json["distribution"]);
+    assert_eq!(
+        (again["stored"]["written"].as_u64(), again["stored"]["removed"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    assert_eq!(json["stored"]["written"].as_u64(), Some(7), "{json}");
     // Who moved between two days: the first client reached three visits on 1 September.
     let o = polku(
         &dir,
@@ -817,4 +824,194 @@ fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_row
     assert!(moved.contains(&("pärjääjä".into(), "yhteistyö".into(), 1)), "{json}");
     assert!(moved.contains(&("pärjääjä".into(), "huolenpito".into(), 2)), "{json}");
     assert_eq!(json["transitions"][0]["source"], "markers");
+}
+
+/// An opening or an assessment in the Keski-Suomi model, for the marker tests.
+fn ks_event(id: &str, case: &str, day: &str, body: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","case":"{case}","occurred":"{day}T09:00:00+02:00","recorded":"{day}T09:00:00+02:00","role":"terveydenhoitaja",{body}}}"#
+    )
+}
+
+#[test]
+fn the_daily_marker_run_moves_clients_and_the_report_shows_it_by_source() {
+    let dir = scratch("daily-source");
+    let m = workspace().join("processes/keski-suomi").to_string_lossy().into_owned();
+    let database = format!("sqlite://{}", dir.join("d.sqlite").display());
+    let (a, b, c) = ("010120A123K", "020220A234L", "030320A345M");
+    // A: no case; reaches three visits in a year on 1 September (yhteistyö by markers).
+    // B: a case opened in 2024 as pärjääjä, long ago; a substance-use diagnosis in September.
+    // C: a case opened in June as pärjääjä; a depression diagnosis in September would make
+    //    it tuki, but the nurse assessed yhteistyö on 1 October, which outranks the markers
+    //    for the 12 months of `arvio voimassa`.
+    let csv = format!(
+        "client,date,system,code\n{a},2026-03-01,SPAT,SPAT1331\n{a},2026-05-01,SPAT,SPAT1331\n\
+         {a},2026-09-01,SPAT,SPAT1331\n{b},2026-09-20,ICD10,F10.2\n{b},2026-07-01,ICD10,J06\n\
+         {c},2026-09-20,ICD10,F32\n{c},2026-06-01,ICD10,J06\n"
+    );
+    std::fs::write(dir.join("poiminta.csv"), csv).unwrap();
+    let opening = |id: &str, case: &str, day: &str, client: &str| {
+        ks_event(
+            id,
+            case,
+            day,
+            &format!(
+                r#""type":"case_opened","client":"{client}","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"pärjääjä""#
+            ),
+        )
+    };
+    let events = [
+        opening("o-b", "k-b", "2024-02-01", b),
+        opening("o-c", "k-c", "2026-06-01", c),
+        ks_event(
+            "s-c",
+            "k-c",
+            "2026-10-01",
+            r#""type":"segment_assessed","segment":"yhteistyö","by":"terveydenhoitaja","reason":"laaja terveystarkastus""#,
+        ),
+    ];
+    std::fs::write(dir.join("events.jsonl"), events.join("\n") + "\n").unwrap();
+    let o = polku(&dir, &["ingest", "events.jsonl", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{}", err(&o));
+    let daily = |date: &str| {
+        let o = polku(
+            &dir,
+            &[
+                "segment-daily",
+                "poiminta.csv",
+                "--date",
+                date,
+                "--model",
+                &m,
+                "--database",
+                &database,
+                "--format",
+                "json",
+            ],
+        );
+        assert!(o.status.success(), "{}", err(&o));
+        serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()
+    };
+    // The later day first, then the earlier one: the order does not matter.
+    let late = daily("2026-10-15");
+    assert_eq!(late["stored"]["previous"], serde_json::Value::Null, "{late}");
+    let early = daily("2026-08-15");
+    assert_eq!(early["stored"]["next"].as_i64(), late["stored"]["day"].as_i64(), "{early}");
+    assert_eq!(early["distribution"], serde_json::json!({"pärjääjä": 3}), "{early}");
+    // Run again, the later day stores nothing new: it was already right.
+    let again = daily("2026-10-15");
+    assert_eq!(
+        (again["stored"]["written"].as_u64(), again["stored"]["removed"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    assert_eq!(
+        again["stored"]["moves"],
+        serde_json::json!({"pärjääjä": {"huolenpito": 1, "tuki": 1, "yhteistyö": 1}}),
+        "{again}"
+    );
+    let report = |args: &[&str]| {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[
+            "--by-source",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--format",
+            "json",
+        ]);
+        let o = polku(&dir, &all);
+        assert!(o.status.success(), "{}", err(&o));
+        serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()
+    };
+    let moved = report(&["transitions", "--from", "2026-08-15", "--to", "2026-10-15"]);
+    let rows: Vec<(String, String, String, u64)> = moved["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["from"].as_str().unwrap().to_owned(),
+                r["to"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap_or("").to_owned(),
+                r["clients"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("pärjääjä".into(), "huolenpito".into(), "markers".into(), 1),
+            ("pärjääjä".into(), "yhteistyö".into(), "assessment".into(), 1),
+            ("pärjääjä".into(), "yhteistyö".into(), "markers".into(), 1),
+        ],
+        "{moved}"
+    );
+    let on = report(&["segments", "--date", "2026-08-15"]);
+    assert_eq!(
+        on["rows"],
+        serde_json::json!([
+            {"segment": "pärjääjä", "source": "markers", "clients": 2},
+            {"segment": "pärjääjä", "source": "manual", "clients": 1},
+        ]),
+        "{on}"
+    );
+    // Twelve calendar months after the assessment, the markers' proposal counts again; on the
+    // day before, the assessment still holds.
+    let held = report(&["segments", "--date", "2027-09-30"]);
+    assert!(held["rows"].as_array().unwrap().iter().any(|r| r["source"] == "assessment"), "{held}");
+    let later = report(&["segments", "--date", "2027-10-01"]);
+    assert!(later["rows"].as_array().unwrap().iter().all(|r| r["source"] == "markers"), "{later}");
+    // In Finnish, the table names the sources.
+    let o = polku(
+        &dir,
+        &[
+            "--lang",
+            "fi",
+            "report",
+            "transitions",
+            "--from",
+            "2026-08-15",
+            "--to",
+            "2026-10-15",
+            "--by-source",
+            "--model",
+            &m,
+            "--database",
+            &database,
+        ],
+    );
+    assert!(out(&o).contains("arvio") && out(&o).contains("merkit"), "{}", out(&o));
+    assert!(!err(&o).contains(c) && !out(&o).contains(c));
+}
+
+#[test]
+fn segment_daily_draws_a_progress_bar_on_a_terminal_and_none_in_a_pipe() {
+    let dir = scratch("daily-progress");
+    let m = workspace().join("processes/keski-suomi").to_string_lossy().into_owned();
+    let mut csv = String::from("client,date,system,code\n");
+    for n in 0..70_000u32 {
+        csv += &format!("{:064x},2026-09-{:02},SPAT,SPAT1331\n", n % 5_000, 1 + n % 28);
+    }
+    std::fs::write(dir.join("poiminta.csv"), csv).unwrap();
+    let args = ["segment-daily", "poiminta.csv", "--date", "2026-10-15", "--model", &m];
+    // In a pipe: no bar.
+    let o = polku(&dir, &args);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(!err(&o).contains('%'), "{}", err(&o));
+    // On a terminal (util-linux `script` gives the command one): the bar, then cleared.
+    let command = format!("{} {}", env!("CARGO_BIN_EXE_polku"), args.join(" "));
+    let o = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(&dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("LANG", "C.UTF-8")
+        .output()
+        .expect("script from util-linux");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("100 %") && text.contains("MB"), "{text}");
+    assert!(text.contains("5000 clients"), "{text}");
 }

@@ -630,6 +630,9 @@ pub struct Markers {
     pub segmentation: Option<Name>,
     /// How long the extract's rows are kept (`säilytys 24 kk`): no window may be longer.
     pub retention: Option<Duration>,
+    /// How long a segment a professional decided (an assessment, a change, the segment a case
+    /// was opened with) outranks the markers' proposal (`arvio voimassa 12 kk`).
+    pub assessment_valid: Option<Duration>,
     pub rules: Vec<MarkerRule>,
     /// `muuten SEGMENT`: the segment when no rule holds.
     pub otherwise: Option<Name>,

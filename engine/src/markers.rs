@@ -4,6 +4,8 @@
 //! A client's rows are reduced to what the rules read (which condition a row counts for, and
 //! its day), so the state is per client and bounded by the rows within the retention time.
 
+pub mod extract;
+
 use polku_dsl::ast;
 use serde::Serialize;
 
@@ -50,12 +52,34 @@ pub struct MarkerRules {
     pub title: String,
     pub segmentation: Option<String>,
     pub retention_days: i64,
+    /// How long a professional's decision on the segment outranks the markers: calendar
+    /// months, then days.
+    pub assessment_months: u32,
+    pub assessment_days: i64,
     pub rules: Vec<Rule>,
     pub otherwise: Option<String>,
 }
 
 /// When no `säilytys` is given: two years.
 pub const DEFAULT_RETENTION_DAYS: i64 = 730;
+
+/// When no `arvio voimassa` is given: a year.
+pub const DEFAULT_ASSESSMENT_MONTHS: u32 = 12;
+
+/// A duration as calendar months (months and years) and days (the rest, a working day as
+/// 7/5 of a day).
+fn months_and_days(d: &ast::Duration) -> (u32, i64) {
+    let mut months = 0u32;
+    let mut rest = ast::Duration { parts: Vec::new(), span: d.span };
+    for &(amount, unit) in &d.parts {
+        match unit {
+            ast::TimeUnit::Month => months = months.saturating_add(amount),
+            ast::TimeUnit::Year => months = months.saturating_add(amount.saturating_mul(12)),
+            _ => rest.parts.push((amount, unit)),
+        }
+    }
+    (months, approximate_days(&rest).round() as i64)
+}
 
 fn days(d: &Option<ast::Duration>) -> Option<i64> {
     d.as_ref().map(|d| approximate_days(d).round() as i64)
@@ -106,9 +130,22 @@ impl MarkerRules {
             title: m.title.as_ref().map(|t| t.value.clone()).unwrap_or_default(),
             segmentation: m.segmentation.as_ref().map(|s| s.text.clone()),
             retention_days,
+            assessment_months: m
+                .assessment_valid
+                .as_ref()
+                .map_or(DEFAULT_ASSESSMENT_MONTHS, |d| months_and_days(d).0),
+            assessment_days: m.assessment_valid.as_ref().map_or(0, |d| months_and_days(d).1),
             rules,
             otherwise: m.otherwise.as_ref().map(|s| s.text.clone()),
         }
+    }
+
+    /// When a professional's decision made at `at` (a timestamp) stops outranking the markers.
+    pub fn decision_expires(&self, at: i64) -> i64 {
+        crate::time::Timestamp(at)
+            .add_months(i64::from(self.assessment_months))
+            .add_days(self.assessment_days)
+            .0
     }
 
     /// Every condition of every rule, numbered in that order.

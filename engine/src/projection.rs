@@ -195,6 +195,27 @@ pub struct SegmentCount {
     pub cases: u64,
 }
 
+/// How a professional decided a case's segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionKind {
+    /// The segment the case was opened with.
+    Opened,
+    /// `segment_assessed`.
+    Assessed,
+    /// `segment_changed`.
+    Changed,
+}
+
+/// A client's latest decision on a segment (see [`Projection::staff_decisions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffDecision {
+    pub client: [u8; 32],
+    pub segment: String,
+    pub kind: DecisionKind,
+    /// When it was made (a timestamp).
+    pub at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SegmentReport {
     pub date: String,
@@ -668,6 +689,52 @@ impl Projection {
             }
         }
         segment
+    }
+
+    /// Each client's latest decision by a professional on a segment of `segmentation`, made at
+    /// or before `at`: the segment a case was opened with, an assessment or a change. A client
+    /// with several cases in the segmentation has the latest of their decisions.
+    pub fn staff_decisions(&self, segmentation: &str, at: i64) -> Vec<StaffDecision> {
+        let mut latest: HashMap<u32, StaffDecision> = HashMap::new();
+        for case in &self.cases {
+            let Some(exec) = self.exec_of(case) else { continue };
+            if case.opening.opened > at
+                || exec.segmentation == NONE
+                || self.names.get(exec.segmentation) != segmentation
+            {
+                continue;
+            }
+            let mut decision = (case.opening.opened, case.opening.segment, DecisionKind::Opened);
+            for e in &case.events {
+                if e.occurred > at {
+                    break;
+                }
+                let kind = match e.kind {
+                    Kind::SegmentAssessed => DecisionKind::Assessed,
+                    Kind::SegmentChanged => DecisionKind::Changed,
+                    _ => continue,
+                };
+                if exec.segments.is_empty() || exec.segments.contains(&e.a) {
+                    decision = (e.occurred, e.a, kind);
+                }
+            }
+            let (when, segment, kind) = decision;
+            let entry = StaffDecision {
+                client: self.clients[case.client as usize],
+                segment: self.names.get(segment).to_owned(),
+                kind,
+                at: when,
+            };
+            match latest.get(&case.client) {
+                Some(known) if known.at > when => {}
+                _ => {
+                    latest.insert(case.client, entry);
+                }
+            }
+        }
+        let mut out: Vec<StaffDecision> = latest.into_values().collect();
+        out.sort_by_key(|d| d.client);
+        out
     }
 
     /// The segment distribution on a date (at its end), per segmentation and unit.

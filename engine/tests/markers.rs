@@ -82,3 +82,35 @@ fn the_rule_of_the_smaller_priority_wins_and_windows_count_back_from_the_day() {
     assert_eq!(m.propose_counts(&all), (Some("b"), Some(0)));
     assert_eq!(m.propose_counts(&counts(&[(day + 1, "ICD10", "F32")])).0, Some("a"));
 }
+
+#[test]
+fn a_professionals_decision_outranks_the_markers_for_calendar_months() {
+    // Without `arvio voimassa`: twelve months.
+    let m = rules();
+    let at = polku_engine::time::Timestamp::parse("2026-01-31T10:00:00+02:00").unwrap();
+    let expires = polku_engine::time::Timestamp(m.decision_expires(at.0));
+    assert_eq!(expires.local_date_text(), "2027-01-31");
+    // With it: calendar months (the day clamped to the month's end) and then days.
+    let mut sources = SourceSet::new();
+    sources.add(
+        "m.polku",
+        MODEL.replace("säilytys 12 kk", "säilytys 12 kk\n  arvio voimassa 1 kk 2 pv"),
+    );
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let m = polku_engine::compile(&checked.files).markers["m"].clone();
+    let expires = polku_engine::time::Timestamp(m.decision_expires(at.0));
+    assert_eq!(expires.local_date_text(), "2026-03-02");
+    // A word other than `voimassa` is named.
+    let mut sources = SourceSet::new();
+    sources.add("m.polku", MODEL.replace("säilytys 12 kk", "säilytys 12 kk\n  arvio 6 kk"));
+    let checked = polku_dsl::check(&sources, &[]);
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .any(|d| d.message(polku_dsl::Lang::En).contains("arvio voimassa")),
+        "{:?}",
+        checked.diagnostics
+    );
+}

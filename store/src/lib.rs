@@ -15,6 +15,7 @@
 
 pub mod chain;
 pub mod committer;
+pub mod markers;
 pub mod project;
 pub mod service;
 pub mod snapshot;
@@ -179,7 +180,29 @@ pub trait EventStore: Send {
     /// A setting kept with the data (such as the pseudonym key's fingerprint).
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError>;
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// The days a rule set's marker proposals were stored for, in order
+    /// (see [`markers::record_day`]).
+    fn marker_runs(&mut self, rules: &str) -> Result<Vec<markers::MarkerRun>, StoreError>;
+    /// Each client's newest stored proposal row of a rule set on or before `day` (the empty
+    /// segment for "no proposal").
+    fn marker_as_of(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(ClientKey, &str),
+    ) -> Result<(), StoreError>;
+    /// The proposal rows stored exactly on `day`.
+    fn marker_changes_on(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(ClientKey, &str),
+    ) -> Result<(), StoreError>;
+    /// Writes a day's run and proposal rows in one transaction.
+    fn write_markers(&mut self, write: &markers::MarkerWrite) -> Result<(), StoreError>;
 }
+
+pub use polku_engine::markers::extract::ClientKey;
 
 /// Opens the store a URL names: `sqlite://PATH` (created on first use).
 pub fn open(url: &str) -> Result<Box<dyn EventStore>, StoreError> {

@@ -28,7 +28,10 @@ use serde::Serialize;
 
 use crate::committer::Committer;
 use crate::tracker::{Actor, Info, Tracker, TrackerError};
+use crate::{markers, ClientKey};
 use crate::{Access, StoreError};
+use polku_dsl::hash::FastMap;
+use polku_engine::markers::MarkerRules;
 
 /// What became of one event of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -381,6 +384,72 @@ impl TrackerService {
     ) -> Result<TransitionReport, TrackerError> {
         self.log(actor, "report", None, "transitions")?;
         Ok(self.tracker().projection.transition_report(from, to))
+    }
+
+    /// Reads an extract of markers for `rules` on `days` (see
+    /// [`polku_engine::markers::extract::count`]), pseudonymising its clients with the store's key.
+    pub fn count_markers<'r>(
+        &self,
+        reader: impl std::io::BufRead,
+        rules: &'r MarkerRules,
+        days: &[i64],
+        refused: &mut dyn FnMut(polku_engine::markers::extract::Refused),
+    ) -> std::io::Result<polku_engine::markers::extract::Counts<'r>> {
+        polku_engine::markers::extract::count(
+            reader,
+            rules,
+            days,
+            &self.0.key,
+            refused,
+            &mut |_| {},
+        )
+    }
+
+    /// Stores the marker rules' proposals for a day (see [`crate::markers::record_day`]).
+    pub fn record_markers(
+        &self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        run: markers::MarkerRun,
+        proposals: FastMap<ClientKey, Option<String>>,
+    ) -> Result<markers::RecordedDay, TrackerError> {
+        let detail = format!("{} {}", rules.name, markers::day_text(run.day));
+        self.log(actor, "segment_daily", None, &detail)?;
+        Ok(markers::record(&self.writer(), rules, run, proposals)?)
+    }
+
+    /// Clients per segment on a day, by where the segment came from.
+    pub fn client_segment_report(
+        &self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        date: i64,
+    ) -> Result<markers::ClientSegmentReport, TrackerError> {
+        self.log(actor, "report", None, "client_segments")?;
+        Ok(markers::segment_report(
+            &self.writer(),
+            |s, at| self.tracker().projection.staff_decisions(s, at),
+            rules,
+            date,
+        )?)
+    }
+
+    /// How clients moved between segments from one day to another, by source.
+    pub fn client_transition_report(
+        &self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        from: i64,
+        to: i64,
+    ) -> Result<markers::ClientTransitionReport, TrackerError> {
+        self.log(actor, "report", None, "client_transitions")?;
+        Ok(markers::transition_report(
+            &self.writer(),
+            |s, at| self.tracker().projection.staff_decisions(s, at),
+            rules,
+            from,
+            to,
+        )?)
     }
 
     pub fn completion_report(

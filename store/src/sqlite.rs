@@ -78,6 +78,23 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE snapshots ADD COLUMN chain BLOB;",
         then: Some(chain_existing_rows),
     },
+    // 5: the segments marker rules proposed, as changes by client and day, and the days run.
+    sql("CREATE TABLE marker_runs (
+        rules TEXT NOT NULL,
+        day INTEGER NOT NULL,
+        segmentation TEXT NOT NULL,
+        clients INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        recorded TEXT NOT NULL,
+        PRIMARY KEY (rules, day)
+    ) WITHOUT ROWID;
+    CREATE TABLE marker_proposals (
+        rules TEXT NOT NULL,
+        client BLOB NOT NULL,
+        day INTEGER NOT NULL,
+        segment TEXT NOT NULL,
+        PRIMARY KEY (rules, client, day)
+    ) WITHOUT ROWID;"),
 ];
 
 /// Rows hashed per read while an existing log is chained.
@@ -682,6 +699,102 @@ impl EventStore for SqliteStore {
         )?;
         Ok(())
     }
+
+    fn marker_runs(&mut self, rules: &str) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT day, segmentation, clients, rows, recorded FROM marker_runs
+             WHERE rules = ?1 ORDER BY day",
+        )?;
+        let runs = select.query_map([rules], |r| {
+            Ok(crate::markers::MarkerRun {
+                day: r.get(0)?,
+                segmentation: r.get(1)?,
+                clients: r.get::<_, i64>(2)? as u64,
+                rows: r.get::<_, i64>(3)? as u64,
+                recorded: r.get(4)?,
+            })
+        })?;
+        Ok(runs.collect::<Result<_, _>>()?)
+    }
+
+    fn marker_as_of(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(crate::ClientKey, &str),
+    ) -> Result<(), StoreError> {
+        // SQLite gives the bare column `segment` from the row where MAX(day) is found.
+        let mut select = self.conn.prepare_cached(
+            "SELECT client, segment, MAX(day) FROM marker_proposals
+             WHERE rules = ?1 AND day <= ?2 GROUP BY client",
+        )?;
+        let mut rows = select.query(params![rules, day])?;
+        while let Some(r) = rows.next()? {
+            f(client_key(r.get_ref(0)?)?, r.get_ref(1)?.as_str().unwrap_or(""));
+        }
+        Ok(())
+    }
+
+    fn marker_changes_on(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(crate::ClientKey, &str),
+    ) -> Result<(), StoreError> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT client, segment FROM marker_proposals WHERE rules = ?1 AND day = ?2",
+        )?;
+        let mut rows = select.query(params![rules, day])?;
+        while let Some(r) = rows.next()? {
+            f(client_key(r.get_ref(0)?)?, r.get_ref(1)?.as_str().unwrap_or(""));
+        }
+        Ok(())
+    }
+
+    fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut set = tx.prepare_cached(
+                "INSERT OR REPLACE INTO marker_proposals (rules, client, day, segment)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for (client, day, segment) in &write.set {
+                set.execute(params![write.rules, &client[..], day, segment])?;
+            }
+            let mut delete = tx.prepare_cached(
+                "DELETE FROM marker_proposals WHERE rules = ?1 AND client = ?2 AND day = ?3",
+            )?;
+            for (client, day) in &write.delete {
+                delete.execute(params![write.rules, &client[..], day])?;
+            }
+            if let Some(run) = &write.run {
+                tx.execute(
+                    "INSERT OR REPLACE INTO marker_runs
+                     (rules, day, segmentation, clients, rows, recorded)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        write.rules,
+                        run.day,
+                        run.segmentation,
+                        run.clients as i64,
+                        run.rows as i64,
+                        run.recorded
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A stored client key: 32 bytes.
+fn client_key(value: rusqlite::types::ValueRef<'_>) -> Result<crate::ClientKey, StoreError> {
+    value
+        .as_blob()
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| StoreError::Other("marker_proposals: a client that is not 32 bytes".into()))
 }
 
 #[cfg(test)]

@@ -18,7 +18,10 @@ use polku_engine::pseudonym::{looks_like_identity_code, pseudonymise, Pseudonym,
 
 use crate::chain::{self, Anchor};
 use crate::committer::{Committer, Ticket};
+use crate::{markers, ClientKey};
 use crate::{snapshot, Access, EventStore, StoreError};
+use polku_dsl::hash::FastMap;
+use polku_engine::markers::MarkerRules;
 
 /// A model version as stored: its files, relative to the model's folder, and their text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -561,6 +564,58 @@ impl Tracker {
     ) -> Result<TransitionReport, TrackerError> {
         self.log_report(actor, "transitions")?;
         Ok(self.projection.transition_report(from, to))
+    }
+
+    /// Stores the marker rules' proposals for a day (see [`crate::markers::record_day`]).
+    pub fn record_markers(
+        &mut self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        run: markers::MarkerRun,
+        proposals: FastMap<ClientKey, Option<String>>,
+    ) -> Result<markers::RecordedDay, TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("the proposals cannot be stored"));
+        }
+        let detail = format!("{} {}", rules.name, markers::day_text(run.day));
+        self.log(actor, "segment_daily", None, &detail)?;
+        Ok(markers::record(&self.writer, rules, run, proposals)?)
+    }
+
+    /// Clients per segment on a day, by where the segment came from (see [`crate::markers`]).
+    pub fn client_segment_report(
+        &mut self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        date: i64,
+    ) -> Result<markers::ClientSegmentReport, TrackerError> {
+        self.log_report(actor, "client_segments")?;
+        let projection = &self.projection;
+        Ok(markers::segment_report(
+            &self.writer,
+            |s, at| projection.staff_decisions(s, at),
+            rules,
+            date,
+        )?)
+    }
+
+    /// How clients moved between segments from one day to another, by source.
+    pub fn client_transition_report(
+        &mut self,
+        actor: &Actor,
+        rules: &MarkerRules,
+        from: i64,
+        to: i64,
+    ) -> Result<markers::ClientTransitionReport, TrackerError> {
+        self.log_report(actor, "client_transitions")?;
+        let projection = &self.projection;
+        Ok(markers::transition_report(
+            &self.writer,
+            |s, at| projection.staff_decisions(s, at),
+            rules,
+            from,
+            to,
+        )?)
     }
 
     pub fn completion_report(

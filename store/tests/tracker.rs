@@ -295,6 +295,34 @@ impl polku_store::EventStore for FailingAppend {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), polku_store::StoreError> {
         self.inner.set_meta(key, value)
     }
+    fn marker_runs(
+        &mut self,
+        rules: &str,
+    ) -> Result<Vec<polku_store::markers::MarkerRun>, polku_store::StoreError> {
+        self.inner.marker_runs(rules)
+    }
+    fn marker_as_of(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(polku_store::ClientKey, &str),
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.marker_as_of(rules, day, f)
+    }
+    fn marker_changes_on(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(polku_store::ClientKey, &str),
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.marker_changes_on(rules, day, f)
+    }
+    fn write_markers(
+        &mut self,
+        write: &polku_store::markers::MarkerWrite,
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.write_markers(write)
+    }
 }
 
 #[test]

@@ -614,3 +614,90 @@ async fn an_id_used_for_another_event_is_a_409_conflict() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""repeats":1"#), "{body}");
 }
+
+#[tokio::test]
+async fn a_system_sends_the_daily_marker_extract_and_the_report_shows_the_moves_by_source() {
+    let f = fixture_in("markers", "keski-suomi", |e| {
+        matches!(&e.kind, polku_engine::event::EventKind::CaseOpened { .. })
+    });
+    let system = f.token(Role::System).to_owned();
+    let staff = f.token(Role::Staff).to_owned();
+    let viewer = f.token(Role::Viewer).to_owned();
+    // Two clients without cases: one reaches three visits in a year, one has a diagnosis
+    // of substance use; a third row is bad and names an identity code.
+    let extract = "client,date,system,code\n\
+        010120A123K,2026-03-01,SPAT,SPAT1331\n010120A123K,2026-05-01,SPAT,SPAT1331\n\
+        010120A123K,2026-09-01,SPAT,SPAT1331\n020220A234L,2026-09-20,ICD10,F10.2\n\
+        020220A234L,2026-07-01,ICD10,J06\n020220A234X,2026-09-01,ICD10,F10\n";
+    let send = |date: &str, who: &str, kind: &str| {
+        let uri = format!("/api/v1/segment-daily?date={date}");
+        let (who, kind) = (who.to_owned(), kind.to_owned());
+        let f = &f;
+        async move { f.call("POST", &uri, Some(&who), Some(&kind), extract).await }
+    };
+    let (status, body) = send("2026-10-15", &staff, "text/csv").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only a system sends extracts: {body}");
+    let (status, body) = send("2026-10-15", &system, "application/json").await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    let (status, body) = send("15.10.2026", &system, "text/csv").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains(r#""field":"date""#), "{body}");
+
+    let (status, body) = send("2026-10-15", &system, "text/csv").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["refused"], 1, "{body}");
+    assert_eq!(json["refused_rows"][0]["line"], 7, "{body}");
+    assert!(!body.contains("020220A234"), "no identity code is echoed: {body}");
+    assert_eq!(json["distribution"], serde_json::json!({"huolenpito": 1, "yhteistyö": 1}));
+    let (status, body) = send("2026-08-15", &system, "text/csv").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The later day again, after the earlier one: nothing changes.
+    let (_, body) = send("2026-10-15", &system, "application/x-ndjson; charset=utf-8").await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (json["stored"]["written"].as_u64(), json["stored"]["removed"].as_u64()),
+        (Some(0), Some(0)),
+        "{body}"
+    );
+
+    let (status, body) = f
+        .call(
+            "GET",
+            "/api/v1/reports/client-transitions?from=2026-08-15&to=2026-10-15",
+            Some(&viewer),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let markers: Vec<(String, String)> = json["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["source"] == "markers" && r["from"] != r["to"])
+        .map(|r| {
+            (r["from"].as_str().unwrap_or("").to_owned(), r["to"].as_str().unwrap_or("").to_owned())
+        })
+        .collect();
+    assert_eq!(
+        markers,
+        [
+            ("pärjääjä".to_owned(), "huolenpito".to_owned()),
+            ("pärjääjä".to_owned(), "yhteistyö".to_owned())
+        ],
+        "{body}"
+    );
+    let (status, body) = f
+        .call(
+            "GET",
+            "/api/v1/reports/client-segments?date=2026-10-15&markers=ei_ole",
+            Some(&viewer),
+            None,
+            "",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains(r#""field":"markers""#), "{body}");
+}

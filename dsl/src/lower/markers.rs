@@ -6,7 +6,8 @@ use crate::cst::{Statement, Word};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::lexer::TokenKind;
 
-pub(super) const MARKER_MEMBERS: &[&str] = &["segmentointi", "säilytys", "segmentti", "muuten"];
+pub(super) const MARKER_MEMBERS: &[&str] =
+    &["segmentointi", "säilytys", "arvio", "segmentti", "muuten"];
 
 impl Lower<'_> {
     pub(super) fn markers(&mut self, statement: &Statement) -> Option<Markers> {
@@ -20,6 +21,7 @@ impl Lower<'_> {
             title,
             segmentation: None,
             retention: None,
+            assessment_valid: None,
             rules: Vec::new(),
             otherwise: None,
         };
@@ -37,6 +39,22 @@ impl Lower<'_> {
                     markers.retention = self.duration(&mut cursor, "säilytys");
                     self.finish(&mut cursor, "säilytys");
                     self.no_block(member, "säilytys");
+                }
+                Some("arvio") => {
+                    let mut cursor = self.head(member);
+                    if self.eat_word(&mut cursor, "voimassa").is_none() {
+                        let here = cursor.here();
+                        let found = cursor.peek().map(|w| self.word_text(w)).unwrap_or_default();
+                        self.push(
+                            Diagnostic::new(Code::UnexpectedWord, self.file, here)
+                                .arg("keyword", "arvio voimassa")
+                                .arg("found", found),
+                        );
+                    } else {
+                        markers.assessment_valid = self.duration(&mut cursor, "arvio voimassa");
+                        self.finish(&mut cursor, "arvio");
+                    }
+                    self.no_block(member, "arvio");
                 }
                 Some("muuten") => {
                     let mut cursor = self.head(member);

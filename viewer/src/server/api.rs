@@ -267,6 +267,9 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/reports/segments"),
     ("get", "/api/v1/reports/transitions"),
     ("get", "/api/v1/reports/completion"),
+    ("post", "/api/v1/segment-daily"),
+    ("get", "/api/v1/reports/client-segments"),
+    ("get", "/api/v1/reports/client-transitions"),
     ("get", "/api/v1/audit"),
     ("post", "/api/v1/audit"),
     ("get", "/api/v1/openapi.json"),
@@ -286,6 +289,9 @@ pub fn routes() -> Router<AppState> {
             ("get", "/api/v1/reports/segments") => get(report_segments),
             ("get", "/api/v1/reports/transitions") => get(report_transitions),
             ("get", "/api/v1/reports/completion") => get(report_completion),
+            ("post", "/api/v1/segment-daily") => post(segment_daily),
+            ("get", "/api/v1/reports/client-segments") => get(report_client_segments),
+            ("get", "/api/v1/reports/client-transitions") => get(report_client_transitions),
             ("get", "/api/v1/audit") => {
                 audit = Some(audit.unwrap_or_else(axum::routing::MethodRouter::new).get(audit_get));
                 continue;
@@ -777,6 +783,226 @@ async fn report_completion(
         tokio::task::spawn_blocking(move || tracker.completion_report(&who, at))
             .await
             .map_err(ApiError::internal)??,
+    ))
+}
+
+/// The largest extract `POST /api/v1/segment-daily` reads: it is read as a stream, and memory
+/// grows with the clients, not with the bytes.
+pub const MAX_EXTRACT: u64 = 16 * 1024 * 1024 * 1024;
+
+/// A row of an extract that was refused, and why.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RefusedRow {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// The answer to a daily marker run.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct MarkerDayAnswer {
+    pub date: String,
+    pub markers: String,
+    /// Clients the extract named.
+    pub clients: u64,
+    pub rows: u64,
+    pub rows_outside_window: u64,
+    pub refused: u64,
+    /// The first thousand refused rows.
+    pub refused_rows: Vec<RefusedRow>,
+    /// Clients per proposed segment (`–` for none).
+    pub distribution: std::collections::BTreeMap<String, u64>,
+    /// What was stored, against the previous run day.
+    pub stored: polku_store::markers::RecordedDay,
+}
+
+/// The marker rules a request names (`markers`), or the model's only ones.
+fn marker_rules(
+    state: &AppState,
+    params: &std::collections::HashMap<String, String>,
+) -> Result<polku_engine::markers::MarkerRules, ApiError> {
+    let version = state.model();
+    let all = &version.model.markers;
+    let found = match params.get("markers") {
+        Some(name) => all.get(name.as_str()),
+        None if all.len() == 1 => all.values().next(),
+        None => None,
+    };
+    found.cloned().ok_or_else(|| {
+        let names: Vec<&str> = all.keys().map(String::as_str).collect();
+        let list = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+        ApiError::new(StatusCode::NOT_FOUND, format!("no such marker rules: the model has {list}"))
+            .field("markers")
+    })
+}
+
+/// Reads what a channel of chunks carries, for a blocking reader of a request's body.
+struct ChunkReader {
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
+    current: Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+async fn segment_daily(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: axum::body::Body,
+) -> Result<Json<MarkerDayAnswer>, ApiError> {
+    use axum::body::HttpBody as _;
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::MarkerExtract)?;
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !matches!(media, "text/csv" | "application/x-ndjson" | "application/jsonl") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send text/csv (client,date,system,code) or application/x-ndjson (JSON Lines)",
+        )
+        .field("content-type"));
+    }
+    let params = query_pairs(uri.query());
+    let date_text = params.get("date").ok_or_else(|| ApiError::bad("date", "missing"))?.clone();
+    let day = polku_engine::markers::extract::day_of(&date_text)
+        .ok_or_else(|| ApiError::bad("date", "not a date: write it as 2026-06-30"))?;
+    let rules = marker_rules(&state, &params)?;
+    let tracker = api.tracker.clone();
+    let who = actor(&principal, &headers, "");
+    let (send, chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
+    let work = tokio::task::spawn_blocking(move || {
+        let reader = std::io::BufReader::with_capacity(
+            1 << 20,
+            ChunkReader { chunks, current: Bytes::new() },
+        );
+        let mut refused_rows = Vec::new();
+        let counts = tracker
+            .count_markers(reader, &rules, &[day], &mut |r| {
+                if refused_rows.len() < 1000 {
+                    refused_rows.push(RefusedRow { line: r.line, reason: r.reason });
+                }
+            })
+            .map_err(|e| ApiError::bad("body", e.to_string()))?;
+        let mut distribution = std::collections::BTreeMap::new();
+        let mut proposals = polku_dsl::hash::FastMap::default();
+        for (client, c) in &counts.clients {
+            let proposed = counts.proposal(c, 0);
+            *distribution.entry(proposed.unwrap_or("–").to_owned()).or_insert(0u64) += 1;
+            proposals.insert(*client, proposed.map(str::to_owned));
+        }
+        let (clients, rows, outside, refused) =
+            (counts.clients.len() as u64, counts.rows, counts.outside_window, counts.refused);
+        drop(counts);
+        let run = polku_store::markers::MarkerRun {
+            day,
+            segmentation: rules.segmentation.clone().unwrap_or_default(),
+            clients: proposals.values().filter(|p| p.is_some()).count() as u64,
+            rows,
+            recorded: Timestamp(now()).local_text(),
+        };
+        let stored = tracker.record_markers(&who, &rules, run, proposals)?;
+        Ok::<_, ApiError>(MarkerDayAnswer {
+            date: date_text.trim().to_owned(),
+            markers: rules.name.clone(),
+            clients,
+            rows,
+            rows_outside_window: outside,
+            refused,
+            refused_rows,
+            distribution,
+            stored,
+        })
+    });
+    // The body is handed over a chunk at a time; memory holds at most a few chunks.
+    let mut body = body;
+    let mut read = 0u64;
+    let mut failed = None;
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let Ok(frame) = frame else {
+            failed = Some(ApiError::bad("body", "the request's body could not be read"));
+            break;
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        read += data.len() as u64;
+        if read > MAX_EXTRACT {
+            failed = Some(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("at most {MAX_EXTRACT} bytes an extract"),
+            ));
+            break;
+        }
+        if send.send(data).await.is_err() {
+            break;
+        }
+    }
+    if let Some(error) = failed {
+        // Nothing is stored: the reader stops at the body's end only when it was whole.
+        work.abort();
+        return Err(error);
+    }
+    drop(send);
+    Ok(Json(work.await.map_err(ApiError::internal)??))
+}
+
+async fn report_client_segments(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<polku_store::markers::ClientSegmentReport> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::Reports)?;
+    let params = query_pairs(uri.query());
+    let at = date("date", params.get("date").map(String::as_str), now())?;
+    let rules = marker_rules(&state, &params)?;
+    let who = actor(&principal, &headers, "");
+    let tracker = api.tracker.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || tracker.client_segment_report(&who, &rules, at))
+            .await
+            .map_err(ApiError::internal)??,
+    ))
+}
+
+async fn report_client_transitions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<polku_store::markers::ClientTransitionReport> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    auth::authorize(&principal, Action::Reports)?;
+    let params = query_pairs(uri.query());
+    let to = date("to", params.get("to").map(String::as_str), now())?;
+    let from = date("from", params.get("from").map(String::as_str), to - 365 * 86_400)?;
+    if from > to {
+        return Err(ApiError::bad("from", "from must not be after to"));
+    }
+    let rules = marker_rules(&state, &params)?;
+    let who = actor(&principal, &headers, "");
+    let tracker = api.tracker.clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || {
+            tracker.client_transition_report(&who, &rules, from, to)
+        })
+        .await
+        .map_err(ApiError::internal)??,
     ))
 }
 

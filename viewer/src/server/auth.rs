@@ -93,6 +93,8 @@ pub enum Action<'a> {
     SendEvents,
     /// Read the access log.
     Audit,
+    /// Send an extract of the record systems' markers for the daily segment proposals.
+    MarkerExtract,
 }
 
 /// Why a request was refused.
@@ -135,6 +137,10 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<(), Denied
         },
         Action::Audit => match role {
             Role::Auditor => Ok(()),
+            _ => deny(),
+        },
+        Action::MarkerExtract => match role {
+            Role::System => Ok(()),
             _ => deny(),
         },
     }

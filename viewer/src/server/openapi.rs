@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
 use super::api::{
-    AccessRecord, AuditRequest, ClientStatusRequest, ErrorBody, EventsAnswer, ModelSummary,
-    OPERATIONS,
+    AccessRecord, AuditRequest, ClientStatusRequest, ErrorBody, EventsAnswer, MarkerDayAnswer,
+    ModelSummary, OPERATIONS,
 };
 
 /// What the document says of one operation.
@@ -153,6 +153,46 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             body: None,
             ok: json_ok(schema::<CompletionReport>(g)),
             errors: &[400, 401, 403],
+        },
+        ("post", "/api/v1/segment-daily") => Operation {
+            summary: "A day's marker extract: the segment the marker rules propose for each client",
+            description: "The body is the extract, read as a stream: CSV (`client,date,system,code`) or JSON Lines with those fields; a client is a personal identity code (pseudonymised at once, never stored or echoed) or a pseudonym. Bad rows are refused with their line and reason, good rows are kept. The proposals are stored by day: the same day sent again changes nothing, and days sent in any order leave the same proposals. Role: system.",
+            tag: "markers",
+            parameters: vec![
+                json!({"name": "date", "in": "query", "required": true, "description": "The day (YYYY-MM-DD)",
+                       "schema": {"type": "string", "format": "date"}}),
+                query("markers", "The marker rules' name (needed when the model has several)", false),
+            ],
+            body: Some(json!({"required": true, "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}}}})),
+            ok: json_ok(schema::<MarkerDayAnswer>(g)),
+            errors: &[400, 401, 403, 404, 413, 415],
+        },
+        ("get", "/api/v1/reports/client-segments") => Operation {
+            summary: "Clients per segment on a date, by where the segment came from",
+            description: "A professional's decision (assessment or set by hand) while it is younger than the marker rules' `arvio voimassa`, else the marker rules' proposal. Roles: process owner, viewer.",
+            tag: "reports",
+            parameters: vec![
+                date_query("date", "YYYY-MM-DD (default today)"),
+                query("markers", "The marker rules' name (needed when the model has several)", false),
+            ],
+            body: None,
+            ok: json_ok(schema::<polku_store::markers::ClientSegmentReport>(g)),
+            errors: &[400, 401, 403, 404],
+        },
+        ("get", "/api/v1/reports/client-transitions") => Operation {
+            summary: "How clients moved between segments between two dates, by source",
+            description: "Counted per pair of segments and the source of the segment on the second date (assessment, markers, manual). Roles: process owner, viewer.",
+            tag: "reports",
+            parameters: vec![
+                date_query("from", "YYYY-MM-DD (default a year before to)"),
+                date_query("to", "YYYY-MM-DD (default today)"),
+                query("markers", "The marker rules' name (needed when the model has several)", false),
+            ],
+            body: None,
+            ok: json_ok(schema::<polku_store::markers::ClientTransitionReport>(g)),
+            errors: &[400, 401, 403, 404],
         },
         ("get", "/api/v1/audit") => Operation {
             summary: "The access log: who has looked at whose data",

@@ -1,0 +1,409 @@
+//! The segments that marker rules proposed, kept by day, and the client-level segment report
+//! that weighs them against the professionals' decisions.
+//!
+//! A run of `polku segment-daily` for a day stores, per client, the segment the rules proposed
+//! on that day, as changes only: a client has a row on a run day when its proposal differs
+//! from the one on the run day before (no proposal before the first). The proposal on any day
+//! is then the client's newest row on or before it. Storing a day keeps that invariant for the
+//! days around it too, so that the stored state depends only on which days were run with which
+//! extracts: a day run twice changes nothing the second time, and days run out of order leave
+//! the same rows as in order.
+//!
+//! Only the store's primitives differ per backend ([`EventStore::marker_runs`] and the rest);
+//! the rest is here, once.
+
+use std::collections::BTreeMap;
+
+use polku_dsl::hash::FastMap;
+use polku_engine::markers::extract::{day_of, ClientKey};
+use polku_engine::markers::MarkerRules;
+use polku_engine::projection::{DecisionKind, StaffDecision};
+use polku_engine::time::Timestamp;
+use serde::Serialize;
+
+use crate::committer::Committer;
+use crate::{EventStore, StoreError};
+
+/// One stored day of a rule set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MarkerRun {
+    /// Days since 1970.
+    pub day: i64,
+    pub segmentation: String,
+    /// Clients with a proposal on the day, and the extract's rows that were read.
+    pub clients: u64,
+    pub rows: u64,
+    /// When the run was stored (RFC 3339).
+    pub recorded: String,
+}
+
+/// What storing one day writes: the run, and the proposal rows to set and to remove.
+#[derive(Debug, Clone, Default)]
+pub struct MarkerWrite {
+    pub rules: String,
+    pub run: Option<MarkerRun>,
+    /// `(client, day, segment)`; the empty segment stands for "no proposal".
+    pub set: Vec<(ClientKey, i64, String)>,
+    pub delete: Vec<(ClientKey, i64)>,
+}
+
+/// What a stored day changed, against the run day before it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct RecordedDay {
+    pub day: i64,
+    /// The run day before and after this one, when there are such.
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
+    /// Clients whose proposal differs from the one on the previous run day, by pair of
+    /// segments (`–` for no proposal).
+    pub moves: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Proposal rows written and removed.
+    pub written: u64,
+    pub removed: u64,
+}
+
+/// The mark for "no proposal" in reports.
+pub const NONE: &str = "–";
+
+/// Stores the proposals of one day: `proposals` maps each client the extract named to the
+/// segment proposed (`None` when no rule held and there is no `muuten`). A client stored
+/// before and not named now has no proposal on this day. One transaction: a crash leaves the
+/// day stored whole or not at all.
+pub fn record_day(
+    store: &mut dyn EventStore,
+    rules: &str,
+    run: MarkerRun,
+    proposals: &FastMap<ClientKey, Option<String>>,
+) -> Result<RecordedDay, StoreError> {
+    let day = run.day;
+    let runs = store.marker_runs(rules)?;
+    let previous = runs.iter().map(|r| r.day).filter(|&d| d < day).max();
+    let next = runs.iter().map(|r| r.day).filter(|&d| d > day).min();
+    let mut before: FastMap<ClientKey, String> = FastMap::default();
+    if let Some(p) = previous {
+        store.marker_as_of(rules, p, &mut |c, s| {
+            before.insert(c, s.to_owned());
+        })?;
+    }
+    // The rows this day has now (from an earlier run of it), to be replaced.
+    let mut here: FastMap<ClientKey, String> = FastMap::default();
+    store.marker_changes_on(rules, day, &mut |c, s| {
+        here.insert(c, s.to_owned());
+    })?;
+    let mut after: FastMap<ClientKey, String> = FastMap::default();
+    let mut at_next: FastMap<ClientKey, String> = FastMap::default();
+    if let Some(n) = next {
+        store.marker_as_of(rules, n, &mut |c, s| {
+            after.insert(c, s.to_owned());
+        })?;
+        store.marker_changes_on(rules, n, &mut |c, s| {
+            at_next.insert(c, s.to_owned());
+        })?;
+    }
+    let mut write = MarkerWrite { rules: rules.to_owned(), run: Some(run), ..Default::default() };
+    let mut moves: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut everyone: Vec<&ClientKey> =
+        before.keys().chain(proposals.keys()).chain(here.keys()).chain(after.keys()).collect();
+    everyone.sort_unstable();
+    everyone.dedup();
+    let blank = String::new();
+    for client in everyone {
+        let now: &str = proposals.get(client).and_then(|p| p.as_deref()).unwrap_or("");
+        let was: &str = before.get(client).unwrap_or(&blank);
+        if now != was {
+            if here.get(client).map(String::as_str) != Some(now) {
+                write.set.push((*client, day, now.to_owned()));
+            }
+            let shown = |s: &str| if s.is_empty() { NONE.to_owned() } else { s.to_owned() };
+            *moves.entry(shown(was)).or_default().entry(shown(now)).or_default() += 1;
+        } else if here.contains_key(client) {
+            write.delete.push((*client, day));
+        }
+        if let Some(n) = next {
+            // The next run day keeps its proposal: it has a row exactly when that differs
+            // from this day's.
+            let then: &str = after.get(client).unwrap_or(&blank);
+            let has_row = at_next.contains_key(client);
+            if then != now && !has_row {
+                write.set.push((*client, n, then.to_owned()));
+            } else if then == now && has_row {
+                write.delete.push((*client, n));
+            }
+        }
+    }
+    let (written, removed) = (write.set.len() as u64, write.delete.len() as u64);
+    store.write_markers(&write)?;
+    Ok(RecordedDay { day, previous, next, moves, written, removed })
+}
+
+/// Every client's proposal on `day` (the newest stored one on or before it); clients without
+/// one are left out.
+pub fn proposals_on(
+    store: &mut dyn EventStore,
+    rules: &str,
+    day: i64,
+) -> Result<FastMap<ClientKey, String>, StoreError> {
+    let mut out = FastMap::default();
+    store.marker_as_of(rules, day, &mut |c, s| {
+        if !s.is_empty() {
+            out.insert(c, s.to_owned());
+        }
+    })?;
+    Ok(out)
+}
+
+/// Where a client's segment came from.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A professional's assessment (`segment_assessed`, a confirmed form).
+    Assessment,
+    /// The marker rules' proposal.
+    Markers,
+    /// Set by hand: the segment a case was opened with, or a `segment_changed`.
+    Manual,
+}
+
+impl Source {
+    pub fn word(self, lang: polku_dsl::Lang) -> &'static str {
+        let fi = lang == polku_dsl::Lang::Fi;
+        match self {
+            Source::Assessment => {
+                if fi {
+                    "arvio"
+                } else {
+                    "assessment"
+                }
+            }
+            Source::Markers => {
+                if fi {
+                    "merkit"
+                } else {
+                    "markers"
+                }
+            }
+            Source::Manual => {
+                if fi {
+                    "käsin"
+                } else {
+                    "manual"
+                }
+            }
+        }
+    }
+}
+
+/// A professional's latest decision on a client's segment as of a day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub segment: String,
+    pub source: Source,
+    /// When it was made (a timestamp).
+    pub at: i64,
+}
+
+/// A client's segment on a day and where it came from: the professional's decision until
+/// `expires(decision.at)`, else the markers' proposal, else the older decision.
+pub fn effective(
+    decision: Option<&Decision>,
+    proposal: Option<&String>,
+    end_of_day: i64,
+    expires: &dyn Fn(i64) -> i64,
+) -> Option<(String, Source)> {
+    match (decision, proposal) {
+        (Some(d), _) if end_of_day < expires(d.at) => Some((d.segment.clone(), d.source)),
+        (_, Some(p)) => Some((p.clone(), Source::Markers)),
+        (Some(d), None) => Some((d.segment.clone(), d.source)),
+        (None, None) => None,
+    }
+}
+
+/// Clients per segment and source on a day, for one segmentation.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ClientSegmentReport {
+    pub date: String,
+    pub markers: String,
+    pub segmentation: String,
+    /// How long a professional's decision outranks the markers: calendar months and days.
+    pub assessment_months: u32,
+    pub assessment_days: i64,
+    pub clients: u64,
+    pub rows: Vec<ClientSegmentCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ClientSegmentCount {
+    pub segment: String,
+    pub source: Source,
+    pub clients: u64,
+}
+
+/// How clients moved between segments from one day to another, by the source of the segment
+/// on the second day.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct ClientTransitionReport {
+    pub from: String,
+    pub to: String,
+    pub markers: String,
+    pub segmentation: String,
+    pub assessment_months: u32,
+    pub assessment_days: i64,
+    pub rows: Vec<ClientTransitionCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ClientTransitionCount {
+    /// The segment on the first day; `–` when the client had none.
+    pub from: String,
+    /// The segment on the second day; `–` when the client has none.
+    pub to: String,
+    /// Where the segment on the second day came from; absent when there is none.
+    pub source: Option<Source>,
+    pub clients: u64,
+}
+
+/// Counts clients per segment and source.
+pub fn distribution(
+    segments: &FastMap<ClientKey, (String, Source)>,
+) -> (u64, Vec<ClientSegmentCount>) {
+    let mut counts: BTreeMap<(String, Source), u64> = BTreeMap::new();
+    for (segment, source) in segments.values() {
+        *counts.entry((segment.clone(), *source)).or_default() += 1;
+    }
+    let rows = counts
+        .into_iter()
+        .map(|((segment, source), clients)| ClientSegmentCount { segment, source, clients })
+        .collect();
+    (segments.len() as u64, rows)
+}
+
+/// Counts clients per pair of segments, by the source of the second.
+pub fn moves(
+    first: &FastMap<ClientKey, (String, Source)>,
+    second: &FastMap<ClientKey, (String, Source)>,
+) -> Vec<ClientTransitionCount> {
+    let mut counts: BTreeMap<(String, String, Option<Source>), u64> = BTreeMap::new();
+    for client in first.keys().chain(second.keys().filter(|c| !first.contains_key(*c))) {
+        let from = first.get(client).map_or(NONE.to_owned(), |(s, _)| s.clone());
+        let (to, source) = match second.get(client) {
+            Some((s, source)) => (s.clone(), Some(*source)),
+            None => (NONE.to_owned(), None),
+        };
+        *counts.entry((from, to, source)).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((from, to, source), clients)| ClientTransitionCount { from, to, source, clients })
+        .collect()
+}
+
+/// A client's segment on the day that ends at `end_of_day`, for every client with a decision
+/// or a proposal: see [`effective`].
+pub fn segments_on(
+    decisions: Vec<StaffDecision>,
+    proposals: FastMap<ClientKey, String>,
+    end_of_day: i64,
+    expires: &dyn Fn(i64) -> i64,
+) -> FastMap<ClientKey, (String, Source)> {
+    let mut out: FastMap<ClientKey, (String, Source)> = FastMap::default();
+    let mut decided: FastMap<ClientKey, Decision> = FastMap::default();
+    for d in decisions {
+        let source = match d.kind {
+            DecisionKind::Assessed => Source::Assessment,
+            DecisionKind::Opened | DecisionKind::Changed => Source::Manual,
+        };
+        decided.insert(d.client, Decision { segment: d.segment, source, at: d.at });
+    }
+    for (client, decision) in &decided {
+        if let Some(s) = effective(Some(decision), proposals.get(client), end_of_day, expires) {
+            out.insert(*client, s);
+        }
+    }
+    for (client, proposal) in &proposals {
+        if !decided.contains_key(client) {
+            out.insert(*client, (proposal.clone(), Source::Markers));
+        }
+    }
+    out
+}
+
+/// The segment of every client on the day of `date` (a timestamp) under `rules`: the
+/// proposals from the store, the decisions from `decisions(segmentation, end_of_day)`.
+pub(crate) fn client_segments(
+    writer: &Committer,
+    decisions: impl FnOnce(&str, i64) -> Vec<StaffDecision>,
+    rules: &MarkerRules,
+    date: i64,
+) -> Result<FastMap<ClientKey, (String, Source)>, StoreError> {
+    let end = Timestamp(date).end_of_local_day().0;
+    let day = local_day(date);
+    let name = rules.name.clone();
+    let proposals = writer.run(move |store| proposals_on(store, &name, day))?;
+    let decisions = decisions(rules.segmentation.as_deref().unwrap_or(""), end);
+    Ok(segments_on(decisions, proposals, end, &|at| rules.decision_expires(at)))
+}
+
+/// The Finnish day of a timestamp, as days since 1970.
+pub fn local_day(at: i64) -> i64 {
+    day_of(&Timestamp(at).local_date_text()).unwrap_or(at.div_euclid(86_400))
+}
+
+/// A day (days since 1970) as `YYYY-MM-DD`.
+pub fn day_text(day: i64) -> String {
+    let (y, m, d) = polku_engine::time::civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The report of clients per segment and source on the day of `date`.
+pub(crate) fn segment_report(
+    writer: &Committer,
+    decisions: impl FnOnce(&str, i64) -> Vec<StaffDecision>,
+    rules: &MarkerRules,
+    date: i64,
+) -> Result<ClientSegmentReport, StoreError> {
+    let segments = client_segments(writer, decisions, rules, date)?;
+    let (clients, rows) = distribution(&segments);
+    Ok(ClientSegmentReport {
+        date: day_text(local_day(date)),
+        markers: rules.name.clone(),
+        segmentation: rules.segmentation.clone().unwrap_or_default(),
+        assessment_months: rules.assessment_months,
+        assessment_days: rules.assessment_days,
+        clients,
+        rows,
+    })
+}
+
+/// The report of how clients moved from the day of `from` to the day of `to`.
+pub(crate) fn transition_report(
+    writer: &Committer,
+    mut decisions: impl FnMut(&str, i64) -> Vec<StaffDecision>,
+    rules: &MarkerRules,
+    from: i64,
+    to: i64,
+) -> Result<ClientTransitionReport, StoreError> {
+    let first = client_segments(writer, &mut decisions, rules, from)?;
+    let second = client_segments(writer, &mut decisions, rules, to)?;
+    Ok(ClientTransitionReport {
+        from: day_text(local_day(from)),
+        to: day_text(local_day(to)),
+        markers: rules.name.clone(),
+        segmentation: rules.segmentation.clone().unwrap_or_default(),
+        assessment_months: rules.assessment_months,
+        assessment_days: rules.assessment_days,
+        rows: moves(&first, &second),
+    })
+}
+
+/// Stores a day's proposals on the writer thread.
+pub(crate) fn record(
+    writer: &Committer,
+    rules: &MarkerRules,
+    run: MarkerRun,
+    proposals: FastMap<ClientKey, Option<String>>,
+) -> Result<RecordedDay, StoreError> {
+    let name = rules.name.clone();
+    writer.run(move |store| record_day(store, &name, run, &proposals))
+}
