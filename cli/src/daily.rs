@@ -17,7 +17,8 @@ use polku_dsl::hash::FastMap;
 use polku_dsl::Lang;
 use polku_engine::markers::extract::{self, day_of};
 use polku_engine::markers::MarkerRules;
-use polku_store::markers::{day_text, MarkerRun};
+use polku_store::markers::{day_text, MarkerRun, Neighbours};
+use polku_store::Tracker;
 
 use crate::track::StoreArgs;
 use crate::{say, PlanFormat};
@@ -119,15 +120,22 @@ pub(crate) fn marker_rules(
     Ok(rules.clone())
 }
 
+/// What `polku segment-daily` was asked.
+pub struct Options<'a> {
+    pub extract: &'a Path,
+    pub date: &'a str,
+    pub from: Option<&'a str>,
+    pub markers: Option<&'a str>,
+    pub dry_run: bool,
+}
+
 pub fn run(
-    extract: &Path,
-    date: &str,
-    from: Option<&str>,
-    markers: Option<&str>,
+    options: &Options<'_>,
     args: &StoreArgs,
     format: PlanFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
+    let Options { extract, date, from, markers, dry_run } = *options;
     let Some(setup) = crate::track::setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     let key = setup.key.clone();
     let rules = marker_rules(&setup.model, markers, lang)?;
@@ -168,6 +176,16 @@ pub fn run(
     };
     let reader = std::io::BufReader::with_capacity(1 << 20, input);
     let days: Vec<i64> = earlier.into_iter().chain(std::iter::once(day)).collect();
+    // The store is opened, and what it holds around the day read, on another thread while
+    // the extract is read here.
+    let opening = (!dry_run).then(|| {
+        let rules = rules.clone();
+        std::thread::spawn(move || -> Result<(Tracker, Neighbours)> {
+            let (tracker, _) = crate::track::open_tracker(setup, crate::track::Use::Write, lang)?;
+            let loaded = tracker.load_markers(&rules, day)?;
+            Ok((tracker, loaded))
+        })
+    });
     let progress = std::cell::RefCell::new(Progress::new(total));
     let counts = extract::count(
         reader,
@@ -213,9 +231,14 @@ pub fn run(
         recorded: polku_engine::time::Timestamp(crate::track::now()).local_text(),
     };
     let actor = crate::track::actor(args);
-    let (mut tracker, _) = crate::track::open_tracker(setup, crate::track::Use::Write, lang)?;
-    let recorded = tracker.record_markers(&actor, &rules, run, proposals)?;
-    drop(tracker);
+    let recorded = match opening {
+        Some(thread) => {
+            let (mut tracker, loaded) =
+                thread.join().map_err(|_| anyhow::anyhow!("the store could not be opened"))??;
+            Some(tracker.record_markers(&actor, &rules, run, proposals, Some(loaded))?)
+        }
+        None => None,
+    };
     let transitions: Vec<serde_json::Value> = moves
         .iter()
         .map(|((from, to), n)| serde_json::json!({"from": from, "to": to, "clients": n, "source": "markers"}))
@@ -256,8 +279,12 @@ pub fn run(
                 let share = 100.0 * *count as f64 / clients.max(1) as f64;
                 outln!("  {segment:<16} {count:>9}  {share:5.1} %");
             }
-            match recorded.previous {
-                Some(previous) => {
+            match recorded.as_ref().map(|r| (r.previous, r.day)) {
+                None => outln!(
+                    "{}",
+                    say(lang, "Dry run: nothing was stored", "Kokeiluajo: mitään ei tallennettu")
+                ),
+                Some((Some(previous), day)) => {
                     outln!(
                         "{} {} → {} ({}):",
                         say(
@@ -266,11 +293,11 @@ pub fn run(
                             "Tallennettu; siirtyneet edellisestä ajosta"
                         ),
                         day_text(previous),
-                        day_text(recorded.day),
+                        day_text(day),
                         say(lang, "source: marker rules", "lähde: merkkisäännöt")
                     );
                 }
-                None => outln!(
+                Some((None, _)) => outln!(
                     "{} ({}):",
                     say(
                         lang,
@@ -280,7 +307,8 @@ pub fn run(
                     say(lang, "source: marker rules", "lähde: merkkisäännöt")
                 ),
             }
-            for (a, to) in &recorded.moves {
+            let no_moves = BTreeMap::new();
+            for (a, to) in recorded.as_ref().map_or(&no_moves, |r| &r.moves) {
                 for (b, n) in to {
                     outln!("  {a} → {b}  {n}");
                 }

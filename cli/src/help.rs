@@ -133,6 +133,7 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("date", |a| a.help("Päivä (VVVV-KK-PP)"))
                 .mut_arg("from", |a| a.help("Aiempi päivä: myös asiakkaat, joiden ehdotettu segmentti muuttui päivien välillä"))
                 .mut_arg("markers", |a| a.help("Merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
+                .mut_arg("dry_run", |a| a.help("Laske ja tulosta ehdotukset tallentamatta niitä"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
         .mut_subcommand("export", |c| {

@@ -191,6 +191,9 @@ enum Command {
         /// The marker rules' name (needed when the model has several).
         #[arg(long)]
         markers: Option<String>,
+        /// Compute and print the proposals without storing them.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long, value_enum, default_value_t)]
         format: PlanFormat,
         #[command(flatten)]
@@ -381,8 +384,15 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
-        Command::SegmentDaily { extract, date, from, markers, format, store } => {
-            daily::run(&extract, &date, from.as_deref(), markers.as_deref(), &store, format, lang)
+        Command::SegmentDaily { extract, date, from, markers, dry_run, format, store } => {
+            let options = daily::Options {
+                extract: &extract,
+                date: &date,
+                from: from.as_deref(),
+                markers: markers.as_deref(),
+                dry_run,
+            };
+            daily::run(&options, &store, format, lang)
         }
         Command::Render { model, level, process, segment, segmentation, workflow, format, out } => {
             maps::render(

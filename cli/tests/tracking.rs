@@ -892,6 +892,27 @@ fn the_daily_marker_run_moves_clients_and_the_report_shows_it_by_source() {
         assert!(o.status.success(), "{}", err(&o));
         serde_json::from_str::<serde_json::Value>(&out(&o)).unwrap()
     };
+    // A dry run stores nothing.
+    let o = polku(
+        &dir,
+        &[
+            "segment-daily",
+            "poiminta.csv",
+            "--date",
+            "2026-08-15",
+            "--dry-run",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let dry: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(dry["stored"], serde_json::Value::Null, "{dry}");
+    assert_eq!(dry["distribution"], serde_json::json!({"pärjääjä": 3}), "{dry}");
     // The later day first, then the earlier one: the order does not matter.
     let late = daily("2026-10-15");
     assert_eq!(late["stored"]["previous"], serde_json::Value::Null, "{late}");

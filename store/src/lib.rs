@@ -76,6 +76,9 @@ pub enum StoreError {
     /// A hash chain is broken: a stored row was changed, removed or moved.
     #[error("{0}; the database was changed outside Polku (polku store verify walks both logs)")]
     Broken(chain::Break),
+    /// Another run of the same marker rules was stored while this one was worked out.
+    #[error("another run of the marker rules was stored meanwhile: run it again")]
+    MarkersMoved,
     #[error("{0}")]
     Other(String),
 }

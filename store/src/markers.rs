@@ -45,6 +45,9 @@ pub struct MarkerWrite {
     /// `(client, day, segment)`; the empty segment stands for "no proposal".
     pub set: Vec<(ClientKey, i64, String)>,
     pub delete: Vec<(ClientKey, i64)>,
+    /// The runs stored when the rows were worked out: when the store's differ, nothing is
+    /// written and the answer is [`StoreError::MarkersMoved`].
+    pub expect_runs: Option<Vec<MarkerRun>>,
 }
 
 /// What a stored day changed, against the run day before it.
@@ -65,75 +68,179 @@ pub struct RecordedDay {
 /// The mark for "no proposal" in reports.
 pub const NONE: &str = "–";
 
+/// Segment names numbered for the maps below: 0 is "no proposal".
+#[derive(Debug, Clone)]
+struct Segments(Vec<String>);
+
+impl Segments {
+    fn new() -> Segments {
+        Segments(vec![String::new()])
+    }
+
+    fn number(&mut self, name: &str) -> u16 {
+        match self.0.iter().position(|s| s == name) {
+            Some(i) => i as u16,
+            None => {
+                self.0.push(name.to_owned());
+                (self.0.len() - 1) as u16
+            }
+        }
+    }
+
+    fn name(&self, number: u16) -> &str {
+        &self.0[usize::from(number)]
+    }
+}
+
+/// What is stored around a day, as [`record_day`] needs it: the run days, and the proposals
+/// on the run day before it, on it and on the run day after it. Loading it can go on while the
+/// extract is read; the write then checks that no other run came in between.
+#[derive(Debug, Clone)]
+pub struct Neighbours {
+    rules: String,
+    day: i64,
+    runs: Vec<MarkerRun>,
+    previous: Option<i64>,
+    next: Option<i64>,
+    segments: Segments,
+    before: FastMap<ClientKey, u16>,
+    here: FastMap<ClientKey, u16>,
+    after: FastMap<ClientKey, u16>,
+    at_next: FastMap<ClientKey, u16>,
+}
+
+/// Loads what is stored around `day` for `rules`.
+pub fn neighbours(
+    store: &mut dyn EventStore,
+    rules: &str,
+    day: i64,
+) -> Result<Neighbours, StoreError> {
+    let runs = store.marker_runs(rules)?;
+    let previous = runs.iter().map(|r| r.day).filter(|&d| d < day).max();
+    let next = runs.iter().map(|r| r.day).filter(|&d| d > day).min();
+    let mut n = Neighbours {
+        rules: rules.to_owned(),
+        day,
+        runs,
+        previous,
+        next,
+        segments: Segments::new(),
+        before: FastMap::default(),
+        here: FastMap::default(),
+        after: FastMap::default(),
+        at_next: FastMap::default(),
+    };
+    let segments = &mut n.segments;
+    if let Some(p) = previous {
+        store.marker_as_of(rules, p, &mut |c, s| {
+            n.before.insert(c, segments.number(s));
+        })?;
+    }
+    // The rows this day has now (from an earlier run of it), to be replaced.
+    store.marker_changes_on(rules, day, &mut |c, s| {
+        n.here.insert(c, segments.number(s));
+    })?;
+    if let Some(next) = next {
+        store.marker_as_of(rules, next, &mut |c, s| {
+            n.after.insert(c, segments.number(s));
+        })?;
+        store.marker_changes_on(rules, next, &mut |c, s| {
+            n.at_next.insert(c, segments.number(s));
+        })?;
+    }
+    Ok(n)
+}
+
 /// Stores the proposals of one day: `proposals` maps each client the extract named to the
 /// segment proposed (`None` when no rule held and there is no `muuten`). A client stored
 /// before and not named now has no proposal on this day. One transaction: a crash leaves the
-/// day stored whole or not at all.
+/// day stored whole or not at all. `loaded` is what [`neighbours`] read before, if anything;
+/// when another run was stored since, it is read again.
 pub fn record_day(
     store: &mut dyn EventStore,
     rules: &str,
     run: MarkerRun,
     proposals: &FastMap<ClientKey, Option<String>>,
+    mut loaded: Option<Neighbours>,
 ) -> Result<RecordedDay, StoreError> {
+    let mut attempts = 0;
+    loop {
+        let n = match loaded.take() {
+            Some(n) if n.rules == rules && n.day == run.day => n,
+            _ => neighbours(store, rules, run.day)?,
+        };
+        let (write, recorded) = plan(n, run.clone(), proposals);
+        match store.write_markers(&write) {
+            Err(StoreError::MarkersMoved) if attempts < 5 => attempts += 1,
+            Err(e) => return Err(e),
+            Ok(()) => return Ok(recorded),
+        }
+    }
+}
+
+/// The rows to write and remove so that the stored proposals are those of `proposals` on the
+/// day, and every other run day keeps its own.
+fn plan(
+    mut n: Neighbours,
+    run: MarkerRun,
+    proposals: &FastMap<ClientKey, Option<String>>,
+) -> (MarkerWrite, RecordedDay) {
     let day = run.day;
-    let runs = store.marker_runs(rules)?;
-    let previous = runs.iter().map(|r| r.day).filter(|&d| d < day).max();
-    let next = runs.iter().map(|r| r.day).filter(|&d| d > day).min();
-    let mut before: FastMap<ClientKey, String> = FastMap::default();
-    if let Some(p) = previous {
-        store.marker_as_of(rules, p, &mut |c, s| {
-            before.insert(c, s.to_owned());
-        })?;
+    let mut now_of: FastMap<ClientKey, u16> = FastMap::default();
+    now_of.reserve(proposals.len());
+    for (client, p) in proposals {
+        now_of.insert(*client, p.as_deref().map_or(0, |s| n.segments.number(s)));
     }
-    // The rows this day has now (from an earlier run of it), to be replaced.
-    let mut here: FastMap<ClientKey, String> = FastMap::default();
-    store.marker_changes_on(rules, day, &mut |c, s| {
-        here.insert(c, s.to_owned());
-    })?;
-    let mut after: FastMap<ClientKey, String> = FastMap::default();
-    let mut at_next: FastMap<ClientKey, String> = FastMap::default();
-    if let Some(n) = next {
-        store.marker_as_of(rules, n, &mut |c, s| {
-            after.insert(c, s.to_owned());
-        })?;
-        store.marker_changes_on(rules, n, &mut |c, s| {
-            at_next.insert(c, s.to_owned());
-        })?;
-    }
-    let mut write = MarkerWrite { rules: rules.to_owned(), run: Some(run), ..Default::default() };
-    let mut moves: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut everyone: Vec<&ClientKey> =
-        before.keys().chain(proposals.keys()).chain(here.keys()).chain(after.keys()).collect();
+    let segments = &n.segments;
+    let mut write = MarkerWrite {
+        rules: n.rules.clone(),
+        run: Some(run),
+        expect_runs: Some(std::mem::take(&mut n.runs)),
+        ..Default::default()
+    };
+    let mut moves: FastMap<(u16, u16), u64> = FastMap::default();
+    let mut everyone: Vec<ClientKey> = n
+        .before
+        .keys()
+        .chain(now_of.keys())
+        .chain(n.here.keys())
+        .chain(n.after.keys())
+        .copied()
+        .collect();
     everyone.sort_unstable();
     everyone.dedup();
-    let blank = String::new();
-    for client in everyone {
-        let now: &str = proposals.get(client).and_then(|p| p.as_deref()).unwrap_or("");
-        let was: &str = before.get(client).unwrap_or(&blank);
+    for client in &everyone {
+        let now = now_of.get(client).copied().unwrap_or(0);
+        let was = n.before.get(client).copied().unwrap_or(0);
         if now != was {
-            if here.get(client).map(String::as_str) != Some(now) {
-                write.set.push((*client, day, now.to_owned()));
+            if n.here.get(client) != Some(&now) {
+                write.set.push((*client, day, segments.name(now).to_owned()));
             }
-            let shown = |s: &str| if s.is_empty() { NONE.to_owned() } else { s.to_owned() };
-            *moves.entry(shown(was)).or_default().entry(shown(now)).or_default() += 1;
-        } else if here.contains_key(client) {
+            *moves.entry((was, now)).or_default() += 1;
+        } else if n.here.contains_key(client) {
             write.delete.push((*client, day));
         }
-        if let Some(n) = next {
+        if let Some(next) = n.next {
             // The next run day keeps its proposal: it has a row exactly when that differs
             // from this day's.
-            let then: &str = after.get(client).unwrap_or(&blank);
-            let has_row = at_next.contains_key(client);
+            let then = n.after.get(client).copied().unwrap_or(0);
+            let has_row = n.at_next.contains_key(client);
             if then != now && !has_row {
-                write.set.push((*client, n, then.to_owned()));
+                write.set.push((*client, next, segments.name(then).to_owned()));
             } else if then == now && has_row {
-                write.delete.push((*client, n));
+                write.delete.push((*client, next));
             }
         }
     }
+    let shown = |s: u16| if s == 0 { NONE.to_owned() } else { segments.name(s).to_owned() };
+    let mut by_name: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((was, now), count) in moves {
+        *by_name.entry(shown(was)).or_default().entry(shown(now)).or_default() += count;
+    }
     let (written, removed) = (write.set.len() as u64, write.delete.len() as u64);
-    store.write_markers(&write)?;
-    Ok(RecordedDay { day, previous, next, moves, written, removed })
+    let recorded =
+        RecordedDay { day, previous: n.previous, next: n.next, moves: by_name, written, removed };
+    (write, recorded)
 }
 
 /// Every client's proposal on `day` (the newest stored one on or before it); clients without
@@ -403,7 +510,8 @@ pub(crate) fn record(
     rules: &MarkerRules,
     run: MarkerRun,
     proposals: FastMap<ClientKey, Option<String>>,
+    loaded: Option<Neighbours>,
 ) -> Result<RecordedDay, StoreError> {
     let name = rules.name.clone();
-    writer.run(move |store| record_day(store, &name, run, &proposals))
+    writer.run(move |store| record_day(store, &name, run, &proposals, loaded))
 }

@@ -415,7 +415,7 @@ impl TrackerService {
     ) -> Result<markers::RecordedDay, TrackerError> {
         let detail = format!("{} {}", rules.name, markers::day_text(run.day));
         self.log(actor, "segment_daily", None, &detail)?;
-        Ok(markers::record(&self.writer(), rules, run, proposals)?)
+        Ok(markers::record(&self.writer(), rules, run, proposals, None)?)
     }
 
     /// Clients per segment on a day, by where the segment came from.

@@ -701,20 +701,7 @@ impl EventStore for SqliteStore {
     }
 
     fn marker_runs(&mut self, rules: &str) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
-        let mut select = self.conn.prepare_cached(
-            "SELECT day, segmentation, clients, rows, recorded FROM marker_runs
-             WHERE rules = ?1 ORDER BY day",
-        )?;
-        let runs = select.query_map([rules], |r| {
-            Ok(crate::markers::MarkerRun {
-                day: r.get(0)?,
-                segmentation: r.get(1)?,
-                clients: r.get::<_, i64>(2)? as u64,
-                rows: r.get::<_, i64>(3)? as u64,
-                recorded: r.get(4)?,
-            })
-        })?;
-        Ok(runs.collect::<Result<_, _>>()?)
+        marker_runs(&self.conn, rules)
     }
 
     fn marker_as_of(
@@ -753,6 +740,12 @@ impl EventStore for SqliteStore {
 
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(expected) = &write.expect_runs {
+            let found = marker_runs(&tx, &write.rules)?;
+            if &found != expected {
+                return Err(StoreError::MarkersMoved);
+            }
+        }
         {
             let mut set = tx.prepare_cached(
                 "INSERT OR REPLACE INTO marker_proposals (rules, client, day, segment)
@@ -786,6 +779,27 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The stored runs of a rule set, by day.
+fn marker_runs(
+    conn: &Connection,
+    rules: &str,
+) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
+    let mut select = conn.prepare_cached(
+        "SELECT day, segmentation, clients, rows, recorded FROM marker_runs
+         WHERE rules = ?1 ORDER BY day",
+    )?;
+    let runs = select.query_map([rules], |r| {
+        Ok(crate::markers::MarkerRun {
+            day: r.get(0)?,
+            segmentation: r.get(1)?,
+            clients: r.get::<_, i64>(2)? as u64,
+            rows: r.get::<_, i64>(3)? as u64,
+            recorded: r.get(4)?,
+        })
+    })?;
+    Ok(runs.collect::<Result<_, _>>()?)
 }
 
 /// A stored client key: 32 bytes.

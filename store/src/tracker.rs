@@ -566,20 +566,33 @@ impl Tracker {
         Ok(self.projection.transition_report(from, to))
     }
 
-    /// Stores the marker rules' proposals for a day (see [`crate::markers::record_day`]).
+    /// Reads what is stored around `day` for `rules`, for [`Tracker::record_markers`]: this
+    /// can go on while the extract is read.
+    pub fn load_markers(
+        &self,
+        rules: &MarkerRules,
+        day: i64,
+    ) -> Result<markers::Neighbours, TrackerError> {
+        let name = rules.name.clone();
+        Ok(self.writer.run(move |store| markers::neighbours(store, &name, day))?)
+    }
+
+    /// Stores the marker rules' proposals for a day (see [`crate::markers::record_day`]);
+    /// `loaded` is what [`Tracker::load_markers`] read, if it was called.
     pub fn record_markers(
         &mut self,
         actor: &Actor,
         rules: &MarkerRules,
         run: markers::MarkerRun,
         proposals: FastMap<ClientKey, Option<String>>,
+        loaded: Option<markers::Neighbours>,
     ) -> Result<markers::RecordedDay, TrackerError> {
         if !self.writable {
             return Err(TrackerError::ReadOnly("the proposals cannot be stored"));
         }
         let detail = format!("{} {}", rules.name, markers::day_text(run.day));
         self.log(actor, "segment_daily", None, &detail)?;
-        Ok(markers::record(&self.writer, rules, run, proposals)?)
+        Ok(markers::record(&self.writer, rules, run, proposals, loaded)?)
     }
 
     /// Clients per segment on a day, by where the segment came from (see [`crate::markers`]).

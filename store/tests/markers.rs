@@ -38,7 +38,7 @@ fn run(store: &mut dyn EventStore, day: i64, proposals: &Day) -> polku_store::ma
         rows: 0,
         recorded: "2026-10-15T06:00:00+03:00".into(),
     };
-    record_day(store, "merkit", run, &map).unwrap()
+    record_day(store, "merkit", run, &map, None).unwrap()
 }
 
 /// Every stored row, as `(client, day, segment)`.
@@ -131,5 +131,37 @@ fn a_run_reports_who_moved_since_the_run_day_before() {
     let on = proposals_on(&mut store, "merkit", 110).unwrap();
     assert_eq!(on.get(&client(2)).map(String::as_str), Some("pärjääjä"));
     assert_eq!(on.get(&client(3)), None);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_worked_out_before_another_was_stored_is_worked_out_again() {
+    let dir = common::temp("markers", "stale");
+    let days: Vec<Day> = vec![
+        [(1, Some(0)), (2, Some(1))].into_iter().collect(),
+        [(1, Some(1)), (2, Some(1)), (3, Some(2))].into_iter().collect(),
+        [(1, Some(1)), (3, None)].into_iter().collect(),
+    ];
+    let mut in_order = SqliteStore::open(&dir.join("a.sqlite")).unwrap();
+    for (d, p) in [100, 105, 110].into_iter().zip(&days) {
+        run(&mut in_order, d, p);
+    }
+    let mut store = SqliteStore::open(&dir.join("b.sqlite")).unwrap();
+    run(&mut store, 100, &days[0]);
+    // Day 110 is worked out from what is stored now; day 105 comes in before it is written.
+    let stale = polku_store::markers::neighbours(&mut store, "merkit", 110).unwrap();
+    run(&mut store, 105, &days[1]);
+    let map: FastMap<ClientKey, Option<String>> =
+        days[2].iter().map(|(c, s)| (client(*c), s.map(|i| SEGMENTS[i].to_owned()))).collect();
+    let late = MarkerRun {
+        day: 110,
+        segmentation: "neuvola".into(),
+        clients: 2,
+        rows: 0,
+        recorded: "2026-10-15T06:00:00+03:00".into(),
+    };
+    let recorded = record_day(&mut store, "merkit", late, &map, Some(stale)).unwrap();
+    assert_eq!(recorded.previous, Some(105), "worked out again after day 105 came in");
+    assert_eq!(rows(&mut store, &[100, 105, 110]), rows(&mut in_order, &[100, 105, 110]));
     let _ = std::fs::remove_dir_all(&dir);
 }
