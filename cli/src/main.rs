@@ -16,6 +16,12 @@ macro_rules! out {
     }};
 }
 
+mod wipe;
+
+/// Freed memory is overwritten once `polku serve` switches it on (see [`wipe`]).
+#[global_allocator]
+static ALLOCATOR: wipe::Wiping = wipe::Wiping;
+
 mod assess;
 mod daily;
 mod help;

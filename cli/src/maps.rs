@@ -323,6 +323,8 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             interval: std::time::Duration::from_millis(700),
         }
     });
+    // From here on requests carry client data: what they leave behind is overwritten.
+    crate::wipe::enable();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

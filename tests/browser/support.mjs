@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,4 +61,34 @@ export async function shot(page, name, glance = false) {
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   if (glance) await page.screenshot({ path: join(ARTIFACTS, `${name}-glance.png`) });
+}
+
+/**
+ * The regions of a running process's memory that hold `needle`: every readable mapping read
+ * through /proc/PID/mem, as a dump of the process would see it. Returns `path@address` of each.
+ */
+export function memoryHolding(pid, needle) {
+  const found = [];
+  const maps = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').filter(Boolean);
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  const target = Buffer.from(needle);
+  const chunk = Buffer.alloc(16 << 20);
+  try {
+    for (const line of maps) {
+      const [range, perms, , , , path = ''] = line.split(/\s+/);
+      if (!perms.startsWith('r') || path === '[vvar]' || path === '[vsyscall]' || path === '[vvar_vclock]') continue;
+      const [start, end] = range.split('-').map((h) => parseInt(h, 16));
+      // Chunks overlap by the needle's length, so that no match is split.
+      for (let at = start; at < end; at += chunk.length - target.length) {
+        const length = Math.min(chunk.length, end - at);
+        let read = 0;
+        try { read = readSync(fd, chunk, 0, length, at); } catch { break; }
+        if (chunk.subarray(0, read).includes(target)) { found.push(`${path || 'anonymous'}@${at.toString(16)}`); break; }
+        if (length < chunk.length) break;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return found;
 }
