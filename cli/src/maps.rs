@@ -289,8 +289,11 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(oidc) = config.and_then(|c| c.oidc) {
-        api = api.with_oidc(identity_provider(&root, oidc)?);
+    if let Some(config) = config {
+        api = api.with_kept_answers(config.privacy.keep_answers_days);
+        if let Some(oidc) = config.oidc {
+            api = api.with_oidc(identity_provider(&root, oidc)?);
+        }
     }
     let state = AppState::with_api(version, renderer, api, demo);
     let watch = args.watch.then(|| {
@@ -325,6 +328,8 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     });
     // From here on requests carry client data: what they leave behind is overwritten.
     crate::wipe::enable();
+    // Kept answers that have expired are deleted now and every ten minutes.
+    let sweeper = state.api().map(|api| api.tracker.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -342,6 +347,19 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             "kartat piirretään selaimessa (Graphvizia ei löytynyt)",
         ),
     };
+    if let Some(tracker) = sweeper {
+        runtime.spawn(async move {
+            loop {
+                let t = tracker.clone();
+                let at = crate::track::now();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || t.forget_answers(at)).await
+                {
+                    eprintln!("{}: {e}", say(lang, "expired answers", "vanhentuneet vastaukset"));
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+            }
+        });
+    }
     runtime
         .block_on(server::serve(
             state,

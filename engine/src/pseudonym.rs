@@ -51,6 +51,17 @@ impl PseudonymKey {
         }
         Ok(PseudonymKey(bytes))
     }
+
+    /// A 32-byte key for another purpose (`answers`: the assessment answers kept encrypted),
+    /// derived from this one with HMAC-SHA-256 under its own prefix, so that no second secret
+    /// has to be kept and no derived key equals a pseudonym.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"polku-derive-v1:");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 impl fmt::Debug for PseudonymKey {

@@ -13,6 +13,7 @@
 //! What it must not do: hold a personal identity code or the pseudonym key. Events reach it
 //! with the client already pseudonymised.
 
+pub mod answers;
 pub mod chain;
 pub mod committer;
 pub mod markers;
@@ -203,6 +204,16 @@ pub trait EventStore: Send {
     ) -> Result<(), StoreError>;
     /// Writes a day's run and proposal rows in one transaction.
     fn write_markers(&mut self, write: &markers::MarkerWrite) -> Result<(), StoreError>;
+    /// Keeps an encrypted answer set (see [`answers`]).
+    fn keep_answers(&mut self, kept: &answers::KeptAnswers) -> Result<(), StoreError>;
+    /// The answer sets kept for a case that have not expired at `now`, oldest first.
+    fn kept_answers(
+        &mut self,
+        case: &str,
+        now: i64,
+    ) -> Result<Vec<answers::KeptAnswers>, StoreError>;
+    /// Deletes the answer sets expired at `now`, overwriting what they took; how many.
+    fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError>;
 }
 
 pub use polku_engine::markers::extract::ClientKey;

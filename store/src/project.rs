@@ -127,6 +127,9 @@ pub struct DatabaseSection {
 #[serde(deny_unknown_fields)]
 pub struct PrivacySection {
     pub key_file: Option<String>,
+    /// Keep an assessment form's answers, encrypted, for this many days after the nurse
+    /// confirms the segment; by default they are discarded at once.
+    pub keep_answers_days: Option<u32>,
 }
 
 /// A rule's severity as `polku.toml` sets it: `None` switches the rule off.

@@ -386,6 +386,57 @@ impl TrackerService {
         Ok(self.tracker().projection.transition_report(from, to))
     }
 
+    /// Keeps an assessment's answers (serialised in `plain`) encrypted until `expires`; the
+    /// access is logged.
+    pub fn keep_answers(
+        &self,
+        actor: &Actor,
+        case: &str,
+        form: &str,
+        plain: &[u8],
+        (now, expires): (i64, i64),
+    ) -> Result<(), TrackerError> {
+        let kept = crate::answers::seal(&self.0.key, case, form, plain, now, expires)?;
+        let client = self.case_owner(case).map(|(c, _)| c);
+        self.log(actor, "answers_kept", client.as_deref(), case)?;
+        Ok(self.writer().run(move |store| store.keep_answers(&kept))?)
+    }
+
+    /// The answer sets kept for a case that have not expired, opened, with when each was kept
+    /// and when it goes; the access is logged before they are returned.
+    pub fn kept_answers(
+        &self,
+        actor: &Actor,
+        case: &str,
+        now: i64,
+    ) -> Result<Vec<(crate::answers::KeptAnswers, Vec<u8>)>, TrackerError> {
+        let wanted = case.to_owned();
+        let rows = self.writer().run(move |store| store.kept_answers(&wanted, now))?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.case_owner(case).map(|(c, _)| c);
+        self.log(actor, "answers", client.as_deref(), case)?;
+        rows.into_iter()
+            .map(|row| {
+                let plain = crate::answers::open(&self.0.key, &row)?;
+                Ok((row, plain))
+            })
+            .collect()
+    }
+
+    /// Whether a case has kept answers that have not expired, and when the last of them goes.
+    pub fn answers_kept_until(&self, case: &str, now: i64) -> Result<Option<i64>, TrackerError> {
+        let wanted = case.to_owned();
+        let rows = self.writer().run(move |store| store.kept_answers(&wanted, now))?;
+        Ok(rows.iter().map(|r| r.expires).max())
+    }
+
+    /// Deletes the kept answers that have expired; how many.
+    pub fn forget_answers(&self, now: i64) -> Result<u64, TrackerError> {
+        Ok(self.writer().run(move |store| store.forget_answers(now))?)
+    }
+
     /// Reads an extract of markers for `rules` on `days` (see
     /// [`polku_engine::markers::extract::count`]), pseudonymising its clients with the store's key.
     pub fn count_markers<'r>(

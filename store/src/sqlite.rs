@@ -95,6 +95,18 @@ pub const MIGRATIONS: &[Migration] = &[
         segment TEXT NOT NULL,
         PRIMARY KEY (rules, client, day)
     ) WITHOUT ROWID;"),
+    // 6: assessment answers kept encrypted for a set time, when so configured.
+    sql("CREATE TABLE kept_answers (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        form TEXT NOT NULL,
+        kept INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        nonce BLOB NOT NULL,
+        sealed BLOB NOT NULL
+    );
+    CREATE INDEX kept_answers_case ON kept_answers (case_id);
+    CREATE INDEX kept_answers_expires ON kept_answers (expires);"),
 ];
 
 /// Rows hashed per read while an existing log is chained.
@@ -736,6 +748,50 @@ impl EventStore for SqliteStore {
             f(client_key(r.get_ref(0)?)?, r.get_ref(1)?.as_str().unwrap_or(""));
         }
         Ok(())
+    }
+
+    fn keep_answers(&mut self, kept: &crate::answers::KeptAnswers) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO kept_answers (case_id, form, kept, expires, nonce, sealed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![kept.case, kept.form, kept.kept, kept.expires, &kept.nonce[..], kept.sealed],
+        )?;
+        Ok(())
+    }
+
+    fn kept_answers(
+        &mut self,
+        case: &str,
+        now: i64,
+    ) -> Result<Vec<crate::answers::KeptAnswers>, StoreError> {
+        let mut select = self.conn.prepare_cached(
+            "SELECT case_id, form, kept, expires, nonce, sealed FROM kept_answers
+             WHERE case_id = ?1 AND expires > ?2 ORDER BY id",
+        )?;
+        let rows = select.query_map(params![case, now], |r| {
+            let nonce: Vec<u8> = r.get(4)?;
+            Ok(crate::answers::KeptAnswers {
+                case: r.get(0)?,
+                form: r.get(1)?,
+                kept: r.get(2)?,
+                expires: r.get(3)?,
+                // A nonce of another length does not open: the row then reports itself.
+                nonce: <[u8; 12]>::try_from(nonce.as_slice()).unwrap_or_default(),
+                sealed: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {
+        // The deleted rows' bytes are overwritten in the file, and the log that still holds
+        // the pages is emptied.
+        self.conn.execute_batch("PRAGMA secure_delete = ON")?;
+        let gone = self.conn.execute("DELETE FROM kept_answers WHERE expires <= ?1", [now])?;
+        if gone > 0 {
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(gone as u64)
     }
 
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {

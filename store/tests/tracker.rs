@@ -323,6 +323,23 @@ impl polku_store::EventStore for FailingAppend {
     ) -> Result<(), polku_store::StoreError> {
         self.inner.write_markers(write)
     }
+
+    fn keep_answers(
+        &mut self,
+        kept: &polku_store::answers::KeptAnswers,
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.keep_answers(kept)
+    }
+    fn kept_answers(
+        &mut self,
+        case: &str,
+        now: i64,
+    ) -> Result<Vec<polku_store::answers::KeptAnswers>, polku_store::StoreError> {
+        self.inner.kept_answers(case, now)
+    }
+    fn forget_answers(&mut self, now: i64) -> Result<u64, polku_store::StoreError> {
+        self.inner.forget_answers(now)
+    }
 }
 
 #[test]

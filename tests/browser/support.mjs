@@ -13,14 +13,14 @@ export const ARTIFACTS = join(HERE, 'artifacts');
 const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
 
 /**
- * Starts `polku serve` on the Keusote model with `clients` demo clients and its database in
+ * Starts `polku serve` on the Keusote model (or `model`) with `clients` demo clients and its database in
  * `work`. Resolves once it prints its address; `token(role)` is the demo token it printed for a
  * role, `output()` everything it wrote so far.
  */
-export async function startServer(work, clients) {
+export async function startServer(work, clients, model = 'processes/keusote') {
   const bin = resolve(process.cwd(), process.env.POLKU_BIN ?? '');
   const child = spawn(bin, [
-    'serve', '--model', 'processes/keusote', '--database', `sqlite://${work}/polku.sqlite`,
+    'serve', '--model', model, '--database', `sqlite://${work}/polku.sqlite`,
     '--demo-clients', String(clients), '--listen', '127.0.0.1:0',
   ], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   process.once('exit', () => child.kill('SIGKILL'));

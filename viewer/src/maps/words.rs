@@ -130,6 +130,11 @@ words! {
     OverrideReason: "Reason (needed when the segment differs from the proposal)", "Perustelu (pakollinen, jos segmentti poikkeaa ehdotuksesta)";
     OverrideNeedsReason: "A segment other than the proposal needs a reason", "Ehdotuksesta poikkeava segmentti tarvitsee perustelun";
     AnswersWiped: "The segment was recorded and the answers were discarded", "Segmentti kirjattiin ja vastaukset hävitettiin";
+    AnswersKept: "The segment was recorded; the answers are kept encrypted until", "Segmentti kirjattiin; vastaukset säilytetään salattuina päivään";
+    KeptAnswers: "Kept answers", "Säilytetyt vastaukset";
+    KeptUntil: "deleted on", "poistetaan";
+    FormChanged: "The form has changed since: these answers can no longer be shown beside its questions", "Lomake on sittemmin muuttunut: näitä vastauksia ei voi enää näyttää sen kysymysten rinnalla";
+    BackToClient: "Back to the client", "Takaisin asiakkaaseen";
     NoAnswer: "no answer", "ei vastausta";
     SignIn: "Sign in", "Kirjaudu";
     SignOut: "Sign out", "Kirjaudu ulos";

@@ -43,6 +43,9 @@ pub struct Api {
     /// Assessment-form links and answers waiting for the nurse, in memory only.
     pub forms: super::staff::assessment::FormLinks,
     pub metrics: super::metrics::Metrics,
+    /// Keep a form's answers encrypted for this many days after the confirmation
+    /// (`[privacy] keep_answers_days`); `None` discards them at once.
+    pub keep_answers_days: Option<u32>,
     requests: AtomicU64,
     started: u64,
 }
@@ -59,9 +62,16 @@ impl Api {
             sessions: super::staff::Sessions::default(),
             forms: super::staff::assessment::FormLinks::default(),
             metrics: super::metrics::Metrics::default(),
+            keep_answers_days: None,
             requests: AtomicU64::new(0),
             started,
         }
+    }
+
+    /// Keeps a form's answers encrypted for `days` after the nurse confirms the segment.
+    pub fn with_kept_answers(mut self, days: Option<u32>) -> Api {
+        self.keep_answers_days = days.filter(|&d| d > 0);
+        self
     }
 
     /// Accepts the JWTs of an identity provider besides the API tokens.

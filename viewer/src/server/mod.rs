@@ -248,6 +248,7 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/form-link", axum::routing::post(staff::assessment::make_link))
         .route("/staff/form-review", axum::routing::post(staff::assessment::review))
         .route("/staff/form-confirm", axum::routing::post(staff::assessment::confirm))
+        .route("/staff/form-kept", axum::routing::post(staff::assessment::kept))
         .route(
             "/lomake/{token}",
             get(staff::assessment::client_form).post(staff::assessment::client_answers),

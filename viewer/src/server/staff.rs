@@ -648,6 +648,18 @@ async fn case_view(
                     }
                 }
             }
+            @if let Some(until) = state.api().and_then(|a| a.tracker.answers_kept_until(&case.case, now()).ok().flatten()) {
+                form.kept-answers method="post" action="/staff/form-kept" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="client" value=(pseudonym.as_str());
+                    input type="hidden" name="purpose" value=(purpose);
+                    input type="hidden" name="case" value=(case.case);
+                    button type="submit" {
+                        (say(Word::KeptAnswers, lang)) " (" (say(Word::KeptUntil, lang)) " "
+                        (polku_engine::time::Timestamp(until).local_date_text()) ")"
+                    }
+                }
+            }
             @if let (true, Some(_)) = (case.closed.is_none(), assessment::form_of_process(model, &case.process)) {
                 @let waiting = state.api().and_then(|a| a.forms.state_of(&case.case));
                 section.assessment-form {

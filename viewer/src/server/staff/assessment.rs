@@ -516,6 +516,38 @@ fn answer_text(form: &Form, at: usize, value: Option<u64>, lang: Lang) -> String
     }
 }
 
+/// The client's answers beside the questions.
+fn answers_list(
+    form: &Form,
+    numbers: &[Option<u64>],
+    texts: &[(String, String)],
+    lang: Lang,
+) -> Markup {
+    html! {
+        dl {
+            @for (i, q) in form.questions.iter().enumerate() {
+                dt { (label(q, lang)) }
+                @if q.kind == Kind::Text {
+                    dd { (texts.iter().find(|(n, _)| *n == q.name).map_or(say(Word::NoAnswer, lang), |(_, t)| t.as_str())) }
+                } @else {
+                    dd { (answer_text(form, i, numbers.get(i).copied().flatten(), lang)) }
+                }
+            }
+        }
+    }
+}
+
+/// An answer set as it is kept when `[privacy] keep_answers_days` asks for it: serialised,
+/// then encrypted by the store.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct KeptForm {
+    form: String,
+    /// The number of questions the form had, so that a changed form is noticed.
+    questions: usize,
+    numbers: Vec<Option<u64>>,
+    texts: Vec<(String, String)>,
+}
+
 fn review_page(
     review: &Review,
     session: &Session,
@@ -531,16 +563,7 @@ fn review_page(
         div.review {
             section {
                 h2 { (say(Word::ClientAnswers, lang)) }
-                dl {
-                    @for (i, q) in form.questions.iter().enumerate() {
-                        dt { (label(q, lang)) }
-                        @if q.kind == Kind::Text {
-                            dd { (review.texts.iter().find(|(n, _)| *n == q.name).map_or(say(Word::NoAnswer, lang), |(_, t)| t.as_str())) }
-                        } @else {
-                            dd { (answer_text(form, i, review.numbers.get(i).copied().flatten(), lang)) }
-                        }
-                    }
-                }
+                (answers_list(form, &review.numbers, &review.texts, lang))
             }
             section {
                 h2 { (say(Word::ProfessionalPart, lang)) }
@@ -646,6 +669,16 @@ pub async fn confirm(
         *response.status_mut() = StatusCode::BAD_REQUEST;
         return private(response);
     }
+    // With `keep_answers_days`, the answers are kept encrypted once the segment is recorded.
+    let keep = api.keep_answers_days.map(|days| {
+        let kept = KeptForm {
+            form: found.form.name.clone(),
+            questions: found.form.questions.len(),
+            numbers: found.numbers.clone(),
+            texts: found.texts.clone(),
+        };
+        (serde_json::to_vec(&kept), kept.form.clone(), days)
+    });
     drop(found);
     let kind = EventKind::SegmentAssessed {
         segment,
@@ -658,12 +691,102 @@ pub async fn confirm(
     };
     let stored = super::record_as(&state, &session, &purpose, &case, kind, "form").await.is_ok();
     let notice = if stored {
+        let kept = match keep {
+            Some((Ok(plain), form_name, days)) => {
+                let at = now();
+                let until = at + i64::from(days) * 86_400;
+                let actor = session.principal.actor(&purpose, "");
+                match api.tracker.keep_answers(&actor, &case, &form_name, &plain, (at, until)) {
+                    Ok(()) => Some(until),
+                    Err(_) => {
+                        eprintln!(
+                            "the answers of an assessment could not be kept: they were discarded"
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
         api.forms.discard(&case);
-        (true, say(Word::AnswersWiped, lang).to_owned())
+        match kept {
+            Some(until) => (
+                true,
+                format!(
+                    "{} {}",
+                    say(Word::AnswersKept, lang),
+                    polku_engine::time::Timestamp(until).local_date_text()
+                ),
+            ),
+            None => (true, say(Word::AnswersWiped, lang).to_owned()),
+        }
     } else {
         (false, say(Word::NotRecorded, lang).to_owned())
     };
     show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
+}
+
+/// `POST /staff/form-kept`: the answers kept for a case (`[privacy] keep_answers_days`),
+/// opened after the access is logged.
+pub async fn kept(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let choice = choose_lang(&query, &headers);
+    let lang = choice.lang;
+    let fields = form(&body);
+    let Some(session) = checked_session(&state, &headers, &fields) else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let (client, purpose, case) = who(&fields);
+    let allowed = state.api().and_then(|api| {
+        let (_, unit) = api.tracker.case_owner(&case)?;
+        auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
+        Some(api)
+    });
+    let Some(api) = allowed else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let actor = session.principal.actor(&purpose, "");
+    let sets = match api.tracker.kept_answers(&actor, &case, now()) {
+        Ok(sets) if !sets.is_empty() => sets,
+        _ => {
+            let notice = (false, say(Word::NoForm, lang).to_owned());
+            return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice))
+                .await;
+        }
+    };
+    let version = state.model();
+    let body = html! {
+        h1 { (say(Word::KeptAnswers, lang)) }
+        @for (row, plain) in &sets {
+            @let kept: Option<KeptForm> = serde_json::from_slice(plain).ok();
+            @let form = version.model.forms.get(&row.form);
+            section.kept {
+                h2 {
+                    (form.map_or(row.form.as_str(), |f| f.title.as_str())) " – "
+                    (say(Word::KeptUntil, lang)) " "
+                    (polku_engine::time::Timestamp(row.expires).local_date_text())
+                }
+                @match (kept, form) {
+                    (Some(k), Some(f)) if k.questions == f.questions.len() => {
+                        (answers_list(f, &k.numbers, &k.texts, lang))
+                    }
+                    _ => { p.notice.failed { (say(Word::FormChanged, lang)) } }
+                }
+            }
+        }
+        form method="post" action="/staff/client" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="client" value=(client);
+            input type="hidden" name="purpose" value=(purpose);
+            button type="submit" { (say(Word::BackToClient, lang)) }
+        }
+    };
+    private(super::super::pages::page(super::frame(&state, &uri, lang, choice), body))
 }
 
 #[cfg(test)]
