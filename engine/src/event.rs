@@ -21,6 +21,7 @@
 //! `recorded` before `occurred`) are kept with a [`LineWarning`]. [`parse_numbered_lines`] is
 //! the same for text already decoded.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,10 @@ pub enum EventKind {
         by: String,
         #[serde(default)]
         reason: Option<String>,
+        /// The values on the assessment's axes (an assessment form's: need for help and
+        /// resources), by axis; what the form's answers leave behind besides the segment.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        axes: BTreeMap<String, String>,
     },
     SegmentChanged {
         from: String,
@@ -646,9 +651,10 @@ impl Event {
                 v
             }
             EventKind::PhaseCompleted { phase } => vec![("phase", phase)],
-            EventKind::SegmentAssessed { segment, by, reason } => {
+            EventKind::SegmentAssessed { segment, by, reason, axes } => {
                 let mut v = vec![("segment", segment), ("by", by)];
                 v.extend(reason.iter().map(|r| ("reason", r)));
+                v.extend(axes.iter().flat_map(|(a, value)| [("axes", a), ("axes", value)]));
                 v
             }
             EventKind::SegmentChanged { from, to, reason, by } => {
@@ -765,6 +771,24 @@ mod fact_tests {
         let (events, errors) = parse_lines(line, &key());
         assert!(events.is_empty(), "{events:?}");
         errors[0].reason.clone()
+    }
+
+    #[test]
+    fn an_assessment_keeps_its_axis_values_and_they_hold_no_identity_code() {
+        let base = r#"{"id":"e-2","type":"segment_assessed","case":"c-1","occurred":"2026-01-06T09:00:00+02:00","recorded":"2026-01-06T09:00:00+02:00","role":"terveydenhoitaja","segment":"tuki","by":"th-1""#;
+        let good = format!(r#"{base},"axes":{{"avun_tarve":"suuri","voimavarat":"hyvät"}}}}"#);
+        let (events, errors) = parse_lines(&good, &key());
+        assert!(errors.is_empty(), "{errors:?}");
+        let EventKind::SegmentAssessed { axes, .. } = &events[0].kind else { panic!() };
+        assert_eq!(axes["avun_tarve"], "suuri");
+        let json = serde_json::to_string(&events[0]).unwrap();
+        assert!(json.contains(r#""axes":{"avun_tarve":"suuri","voimavarat":"hyvät"}"#), "{json}");
+        // Without axes, none are written.
+        let (events, _) = parse_lines(&format!("{base}}}"), &key());
+        assert!(!serde_json::to_string(&events[0]).unwrap().contains("axes"));
+        let text = reason(&format!(r#"{base},"axes":{{"avun_tarve":"131052-308T"}}}}"#));
+        assert!(text.starts_with("axes: contains a personal identity code"), "{text}");
+        assert!(!text.contains("131052"), "{text}");
     }
 
     #[test]

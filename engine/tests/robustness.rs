@@ -76,7 +76,12 @@ fn event(case: u8, id: u16, time: i64, kind: u8, name: u8, segment: u8) -> Event
             reason_code: Some("client_declined".to_owned()),
         },
         6 => EventKind::PhaseCompleted { phase: name },
-        7 => EventKind::SegmentAssessed { segment, by: "th".to_owned(), reason: None },
+        7 => EventKind::SegmentAssessed {
+            segment,
+            by: "th".to_owned(),
+            reason: None,
+            axes: Default::default(),
+        },
         8 => EventKind::SegmentChanged {
             from: "a".to_owned(),
             to: segment,

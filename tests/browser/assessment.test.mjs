@@ -149,7 +149,10 @@ test('a nurse makes a link, the client answers on a phone, the nurse overrides t
   await shot(nurse, 'confirmed');
   await staff.close();
 
-  // Nothing of the answers remains: not in the database files, not in what the server wrote.
+  // Nothing of the answers remains: not in the database files, not in what the server wrote;
+  // the axis values stay with the segment.
+  const stored = Buffer.concat(readdirSync(work).filter((f) => f.startsWith('polku.sqlite')).map((f) => readFileSync(join(work, f))));
+  assert.ok(stored.includes(Buffer.from('"axes":{"')), 'the assessment keeps its axis values');
   for (const file of readdirSync(work).filter((f) => f.startsWith('polku.sqlite'))) {
     const bytes = readFileSync(join(work, file));
     assert.ok(!bytes.includes(Buffer.from(SECRET)), `${file} holds no answer`);

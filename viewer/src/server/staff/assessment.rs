@@ -679,6 +679,13 @@ pub async fn confirm(
         };
         (serde_json::to_vec(&kept), kept.form.clone(), days)
     });
+    // The axis values stay with the segment; the answers that gave them do not.
+    let axes = found
+        .proposal
+        .axes
+        .iter()
+        .filter_map(|a| Some((a.axis.clone(), a.value.clone()?)))
+        .collect();
     drop(found);
     let kind = EventKind::SegmentAssessed {
         segment,
@@ -688,6 +695,7 @@ pub async fn confirm(
         } else {
             reason
         }),
+        axes,
     };
     let stored = super::record_as(&state, &session, &purpose, &case, kind, "form").await.is_ok();
     let notice = if stored {
