@@ -319,7 +319,10 @@ pub fn append(
             remove_db(&path);
             let mut store = polku_store::sqlite::SqliteStore::open(&path)?;
             let id = polku_store::EventStore::put_model(&mut store, &sources.hash(), "{}")?;
-            let rows: Vec<(i64, String)> = rows.iter().map(|r| (id, r.clone())).collect();
+            let rows: Vec<polku_store::NewRecord> = rows
+                .iter()
+                .map(|r| polku_store::NewRecord { model: id, body: r.clone() })
+                .collect();
             let cpu = cpu_seconds();
             let t = Instant::now();
             let mut after = 0;

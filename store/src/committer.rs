@@ -56,7 +56,7 @@ fn tell(warnings: &Mutex<Warnings>, store: &mut dyn EventStore) {
 type Reply = SyncSender<Result<u64, String>>;
 
 /// Rows to append: (model version, event as stored).
-pub type Rows = Vec<(i64, String)>;
+pub type Rows = Vec<crate::NewRecord>;
 
 /// Work for the store other than appending events (the access log, snapshots, reading the
 /// store's own facts), run on the writer thread in its turn.

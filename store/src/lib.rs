@@ -37,6 +37,21 @@ pub struct Record {
     pub hash: Option<chain::Hash>,
 }
 
+/// An event to append: the model version it was accepted under and its body as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    pub model: i64,
+    pub body: String,
+}
+
+/// A stored model version: its id in the store, its content hash and its sources (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelRecord {
+    pub id: i64,
+    pub hash: String,
+    pub sources: String,
+}
+
 /// One access to client data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
@@ -66,8 +81,10 @@ pub enum StoreError {
     ReadOnly { url: String, reason: &'static str },
     #[error("the database was written by a newer Polku (schema {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
+    /// What the database itself reported, in its words (no backend's error type crosses the
+    /// trait).
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(String),
     #[error("snapshot: {0}")]
     Snapshot(String),
     #[error("another process wrote to the database meanwhile (log at {found}, expected {expected}); this run's later batches were not written: run the command again")]
@@ -106,7 +123,7 @@ pub trait EventStore: Send {
     /// Each row is stored with its chain hash ([`chain::event_hash`]), computed in the same
     /// transaction. A broken chain at the log's end does not stop it: see
     /// [`EventStore::take_chain_breaks`].
-    fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError>;
+    fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError>;
     /// Calls `f` for every record after `after`, in order, with its stored hash.
     fn scan(
         &mut self,
@@ -118,7 +135,7 @@ pub trait EventStore: Send {
     /// Stores a model version's sources (once per hash) and returns its id.
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError>;
     /// Every model version: (id, hash, sources).
-    fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError>;
+    fn models(&mut self) -> Result<Vec<ModelRecord>, StoreError>;
     /// Keeps a snapshot of the projection after record `seq`, with the event chain's hash at
     /// `seq`; older ones are dropped.
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError>;
@@ -162,7 +179,7 @@ pub trait EventStore: Send {
     fn append_logged(
         &mut self,
         after: u64,
-        records: &[(i64, String)],
+        records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
         let last = self.append(after, records)?;

@@ -208,7 +208,7 @@ impl TrackerService {
                         result.deviations += u64::from(deviation.is_some());
                         let body = serde_json::to_string(&event)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
-                        rows.push((model, body));
+                        rows.push(crate::NewRecord { model, body });
                         result.stored += 1;
                         result.events.push(EventResult::Stored { id });
                     }

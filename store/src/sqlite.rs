@@ -8,7 +8,15 @@ use std::path::Path;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::chain::{self, Hash, GENESIS};
-use crate::{Access, AccessRows, EventStore, Record, SnapshotReader, StoreError};
+use crate::{
+    Access, AccessRows, EventStore, ModelRecord, NewRecord, Record, SnapshotReader, StoreError,
+};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Backend(e.to_string())
+    }
+}
 
 /// Code that fills in what a migration's SQL added, inside its transaction.
 pub type FillIn = fn(&Connection) -> Result<(), StoreError>;
@@ -479,14 +487,14 @@ impl EventStore for SqliteStore {
         self.writable
     }
 
-    fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
+    fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
     }
 
     fn append_logged(
         &mut self,
         after: u64,
-        records: &[(i64, String)],
+        records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
         let head = self.head;
@@ -513,7 +521,7 @@ impl EventStore for SqliteStore {
                 tx.prepare_cached("INSERT INTO events (model, body, hash) VALUES (?1, ?2, ?3)")?;
             for group in records.chunks(ROWS_PER_INSERT) {
                 if group.len() == ROWS_PER_INSERT {
-                    for (i, (model, body)) in group.iter().enumerate() {
+                    for (i, NewRecord { model, body }) in group.iter().enumerate() {
                         seq += 1;
                         prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
                         many.raw_bind_parameter(3 * i + 1, model)?;
@@ -522,7 +530,7 @@ impl EventStore for SqliteStore {
                     }
                     many.raw_execute()?;
                 } else {
-                    for (model, body) in group {
+                    for NewRecord { model, body } in group {
                         seq += 1;
                         prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
                         one.execute(params![model, body, &prev[..]])?;
@@ -581,9 +589,11 @@ impl EventStore for SqliteStore {
         Ok(self.conn.query_row("SELECT id FROM models WHERE hash = ?1", [hash], |r| r.get(0))?)
     }
 
-    fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
+    fn models(&mut self) -> Result<Vec<ModelRecord>, StoreError> {
         let mut select = self.conn.prepare("SELECT id, hash, sources FROM models ORDER BY id")?;
-        let rows = select.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = select.query_map([], |r| {
+            Ok(ModelRecord { id: r.get(0)?, hash: r.get(1)?, sources: r.get(2)? })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -880,11 +890,19 @@ mod tests {
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let model = store.put_model("h1", "{}").unwrap();
         assert_eq!(store.put_model("h1", "{}").unwrap(), model);
-        assert_eq!(store.append(0, &[(model, "a".into()), (model, "b".into())]).unwrap(), 2);
-        assert_eq!(store.append(2, &[(model, "c".into())]).unwrap(), 3);
+        assert_eq!(
+            store
+                .append(
+                    0,
+                    &[NewRecord { model, body: "a".into() }, NewRecord { model, body: "b".into() }]
+                )
+                .unwrap(),
+            2
+        );
+        assert_eq!(store.append(2, &[NewRecord { model, body: "c".into() }]).unwrap(), 3);
         // A writer whose idea of the log is stale writes nothing.
         assert!(matches!(
-            store.append(2, &[(model, "x".into())]),
+            store.append(2, &[NewRecord { model, body: "x".into() }]),
             Err(StoreError::Conflict { expected: 2, found: 3 })
         ));
         assert_eq!(store.last_seq().unwrap(), 3);
@@ -926,8 +944,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let mut store = SqliteStore::open(&dir.join("m.sqlite")).unwrap();
         let model = store.put_model("h", "{}").unwrap();
-        let rows = |from: usize, n: usize| -> Vec<(i64, String)> {
-            (from..from + n).map(|i| (model, format!("event {i}"))).collect()
+        let rows = |from: usize, n: usize| -> Vec<NewRecord> {
+            (from..from + n).map(|i| NewRecord { model, body: format!("event {i}") }).collect()
         };
         let n = 2 * ROWS_PER_INSERT + 5;
         assert_eq!(store.append(0, &rows(1, n)).unwrap(), n as u64);

@@ -216,7 +216,7 @@ impl Tracker {
         let mut current_model = if writable { store.put_model(&hash, &json)? } else { 0 };
         let stored = store.models()?;
         if !writable {
-            current_model = stored.iter().find(|(_, h, _)| *h == hash).map_or(0, |(id, _, _)| *id);
+            current_model = stored.iter().find(|m| m.hash == hash).map_or(0, |m| m.id);
         }
         let mut compiled: HashMap<String, Model> = HashMap::new();
         compiled.insert(hash.clone(), model.clone());
@@ -224,10 +224,11 @@ impl Tracker {
             if let Some(m) = compiled.get(h) {
                 return Ok(m.clone());
             }
-            let (_, _, text) = stored
+            let text = &stored
                 .iter()
-                .find(|(_, sh, _)| sh == h)
-                .ok_or_else(|| StoreError::Snapshot(format!("no stored model version {h}")))?;
+                .find(|m| m.hash == h)
+                .ok_or_else(|| StoreError::Snapshot(format!("no stored model version {h}")))?
+                .sources;
             let sources: ModelSources =
                 serde_json::from_str(text).map_err(|e| StoreError::Other(e.to_string()))?;
             let model = sources.compile().map_err(StoreError::Other)?;
@@ -250,7 +251,7 @@ impl Tracker {
         };
         // Every stored version, in the order stored, so that a case finds its own.
         let mut versions = HashMap::new();
-        for (id, h, _) in &stored {
+        for crate::ModelRecord { id, hash: h, .. } in &stored {
             let m = compile(h)?;
             let v =
                 projection.add_version(h, &m).map_err(|e| TrackerError::Model(e.to_string()))?;
@@ -389,7 +390,7 @@ impl Tracker {
         let mut ack = Ack { seq: self.log_seq, ..Ack::default() };
         let mut refusals = Vec::new();
         let mut pending: std::collections::VecDeque<(Ticket, Ack)> = Default::default();
-        let mut rows: Vec<(i64, String)> = Vec::with_capacity(batch);
+        let mut rows: Vec<crate::NewRecord> = Vec::with_capacity(batch);
         let mut running = ack;
         let mut failure = None;
         let mut submitted = 0;
@@ -451,7 +452,7 @@ impl Tracker {
                             }
                         },
                     };
-                    rows.push((self.current_model, body));
+                    rows.push(crate::NewRecord { model: self.current_model, body });
                     running.accepted += 1;
                 }
             }

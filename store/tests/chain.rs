@@ -315,7 +315,7 @@ fn a_database_of_the_schema_before_the_chains_is_chained_and_verifies_intact() {
     // New rows follow the migrated ones.
     let mut store = SqliteStore::open(&db).unwrap();
     assert_eq!(store.schema_version().unwrap(), polku_store::sqlite::SCHEMA_VERSION);
-    store.append(25_000, &[(1, "uusi".into())]).unwrap();
+    store.append(25_000, &[polku_store::NewRecord { model: 1, body: "uusi".into() }]).unwrap();
     drop(store);
     let v = verify(&db);
     assert!(v.intact() && v.events.rows == 25_001, "{v:?}");
@@ -450,17 +450,26 @@ fn a_damaged_hash_on_the_last_event_does_not_stop_the_next_append_and_stays_evid
     assert!(error.to_string().contains(&format!("event {last}")), "{error}");
     // The store's own appender does not fail on it.
     let mut store = SqliteStore::open(&db).unwrap();
-    assert_eq!(store.append(last, &[(model, "{}".into())]).unwrap(), last + 1);
+    assert_eq!(
+        store.append(last, &[polku_store::NewRecord { model, body: "{}".into() }]).unwrap(),
+        last + 1
+    );
     assert_eq!(
         store.take_chain_breaks(),
         [Break { log: Log::Events, row: last, problem: Problem::HashChanged }]
     );
-    assert_eq!(store.append(last + 1, &[(model, "{}".into())]).unwrap(), last + 2);
+    assert_eq!(
+        store.append(last + 1, &[polku_store::NewRecord { model, body: "{}".into() }]).unwrap(),
+        last + 2
+    );
     assert_eq!(store.take_chain_breaks(), []);
     drop(store);
     // A store opened afresh finds the log's end intact: the new rows follow the changed one.
     let mut store = SqliteStore::open(&db).unwrap();
-    assert_eq!(store.append(last + 2, &[(model, "{}".into())]).unwrap(), last + 3);
+    assert_eq!(
+        store.append(last + 2, &[polku_store::NewRecord { model, body: "{}".into() }]).unwrap(),
+        last + 3
+    );
     assert_eq!(store.take_chain_breaks(), []);
     drop(store);
     assert_eq!(

@@ -16,7 +16,7 @@ use polku_engine::simulate::{simulate, Options};
 use polku_engine::time::Timestamp;
 use polku_store::sqlite::SqliteStore;
 use polku_store::tracker::{Actor, Tracker};
-use polku_store::{Access, EventStore, Record, StoreError, TrackerService};
+use polku_store::{Access, EventStore, NewRecord, Record, StoreError, TrackerService};
 
 use common::corpus;
 
@@ -85,13 +85,13 @@ impl std::io::Write for Counting<'_> {
 }
 
 impl EventStore for Watched {
-    fn append(&mut self, after: u64, records: &[(i64, String)]) -> Result<u64, StoreError> {
+    fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
         self.inner.append(after, records)
     }
     fn append_logged(
         &mut self,
         after: u64,
-        records: &[(i64, String)],
+        records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
         self.inner.append_logged(after, records, accesses)
@@ -109,7 +109,7 @@ impl EventStore for Watched {
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
         self.inner.put_model(hash, sources)
     }
-    fn models(&mut self) -> Result<Vec<(i64, String, String)>, StoreError> {
+    fn models(&mut self) -> Result<Vec<polku_store::ModelRecord>, StoreError> {
         self.inner.models()
     }
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {

@@ -236,7 +236,7 @@ impl polku_store::EventStore for FailingAppend {
     fn append(
         &mut self,
         after: u64,
-        records: &[(i64, String)],
+        records: &[polku_store::NewRecord],
     ) -> Result<u64, polku_store::StoreError> {
         self.appends += 1;
         if self.appends == self.fail_at {
@@ -257,7 +257,7 @@ impl polku_store::EventStore for FailingAppend {
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, polku_store::StoreError> {
         self.inner.put_model(hash, sources)
     }
-    fn models(&mut self) -> Result<Vec<(i64, String, String)>, polku_store::StoreError> {
+    fn models(&mut self) -> Result<Vec<polku_store::ModelRecord>, polku_store::StoreError> {
         self.inner.models()
     }
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), polku_store::StoreError> {

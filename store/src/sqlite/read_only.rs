@@ -97,7 +97,7 @@ impl SqliteStore {
 mod tests {
     use super::*;
 
-    use crate::EventStore;
+    use crate::{EventStore, NewRecord};
 
     #[test]
     fn a_read_only_store_reads_and_refuses_every_write() {
@@ -107,12 +107,12 @@ mod tests {
         {
             let mut store = SqliteStore::open(&path).expect("a new store");
             let model = store.put_model("h", "{}").expect("a model");
-            store.append(0, &[(model, "a".into())]).expect("an append");
+            store.append(0, &[NewRecord { model, body: "a".into() }]).expect("an append");
         }
         let mut store = SqliteStore::open_read_only(&path).expect("opened read-only");
         assert!(!store.writable());
         assert_eq!(store.last_seq().expect("read"), 1);
-        assert!(store.append(1, &[(1, "b".into())]).is_err());
+        assert!(store.append(1, &[NewRecord { model: 1, body: "b".into() }]).is_err());
         assert!(store.set_meta("k", "v").is_err());
         drop(store);
         assert_eq!(SqliteStore::open(&path).expect("reopened").last_seq().expect("read"), 1);

@@ -1,0 +1,344 @@
+//! The store's contract, once, for every backend: append and scan with the hash chain, a stale
+//! writer refused, model versions, snapshots, the access log, settings, marker proposals,
+//! kept answers, what survives closing and reopening, and idempotent ingest through the
+//! tracker. Each backend instantiates the suite with a function that opens a fresh database
+//! and one that opens it again (another connection, as another process would).
+//!
+//! SQLite always runs. PostgreSQL runs when `POLKU_TEST_POSTGRES_URL` names a server
+//! (`postgres://user@127.0.0.1:PORT/postgres`): each test makes a database of its own there.
+//! Under CI (`CI=true`) the PostgreSQL tests fail rather than skip when the variable is unset.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+mod common;
+
+use polku_dsl::hash::FastMap;
+use polku_engine::pseudonym::PseudonymKey;
+use polku_store::chain::{self, GENESIS};
+use polku_store::markers::{proposals_on, record_day, MarkerRun};
+use polku_store::tracker::{Actor, Tracker};
+
+use polku_store::{Access, ClientKey, EventStore, NewRecord, StoreError};
+
+/// Opens the same database again, as another writer would.
+type Reopen = Box<dyn Fn() -> Box<dyn EventStore>>;
+
+/// A backend's fresh database, and how to open it again.
+struct Fresh {
+    store: Box<dyn EventStore>,
+    reopen: Reopen,
+}
+
+fn records(model: i64, from: usize, n: usize) -> Vec<NewRecord> {
+    (from..from + n).map(|i| NewRecord { model, body: format!("{{\"n\":{i}}}") }).collect()
+}
+
+fn access(action: &str, client: Option<&str>) -> Access {
+    Access::by(&Actor::new("th-1", "terveydenhoitaja"), action, client, "detail")
+}
+
+fn append_and_scan_keep_order_and_chain(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    assert_eq!(f.store.last_seq().unwrap(), 0);
+    assert_eq!(f.store.append(0, &records(model, 1, 3)).unwrap(), 3);
+    assert_eq!(f.store.append(3, &records(model, 4, 2)).unwrap(), 5);
+    assert_eq!(f.store.append(5, &[]).unwrap(), 5, "an empty append changes nothing");
+    let mut seen = Vec::new();
+    f.store
+        .scan(0, &mut |r| {
+            seen.push(r);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(seen.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(seen[3].body, "{\"n\":4}");
+    let mut prev = GENESIS;
+    for r in &seen {
+        prev = chain::event_hash(&prev, r.seq, r.model, r.body.as_bytes());
+        assert_eq!(r.hash, Some(prev), "event {} carries its chain hash", r.seq);
+    }
+    let mut after_three = Vec::new();
+    f.store
+        .scan(3, &mut |r| {
+            after_three.push(r.seq);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(after_three, [4, 5]);
+    // What was appended survives closing, and reads the same from another connection.
+    drop(f.store);
+    let mut again = (f.reopen)();
+    assert_eq!(again.last_seq().unwrap(), 5);
+    let verified = chain::verify(again.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
+fn a_stale_writer_is_refused_and_writes_nothing(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    let mut other = (f.reopen)();
+    assert_eq!(f.store.append(0, &records(model, 1, 2)).unwrap(), 2);
+    // The other writer still believes the log is empty.
+    match other.append(0, &records(model, 10, 1)) {
+        Err(StoreError::Conflict { expected: 0, found: 2 }) => {}
+        other => panic!("a stale writer must be refused: {other:?}"),
+    }
+    assert_eq!(other.append(2, &records(model, 3, 1)).unwrap(), 3, "once it knows, it writes");
+    assert_eq!(f.store.last_seq().unwrap(), 3);
+}
+
+fn model_versions_are_kept_once_in_order(mut f: Fresh) {
+    let a = f.store.put_model("h1", "{\"a\":1}").unwrap();
+    let b = f.store.put_model("h2", "{\"b\":2}").unwrap();
+    assert_ne!(a, b);
+    assert_eq!(f.store.put_model("h1", "{\"a\":1}").unwrap(), a, "the same version, the same id");
+    let models = f.store.models().unwrap();
+    assert_eq!(models.iter().map(|m| m.hash.as_str()).collect::<Vec<_>>(), ["h1", "h2"]);
+    assert_eq!(models[1].sources, "{\"b\":2}");
+    assert_eq!(models[0].id, a);
+}
+
+fn snapshots_replace_older_ones_and_record_the_chain(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    let mut found = false;
+    assert!(!f.store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "none yet");
+    f.store.append(0, &records(model, 1, 4)).unwrap();
+    f.store.save_snapshot(2, b"two").unwrap();
+    f.store.save_snapshot(4, b"four").unwrap();
+    let mut last = GENESIS;
+    f.store
+        .scan(0, &mut |r| {
+            last = r.hash.unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let had = f
+        .store
+        .read_snapshot(&mut |seq, at, data| {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).unwrap();
+            assert_eq!((seq, bytes.as_slice()), (4, &b"four"[..]));
+            assert_eq!(at, Some(last), "the chain's hash at the snapshot");
+            found = true;
+            Ok(())
+        })
+        .unwrap();
+    assert!(had && found);
+    // A stream of a stated length.
+    f.store
+        .save_snapshot_with(4, 5, &mut |w| {
+            w.write_all(b"fi").unwrap();
+            w.write_all(b"ve").unwrap();
+            w.write_all(b"!").unwrap();
+            Ok(())
+        })
+        .unwrap();
+    f.store
+        .read_snapshot(&mut |_, _, data| {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).unwrap();
+            assert_eq!(bytes, b"five!");
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn the_access_log_is_chained_filtered_and_newest_first(mut f: Fresh) {
+    f.store.log_access(&access("status", Some("aa"))).unwrap();
+    f.store.log_accesses(&[access("report", None), access("status", Some("bb"))]).unwrap();
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append_logged(0, &records(model, 1, 1), &[access("event", Some("aa"))]).unwrap();
+    let all = f.store.access_log(None, 10).unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["event", "status", "report", "status"]
+    );
+    let of_aa = f.store.access_log(Some("aa"), 10).unwrap();
+    assert_eq!(of_aa.len(), 2);
+    assert_eq!(f.store.access_log(None, 1).unwrap().len(), 1);
+    let mut prev = GENESIS;
+    let mut ids = Vec::new();
+    f.store
+        .scan_access_log(0, &mut |id, a, hash| {
+            prev = chain::access_hash(&prev, id, &a);
+            assert_eq!(hash, Some(prev));
+            ids.push(id);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    drop(f.store);
+    let verified = chain::verify((f.reopen)().as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
+fn settings_are_kept_and_replaced(mut f: Fresh) {
+    assert_eq!(f.store.meta("k").unwrap(), None);
+    f.store.set_meta("k", "1").unwrap();
+    f.store.set_meta("k", "2").unwrap();
+    assert_eq!(f.store.meta("k").unwrap().as_deref(), Some("2"));
+    assert!(f.store.schema_version().unwrap() >= 1);
+}
+
+fn client(n: u8) -> ClientKey {
+    let mut key = [n; 32];
+    key[0] = 0xC0;
+    key
+}
+
+fn marker_days_in_any_order_leave_the_same_proposals(mut f: Fresh) {
+    let day = |d: i64, pairs: &[(u8, Option<&str>)]| {
+        let map: FastMap<ClientKey, Option<String>> =
+            pairs.iter().map(|(c, s)| (client(*c), s.map(str::to_owned))).collect();
+        let run = MarkerRun {
+            day: d,
+            segmentation: "neuvola".into(),
+            clients: map.len() as u64,
+            rows: 0,
+            recorded: "2026-10-15T06:00:00+03:00".into(),
+        };
+        (run, map)
+    };
+    let days = [
+        day(100, &[(1, Some("tuki")), (2, Some("pärjääjä"))]),
+        day(105, &[(1, Some("huolenpito")), (2, Some("pärjääjä")), (3, None)]),
+        day(110, &[(1, Some("tuki")), (3, Some("tuki"))]),
+    ];
+    for i in [2, 0, 1, 2] {
+        let (run, map) = &days[i];
+        record_day(f.store.as_mut(), "m", run.clone(), map, None).unwrap();
+    }
+    let runs = f.store.marker_runs("m").unwrap();
+    assert_eq!(runs.iter().map(|r| r.day).collect::<Vec<_>>(), [100, 105, 110]);
+    let on = |store: &mut dyn EventStore, d: i64| {
+        let mut v: Vec<(u8, String)> =
+            proposals_on(store, "m", d).unwrap().into_iter().map(|(c, s)| (c[1], s)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(on(f.store.as_mut(), 100), [(1, "tuki".into()), (2, "pärjääjä".into())]);
+    assert_eq!(on(f.store.as_mut(), 107), [(1, "huolenpito".into()), (2, "pärjääjä".into())]);
+    assert_eq!(on(f.store.as_mut(), 110), [(1, "tuki".into()), (3, "tuki".into())]);
+}
+
+fn kept_answers_open_until_they_expire(mut f: Fresh) {
+    let key = PseudonymKey::new(vec![4; 32]).unwrap();
+    let kept = polku_store::answers::seal(&key, "c-1", "l", b"vastaus", 10, 20).unwrap();
+    f.store.keep_answers(&kept).unwrap();
+    let found = f.store.kept_answers("c-1", 15).unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(found[0] == kept, "read back as kept");
+    assert_eq!(polku_store::answers::open(&key, &found[0]).unwrap(), b"vastaus");
+    assert!(f.store.kept_answers("c-1", 20).unwrap().is_empty(), "expired at its time");
+    assert!(f.store.kept_answers("c-2", 15).unwrap().is_empty());
+    assert_eq!(f.store.forget_answers(19).unwrap(), 0);
+    assert_eq!(f.store.forget_answers(20).unwrap(), 1);
+}
+
+fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
+    let sources = common::corpus();
+    let model = sources.compile().unwrap();
+    let key = || PseudonymKey::new(vec![6; 32]).unwrap();
+    let opts = polku_engine::simulate::Options {
+        clients: 40,
+        days: 120,
+        seed: 3,
+        start: polku_engine::time::Timestamp::parse("2026-01-01").unwrap(),
+    };
+    let events = polku_engine::simulate::simulate(&model, "s", &opts).unwrap();
+    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
+    assert!(bad.is_empty());
+    let actor = Actor::new("system", "järjestelmä");
+    let mut first = Tracker::open(f.store, &sources, &model, key()).unwrap();
+    let (ack, refused) = first
+        .ingest(parsed.iter().cloned().map(|(l, e)| (l, e, None)), 50, &actor, &mut |_| {})
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!((ack.accepted + ack.duplicates + ack.refused) as usize, parsed.len(), "{ack:?}");
+    assert!(ack.accepted as usize > parsed.len() / 2, "{ack:?}");
+    let digest = first.projection.digest();
+    drop(first);
+    // Another process sends the same stream again: every event is a repeat.
+    let mut second = Tracker::open((f.reopen)(), &sources, &model, key()).unwrap();
+    assert_eq!(second.projection.digest(), digest, "the same state from the store");
+    let (ack, _) = second
+        .ingest(parsed.iter().cloned().map(|(l, e)| (l, e, None)), 50, &actor, &mut |_| {})
+        .unwrap();
+    assert_eq!((ack.accepted, ack.duplicates as usize), (0, parsed.len()));
+    assert_eq!(second.projection.digest(), digest);
+}
+
+/// The suite, for one backend: `fresh(name)` opens a new, empty database for test `name`.
+macro_rules! conformance {
+    ($backend:ident, $fresh:expr) => {
+        mod $backend {
+            use super::*;
+
+            fn fresh(name: &str) -> Option<Fresh> {
+                ($fresh)(name)
+            }
+
+            #[test]
+            fn append_and_scan() {
+                if let Some(f) = fresh("append") {
+                    append_and_scan_keep_order_and_chain(f);
+                }
+            }
+            #[test]
+            fn stale_writer() {
+                if let Some(f) = fresh("stale") {
+                    a_stale_writer_is_refused_and_writes_nothing(f);
+                }
+            }
+            #[test]
+            fn model_versions() {
+                if let Some(f) = fresh("models") {
+                    model_versions_are_kept_once_in_order(f);
+                }
+            }
+            #[test]
+            fn snapshots() {
+                if let Some(f) = fresh("snapshots") {
+                    snapshots_replace_older_ones_and_record_the_chain(f);
+                }
+            }
+            #[test]
+            fn access_log() {
+                if let Some(f) = fresh("access") {
+                    the_access_log_is_chained_filtered_and_newest_first(f);
+                }
+            }
+            #[test]
+            fn settings() {
+                if let Some(f) = fresh("settings") {
+                    settings_are_kept_and_replaced(f);
+                }
+            }
+            #[test]
+            fn markers() {
+                if let Some(f) = fresh("markers") {
+                    marker_days_in_any_order_leave_the_same_proposals(f);
+                }
+            }
+            #[test]
+            fn kept_answers() {
+                if let Some(f) = fresh("answers") {
+                    kept_answers_open_until_they_expire(f);
+                }
+            }
+            #[test]
+            fn idempotent_ingest() {
+                if let Some(f) = fresh("ingest") {
+                    ingest_through_the_tracker_is_idempotent_across_connections(f);
+                }
+            }
+        }
+    };
+}
+
+conformance!(sqlite, |name: &str| {
+    let dir = common::temp("conformance", name);
+    let url = format!("sqlite://{}", dir.join("c.sqlite").display());
+    let store = polku_store::open(&url).unwrap();
+    Some(Fresh { store, reopen: Box::new(move || polku_store::open(&url).unwrap()) })
+});
