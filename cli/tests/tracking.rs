@@ -1036,3 +1036,81 @@ fn segment_daily_draws_a_progress_bar_on_a_terminal_and_none_in_a_pipe() {
     assert!(text.contains("100 %") && text.contains("MB"), "{text}");
     assert!(text.contains("5000 clients"), "{text}");
 }
+
+/// A database of its own on the PostgreSQL server `POLKU_TEST_POSTGRES_URL` names (CI starts
+/// one), made with `psql`; `None` outside CI when no server is named.
+fn postgres_database(name: &str) -> Option<String> {
+    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("CI").is_err(), "CI sets POLKU_TEST_POSTGRES_URL (scripts/test)");
+        return None;
+    };
+    let database = format!("polku_cli_{name}_{}", std::process::id());
+    for sql in
+        [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")]
+    {
+        let o = Command::new("psql").args([server.as_str(), "-qc", &sql]).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let (base, _) = server.rsplit_once('/').unwrap();
+    Some(format!("{base}/{database}"))
+}
+
+#[test]
+fn ingest_status_and_reports_run_the_same_on_postgresql() {
+    let Some(database) = postgres_database("ingest") else { return };
+    let dir = scratch("postgres");
+    let m = model();
+    let lines = [
+        OPENED.to_owned(),
+        line("e2", "2026-01-10", r#""type":"step_completed","step":"lomake""#),
+        line("e3", "2026-01-11", r#""type":"step_completed""#),
+    ];
+    std::fs::write(dir.join("events.jsonl"), lines.join("\n")).unwrap();
+    let ingest =
+        || polku(&dir, &["ingest", "events.jsonl", "--model", &m, "--database", &database]);
+    let o = ingest();
+    assert_eq!(o.status.code(), Some(1), "one bad line: {}", err(&o));
+    assert!(out(&o).contains("2 events stored, 0 repeats skipped, 1 bad lines"), "{}", out(&o));
+    assert!(err(&o).contains("events.jsonl:3: missing field `step`"), "{}", err(&o));
+    // Idempotent across runs, as on SQLite.
+    let o = ingest();
+    assert!(out(&o).contains("0 events stored, 2 repeats skipped"), "{}", out(&o));
+    let o = polku(
+        &dir,
+        &[
+            "status",
+            "131052-308T",
+            "--purpose",
+            "tarkistus",
+            "--model",
+            &m,
+            "--database",
+            &database,
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let status: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(status["cases"][0]["case"], "c1", "{status}");
+    assert!(!out(&o).contains("131052"), "the identity code is not echoed");
+    let o = polku(&dir, &["store", "verify", "--model", &m, "--database", &database]);
+    assert!(o.status.success(), "{} {}", out(&o), err(&o));
+    let o = polku(
+        &dir,
+        &["report", "segments", "--date", "2026-02-01", "--model", &m, "--database", &database],
+    );
+    assert!(out(&o).contains("tuki"), "{}", out(&o));
+    // A password is never shown: a wrong one is refused by naming the server without it.
+    let wrong = database.replacen("postgres@", "postgres:salasana-123@", 1).replacen(
+        "127.0.0.1",
+        "127.0.0.2",
+        1,
+    );
+    let o = polku(
+        &dir,
+        &["status", "131052-308T", "--purpose", "x", "--model", &m, "--database", &wrong],
+    );
+    assert!(!o.status.success());
+    assert!(!err(&o).contains("salasana-123"), "{}", err(&o));
+}

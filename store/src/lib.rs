@@ -17,6 +17,7 @@ pub mod answers;
 pub mod chain;
 pub mod committer;
 pub mod markers;
+pub mod postgres;
 pub mod project;
 pub mod service;
 pub mod snapshot;
@@ -235,10 +236,14 @@ pub trait EventStore: Send {
 
 pub use polku_engine::markers::extract::ClientKey;
 
-/// Opens the store a URL names: `sqlite://PATH` (created on first use).
+/// Opens the store a URL names: `sqlite://PATH` (created on first use) or
+/// `postgres://USER@HOST:PORT/DATABASE` (the schema created on first use).
 pub fn open(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(postgres::PostgresStore::open(url)?));
     }
     Err(unknown_kind(url))
 }
@@ -261,9 +266,9 @@ pub fn open_for_reading(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
 fn unknown_kind(url: &str) -> StoreError {
     let scheme = url.split("://").next().unwrap_or(url);
     StoreError::Open {
-        url: url.to_owned(),
+        url: postgres::redacted(url),
         message: format!(
-            "unknown kind of database `{scheme}`: write sqlite://PATH (PostgreSQL comes later)"
+            "unknown kind of database `{scheme}`: write sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
         ),
     }
 }

@@ -342,3 +342,27 @@ conformance!(sqlite, |name: &str| {
     let store = polku_store::open(&url).unwrap();
     Some(Fresh { store, reopen: Box::new(move || polku_store::open(&url).unwrap()) })
 });
+
+/// A database of its own on the server `POLKU_TEST_POSTGRES_URL` names, for one test.
+fn postgres_fresh(name: &str) -> Option<Fresh> {
+    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI runs the PostgreSQL conformance tests: set POLKU_TEST_POSTGRES_URL (scripts/test does)"
+        );
+        eprintln!(
+            "POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL conformance tests do not run"
+        );
+        return None;
+    };
+    let database = format!("polku_conformance_{name}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
+    let (base, _) = server.rsplit_once('/').unwrap();
+    let url = format!("{base}/{database}");
+    let store = polku_store::open(&url).unwrap();
+    Some(Fresh { store, reopen: Box::new(move || polku_store::open(&url).unwrap()) })
+}
+
+conformance!(postgresql, postgres_fresh);

@@ -1,0 +1,637 @@
+//! The production store: PostgreSQL, with exactly the semantics of the SQLite store (the
+//! conformance suite in `store/tests/conformance.rs` runs on both).
+//!
+//! Every write is one transaction that takes the table's lock first (`LOCK TABLE … IN
+//! EXCLUSIVE MODE`: readers go on, writers queue), then reads the log's end, so that a writer
+//! whose view is stale is refused ([`StoreError::Conflict`]) and rows are numbered and chained
+//! without gaps. A commit returns once PostgreSQL has made it durable (`synchronous_commit` at
+//! its default, `on`). The schema is versioned in the table `polku_schema` and migrated on open
+//! under a transaction-level advisory lock, so that servers starting together migrate once.
+//!
+//! The password is never part of an error or a log line: it comes from the URL, from
+//! `POLKU_DATABASE_PASSWORD`, or from the file `POLKU_DATABASE_PASSWORD_FILE` names, and
+//! every message shows the URL with the password left out.
+
+use postgres::{Client, NoTls, Transaction};
+
+use crate::chain::{self, Hash, GENESIS};
+use crate::{
+    Access, AccessRows, EventStore, ModelRecord, NewRecord, Record, SnapshotReader, StoreError,
+};
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> StoreError {
+        // The error's own text, with the server's detail when there is one; never the URL.
+        match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!("{} ({})", db.message(), db.code().code())),
+            None => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+/// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
+/// The same tables as the SQLite store's, in one step (PostgreSQL came with schema 6).
+const MIGRATIONS: &[&str] = &["CREATE TABLE models (
+        id BIGSERIAL PRIMARY KEY,
+        hash TEXT NOT NULL UNIQUE,
+        sources TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        seq BIGINT PRIMARY KEY,
+        model BIGINT NOT NULL REFERENCES models(id),
+        body TEXT NOT NULL,
+        hash BYTEA
+    );
+    CREATE TABLE snapshots (
+        seq BIGINT PRIMARY KEY,
+        data BYTEA NOT NULL,
+        chain BYTEA
+    );
+    CREATE TABLE access_log (
+        id BIGINT PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        client TEXT,
+        detail TEXT NOT NULL,
+        unit TEXT NOT NULL DEFAULT '',
+        purpose TEXT NOT NULL DEFAULT '',
+        request TEXT NOT NULL DEFAULT '',
+        hash BYTEA
+    );
+    CREATE INDEX access_log_client ON access_log (client);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE marker_runs (
+        rules TEXT NOT NULL,
+        day BIGINT NOT NULL,
+        segmentation TEXT NOT NULL,
+        clients BIGINT NOT NULL,
+        rows BIGINT NOT NULL,
+        recorded TEXT NOT NULL,
+        PRIMARY KEY (rules, day)
+    );
+    CREATE TABLE marker_proposals (
+        rules TEXT NOT NULL,
+        client BYTEA NOT NULL,
+        day BIGINT NOT NULL,
+        segment TEXT NOT NULL,
+        PRIMARY KEY (rules, client, day)
+    );
+    CREATE TABLE kept_answers (
+        id BIGSERIAL PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        form TEXT NOT NULL,
+        kept BIGINT NOT NULL,
+        expires BIGINT NOT NULL,
+        nonce BYTEA NOT NULL,
+        sealed BYTEA NOT NULL
+    );
+    CREATE INDEX kept_answers_case ON kept_answers (case_id);
+    CREATE INDEX kept_answers_expires ON kept_answers (expires);"];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The advisory lock that serialises migrations (an arbitrary number of Polku's own).
+const MIGRATION_LOCK: i64 = 0x706f_6c6b_7500;
+
+/// Rows read per query while the log is scanned.
+const SCAN_CHUNK: i64 = 10_000;
+
+/// The URL with its password left out, for messages.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+pub struct PostgresStore {
+    client: Client,
+    /// Breaks in a chain met at a log's end by the writes since they were last taken.
+    noticed: Vec<chain::Break>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) and brings the
+    /// schema up to date.
+    pub fn open(url: &str) -> Result<PostgresStore, StoreError> {
+        let fail = |message: String| StoreError::Open { url: redacted(url), message };
+        let mut config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| fail(e.to_string()))?;
+        if config.get_password().is_none() {
+            if let Some(password) = password_from_environment().map_err(fail)? {
+                config.password(password);
+            }
+        }
+        config.application_name("polku");
+        let client = config.connect(NoTls).map_err(|e| fail(StoreError::from(e).to_string()))?;
+        let mut store = PostgresStore { client, noticed: Vec::new() };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS polku_schema (version BIGINT NOT NULL)")?;
+        let found: Option<i64> =
+            tx.query_opt("SELECT version FROM polku_schema", &[])?.map(|r| r.get(0));
+        let found = found.unwrap_or(0);
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found, known: SCHEMA_VERSION });
+        }
+        for sql in &MIGRATIONS[found as usize..] {
+            tx.batch_execute(sql)?;
+        }
+        if found == 0 {
+            tx.execute("INSERT INTO polku_schema (version) VALUES ($1)", &[&SCHEMA_VERSION])?;
+        } else if found < SCHEMA_VERSION {
+            tx.execute("UPDATE polku_schema SET version = $1", &[&SCHEMA_VERSION])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// `POLKU_DATABASE_PASSWORD`, else the first line of the file `POLKU_DATABASE_PASSWORD_FILE`
+/// names.
+fn password_from_environment() -> Result<Option<String>, String> {
+    if let Ok(password) = std::env::var("POLKU_DATABASE_PASSWORD") {
+        return Ok(Some(password));
+    }
+    match std::env::var_os("POLKU_DATABASE_PASSWORD_FILE") {
+        Some(file) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                format!("POLKU_DATABASE_PASSWORD_FILE {}: {e}", file.to_string_lossy())
+            })?;
+            Ok(Some(text.lines().next().unwrap_or("").to_owned()))
+        }
+        None => Ok(None),
+    }
+}
+
+fn hash_of(bytes: Option<Vec<u8>>) -> Option<Hash> {
+    bytes.and_then(|b| <Hash>::try_from(b.as_slice()).ok())
+}
+
+/// Where the event chain goes on after row `last`, and a break found there (see
+/// [`chain::append_point`]).
+fn event_append_point(
+    tx: &mut Transaction<'_>,
+    last: u64,
+) -> Result<(Hash, Option<chain::Break>), StoreError> {
+    let rows = tx.query(
+        "SELECT seq, model, body, hash FROM events WHERE seq <= $1 ORDER BY seq DESC LIMIT 2",
+        &[&(last as i64)],
+    )?;
+    let tail: Vec<(u64, i64, String, Option<Hash>)> = rows
+        .iter()
+        .map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2), hash_of(r.get(3))))
+        .collect();
+    Ok(match tail.as_slice() {
+        [] => (GENESIS, None),
+        [(seq, model, body, stored), before @ ..] => {
+            let before = before.first().map(|(seq, _, _, hash)| (*seq, *hash));
+            chain::append_point(chain::Log::Events, (*seq, *stored), before, |p| {
+                chain::event_hash(p, *seq, *model, body.as_bytes())
+            })
+        }
+    })
+}
+
+const ACCESS_FIELDS: &str = "at, actor, role, action, client, detail, unit, purpose, request";
+
+fn access(r: &postgres::Row, first: usize) -> Access {
+    Access {
+        at: r.get(first),
+        actor: r.get(first + 1),
+        role: r.get(first + 2),
+        action: r.get(first + 3),
+        client: r.get(first + 4),
+        detail: r.get(first + 5),
+        unit: r.get(first + 6),
+        purpose: r.get(first + 7),
+        request: r.get(first + 8),
+    }
+}
+
+fn insert_accesses(
+    tx: &mut Transaction<'_>,
+    accesses: &[Access],
+) -> Result<Option<chain::Break>, StoreError> {
+    if accesses.is_empty() {
+        return Ok(None);
+    }
+    tx.batch_execute("LOCK TABLE access_log IN EXCLUSIVE MODE")?;
+    let rows = tx.query(
+        &format!("SELECT id, hash, {ACCESS_FIELDS} FROM access_log ORDER BY id DESC LIMIT 2"),
+        &[],
+    )?;
+    let tail: Vec<(u64, Option<Hash>, Access)> =
+        rows.iter().map(|r| (r.get::<_, i64>(0) as u64, hash_of(r.get(1)), access(r, 2))).collect();
+    let (mut id, mut prev, broken) = match tail.as_slice() {
+        [] => (0, GENESIS, None),
+        [(last, stored, a), before @ ..] => {
+            let before = before.first().map(|(id, hash, _)| (*id, *hash));
+            let (prev, broken) =
+                chain::append_point(chain::Log::AccessLog, (*last, *stored), before, |p| {
+                    chain::access_hash(p, *last, a)
+                });
+            (*last, prev, broken)
+        }
+    };
+    let insert = tx.prepare(
+        "INSERT INTO access_log (id, at, actor, role, action, client, detail, unit, purpose, request, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )?;
+    for a in accesses {
+        id += 1;
+        prev = chain::access_hash(&prev, id, a);
+        tx.execute(
+            &insert,
+            &[
+                &(id as i64),
+                &a.at,
+                &a.actor,
+                &a.role,
+                &a.action,
+                &a.client,
+                &a.detail,
+                &a.unit,
+                &a.purpose,
+                &a.request,
+                &&prev[..],
+            ],
+        )?;
+    }
+    Ok(broken)
+}
+
+fn marker_runs(
+    client: &mut impl postgres::GenericClient,
+    rules: &str,
+) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
+    let rows = client.query(
+        "SELECT day, segmentation, clients, rows, recorded FROM marker_runs
+         WHERE rules = $1 ORDER BY day",
+        &[&rules],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| crate::markers::MarkerRun {
+            day: r.get(0),
+            segmentation: r.get(1),
+            clients: r.get::<_, i64>(2) as u64,
+            rows: r.get::<_, i64>(3) as u64,
+            recorded: r.get(4),
+        })
+        .collect())
+}
+
+fn client_key(bytes: &[u8]) -> Result<crate::ClientKey, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map_err(|_| StoreError::Other("marker_proposals: a client that is not 32 bytes".into()))
+}
+
+impl EventStore for PostgresStore {
+    fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
+        self.append_logged(after, records, &[])
+    }
+
+    fn append_logged(
+        &mut self,
+        after: u64,
+        records: &[NewRecord],
+        accesses: &[Access],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE")?;
+        let found: i64 = tx.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.get(0);
+        if found as u64 != after {
+            return Err(StoreError::Conflict { expected: after, found: found as u64 });
+        }
+        let (mut prev, events_broken) =
+            if after == 0 { (GENESIS, None) } else { event_append_point(&mut tx, after)? };
+        let mut seq = after;
+        if !records.is_empty() {
+            let insert =
+                tx.prepare("INSERT INTO events (seq, model, body, hash) VALUES ($1, $2, $3, $4)")?;
+            for NewRecord { model, body } in records {
+                seq += 1;
+                prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                tx.execute(&insert, &[&(seq as i64), model, body, &&prev[..]])?;
+            }
+        }
+        let access_broken = insert_accesses(&mut tx, accesses)?;
+        tx.commit()?;
+        self.noticed.extend(events_broken);
+        self.noticed.extend(access_broken);
+        Ok(seq)
+    }
+
+    fn scan(
+        &mut self,
+        after: u64,
+        f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut from = after as i64;
+        loop {
+            let rows = self.client.query(
+                "SELECT seq, model, body, hash FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&from, &SCAN_CHUNK],
+            )?;
+            let Some(last) = rows.last() else { break };
+            from = last.get(0);
+            let full = rows.len() as i64 == SCAN_CHUNK;
+            for r in rows {
+                f(Record {
+                    seq: r.get::<_, i64>(0) as u64,
+                    model: r.get(1),
+                    body: r.get(2),
+                    hash: hash_of(r.get(3)),
+                })?;
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn last_seq(&mut self) -> Result<u64, StoreError> {
+        let found: i64 =
+            self.client.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.get(0);
+        Ok(found as u64)
+    }
+
+    fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
+        self.client.execute(
+            "INSERT INTO models (hash, sources) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+            &[&hash, &sources],
+        )?;
+        Ok(self.client.query_one("SELECT id FROM models WHERE hash = $1", &[&hash])?.get(0))
+    }
+
+    fn models(&mut self) -> Result<Vec<ModelRecord>, StoreError> {
+        let rows = self.client.query("SELECT id, hash, sources FROM models ORDER BY id", &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| ModelRecord { id: r.get(0), hash: r.get(1), sources: r.get(2) })
+            .collect())
+    }
+
+    fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        let chain: Option<Hash> = if seq == 0 {
+            Some(GENESIS)
+        } else {
+            tx.query_opt("SELECT hash FROM events WHERE seq = $1", &[&(seq as i64)])?
+                .and_then(|r| hash_of(r.get(0)))
+        };
+        let Some(chain) = chain else {
+            return Err(StoreError::Snapshot(format!("no event {seq} to take a snapshot after")));
+        };
+        tx.execute(
+            "INSERT INTO snapshots (seq, data, chain) VALUES ($1, $2, $3)
+             ON CONFLICT (seq) DO UPDATE SET data = excluded.data, chain = excluded.chain",
+            &[&(seq as i64), &data, &&chain[..]],
+        )?;
+        tx.execute("DELETE FROM snapshots WHERE seq < $1", &[&(seq as i64)])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
+        let Some(row) = self
+            .client
+            .query_opt("SELECT seq, chain, data FROM snapshots ORDER BY seq DESC LIMIT 1", &[])?
+        else {
+            return Ok(false);
+        };
+        let data: Vec<u8> = row.get(2);
+        f(row.get::<_, i64>(0) as u64, hash_of(row.get(1)), &mut data.as_slice())?;
+        Ok(true)
+    }
+
+    fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {
+        self.log_accesses(std::slice::from_ref(access))
+    }
+
+    fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        let broken = insert_accesses(&mut tx, accesses)?;
+        tx.commit()?;
+        self.noticed.extend(broken);
+        Ok(())
+    }
+
+    fn take_chain_breaks(&mut self) -> Vec<chain::Break> {
+        std::mem::take(&mut self.noticed)
+    }
+
+    fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError> {
+        let mut from = after as i64;
+        loop {
+            let rows = self.client.query(
+                &format!(
+                    "SELECT id, hash, {ACCESS_FIELDS} FROM access_log WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&from, &SCAN_CHUNK],
+            )?;
+            let Some(last) = rows.last() else { break };
+            from = last.get(0);
+            let full = rows.len() as i64 == SCAN_CHUNK;
+            for r in &rows {
+                f(r.get::<_, i64>(0) as u64, access(r, 2), hash_of(r.get(1)))?;
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn access_log(
+        &mut self,
+        client: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Access>, StoreError> {
+        let rows = self.client.query(
+            &format!(
+                "SELECT {ACCESS_FIELDS} FROM access_log
+                 WHERE $1::TEXT IS NULL OR client = $1 ORDER BY id DESC LIMIT $2"
+            ),
+            &[&client, &(limit as i64)],
+        )?;
+        Ok(rows.iter().map(|r| access(r, 0)).collect())
+    }
+
+    fn schema_version(&mut self) -> Result<i64, StoreError> {
+        Ok(self.client.query_one("SELECT version FROM polku_schema", &[])?.get(0))
+    }
+
+    fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .client
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn marker_runs(&mut self, rules: &str) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
+        marker_runs(&mut self.client, rules)
+    }
+
+    fn marker_as_of(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(crate::ClientKey, &str),
+    ) -> Result<(), StoreError> {
+        let rows = self.client.query(
+            "SELECT DISTINCT ON (client) client, segment FROM marker_proposals
+             WHERE rules = $1 AND day <= $2 ORDER BY client, day DESC",
+            &[&rules, &day],
+        )?;
+        for r in &rows {
+            f(client_key(r.get(0))?, r.get(1));
+        }
+        Ok(())
+    }
+
+    fn marker_changes_on(
+        &mut self,
+        rules: &str,
+        day: i64,
+        f: &mut dyn FnMut(crate::ClientKey, &str),
+    ) -> Result<(), StoreError> {
+        let rows = self.client.query(
+            "SELECT client, segment FROM marker_proposals WHERE rules = $1 AND day = $2",
+            &[&rules, &day],
+        )?;
+        for r in &rows {
+            f(client_key(r.get(0))?, r.get(1));
+        }
+        Ok(())
+    }
+
+    fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        tx.batch_execute("LOCK TABLE marker_runs IN EXCLUSIVE MODE")?;
+        if let Some(expected) = &write.expect_runs {
+            if &marker_runs(&mut tx, &write.rules)? != expected {
+                return Err(StoreError::MarkersMoved);
+            }
+        }
+        let set = tx.prepare(
+            "INSERT INTO marker_proposals (rules, client, day, segment) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (rules, client, day) DO UPDATE SET segment = excluded.segment",
+        )?;
+        for (client, day, segment) in &write.set {
+            tx.execute(&set, &[&write.rules, &&client[..], day, segment])?;
+        }
+        let delete = tx.prepare(
+            "DELETE FROM marker_proposals WHERE rules = $1 AND client = $2 AND day = $3",
+        )?;
+        for (client, day) in &write.delete {
+            tx.execute(&delete, &[&write.rules, &&client[..], day])?;
+        }
+        if let Some(run) = &write.run {
+            tx.execute(
+                "INSERT INTO marker_runs (rules, day, segmentation, clients, rows, recorded)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (rules, day) DO UPDATE SET segmentation = excluded.segmentation,
+                   clients = excluded.clients, rows = excluded.rows, recorded = excluded.recorded",
+                &[
+                    &write.rules,
+                    &run.day,
+                    &run.segmentation,
+                    &(run.clients as i64),
+                    &(run.rows as i64),
+                    &run.recorded,
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn keep_answers(&mut self, kept: &crate::answers::KeptAnswers) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO kept_answers (case_id, form, kept, expires, nonce, sealed)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&kept.case, &kept.form, &kept.kept, &kept.expires, &&kept.nonce[..], &kept.sealed],
+        )?;
+        Ok(())
+    }
+
+    fn kept_answers(
+        &mut self,
+        case: &str,
+        now: i64,
+    ) -> Result<Vec<crate::answers::KeptAnswers>, StoreError> {
+        let rows = self.client.query(
+            "SELECT case_id, form, kept, expires, nonce, sealed FROM kept_answers
+             WHERE case_id = $1 AND expires > $2 ORDER BY id",
+            &[&case, &now],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let nonce: Vec<u8> = r.get(4);
+                crate::answers::KeptAnswers {
+                    case: r.get(0),
+                    form: r.get(1),
+                    kept: r.get(2),
+                    expires: r.get(3),
+                    nonce: <[u8; 12]>::try_from(nonce.as_slice()).unwrap_or_default(),
+                    sealed: r.get(5),
+                }
+            })
+            .collect())
+    }
+
+    fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {
+        // The rows' space is reclaimed by PostgreSQL's vacuum; the sets are encrypted under a
+        // key the database never holds.
+        Ok(self.client.execute("DELETE FROM kept_answers WHERE expires <= $1", &[&now])?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_shown_without_its_password() {
+        assert_eq!(
+            redacted("postgres://polku:salasana@db.example:5432/polku"),
+            "postgres://polku@db.example:5432/polku"
+        );
+        assert_eq!(redacted("postgres://polku@db/polku"), "postgres://polku@db/polku");
+        assert_eq!(redacted("postgres://db/polku"), "postgres://db/polku");
+    }
+}
