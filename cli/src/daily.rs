@@ -127,6 +127,7 @@ pub struct Options<'a> {
     pub from: Option<&'a str>,
     pub markers: Option<&'a str>,
     pub dry_run: bool,
+    pub allow_refused: bool,
 }
 
 pub fn run(
@@ -135,7 +136,7 @@ pub fn run(
     format: PlanFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Options { extract, date, from, markers, dry_run } = *options;
+    let Options { extract, date, from, markers, dry_run, allow_refused } = *options;
     let Some(setup) = crate::track::setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     let key = setup.key.clone();
     let rules = marker_rules(&setup.model, markers, lang)?;
@@ -231,6 +232,32 @@ pub fn run(
         recorded: polku_engine::time::Timestamp(crate::track::now()).local_text(),
     };
     let actor = crate::track::actor(args);
+    // A run with refused rows stores nothing unless asked to: a day stored from part of an
+    // extract would take every client left out to "no proposal".
+    let store_it = if rows == 0 {
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "the extract has no rows: nothing was stored",
+                "poiminnassa ei ole rivejä: mitään ei tallennettu"
+            )
+        );
+        false
+    } else if refused > 0 && !allow_refused {
+        eprintln!(
+            "{refused} {}",
+            say(
+                lang,
+                "rows were refused: nothing was stored; correct them, or store the good rows with --allow-refused",
+                "riviä hylättiin: mitään ei tallennettu; korjaa ne tai tallenna hyvät rivit valitsimella --allow-refused"
+            )
+        );
+        false
+    } else {
+        true
+    };
+    let opening = opening.filter(|_| store_it);
     let recorded = match opening {
         Some(thread) => {
             let (mut tracker, loaded) =
@@ -280,10 +307,11 @@ pub fn run(
                 outln!("  {segment:<16} {count:>9}  {share:5.1} %");
             }
             match recorded.as_ref().map(|r| (r.previous, r.day)) {
-                None => outln!(
+                None if dry_run => outln!(
                     "{}",
                     say(lang, "Dry run: nothing was stored", "Kokeiluajo: mitään ei tallennettu")
                 ),
+                None => outln!("{}", say(lang, "Nothing was stored", "Mitään ei tallennettu")),
                 Some((Some(previous), day)) => {
                     outln!(
                         "{} {} → {} ({}):",
@@ -327,7 +355,7 @@ pub fn run(
             }
         }
     }
-    Ok(if refused > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if refused > 0 || (!dry_run && !store_it) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 #[cfg(test)]

@@ -134,6 +134,7 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("from", |a| a.help("Aiempi päivä: myös asiakkaat, joiden ehdotettu segmentti muuttui päivien välillä"))
                 .mut_arg("markers", |a| a.help("Merkkisääntöjen nimi (tarpeen, jos mallissa on useita)"))
                 .mut_arg("dry_run", |a| a.help("Laske ja tulosta ehdotukset tallentamatta niitä"))
+                .mut_arg("allow_refused", |a| a.help("Tallenna hyvien rivien ehdotukset, vaikka osa riveistä hylättiin (oletuksena hylättyjen rivien ajo ei tallenna mitään)"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
         .mut_subcommand("export", |c| {

@@ -200,6 +200,10 @@ enum Command {
         /// Compute and print the proposals without storing them.
         #[arg(long)]
         dry_run: bool,
+        /// Store the good rows' proposals although some rows were refused (by default a run
+        /// with refused rows stores nothing).
+        #[arg(long)]
+        allow_refused: bool,
         #[arg(long, value_enum, default_value_t)]
         format: PlanFormat,
         #[command(flatten)]
@@ -390,13 +394,23 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
-        Command::SegmentDaily { extract, date, from, markers, dry_run, format, store } => {
+        Command::SegmentDaily {
+            extract,
+            date,
+            from,
+            markers,
+            dry_run,
+            allow_refused,
+            format,
+            store,
+        } => {
             let options = daily::Options {
                 extract: &extract,
                 date: &date,
                 from: from.as_deref(),
                 markers: markers.as_deref(),
                 dry_run,
+                allow_refused,
             };
             daily::run(&options, &store, format, lang)
         }

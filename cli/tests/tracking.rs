@@ -759,6 +759,7 @@ fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_row
                 "poiminta.csv",
                 "--date",
                 "2026-10-15",
+                "--allow-refused",
                 "--model",
                 &m,
                 "--format",
@@ -766,6 +767,24 @@ fn segment_daily_proposes_each_clients_segment_from_an_extract_and_names_bad_row
             ],
         )
     };
+    // Refused rows: by default nothing is stored.
+    let o = polku(
+        &dir,
+        &[
+            "segment-daily",
+            "poiminta.csv",
+            "--date",
+            "2026-10-15",
+            "--model",
+            &m,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err(&o).contains("2 rows were refused: nothing was stored"), "{}", err(&o));
+    let refused: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(refused["stored"], serde_json::Value::Null, "{refused}");
     let o = run();
     assert_eq!(o.status.code(), Some(1), "two rows refused: {}", err(&o));
     let json: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();

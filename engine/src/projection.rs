@@ -698,7 +698,8 @@ impl Projection {
         let mut latest: HashMap<u32, StaffDecision> = HashMap::new();
         for case in &self.cases {
             let Some(exec) = self.exec_of(case) else { continue };
-            if case.opening.opened > at
+            // A closed case's decisions no longer speak for the client.
+            if !case.is_open_at(at)
                 || exec.segmentation == NONE
                 || self.names.get(exec.segmentation) != segmentation
             {

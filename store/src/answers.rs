@@ -40,6 +40,9 @@ impl std::fmt::Debug for KeptAnswers {
     }
 }
 
+/// A kept set and its answers, `None` when it does not open.
+pub type Opened = (KeptAnswers, Option<Vec<u8>>);
+
 fn key(pseudonym_key: &PseudonymKey) -> Result<LessSafeKey, StoreError> {
     let bytes = pseudonym_key.derive("answers");
     let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
@@ -47,11 +50,16 @@ fn key(pseudonym_key: &PseudonymKey) -> Result<LessSafeKey, StoreError> {
     Ok(LessSafeKey::new(key))
 }
 
-fn associated(case: &str, form: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(case.len() + form.len() + 1);
-    aad.extend_from_slice(case.as_bytes());
-    aad.push(0);
-    aad.extend_from_slice(form.as_bytes());
+/// What a sealed set is bound to: its case, form, and the times it was kept and goes, each
+/// length-prefixed, so that a set moved to another case or given a longer life does not open.
+fn associated(case: &str, form: &str, kept: i64, expires: i64) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(case.len() + form.len() + 32);
+    for part in [case.as_bytes(), form.as_bytes()] {
+        aad.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        aad.extend_from_slice(part);
+    }
+    aad.extend_from_slice(&kept.to_be_bytes());
+    aad.extend_from_slice(&expires.to_be_bytes());
     aad
 }
 
@@ -72,7 +80,7 @@ pub fn seal(
     key(pseudonym_key)?
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(associated(case, form)),
+            Aad::from(associated(case, form, kept, expires)),
             &mut sealed,
         )
         .map_err(|_| StoreError::Other("the answers could not be encrypted".into()))?;
@@ -85,7 +93,7 @@ pub fn open(pseudonym_key: &PseudonymKey, kept: &KeptAnswers) -> Result<Vec<u8>,
     let plain = key(pseudonym_key)?
         .open_in_place(
             Nonce::assume_unique_for_key(kept.nonce),
-            Aad::from(associated(&kept.case, &kept.form)),
+            Aad::from(associated(&kept.case, &kept.form, kept.kept, kept.expires)),
             &mut bytes,
         )
         .map_err(|_| {
@@ -114,6 +122,8 @@ mod tests {
         assert!(open(&key_of(2), &kept).is_err(), "another key");
         let moved = KeptAnswers { case: "c-2".into(), ..kept.clone() };
         assert!(open(&key_of(1), &moved).is_err(), "another case");
+        let longer = KeptAnswers { expires: 30, ..kept.clone() };
+        assert!(open(&key_of(1), &longer).is_err(), "a longer life");
         let mut changed = kept.clone();
         changed.sealed[0] ^= 1;
         assert!(open(&key_of(1), &changed).is_err(), "a changed row");

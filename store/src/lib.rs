@@ -205,6 +205,9 @@ pub trait EventStore: Send {
     /// The days a rule set's marker proposals were stored for, in order
     /// (see [`markers::record_day`]).
     fn marker_runs(&mut self, rules: &str) -> Result<Vec<markers::MarkerRun>, StoreError>;
+    /// How many times a rule set's proposals were written: [`EventStore::write_markers`]
+    /// counts one up each time (0 before the first).
+    fn marker_generation(&mut self, rules: &str) -> Result<i64, StoreError>;
     /// Each client's newest stored proposal row of a rule set on or before `day` (the empty
     /// segment for "no proposal").
     fn marker_as_of(

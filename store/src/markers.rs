@@ -45,9 +45,10 @@ pub struct MarkerWrite {
     /// `(client, day, segment)`; the empty segment stands for "no proposal".
     pub set: Vec<(ClientKey, i64, String)>,
     pub delete: Vec<(ClientKey, i64)>,
-    /// The runs stored when the rows were worked out: when the store's differ, nothing is
-    /// written and the answer is [`StoreError::MarkersMoved`].
-    pub expect_runs: Option<Vec<MarkerRun>>,
+    /// The rule set's generation ([`EventStore::marker_generation`]) when the rows were worked
+    /// out: when the store's differs, nothing is written and the answer is
+    /// [`StoreError::MarkersMoved`]. Every write counts the generation up.
+    pub expect_generation: Option<i64>,
 }
 
 /// What a stored day changed, against the run day before it.
@@ -99,7 +100,7 @@ impl Segments {
 pub struct Neighbours {
     rules: String,
     day: i64,
-    runs: Vec<MarkerRun>,
+    generation: i64,
     previous: Option<i64>,
     next: Option<i64>,
     segments: Segments,
@@ -115,13 +116,16 @@ pub fn neighbours(
     rules: &str,
     day: i64,
 ) -> Result<Neighbours, StoreError> {
+    // The generation first: a write that lands while the rest is read counts it up, and the
+    // write of this run then finds it moved.
+    let generation = store.marker_generation(rules)?;
     let runs = store.marker_runs(rules)?;
     let previous = runs.iter().map(|r| r.day).filter(|&d| d < day).max();
     let next = runs.iter().map(|r| r.day).filter(|&d| d > day).min();
     let mut n = Neighbours {
         rules: rules.to_owned(),
         day,
-        runs,
+        generation,
         previous,
         next,
         segments: Segments::new(),
@@ -195,7 +199,7 @@ fn plan(
     let mut write = MarkerWrite {
         rules: n.rules.clone(),
         run: Some(run),
-        expect_runs: Some(std::mem::take(&mut n.runs)),
+        expect_generation: Some(n.generation),
         ..Default::default()
     };
     let mut moves: FastMap<(u16, u16), u64> = FastMap::default();

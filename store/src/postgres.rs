@@ -81,6 +81,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE models (
         segment TEXT NOT NULL,
         PRIMARY KEY (rules, client, day)
     );
+    CREATE TABLE marker_rule_sets (
+        rules TEXT PRIMARY KEY,
+        generation BIGINT NOT NULL
+    );
     CREATE TABLE kept_answers (
         id BIGSERIAL PRIMARY KEY,
         case_id TEXT NOT NULL,
@@ -303,6 +307,15 @@ fn marker_runs(
         .collect())
 }
 
+fn marker_generation(
+    client: &mut impl postgres::GenericClient,
+    rules: &str,
+) -> Result<i64, StoreError> {
+    Ok(client
+        .query_opt("SELECT generation FROM marker_rule_sets WHERE rules = $1", &[&rules])?
+        .map_or(0, |r| r.get(0)))
+}
+
 fn client_key(bytes: &[u8]) -> Result<crate::ClientKey, StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|_| StoreError::Other("marker_proposals: a client that is not 32 bytes".into()))
@@ -505,6 +518,10 @@ impl EventStore for PostgresStore {
         marker_runs(&mut self.client, rules)
     }
 
+    fn marker_generation(&mut self, rules: &str) -> Result<i64, StoreError> {
+        marker_generation(&mut self.client, rules)
+    }
+
     fn marker_as_of(
         &mut self,
         rules: &str,
@@ -541,11 +558,15 @@ impl EventStore for PostgresStore {
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
         tx.batch_execute("LOCK TABLE marker_runs IN EXCLUSIVE MODE")?;
-        if let Some(expected) = &write.expect_runs {
-            if &marker_runs(&mut tx, &write.rules)? != expected {
-                return Err(StoreError::MarkersMoved);
-            }
+        let generation = marker_generation(&mut tx, &write.rules)?;
+        if write.expect_generation.is_some_and(|g| g != generation) {
+            return Err(StoreError::MarkersMoved);
         }
+        tx.execute(
+            "INSERT INTO marker_rule_sets (rules, generation) VALUES ($1, $2)
+             ON CONFLICT (rules) DO UPDATE SET generation = excluded.generation",
+            &[&write.rules, &(generation + 1)],
+        )?;
         let set = tx.prepare(
             "INSERT INTO marker_proposals (rules, client, day, segment) VALUES ($1, $2, $3, $4)
              ON CONFLICT (rules, client, day) DO UPDATE SET segment = excluded.segment",

@@ -402,14 +402,15 @@ impl TrackerService {
         Ok(self.writer().run(move |store| store.keep_answers(&kept))?)
     }
 
-    /// The answer sets kept for a case that have not expired, opened, with when each was kept
-    /// and when it goes; the access is logged before they are returned.
+    /// The answer sets kept for a case that have not expired, opened (`None` for one that does
+    /// not open), with when each was kept and when it goes; the access is logged before they
+    /// are returned.
     pub fn kept_answers(
         &self,
         actor: &Actor,
         case: &str,
         now: i64,
-    ) -> Result<Vec<(crate::answers::KeptAnswers, Vec<u8>)>, TrackerError> {
+    ) -> Result<Vec<crate::answers::Opened>, TrackerError> {
         let wanted = case.to_owned();
         let rows = self.writer().run(move |store| store.kept_answers(&wanted, now))?;
         if rows.is_empty() {
@@ -417,12 +418,15 @@ impl TrackerService {
         }
         let client = self.case_owner(case).map(|(c, _)| c);
         self.log(actor, "answers", client.as_deref(), case)?;
-        rows.into_iter()
+        // A set that does not open (another key, a changed row) is shown as such; the others
+        // still are.
+        Ok(rows
+            .into_iter()
             .map(|row| {
-                let plain = crate::answers::open(&self.0.key, &row)?;
-                Ok((row, plain))
+                let plain = crate::answers::open(&self.0.key, &row).ok();
+                (row, plain)
             })
-            .collect()
+            .collect())
     }
 
     /// Whether a case has kept answers that have not expired, and when the last of them goes.

@@ -102,7 +102,11 @@ pub const MIGRATIONS: &[Migration] = &[
         day INTEGER NOT NULL,
         segment TEXT NOT NULL,
         PRIMARY KEY (rules, client, day)
-    ) WITHOUT ROWID;"),
+    ) WITHOUT ROWID;
+    CREATE TABLE marker_rule_sets (
+        rules TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL
+    );"),
     // 6: assessment answers kept encrypted for a set time, when so configured.
     sql("CREATE TABLE kept_answers (
         id INTEGER PRIMARY KEY,
@@ -726,6 +730,10 @@ impl EventStore for SqliteStore {
         marker_runs(&self.conn, rules)
     }
 
+    fn marker_generation(&mut self, rules: &str) -> Result<i64, StoreError> {
+        marker_generation(&self.conn, rules)
+    }
+
     fn marker_as_of(
         &mut self,
         rules: &str,
@@ -797,21 +805,40 @@ impl EventStore for SqliteStore {
         // The deleted rows' bytes are overwritten in the file, and the log that still holds
         // the pages is emptied.
         self.conn.execute_batch("PRAGMA secure_delete = ON")?;
-        let gone = self.conn.execute("DELETE FROM kept_answers WHERE expires <= ?1", [now])?;
+        let gone = self.conn.execute("DELETE FROM kept_answers WHERE expires <= ?1", [now]);
+        self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        let gone = gone?;
         if gone > 0 {
-            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            // A reader still on the log keeps it from being emptied now: try a few times, and
+            // say so when it stays.
+            let mut busy = 1;
+            for _ in 0..20 {
+                busy = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                if busy == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            if busy != 0 {
+                return Err(StoreError::Other(format!(
+                    "{gone} expired answer sets were deleted, but a reader kept the write-ahead log from being emptied: their encrypted bytes stay in it until the next checkpoint"
+                )));
+            }
         }
         Ok(gone as u64)
     }
 
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if let Some(expected) = &write.expect_runs {
-            let found = marker_runs(&tx, &write.rules)?;
-            if &found != expected {
-                return Err(StoreError::MarkersMoved);
-            }
+        let generation = marker_generation(&tx, &write.rules)?;
+        if write.expect_generation.is_some_and(|g| g != generation) {
+            return Err(StoreError::MarkersMoved);
         }
+        tx.execute(
+            "INSERT INTO marker_rule_sets (rules, generation) VALUES (?1, ?2)
+             ON CONFLICT(rules) DO UPDATE SET generation = excluded.generation",
+            params![write.rules, generation + 1],
+        )?;
         {
             let mut set = tx.prepare_cached(
                 "INSERT OR REPLACE INTO marker_proposals (rules, client, day, segment)
@@ -845,6 +872,16 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// How many times a rule set's proposals were written.
+fn marker_generation(conn: &Connection, rules: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .query_row("SELECT generation FROM marker_rule_sets WHERE rules = ?1", [rules], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// The stored runs of a rule set, by day.

@@ -39,7 +39,7 @@ fn kept_answers_open_until_they_expire_and_are_then_erased() {
 
     let kept = service.kept_answers(&nurse, "c-1", now + 86_400).unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].1, SECRET);
+    assert_eq!(kept[0].1.as_deref(), Some(SECRET));
     assert_eq!(service.answers_kept_until("c-1", now).unwrap(), Some(now + 30 * 86_400));
     // An expired set is never opened, even before it is deleted.
     assert!(service.kept_answers(&nurse, "c-2", now).unwrap().is_empty());

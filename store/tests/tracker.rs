@@ -301,6 +301,9 @@ impl polku_store::EventStore for FailingAppend {
     ) -> Result<Vec<polku_store::markers::MarkerRun>, polku_store::StoreError> {
         self.inner.marker_runs(rules)
     }
+    fn marker_generation(&mut self, rules: &str) -> Result<i64, polku_store::StoreError> {
+        self.inner.marker_generation(rules)
+    }
     fn marker_as_of(
         &mut self,
         rules: &str,

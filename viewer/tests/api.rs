@@ -620,7 +620,13 @@ async fn a_system_sends_the_daily_marker_extract_and_the_report_shows_the_moves_
     let f = fixture_in("markers", "keski-suomi", |e| {
         matches!(&e.kind, polku_engine::event::EventKind::CaseOpened { .. })
     });
-    let system = f.token(Role::System).to_owned();
+    // A system token of one unit may send events of that unit, but not the region's extract.
+    let of_a_unit = f.token(Role::System).to_owned();
+    let system = create_token(
+        &f.tracker,
+        &Principal { name: "alueen-poiminta".into(), role: Role::System, units: vec![] },
+    )
+    .expect("token");
     let staff = f.token(Role::Staff).to_owned();
     let viewer = f.token(Role::Viewer).to_owned();
     // Two clients without cases: one reaches three visits in a year, one has a diagnosis
@@ -630,22 +636,70 @@ async fn a_system_sends_the_daily_marker_extract_and_the_report_shows_the_moves_
         010120A123K,2026-09-01,SPAT,SPAT1331\n020220A234L,2026-09-20,ICD10,F10.2\n\
         020220A234L,2026-07-01,ICD10,J06\n020220A234X,2026-09-01,ICD10,F10\n";
     let send = |date: &str, who: &str, kind: &str| {
-        let uri = format!("/api/v1/segment-daily?date={date}");
+        let uri = format!("/api/v1/segment-daily?date={date}&allow_refused=true");
         let (who, kind) = (who.to_owned(), kind.to_owned());
         let f = &f;
         async move { f.call("POST", &uri, Some(&who), Some(&kind), extract).await }
     };
     let (status, body) = send("2026-10-15", &staff, "text/csv").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only a system sends extracts: {body}");
+    let (status, body) = send("2026-10-15", &of_a_unit, "text/csv").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only for the whole region: {body}");
+    assert!(body.contains("whole region"), "{body}");
+    // A body cut short stores nothing, though its first rows were read.
+    let cut = Request::builder()
+        .method("POST")
+        .uri("/api/v1/segment-daily?date=2026-10-15&allow_refused=true")
+        .header("authorization", format!("Bearer {system}"))
+        .header("content-type", "text/csv")
+        .body(Body::new(CutShort(0)))
+        .expect("request");
+    let response = app(f.state.clone()).oneshot(cut).await.expect("response");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let (_, body) = f
+        .call("GET", "/api/v1/reports/client-segments?date=2026-10-15", Some(&viewer), None, "")
+        .await;
+    assert!(
+        !body.contains(r#""source":"markers""#),
+        "nothing of the cut extract was stored: {body}"
+    );
     let (status, body) = send("2026-10-15", &system, "application/json").await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
     let (status, body) = send("15.10.2026", &system, "text/csv").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains(r#""field":"date""#), "{body}");
 
+    // A refused row: nothing is stored unless the good rows are asked for.
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/v1/segment-daily?date=2026-10-15",
+            Some(&system),
+            Some("Text/CSV"),
+            extract,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("1 rows were refused (the first, line 7: client:"), "{body}");
+    assert!(!body.contains("020220A234"), "{body}");
+    let (status, body) = f
+        .call(
+            "POST",
+            "/api/v1/segment-daily?date=2026-10-15",
+            Some(&system),
+            Some("text/csv"),
+            "client,date,system,code\n",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no rows: {body}");
     let (status, body) = send("2026-10-15", &system, "text/csv").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        json["stored"]["previous"],
+        serde_json::Value::Null,
+        "the refused runs stored nothing: {body}"
+    );
     assert_eq!(json["refused"], 1, "{body}");
     assert_eq!(json["refused_rows"][0]["line"], 7, "{body}");
     assert!(!body.contains("020220A234"), "no identity code is echoed: {body}");
@@ -700,4 +754,27 @@ async fn a_system_sends_the_daily_marker_extract_and_the_report_shows_the_moves_
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(body.contains(r#""field":"markers""#), "{body}");
+}
+
+/// A request body that sends a few rows of an extract and then fails, as a client that goes
+/// away mid-upload.
+struct CutShort(u8);
+
+impl http_body::Body for CutShort {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0 += 1;
+        std::task::Poll::Ready(match self.0 {
+            1 => Some(Ok(http_body::Frame::data(axum::body::Bytes::from_static(
+                b"client,date,system,code\n010120A123K,2026-09-01,SPAT,SPAT1331\n",
+            )))),
+            2 => Some(Err(std::io::Error::other("the client went away"))),
+            _ => None,
+        })
+    }
 }

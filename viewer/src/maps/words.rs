@@ -135,6 +135,7 @@ words! {
     KeptUntil: "deleted on", "poistetaan";
     FormChanged: "The form has changed since: these answers can no longer be shown beside its questions", "Lomake on sittemmin muuttunut: näitä vastauksia ei voi enää näyttää sen kysymysten rinnalla";
     BackToClient: "Back to the client", "Takaisin asiakkaaseen";
+    AnswersUnreadable: "These answers cannot be opened (another key, or the stored row was changed)", "Näitä vastauksia ei voi avata (eri avain, tai tallennettua riviä on muutettu)";
     NoAnswer: "no answer", "ei vastausta";
     SignIn: "Sign in", "Kirjaudu";
     SignOut: "Sign out", "Kirjaudu ulos";

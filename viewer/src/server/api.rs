@@ -198,6 +198,10 @@ impl From<TrackerError> for ApiError {
     fn from(error: TrackerError) -> ApiError {
         match error {
             TrackerError::Client(message) => ApiError::bad("client", message),
+            TrackerError::Store(polku_store::StoreError::MarkersMoved) => ApiError::new(
+                StatusCode::CONFLICT,
+                "other runs of the marker rules were stored meanwhile: send the extract again",
+            ),
             other => ApiError::internal(other),
         }
     }
@@ -840,6 +844,12 @@ fn marker_rules(
     found.cloned().ok_or_else(|| {
         let names: Vec<&str> = all.keys().map(String::as_str).collect();
         let list = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
+        if params.get("markers").is_none() && names.len() > 1 {
+            return ApiError::bad(
+                "markers",
+                format!("name the marker rules: the model has {list}"),
+            );
+        }
         ApiError::new(StatusCode::NOT_FOUND, format!("no such marker rules: the model has {list}"))
             .field("markers")
     })
@@ -878,15 +888,26 @@ async fn segment_daily(
     auth::authorize(&principal, Action::MarkerExtract)?;
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !matches!(media, "text/csv" | "application/x-ndjson" | "application/jsonl") {
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !matches!(media.as_str(), "text/csv" | "application/x-ndjson" | "application/jsonl") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send text/csv (client,date,system,code) or application/x-ndjson (JSON Lines)",
         )
         .field("content-type"));
     }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_EXTRACT) {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_EXTRACT} bytes an extract"),
+        ));
+    }
     let params = query_pairs(uri.query());
+    let allow_refused = params.get("allow_refused").is_some_and(|v| v == "true" || v == "1");
     let date_text = params.get("date").ok_or_else(|| ApiError::bad("date", "missing"))?.clone();
     let day = polku_engine::markers::extract::day_of(&date_text)
         .ok_or_else(|| ApiError::bad("date", "not a date: write it as 2026-06-30"))?;
@@ -894,6 +915,10 @@ async fn segment_daily(
     let tracker = api.tracker.clone();
     let who = actor(&principal, &headers, "");
     let (send, chunks) = tokio::sync::mpsc::channel::<Bytes>(16);
+    // Set once the whole body has been handed over: a body cut short (a client gone, a body
+    // too large) ends the reader the same way, and then nothing may be stored.
+    let whole = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let read_whole = whole.clone();
     let work = tokio::task::spawn_blocking(move || {
         let reader = std::io::BufReader::with_capacity(
             1 << 20,
@@ -917,6 +942,26 @@ async fn segment_daily(
         let (clients, rows, outside, refused) =
             (counts.clients.len() as u64, counts.rows, counts.outside_window, counts.refused);
         drop(counts);
+        if !read_whole.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(ApiError::bad(
+                "body",
+                "the extract ended before its end: nothing was stored",
+            ));
+        }
+        if rows == 0 {
+            return Err(ApiError::bad("body", "the extract has no rows: nothing was stored"));
+        }
+        if refused > 0 && !allow_refused {
+            let first = refused_rows
+                .first()
+                .map_or(String::new(), |r| format!(" (the first, line {}: {})", r.line, r.reason));
+            return Err(ApiError::bad(
+                "body",
+                format!(
+                    "{refused} rows were refused{first}; nothing was stored: correct them, or send allow_refused=true to store the good rows"
+                ),
+            ));
+        }
         let run = polku_store::markers::MarkerRun {
             day,
             segmentation: rules.segmentation.clone().unwrap_or_default(),
@@ -962,10 +1007,12 @@ async fn segment_daily(
         }
     }
     if let Some(error) = failed {
-        // Nothing is stored: the reader stops at the body's end only when it was whole.
-        work.abort();
+        // The reader sees the end of the channel, but not the flag: it stores nothing.
+        drop(send);
+        let _ = work.await;
         return Err(error);
     }
+    whole.store(true, std::sync::atomic::Ordering::SeqCst);
     drop(send);
     Ok(Json(work.await.map_err(ApiError::internal)??))
 }

@@ -93,7 +93,8 @@ pub enum Action<'a> {
     SendEvents,
     /// Read the access log.
     Audit,
-    /// Send an extract of the record systems' markers for the daily segment proposals.
+    /// Send an extract of the record systems' markers for the daily segment proposals: a
+    /// system token made for the whole region (no units), and no other.
     MarkerExtract,
 }
 
@@ -106,6 +107,10 @@ pub enum Denied {
     NoCareRelationship,
     #[error("your units do not include {0}")]
     Unit(String),
+    #[error(
+        "a marker extract comes with a system token for the whole region (one made without --unit)"
+    )]
+    NotRegionWide,
 }
 
 /// The policy: every handler asks here, and nowhere else.
@@ -139,8 +144,11 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<(), Denied
             Role::Auditor => Ok(()),
             _ => deny(),
         },
+        // A day's extract proposes a segment for every client of the region, and takes every
+        // client it leaves out to "no proposal": only a token for the whole region sends one.
         Action::MarkerExtract => match role {
-            Role::System => Ok(()),
+            Role::System if principal.units.is_empty() => Ok(()),
+            Role::System => Err(Denied::NotRegionWide),
             _ => deny(),
         },
     }

@@ -576,6 +576,17 @@ async fn case_view(
         .and_then(|g| model.segmentations.get(g))
         .map(|g| g.segments.clone())
         .unwrap_or_default();
+    // Answers kept for the case (`[privacy] keep_answers_days`), read off the runtime's threads.
+    let kept_until = match state.api() {
+        Some(api) => {
+            let (tracker, id, at) = (api.tracker.clone(), case.case.clone(), now());
+            tokio::task::spawn_blocking(move || tracker.answers_kept_until(&id, at).ok().flatten())
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
     let state_class = |s: StepState| match s {
         StepState::Done => "state-done",
         StepState::InProgress => "state-in-progress",
@@ -648,7 +659,7 @@ async fn case_view(
                     }
                 }
             }
-            @if let Some(until) = state.api().and_then(|a| a.tracker.answers_kept_until(&case.case, now()).ok().flatten()) {
+            @if let Some(until) = kept_until {
                 form.kept-answers method="post" action="/staff/form-kept" {
                     input type="hidden" name="csrf" value=(session.csrf);
                     input type="hidden" name="client" value=(pseudonym.as_str());

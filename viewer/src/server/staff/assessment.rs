@@ -539,11 +539,11 @@ fn answers_list(
 
 /// An answer set as it is kept when `[privacy] keep_answers_days` asks for it: serialised,
 /// then encrypted by the store.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct KeptForm {
     form: String,
-    /// The number of questions the form had, so that a changed form is noticed.
-    questions: usize,
+    /// The form's questions by name, in order, so that a changed form is noticed.
+    questions: Vec<String>,
     numbers: Vec<Option<u64>>,
     texts: Vec<(String, String)>,
 }
@@ -621,6 +621,9 @@ pub async fn review(
     };
     let (client, purpose, case) = who(&fields);
     let lang = choice.lang;
+    if purpose.trim().is_empty() {
+        return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
+    }
     let Some(found) = review_of(&state, &session, &case, &purpose) else {
         let notice = (false, say(Word::NoForm, lang).to_owned());
         return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
@@ -648,6 +651,9 @@ pub async fn confirm(
         return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
     };
     let (client, purpose, case) = who(&fields);
+    if purpose.trim().is_empty() {
+        return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
+    }
     let segment = fields.get("segment").map(|s| s.trim().to_owned()).unwrap_or_default();
     let reason = fields.get("reason").map(|s| s.trim().to_owned()).unwrap_or_default();
     let Some(found) = review_of(&state, &session, &case, &purpose) else {
@@ -673,7 +679,7 @@ pub async fn confirm(
     let keep = api.keep_answers_days.map(|days| {
         let kept = KeptForm {
             form: found.form.name.clone(),
-            questions: found.form.questions.len(),
+            questions: found.form.questions.iter().map(|q| q.name.clone()).collect(),
             numbers: found.numbers.clone(),
             texts: found.texts.clone(),
         };
@@ -704,9 +710,14 @@ pub async fn confirm(
                 let at = now();
                 let until = at + i64::from(days) * 86_400;
                 let actor = session.principal.actor(&purpose, "");
-                match api.tracker.keep_answers(&actor, &case, &form_name, &plain, (at, until)) {
-                    Ok(()) => Some(until),
-                    Err(_) => {
+                let (tracker, id) = (api.tracker.clone(), case.clone());
+                let kept = tokio::task::spawn_blocking(move || {
+                    tracker.keep_answers(&actor, &id, &form_name, &plain, (at, until))
+                })
+                .await;
+                match kept {
+                    Ok(Ok(())) => Some(until),
+                    _ => {
                         eprintln!(
                             "the answers of an assessment could not be kept: they were discarded"
                         );
@@ -750,17 +761,23 @@ pub async fn kept(
         return forbidden_page(&state, &uri, choice);
     };
     let (client, purpose, case) = who(&fields);
+    if purpose.trim().is_empty() {
+        // The client's page says that a purpose is needed.
+        return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
+    }
     let allowed = state.api().and_then(|api| {
-        let (_, unit) = api.tracker.case_owner(&case)?;
+        let (owner, unit) = api.tracker.case_owner(&case)?;
         auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-        Some(api)
+        Some((api, owner))
     });
-    let Some(api) = allowed else {
+    let Some((api, client)) = allowed else {
         return forbidden_page(&state, &uri, choice);
     };
     let actor = session.principal.actor(&purpose, "");
-    let sets = match api.tracker.kept_answers(&actor, &case, now()) {
-        Ok(sets) if !sets.is_empty() => sets,
+    let (tracker, id, at) = (api.tracker.clone(), case.clone(), now());
+    let sets = tokio::task::spawn_blocking(move || tracker.kept_answers(&actor, &id, at)).await;
+    let sets = match sets {
+        Ok(Ok(sets)) if !sets.is_empty() => sets,
         _ => {
             let notice = (false, say(Word::NoForm, lang).to_owned());
             return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice))
@@ -771,7 +788,7 @@ pub async fn kept(
     let body = html! {
         h1 { (say(Word::KeptAnswers, lang)) }
         @for (row, plain) in &sets {
-            @let kept: Option<KeptForm> = serde_json::from_slice(plain).ok();
+            @let kept: Option<KeptForm> = plain.as_deref().and_then(|p| serde_json::from_slice(p).ok());
             @let form = version.model.forms.get(&row.form);
             section.kept {
                 h2 {
@@ -779,11 +796,15 @@ pub async fn kept(
                     (say(Word::KeptUntil, lang)) " "
                     (polku_engine::time::Timestamp(row.expires).local_date_text())
                 }
+                @if plain.is_none() {
+                    p.notice.failed { (say(Word::AnswersUnreadable, lang)) }
+                } @else {
                 @match (kept, form) {
-                    (Some(k), Some(f)) if k.questions == f.questions.len() => {
+                    (Some(k), Some(f)) if k.questions.iter().eq(f.questions.iter().map(|q| &q.name)) => {
                         (answers_list(f, &k.numbers, &k.texts, lang))
                     }
                     _ => { p.notice.failed { (say(Word::FormChanged, lang)) } }
+                }
                 }
             }
         }
