@@ -243,6 +243,10 @@ pub fn finnish(command: Command) -> Command {
                 .mut_subcommand("snapshot", |s| {
                     s.about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
                 })
+                .mut_subcommand("backup", |s| {
+                    s.about("Kopioi SQLite-tietokanta uuteen tiedostoon muiden kirjoittaessa siihen: yhtenäinen kopio yhden tallennuksen hetkeltä, vain omistajan luettavissa (PostgreSQL: pg_dump). Pseudonyymiavain ei ole tietokannassa: säilytä se erikseen.")
+                        .mut_arg("out", |a| a.help("Uusi tiedosto (olemassa olevaa ei koskaan korvata)"))
+                })
                 .mut_subcommand("access-log", |s| {
                     s
                         .about("Kuka on käsitellyt asiakastietoja, uusimmat ensin")

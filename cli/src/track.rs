@@ -737,18 +737,30 @@ pub enum StoreCommand {
         #[arg(long, value_enum, default_value_t)]
         format: OutFormat,
     },
+    /// Copy the SQLite database to a new file while others go on writing to it: a consistent
+    /// copy as of one commit, readable by its owner only. (PostgreSQL: pg_dump; see
+    /// docs/deployment.md.) The pseudonym key is not in the database: keep it apart.
+    Backup {
+        /// The new file (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<ExitCode> {
     if let StoreCommand::Verify { format } = command {
         return crate::verify::run(args, *format, lang);
     }
+    if let StoreCommand::Backup { out } = command {
+        return crate::verify::backup(args, out, lang);
+    }
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
     let use_ = match command {
         StoreCommand::Snapshot => Use::Write,
-        StoreCommand::Info | StoreCommand::AccessLog { .. } | StoreCommand::Verify { .. } => {
-            Use::Read
-        }
+        StoreCommand::Info
+        | StoreCommand::AccessLog { .. }
+        | StoreCommand::Verify { .. }
+        | StoreCommand::Backup { .. } => Use::Read,
     };
     let (mut tracker, _) = open_tracker(setup, use_, lang)?;
     match command {
@@ -776,7 +788,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
                 );
             }
         }
-        StoreCommand::Verify { .. } => {}
+        StoreCommand::Verify { .. } | StoreCommand::Backup { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,17 +93,50 @@ fn chain_json(walked: &Walked) -> serde_json::Value {
     })
 }
 
-pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> {
-    // The chains need no model and no key: only where the database is.
-    let database = match &args.database {
+/// Where the database is: `--database`, else the model's `polku.toml`; no key is needed.
+fn database_of(args: &StoreArgs, lang: Lang) -> Result<Option<String>> {
+    Ok(Some(match &args.database {
         Some(url) => url.clone(),
         None => {
             let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
-                return Ok(ExitCode::from(1));
+                return Ok(None);
             };
             project::tracking(&checked, None)?.database
         }
+    }))
+}
+
+/// `polku store backup --out FILE`.
+pub fn backup(args: &StoreArgs, out: &std::path::Path, lang: Lang) -> Result<ExitCode> {
+    let Some(database) = database_of(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some(file) = project::sqlite_file(&database) else {
+        anyhow::bail!(
+            "{}",
+            say(
+                lang,
+                "a PostgreSQL database is backed up with pg_dump (docs/deployment.md)",
+                "PostgreSQL-tietokanta varmuuskopioidaan pg_dumpilla (docs/deployment.md)"
+            )
+        );
     };
+    let last = polku_store::sqlite::backup(&file, out)?;
+    outln!(
+        "{} {} ({} {last}); {}",
+        say(lang, "Backed up to", "Varmuuskopioitu tiedostoon"),
+        out.display(),
+        say(lang, "events through", "tapahtumat numeroon"),
+        say(
+            lang,
+            "the pseudonym key is not in it: keep the key apart",
+            "pseudonyymiavain ei ole siinä: säilytä avain erikseen"
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> {
+    // The chains need no model and no key: only where the database is.
+    let Some(database) = database_of(args, lang)? else { return Ok(ExitCode::from(1)) };
     if let Some(file) = project::sqlite_file(&database) {
         anyhow::ensure!(
             file.exists(),

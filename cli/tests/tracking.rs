@@ -1133,3 +1133,41 @@ fn ingest_status_and_reports_run_the_same_on_postgresql() {
     assert!(!o.status.success());
     assert!(!err(&o).contains("salasana-123"), "{}", err(&o));
 }
+
+#[test]
+fn a_backup_restores_to_the_same_state() {
+    let dir = scratch("backup");
+    let m = model();
+    let o = polku(
+        &dir,
+        &["simulate", "--model", &m, "--clients", "60", "--days", "90", "--out", "events.jsonl"],
+    );
+    assert!(o.status.success(), "{}", err(&o));
+    let o = polku(&dir, &["ingest", "events.jsonl", "--model", &m]);
+    assert!(o.status.success(), "{}", err(&o));
+    let o = polku(&dir, &["store", "backup", "--out", "kopio.sqlite", "--model", &m]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).contains("the pseudonym key is not in it"), "{}", out(&o));
+    let info = |database: &str| -> serde_json::Value {
+        let o = polku(&dir, &["store", "info", "--model", &m, "--database", database]);
+        assert!(o.status.success(), "{}", err(&o));
+        serde_json::from_str(&out(&o)).unwrap()
+    };
+    let original = info("sqlite://data/polku.sqlite");
+    // Restored: the copy put where a database goes.
+    std::fs::create_dir_all(dir.join("palautus")).unwrap();
+    std::fs::rename(dir.join("kopio.sqlite"), dir.join("palautus/polku.sqlite")).unwrap();
+    let restored = info("sqlite://palautus/polku.sqlite");
+    assert!(
+        original["state_digest"].is_string() && original["events"].as_u64() > Some(100),
+        "{original}"
+    );
+    assert_eq!(restored["state_digest"], original["state_digest"], "{restored} {original}");
+    assert_eq!(restored["events"], original["events"]);
+    // A second backup to a file that exists is refused.
+    std::fs::write(dir.join("varattu.sqlite"), b"x").unwrap();
+    let o = polku(&dir, &["store", "backup", "--out", "varattu.sqlite", "--model", &m]);
+    assert!(!o.status.success());
+    assert!(err(&o).contains("never overwrites"), "{}", err(&o));
+    assert_eq!(std::fs::read(dir.join("varattu.sqlite")).unwrap(), b"x");
+}

@@ -905,6 +905,54 @@ fn marker_runs(
     Ok(runs.collect::<Result<_, _>>()?)
 }
 
+/// Copies the database at `source` to the new file `to` while others go on writing to it: one
+/// read transaction of SQLite's online backup, so the copy is the database as it stood at one
+/// commit. The copy is made readable by its owner only; an existing file is never overwritten.
+/// Returns the copy's last event sequence number.
+pub fn backup(source: &Path, to: &Path) -> Result<u64, StoreError> {
+    let fail = |message: String| StoreError::Open { url: to.display().to_string(), message };
+    if !source.is_file() {
+        return Err(StoreError::Open {
+            url: source.display().to_string(),
+            message: "there is no database here".into(),
+        });
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(to).map_err(|e| {
+        fail(if e.kind() == std::io::ErrorKind::AlreadyExists {
+            "the file exists: a backup never overwrites one".into()
+        } else {
+            e.to_string()
+        })
+    })?;
+    let from = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    from.busy_timeout(std::time::Duration::from_secs(30))?;
+    let mut copy = Connection::open(to)?;
+    {
+        use rusqlite::backup::StepResult;
+        let backup = rusqlite::backup::Backup::new(&from, &mut copy)?;
+        // All pages in one step (-1): one read transaction, one consistent state.
+        let mut tries = 0;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked if tries < 600 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                _ => return Err(fail("the database stayed locked for 30 s".into())),
+            }
+        }
+    }
+    let last: i64 = copy.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+    copy.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    Ok(last as u64)
+}
+
 /// A stored client key: 32 bytes.
 fn client_key(value: rusqlite::types::ValueRef<'_>) -> Result<crate::ClientKey, StoreError> {
     value
