@@ -125,6 +125,9 @@ pub fn redacted(url: &str) -> String {
 
 pub struct PostgresStore {
     client: Client,
+    /// The event log's last sequence number and hash as this store last wrote them, so that
+    /// an append chains its rows without reading the head back.
+    head: Option<(u64, Hash)>,
     /// Breaks in a chain met at a log's end by the writes since they were last taken.
     noticed: Vec<chain::Break>,
 }
@@ -149,7 +152,7 @@ impl PostgresStore {
         }
         config.application_name("polku");
         let client = config.connect(NoTls).map_err(|e| fail(StoreError::from(e).to_string()))?;
-        let mut store = PostgresStore { client, noticed: Vec::new() };
+        let mut store = PostgresStore { client, head: None, noticed: Vec::new() };
         store.migrate()?;
         Ok(store)
     }
@@ -343,8 +346,13 @@ impl EventStore for PostgresStore {
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
-        let (mut prev, events_broken) =
-            if after == 0 { (GENESIS, None) } else { event_append_point(&mut tx, after)? };
+        // No one else appended since (the lock and the check above): when this store wrote
+        // the last row, its hash is known.
+        let (mut prev, events_broken) = match self.head {
+            Some((at, hash)) if at == after => (hash, None),
+            _ if after == 0 => (GENESIS, None),
+            _ => event_append_point(&mut tx, after)?,
+        };
         let mut seq = after;
         if records.len() >= COPY_FROM {
             // Many rows: one binary COPY, no round trip per row.
@@ -368,6 +376,7 @@ impl EventStore for PostgresStore {
         }
         let access_broken = insert_accesses(&mut tx, accesses)?;
         tx.commit()?;
+        self.head = Some((seq, prev));
         self.noticed.extend(events_broken);
         self.noticed.extend(access_broken);
         Ok(seq)
