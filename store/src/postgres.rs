@@ -12,8 +12,6 @@
 //! `POLKU_DATABASE_PASSWORD`, or from the file `POLKU_DATABASE_PASSWORD_FILE` names, and
 //! every message shows the URL with the password left out.
 
-use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
 use postgres::{Client, NoTls, Transaction};
 
 use crate::chain::{self, Hash, GENESIS};
@@ -104,6 +102,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory lock that serialises migrations (an arbitrary number of Polku's own).
 const MIGRATION_LOCK: i64 = 0x706f_6c6b_7500;
+
+/// The start of PostgreSQL's binary COPY format: signature, flags, no header extension.
+const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
 /// From this many events an append goes by COPY rather than by one INSERT each.
 const COPY_FROM: usize = 8;
@@ -355,16 +356,31 @@ impl EventStore for PostgresStore {
         };
         let mut seq = after;
         if records.len() >= COPY_FROM {
-            // Many rows: one binary COPY, no round trip per row.
-            let sink = tx.copy_in("COPY events (seq, model, body, hash) FROM STDIN BINARY")?;
-            let types = [Type::INT8, Type::INT8, Type::TEXT, Type::BYTEA];
-            let mut writer = BinaryCopyInWriter::new(sink, &types);
+            // Many rows: one binary COPY, encoded here and handed over in large pieces, with
+            // no round trip per row.
+            let mut data = Vec::with_capacity(
+                COPY_HEADER.len() + records.iter().map(|r| r.body.len() + 64).sum::<usize>() + 2,
+            );
+            data.extend_from_slice(COPY_HEADER);
             for NewRecord { model, body } in records {
                 seq += 1;
                 prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
-                writer.write(&[&(seq as i64), model, body, &&prev[..]])?;
+                data.extend_from_slice(&4i16.to_be_bytes());
+                for field in [
+                    &(seq as i64).to_be_bytes()[..],
+                    &model.to_be_bytes()[..],
+                    body.as_bytes(),
+                    &prev[..],
+                ] {
+                    data.extend_from_slice(&(field.len() as i32).to_be_bytes());
+                    data.extend_from_slice(field);
+                }
             }
-            writer.finish()?;
+            data.extend_from_slice(&(-1i16).to_be_bytes());
+            let mut sink = tx.copy_in("COPY events (seq, model, body, hash) FROM STDIN BINARY")?;
+            std::io::Write::write_all(&mut sink, &data)
+                .map_err(|e| StoreError::Backend(format!("COPY: {e}")))?;
+            sink.finish()?;
         } else if !records.is_empty() {
             let insert =
                 tx.prepare("INSERT INTO events (seq, model, body, hash) VALUES ($1, $2, $3, $4)")?;
