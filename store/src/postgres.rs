@@ -1,8 +1,8 @@
 //! The production store: PostgreSQL, with exactly the semantics of the SQLite store (the
 //! conformance suite in `store/tests/conformance.rs` runs on both).
 //!
-//! Every write is one transaction that takes the table's lock first (`LOCK TABLE … IN
-//! EXCLUSIVE MODE`: readers go on, writers queue), then reads the log's end, so that a writer
+//! Every write is one transaction that takes the log's advisory lock first (readers go on,
+//! writers queue), then reads the log's end, so that a writer
 //! whose view is stale is refused ([`StoreError::Conflict`]) and rows are numbered and chained
 //! without gaps. A commit returns once PostgreSQL has made it durable (`synchronous_commit` at
 //! its default, `on`). The schema is versioned in the table `polku_schema` and migrated on open
@@ -24,7 +24,17 @@ impl From<postgres::Error> for StoreError {
         // The error's own text, with the server's detail when there is one; never the URL.
         match e.as_db_error() {
             Some(db) => StoreError::Backend(format!("{} ({})", db.message(), db.code().code())),
-            None => StoreError::Backend(e.to_string()),
+            None => {
+                // The kind, then its causes (an I/O error, an option's name): never a password.
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(": ");
+                    text.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                StoreError::Backend(text)
+            }
         }
     }
 }
@@ -100,8 +110,13 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE models (
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// The advisory lock that serialises migrations (an arbitrary number of Polku's own).
+/// The advisory locks that serialise migrations and the writers of each log (numbers of
+/// Polku's own). Advisory locks, not table locks: they never wait for autovacuum, and the
+/// role needs no more than SELECT and INSERT on the logs.
 const MIGRATION_LOCK: i64 = 0x706f_6c6b_7500;
+const EVENTS_LOCK: i64 = 0x706f_6c6b_7501;
+const ACCESS_LOCK: i64 = 0x706f_6c6b_7502;
+const MARKERS_LOCK: i64 = 0x706f_6c6b_7503;
 
 /// The start of PostgreSQL's binary COPY format: signature, flags, no header extension.
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -112,16 +127,53 @@ const COPY_FROM: usize = 8;
 /// Rows read per query while the log is scanned.
 const SCAN_CHUNK: i64 = 10_000;
 
-/// The URL with its password left out, for messages.
+/// The database a URL names, for messages: user, hosts, ports and database as PostgreSQL reads
+/// them, and nothing else (no password, wherever the URL put it). A URL that does not parse is
+/// shown only when it cannot hold a password.
 pub fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    match rest.split_once('@') {
-        Some((user, host)) => {
-            let user = user.split_once(':').map_or(user, |(u, _)| u);
-            format!("{scheme}://{user}@{host}")
-        }
-        None => url.to_owned(),
+    // A second `@` is part of a password that was not percent-encoded: PostgreSQL splits at
+    // the first, so the rest would show as the host.
+    if url.matches('@').count() > 1 {
+        return "postgres://… (not shown: its password holds an @; percent-encode it as %40)"
+            .to_owned();
     }
+    match url.parse::<postgres::Config>() {
+        Ok(config) => {
+            let hosts: Vec<String> = config
+                .get_hosts()
+                .iter()
+                .zip(config.get_ports().iter().chain(std::iter::repeat(&5432)))
+                .map(|(host, port)| match host {
+                    postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                    #[cfg(unix)]
+                    postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            format!(
+                "postgres://{}@{}/{}",
+                config.get_user().unwrap_or(""),
+                hosts.join(","),
+                config.get_dbname().unwrap_or("")
+            )
+        }
+        Err(_) if url.contains('@') || url.contains("password") => {
+            "postgres://… (a URL that does not parse; not shown, since it may hold a password)"
+                .to_owned()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// Whether every host is this machine (or a Unix socket): the only connections this build makes
+/// without TLS unless `POLKU_DATABASE_PLAINTEXT=1` says the network is trusted.
+fn local_only(config: &postgres::Config) -> bool {
+    config.get_hosts().iter().all(|host| match host {
+        postgres::config::Host::Tcp(name) => {
+            name == "localhost" || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        #[cfg(unix)]
+        postgres::config::Host::Unix(_) => true,
+    })
 }
 
 pub struct PostgresStore {
@@ -151,7 +203,18 @@ impl PostgresStore {
                 config.password(password);
             }
         }
+        if !local_only(&config) && std::env::var("POLKU_DATABASE_PLAINTEXT").as_deref() != Ok("1") {
+            return Err(fail(
+                "this build connects to PostgreSQL without TLS, so only on this machine (localhost or a Unix socket): reach a remote server through a TLS tunnel on loopback, or set POLKU_DATABASE_PLAINTEXT=1 on a network you trust".into(),
+            ));
+        }
         config.application_name("polku");
+        // Durable acknowledgements and bounded waits, whatever the server's defaults.
+        config.options(
+            "-c synchronous_commit=on -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s -c default_transaction_isolation=read\\ committed",
+        );
+        config.connect_timeout(std::time::Duration::from_secs(10));
+        config.keepalives(true);
         let client = config.connect(NoTls).map_err(|e| fail(StoreError::from(e).to_string()))?;
         let mut store = PostgresStore { client, head: None, noticed: Vec::new() };
         store.migrate()?;
@@ -159,6 +222,17 @@ impl PostgresStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // A database at this build's schema is opened without DDL (which needs rights a
+        // reading role or a replica does not have).
+        let exists: bool =
+            self.client.query_one("SELECT to_regclass('polku_schema') IS NOT NULL", &[])?.get(0);
+        if exists {
+            let current: Option<i64> =
+                self.client.query_opt("SELECT version FROM polku_schema", &[])?.map(|r| r.get(0));
+            if current == Some(SCHEMA_VERSION) {
+                return Ok(());
+            }
+        }
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS polku_schema (version BIGINT NOT NULL)")?;
@@ -250,7 +324,7 @@ fn insert_accesses(
     if accesses.is_empty() {
         return Ok(None);
     }
-    tx.batch_execute("LOCK TABLE access_log IN EXCLUSIVE MODE")?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ACCESS_LOCK])?;
     let rows = tx.query(
         &format!("SELECT id, hash, {ACCESS_FIELDS} FROM access_log ORDER BY id DESC LIMIT 2"),
         &[],
@@ -342,7 +416,7 @@ impl EventStore for PostgresStore {
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
         let mut tx = self.client.transaction()?;
-        tx.batch_execute("LOCK TABLE events IN EXCLUSIVE MODE")?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
         let found: i64 = tx.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.get(0);
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
@@ -372,7 +446,10 @@ impl EventStore for PostgresStore {
                     body.as_bytes(),
                     &prev[..],
                 ] {
-                    data.extend_from_slice(&(field.len() as i32).to_be_bytes());
+                    let length = i32::try_from(field.len()).map_err(|_| {
+                        StoreError::Other(format!("event {seq} is too large to store"))
+                    })?;
+                    data.extend_from_slice(&length.to_be_bytes());
                     data.extend_from_slice(field);
                 }
             }
@@ -451,14 +528,22 @@ impl EventStore for PostgresStore {
 
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
-        let chain: Option<Hash> = if seq == 0 {
-            Some(GENESIS)
-        } else {
-            tx.query_opt("SELECT hash FROM events WHERE seq = $1", &[&(seq as i64)])?
-                .and_then(|r| hash_of(r.get(0)))
-        };
-        let Some(chain) = chain else {
-            return Err(StoreError::Snapshot(format!("no event {seq} to take a snapshot after")));
+        let chain: Hash = match self.head {
+            _ if seq == 0 => GENESIS,
+            Some((at, hash)) if at == seq => hash,
+            _ => {
+                let stored = tx
+                    .query_opt("SELECT hash FROM events WHERE seq = $1", &[&(seq as i64)])?
+                    .map(|r| hash_of(r.get(0)));
+                let problem = match stored {
+                    Some(Some(hash)) => Ok(hash),
+                    Some(None) => Err(chain::Problem::HashChanged),
+                    None => Err(chain::Problem::Missing { next: None }),
+                };
+                problem.map_err(|problem| {
+                    StoreError::Broken(chain::Break { log: chain::Log::Events, row: seq, problem })
+                })?
+            }
         };
         tx.execute(
             "INSERT INTO snapshots (seq, data, chain) VALUES ($1, $2, $3)
@@ -598,7 +683,7 @@ impl EventStore for PostgresStore {
 
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
         let mut tx = self.client.transaction()?;
-        tx.batch_execute("LOCK TABLE marker_runs IN EXCLUSIVE MODE")?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MARKERS_LOCK])?;
         let generation = marker_generation(&mut tx, &write.rules)?;
         if write.expect_generation.is_some_and(|g| g != generation) {
             return Err(StoreError::MarkersMoved);
@@ -688,12 +773,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_this_machine_is_reached_without_tls() {
+        let local = |url: &str| local_only(&url.parse().unwrap_or_else(|e| panic!("{e}")));
+        assert!(local("postgres://u@127.0.0.1:5432/d"));
+        assert!(local("postgres://u@localhost/d"));
+        assert!(local("postgres://u@[::1]:5432/d"));
+        assert!(!local("postgres://u@db.example/d"));
+        assert!(!local("postgres://u@10.0.0.5/d"));
+    }
+
+    #[test]
     fn a_url_is_shown_without_its_password() {
         assert_eq!(
             redacted("postgres://polku:salasana@db.example:5432/polku"),
             "postgres://polku@db.example:5432/polku"
         );
-        assert_eq!(redacted("postgres://polku@db/polku"), "postgres://polku@db/polku");
-        assert_eq!(redacted("postgres://db/polku"), "postgres://db/polku");
+        assert_eq!(redacted("postgres://polku@db/polku"), "postgres://polku@db:5432/polku");
+        assert_eq!(
+            redacted("postgres://polku@db/polku?password=s3cret&sslmode=disable"),
+            "postgres://polku@db:5432/polku"
+        );
+        assert!(!redacted("postgres:/u:s3cret@h").contains("s3cret"));
+        assert!(!redacted("postgres://u:se@cret@h/d").contains("cret"));
     }
 }

@@ -217,6 +217,9 @@ fn text_of(value: rusqlite::types::ValueRef<'_>) -> String {
     }
 }
 
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -246,7 +249,7 @@ struct Checkpointer {
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
@@ -307,7 +310,7 @@ impl SqliteStore {
         if conn.is_readonly(rusqlite::MAIN_DB)? {
             return Err(StoreError::ReadOnly { url, reason: read_only::REASON });
         }
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // Switching a new file to WAL needs the file to itself, and SQLite answers "busy" at
         // once rather than waiting when another opener has it: wait and try again.
         let started = std::time::Instant::now();
@@ -811,14 +814,21 @@ impl EventStore for SqliteStore {
         if gone > 0 {
             // A reader still on the log keeps it from being emptied now: try a few times, and
             // say so when it stays.
+            // This runs on the writer's thread: it must not wait for a long reader (a backup)
+            // while acknowledgements queue behind it.
+            self.conn.busy_timeout(std::time::Duration::ZERO)?;
             let mut busy = 1;
-            for _ in 0..20 {
-                busy = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            for _ in 0..3 {
+                busy = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                    .unwrap_or(1);
                 if busy == 0 {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
+            self.conn.busy_timeout(BUSY_TIMEOUT)?;
             if busy != 0 {
                 return Err(StoreError::Other(format!(
                     "{gone} expired answer sets were deleted, but a reader kept the write-ahead log from being emptied: their encrypted bytes stay in it until the next checkpoint"
@@ -911,6 +921,32 @@ fn marker_runs(
 /// Returns the copy's last event sequence number.
 pub fn backup(source: &Path, to: &Path) -> Result<u64, StoreError> {
     let fail = |message: String| StoreError::Open { url: to.display().to_string(), message };
+    if to.exists() {
+        return Err(fail("the file exists: a backup never overwrites one".into()));
+    }
+    // Written beside it under another name, then linked into place (which fails rather than
+    // replace a file that appeared meanwhile): a failed backup leaves nothing at `to`.
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let partial = to.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    let result = backup_into(source, &partial, &fail).and_then(|last| {
+        std::fs::hard_link(&partial, to).map_err(|e| {
+            fail(if e.kind() == std::io::ErrorKind::AlreadyExists {
+                "the file exists: a backup never overwrites one".into()
+            } else {
+                e.to_string()
+            })
+        })?;
+        Ok(last)
+    });
+    let _ = std::fs::remove_file(&partial);
+    result
+}
+
+fn backup_into(
+    source: &Path,
+    to: &Path,
+    fail: &dyn Fn(String) -> StoreError,
+) -> Result<u64, StoreError> {
     if !source.is_file() {
         return Err(StoreError::Open {
             url: source.display().to_string(),
@@ -930,7 +966,7 @@ pub fn backup(source: &Path, to: &Path) -> Result<u64, StoreError> {
     })?;
     let from = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     from.busy_timeout(std::time::Duration::from_secs(30))?;
-    let mut copy = Connection::open(to)?;
+    let mut copy = Connection::open_with_flags(to, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     {
         use rusqlite::backup::StepResult;
         let backup = rusqlite::backup::Backup::new(&from, &mut copy)?;
@@ -950,6 +986,8 @@ pub fn backup(source: &Path, to: &Path) -> Result<u64, StoreError> {
     }
     let last: i64 = copy.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
     copy.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+    drop(copy);
+    std::fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| fail(e.to_string()))?;
     Ok(last as u64)
 }
 

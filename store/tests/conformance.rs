@@ -88,6 +88,43 @@ fn a_stale_writer_is_refused_and_writes_nothing(mut f: Fresh) {
     assert_eq!(f.store.last_seq().unwrap(), 3);
 }
 
+fn two_writers_at_once_lose_nothing_and_double_nothing(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let mut store = (f.reopen)();
+            std::thread::spawn(move || {
+                let mut written = 0;
+                while written < 60 {
+                    let after = store.last_seq().unwrap();
+                    let body = format!("{{\"writer\":{w},\"n\":{written}}}");
+                    match store.append(after, &[NewRecord { model, body }]) {
+                        Ok(_) => written += 1,
+                        // Another wrote first: read the end again and retry.
+                        Err(StoreError::Conflict { .. }) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let mut bodies = Vec::new();
+    f.store
+        .scan(0, &mut |r| {
+            bodies.push(r.body);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(bodies.len(), 120);
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), 120, "nothing doubled");
+    assert!(chain::verify(f.store.as_mut()).unwrap().intact());
+}
+
 fn model_versions_are_kept_once_in_order(mut f: Fresh) {
     let a = f.store.put_model("h1", "{\"a\":1}").unwrap();
     let b = f.store.put_model("h2", "{\"b\":2}").unwrap();
@@ -290,6 +327,12 @@ macro_rules! conformance {
             fn stale_writer() {
                 if let Some(f) = fresh("stale") {
                     a_stale_writer_is_refused_and_writes_nothing(f);
+                }
+            }
+            #[test]
+            fn two_writers() {
+                if let Some(f) = fresh("writers") {
+                    two_writers_at_once_lose_nothing_and_double_nothing(f);
                 }
             }
             #[test]
