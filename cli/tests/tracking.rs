@@ -1120,6 +1120,24 @@ fn ingest_status_and_reports_run_the_same_on_postgresql() {
         &["report", "segments", "--date", "2026-02-01", "--model", &m, "--database", &database],
     );
     assert!(out(&o).contains("tuki"), "{}", out(&o));
+    // A password file others can read is refused, and its content never shown.
+    std::fs::write(dir.join("salasana"), "tiedoston-salasana-77\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("salasana"), std::fs::Permissions::from_mode(0o644))
+            .unwrap();
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["status", "131052-308T", "--purpose", "x", "--model", &m, "--database", &database])
+        .current_dir(&dir)
+        .env("POLKU_PSEUDONYM_KEY", KEY)
+        .env("POLKU_DATABASE_PASSWORD_FILE", dir.join("salasana"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(err(&o).contains("chmod 600"), "{}", err(&o));
+    assert!(!err(&o).contains("tiedoston-salasana"), "{}", err(&o));
     // A password is never shown: a wrong one is refused by naming the server without it.
     let wrong = database.replacen("postgres@", "postgres:salasana-123@", 1).replacen(
         "127.0.0.1",
@@ -1132,6 +1150,13 @@ fn ingest_status_and_reports_run_the_same_on_postgresql() {
     );
     assert!(!o.status.success());
     assert!(!err(&o).contains("salasana-123"), "{}", err(&o));
+    // Not on this machine: refused without TLS, unless the network is said to be trusted.
+    let remote = database.replacen("127.0.0.1", "db.example.invalid", 1);
+    let o = polku(
+        &dir,
+        &["status", "131052-308T", "--purpose", "x", "--model", &m, "--database", &remote],
+    );
+    assert!(err(&o).contains("without TLS"), "{}", err(&o));
 }
 
 #[test]

@@ -263,6 +263,12 @@ fn password_from_environment() -> Result<Option<String>, String> {
     }
     match std::env::var_os("POLKU_DATABASE_PASSWORD_FILE") {
         Some(file) => {
+            if crate::project::readable_by_others(std::path::Path::new(&file)) {
+                return Err(format!(
+                    "POLKU_DATABASE_PASSWORD_FILE {} can be read by other users: make it readable by its owner only (chmod 600)",
+                    file.to_string_lossy()
+                ));
+            }
             let text = std::fs::read_to_string(&file).map_err(|e| {
                 format!("POLKU_DATABASE_PASSWORD_FILE {}: {e}", file.to_string_lossy())
             })?;

@@ -35,6 +35,10 @@ pub fn dot_available() -> bool {
 pub fn dot_to_svg(dot: &str) -> Result<String, RenderError> {
     let mut child = Command::new(dot_program())
         .arg("-Tsvg")
+        // Graphviz needs none of Polku's secrets.
+        .env_remove("POLKU_PSEUDONYM_KEY")
+        .env_remove("POLKU_DATABASE_PASSWORD")
+        .env_remove("POLKU_OIDC_CLIENT_SECRET")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
