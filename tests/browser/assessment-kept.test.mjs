@@ -6,14 +6,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { REPO_ROOT, shot as keep, startServer } from './support.mjs';
+import { join } from 'node:path';
+import { REPO_ROOT, clientWithOpenCheck, launchBrowser, shot as keep, startServer } from './support.mjs';
 
-const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 200;
 const SECRET = 'Sählyä ja partiota säilytettävä-lause-4410';
 
@@ -28,11 +25,7 @@ before(async () => {
   cpSync(join(REPO_ROOT, 'processes', 'keusote'), model, { recursive: true });
   appendFileSync(join(model, 'polku.toml'), '\n[privacy]\nkeep_answers_days = 30\n');
   server = await startServer(work, CLIENTS, model);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -45,20 +38,8 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function clientWithOpenCheck() {
-  const out = join(work, 'events.jsonl');
-  execFileSync(resolve(process.cwd(), process.env.POLKU_BIN), [
-    'simulate', '--model', model, '--clients', String(CLIENTS), '--seed', '1', '--out', out,
-  ], { cwd: REPO_ROOT, stdio: 'ignore' });
-  const events = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const closed = new Set(events.filter((e) => e.type === 'case_closed').map((e) => e.case));
-  const opened = events.find((e) => e.type === 'case_opened' && e.process === 'kth_laaja_5lk' && !closed.has(e.case));
-  assert.ok(opened, 'the demo has an open grade-5 check');
-  return { code: opened.client, caseId: opened.case };
-}
-
 test('with keep_answers_days the confirmed answers are kept encrypted and shown to the nurse until they expire', { timeout: 240_000 }, async () => {
-  const { code, caseId } = clientWithOpenCheck();
+  const { code, caseId } = clientWithOpenCheck(work, CLIENTS, model);
   const staff = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 900 } });
   const nurse = await staff.newPage();
   const lookUp = async () => {

@@ -10,15 +10,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { REPO_ROOT, axe, memoryHolding, shot as keep, startServer } from './support.mjs';
+import { join } from 'node:path';
+import { axe, clientWithOpenCheck, launchBrowser, memoryHolding, shot as keep, startServer } from './support.mjs';
 
-const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 300;
 // A free-text answer that must not survive the confirmation anywhere.
 const SECRET = 'Kotona riidellään paljon tunnistettava-lause-7319';
@@ -27,29 +24,12 @@ let server;
 let browser;
 let work;
 
-/** A client of the demo with an open grade-5 extensive check, whose nurse's check assesses the segment. */
-function clientWithOpenCheck() {
-  const out = join(work, 'events.jsonl');
-  execFileSync(resolve(process.cwd(), process.env.POLKU_BIN), [
-    'simulate', '--model', 'processes/keusote', '--clients', String(CLIENTS), '--seed', '1', '--out', out,
-  ], { cwd: REPO_ROOT, stdio: 'ignore' });
-  const events = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const closed = new Set(events.filter((e) => e.type === 'case_closed').map((e) => e.case));
-  const opened = events.find((e) => e.type === 'case_opened' && e.process === 'kth_laaja_5lk' && !closed.has(e.case));
-  assert.ok(opened, 'the demo has an open grade-5 check');
-  return { code: opened.client, caseId: opened.case, segment: opened.segment };
-}
-
 const shot = (page, name) => keep(page, `form-${name}`);
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'polku-form-'));
   server = await startServer(work, CLIENTS);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -63,7 +43,7 @@ after(async () => {
 });
 
 test('a nurse makes a link, the client answers on a phone, the nurse overrides the proposal with a reason and no answer remains', { timeout: 240_000 }, async () => {
-  const { code, caseId } = clientWithOpenCheck();
+  const { code, caseId } = clientWithOpenCheck(work, CLIENTS);
   const staff = await browser.newContext({ locale: 'fi-FI', viewport: { width: 1280, height: 900 } });
   const nurse = await staff.newPage();
   await nurse.goto(`${server.origin}/staff`);

@@ -15,14 +15,13 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { freePort, startIdp } from './idp.mjs';
+import { launchBrowser } from './support.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = resolve(HERE, '..', '..');
 const ARTIFACTS = join(HERE, 'artifacts');
 const AXE_PATH = join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
-const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 200;
 const CLIENT_ID = 'polku-perhekeskus';
 
@@ -117,11 +116,7 @@ before(async () => {
     headers: { authorization: `Bearer ${server.owner}` },
   })).json();
   accounts.terhi.polku_units = model.services.map((s) => s.name);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -13,10 +13,8 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
-import { REPO_ROOT, axe, shot as keep, startServer } from './support.mjs';
+import { axe, launchBrowser, REPO_ROOT, shot as keep, startServer } from './support.mjs';
 
-const CHROMIUM = process.env.POLKU_CHROMIUM || '/usr/bin/chromium';
 const CLIENTS = 300;
 
 let server;
@@ -40,11 +38,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'polku-staff-'));
   const started = await startServer(work, CLIENTS);
   server = { ...started, staff: started.token('staff'), auditor: started.token('auditor') };
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

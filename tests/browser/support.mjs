@@ -2,8 +2,9 @@
 // port, running axe-core on a page, and keeping screenshots.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,4 +92,29 @@ export function memoryHolding(pid, needle) {
     closeSync(fd);
   }
   return found;
+}
+
+/** Debian's Chromium (or POLKU_CHROMIUM), headless, as every browser test runs it. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.POLKU_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * A client of the demo with an open grade-5 extensive check (`kth_laaja_5lk`), whose nurse's
+ * check assesses the segment: the same simulation the server's demo data comes from.
+ */
+export function clientWithOpenCheck(work, clients, model = 'processes/keusote') {
+  const out = join(work, 'events.jsonl');
+  execFileSync(resolve(process.cwd(), process.env.POLKU_BIN ?? ''), [
+    'simulate', '--model', model, '--clients', String(clients), '--seed', '1', '--out', out,
+  ], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const events = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const closed = new Set(events.filter((e) => e.type === 'case_closed').map((e) => e.case));
+  const opened = events.find((e) => e.type === 'case_opened' && e.process === 'kth_laaja_5lk' && !closed.has(e.case));
+  assert.ok(opened, 'the demo has an open grade-5 check');
+  return { code: opened.client, caseId: opened.case, segment: opened.segment };
 }
