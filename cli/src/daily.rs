@@ -338,7 +338,7 @@ pub fn run(
             let no_moves = BTreeMap::new();
             for (a, to) in recorded.as_ref().map_or(&no_moves, |r| &r.moves) {
                 for (b, n) in to {
-                    outln!("  {a} → {b}  {n}");
+                    outln!("  {a:<14} → {b:<14} {n:>8}");
                 }
             }
             if let Some(from) = from {
@@ -350,7 +350,7 @@ pub fn run(
                     say(lang, "source: marker rules", "lähde: merkkisäännöt")
                 );
                 for ((a, b), n) in &moves {
-                    outln!("  {a} → {b}  {n}");
+                    outln!("  {a:<14} → {b:<14} {n:>8}");
                 }
             }
         }
