@@ -4,12 +4,11 @@
 // in clear: not in the database files (the WAL included) and not in what the server prints.
 
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, test } from 'node:test';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, clientWithOpenCheck, launchBrowser, shot as keep, startServer } from './support.mjs';
+import { REPO_ROOT, clientWithOpenCheck, launchBrowser, shot as keep, startServer, tearDown } from './support.mjs';
 
 const CLIENTS = 200;
 const SECRET = 'Sählyä ja partiota säilytettävä-lause-4410';
@@ -28,15 +27,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  if (server) {
-    const exited = once(server.child, 'exit');
-    server.child.kill('SIGTERM');
-    await exited;
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => tearDown(browser, server, work));
 
 test('with keep_answers_days the confirmed answers are kept encrypted and shown to the nurse until they expire', { timeout: 240_000 }, async () => {
   const { code, caseId } = clientWithOpenCheck(work, CLIENTS, model);

@@ -10,11 +10,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { axe, clientWithOpenCheck, launchBrowser, memoryHolding, shot as keep, startServer } from './support.mjs';
+import { axe, clientWithOpenCheck, launchBrowser, memoryHolding, shot as keep, startServer, tearDown } from './support.mjs';
 
 const CLIENTS = 300;
 // A free-text answer that must not survive the confirmation anywhere.
@@ -32,15 +31,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  if (server) {
-    const exited = once(server.child, 'exit');
-    server.child.kill('SIGTERM');
-    await exited;
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => tearDown(browser, server, work));
 
 test('a nurse makes a link, the client answers on a phone, the nurse overrides the proposal with a reason and no answer remains', { timeout: 240_000 }, async () => {
   const { code, caseId } = clientWithOpenCheck(work, CLIENTS);

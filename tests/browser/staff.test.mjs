@@ -9,11 +9,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { axe, launchBrowser, REPO_ROOT, shot as keep, startServer } from './support.mjs';
+import { axe, launchBrowser, REPO_ROOT, shot as keep, startServer, tearDown } from './support.mjs';
 
 const CLIENTS = 300;
 
@@ -41,15 +40,7 @@ before(async () => {
   browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  if (server) {
-    const exited = once(server.child, 'exit');
-    server.child.kill('SIGTERM');
-    await exited;
-  }
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => tearDown(browser, server, work));
 
 test('a staff user signs in, looks a client up, records a step and sees the status change', { timeout: 180_000 }, async () => {
   const { code } = firstClient();

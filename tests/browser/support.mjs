@@ -2,8 +2,9 @@
 // port, running axe-core on a page, and keeping screenshots.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,4 +118,15 @@ export function clientWithOpenCheck(work, clients, model = 'processes/keusote') 
   const opened = events.find((e) => e.type === 'case_opened' && e.process === 'kth_laaja_5lk' && !closed.has(e.case));
   assert.ok(opened, 'the demo has an open grade-5 check');
   return { code: opened.client, caseId: opened.case, segment: opened.segment };
+}
+
+/** Closes the browser, stops the server and removes the test's folder, whichever were started. */
+export async function tearDown(browser, server, work) {
+  await browser?.close();
+  if (server) {
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGTERM');
+    await exited;
+  }
+  if (work) rmSync(work, { recursive: true, force: true });
 }

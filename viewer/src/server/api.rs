@@ -266,6 +266,16 @@ fn date(field: &str, text: Option<&str>, default: i64) -> Result<i64, ApiError> 
     }
 }
 
+/// `from` and `to` of a report: by default the year up to today.
+fn date_range(params: &std::collections::HashMap<String, String>) -> Result<(i64, i64), ApiError> {
+    let to = date("to", params.get("to").map(String::as_str), now())?;
+    let from = date("from", params.get("from").map(String::as_str), to - 365 * 86_400)?;
+    if from > to {
+        return Err(ApiError::bad("from", "from must not be after to"));
+    }
+    Ok((from, to))
+}
+
 fn lang_of(query: &PageQuery, headers: &HeaderMap) -> Lang {
     super::choose_lang(query, headers).lang
 }
@@ -767,11 +777,7 @@ async fn report_transitions(
     let principal = api.principal(&headers)?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
-    let to = date("to", params.get("to").map(String::as_str), now())?;
-    let from = date("from", params.get("from").map(String::as_str), to - 365 * 86_400)?;
-    if from > to {
-        return Err(ApiError::bad("from", "from must not be after to"));
-    }
+    let (from, to) = date_range(&params)?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
     Ok(Json(
@@ -1046,11 +1052,7 @@ async fn report_client_transitions(
     let principal = api.principal(&headers)?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
-    let to = date("to", params.get("to").map(String::as_str), now())?;
-    let from = date("from", params.get("from").map(String::as_str), to - 365 * 86_400)?;
-    if from > to {
-        return Err(ApiError::bad("from", "from must not be after to"));
-    }
+    let (from, to) = date_range(&params)?;
     let rules = marker_rules(&state, &params)?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();

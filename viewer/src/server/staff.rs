@@ -425,6 +425,23 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Byt
     response
 }
 
+/// A staff form's post: the language chosen, the form's fields and the signed-in session
+/// (its CSRF token checked), or the page that refuses it.
+fn signed_in_post(
+    state: &AppState,
+    query: &PageQuery,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<(super::Choice, HashMap<String, String>, Session), Box<Response>> {
+    let choice = choose_lang(query, headers);
+    let fields = form(body);
+    match checked_session(state, headers, &fields) {
+        Some(session) => Ok((choice, fields, session)),
+        None => Err(Box::new(forbidden_page(state, uri, choice))),
+    }
+}
+
 fn forbidden_page(state: &AppState, uri: &Uri, choice: super::Choice) -> Response {
     let lang = choice.lang;
     let mut response =
@@ -440,10 +457,9 @@ pub async fn client(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
     let client = fields.get("client").map(String::as_str).unwrap_or("").trim().to_owned();
     let purpose = fields.get("purpose").map(String::as_str).unwrap_or("").trim().to_owned();
@@ -792,12 +808,11 @@ pub async fn record(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let lang = choice.lang;
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
+    let lang = choice.lang;
     let Some(api) = state.api() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
     };

@@ -22,7 +22,7 @@ use polku_engine::form::{Form, Kind, Proposal};
 
 use super::super::auth::{self, Action};
 use super::super::{choose_lang, AppState, PageQuery};
-use super::{checked_session, forbidden_page, form, now, private, show_client, Session};
+use super::{forbidden_page, now, private, show_client, signed_in_post, Session};
 use crate::maps::{say, Word};
 
 /// How long a link waits for the client.
@@ -212,12 +212,11 @@ pub async fn make_link(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let lang = choice.lang;
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
+    let lang = choice.lang;
     let (client, purpose, case) = who(&fields);
     let notice = match link_for(&state, &session, &case) {
         Ok(token) => {
@@ -614,10 +613,9 @@ pub async fn review(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
     let (client, purpose, case) = who(&fields);
     let lang = choice.lang;
@@ -641,12 +639,11 @@ pub async fn confirm(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let lang = choice.lang;
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
+    let lang = choice.lang;
     let Some(api) = state.api() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no store").into_response();
     };
@@ -754,12 +751,11 @@ pub async fn kept(
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    let choice = choose_lang(&query, &headers);
-    let lang = choice.lang;
-    let fields = form(&body);
-    let Some(session) = checked_session(&state, &headers, &fields) else {
-        return forbidden_page(&state, &uri, choice);
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
     };
+    let lang = choice.lang;
     let (client, purpose, case) = who(&fields);
     if purpose.trim().is_empty() {
         // The client's page says that a purpose is needed.
