@@ -347,6 +347,19 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             "kartat piirretään selaimessa (Graphvizia ei löytynyt)",
         ),
     };
+    if let Some(tracker) = sweeper.clone() {
+        // Other servers on the same database: their writes are applied here within
+        // FOLLOW_EVERY (and the time to apply them).
+        std::thread::spawn(move || loop {
+            std::thread::sleep(polku_store::service::FOLLOW_EVERY);
+            if let Err(e) = tracker.catch_up() {
+                eprintln!(
+                    "{}: {e}",
+                    say(lang, "following the database", "tietokannan seuraaminen")
+                );
+            }
+        });
+    }
     if let Some(tracker) = sweeper {
         runtime.spawn(async move {
             loop {

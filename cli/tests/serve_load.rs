@@ -9,152 +9,15 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{finish, scratch, workspace};
+use common::scratch;
+use common::server::{digest, events, model, polku, request, serve, token};
 
 const WRITERS: usize = 16;
 const READERS: usize = 16;
-
-fn polku(args: &[&str], dir: &Path) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
-    command.args(args).current_dir(dir).env("POLKU_PSEUDONYM_KEY", "11".repeat(32));
-    finish(command, &format!("polku {args:?}"))
-}
-
-fn model() -> String {
-    workspace().join("processes/keusote").display().to_string()
-}
-
-/// One HTTP request; returns the status and the body.
-fn request(
-    address: &str,
-    method: &str,
-    path: &str,
-    token: &str,
-    kind: &str,
-    body: &str,
-) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .ok()?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).ok()?;
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.split(' ').nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    Some((status, body))
-}
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-fn serve(dir: &Path, database: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_polku"))
-        .args([
-            "serve",
-            "--model",
-            &model(),
-            "--database",
-            database,
-            "--listen",
-            "127.0.0.1:0",
-            "--renderer",
-            "browser",
-        ])
-        .current_dir(dir)
-        .env("POLKU_PSEUDONYM_KEY", "11".repeat(32))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    let address = line.split("http://").nth(1).unwrap().trim().trim_end_matches('/').to_owned();
-    Server { child, address }
-}
-
-fn token(dir: &Path, database: &str, role: &str) -> String {
-    let mut args = vec!["token", "create", "--role", role, "--model"];
-    let model = model();
-    args.push(&model);
-    args.extend(["--database", database]);
-    let units = [
-        "neuvola",
-        "kouluterveydenhuolto",
-        "opiskeluterveydenhuolto",
-        "perheneuvola",
-        "perhetyö",
-        "perhesosiaalityö",
-        "nuorisoasema",
-        "neuvolapsykologit",
-        "lapsiperheiden_kotipalvelu",
-        "perheoikeudellinen_yksikkö",
-    ];
-    for unit in &units {
-        args.extend(["--unit", unit]);
-    }
-    let out = polku(&args, dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn digest(dir: &Path, database: &str) -> String {
-    let out = polku(&["store", "info", "--model", &model(), "--database", database], dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    info["state_digest"].as_str().unwrap().to_owned()
-}
-
-/// The simulated events, split by case into `parts` streams (a case's events stay in order in
-/// one stream), and the identity codes of the clients.
-fn events(dir: &Path, clients: u32) -> (Vec<String>, Vec<Vec<String>>, Vec<String>) {
-    let file = dir.join("events.jsonl");
-    let out = polku(
-        &[
-            "simulate",
-            "--model",
-            &model(),
-            "--clients",
-            &clients.to_string(),
-            "--seed",
-            "5",
-            "--out",
-            &file.display().to_string(),
-        ],
-        dir,
-    );
-    assert!(out.status.success());
-    let lines: Vec<String> =
-        std::fs::read_to_string(&file).unwrap().lines().map(str::to_owned).collect();
-    let mut parts = vec![Vec::new(); WRITERS];
-    let mut codes = Vec::new();
-    for line in &lines {
-        let value: serde_json::Value = serde_json::from_str(line).unwrap();
-        let case = value["case"].as_str().unwrap();
-        let part =
-            case.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % WRITERS;
-        parts[part].push(line.clone());
-        if let Some(client) = value["client"].as_str() {
-            codes.push(client.to_owned());
-        }
-    }
-    (lines, parts, codes)
-}
 
 /// Posts a stream in batches of 100; records the ids the server acknowledged as durable.
 fn post_all(
@@ -193,7 +56,7 @@ fn concurrent_writers_and_readers_then_recovery_equals_sequential_ingest() {
     let dir = scratch("polku-load", "soak");
     let seconds: u64 =
         std::env::var("POLKU_SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
-    let (lines, parts, codes) = events(&dir, 1500);
+    let (lines, parts, codes) = events(&dir, 1500, WRITERS);
     let database = format!("sqlite://{}", dir.join("served.sqlite").display());
     let system = token(&dir, &database, "system");
     let staff = token(&dir, &database, "staff");
@@ -272,7 +135,7 @@ fn concurrent_writers_and_readers_then_recovery_equals_sequential_ingest() {
 #[test]
 fn every_acknowledged_event_survives_a_sigkill_of_the_server() {
     let dir = scratch("polku-load", "kill");
-    let (_, parts, _) = events(&dir, 800);
+    let (_, parts, _) = events(&dir, 800, WRITERS);
     let database = format!("sqlite://{}", dir.join("killed.sqlite").display());
     let system = token(&dir, &database, "system");
     let mut server = serve(&dir, &database);

@@ -8,6 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::server::postgres_database;
 use common::{finish, workspace};
 
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -1054,24 +1055,6 @@ fn segment_daily_draws_a_progress_bar_on_a_terminal_and_none_in_a_pipe() {
     assert!(o.status.success(), "{text}");
     assert!(text.contains("100 %") && text.contains("MB"), "{text}");
     assert!(text.contains("5000 clients"), "{text}");
-}
-
-/// A database of its own on the PostgreSQL server `POLKU_TEST_POSTGRES_URL` names (CI starts
-/// one), made with `psql`; `None` outside CI when no server is named.
-fn postgres_database(name: &str) -> Option<String> {
-    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("CI").is_err(), "CI sets POLKU_TEST_POSTGRES_URL (scripts/test)");
-        return None;
-    };
-    let database = format!("polku_cli_{name}_{}", std::process::id());
-    for sql in
-        [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")]
-    {
-        let o = Command::new("psql").args([server.as_str(), "-qc", &sql]).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    }
-    let (base, _) = server.rsplit_once('/').unwrap();
-    Some(format!("{base}/{database}"))
 }
 
 #[test]

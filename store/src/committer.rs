@@ -53,7 +53,39 @@ fn tell(warnings: &Mutex<Warnings>, store: &mut dyn EventStore) {
     }
 }
 
-type Reply = SyncSender<Result<u64, String>>;
+/// Why a batch was not written. A batch refused because the log moved (another process
+/// appended), or queued behind one that was, was certainly not written: it may be tried again
+/// on the state brought up to date.
+#[derive(Debug, Clone)]
+enum Failure {
+    Conflict { expected: u64, found: u64 },
+    Other(String),
+}
+
+impl Failure {
+    fn error(self) -> StoreError {
+        match self {
+            Failure::Conflict { expected, found } => StoreError::Conflict { expected, found },
+            Failure::Other(message) => StoreError::Other(message),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Conflict { expected, found } => {
+                StoreError::Conflict { expected: *expected, found: *found }.fmt(f)
+            }
+            Failure::Other(message) => f.write_str(message),
+        }
+    }
+}
+
+type Reply = SyncSender<Result<u64, Failure>>;
+
+/// What another process appended: the records after the writer's last, in order.
+type FollowReply = SyncSender<Result<Vec<crate::Record>, String>>;
 
 /// Rows to append: (model version, event as stored).
 pub type Rows = Vec<crate::NewRecord>;
@@ -69,19 +101,22 @@ enum Job {
     /// One access-log row; access rows waiting together share a commit.
     Access(Access, AccessReply),
     Run(Task),
+    /// Reads the records other processes appended after the writer's last, and takes the
+    /// last of them as its own (see [`Committer::follow`]).
+    Follow(FollowReply),
     Stop,
 }
 
 /// Waits for one submitted batch to be durable.
 #[derive(Debug)]
-pub struct Ticket(Receiver<Result<u64, String>>);
+pub struct Ticket(Receiver<Result<u64, Failure>>);
 
 impl Ticket {
     /// Blocks until the batch is durable; returns the sequence number of its last record.
     pub fn wait(self) -> Result<u64, StoreError> {
         match self.0.recv() {
             Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(message)) => Err(StoreError::Other(message)),
+            Ok(Err(failure)) => Err(failure.error()),
             Err(_) => Err(StoreError::WriterGone),
         }
     }
@@ -114,7 +149,7 @@ impl Committer {
             let mut after = after;
             // After a failed commit nothing more is written: the log must stay a prefix of
             // what was submitted, without gaps.
-            let mut broken: Option<String> = None;
+            let mut broken: Option<Failure> = None;
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
@@ -124,6 +159,7 @@ impl Committer {
                 let mut group: Vec<(Rows, Reply)> = Vec::new();
                 let mut accesses: Vec<(Access, AccessReply)> = Vec::new();
                 let mut tasks: Vec<Task> = Vec::new();
+                let mut follows: Vec<FollowReply> = Vec::new();
                 let mut rows_in_group = 0;
                 let mut next = Some(first);
                 while let Some(job) = next.take() {
@@ -134,6 +170,7 @@ impl Committer {
                         }
                         Job::Access(access, reply) => accesses.push((access, reply)),
                         Job::Run(task) => tasks.push(task),
+                        Job::Follow(reply) => follows.push(reply),
                         Job::Stop => {
                             stopping = true;
                             break;
@@ -155,12 +192,22 @@ impl Committer {
                         replies.push(reply);
                     }
                     let result = match &broken {
-                        Some(earlier) => {
-                            Err(format!("not written after an earlier failure: {earlier}"))
+                        // Behind a batch the log moved under, this one was validated against
+                        // the same stale state: it too may be tried again.
+                        Some(Failure::Conflict { expected, found }) => {
+                            Err(Failure::Conflict { expected: *expected, found: *found })
                         }
-                        None => store
-                            .append_logged(after, &all, &access_rows)
-                            .map_err(|e| e.to_string()),
+                        Some(earlier) => Err(Failure::Other(format!(
+                            "not written after an earlier failure: {earlier}"
+                        ))),
+                        None => {
+                            store.append_logged(after, &all, &access_rows).map_err(|e| match e {
+                                StoreError::Conflict { expected, found } => {
+                                    Failure::Conflict { expected, found }
+                                }
+                                other => Failure::Other(other.to_string()),
+                            })
+                        }
                     };
                     // Warned before anyone is answered: a command ends once it has its answer.
                     tell(&told, store.as_mut());
@@ -168,7 +215,8 @@ impl Committer {
                         broken.get_or_insert_with(|| e.clone());
                     }
                     if broken.is_none() || result.is_ok() {
-                        accesses_done = Some(result.as_ref().map(|_| ()).map_err(Clone::clone));
+                        accesses_done =
+                            Some(result.as_ref().map(|_| ()).map_err(ToString::to_string));
                     }
                     match result {
                         Ok(last) => {
@@ -200,6 +248,25 @@ impl Committer {
                 }
                 for task in tasks {
                     task(store.as_mut());
+                }
+                for reply in follows {
+                    let mut records = Vec::new();
+                    let result = match &broken {
+                        Some(earlier) => Err(format!("the writer stopped: {earlier}")),
+                        None => store
+                            .scan(after, &mut |record| {
+                                records.push(record);
+                                Ok(())
+                            })
+                            .map(|()| {
+                                if let Some(last) = records.last() {
+                                    after = last.seq;
+                                }
+                                records
+                            })
+                            .map_err(|e| e.to_string()),
+                    };
+                    let _ = reply.send(result);
                 }
                 tell(&told, store.as_mut());
             }
@@ -270,6 +337,20 @@ impl Committer {
         let (reply, answer) = sync_channel(1);
         self.send(Job::Append(rows, reply));
         Ticket(answer)
+    }
+
+    /// The records other processes appended to the log since this writer's last write or
+    /// follow, in order; from then on this writer appends after them. Only for a caller that
+    /// has no batch of its own waiting here: such a batch was validated without these records
+    /// and must meet the conflict the store reports instead.
+    pub fn follow(&self) -> Result<Vec<crate::Record>, StoreError> {
+        let (reply, answer) = sync_channel(1);
+        self.send(Job::Follow(reply));
+        match answer.recv() {
+            Ok(Ok(records)) => Ok(records),
+            Ok(Err(message)) => Err(StoreError::Other(message)),
+            Err(_) => Err(StoreError::WriterGone),
+        }
     }
 
     /// Stops the writer after the work already submitted and gives the store back.

@@ -15,6 +15,7 @@
 //! fails the rebuild takes it back.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use polku_dsl::Lang;
@@ -61,6 +62,11 @@ pub struct BatchResult {
     pub events: Vec<EventResult>,
 }
 
+/// How often a server brings its state up to date with other servers' writes to the same
+/// database ([`TrackerService::catch_up`]): the bound, beside the time to apply them, on how
+/// long another server's write stays unseen here.
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// When the service writes a snapshot: after this many events since the last one.
 pub const SNAPSHOT_EVERY: u64 = 200_000;
 
@@ -76,7 +82,15 @@ struct Shared {
     statuses: Mutex<HashMap<StatusKey, (i64, Arc<str>)>>,
     /// The snapshot being written in the background, if one is.
     snapshot: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Batches applied to the projection and handed to the writer but not yet answered;
+    /// changed only with the tracker locked. While there are any, the state is not brought
+    /// up to date with other processes' writes ([`TrackerService::catch_up`]).
+    in_flight: AtomicUsize,
 }
+
+/// How many times a batch is tried again after another process appended to the log between
+/// its validation and its commit.
+const CONFLICT_RETRIES: usize = 8;
 
 /// A client's pseudonym and whether the status is in English.
 type StatusKey = (String, bool);
@@ -110,6 +124,7 @@ impl TrackerService {
             snapshot_every: every.max(1),
             statuses: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
         }))
     }
 
@@ -134,21 +149,76 @@ impl TrackerService {
         detail: &str,
     ) -> Result<(), StoreError> {
         let access = Access::by(actor, action, client, detail);
-        self.writer().log_access(access)
+        self.on_writer(|writer| writer.log_access(access.clone()))
+    }
+
+    /// Runs `work` with the writer, again with the new one when the writer was replaced
+    /// meanwhile (the state was rebuilt after another server's write): a request must not fail
+    /// because it met the writer being changed. Not to be called with the tracker locked.
+    fn on_writer<T>(
+        &self,
+        work: impl Fn(&Committer) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        loop {
+            let writer = self.writer();
+            match work(&writer) {
+                Err(StoreError::WriterGone) => {
+                    // A rebuild replaces the writer with the tracker locked: once the lock is
+                    // free, the new one is in place.
+                    drop(self.tracker());
+                    if Arc::ptr_eq(&writer, &self.writer()) {
+                        return Err(StoreError::WriterGone);
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs `work` on the writer thread ([`Committer::run`]), as [`TrackerService::on_writer`].
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl Fn(&mut dyn crate::EventStore) -> Result<T, StoreError> + Clone + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.on_writer(|writer| writer.run(work.clone()))
     }
 
     /// Appends a batch of events (clients already pseudonymised) and answers per event once
     /// the stored ones are durable. `allowed` is asked for each event's unit (the opening
     /// event's, or the case's; `None` for an event of a case whose opening has not arrived)
     /// and refuses the event when it says no.
+    ///
+    /// With several servers on one database, another may append between this batch's
+    /// validation and its commit; the store then refuses the commit, the state is rebuilt from
+    /// the log (which now holds the other's events) and the batch is validated and committed
+    /// again, so that an event sent to both is stored once and answered `repeat` by one.
     pub fn append(
         &self,
         events: Vec<Event>,
         actor: &Actor,
         allowed: &dyn Fn(Option<&str>) -> bool,
     ) -> Result<BatchResult, TrackerError> {
+        let mut tries = 0;
+        loop {
+            match self.append_once(events.clone(), actor, allowed) {
+                Err(TrackerError::Store(StoreError::Conflict { .. }))
+                    if tries < CONFLICT_RETRIES =>
+                {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn append_once(
+        &self,
+        events: Vec<Event>,
+        actor: &Actor,
+        allowed: &dyn Fn(Option<&str>) -> bool,
+    ) -> Result<BatchResult, TrackerError> {
         let mut result = BatchResult::default();
-        let ticket = {
+        let submitted = {
             let mut tracker = self.tracker();
             let mut rows = Vec::new();
             let model = tracker.current_model();
@@ -218,14 +288,17 @@ impl TrackerService {
                 result.seq = tracker.log_seq();
                 None
             } else {
-                Some(tracker.writer().submit(rows))
+                self.0.in_flight.fetch_add(1, Ordering::SeqCst);
+                let writer = tracker.writer();
+                Some((writer.submit(rows), writer))
             }
         };
-        let Some(ticket) = ticket else { return Ok(result) };
+        let Some((ticket, writer)) = submitted else { return Ok(result) };
         match ticket.wait() {
             Ok(seq) => {
                 result.seq = seq;
                 let mut tracker = self.tracker();
+                self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
                 tracker.advance(seq);
                 let due = tracker.unsnapshotted() >= self.0.snapshot_every;
                 drop(tracker);
@@ -236,15 +309,47 @@ impl TrackerService {
                 Ok(result)
             }
             Err(e) => {
-                // What was applied but not stored must go: rebuild from the log.
+                // What was applied but not stored must go: rebuild from the log, once for all
+                // the batches that failed with this writer.
+                if !matches!(e, StoreError::Conflict { .. }) {
+                    let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
+                }
                 let mut tracker = self.tracker();
-                let _ = self.log(actor, "ingest", None, &format!("failed: {e}"));
-                tracker.reload()?;
-                *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-                self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if Arc::ptr_eq(&tracker.writer(), &writer) {
+                    tracker.reload()?;
+                    *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+                    self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                }
                 Err(e.into())
             }
         }
+    }
+
+    /// Brings the state up to date with what other processes (other servers on the same
+    /// database) appended, and answers how many events that was. A server calls it every
+    /// [`FOLLOW_EVERY`]; it does nothing while a batch of this process waits for the disk (that
+    /// batch meets the other's writes as a conflict, and the rebuild after it catches up).
+    pub fn catch_up(&self) -> Result<u64, TrackerError> {
+        let mut tracker = self.tracker();
+        if self.0.in_flight.load(Ordering::SeqCst) > 0 {
+            return Ok(0);
+        }
+        let applied = match tracker.catch_up() {
+            Ok(applied) => applied,
+            Err(e) => {
+                // The writer may have stopped: start again from the log.
+                tracker.reload()?;
+                *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+                self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                return Err(e);
+            }
+        };
+        if applied > 0 {
+            *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+            self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+        Ok(applied)
     }
 
     /// Writes a snapshot on a thread of its own, so that the batch that made it due is answered
@@ -278,13 +383,13 @@ impl TrackerService {
     /// A setting kept with the data.
     pub fn meta(&self, key: &str) -> Result<Option<String>, TrackerError> {
         let key = key.to_owned();
-        Ok(self.writer().run(move |store| store.meta(&key))?)
+        Ok(self.run(move |store| store.meta(&key))?)
     }
 
     /// Keeps a setting with the data, durably.
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), TrackerError> {
         let (key, value) = (key.to_owned(), value.to_owned());
-        Ok(self.writer().run(move |store| store.set_meta(&key, &value))?)
+        Ok(self.run(move |store| store.set_meta(&key, &value))?)
     }
 
     /// Turns what was typed (a personal identity code or a pseudonym) into a pseudonym.
@@ -399,7 +504,7 @@ impl TrackerService {
         let kept = crate::answers::seal(&self.0.key, case, form, plain, now, expires)?;
         let client = self.case_owner(case).map(|(c, _)| c);
         self.log(actor, "answers_kept", client.as_deref(), case)?;
-        Ok(self.writer().run(move |store| store.keep_answers(&kept))?)
+        Ok(self.run(move |store| store.keep_answers(&kept))?)
     }
 
     /// The answer sets kept for a case that have not expired, opened (`None` for one that does
@@ -412,7 +517,7 @@ impl TrackerService {
         now: i64,
     ) -> Result<Vec<crate::answers::Opened>, TrackerError> {
         let wanted = case.to_owned();
-        let rows = self.writer().run(move |store| store.kept_answers(&wanted, now))?;
+        let rows = self.run(move |store| store.kept_answers(&wanted, now))?;
         if rows.is_empty() {
             return Ok(Vec::new());
         }
@@ -432,13 +537,13 @@ impl TrackerService {
     /// Whether a case has kept answers that have not expired, and when the last of them goes.
     pub fn answers_kept_until(&self, case: &str, now: i64) -> Result<Option<i64>, TrackerError> {
         let wanted = case.to_owned();
-        let rows = self.writer().run(move |store| store.kept_answers(&wanted, now))?;
+        let rows = self.run(move |store| store.kept_answers(&wanted, now))?;
         Ok(rows.iter().map(|r| r.expires).max())
     }
 
     /// Deletes the kept answers that have expired; how many.
     pub fn forget_answers(&self, now: i64) -> Result<u64, TrackerError> {
-        Ok(self.writer().run(move |store| store.forget_answers(now))?)
+        Ok(self.run(move |store| store.forget_answers(now))?)
     }
 
     /// Reads an extract of markers for `rules` on `days` (see
@@ -535,7 +640,7 @@ impl TrackerService {
     ) -> Result<Vec<Access>, TrackerError> {
         let client = client.map(|c| c.as_str().to_owned());
         self.log(actor, "audit", client.as_deref(), "")?;
-        Ok(self.writer().run(move |store| store.access_log(client.as_deref(), limit))?)
+        Ok(self.run(move |store| store.access_log(client.as_deref(), limit))?)
     }
 
     pub fn info(&self) -> Result<Info, TrackerError> {

@@ -299,6 +299,28 @@ impl Tracker {
         })
     }
 
+    /// Applies what other processes (another server on the same database) appended to the log
+    /// since this tracker last wrote or caught up, and answers how many events that was. Only
+    /// for a caller with no batch of its own waiting for the disk (see [`crate::committer::Committer::follow`]).
+    /// An event stored under a model version this tracker has not loaded rebuilds the state
+    /// from the store, which loads every stored version.
+    pub fn catch_up(&mut self) -> Result<u64, TrackerError> {
+        let records = self.writer.follow()?;
+        let Some(last) = records.last().map(|r| r.seq) else { return Ok(0) };
+        if records.iter().any(|r| !self.versions.contains_key(&r.model)) {
+            self.reload()?;
+            return Ok(records.len() as u64);
+        }
+        for record in &records {
+            let event: Event = serde_json::from_str(&record.body)
+                .map_err(|e| StoreError::Other(format!("log record {}: {e}", record.seq)))?;
+            let version = self.versions[&record.model];
+            self.projection.apply(&event, version);
+        }
+        self.log_seq = self.log_seq.max(last);
+        Ok(records.len() as u64)
+    }
+
     /// Whether the store can be written; a tracker on a read-only store only reads.
     pub fn writable(&self) -> bool {
         self.writable

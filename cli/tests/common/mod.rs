@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses some of these.
 
+pub mod server;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 

@@ -202,6 +202,12 @@ impl From<TrackerError> for ApiError {
                 StatusCode::CONFLICT,
                 "other runs of the marker rules were stored meanwhile: send the extract again",
             ),
+            // Other servers kept writing between this batch's validation and its commit,
+            // time after time: nothing of it was stored, and it can be sent again.
+            TrackerError::Store(polku_store::StoreError::Conflict { .. }) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "other servers wrote to the database meanwhile, again and again: nothing of this batch was stored; send it again",
+            ),
             other => ApiError::internal(other),
         }
     }
