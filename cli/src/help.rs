@@ -117,6 +117,22 @@ pub fn finnish(command: Command) -> Command {
                 })
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
+        .mut_subcommand("migrate", |c| {
+            store_args(c)
+                .about("Siirrä avoimet tapaukset toiseen malliversioon; --dry-run näyttää ensin, mitä tapahtuisi")
+                .long_about(
+                    "Siirrä avoimet tapaukset toiseen malliversioon; --dry-run näyttää ensin, mitä \
+                     tapahtuisi.\n\n\
+                     Ilman --to-valitsinta nyt ladattuun malliin. Prosessin, segmentin ja \
+                     lähtöversion mukaan: montako avointa tapausta siirtyy ja mitkä suunnitellut \
+                     askeleet ne saavat tai menettävät; tapaukset, joiden kohtaa ei siinä versiossa \
+                     enää ole, jäävät paikalleen syineen. Jokainen siirto tallennetaan tapahtumana \
+                     tapauksen historiaan; takaisin siirretään siirtämällä lähtöversioon.",
+                )
+                .mut_arg("to", |a| a.help("Versio: @N (sen numero tietokannassa) tai vähintään kuusi merkkiä sen tiivisteestä"))
+                .mut_arg("dry_run", |a| a.help("Näytä, mitä siirtyisi, siirtämättä mitään"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
+        })
         .mut_subcommand("segment-daily", |c| {
             store_args(c)
                 .about("Merkkien päivän segmenttiehdotukset asiakastietojärjestelmien poiminnasta")

@@ -27,6 +27,7 @@ mod daily;
 mod help;
 mod input;
 mod maps;
+mod migrate;
 mod plan;
 mod track;
 mod verify;
@@ -204,6 +205,24 @@ enum Command {
         /// with refused rows stores nothing).
         #[arg(long)]
         allow_refused: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: PlanFormat,
+        #[command(flatten)]
+        store: track::StoreArgs,
+    },
+    /// Move open cases to another model version; --dry-run shows what would happen.
+    ///
+    /// Without --to, to the model loaded now. Per process, segment and version left: how many
+    /// open cases move and which planned steps they gain or lose; cases whose position no
+    /// longer exists there stay, with the reason. Each move is stored as an event in the
+    /// case's history; moving back is a migration to the version left.
+    Migrate {
+        /// The version: @N (its number in the store) or six or more characters of its hash.
+        #[arg(long)]
+        to: Option<String>,
+        /// Show what would move without moving anything.
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long, value_enum, default_value_t)]
         format: PlanFormat,
         #[command(flatten)]
@@ -394,6 +413,9 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
+        Command::Migrate { to, dry_run, format, store } => {
+            migrate::run(to.as_deref(), dry_run, matches!(format, PlanFormat::Json), &store, lang)
+        }
         Command::SegmentDaily {
             extract,
             date,

@@ -98,7 +98,7 @@ fn channel_word(channel: Channel, lang: Lang) -> &'static str {
 }
 
 /// Lays out rows as columns padded to the widest cell.
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))

@@ -34,11 +34,13 @@ pub enum Kind {
     ReferralDeclined,
     CaseClosed,
     FactRecorded,
+    /// `a` the version moved to, `b` the version left (content hashes).
+    CaseMigrated,
 }
 
 impl Kind {
     /// Every kind, in the order of its number (`kind as u8`), for reading stored numbers back.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::CaseOpened,
         Kind::StepStarted,
         Kind::StepCompleted,
@@ -52,6 +54,7 @@ impl Kind {
         Kind::ReferralDeclined,
         Kind::CaseClosed,
         Kind::FactRecorded,
+        Kind::CaseMigrated,
     ];
 
     /// The kind of a stored number.
@@ -304,7 +307,9 @@ pub fn apply(
         }
     }
     let found = match event.kind {
-        Kind::CaseOpened => None,
+        // The move itself changes nothing in the replay: the replay already runs under the
+        // version moved to.
+        Kind::CaseOpened | Kind::CaseMigrated => None,
         Kind::StepStarted | Kind::StepCompleted | Kind::StepCancelled | Kind::StepNotNeeded => {
             match exec.resolver.steps.get(&event.a).copied() {
                 None => Some(DeviationKind::UnknownStep),
@@ -597,6 +602,15 @@ pub struct TransitionRecord {
     pub reason: String,
 }
 
+/// A move of the case to another model version (`polku migrate`): when, and the versions'
+/// content hashes.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct MigrationRecord {
+    pub at: String,
+    pub from: String,
+    pub to: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeviationRecord {
     pub event: String,
@@ -650,6 +664,9 @@ pub struct CaseStatus {
     pub transitions: Vec<TransitionRecord>,
     pub referrals: Vec<ReferralRecord>,
     pub deviations: Vec<DeviationRecord>,
+    /// Each move to another model version, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub migrations: Vec<MigrationRecord>,
     pub events: usize,
 }
 
@@ -1024,6 +1041,15 @@ pub fn status(
                 to_process: names.get(to).to_owned(),
                 state: ["sent", "accepted", "declined"][usize::from(state)],
                 at: time(at),
+            })
+            .collect(),
+        migrations: events
+            .iter()
+            .filter(|e| e.kind == Kind::CaseMigrated)
+            .map(|e| MigrationRecord {
+                at: time(e.occurred),
+                from: names.get(e.b).to_owned(),
+                to: names.get(e.a).to_owned(),
             })
             .collect(),
         deviations: detail

@@ -116,6 +116,13 @@ pub enum EventKind {
         fact: String,
         value: FactValue,
     },
+    /// The case moved to another model version (`polku migrate`): from then on its whole
+    /// history is read under that version's process. Both are model versions' content hashes;
+    /// moving back is a migration the other way.
+    CaseMigrated {
+        from: String,
+        to: String,
+    },
 }
 
 /// The value of a fact: yes or no, or a whole number.
@@ -231,7 +238,7 @@ mod timestamp {
 }
 
 /// The value of `type` in each kind of event, in the order of [`EventKind`].
-pub const EVENT_KINDS: [&str; 13] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "case_opened",
     "step_started",
     "step_completed",
@@ -245,6 +252,7 @@ pub const EVENT_KINDS: [&str; 13] = [
     "referral_declined",
     "case_closed",
     "fact_recorded",
+    "case_migrated",
 ];
 
 /// Why one line of an event file was not accepted.
@@ -641,6 +649,7 @@ impl Event {
                 v
             }
             EventKind::FactRecorded { fact, .. } => vec![("fact", fact)],
+            EventKind::CaseMigrated { from, to } => vec![("from", from), ("to", to)],
             EventKind::StepStarted { step } | EventKind::StepCompleted { step } => {
                 vec![("step", step)]
             }

@@ -53,6 +53,92 @@ impl Version {
     }
 }
 
+/// Why a case cannot move to another model version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "missing", content = "name", rename_all = "snake_case")]
+pub enum MigrationBlock {
+    /// The version has no process of the case's.
+    Process(String),
+    /// The case's segment (or one it had) is not a segment of the process there.
+    Segment(String),
+    /// A step the case's events name is not in the process there.
+    Step(String),
+    /// A phase the case completed is not in the process there.
+    Phase(String),
+}
+
+impl MigrationBlock {
+    pub fn describe(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (MigrationBlock::Process(p), Lang::Fi) => format!("versiossa ei ole prosessia {p}"),
+            (MigrationBlock::Process(p), Lang::En) => format!("the version has no process {p}"),
+            (MigrationBlock::Segment(s), Lang::Fi) => {
+                format!("prosessilla ei ole siinä versiossa segmenttiä {s}")
+            }
+            (MigrationBlock::Segment(s), Lang::En) => {
+                format!("the process has no segment {s} in that version")
+            }
+            (MigrationBlock::Step(s), Lang::Fi) => {
+                format!("tapauksen tapahtumien askelta {s} ei ole siinä versiossa")
+            }
+            (MigrationBlock::Step(s), Lang::En) => {
+                format!("the step {s} the case's events name is not in that version")
+            }
+            (MigrationBlock::Phase(p), Lang::Fi) => {
+                format!("tapauksen päättämää vaihetta {p} ei ole siinä versiossa")
+            }
+            (MigrationBlock::Phase(p), Lang::En) => {
+                format!("the phase {p} the case completed is not in that version")
+            }
+        }
+    }
+}
+
+/// Cases that would move alike: same process, segment and version left, same steps gained and
+/// lost.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct MoveKey {
+    process: String,
+    segment: String,
+    from: String,
+    gained: Vec<String>,
+    lost: Vec<String>,
+}
+
+/// Open cases that would move alike ([`Projection::migration_preview`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MoveGroup {
+    pub process: String,
+    pub segment: String,
+    /// The model version they leave (content hash).
+    pub from: String,
+    pub cases: u64,
+    /// Planned steps they would have that they do not have now.
+    pub gained: Vec<String>,
+    /// Planned steps they have now that they would no longer have.
+    pub lost: Vec<String>,
+}
+
+/// An open case that cannot move, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BlockedCase {
+    pub case: String,
+    pub process: String,
+    pub segment: String,
+    pub reason: MigrationBlock,
+}
+
+/// What moving the open cases to a model version would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct MigrationPreview {
+    /// The version moved to (content hash).
+    pub to: String,
+    pub moves: Vec<MoveGroup>,
+    pub blocked: Vec<BlockedCase>,
+    /// Open cases already on that version.
+    pub already: u64,
+}
+
 /// One case as the projection keeps it.
 #[derive(Debug, Clone)]
 pub struct CaseEntry {
@@ -92,6 +178,8 @@ pub enum Rejection {
     NumberExpected { field: String, fact: String },
     #[error("{field}: {fact} is a yes-or-no fact: give true or false")]
     FlagExpected { field: String, fact: String },
+    #[error("to: {0}")]
+    CannotMigrate(String),
     /// The id was used before in the case for an event with other content.
     #[error(
         "id: {0} was already used for another event of this case (a repeat must be the same event)"
@@ -370,8 +458,171 @@ impl Projection {
                 }
             }
         }
+        if let EventKind::CaseMigrated { to, .. } = &event.kind {
+            let case = existing.filter(|c| c.rt.is_some()).ok_or_else(|| {
+                Rejection::CannotMigrate(format!("no case {} has been opened", event.case))
+            })?;
+            let version = self.version_index(to).ok_or_else(|| {
+                Rejection::CannotMigrate(format!("no stored model version {to}"))
+            })?;
+            if let Err(block) = self.migration_target(case, version) {
+                return Err(Rejection::CannotMigrate(block.describe(Lang::En)));
+            }
+        }
         self.check_facts(event, existing)?;
         Ok(true)
+    }
+
+    /// The process (exec) of `version` a case would run under after moving there, or why it
+    /// cannot move: its process, its segment, or a step or phase its events name is not in
+    /// that version.
+    pub fn migration_target(&self, case: &CaseEntry, version: u16) -> Result<u16, MigrationBlock> {
+        let process = self.versions[usize::from(case.version)].execs[usize::from(case.exec)]
+            .machine
+            .process
+            .clone();
+        let target = &self.versions[usize::from(version)];
+        let Some(&exec) = target.by_process.get(&process) else {
+            return Err(MigrationBlock::Process(process));
+        };
+        let to = &target.execs[usize::from(exec)];
+        let segment = case.rt.as_ref().map_or(case.opening.segment, |rt| rt.segment);
+        if !to.segments.is_empty() && !to.segments.contains(&segment) {
+            return Err(MigrationBlock::Segment(self.names.get(segment).to_owned()));
+        }
+        for event in &case.events {
+            match event.kind {
+                Kind::StepStarted | Kind::StepCompleted | Kind::StepCancelled
+                | Kind::StepNotNeeded
+                    if !to.resolver.steps.contains_key(&event.a) =>
+                {
+                    return Err(MigrationBlock::Step(self.names.get(event.a).to_owned()));
+                }
+                Kind::PhaseCompleted if !to.resolver.phases.contains_key(&event.a) => {
+                    return Err(MigrationBlock::Phase(self.names.get(event.a).to_owned()));
+                }
+                Kind::SegmentAssessed | Kind::SegmentChanged
+                    if !to.segments.is_empty() && !to.segments.contains(&event.a) =>
+                {
+                    return Err(MigrationBlock::Segment(self.names.get(event.a).to_owned()));
+                }
+                _ => {}
+            }
+        }
+        Ok(exec)
+    }
+
+    /// Replays a case under another version's process (`exec` of `version`), as it would run
+    /// after moving there: its runtime and opening there.
+    fn replay_under(&self, case: &CaseEntry, version: u16, exec: u16) -> (Runtime, Opening) {
+        let mut to = self.versions[usize::from(version)].execs[usize::from(exec)].clone();
+        let mut opening = case.opening;
+        // The opening's facts, valued anew: the facts the plans depend on may differ.
+        let facts = case.events.iter().find(|e| e.kind == Kind::CaseOpened).map(|e| e.b);
+        let given: Vec<(String, u32)> = match facts {
+            Some(text) if text != NONE => self
+                .names
+                .get(text)
+                .split(';')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(f, v)| {
+                    let value = match v {
+                        "true" => 1,
+                        "false" => 0,
+                        n => n.parse().unwrap_or(0),
+                    };
+                    (f.to_owned(), value)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        opening.facts = to
+            .machine
+            .facts
+            .valuation(|f| given.iter().find(|(name, _)| name == f).map(|(_, v)| *v));
+        let rt = case::replay(&mut to, opening, &case.events, None);
+        (rt, opening)
+    }
+
+    /// What moving every open case that is not on `version` to it would do, without doing it:
+    /// per process, segment and version left, how many cases move and which planned steps
+    /// they gain and lose; and each case that cannot move, with why.
+    pub fn migration_preview(&self, version: u16) -> MigrationPreview {
+        let mut groups: BTreeMap<MoveKey, u64> = BTreeMap::new();
+        let mut blocked = Vec::new();
+        let mut already = 0;
+        for case in &self.cases {
+            let Some(rt) = case.rt.as_ref() else { continue };
+            if rt.closed.is_some() {
+                continue;
+            }
+            if case.version == version {
+                already += 1;
+                continue;
+            }
+            let from = &self.versions[usize::from(case.version)].execs[usize::from(case.exec)];
+            let process = from.machine.process.clone();
+            let segment = self.names.get(rt.segment).to_owned();
+            match self.migration_target(case, version) {
+                Err(reason) => blocked.push(BlockedCase {
+                    case: case.id.to_string(),
+                    process,
+                    segment,
+                    reason,
+                }),
+                Ok(exec) => {
+                    let (moved, _) = self.replay_under(case, version, exec);
+                    let to = &self.versions[usize::from(version)].execs[usize::from(exec)];
+                    let names = |machine: &crate::exec::Machine, set: crate::exec::StepSet| {
+                        machine
+                            .steps
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| set & (1 << i) != 0)
+                            .map(|(_, s)| s.name.clone())
+                            .collect::<std::collections::BTreeSet<String>>()
+                    };
+                    let before = names(&from.machine, from.machine.masks(rt.plan).planned);
+                    let after = names(&to.machine, to.machine.masks(moved.plan).planned);
+                    let key = MoveKey {
+                        process,
+                        segment,
+                        from: self.versions[usize::from(case.version)].hash.clone(),
+                        gained: after.difference(&before).cloned().collect(),
+                        lost: before.difference(&after).cloned().collect(),
+                    };
+                    *groups.entry(key).or_default() += 1;
+                }
+            }
+        }
+        blocked.sort_by(|a, b| (&a.process, &a.segment, &a.case).cmp(&(&b.process, &b.segment, &b.case)));
+        MigrationPreview {
+            to: self.versions[usize::from(version)].hash.clone(),
+            moves: groups
+                .into_iter()
+                .map(|(k, cases)| MoveGroup {
+                    process: k.process,
+                    segment: k.segment,
+                    from: k.from,
+                    cases,
+                    gained: k.gained,
+                    lost: k.lost,
+                })
+                .collect(),
+            blocked,
+            already,
+        }
+    }
+
+    /// The open cases that can move to `version` and are not on it: (case id, the version
+    /// they leave).
+    pub fn movable_cases(&self, version: u16) -> Vec<(String, String)> {
+        self.cases
+            .iter()
+            .filter(|c| c.rt.as_ref().is_some_and(|rt| rt.closed.is_none()))
+            .filter(|c| c.version != version && self.migration_target(c, version).is_ok())
+            .map(|c| (c.id.to_string(), self.versions[usize::from(c.version)].hash.clone()))
+            .collect()
     }
 
     /// The facts an event gives are facts the model declares, of the right kind: those of the
@@ -459,6 +710,9 @@ impl Projection {
                 (Kind::ReferralDeclined, n.intern(referral), n.intern(reason), NONE)
             }
             EventKind::CaseClosed { reason } => (Kind::CaseClosed, NONE, n.intern(reason), NONE),
+            EventKind::CaseMigrated { from, to } => {
+                (Kind::CaseMigrated, n.intern(to), n.intern(from), NONE)
+            }
         };
         Compact { occurred: event.occurred.0, id: id_hash(&event.id), kind, a, b, c }
     }
@@ -466,7 +720,12 @@ impl Projection {
     /// Checks and applies an event in one go, as ingest does: only an opening can be refused,
     /// so other events go straight to [`Projection::apply`], which spots repeats itself.
     pub fn accept(&mut self, event: &Event, version: u16) -> Result<Outcome, Rejection> {
-        if matches!(event.kind, EventKind::CaseOpened { .. } | EventKind::FactRecorded { .. }) {
+        if matches!(
+            event.kind,
+            EventKind::CaseOpened { .. }
+                | EventKind::FactRecorded { .. }
+                | EventKind::CaseMigrated { .. }
+        ) {
             // A repeat (or a conflict) is decided by `apply`, which compares the content.
             self.check(event)?;
         }
@@ -577,6 +836,25 @@ impl Projection {
             let list = &mut self.client_cases[client as usize];
             let at = list.partition_point(|&c| c < index as u32);
             list.insert(at, index as u32);
+        }
+        let migrated = match &event.kind {
+            EventKind::CaseMigrated { to, .. } if self.cases[index].rt.is_some() => self
+                .version_index(to)
+                .and_then(|v| self.migration_target(&self.cases[index], v).ok().map(|e| (v, e))),
+            _ => None,
+        };
+        if let Some((version, exec)) = migrated {
+            // From now on the whole history is read under the version moved to.
+            let case = &mut self.cases[index];
+            let at = case.events.partition_point(|e| e.occurred <= compact.occurred);
+            case.events.insert(at, compact);
+            let (rt, opening) = self.replay_under(&self.cases[index], version, exec);
+            let case = &mut self.cases[index];
+            case.version = version;
+            case.exec = exec;
+            case.opening = opening;
+            case.rt = Some(rt);
+            return Outcome::Applied(None);
         }
         let case = &mut self.cases[index];
         // Event time; at the same moment the opening comes first and the closing last, and

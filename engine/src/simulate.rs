@@ -405,6 +405,7 @@ pub fn counts(events: &[Event]) -> BTreeMap<&'static str, usize> {
             EventKind::ReferralDeclined { .. } => "referral_declined",
             EventKind::CaseClosed { .. } => "case_closed",
             EventKind::FactRecorded { .. } => "fact_recorded",
+            EventKind::CaseMigrated { .. } => "case_migrated",
         };
         *out.entry(name).or_default() += 1;
     }

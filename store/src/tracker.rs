@@ -321,6 +321,104 @@ impl Tracker {
         Ok(records.len() as u64)
     }
 
+    /// The stored model versions this tracker executes: (id in the store, content hash), oldest
+    /// first; the model loaded now is among them.
+    pub fn model_versions(&self) -> Vec<(i64, String)> {
+        let mut out: Vec<(i64, String)> = self
+            .versions
+            .iter()
+            .map(|(&id, &v)| (id, self.projection.versions[usize::from(v)].hash.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A model version by what a person writes for it: `@N` (its id in the store), a prefix of
+    /// its content hash (six characters at least), or nothing for the model loaded now.
+    pub fn find_version(&self, text: Option<&str>) -> Result<u16, TrackerError> {
+        let Some(text) = text.map(str::trim) else { return Ok(self.projection.current) };
+        let known = || {
+            self.model_versions()
+                .iter()
+                .map(|(id, hash)| format!("@{id} ({})", &hash[..hash.len().min(12)]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(id) = text.strip_prefix('@') {
+            let version = id.parse::<i64>().ok().and_then(|id| self.versions.get(&id).copied());
+            return version.ok_or_else(|| {
+                TrackerError::Client(format!("no stored model version {text} (stored: {})", known()))
+            });
+        }
+        let matching: Vec<u16> = (0..self.projection.versions.len() as u16)
+            .filter(|&v| {
+                text.len() >= 6 && self.projection.versions[usize::from(v)].hash.starts_with(text)
+            })
+            .collect();
+        match matching[..] {
+            [one] => Ok(one),
+            [] => Err(TrackerError::Client(format!(
+                "no stored model version {text}: give @N or six or more characters of its hash (stored: {})",
+                known()
+            ))),
+            _ => Err(TrackerError::Client(format!(
+                "{text} is the start of several model versions' hashes: give more of it"
+            ))),
+        }
+    }
+
+    /// What moving the open cases to `version` would do ([`Projection::migration_preview`]);
+    /// the look at the open cases is logged.
+    pub fn migration_preview(
+        &mut self,
+        version: u16,
+        actor: &Actor,
+    ) -> Result<polku_engine::projection::MigrationPreview, TrackerError> {
+        self.log(actor, "migrate", None, "preview")?;
+        Ok(self.projection.migration_preview(version))
+    }
+
+    /// Moves every open case that can move to `version`: one `case_migrated` event each, at
+    /// `at`, stored as any event is (durably, and answered per case). Cases that cannot move
+    /// stay where they are ([`Tracker::migration_preview`] says why). Moving back is a
+    /// migration to the version left.
+    pub fn migrate(
+        &mut self,
+        version: u16,
+        actor: &Actor,
+        at: i64,
+    ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("cases cannot be moved"));
+        }
+        let to = self.projection.versions[usize::from(version)].hash.clone();
+        let moves = self.projection.movable_cases(version);
+        let events: Vec<(usize, Event, Option<String>)> = moves
+            .into_iter()
+            .enumerate()
+            .map(|(i, (case, from))| {
+                let earlier = self
+                    .projection
+                    .case_index
+                    .get(case.as_str())
+                    .map(|&c| &self.projection.cases[c as usize].events)
+                    .map_or(0, |events| {
+                        events.iter().filter(|e| e.kind == polku_engine::case::Kind::CaseMigrated).count()
+                    });
+                let event = Event {
+                    id: format!("migrate-{}-{}", earlier + 1, &to[..to.len().min(12)]),
+                    case,
+                    occurred: polku_engine::time::Timestamp(at),
+                    recorded: polku_engine::time::Timestamp(at),
+                    role: actor.role.clone(),
+                    kind: EventKind::CaseMigrated { from, to: to.clone() },
+                };
+                (i + 1, event, None)
+            })
+            .collect();
+        self.ingest(events, 1000, actor, &mut |_| {})
+    }
+
     /// Whether the store can be written; a tracker on a read-only store only reads.
     pub fn writable(&self) -> bool {
         self.writable

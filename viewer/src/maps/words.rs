@@ -165,6 +165,7 @@ words! {
     Recorded: "Recorded", "Kirjattu";
     NotRecorded: "Not recorded", "Ei kirjattu";
     ModelVersion: "Model version", "Mallin versio";
+    Migrated: "Moved to model version", "Siirretty mallin versioon";
     Opened: "Opened", "Avattu";
     NowIn: "Now in", "Nyt vaiheessa";
     NoCases: "This client has no cases in your units", "Asiakkaalla ei ole tapauksia yksiköissäsi";

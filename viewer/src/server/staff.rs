@@ -641,6 +641,10 @@ async fn case_view(
                 dt { (say(Word::Case, lang)) } dd { code { (case.case) } }
                 dt { (say(Word::Opened, lang)) } dd { (case.opened) }
                 dt { (say(Word::ModelVersion, lang)) } dd { code { (&case.model_version[..case.model_version.len().min(12)]) } }
+                @for m in &case.migrations {
+                    dt { (say(Word::Migrated, lang)) }
+                    dd { (m.at) " " code { (&m.from[..m.from.len().min(12)]) } " → " code { (&m.to[..m.to.len().min(12)]) } }
+                }
                 @if !case.current_phases.is_empty() {
                     dt { (say(Word::NowIn, lang)) }
                     dd { (case.current_phases.iter().map(|p| p.title.as_str()).collect::<Vec<_>>().join(", ")) }
