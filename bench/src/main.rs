@@ -42,6 +42,7 @@ fn main() -> Result<()> {
     let mut instances = 1000usize;
     let mut batches = vec![100usize, 500, 1000];
     let mut database = None;
+    let mut url: Option<String> = None;
     let mut tail = 0.1f64;
     let mut reuse = false;
     let mut days = 365u32;
@@ -72,6 +73,7 @@ fn main() -> Result<()> {
                 database = Some(PathBuf::from(iter.next().context("--database needs a file")?))
             }
             "--dir" => dir = PathBuf::from(iter.next().context("--dir needs a folder")?),
+            "--url" => url = Some(iter.next().context("--url needs a database URL")?.clone()),
             "--tail" => tail = iter.next().context("--tail needs a share")?.parse()?,
             "--reuse" => reuse = true,
             "--days" => days = iter.next().context("--days needs a number")?.parse()?,
@@ -100,7 +102,7 @@ fn main() -> Result<()> {
                     "       polku-bench ingest [--clients N] [--batches 100,500,1000] [--dir DIR]"
                 );
                 println!("       polku-bench append [--clients N] [--batches 100,1000] [--repeat N] [--dir DIR]");
-                println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse]");
+                println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse] [--url postgres://…]");
                 println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
@@ -128,16 +130,16 @@ fn main() -> Result<()> {
         ),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
         Some("append") => tracking::append(&corpus, clients, seed, &batches, repeat.max(1), &dir),
-        Some("recover") => tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse),
+        Some("recover") => {
+            tracking::recover(&corpus, clients, days, seed, tail, &dir, reuse, url.as_deref())
+        }
         Some("snapshot") => tracking::snapshot(
             &corpus,
             &database
                 .context("snapshot needs --database PATH (a copy of a store built by recover)")?,
             batches.first().copied().unwrap_or(100),
         ),
-        Some("recover-open") => {
-            tracking::recover_open(&corpus, &database.context("recover-open needs --database")?)
-        }
+        Some("recover-open") => tracking::recover_open(&corpus, &url.context("recover-open needs --url")?),
         _ => bail!(
             "say which benchmark to run: parse, nets, validate, exec, ingest, append, recover, maps or forms"
         ),

@@ -358,6 +358,7 @@ fn remove_db(path: &Path) {
 /// Start-up recovery: builds a store with `clients` simulated clients (about 1.4 cases each),
 /// snapshots it, appends `tail` more events, then times a fresh open in a child process and
 /// reads its resident memory.
+#[allow(clippy::too_many_arguments)] // One per benchmark option.
 pub fn recover(
     corpus: &Path,
     clients: u32,
@@ -366,17 +367,28 @@ pub fn recover(
     tail_share: f64,
     dir: &Path,
     reuse: bool,
+    url: Option<&str>,
 ) -> Result<()> {
     let sources = corpus_sources(corpus)?;
     let model = sources.compile().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(dir)?;
     let db = dir.join(format!("recover-{clients}-{days}-{seed}-{tail_share}.sqlite"));
-    if !(reuse && db.exists()) {
-        remove_db(&db);
+    // SQLite in `dir` unless a database (an empty PostgreSQL database) is named.
+    let url = url.map_or_else(|| format!("sqlite://{}", db.display()), str::to_owned);
+    let built = match url.strip_prefix("sqlite://") {
+        Some(_) => db.exists(),
+        None => polku_store::EventStore::last_seq(polku_store::open(&url)?.as_mut())? > 0,
+    };
+    if !(reuse && built) {
+        if url.starts_with("sqlite://") {
+            remove_db(&db);
+        } else if built {
+            bail!("{url} already holds events: give an empty database, or --reuse");
+        }
         let t = Instant::now();
         let events = stream_days(&model, clients, seed, days)?;
         println!("simulated {} events in {:.1} s", events.len(), t.elapsed().as_secs_f64());
-        let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
+        let store = polku_store::open(&url)?;
         let mut tracker = Tracker::open(store, &sources, &model, key())?;
         let actor = Actor::new("bench", "bench");
         let split = ((events.len() as f64) * (1.0 - tail_share)) as usize;
@@ -402,8 +414,7 @@ pub fn recover(
     }
     let exe = std::env::current_exe()?;
     let output = std::process::Command::new(exe)
-        .args(["recover-open", "--database"])
-        .arg(&db)
+        .args(["recover-open", "--url", &url])
         .arg("--corpus")
         .arg(corpus)
         .output()?;
@@ -415,12 +426,12 @@ pub fn recover(
 }
 
 /// The child of [`recover`]: opens the store and reports.
-pub fn recover_open(corpus: &Path, db: &Path) -> Result<()> {
+pub fn recover_open(corpus: &Path, url: &str) -> Result<()> {
     let sources = corpus_sources(corpus)?;
     let model = sources.compile().map_err(anyhow::Error::msg)?;
     let baseline = resident_kib();
     let t = Instant::now();
-    let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
+    let store = polku_store::open(url)?;
     let mut tracker = Tracker::open(store, &sources, &model, key())?;
     let took = t.elapsed().as_secs_f64();
     let info = tracker.info()?;
@@ -454,6 +465,31 @@ pub fn recover_open(corpus: &Path, db: &Path) -> Result<()> {
         transitions.rows.len(),
         completion_took,
         completion.cases
+    );
+    // A model change over every open case: a step added to the first process's first phase,
+    // previewed as `polku migrate --dry-run` does.
+    let mut files = sources.files.clone();
+    let (_, text) = files
+        .iter_mut()
+        .find(|(_, t)| t.contains("\n    askel "))
+        .context("no process with steps in the corpus")?;
+    *text =
+        text.replacen("\n    askel ", "\n    askel migraatio_bench \"Uusi askel\"\n    askel ", 1);
+    let changed = polku_store::tracker::ModelSources::new(files);
+    let changed_model = changed.compile().map_err(anyhow::Error::msg)?;
+    let to = tracker
+        .projection
+        .add_version(&changed.hash(), &changed_model)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let t = Instant::now();
+    let preview = tracker.projection.migration_preview(to);
+    let preview_took = t.elapsed().as_secs_f64();
+    let moving: u64 = preview.moves.iter().map(|m| m.cases).sum();
+    let gaining: u64 = preview.moves.iter().filter(|m| !m.gained.is_empty()).map(|m| m.cases).sum();
+    println!(
+        "migration dry run over {} open cases: {preview_took:.2} s ({moving} would move, {gaining} of them gaining the step; {} cannot)",
+        moving + preview.blocked.len() as u64,
+        preview.blocked.len()
     );
     Ok(())
 }

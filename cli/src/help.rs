@@ -61,6 +61,9 @@ fn store_args(command: Command) -> Command {
         .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
         .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
         .mut_arg("allow_insecure_key", |a| a.help("Käytä avaintiedostoa, jonka muut käyttäjät voivat lukea"))
+        .mut_arg("note", |a| {
+            a.help("Mitä tämä malliversio muutti; tallennetaan version mukana, kun se tallennetaan ensimmäisen kerran (polku.toml:n [model] note -kohdan sijaan)")
+        })
 }
 
 /// The help in Finnish.
@@ -83,6 +86,25 @@ pub fn finnish(command: Command) -> Command {
                      ja 2 käyttö- tai sisäisessä virheessä.",
                 )
                 .mut_arg("paths", |a| a.help("Tiedostot tai kansiot. Kansio, jossa on polku.toml, on yksi malli"))
+                .mut_arg("format", |a| a.help("Tulosteen muoto: human (ihmiselle) tai json (työkaluille)"))
+        })
+        .mut_subcommand("diff", |c| {
+            c
+                .about("Näytä, mitä mallin kahden version välillä muuttui, prosessinomistajan sanoin")
+                .long_about(
+                    "Näytä, mitä mallin kahden version välillä muuttui, prosessinomistajan sanoin.\n\n\
+                     VANHA ja UUSI ovat kumpikin mallin kansio, git-versio muodossa REVISIO:POLKU \
+                     (esimerkiksi HEAD~1:processes/keusote, luetaan gitillä työkansion \
+                     versionhallinnasta) tai tietokannan tallentama versio: @N numerollaan, \
+                     @TIIVISTE tiivisteensä alulla. Paluuarvo 0, kun versiot eivät eroa, 1, kun ne \
+                     eroavat, ja 2, kun versiota ei voi lukea tai siinä on virheitä.",
+                )
+                // Under a heading of its own clap sorts arguments by name unless told the order.
+                .mut_arg("old", |a| a.value_name("VANHA").display_order(0).help("Vanhempi versio"))
+                .mut_arg("new", |a| a.value_name("UUSI").display_order(1).help("Uudempi versio"))
+                .mut_arg("database", |a| {
+                    a.help("Tallennettujen versioiden (@N) tietokanta: sqlite://POLKU tai postgres://…. Oletus: työkansion tai sen yläpuolisen mallin polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+                })
                 .mut_arg("format", |a| a.help("Tulosteen muoto: human (ihmiselle) tai json (työkaluille)"))
         })
         .mut_subcommand("plan", |c| {
@@ -115,6 +137,22 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("model", |a| {
                     a.help("Mallin kansio (jossa on polku.toml). Oletus: työkansion tai sen yläpuolinen malli")
                 })
+                .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
+        })
+        .mut_subcommand("explain", |c| {
+            store_args(c)
+                .about("Miksi asiakkaan palvelu suunniteltiin niin kuin suunniteltiin tiettynä päivänä")
+                .long_about(
+                    "Miksi asiakkaan palvelu suunniteltiin niin kuin suunniteltiin tiettynä päivänä.\n\n\
+                     Jokaisesta asiakkaan silloisesta tapauksesta: malliversio, jonka mukaan se \
+                     eteni, segmentti ja kuka sen päätti, ja jokaisesta askeleesta (tai --step-\
+                     valitsimen nimeämästä) oliko se suunniteltu, onko se yleisessä prosessissa, \
+                     mitä segmentin sisältö teki sille ja mikä tapauksen tietoja koskeva ehto päti. \
+                     Tarkastelu kirjataan lokiin.",
+                )
+                .mut_arg("client", |a| a.help("Asiakas: henkilötunnus tai pseudonyymi"))
+                .mut_arg("date", |a| a.help("Päivä (VVVV-KK-PP), sellaisena kuin se päättyi"))
+                .mut_arg("step", |a| a.help("Vain tämä askel"))
                 .mut_arg("format", |a| a.help("Tulosteen muoto: table (taulukko) tai json"))
         })
         .mut_subcommand("migrate", |c| {
@@ -258,6 +296,10 @@ pub fn finnish(command: Command) -> Command {
                 })
                 .mut_subcommand("snapshot", |s| {
                     s.about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
+                })
+                .mut_subcommand("models", |s| {
+                    s.about("Tallennetut malliversiot: numero, tiiviste, milloin ensin tallennettu, kieliversio, muistiinpano ja montako avointa tapausta kussakin")
+                        .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
                 })
                 .mut_subcommand("backup", |s| {
                     s.about("Kopioi SQLite-tietokanta uuteen tiedostoon muiden kirjoittaessa siihen: yhtenäinen kopio yhden tallennuksen hetkeltä, vain omistajan luettavissa (PostgreSQL: pg_dump). Pseudonyymiavain ei ole tietokannassa: säilytä se erikseen.")

@@ -24,6 +24,8 @@ static ALLOCATOR: wipe::Wiping = wipe::Wiping;
 
 mod assess;
 mod daily;
+mod diff;
+mod explain;
 mod help;
 mod input;
 mod maps;
@@ -83,6 +85,26 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+    /// Show what changed between two versions of a model, in a process owner's words.
+    ///
+    /// OLD and NEW are each a model's folder, a git revision written REV:PATH (such as
+    /// HEAD~1:processes/keusote, read with git from the working folder's repository) or a
+    /// version the database keeps: @N by its number, @HASH by the start of its hash. Exits 0
+    /// when the versions do not differ, 1 when they do, 2 when one cannot be read or has errors.
+    Diff {
+        /// The older version.
+        old: String,
+        /// The newer version.
+        new: String,
+        /// The database of the stored versions (@N): sqlite://PATH or postgres://…. Default:
+        /// [database] url in the polku.toml of the model at or above the working folder, else
+        /// sqlite://data/polku.sqlite.
+        #[arg(long)]
+        database: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: diff::DiffFormat,
     },
     /// Show a process's planned service per segment.
     ///
@@ -205,6 +227,26 @@ enum Command {
         /// with refused rows stores nothing).
         #[arg(long)]
         allow_refused: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: PlanFormat,
+        #[command(flatten)]
+        store: track::StoreArgs,
+    },
+    /// Why a client's service was planned as it was on a date.
+    ///
+    /// For each case the client had then: the model version it ran under, the segment and who
+    /// decided it, and for each step (or the one --step names) whether it was planned, whether
+    /// the generic process has it, what the segment's content did to it and which condition on
+    /// the case's facts held. The access is logged.
+    Explain {
+        /// The client: a personal identity code or a pseudonym.
+        client: String,
+        /// The day (YYYY-MM-DD); as the day ended.
+        #[arg(long)]
+        date: String,
+        /// Only this step.
+        #[arg(long)]
+        step: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: PlanFormat,
         #[command(flatten)]
@@ -393,6 +435,9 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
     match command {
         Command::Check { paths, format } => check(&paths, format, lang),
         Command::Fmt { paths, check } => fmt(&paths, check, lang),
+        Command::Diff { old, new, database, format } => {
+            diff::run(&old, &new, database.as_deref(), format, lang)
+        }
         Command::Plan { process, segment, model, format } => {
             plan::run(&process, segment.as_deref(), model.as_deref(), format, lang)
         }
@@ -413,6 +458,14 @@ fn run(command: Command, lang: Lang) -> Result<ExitCode> {
             track::simulate(model.as_deref(), clients, days, seed, &start, out.as_deref(), lang)
         }
         Command::Store { command, store } => track::store(&command, &store, lang),
+        Command::Explain { client, date, step, format, store } => explain::run(
+            &client,
+            &date,
+            step.as_deref(),
+            matches!(format, PlanFormat::Json),
+            &store,
+            lang,
+        ),
         Command::Migrate { to, dry_run, format, store } => {
             migrate::run(to.as_deref(), dry_run, matches!(format, PlanFormat::Json), &store, lang)
         }

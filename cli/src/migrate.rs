@@ -81,7 +81,8 @@ fn render(
         out.push_str(say(lang, "No open case would move.\n", "Yksikään avoin tapaus ei siirry.\n"));
     } else {
         let none = say(lang, "none", "ei mitään");
-        let list = |steps: &[String]| if steps.is_empty() { none.to_owned() } else { steps.join(", ") };
+        let list =
+            |steps: &[String]| if steps.is_empty() { none.to_owned() } else { steps.join(", ") };
         let mut rows = vec![vec![
             say(lang, "process", "prosessi").to_owned(),
             say(lang, "segment", "segmentti").to_owned(),

@@ -38,6 +38,10 @@ pub struct StoreArgs {
     /// Use a pseudonym key file that other users can read.
     #[arg(long, global = true)]
     pub allow_insecure_key: bool,
+    /// What this model version changed, kept with it when it is first stored (instead of
+    /// note under [model] in polku.toml).
+    #[arg(long, global = true)]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
@@ -59,7 +63,10 @@ pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
     };
-    let sources = checked.model_sources();
+    let mut sources = checked.model_sources();
+    if let Some(note) = &args.note {
+        sources.note = note.clone();
+    }
     let tracking = project::tracking(&checked, args.database.as_deref())?;
     let key =
         project::pseudonym_key(&tracking.key_file, &tracking.database, args.allow_insecure_key)?;
@@ -717,6 +724,12 @@ pub enum StoreCommand {
     Info,
     /// Write a snapshot now, so that the next start reads less of the log.
     Snapshot,
+    /// The stored model versions: number, content hash, when first stored, language
+    /// version, note, and how many open cases run under each.
+    Models {
+        #[arg(long, value_enum, default_value_t)]
+        format: OutFormat,
+    },
     /// Who accessed client data, newest first.
     AccessLog {
         #[arg(long, default_value_t = 50)]
@@ -758,6 +771,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     let use_ = match command {
         StoreCommand::Snapshot => Use::Write,
         StoreCommand::Info
+        | StoreCommand::Models { .. }
         | StoreCommand::AccessLog { .. }
         | StoreCommand::Verify { .. }
         | StoreCommand::Backup { .. } => Use::Read,
@@ -765,6 +779,40 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     let (mut tracker, _) = open_tracker(setup, use_, lang)?;
     match command {
         StoreCommand::Info => print_json(&tracker.info()?)?,
+        StoreCommand::Models { format } => {
+            let versions = tracker.stored_versions()?;
+            if *format == OutFormat::Json {
+                print_json(&versions)?;
+            } else {
+                let mut rows = vec![vec![
+                    say(lang, "version", "versio").to_owned(),
+                    say(lang, "hash", "tiiviste").to_owned(),
+                    say(lang, "stored", "tallennettu").to_owned(),
+                    say(lang, "language", "kieli").to_owned(),
+                    say(lang, "open cases", "avoimia tapauksia").to_owned(),
+                    say(lang, "note", "muistiinpano").to_owned(),
+                ]];
+                for v in &versions {
+                    rows.push(vec![
+                        format!("@{}{}", v.id, if v.current { " *" } else { "" }),
+                        v.hash[..v.hash.len().min(12)].to_owned(),
+                        v.stored.clone(),
+                        v.language.to_string(),
+                        v.open_cases.to_string(),
+                        v.note.clone(),
+                    ]);
+                }
+                out!("{}", crate::plan::table(&rows));
+                outln!(
+                    "* {}",
+                    say(
+                        lang,
+                        "the model loaded now: new cases take it",
+                        "nyt ladattu malli: uudet tapaukset saavat sen"
+                    )
+                );
+            }
+        }
         StoreCommand::Snapshot => {
             tracker.save_snapshot()?;
             print_json(&tracker.info()?)?;

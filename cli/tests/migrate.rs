@@ -188,6 +188,35 @@ fn a_model_change_is_previewed_migrated_and_migrated_back() {
     assert_eq!(moved["migrations"].as_array().unwrap().len(), 1);
     assert_eq!(moved["migrations"][0]["to"], new_hash.as_str());
     assert!(moved["steps"].to_string().contains("suun_terveys"), "the moved case has the new step");
+    // Which version applied on a date: the one left before the move, the one moved to after.
+    let version_on = |date: &str| {
+        let e = json(
+            &dir,
+            &[
+                "explain",
+                &moved_client,
+                "--date",
+                date,
+                "--model",
+                &new,
+                "--database",
+                &db,
+                "--format",
+                "json",
+            ],
+        );
+        let case = e["explanation"]["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["case"] == moved_case.as_str())
+            .unwrap()
+            .clone();
+        case["model_version"].as_str().unwrap().to_owned()
+    };
+    let opened = original["opened"].as_str().unwrap()[..10].to_owned();
+    assert_eq!(version_on(&opened), original["model_version"].as_str().unwrap());
+    assert_eq!(version_on("2099-01-01"), new_hash);
     let stayed = case_status(&dir, &new, &db, &blocked_client, &blocked_case);
     assert_ne!(stayed["model_version"], new_hash.as_str(), "a blocked case stays");
     assert!(stayed.get("migrations").is_none());

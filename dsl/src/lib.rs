@@ -29,6 +29,11 @@ pub mod lower;
 pub mod markers;
 pub mod resolve;
 pub mod span;
+
+/// The version of the language this build reads. A stored model version records the version
+/// it was written in; a change to the language that would read an older model differently
+/// raises it, and reads models of the older version as they were written.
+pub const LANGUAGE_VERSION: u32 = 1;
 pub mod suggest;
 
 pub use diagnostic::{Code, Diagnostic, Lang, Severity};

@@ -1030,7 +1030,7 @@ pub fn status(
                 at: time(at),
                 from: names.get(from).to_owned(),
                 to: names.get(to).to_owned(),
-                reason: names.get(reason).to_owned(),
+                reason: crate::explain::reason_and_by(names.get(reason)).0.to_owned(),
             })
             .collect(),
         referrals: detail

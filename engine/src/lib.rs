@@ -14,6 +14,9 @@
 //! its status; [`projection`] holds every case and answers the reports; [`simulate`] plays the
 //! model forward for tests and benchmarks; [`time`] is the Finnish calendar they share.
 //!
+//! Between versions: [`diff`] tells what changed from one model to the next, in a process
+//! owner's terms.
+//!
 //! What it must not do: read or write files, or know anything of the web or of storage. It works
 //! on the typed trees that `polku-dsl` produced.
 //!
@@ -23,8 +26,10 @@
 
 pub mod case;
 pub mod diagram;
+pub mod diff;
 pub mod event;
 pub mod exec;
+pub mod explain;
 pub mod flow;
 pub mod form;
 pub mod markers;

@@ -462,9 +462,9 @@ impl Projection {
             let case = existing.filter(|c| c.rt.is_some()).ok_or_else(|| {
                 Rejection::CannotMigrate(format!("no case {} has been opened", event.case))
             })?;
-            let version = self.version_index(to).ok_or_else(|| {
-                Rejection::CannotMigrate(format!("no stored model version {to}"))
-            })?;
+            let version = self
+                .version_index(to)
+                .ok_or_else(|| Rejection::CannotMigrate(format!("no stored model version {to}")))?;
             if let Err(block) = self.migration_target(case, version) {
                 return Err(Rejection::CannotMigrate(block.describe(Lang::En)));
             }
@@ -492,7 +492,9 @@ impl Projection {
         }
         for event in &case.events {
             match event.kind {
-                Kind::StepStarted | Kind::StepCompleted | Kind::StepCancelled
+                Kind::StepStarted
+                | Kind::StepCompleted
+                | Kind::StepCancelled
                 | Kind::StepNotNeeded
                     if !to.resolver.steps.contains_key(&event.a) =>
                 {
@@ -512,16 +514,15 @@ impl Projection {
         Ok(exec)
     }
 
-    /// Replays a case under another version's process (`exec` of `version`), as it would run
-    /// after moving there: its runtime and opening there.
-    fn replay_under(&self, case: &CaseEntry, version: u16, exec: u16) -> (Runtime, Opening) {
-        let mut to = self.versions[usize::from(version)].execs[usize::from(exec)].clone();
+    /// Replays a case under another version's process (`to`, a copy of an exec of that
+    /// version, whose caches the replay fills), as it would run after moving there: its runtime
+    /// and opening there.
+    fn replay_under(names: &Names, case: &CaseEntry, to: &mut Exec) -> (Runtime, Opening) {
         let mut opening = case.opening;
         // The opening's facts, valued anew: the facts the plans depend on may differ.
         let facts = case.events.iter().find(|e| e.kind == Kind::CaseOpened).map(|e| e.b);
         let given: Vec<(String, u32)> = match facts {
-            Some(text) if text != NONE => self
-                .names
+            Some(text) if text != NONE => names
                 .get(text)
                 .split(';')
                 .filter_map(|pair| pair.split_once('='))
@@ -540,7 +541,7 @@ impl Projection {
             .machine
             .facts
             .valuation(|f| given.iter().find(|(name, _)| name == f).map(|(_, v)| *v));
-        let rt = case::replay(&mut to, opening, &case.events, None);
+        let rt = case::replay(to, opening, &case.events, None);
         (rt, opening)
     }
 
@@ -549,6 +550,8 @@ impl Projection {
     /// they gain and lose; and each case that cannot move, with why.
     pub fn migration_preview(&self, version: u16) -> MigrationPreview {
         let mut groups: BTreeMap<MoveKey, u64> = BTreeMap::new();
+        // One working copy of each target process, its caches shared by the cases replayed.
+        let mut targets: HashMap<u16, Exec> = HashMap::new();
         let mut blocked = Vec::new();
         let mut already = 0;
         for case in &self.cases {
@@ -571,7 +574,10 @@ impl Projection {
                     reason,
                 }),
                 Ok(exec) => {
-                    let (moved, _) = self.replay_under(case, version, exec);
+                    let target = targets.entry(exec).or_insert_with(|| {
+                        self.versions[usize::from(version)].execs[usize::from(exec)].clone()
+                    });
+                    let (moved, _) = Projection::replay_under(&self.names, case, target);
                     let to = &self.versions[usize::from(version)].execs[usize::from(exec)];
                     let names = |machine: &crate::exec::Machine, set: crate::exec::StepSet| {
                         machine
@@ -595,7 +601,9 @@ impl Projection {
                 }
             }
         }
-        blocked.sort_by(|a, b| (&a.process, &a.segment, &a.case).cmp(&(&b.process, &b.segment, &b.case)));
+        blocked.sort_by(|a, b| {
+            (&a.process, &a.segment, &a.case).cmp(&(&b.process, &b.segment, &b.case))
+        });
         MigrationPreview {
             to: self.versions[usize::from(version)].hash.clone(),
             moves: groups
@@ -693,12 +701,17 @@ impl Projection {
             EventKind::PhaseCompleted { phase } => {
                 (Kind::PhaseCompleted, n.intern(phase), NONE, NONE)
             }
-            EventKind::SegmentAssessed { segment, reason, .. } => {
+            EventKind::SegmentAssessed { segment, reason, by, .. } => {
                 let reason = reason.as_deref().map_or(NONE, |r| n.intern(r));
-                (Kind::SegmentAssessed, n.intern(segment), NONE, reason)
+                let by = if by.is_empty() { NONE } else { n.intern(by) };
+                (Kind::SegmentAssessed, n.intern(segment), by, reason)
             }
-            EventKind::SegmentChanged { from, to, reason, .. } => {
-                (Kind::SegmentChanged, n.intern(to), n.intern(from), n.intern(reason))
+            EventKind::SegmentChanged { from, to, reason, by } => {
+                // Who decided goes with the reason, for `polku explain`
+                // ([`crate::explain::reason_and_by`]).
+                let reason =
+                    if by.is_empty() { reason.clone() } else { format!("{reason}\u{1f}{by}") };
+                (Kind::SegmentChanged, n.intern(to), n.intern(from), n.intern(&reason))
             }
             EventKind::ReferralSent { referral, to_process } => {
                 (Kind::ReferralSent, n.intern(referral), n.intern(to_process), NONE)
@@ -740,11 +753,15 @@ impl Projection {
     /// client, process, unit and date of birth. `recorded` and `role` may differ: a record
     /// system that sends an event again may stamp it anew.
     fn same_event(&self, index: usize, stored: &Compact, compact: &Compact, event: &Event) -> bool {
+        // Who decided a segment is not part of what makes an event the same (a store written
+        // before it was kept has none).
+        let reason = |c: u32| crate::explain::reason_and_by(self.names.get(c)).0;
         let same = stored.kind == compact.kind
             && stored.occurred == compact.occurred
             && stored.a == compact.a
-            && stored.b == compact.b
-            && stored.c == compact.c;
+            && (stored.b == compact.b || compact.kind == Kind::SegmentAssessed)
+            && (stored.c == compact.c
+                || compact.kind == Kind::SegmentChanged && reason(stored.c) == reason(compact.c));
         if !same {
             return false;
         }
@@ -848,7 +865,9 @@ impl Projection {
             let case = &mut self.cases[index];
             let at = case.events.partition_point(|e| e.occurred <= compact.occurred);
             case.events.insert(at, compact);
-            let (rt, opening) = self.replay_under(&self.cases[index], version, exec);
+            let Projection { names, cases, versions, .. } = self;
+            let to = &mut versions[usize::from(version)].execs[usize::from(exec)];
+            let (rt, opening) = Projection::replay_under(names, &cases[index], to);
             let case = &mut self.cases[index];
             case.version = version;
             case.exec = exec;
@@ -951,6 +970,11 @@ impl Projection {
         units.sort();
         units.dedup();
         Some(ClientStatus { client: pseudonym_text(&self.clients[client as usize]), units, cases })
+    }
+
+    /// A client's index, by pseudonym.
+    pub fn client_of(&self, pseudonym: &str) -> Option<u32> {
+        self.client_index.get(&pseudonym_bytes(pseudonym)).copied()
     }
 
     /// The segment of a case at a time.

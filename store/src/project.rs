@@ -112,6 +112,9 @@ pub struct OidcSection {
 pub struct ModelSection {
     /// The model's name, shown in the check summary.
     pub name: Option<String>,
+    /// What this version changed, kept with the version when it is first stored (`--note`
+    /// overrides it).
+    pub note: Option<String>,
 }
 
 /// Where cases are stored: `url = "sqlite://data/polku.sqlite"`, relative to the model's folder.
@@ -470,9 +473,12 @@ pub fn checked_model(
 
 impl CheckedModel {
     /// The sources as the store keeps them: paths relative to the model's folder, and the text.
+    /// The model's files as a version to store, with the note `polku.toml` gives it (a
+    /// `polku.toml` that does not read gives none: `config` reports it).
     pub fn model_sources(&self) -> ModelSources {
         let root = self.root.clone().unwrap_or_else(|| PathBuf::from("."));
-        ModelSources::new(
+        let note = self.config().ok().and_then(|c| c.model.note).unwrap_or_default();
+        let mut sources = ModelSources::new(
             self.sources
                 .ids()
                 .map(|id| {
@@ -486,7 +492,9 @@ impl CheckedModel {
                     (relative.to_string_lossy().replace('\\', "/"), file.text.clone())
                 })
                 .collect(),
-        )
+        );
+        sources.note = note;
+        sources
     }
 
     /// The configuration in the model's `polku.toml` (the default without one).

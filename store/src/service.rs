@@ -420,6 +420,19 @@ impl TrackerService {
         Ok(self.tracker().projection.client_status(pseudonym.as_str(), now, lang))
     }
 
+    /// Why the client's service was planned as it was at `at` (see
+    /// [`polku_engine::projection::Projection::explain`]); logged before it is worked out.
+    pub fn explain(
+        &self,
+        pseudonym: &Pseudonym,
+        actor: &Actor,
+        at: i64,
+        step: Option<&str>,
+    ) -> Result<Option<polku_engine::explain::Explanation>, TrackerError> {
+        self.log(actor, "explain", Some(pseudonym.as_str()), step.unwrap_or(""))?;
+        Ok(self.tracker().projection.explain(pseudonym.as_str(), at, step))
+    }
+
     fn forget_status(&self, pseudonym: &str) {
         let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
         statuses.remove(&(pseudonym.to_owned(), false));

@@ -23,16 +23,62 @@ use crate::{snapshot, Access, EventStore, StoreError};
 use polku_dsl::hash::FastMap;
 use polku_engine::markers::MarkerRules;
 
-/// A model version as stored: its files, relative to the model's folder, and their text.
+/// A model version as stored: its files, relative to the model's folder, and their text; the
+/// language version they were written in; when the version was first stored and its note.
+/// Only the files make its content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ModelSources {
     pub files: Vec<(String, String)>,
+    /// [`polku_dsl::LANGUAGE_VERSION`] when the version was stored (1 for versions stored
+    /// before it was recorded).
+    #[serde(default = "first_language")]
+    pub language: u32,
+    /// When it was first stored (RFC 3339), empty until then.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stored: String,
+    /// What changed, as the process owner put it (`--note`, or `note` under `[model]` in
+    /// `polku.toml`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+fn first_language() -> u32 {
+    1
+}
+
+/// A stored model version as `polku store models` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredVersion {
+    /// Its number in the store (`@N`).
+    pub id: i64,
+    pub hash: String,
+    /// When it was first stored (RFC 3339); empty for a version stored before that was kept.
+    pub stored: String,
+    pub language: u32,
+    pub note: String,
+    pub open_cases: u64,
+    /// The model loaded now, which new cases take.
+    pub current: bool,
+}
+
+/// Why a stored model version cannot be executed.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelVersionError {
+    #[error("the stored model version was written in language version {found}; this Polku reads up to {known}: open it with a newer Polku")]
+    NewerLanguage { found: u32, known: u32 },
+    #[error("the stored model version no longer checks")]
+    Errors,
 }
 
 impl ModelSources {
     pub fn new(mut files: Vec<(String, String)>) -> ModelSources {
         files.sort();
-        ModelSources { files }
+        ModelSources {
+            files,
+            language: polku_dsl::LANGUAGE_VERSION,
+            stored: String::new(),
+            note: String::new(),
+        }
     }
 
     /// The content hash that names the version.
@@ -47,15 +93,22 @@ impl ModelSources {
         polku_engine::pseudonym::to_hex(&hasher.finalize())
     }
 
-    /// Compiles the version; fails when it no longer checks.
-    pub fn compile(&self) -> Result<Model, String> {
+    /// Compiles the version; fails when it was written in a newer language or no longer
+    /// checks.
+    pub fn compile(&self) -> Result<Model, ModelVersionError> {
+        if self.language > polku_dsl::LANGUAGE_VERSION {
+            return Err(ModelVersionError::NewerLanguage {
+                found: self.language,
+                known: polku_dsl::LANGUAGE_VERSION,
+            });
+        }
         let mut sources = SourceSet::new();
         for (path, text) in &self.files {
             sources.add(path.clone(), text.clone());
         }
         let checked = polku_dsl::check(&sources, &[]);
         if checked.has_errors() {
-            return Err("the stored model version has errors".to_owned());
+            return Err(ModelVersionError::Errors);
         }
         Ok(polku_engine::compile(&checked.files))
     }
@@ -211,8 +264,10 @@ impl Tracker {
             None => {}
         }
         let hash = sources.hash();
+        // As first stored: the time is kept only by the first store of the version.
+        let record = ModelSources { stored: now_text(), ..sources.clone() };
         let json =
-            serde_json::to_string(sources).map_err(|e| TrackerError::Model(e.to_string()))?;
+            serde_json::to_string(&record).map_err(|e| TrackerError::Model(e.to_string()))?;
         let mut current_model = if writable { store.put_model(&hash, &json)? } else { 0 };
         let stored = store.models()?;
         if !writable {
@@ -231,7 +286,7 @@ impl Tracker {
                 .sources;
             let sources: ModelSources =
                 serde_json::from_str(text).map_err(|e| StoreError::Other(e.to_string()))?;
-            let model = sources.compile().map_err(StoreError::Other)?;
+            let model = sources.compile().map_err(|e| StoreError::Other(e.to_string()))?;
             compiled.insert(h.to_owned(), model.clone());
             Ok(model)
         };
@@ -333,6 +388,35 @@ impl Tracker {
         out
     }
 
+    /// Every stored model version with what was kept with it and how many open cases run
+    /// under it, oldest first.
+    pub fn stored_versions(&mut self) -> Result<Vec<StoredVersion>, TrackerError> {
+        let records = self.writer.run(|store| store.models())?;
+        let mut open: HashMap<u16, u64> = HashMap::new();
+        for case in &self.projection.cases {
+            if case.rt.as_ref().is_some_and(|rt| rt.closed.is_none()) {
+                *open.entry(case.version).or_default() += 1;
+            }
+        }
+        let mut out = Vec::new();
+        for record in records {
+            let sources: ModelSources = serde_json::from_str(&record.sources)
+                .map_err(|e| StoreError::Other(format!("model version {}: {e}", record.id)))?;
+            let version = self.versions.get(&record.id).copied();
+            out.push(StoredVersion {
+                id: record.id,
+                current: version == Some(self.projection.current),
+                hash: record.hash,
+                stored: sources.stored,
+                language: sources.language,
+                note: sources.note,
+                open_cases: version.and_then(|v| open.get(&v)).copied().unwrap_or(0),
+            });
+        }
+        out.sort_by_key(|v| v.id);
+        Ok(out)
+    }
+
     /// A model version by what a person writes for it: `@N` (its id in the store), a prefix of
     /// its content hash (six characters at least), or nothing for the model loaded now.
     pub fn find_version(&self, text: Option<&str>) -> Result<u16, TrackerError> {
@@ -347,7 +431,10 @@ impl Tracker {
         if let Some(id) = text.strip_prefix('@') {
             let version = id.parse::<i64>().ok().and_then(|id| self.versions.get(&id).copied());
             return version.ok_or_else(|| {
-                TrackerError::Client(format!("no stored model version {text} (stored: {})", known()))
+                TrackerError::Client(format!(
+                    "no stored model version {text} (stored: {})",
+                    known()
+                ))
             });
         }
         let matching: Vec<u16> = (0..self.projection.versions.len() as u16)
@@ -403,7 +490,10 @@ impl Tracker {
                     .get(case.as_str())
                     .map(|&c| &self.projection.cases[c as usize].events)
                     .map_or(0, |events| {
-                        events.iter().filter(|e| e.kind == polku_engine::case::Kind::CaseMigrated).count()
+                        events
+                            .iter()
+                            .filter(|e| e.kind == polku_engine::case::Kind::CaseMigrated)
+                            .count()
                     });
                 let event = Event {
                     id: format!("migrate-{}-{}", earlier + 1, &to[..to.len().min(12)]),
@@ -666,6 +756,26 @@ impl Tracker {
         }
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
         Ok(self.projection.client_status(pseudonym.as_str(), now, lang))
+    }
+
+    /// Why a client's service was planned as it was at `at` ([`Projection::explain`]), for
+    /// every case or, with `step`, for that step. Logged as an access to the client's data
+    /// before it is worked out.
+    pub fn explain(
+        &mut self,
+        client: &str,
+        actor: &Actor,
+        at: i64,
+        step: Option<&str>,
+    ) -> Result<Option<polku_engine::explain::Explanation>, TrackerError> {
+        let pseudonym = self.pseudonym(client)?;
+        if !self.writable {
+            return Err(TrackerError::ReadOnly(
+                "a client's data is shown only after the access is written to the access log: the explanation is not shown",
+            ));
+        }
+        self.log(actor, "explain", Some(pseudonym.as_str()), step.unwrap_or(""))?;
+        Ok(self.projection.explain(pseudonym.as_str(), at, step))
     }
 
     pub fn segment_report(

@@ -403,3 +403,25 @@ fn a_database_refuses_another_pseudonym_key() {
     drop(open(&db, &sources));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_model_version_keeps_its_language_version_and_a_newer_one_is_refused_by_name() {
+    let sources = common::corpus();
+    assert_eq!(sources.language, polku_dsl::LANGUAGE_VERSION);
+    // Stored before the language version was kept: the first.
+    let old: ModelSources = serde_json::from_str(r#"{"files":[]}"#).unwrap();
+    assert_eq!((old.language, old.note.as_str(), old.stored.as_str()), (1, "", ""));
+    let newer = ModelSources { language: polku_dsl::LANGUAGE_VERSION + 1, ..sources.clone() };
+    let refused = newer.compile().unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!("language version {}", polku_dsl::LANGUAGE_VERSION + 1)),
+        "{refused}"
+    );
+    // The note and the time are not content: the hash stays.
+    let noted = ModelSources {
+        note: "uusi".into(),
+        stored: "2026-12-02T10:00:00Z".into(),
+        ..sources.clone()
+    };
+    assert_eq!(noted.hash(), sources.hash());
+}

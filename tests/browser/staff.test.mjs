@@ -96,6 +96,26 @@ test('a staff user signs in, looks a client up, records a step and sees the stat
   assert.ok(!(await page.content()).includes(code));
   await shot(page, 'recorded');
 
+  // Why the plan is what it is: the version, the segment and its decision, each step's reason.
+  await page.locator(`article[id="case-${caseId}"] form.explain button[type=submit]`).click();
+  await page.waitForSelector('section.explanation table.explain-steps');
+  assert.match(await page.textContent('h1'), /Miksi tämä suunnitelma/);
+  assert.match(await page.textContent('section.explanation dl'), /Mallin versio/);
+  const stepRows = page.locator('table.explain-steps tbody tr');
+  assert.ok((await stepRows.count()) > 1, 'every step of the plan has its reason');
+  const doneRow = stepRows.filter({ hasText: stepTitle }).first();
+  assert.ok(Number((await doneRow.locator('td').last().textContent()).trim()) >= 1, `${stepTitle} counts as done`);
+  assert.ok(!(await page.content()).includes(code));
+  await shot(page, 'explain');
+  await axe(page, 'why this plan');
+  // One step on one date.
+  await page.locator('form.explain-choice select[name=step]').selectOption(stepValue);
+  await page.locator('form.explain-choice button[type=submit]').click();
+  await page.waitForSelector('section.explanation table.explain-steps');
+  assert.equal(await page.locator('table.explain-steps tbody tr').count(), 1);
+  await page.locator('form button', { hasText: 'Takaisin' }).first().click();
+  await page.waitForSelector('article.case');
+
   // The history holds no identity code either.
   const history = await page.evaluate(() => window.history.length);
   assert.ok(history >= 1);
@@ -109,7 +129,7 @@ test('a staff user signs in, looks a client up, records a step and sees the stat
   assert.equal(response.status, 200);
   const rows = await response.json();
   const staffRows = rows.filter((r) => r.actor === 'demo-terveydenhoitaja' && r.purpose === 'neuvolakäynti');
-  assert.ok(staffRows.length >= 2, `the look-up and the re-read after recording are logged: ${JSON.stringify(rows)}`);
+  assert.ok(staffRows.length >= 4, `the look-up, the re-read after recording and the explanations are logged: ${JSON.stringify(rows)}`);
   assert.ok(!JSON.stringify(rows).includes(code));
   await context.close();
 });

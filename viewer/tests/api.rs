@@ -189,6 +189,13 @@ async fn every_endpoint_with_every_role() {
             status,
             vec![Role::Staff],
         ),
+        (
+            "POST",
+            "/api/v1/explain".into(),
+            Some("application/json"),
+            format!(r#"{{"client":"{}","purpose":"miksi","date":"2026-12-31"}}"#, f.code),
+            vec![Role::Staff],
+        ),
         ("GET", case_uri, None, String::new(), vec![Role::Staff]),
         (
             "GET",
@@ -252,6 +259,63 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(f.access_rows(Some(&pseudonym)), before + 2, "the case read is in the access log");
 
+    // Why the plan is as it is: the version, the segment and each step; logged first.
+    let explain = |body: String| {
+        let staff = staff.clone();
+        let f = &f;
+        async move {
+            f.call("POST", "/api/v1/explain", Some(&staff), Some("application/json"), &body).await
+        }
+    };
+    let (status, body) =
+        explain(format!(r#"{{"client":"{}","purpose":"miksi","date":"2026-12-31"}}"#, f.code))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let all: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let case =
+        all["cases"].as_array().unwrap().iter().find(|c| c["case"] == f.case.as_str()).unwrap();
+    assert!(case["model_version"].as_str().is_some_and(|h| h.len() == 64));
+    let step = case["steps"][0]["step"].as_str().unwrap().to_owned();
+    let (status, body) = explain(format!(
+        r#"{{"client":"{}","purpose":"miksi","date":"2026-12-31","step":"{step}"}}"#,
+        f.code
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let one: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let case =
+        one["cases"].as_array().unwrap().iter().find(|c| c["case"] == f.case.as_str()).unwrap();
+    assert_eq!(case["steps"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(case["steps"][0]["step"], step.as_str());
+    assert!(!body.contains(&f.code));
+    assert_eq!(
+        f.access_rows(Some(&pseudonym)),
+        before + 4,
+        "each explanation is in the access log"
+    );
+    for (body, field, want) in [
+        (format!(r#"{{"client":"{}","purpose":"","step":"th"}}"#, f.code), "purpose", 400),
+        (format!(r#"{{"client":"{}","purpose":"m","date":"1.1.2026"}}"#, f.code), "date", 400),
+        (format!(r#"{{"client":"{}","purpose":"m","step":"ei_ole"}}"#, f.code), "step", 404),
+    ] {
+        let (status, text) =
+            f.call("POST", "/api/v1/explain", Some(&staff), Some("application/json"), &body).await;
+        assert_eq!(status.as_u16(), want, "{text}");
+        assert!(text.contains(&format!(r#""field":"{field}""#)), "{text}");
+        assert!(!text.contains(&f.code));
+    }
+    let (status, _) = f
+        .call(
+            "POST",
+            "/api/v1/explain",
+            Some(&f.outsider),
+            Some("application/json"),
+            &format!(r#"{{"client":"{}","purpose":"miksi"}}"#, f.code),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let logged = f.access_rows(Some(&pseudonym));
+
     // Staff of another unit: refused, and nothing of the client is returned.
     let (status, body) = f
         .call(
@@ -264,7 +328,7 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(!body.contains(&pseudonym));
-    assert_eq!(f.access_rows(Some(&pseudonym)), before + 2, "a refused read reads nothing");
+    assert_eq!(f.access_rows(Some(&pseudonym)), logged, "a refused read reads nothing");
 
     // The auditor answers "who has looked at my data", by code in a body.
     let (status, body) = f

@@ -293,6 +293,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/model/processes/{process}/plan"),
     ("post", "/api/v1/events"),
     ("post", "/api/v1/client-status"),
+    ("post", "/api/v1/explain"),
     ("get", "/api/v1/cases/{case}"),
     ("get", "/api/v1/reports/segments"),
     ("get", "/api/v1/reports/transitions"),
@@ -315,6 +316,7 @@ pub fn routes() -> Router<AppState> {
             ("get", "/api/v1/model/processes/{process}/plan") => get(plan),
             ("post", "/api/v1/events") => post(events),
             ("post", "/api/v1/client-status") => post(client_status),
+            ("post", "/api/v1/explain") => post(explain),
             ("get", "/api/v1/cases/{case}") => get(case_status),
             ("get", "/api/v1/reports/segments") => get(report_segments),
             ("get", "/api/v1/reports/transitions") => get(report_transitions),
@@ -704,6 +706,69 @@ async fn client_status(
     let json = status.ok_or_else(|| ApiError::not_found("client", "no cases of this client"))?;
     let body = axum::body::Body::from(axum::body::Bytes::from_owner(JsonText(json)));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainRequest {
+    /// A personal identity code or a pseudonym.
+    #[schemars(length(min = 1))]
+    pub client: String,
+    /// Why the client's data is looked at; logged.
+    #[schemars(length(min = 1))]
+    pub purpose: String,
+    /// The day (YYYY-MM-DD) as it ended; today by default.
+    #[serde(default)]
+    #[schemars(extend("format" = "date"))]
+    pub date: Option<String>,
+    /// Only this step, and only the cases whose process has it.
+    #[serde(default)]
+    pub step: Option<String>,
+}
+
+/// Why a client's service was planned as it was on a date: per case the model version, the
+/// segment and who decided it, and per step the generic process, the segment's content and
+/// the conditions.
+async fn explain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<polku_engine::explain::Explanation>, ApiError> {
+    let api = api(&state)?;
+    let principal = api.principal(&headers)?;
+    let request: ExplainRequest = read_json(&headers, &body)?;
+    if request.purpose.trim().is_empty() {
+        return Err(ApiError::bad("purpose", "say why you look at the client's data"));
+    }
+    let pseudonym = pseudonym_of(&api, &request.client)?;
+    let units = api.tracker.client_units(&pseudonym);
+    if units.is_empty() {
+        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
+        return Err(ApiError::not_found("client", "no cases of this client"));
+    }
+    auth::authorize(&principal, Action::ClientData { units: &units })?;
+    let at = match request.date.as_deref() {
+        Some(text) => Timestamp::parse(text)
+            .map(|t| t.end_of_local_day().0)
+            .ok_or_else(|| ApiError::bad("date", "not a date: write it as 2026-06-30"))?,
+        None => now(),
+    };
+    let who = actor(&principal, &headers, &request.purpose);
+    let tracker = api.tracker.clone();
+    let step = request.step.clone();
+    let explanation =
+        tokio::task::spawn_blocking(move || tracker.explain(&pseudonym, &who, at, step.as_deref()))
+            .await
+            .map_err(ApiError::internal)??
+            .filter(|e| !e.cases.is_empty());
+    match (explanation, &request.step) {
+        (Some(explanation), _) => Ok(Json(explanation)),
+        (None, Some(_)) => Err(ApiError::not_found(
+            "step",
+            "the client had no case on that date whose process has this step",
+        )),
+        (None, None) => Err(ApiError::not_found("date", "the client had no case on that date")),
+    }
 }
 
 /// JSON kept ready, as the owner of a response body's bytes.

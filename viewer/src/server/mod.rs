@@ -249,6 +249,7 @@ pub fn app(state: AppState) -> Router {
         .route("/staff/form-review", axum::routing::post(staff::assessment::review))
         .route("/staff/form-confirm", axum::routing::post(staff::assessment::confirm))
         .route("/staff/form-kept", axum::routing::post(staff::assessment::kept))
+        .route("/staff/explain", axum::routing::post(staff::explain::explain))
         .route(
             "/lomake/{token}",
             get(staff::assessment::client_form).post(staff::assessment::client_answers),

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde_json::{json, Map, Value};
 
 use super::api::{
-    AccessRecord, AuditRequest, ClientStatusRequest, ErrorBody, EventsAnswer, MarkerDayAnswer,
-    ModelSummary, OPERATIONS,
+    AccessRecord, AuditRequest, ClientStatusRequest, ErrorBody, EventsAnswer, ExplainRequest,
+    MarkerDayAnswer, ModelSummary, OPERATIONS,
 };
 
 /// What the document says of one operation.
@@ -108,6 +108,15 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
             parameters: vec![lang.clone()],
             body: Some(json_body(schema::<ClientStatusRequest>(g))),
             ok: json_ok(schema::<ClientStatus>(g)),
+            errors: &[400, 401, 403, 404, 415],
+        },
+        ("post", "/api/v1/explain") => Operation {
+            summary: "Why a client's service was planned as it was on a date",
+            description: "The same content as `polku explain --format json`: for each case the client had on the date, the model version it ran under, the segment and who decided it, and for each step (or the one named) whether it was planned, whether the generic process has it, what the segment's content did to it and which condition on the case's facts held. The client is named in the body, never in the address; the access is logged with its purpose before the answer. Role: staff of a unit where the client has a case.",
+            tag: "clients",
+            parameters: vec![],
+            body: Some(json_body(schema::<ExplainRequest>(g))),
+            ok: json_ok(schema::<polku_engine::explain::Explanation>(g)),
             errors: &[400, 401, 403, 404, 415],
         },
         ("get", "/api/v1/cases/{case}") => Operation {

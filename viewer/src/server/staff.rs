@@ -31,6 +31,7 @@ use crate::maps::level3::{dot_with_states, States};
 use crate::maps::{role_title, say, service_title, Word};
 
 pub mod assessment;
+pub mod explain;
 
 const COOKIE: &str = "polku_session";
 /// A session ends after this long without use.
@@ -678,6 +679,13 @@ async fn case_view(
                         }
                     }
                 }
+            }
+            form.explain method="post" action="/staff/explain" {
+                input type="hidden" name="csrf" value=(session.csrf);
+                input type="hidden" name="client" value=(pseudonym.as_str());
+                input type="hidden" name="purpose" value=(purpose);
+                input type="hidden" name="case" value=(case.case);
+                button type="submit" { (say(Word::WhyThisPlan, lang)) }
             }
             @if let Some(until) = kept_until {
                 form.kept-answers method="post" action="/staff/form-kept" {

@@ -1,0 +1,159 @@
+//! `polku explain`: why a client's service was planned as it was on a date, on the Keski-Suomi
+//! model, whose family training (`perhevalmennus`) is planned only for a first pregnancy
+//! (`jos ensisynnyttäjä`) and which the segment pärjääjä changes, while the segment tuki adds
+//! extra visits before it.
+
+#![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
+
+mod common;
+
+use std::path::Path;
+
+use common::server::polku;
+use common::{scratch, workspace};
+use serde_json::Value;
+
+const CLIENT: &str = "251208A9362";
+
+fn model() -> String {
+    workspace().join("processes/keski-suomi").display().to_string()
+}
+
+fn explain(dir: &Path, db: &str, date: &str, step: Option<&str>, lang: &str) -> (Value, String) {
+    let m = model();
+    let mut args = vec!["--lang", lang, "explain", CLIENT, "--date", date, "--model", &m];
+    args.extend(["--database", db]);
+    if let Some(step) = step {
+        args.extend(["--step", step]);
+    }
+    let human = polku(&args, dir);
+    assert!(human.status.success(), "{}", String::from_utf8_lossy(&human.stderr));
+    args.extend(["--format", "json"]);
+    let out = polku(&args, dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (serde_json::from_slice(&out.stdout).unwrap(), String::from_utf8(human.stdout).unwrap())
+}
+
+#[test]
+fn explain_names_the_version_the_segment_its_decider_the_content_and_the_condition() {
+    let dir = scratch("polku-explain", "conditions");
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let line = |id: &str, date: &str, rest: &str| {
+        format!(
+            r#"{{"id":"{id}","case":"c1","occurred":"{date}","recorded":"{date}","role":"terveydenhoitaja",{rest}}}"#
+        )
+    };
+    let events = [
+        line(
+            "e1",
+            "2026-01-07",
+            &format!(
+                r#""type":"case_opened","client":"{CLIENT}","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"pärjääjä","facts":{{"ensisynnyttäjä":false}}"#
+            ),
+        ),
+        line("e2", "2026-02-10", r#""type":"fact_recorded","fact":"ensisynnyttäjä","value":true"#),
+        line(
+            "e3",
+            "2026-03-10",
+            r#""type":"segment_assessed","segment":"tuki","by":"th Virtanen","reason":"uupumus""#,
+        ),
+    ];
+    std::fs::write(dir.join("events.jsonl"), events.join("\n")).unwrap();
+    let ingest = polku(
+        &[
+            "ingest",
+            "events.jsonl",
+            "--model",
+            &model(),
+            "--database",
+            &db,
+            "--note",
+            "Vuoden 2026 malli",
+        ],
+        &dir,
+    );
+    assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+
+    // Before the fact: not a first pregnancy, so no family training; pärjääjä since opening.
+    let (before, text) = explain(&dir, &db, "2026-02-01", Some("perhevalmennus"), "fi");
+    let case = &before["explanation"]["cases"][0];
+    assert_eq!(case["segment"], "pärjääjä");
+    assert_eq!(case["decided"]["how"], "opened");
+    let step = &case["steps"][0];
+    assert_eq!(step["step"], "perhevalmennus");
+    assert_eq!(step["planned"], false);
+    assert_eq!(step["generic"], true);
+    assert_eq!(
+        step["condition"],
+        serde_json::json!({"fact": "ensisynnyttäjä", "negated": false, "value": 0, "holds": false})
+    );
+    assert_eq!(step["segment_content"]["content"], "changed");
+    assert!(step["segment_content"]["attributes"].to_string().contains("kanava"), "{step}");
+    let version = &before["versions"][0];
+    assert_eq!(version["note"], "Vuoden 2026 malli");
+    assert_eq!(case["model_version"], version["hash"]);
+    assert!(text.contains("ehto: jos ensisynnyttäjä: ensisynnyttäjä = 0 → ei päde"), "{text}");
+    assert!(text.contains("Vuoden 2026 malli"), "{text}");
+    assert!(!text.contains(CLIENT), "the identity code is not echoed: {text}");
+
+    // After the fact, before the assessment: planned, as pärjääjä changes it.
+    let (between, _) = explain(&dir, &db, "2026-03-01", Some("perhevalmennus"), "en");
+    let step = &between["explanation"]["cases"][0]["steps"][0];
+    assert_eq!(step["planned"], true);
+    assert_eq!(step["condition"]["holds"], true);
+
+    // After the assessment: tuki, decided by the nurse; tuki adds the extra visits.
+    let (after, text) = explain(&dir, &db, "2026-04-01", None, "en");
+    let case = &after["explanation"]["cases"][0];
+    assert_eq!(case["segment"], "tuki");
+    assert_eq!(case["decided"]["how"], "assessed");
+    assert_eq!(case["decided"]["by"], "th Virtanen");
+    assert_eq!(case["decided"]["reason"], "uupumus");
+    let steps = case["steps"].as_array().unwrap();
+    let extra = steps.iter().find(|s| s["step"] == "lisäkäynnit").unwrap();
+    assert_eq!(extra["segment_content"]["content"], "added");
+    assert_eq!(extra["generic"], false);
+    assert_eq!(extra["planned"], true);
+    let training = steps.iter().find(|s| s["step"] == "perhevalmennus").unwrap();
+    assert_eq!(training["segment_content"]["content"], "none", "tuki does not change it");
+    assert!(text.contains("assessed 2026-03-10"), "{text}");
+    assert!(text.contains("by th Virtanen (reason: uupumus)"), "{text}");
+
+    // Each explanation is an access to the client's data, logged.
+    let log = polku(
+        &["store", "access-log", "--model", &model(), "--database", &db, "--client", CLIENT],
+        &dir,
+    );
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.matches(" explain ").count() >= 6, "{log}");
+
+    // A step no case of the client's has, and a client without cases.
+    let out = polku(
+        &[
+            "explain",
+            CLIENT,
+            "--date",
+            "2026-04-01",
+            "--step",
+            "ei_ole",
+            "--model",
+            &model(),
+            "--database",
+            &db,
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ei_ole"));
+    let out = polku(
+        &["explain", CLIENT, "--date", "2025-12-31", "--model", &model(), "--database", &db],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(1), "no case yet on that date");
+    let out = polku(
+        &["explain", CLIENT, "--date", "31.12.2025", "--model", &model(), "--database", &db],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
+}

@@ -1,0 +1,182 @@
+//! `POST /staff/explain`: why a case's plan was as it was on a date, from the case's card on the
+//! client's page: the model version, the segment and who decided it, and for each step the
+//! generic process, the segment's content and the conditions that held.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use maud::html;
+use polku_dsl::Lang;
+use polku_engine::explain::{SegmentContent, StepReason};
+use polku_engine::time::Timestamp;
+
+use super::super::auth::{self, Action};
+use super::super::{AppState, PageQuery};
+use super::{forbidden_page, frame, now, private, show_client, signed_in_bar, signed_in_post};
+use crate::maps::{say, Word};
+
+fn content(c: &SegmentContent, lang: Lang) -> String {
+    match c {
+        SegmentContent::None => say(Word::ContentNone, lang).to_owned(),
+        SegmentContent::Added => say(Word::ContentAdded, lang).to_owned(),
+        SegmentContent::Changed { attributes } => {
+            format!("{} {}", say(Word::ContentChanged, lang), attributes.join(", "))
+        }
+        SegmentContent::Removed { reason: Some(reason) } => {
+            format!("{} ({reason})", say(Word::ContentRemoved, lang))
+        }
+        SegmentContent::Removed { reason: None } => say(Word::ContentRemoved, lang).to_owned(),
+    }
+}
+
+fn condition(step: &StepReason, lang: Lang) -> String {
+    match &step.condition {
+        None => "–".to_owned(),
+        Some(c) => format!(
+            "{} {}{}: {}",
+            say(Word::Condition, lang),
+            if c.negated { "ei " } else { "" },
+            c.fact,
+            say(if c.holds { Word::Holds } else { Word::DoesNotHold }, lang)
+        ),
+    }
+}
+
+/// `POST /staff/explain`: fields `client` (pseudonym), `purpose`, `case`, optional `date`
+/// (YYYY-MM-DD, today by default) and `step`.
+pub async fn explain(
+    State(state): State<AppState>,
+    query: PageQuery,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let (choice, fields, session) = match signed_in_post(&state, &query, &headers, &uri, &body) {
+        Ok(post) => post,
+        Err(refused) => return *refused,
+    };
+    let lang = choice.lang;
+    let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
+    if purpose.is_empty() {
+        return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
+    }
+    let allowed = state.api().and_then(|api| {
+        let (owner, unit) = api.tracker.case_owner(&case)?;
+        auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
+        Some((api, owner))
+    });
+    let Some((api, owner)) = allowed else {
+        return forbidden_page(&state, &uri, choice);
+    };
+    let date = get("date");
+    let at = match Timestamp::parse(&date) {
+        Some(t) => t.end_of_local_day().0,
+        None => now(),
+    };
+    let step = Some(get("step")).filter(|s| !s.is_empty());
+    let actor = session.principal.actor(&purpose, "");
+    let (tracker, pseudonym) = (api.tracker.clone(), owner.clone());
+    let wanted = step.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let pseudonym = tracker.pseudonym(&pseudonym)?;
+        let explanation = tracker.explain(&pseudonym, &actor, at, wanted.as_deref())?;
+        let versions = tracker.with(|t| t.stored_versions())?;
+        Ok::<_, polku_store::tracker::TrackerError>((explanation, versions))
+    })
+    .await;
+    let (explanation, versions) = match read {
+        Ok(Ok(found)) => found,
+        _ => return forbidden_page(&state, &uri, choice),
+    };
+    let reason = explanation.as_ref().and_then(|e| e.cases.iter().find(|c| c.case == case));
+    let (y, m, d) = Timestamp(at).local_date();
+    let day = format!("{y:04}-{m:02}-{d:02}");
+    // Every step the case's process has, for the choice of one.
+    let all_steps: Vec<(String, String)> = state
+        .api()
+        .and_then(|_| {
+            state.model().model.processes.get(reason.map_or("", |r| r.process.as_str())).cloned()
+        })
+        .map(|p| p.generic.steps.iter().map(|s| (s.name.clone(), s.title.clone())).collect())
+        .unwrap_or_default();
+    let body = html! {
+        (signed_in_bar(&session, lang))
+        h1 { (say(Word::WhyThisPlan, lang)) }
+        form.explain-choice method="post" action="/staff/explain" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="client" value=(owner);
+            input type="hidden" name="purpose" value=(purpose);
+            input type="hidden" name="case" value=(case);
+            label { (say(Word::OnDate, lang)) " " input type="date" name="date" value=(day); }
+            label {
+                (say(Word::Step, lang)) " "
+                select name="step" {
+                    option value="" { (say(Word::AllSteps, lang)) }
+                    @for (name, title) in &all_steps {
+                        option value=(name) selected[step.as_deref() == Some(name.as_str())] { (title) }
+                    }
+                }
+            }
+            button type="submit" { (say(Word::Show, lang)) }
+        }
+        @match reason {
+            None => { p.notice.failed role="status" { (say(Word::NoCaseThen, lang)) } }
+            Some(r) => {
+                section.explanation {
+                    h2 { (r.process_title) }
+                    dl.case-facts {
+                        dt { (say(Word::ModelVersion, lang)) }
+                        dd {
+                            @let v = versions.iter().find(|v| v.hash == r.model_version);
+                            @if let Some(v) = v { "@" (v.id) " " }
+                            code { (&r.model_version[..r.model_version.len().min(12)]) }
+                            @if let Some(v) = v.filter(|v| !v.note.is_empty()) { " – " (v.note) }
+                        }
+                        @if let (Some(segment), Some(d)) = (&r.segment, &r.decided) {
+                            dt { (say(Word::Segment, lang)) } dd.segment { (segment) }
+                            dt { (say(Word::SegmentDecided, lang)) }
+                            dd.decided {
+                                (say(match d.how { "assessed" => Word::DecidedAssessed, "changed" => Word::DecidedChanged, _ => Word::DecidedOpened }, lang))
+                                " " (d.at.get(..10).unwrap_or(&d.at))
+                                @if let Some(by) = &d.by { ", " (say(Word::DecidedBy, lang)) " " (by) }
+                                @if let Some(reason) = &d.reason { " (" (reason) ")" }
+                            }
+                        }
+                    }
+                    table.explain-steps {
+                        caption { (say(Word::Steps, lang)) " " (day) }
+                        thead { tr {
+                            th scope="col" { (say(Word::Step, lang)) }
+                            th scope="col" { (say(Word::PlannedStep, lang)) }
+                            th scope="col" { (say(Word::InGeneric, lang)) }
+                            th scope="col" { (say(Word::SegmentContent, lang)) }
+                            th scope="col" { (say(Word::FactCondition, lang)) }
+                            th scope="col" { (say(Word::DoneByThen, lang)) }
+                        } }
+                        tbody {
+                            @for s in &r.steps {
+                                tr.planned[s.planned] {
+                                    th scope="row" { (if s.title.is_empty() { &s.step } else { &s.title }) }
+                                    td { (say(if s.planned { Word::Yes } else { Word::No }, lang)) @if s.planned && !s.required { " (" (say(Word::Optional, lang)) ")" } }
+                                    td { (say(if s.generic { Word::Yes } else { Word::No }, lang)) }
+                                    td { (content(&s.segment_content, lang)) }
+                                    td { (condition(s, lang)) }
+                                    td { (s.done) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action="/staff/client" {
+            input type="hidden" name="csrf" value=(session.csrf);
+            input type="hidden" name="client" value=(owner);
+            input type="hidden" name="purpose" value=(purpose);
+            button type="submit" { (say(Word::BackToClient, lang)) }
+        }
+    };
+    private(super::super::pages::page(frame(&state, &uri, lang, choice), body))
+}
