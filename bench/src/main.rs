@@ -43,6 +43,8 @@ fn main() -> Result<()> {
     let mut batches = vec![100usize, 500, 1000];
     let mut database = None;
     let mut url: Option<String> = None;
+    let mut peer_url: Option<String> = None;
+    let mut writers = 16usize;
     let mut tail = 0.1f64;
     let mut reuse = false;
     let mut days = 365u32;
@@ -74,6 +76,10 @@ fn main() -> Result<()> {
             }
             "--dir" => dir = PathBuf::from(iter.next().context("--dir needs a folder")?),
             "--url" => url = Some(iter.next().context("--url needs a database URL")?.clone()),
+            "--peer-url" => {
+                peer_url = Some(iter.next().context("--peer-url needs a database URL")?.clone())
+            }
+            "--writers" => writers = iter.next().context("--writers needs a number")?.parse()?,
             "--tail" => tail = iter.next().context("--tail needs a share")?.parse()?,
             "--reuse" => reuse = true,
             "--days" => days = iter.next().context("--days needs a number")?.parse()?,
@@ -82,6 +88,7 @@ fn main() -> Result<()> {
             "append" => command = Some("append"),
             "recover" => command = Some("recover"),
             "recover-open" => command = Some("recover-open"),
+            "pg-writers" => command = Some("pg-writers"),
             "snapshot" => command = Some("snapshot"),
             "parse" => command = Some("parse"),
             "nets" => command = Some("nets"),
@@ -103,6 +110,7 @@ fn main() -> Result<()> {
                 );
                 println!("       polku-bench append [--clients N] [--batches 100,1000] [--repeat N] [--dir DIR]");
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse] [--url postgres://…]");
+                println!("       polku-bench pg-writers --url postgres://… --peer-url postgres://… [--writers 16] [--batches 100] [--clients N]");
                 println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
@@ -137,6 +145,14 @@ fn main() -> Result<()> {
             &corpus,
             &database
                 .context("snapshot needs --database PATH (a copy of a store built by recover)")?,
+            batches.first().copied().unwrap_or(100),
+        ),
+        Some("pg-writers") => tracking::pg_writers(
+            &corpus,
+            &url.context("pg-writers needs --url (an empty PostgreSQL database)")?,
+            &peer_url.context("pg-writers needs --peer-url (another empty database)")?,
+            clients,
+            writers,
             batches.first().copied().unwrap_or(100),
         ),
         Some("recover-open") => tracking::recover_open(&corpus, &url.context("recover-open needs --url")?),

@@ -567,3 +567,106 @@ pub fn snapshot(corpus: &Path, db: &Path, batch: usize) -> Result<()> {
     );
     Ok(())
 }
+
+/// Concurrent durable writers on PostgreSQL: `writers` threads append batches of `batch`
+/// events each through one `TrackerService` (as the HTTP API does, group commit and all) into
+/// the empty database `url`, against `pgbench` running the same number of clients, each
+/// transaction inserting `batch` rows of the same size into a table of the same columns in the
+/// empty database `peer_url`.
+pub fn pg_writers(
+    corpus: &Path,
+    url: &str,
+    peer_url: &str,
+    clients: u32,
+    writers: usize,
+    batch: usize,
+) -> Result<()> {
+    let sources = corpus_sources(corpus)?;
+    let model = sources.compile().map_err(anyhow::Error::msg)?;
+    let events = stream_days(&model, clients, 7, 365)?;
+    // By case, so that a case's events stay in order in one writer's stream.
+    let mut streams = vec![Vec::new(); writers];
+    let mut bytes = 0usize;
+    for event in events {
+        bytes += serde_json::to_string(&event)?.len();
+        let part = polku_engine::projection::id_hash(&event.case) as usize % writers;
+        streams[part].push(event);
+    }
+    let total: usize = streams.iter().map(Vec::len).sum();
+    let body_len = bytes / total.max(1);
+    let store = polku_store::open(url)?;
+    if polku_store::EventStore::last_seq(polku_store::open(url)?.as_mut())? > 0 {
+        bail!("{url} already holds events: give an empty database");
+    }
+    let tracker = Tracker::open(store, &sources, &model, key())?;
+    let service = polku_store::TrackerService::new(tracker);
+    let t = Instant::now();
+    let stored: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = streams
+            .into_iter()
+            .map(|stream| {
+                let service = service.clone();
+                scope.spawn(move || -> Result<u64> {
+                    let actor = Actor::new("bench", "system");
+                    let mut stored = 0;
+                    for chunk in stream.chunks(batch) {
+                        stored += service.append(chunk.to_vec(), &actor, &|_| true)?.stored;
+                    }
+                    Ok(stored)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow::anyhow!("a writer panicked"))?)
+            .sum::<Result<u64>>()
+    })?;
+    let polku_took = t.elapsed().as_secs_f64();
+    let polku_rate = stored as f64 / polku_took;
+    println!(
+        "polku: {writers} writers, batches of {batch}: {stored} events in {polku_took:.2} s, {polku_rate:.0} events/s"
+    );
+
+    // The peer: the same number of clients and rows, each transaction `batch` INSERTed rows.
+    let psql = |sql: &str| -> Result<()> {
+        let out = std::process::Command::new("psql").args([peer_url, "-qc", sql]).output()?;
+        if !out.status.success() {
+            bail!("psql: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    psql("DROP TABLE IF EXISTS bench_events")?;
+    psql("CREATE TABLE bench_events (seq BIGSERIAL PRIMARY KEY, model BIGINT NOT NULL, body TEXT NOT NULL, hash BYTEA)")?;
+    let body = "x".repeat(body_len);
+    let hash = "ab".repeat(32);
+    let script = std::env::temp_dir().join(format!("polku-pgbench-{}.sql", std::process::id()));
+    std::fs::write(
+        &script,
+        format!(
+            "BEGIN;\nINSERT INTO bench_events (model, body, hash) SELECT 1, '{body}', '\\x{hash}'::bytea FROM generate_series(1, {batch});\nEND;\n"
+        ),
+    )?;
+    let per_client = (stored as usize / writers / batch).max(1);
+    let out = std::process::Command::new("pgbench")
+        .args(["-n", "-c", &writers.to_string(), "-j", "2", "-t", &per_client.to_string(), "-f"])
+        .arg(&script)
+        .arg(peer_url)
+        .output()?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("pgbench: {}{}", text, String::from_utf8_lossy(&out.stderr));
+    }
+    let tps: f64 = text
+        .lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|n| n.parse().ok())
+        .context("pgbench printed no tps")?;
+    let peer_rate = tps * batch as f64;
+    println!(
+        "pgbench: {writers} clients, {per_client} transactions of {batch} rows ({body_len}-byte bodies) each: {peer_rate:.0} rows/s"
+    );
+    println!("ratio: {:.2} (target at least 0.7)", polku_rate / peer_rate);
+    Ok(())
+}

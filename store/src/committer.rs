@@ -97,7 +97,9 @@ type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
 type AccessReply = SyncSender<Result<(), String>>;
 
 enum Job {
-    Append(Rows, Reply),
+    /// Rows to append, with the access-log row that records the append, written in the same
+    /// transaction (so that it costs no commit of its own) or not at all.
+    Append(Rows, Option<Access>, Reply),
     /// One access-log row; access rows waiting together share a commit.
     Access(Access, AccessReply),
     Run(Task),
@@ -161,12 +163,14 @@ impl Committer {
                 let mut tasks: Vec<Task> = Vec::new();
                 let mut follows: Vec<FollowReply> = Vec::new();
                 let mut rows_in_group = 0;
+                let mut logged: Vec<Access> = Vec::new();
                 let mut next = Some(first);
                 while let Some(job) = next.take() {
                     match job {
-                        Job::Append(rows, reply) => {
+                        Job::Append(rows, access, reply) => {
                             rows_in_group += rows.len();
                             group.push((rows, reply));
+                            logged.extend(access);
                         }
                         Job::Access(access, reply) => accesses.push((access, reply)),
                         Job::Run(task) => tasks.push(task),
@@ -191,6 +195,8 @@ impl Committer {
                         all.extend(rows);
                         replies.push(reply);
                     }
+                    let with_appends: Vec<Access> =
+                        access_rows.iter().cloned().chain(logged).collect();
                     let result = match &broken {
                         // Behind a batch the log moved under, this one was validated against
                         // the same stale state: it too may be tried again.
@@ -201,7 +207,7 @@ impl Committer {
                             "not written after an earlier failure: {earlier}"
                         ))),
                         None => {
-                            store.append_logged(after, &all, &access_rows).map_err(|e| match e {
+                            store.append_logged(after, &all, &with_appends).map_err(|e| match e {
                                 StoreError::Conflict { expected, found } => {
                                     Failure::Conflict { expected, found }
                                 }
@@ -335,7 +341,15 @@ impl Committer {
     /// Submits a batch; the ticket tells when it is durable.
     pub fn submit(&self, rows: Rows) -> Ticket {
         let (reply, answer) = sync_channel(1);
-        self.send(Job::Append(rows, reply));
+        self.send(Job::Append(rows, None, reply));
+        Ticket(answer)
+    }
+
+    /// Submits a batch with the access-log row that records it, written in the batch's own
+    /// transaction: durable with it, or not written when the batch is not.
+    pub fn submit_logged(&self, rows: Rows, access: Access) -> Ticket {
+        let (reply, answer) = sync_channel(1);
+        self.send(Job::Append(rows, Some(access), reply));
         Ticket(answer)
     }
 

@@ -41,7 +41,8 @@ impl From<postgres::Error> for StoreError {
 
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 /// The same tables as the SQLite store's, in one step (PostgreSQL came with schema 6).
-const MIGRATIONS: &[&str] = &["CREATE TABLE models (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE models (
         id BIGSERIAL PRIMARY KEY,
         hash TEXT NOT NULL UNIQUE,
         sources TEXT NOT NULL
@@ -105,7 +106,22 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE models (
         sealed BYTEA NOT NULL
     );
     CREATE INDEX kept_answers_case ON kept_answers (case_id);
-    CREATE INDEX kept_answers_expires ON kept_answers (expires);"];
+    CREATE INDEX kept_answers_expires ON kept_answers (expires);",
+    // 2: snapshots in parts, written and read as a stream: never whole in memory, and past
+    // the 1 GB a single value may hold. (A snapshot row whose `parts` is 0 holds its data in
+    // `data`, as before.) The parts are not compressed: the data is dense already.
+    "ALTER TABLE snapshots ADD COLUMN parts INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE snapshot_parts (
+        seq BIGINT NOT NULL,
+        part INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (seq, part)
+    );
+    ALTER TABLE snapshot_parts ALTER COLUMN data SET STORAGE EXTERNAL;",
+];
+
+/// The bytes of one stored part of a snapshot.
+const SNAPSHOT_PART: usize = 16 << 20;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -533,8 +549,22 @@ impl EventStore for PostgresStore {
     }
 
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
+        self.save_snapshot_with(seq, data.len() as u64, &mut |out| {
+            out.write_all(data).map_err(|e| StoreError::Snapshot(e.to_string()))
+        })
+    }
+
+    /// Writes the snapshot as it is encoded, in parts of [`SNAPSHOT_PART`] bytes, in the one
+    /// transaction that also drops the older ones: at most one part is held in memory.
+    fn save_snapshot_with(
+        &mut self,
+        seq: u64,
+        len: u64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let head = self.head;
         let mut tx = self.client.transaction()?;
-        let chain: Hash = match self.head {
+        let chain: Hash = match head {
             _ if seq == 0 => GENESIS,
             Some((at, hash)) if at == seq => hash,
             _ => {
@@ -551,25 +581,50 @@ impl EventStore for PostgresStore {
                 })?
             }
         };
+        let at = seq as i64;
+        tx.execute("DELETE FROM snapshot_parts WHERE seq = $1", &[&at])?;
+        let mut parts = Parts { tx: &mut tx, seq: at, part: 0, buffer: Vec::new(), written: 0 };
+        write(&mut parts)?;
+        parts.flush_part()?;
+        let (count, written) = (parts.part, parts.written);
+        if written != len {
+            return Err(StoreError::Snapshot(format!(
+                "the snapshot is {written} bytes, not the {len} announced"
+            )));
+        }
         tx.execute(
-            "INSERT INTO snapshots (seq, data, chain) VALUES ($1, $2, $3)
-             ON CONFLICT (seq) DO UPDATE SET data = excluded.data, chain = excluded.chain",
-            &[&(seq as i64), &data, &&chain[..]],
+            "INSERT INTO snapshots (seq, data, chain, parts) VALUES ($1, ''::bytea, $2, $3)
+             ON CONFLICT (seq) DO UPDATE SET data = excluded.data, chain = excluded.chain,
+                 parts = excluded.parts",
+            &[&at, &&chain[..], &count],
         )?;
-        tx.execute("DELETE FROM snapshots WHERE seq < $1", &[&(seq as i64)])?;
+        tx.execute("DELETE FROM snapshots WHERE seq < $1", &[&at])?;
+        tx.execute("DELETE FROM snapshot_parts WHERE seq < $1", &[&at])?;
         tx.commit()?;
         Ok(())
     }
 
+    /// Reads the newest snapshot a part at a time, as the reader asks for more.
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
-        let Some(row) = self
-            .client
-            .query_opt("SELECT seq, chain, data FROM snapshots ORDER BY seq DESC LIMIT 1", &[])?
+        let Some(row) = self.client.query_opt(
+            "SELECT seq, chain, parts, CASE WHEN parts = 0 THEN data END
+             FROM snapshots ORDER BY seq DESC LIMIT 1",
+            &[],
+        )?
         else {
             return Ok(false);
         };
-        let data: Vec<u8> = row.get(2);
-        f(row.get::<_, i64>(0) as u64, hash_of(row.get(1)), &mut data.as_slice())?;
+        let seq: i64 = row.get(0);
+        let chain = hash_of(row.get(1));
+        let parts: i32 = row.get(2);
+        if parts == 0 {
+            let data: Vec<u8> = row.get(3);
+            f(seq as u64, chain, &mut data.as_slice())?;
+            return Ok(true);
+        }
+        let mut reader =
+            PartReader { client: &mut self.client, seq, next: 0, parts, data: Vec::new(), at: 0 };
+        f(seq as u64, chain, &mut reader)?;
         Ok(true)
     }
 
@@ -771,6 +826,87 @@ impl EventStore for PostgresStore {
         // The rows' space is reclaimed by PostgreSQL's vacuum; the sets are encrypted under a
         // key the database never holds.
         Ok(self.client.execute("DELETE FROM kept_answers WHERE expires <= $1", &[&now])?)
+    }
+}
+
+/// Writes a snapshot's bytes as parts of [`SNAPSHOT_PART`] bytes in a transaction.
+struct Parts<'a, 'b> {
+    tx: &'a mut postgres::Transaction<'b>,
+    seq: i64,
+    part: i32,
+    buffer: Vec<u8>,
+    written: u64,
+}
+
+impl Parts<'_, '_> {
+    fn flush_part(&mut self) -> Result<(), StoreError> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        self.tx.execute(
+            "INSERT INTO snapshot_parts (seq, part, data) VALUES ($1, $2, $3)",
+            &[&self.seq, &self.part, &self.buffer],
+        )?;
+        self.part += 1;
+        self.buffer.clear();
+        Ok(())
+    }
+}
+
+impl std::io::Write for Parts<'_, '_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buffer.capacity() == 0 {
+            self.buffer.reserve_exact(SNAPSHOT_PART);
+        }
+        let room = SNAPSHOT_PART - self.buffer.len();
+        let taken = bytes.len().min(room);
+        self.buffer.extend_from_slice(&bytes[..taken]);
+        self.written += taken as u64;
+        if self.buffer.len() == SNAPSHOT_PART {
+            self.flush_part().map_err(std::io::Error::other)?;
+        }
+        Ok(taken)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a snapshot's parts in order, one query a part.
+struct PartReader<'a> {
+    client: &'a mut postgres::Client,
+    seq: i64,
+    next: i32,
+    parts: i32,
+    data: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for PartReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.data.len() {
+            if self.next == self.parts {
+                return Ok(0);
+            }
+            let row = self
+                .client
+                .query_opt(
+                    "SELECT data FROM snapshot_parts WHERE seq = $1 AND part = $2",
+                    &[&self.seq, &self.next],
+                )
+                .map_err(std::io::Error::other)?
+                .ok_or_else(|| {
+                    std::io::Error::other(format!("snapshot part {} is missing", self.next))
+                })?;
+            self.data = row.get(0);
+            self.at = 0;
+            self.next += 1;
+        }
+        let n = out.len().min(self.data.len() - self.at);
+        out[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 

@@ -290,7 +290,10 @@ impl TrackerService {
             } else {
                 self.0.in_flight.fetch_add(1, Ordering::SeqCst);
                 let writer = tracker.writer();
-                Some((writer.submit(rows), writer))
+                // The access row that records the batch goes in the batch's transaction.
+                let access =
+                    Access::by(actor, "ingest", None, &format!("{} events", result.stored));
+                Some((writer.submit_logged(rows, access), writer))
             }
         };
         let Some((ticket, writer)) = submitted else { return Ok(result) };
@@ -302,7 +305,6 @@ impl TrackerService {
                 tracker.advance(seq);
                 let due = tracker.unsnapshotted() >= self.0.snapshot_every;
                 drop(tracker);
-                let _ = self.log(actor, "ingest", None, &format!("{} events", result.stored));
                 if due {
                     self.snapshot_in_background();
                 }

@@ -179,6 +179,42 @@ fn snapshots_replace_older_ones_and_record_the_chain(mut f: Fresh) {
             Ok(())
         })
         .unwrap();
+    // A large one, written and read as a stream (PostgreSQL keeps it in parts of 16 MiB).
+    let len = 40 << 20;
+    let byte = |i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8;
+    f.store
+        .save_snapshot_with(4, len as u64, &mut |w| {
+            let block: Vec<u8> = (0..len).map(byte).collect();
+            for piece in block.chunks(1 << 16) {
+                w.write_all(piece).unwrap();
+            }
+            Ok(())
+        })
+        .unwrap();
+    f.store
+        .read_snapshot(&mut |seq, _, data| {
+            assert_eq!(seq, 4);
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).unwrap();
+            assert_eq!(bytes.len(), len);
+            assert!(bytes.iter().enumerate().all(|(i, b)| *b == byte(i)), "the bytes as written");
+            Ok(())
+        })
+        .unwrap();
+    // One that ends short of its announced length is refused, and the one before stays.
+    let short = f.store.save_snapshot_with(5, 10, &mut |w| {
+        w.write_all(b"short").unwrap();
+        Ok(())
+    });
+    assert!(short.is_err());
+    let mut kept = 0;
+    f.store
+        .read_snapshot(&mut |seq, _, _| {
+            kept = seq;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(kept, 4, "a failed snapshot leaves the one before");
 }
 
 fn the_access_log_is_chained_filtered_and_newest_first(mut f: Fresh) {

@@ -512,6 +512,15 @@ async fn events_are_idempotent_and_answered_per_event() {
         r#"{"id":"e-2","case":"ei-avattu","occurred":"2026-11-02T10:00:00+02:00","recorded":"2026-11-02T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}"#
     );
     let digest = f.tracker.digest();
+    let ingests = |f: &Fixture| {
+        f.tracker
+            .with(|t| t.access_log(None, 100_000).expect("access log"))
+            .into_iter()
+            .filter(|a| a.action == "ingest")
+            .map(|a| a.detail)
+            .collect::<Vec<_>>()
+    };
+    let logged = ingests(&f).len();
     let (status, body) =
         f.call("POST", "/api/v1/events", Some(&system), Some("application/x-ndjson"), &lines).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -519,6 +528,10 @@ async fn events_are_idempotent_and_answered_per_event() {
     // A record system may send an event before its case's opening (it is put in its place
     // when the opening arrives).
     assert_eq!(json["stored"], 2, "{body}");
+    // The batch's access row is written with it.
+    let after_batch = ingests(&f);
+    assert_eq!(after_batch.len(), logged + 1, "{after_batch:?}");
+    assert!(after_batch.contains(&"2 events".to_owned()), "{after_batch:?}");
     assert_eq!(json["unreadable"][0]["line"], 3, "{body}");
     assert_ne!(f.tracker.digest(), digest);
     let after = f.tracker.digest();
