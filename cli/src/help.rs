@@ -297,6 +297,12 @@ pub fn finnish(command: Command) -> Command {
                 .mut_subcommand("snapshot", |s| {
                     s.about("Kirjoita tilannevedos nyt, jotta seuraava käynnistys lukee vähemmän lokia")
                 })
+                .mut_subcommand("retain", |s| {
+                    s.about("Poista asiakastiedot tapauksista, jotka päättyivät kauemmin sitten kuin polku.toml:n [retention] ne säilyttää: tapahtumat poistuvat, raporttien jakaumat ja siirtymät säilyvät ennallaan (päivätason segmenttihistorioina ilman tunnisteita), asiakkaat, joilla ei jää tapauksia, poistuvat, samoin omaa aikaansa vanhemmat käyttölokin rivit. Tapahtumaloki ja käyttöloki ketjutetaan uudelleen; viimeisimmät tiivisteet ennen ja jälkeen kirjataan.")
+                        .mut_arg("as_of", |a| a.help("Tämän päivän (VVVV-KK-PP) mukaan; oletus tänään"))
+                        .mut_arg("dry_run", |a| a.help("Laske, mitä poistuisi, poistamatta mitään"))
+                        .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))
+                })
                 .mut_subcommand("models", |s| {
                     s.about("Tallennetut malliversiot: numero, tiiviste, milloin ensin tallennettu, kieliversio, muistiinpano ja montako avointa tapausta kussakin")
                         .mut_arg("format", |a| a.help("Tulosteen muoto: human tai json"))

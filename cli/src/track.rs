@@ -54,6 +54,8 @@ pub enum OutFormat {
 /// The model, its sources for the store, and where its data lives.
 pub(crate) struct Setup {
     pub(crate) model: polku_engine::Model,
+    /// `[retention]` of the model's `polku.toml`.
+    retention: polku_store::tracker::Retention,
     sources: ModelSources,
     database: String,
     pub(crate) key: PseudonymKey,
@@ -85,7 +87,8 @@ pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
         }
     }
     let model = polku_engine::compile(&checked.files);
-    Ok(Some(Setup { model, sources, database: tracking.database, key }))
+    let retention = checked.config()?.retention;
+    Ok(Some(Setup { model, retention, sources, database: tracking.database, key }))
 }
 
 /// Whether a command writes to the store or only reads it.
@@ -724,6 +727,21 @@ pub enum StoreCommand {
     Info,
     /// Write a snapshot now, so that the next start reads less of the log.
     Snapshot,
+    /// Remove the client data of cases closed longer ago than [retention] in polku.toml keeps
+    /// it: their events go, the reports' distributions and transitions stay as they were
+    /// (kept as day-level segment histories without ids), clients left without cases are
+    /// dropped, and so are access-log rows older than their own time. The event log and the
+    /// access log are chained anew; the heads before and after are recorded.
+    Retain {
+        /// As of this day (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Count what would go without removing anything.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: OutFormat,
+    },
     /// The stored model versions: number, content hash, when first stored, language
     /// version, note, and how many open cases run under each.
     Models {
@@ -768,8 +786,9 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
         return crate::verify::backup(args, out, lang);
     }
     let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let retention = setup.retention.clone();
     let use_ = match command {
-        StoreCommand::Snapshot => Use::Write,
+        StoreCommand::Snapshot | StoreCommand::Retain { .. } => Use::Write,
         StoreCommand::Info
         | StoreCommand::Models { .. }
         | StoreCommand::AccessLog { .. }
@@ -779,6 +798,66 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     let (mut tracker, _) = open_tracker(setup, use_, lang)?;
     match command {
         StoreCommand::Info => print_json(&tracker.info()?)?,
+        StoreCommand::Retain { as_of, dry_run, format } => {
+            if !retention.is_set() {
+                anyhow::bail!(
+                    "{}",
+                    say(
+                        lang,
+                        "polku.toml sets no [retention]: nothing is removed (closed_case_years, unit_years, access_log_years)",
+                        "polku.toml ei aseta [retention]-kohtaa: mitään ei poisteta (closed_case_years, unit_years, access_log_years)"
+                    )
+                );
+            }
+            let at = match as_of {
+                Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
+                None => now(),
+            };
+            let report = tracker.retain(&retention, at, *dry_run, &actor(args))?;
+            if *format == OutFormat::Json {
+                print_json(&report)?;
+            } else {
+                outln!(
+                    "{} {}: {} {}, {} {}, {} {}, {} {}",
+                    if report.dry_run {
+                        say(lang, "Would be removed as of", "Poistettaisiin päivänä")
+                    } else {
+                        say(lang, "Removed as of", "Poistettu päivänä")
+                    },
+                    report.as_of,
+                    report.cases,
+                    say(lang, "closed cases", "päättynyttä tapausta"),
+                    report.events,
+                    say(lang, "events", "tapahtumaa"),
+                    report.clients,
+                    say(
+                        lang,
+                        "clients with no other case",
+                        "asiakasta, joilla ei ole muita tapauksia"
+                    ),
+                    report.access_rows,
+                    say(lang, "access-log rows", "käyttölokin riviä"),
+                );
+                if let Some(c) = &report.compaction {
+                    outln!(
+                        "{}: {} {} → {} {}",
+                        say(lang, "event log head", "tapahtumalokin viimeisin tiiviste"),
+                        c.events_before.0,
+                        c.events_before.1,
+                        c.events_after.0,
+                        c.events_after.1
+                    );
+                    outln!(
+                        "{}: {} {} → {} {}",
+                        say(lang, "access log head", "käyttölokin viimeisin tiiviste"),
+                        c.access_before.0,
+                        c.access_before.1,
+                        c.access_after.0,
+                        c.access_after.1
+                    );
+                }
+            }
+        }
         StoreCommand::Models { format } => {
             let versions = tracker.stored_versions()?;
             if *format == OutFormat::Json {

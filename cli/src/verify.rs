@@ -147,6 +147,7 @@ pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> 
     }
     let mut store = polku_store::open(&database)?;
     let verification = chain::verify(store.as_mut())?;
+    let compactions = store.compactions()?;
     let intact = verification.intact();
     if format == OutFormat::Json {
         let value = serde_json::json!({
@@ -154,6 +155,7 @@ pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> 
             "events": chain_json(&verification.events),
             "access_log": chain_json(&verification.access_log),
             "snapshot": verification.snapshot,
+            "compactions": compactions,
         });
         let mut out = std::io::stdout().lock();
         serde_json::to_writer_pretty(&mut out, &value)?;
@@ -211,6 +213,29 @@ pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> 
                     say(lang, "agrees with the chain", "kohdalla vastaa ketjua")
                 );
             }
+        }
+        // Client data removed by retention rewrote the logs: a head recorded before is matched
+        // here to the head that followed it.
+        for c in &compactions {
+            outln!(
+                "{} {}: {} {}, {} {}; {} {} {} → {} {}; {} {} {} → {} {}",
+                say(lang, "Client data removed", "Asiakastietoja poistettu"),
+                c.at,
+                c.removed_events,
+                say(lang, "events", "tapahtumaa"),
+                c.removed_access_rows,
+                say(lang, "access rows", "käyttölokin riviä"),
+                say(lang, "event log head", "tapahtumalokin viimeisin"),
+                c.events_before.0,
+                c.events_before.1,
+                c.events_after.0,
+                c.events_after.1,
+                say(lang, "access log head", "käyttölokin viimeisin"),
+                c.access_before.0,
+                c.access_before.1,
+                c.access_after.0,
+                c.access_after.1
+            );
         }
         if intact {
             outln!(

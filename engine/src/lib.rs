@@ -40,6 +40,7 @@ pub mod plan;
 pub mod pnml;
 pub mod projection;
 pub mod pseudonym;
+pub mod retention;
 pub mod rules;
 pub mod simulate;
 pub mod time;

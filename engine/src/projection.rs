@@ -229,6 +229,9 @@ pub struct Projection {
     pub client_index: HashMap<[u8; 32], u32, FxBuild>,
     pub client_cases: Vec<Vec<u32>>,
     pub events: u64,
+    /// What the cases whose client data was removed left for the reports, with how many cases
+    /// left each ([`crate::retention`]); loaded from the store, not kept in snapshots.
+    pub retained: Vec<(crate::retention::RetainedHistory, u64)>,
 }
 
 fn pseudonym_bytes(text: &str) -> [u8; 32] {
@@ -1054,12 +1057,34 @@ impl Projection {
             let segment = self.segment_at(case, exec, at);
             *counts.entry((exec.segmentation, case.unit, segment)).or_default() += 1;
         }
-        let mut rows: Vec<SegmentCount> = counts
+        let mut named: HashMap<(String, String, String), u64> = HashMap::new();
+        for ((segmentation, unit, segment), cases) in counts {
+            let key = (
+                self.names.get(segmentation).to_owned(),
+                self.names.get(unit).to_owned(),
+                self.names.get(segment).to_owned(),
+            );
+            *named.entry(key).or_default() += cases;
+        }
+        // The cases whose client data was removed, as they left their histories.
+        let day = crate::retention::local_day(at);
+        for (history, cases) in &self.retained {
+            if history.open_on(day) {
+                total += cases;
+                let key = (
+                    history.segmentation.clone(),
+                    history.unit.clone(),
+                    history.segment_on(day).to_owned(),
+                );
+                *named.entry(key).or_default() += cases;
+            }
+        }
+        let mut rows: Vec<SegmentCount> = named
             .into_iter()
             .map(|((segmentation, unit, segment), cases)| SegmentCount {
-                segmentation: self.names.get(segmentation).to_owned(),
-                unit: self.names.get(unit).to_owned(),
-                segment: self.names.get(segment).to_owned(),
+                segmentation,
+                unit,
+                segment,
                 cases,
             })
             .collect();
@@ -1092,10 +1117,34 @@ impl Projection {
             };
             *counts.entry((exec.segmentation, before, after)).or_default() += 1;
         }
-        let mut rows: Vec<TransitionCount> = counts
+        let mut named: HashMap<(String, String, String), u64> = HashMap::new();
+        for ((segmentation, from, to), cases) in counts {
+            *named.entry((self.names.get(segmentation).to_owned(), from, to)).or_default() += cases;
+        }
+        // The cases whose client data was removed, as they left their histories.
+        let (first, last) = (crate::retention::local_day(start), crate::retention::local_day(end));
+        for (history, cases) in &self.retained {
+            if history.opened > last {
+                continue;
+            }
+            let before = if history.opened > first {
+                NEW.to_owned()
+            } else if !history.open_on(first) {
+                continue;
+            } else {
+                history.segment_on(first).to_owned()
+            };
+            let after = if history.open_on(last) {
+                history.segment_on(last).to_owned()
+            } else {
+                CLOSED.to_owned()
+            };
+            *named.entry((history.segmentation.clone(), before, after)).or_default() += cases;
+        }
+        let mut rows: Vec<TransitionCount> = named
             .into_iter()
             .map(|((segmentation, from, to), cases)| TransitionCount {
-                segmentation: self.names.get(segmentation).to_owned(),
+                segmentation,
                 from,
                 to,
                 cases,
@@ -1314,6 +1363,13 @@ impl Projection {
             h.bytes(&rt.closed.unwrap_or(i64::MIN).to_le_bytes());
         }
         h.bytes(&self.events.to_le_bytes());
+        let mut retained: Vec<&(crate::retention::RetainedHistory, u64)> =
+            self.retained.iter().collect();
+        retained.sort();
+        for (history, cases) in retained {
+            h.str(&serde_json::to_string(history).unwrap_or_default());
+            h.bytes(&cases.to_le_bytes());
+        }
         h.0
     }
 }

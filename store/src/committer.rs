@@ -264,13 +264,22 @@ impl Committer {
                                 records.push(record);
                                 Ok(())
                             })
-                            .map(|()| {
-                                if let Some(last) = records.last() {
+                            .map_err(|e| e.to_string())
+                            .and_then(|()| match records.last() {
+                                Some(last) => {
                                     after = last.seq;
+                                    Ok(records)
                                 }
-                                records
-                            })
-                            .map_err(|e| e.to_string()),
+                                // A log shorter than this writer's last was rewritten (client
+                                // data removed by another server): the state must be rebuilt.
+                                None => match store.last_seq() {
+                                    Ok(last) if last < after => Err(format!(
+                                        "the event log was rewritten (now {last} events, was {after}): the state is rebuilt"
+                                    )),
+                                    Ok(_) => Ok(records),
+                                    Err(e) => Err(e.to_string()),
+                                },
+                            }),
                     };
                     let _ = reply.send(result);
                 }

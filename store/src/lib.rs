@@ -235,6 +235,54 @@ pub trait EventStore: Send {
     ) -> Result<Vec<answers::KeptAnswers>, StoreError>;
     /// Deletes the answer sets expired at `now`, overwriting what they took; how many.
     fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError>;
+    /// Removes expired client data in one transaction ([`Compaction`]): the event log is
+    /// replaced by the events kept, renumbered from 1 and chained anew; the histories the
+    /// removed cases left are added to those kept; snapshots are dropped (the state must be
+    /// rebuilt); access-log rows older than the cut-off go the same way. The heads before and
+    /// after are recorded ([`EventStore::compactions`]), so that a head recorded elsewhere
+    /// before can still be matched.
+    fn compact(&mut self, compaction: &Compaction) -> Result<CompactionRecord, StoreError> {
+        let _ = compaction;
+        Err(StoreError::Other("this store cannot remove client data".to_owned()))
+    }
+    /// The histories removed cases left (JSON of
+    /// [`polku_engine::retention::RetainedHistory`]) with how many cases left each.
+    fn retained(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(Vec::new())
+    }
+    /// Every compaction, oldest first.
+    fn compactions(&mut self) -> Result<Vec<CompactionRecord>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What removing expired client data writes ([`EventStore::compact`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// When (RFC 3339).
+    pub at: String,
+    /// The events kept, in their order.
+    pub keep: Vec<NewRecord>,
+    /// The histories the removed cases left, as JSON, with their counts.
+    pub retained: Vec<(String, u64)>,
+    pub removed_cases: u64,
+    /// Access-log rows written before this moment (RFC 3339, as the rows' `at`) are removed;
+    /// `None` keeps them all.
+    pub access_before: Option<String>,
+}
+
+/// A compaction as recorded: what went, and each log's head before and after (row, hash in
+/// hex; row 0 for an empty log).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CompactionRecord {
+    pub at: String,
+    pub removed_cases: u64,
+    pub removed_events: u64,
+    pub removed_access_rows: u64,
+    pub events_before: (u64, String),
+    pub events_after: (u64, String),
+    pub access_before: (u64, String),
+    pub access_after: (u64, String),
 }
 
 pub use polku_engine::markers::extract::ClientKey;

@@ -118,6 +118,15 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (seq, part)
     );
     ALTER TABLE snapshot_parts ALTER COLUMN data SET STORAGE EXTERNAL;",
+    // 3: retention: what removed cases left for the reports, and each compaction's heads.
+    "CREATE TABLE retained (
+        history TEXT PRIMARY KEY,
+        cases BIGINT NOT NULL
+    );
+    CREATE TABLE compactions (
+        id BIGSERIAL PRIMARY KEY,
+        record TEXT NOT NULL
+    );",
 ];
 
 /// The bytes of one stored part of a snapshot.
@@ -426,6 +435,40 @@ fn client_key(bytes: &[u8]) -> Result<crate::ClientKey, StoreError> {
         .map_err(|_| StoreError::Other("marker_proposals: a client that is not 32 bytes".into()))
 }
 
+/// Appends `records` after row `after` (whose hash is `prev`) with one binary `COPY`, encoded
+/// here and handed over in one piece, with no round trip per row; the last row's hash.
+fn copy_events(
+    tx: &mut Transaction<'_>,
+    after: u64,
+    mut prev: Hash,
+    records: &[NewRecord],
+) -> Result<Hash, StoreError> {
+    let mut seq = after;
+    let mut data = Vec::with_capacity(
+        COPY_HEADER.len() + records.iter().map(|r| r.body.len() + 64).sum::<usize>() + 2,
+    );
+    data.extend_from_slice(COPY_HEADER);
+    for NewRecord { model, body } in records {
+        seq += 1;
+        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+        data.extend_from_slice(&4i16.to_be_bytes());
+        for field in
+            [&(seq as i64).to_be_bytes()[..], &model.to_be_bytes()[..], body.as_bytes(), &prev[..]]
+        {
+            let length = i32::try_from(field.len())
+                .map_err(|_| StoreError::Other(format!("event {seq} is too large to store")))?;
+            data.extend_from_slice(&length.to_be_bytes());
+            data.extend_from_slice(field);
+        }
+    }
+    data.extend_from_slice(&(-1i16).to_be_bytes());
+    let mut sink = tx.copy_in("COPY events (seq, model, body, hash) FROM STDIN BINARY")?;
+    std::io::Write::write_all(&mut sink, &data)
+        .map_err(|e| StoreError::Backend(format!("COPY: {e}")))?;
+    sink.finish()?;
+    Ok(prev)
+}
+
 impl EventStore for PostgresStore {
     fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
@@ -452,34 +495,8 @@ impl EventStore for PostgresStore {
         };
         let mut seq = after;
         if records.len() >= COPY_FROM {
-            // Many rows: one binary COPY, encoded here and handed over in large pieces, with
-            // no round trip per row.
-            let mut data = Vec::with_capacity(
-                COPY_HEADER.len() + records.iter().map(|r| r.body.len() + 64).sum::<usize>() + 2,
-            );
-            data.extend_from_slice(COPY_HEADER);
-            for NewRecord { model, body } in records {
-                seq += 1;
-                prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
-                data.extend_from_slice(&4i16.to_be_bytes());
-                for field in [
-                    &(seq as i64).to_be_bytes()[..],
-                    &model.to_be_bytes()[..],
-                    body.as_bytes(),
-                    &prev[..],
-                ] {
-                    let length = i32::try_from(field.len()).map_err(|_| {
-                        StoreError::Other(format!("event {seq} is too large to store"))
-                    })?;
-                    data.extend_from_slice(&length.to_be_bytes());
-                    data.extend_from_slice(field);
-                }
-            }
-            data.extend_from_slice(&(-1i16).to_be_bytes());
-            let mut sink = tx.copy_in("COPY events (seq, model, body, hash) FROM STDIN BINARY")?;
-            std::io::Write::write_all(&mut sink, &data)
-                .map_err(|e| StoreError::Backend(format!("COPY: {e}")))?;
-            sink.finish()?;
+            prev = copy_events(&mut tx, seq, prev, records)?;
+            seq += records.len() as u64;
         } else if !records.is_empty() {
             let insert =
                 tx.prepare("INSERT INTO events (seq, model, body, hash) VALUES ($1, $2, $3, $4)")?;
@@ -626,6 +643,90 @@ impl EventStore for PostgresStore {
             PartReader { client: &mut self.client, seq, next: 0, parts, data: Vec::new(), at: 0 };
         f(seq as u64, chain, &mut reader)?;
         Ok(true)
+    }
+
+    fn compact(&mut self, c: &crate::Compaction) -> Result<crate::CompactionRecord, StoreError> {
+        let hex = |h: &[u8]| polku_engine::pseudonym::to_hex(h);
+        let mut tx = self.client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ACCESS_LOCK])?;
+        let head = |tx: &mut Transaction<'_>, sql: &str| -> Result<(u64, String), StoreError> {
+            Ok(tx.query_opt(sql, &[])?.map_or((0, String::new()), |r| {
+                (
+                    r.get::<_, i64>(0) as u64,
+                    r.get::<_, Option<Vec<u8>>>(1).map(|h| hex(&h)).unwrap_or_default(),
+                )
+            }))
+        };
+        let events_before =
+            head(&mut tx, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?;
+        let access_before =
+            head(&mut tx, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?;
+        tx.execute("DELETE FROM events", &[])?;
+        let last =
+            if c.keep.is_empty() { GENESIS } else { copy_events(&mut tx, 0, GENESIS, &c.keep)? };
+        let events_after =
+            if c.keep.is_empty() { (0, String::new()) } else { (c.keep.len() as u64, hex(&last)) };
+        let add = tx.prepare(
+            "INSERT INTO retained (history, cases) VALUES ($1, $2)
+             ON CONFLICT (history) DO UPDATE SET cases = retained.cases + excluded.cases",
+        )?;
+        for (history, cases) in &c.retained {
+            tx.execute(&add, &[history, &(*cases as i64)])?;
+        }
+        tx.execute("DELETE FROM snapshot_parts", &[])?;
+        tx.execute("DELETE FROM snapshots", &[])?;
+        let mut removed_access = 0;
+        if let Some(cutoff) = &c.access_before {
+            let kept: Vec<Access> = tx
+                .query(
+                    &format!("SELECT {ACCESS_FIELDS} FROM access_log WHERE at >= $1 ORDER BY id"),
+                    &[cutoff],
+                )?
+                .iter()
+                .map(|r| access(r, 0))
+                .collect();
+            removed_access = access_before.0.saturating_sub(kept.len() as u64);
+            tx.execute("DELETE FROM access_log", &[])?;
+            insert_accesses(&mut tx, &kept)?;
+        }
+        let access_after =
+            head(&mut tx, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?;
+        let record = crate::CompactionRecord {
+            at: c.at.clone(),
+            removed_cases: c.removed_cases,
+            removed_events: events_before.0.saturating_sub(c.keep.len() as u64),
+            removed_access_rows: removed_access,
+            events_before,
+            events_after,
+            access_before,
+            access_after,
+        };
+        let text = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+        tx.execute("INSERT INTO compactions (record) VALUES ($1)", &[&text])?;
+        tx.commit()?;
+        self.head = if c.keep.is_empty() { None } else { Some((c.keep.len() as u64, last)) };
+        Ok(record)
+    }
+
+    fn retained(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        Ok(self
+            .client
+            .query("SELECT history, cases FROM retained ORDER BY history", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect())
+    }
+
+    fn compactions(&mut self) -> Result<Vec<crate::CompactionRecord>, StoreError> {
+        self.client
+            .query("SELECT record FROM compactions ORDER BY id", &[])?
+            .iter()
+            .map(|r| {
+                serde_json::from_str(r.get::<_, &str>(0))
+                    .map_err(|e| StoreError::Other(e.to_string()))
+            })
+            .collect()
     }
 
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {

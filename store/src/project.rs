@@ -81,6 +81,9 @@ pub struct Config {
     pub database: DatabaseSection,
     #[serde(default)]
     pub privacy: PrivacySection,
+    /// How long client data is kept (`polku store retain`).
+    #[serde(default)]
+    pub retention: crate::tracker::Retention,
     /// Sign-in for people through the region's identity provider.
     #[serde(default)]
     pub oidc: Option<OidcSection>,

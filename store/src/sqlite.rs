@@ -119,6 +119,15 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     CREATE INDEX kept_answers_case ON kept_answers (case_id);
     CREATE INDEX kept_answers_expires ON kept_answers (expires);"),
+    // 7: retention: what removed cases left for the reports, and each compaction's heads.
+    sql("CREATE TABLE retained (
+        history TEXT PRIMARY KEY,
+        cases INTEGER NOT NULL
+    );
+    CREATE TABLE compactions (
+        id INTEGER PRIMARY KEY,
+        record TEXT NOT NULL
+    );"),
 ];
 
 /// Rows hashed per read while an existing log is chained.
@@ -802,6 +811,119 @@ impl EventStore for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn compact(&mut self, c: &crate::Compaction) -> Result<crate::CompactionRecord, StoreError> {
+        let hex = |h: &Hash| polku_engine::pseudonym::to_hex(h);
+        let head = |tx: &rusqlite::Transaction<'_>,
+                    table: &str,
+                    key: &str|
+         -> Result<(u64, String), StoreError> {
+            let row: Option<(i64, Option<Vec<u8>>)> = tx
+                .query_row(
+                    &format!("SELECT {key}, hash FROM {table} ORDER BY {key} DESC LIMIT 1"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.map_or((0, String::new()), |(k, h)| {
+                (k as u64, h.map(|h| polku_engine::pseudonym::to_hex(&h)).unwrap_or_default())
+            }))
+        };
+        // What is deleted is overwritten in the file.
+        self.conn.execute_batch("PRAGMA secure_delete = ON")?;
+        let result = (|| -> Result<crate::CompactionRecord, StoreError> {
+            let tx =
+                self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let events_before = head(&tx, "events", "seq")?;
+            let access_before = head(&tx, "access_log", "id")?;
+            tx.execute("DELETE FROM events", [])?;
+            let mut prev = GENESIS;
+            {
+                let mut insert = tx.prepare(
+                    "INSERT INTO events (seq, model, body, hash) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (i, NewRecord { model, body }) in c.keep.iter().enumerate() {
+                    let seq = i as u64 + 1;
+                    prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+                    insert.execute(params![seq as i64, model, body, &prev[..]])?;
+                }
+            }
+            let events_after = if c.keep.is_empty() {
+                (0, String::new())
+            } else {
+                (c.keep.len() as u64, hex(&prev))
+            };
+            {
+                let mut add = tx.prepare(
+                    "INSERT INTO retained (history, cases) VALUES (?1, ?2)
+                     ON CONFLICT (history) DO UPDATE SET cases = cases + excluded.cases",
+                )?;
+                for (history, cases) in &c.retained {
+                    add.execute(params![history, *cases as i64])?;
+                }
+            }
+            tx.execute("DELETE FROM snapshots", [])?;
+            let mut removed_access = 0;
+            if let Some(cutoff) = &c.access_before {
+                let kept: Vec<Access> = {
+                    let mut select = tx.prepare(&format!(
+                        "SELECT {ACCESS_FIELDS} FROM access_log WHERE at >= ?1 ORDER BY id"
+                    ))?;
+                    let rows = select.query_map([cutoff], |r| access(r, 0))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                removed_access = access_before.0.saturating_sub(kept.len() as u64);
+                tx.execute("DELETE FROM access_log", [])?;
+                insert_accesses(&tx, &kept)?;
+            }
+            let access_after = head(&tx, "access_log", "id")?;
+            let record = crate::CompactionRecord {
+                at: c.at.clone(),
+                removed_cases: c.removed_cases,
+                removed_events: events_before.0.saturating_sub(c.keep.len() as u64),
+                removed_access_rows: removed_access,
+                events_before,
+                events_after,
+                access_before,
+                access_after,
+            };
+            let text =
+                serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
+            tx.execute("INSERT INTO compactions (record) VALUES (?1)", [text])?;
+            tx.commit()?;
+            Ok(record)
+        })();
+        self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
+        let record = result?;
+        self.head = None;
+        // The write-ahead log still holds the deleted pages: empty it.
+        let busy: i64 =
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap_or(1);
+        if busy != 0 {
+            return Err(StoreError::Other(
+                "the client data was removed, but a reader kept the write-ahead log from being emptied: the removed bytes stay in it until the next checkpoint".to_owned(),
+            ));
+        }
+        Ok(record)
+    }
+
+    fn retained(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut select =
+            self.conn.prepare("SELECT history, cases FROM retained ORDER BY history")?;
+        let rows =
+            select.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn compactions(&mut self) -> Result<Vec<crate::CompactionRecord>, StoreError> {
+        let mut select = self.conn.prepare("SELECT record FROM compactions ORDER BY id")?;
+        let rows = select.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for text in rows {
+            out.push(serde_json::from_str(&text?).map_err(|e| StoreError::Other(e.to_string()))?);
+        }
+        Ok(out)
     }
 
     fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {

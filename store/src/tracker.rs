@@ -46,6 +46,56 @@ fn first_language() -> u32 {
     1
 }
 
+/// `[retention]` in `polku.toml`: how long the client data of closed cases, and the access
+/// log, are kept, in years; a unit may have its own time, as the law sets it for its service.
+/// A time not set keeps the data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Years after its closing that a case's client data is kept, for every unit not named in
+    /// `unit_years`.
+    pub closed_case_years: Option<u32>,
+    /// Years by unit (the `unit` of the cases' openings).
+    #[serde(default)]
+    pub unit_years: std::collections::BTreeMap<String, u32>,
+    /// Years that an access-log row is kept.
+    pub access_log_years: Option<u32>,
+}
+
+impl Retention {
+    /// Whether anything is to be removed at all.
+    pub fn is_set(&self) -> bool {
+        self.closed_case_years.is_some()
+            || !self.unit_years.is_empty()
+            || self.access_log_years.is_some()
+    }
+}
+
+/// What `polku store retain` removed (or, in a dry run, would remove).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    pub as_of: String,
+    pub dry_run: bool,
+    /// Closed cases whose client data goes, their events, and the clients left with no case.
+    pub cases: u64,
+    pub events: u64,
+    pub clients: u64,
+    /// The distinct day-level histories they leave for the reports.
+    pub histories: u64,
+    pub access_rows: u64,
+    /// The heads before and after, once done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compaction: Option<crate::CompactionRecord>,
+}
+
+/// The moment `years` calendar years before `at`'s day began, in Finnish time.
+fn years_before(at: i64, years: u32) -> i64 {
+    let (y, m, d) = polku_engine::time::Timestamp(at).local_date();
+    let day = if m == 2 { d.min(28) } else { d };
+    let text = format!("{:04}-{m:02}-{day:02}", y - i64::from(years));
+    polku_engine::time::Timestamp::parse(&text).map_or(i64::MIN, |t| t.0)
+}
+
 /// A stored model version as `polku store models` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredVersion {
@@ -339,6 +389,12 @@ impl Tracker {
             return Err(StoreError::Other(message).into());
         }
         projection.current = current;
+        // What removed cases left for the reports.
+        for (text, cases) in store.retained()? {
+            let history = serde_json::from_str(&text)
+                .map_err(|e| StoreError::Other(format!("a retained history: {e}")))?;
+            projection.retained.push((history, cases));
+        }
         Ok(Tracker {
             writer: Arc::new(Committer::start(store, log_seq, MAX_GROUP_ROWS)),
             projection,
@@ -386,6 +442,134 @@ impl Tracker {
             .collect();
         out.sort();
         out
+    }
+
+    /// Removes the client data of the cases closed longer ago than `rules` keep them, as of
+    /// `at` (see [`EventStore::compact`]): their events go and the events kept are chained
+    /// anew; what the distribution and transition reports count of them stays, as day-level
+    /// segment histories with no case id or client; clients left with no case are no longer
+    /// in the store; access-log rows older than their own time go too. The state is then rebuilt
+    /// and a snapshot written. With `dry_run`, only counts. Run it on one server: the others
+    /// rebuild when they next write or follow.
+    pub fn retain(
+        &mut self,
+        rules: &Retention,
+        at: i64,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<RetentionReport, TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly("client data cannot be removed"));
+        }
+        let cutoff = |unit: &str| {
+            rules
+                .unit_years
+                .get(unit)
+                .copied()
+                .or(rules.closed_case_years)
+                .map(|y| years_before(at, y))
+        };
+        let expired = self.projection.expired_cases(cutoff);
+        let mut histories: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut cases: std::collections::HashSet<String> = Default::default();
+        let mut clients: std::collections::HashSet<u32> = Default::default();
+        for case in &expired {
+            if let Some(history) = self.projection.retained_history(case) {
+                let text = serde_json::to_string(&history)
+                    .map_err(|e| StoreError::Other(e.to_string()))?;
+                *histories.entry(text).or_default() += 1;
+            }
+            cases.insert(case.id.to_string());
+            clients.insert(case.client);
+        }
+        // Clients with a case that stays keep their pseudonym.
+        let gone_clients = clients
+            .iter()
+            .filter(|&&c| {
+                self.projection.client_cases.get(c as usize).is_some_and(|list| {
+                    list.iter().all(|&i| cases.contains(&*self.projection.cases[i as usize].id))
+                })
+            })
+            .count() as u64;
+        let access_before = rules.access_log_years.map(|y| {
+            let (yy, m, d) = polku_engine::time::Timestamp(years_before(at, y)).local_date();
+            format!("{yy:04}-{m:02}-{d:02}T00:00:00Z")
+        });
+        let removed_cases = cases.len() as u64;
+        let histories: Vec<(String, u64)> = histories.into_iter().collect();
+        let mut report = RetentionReport {
+            as_of: polku_engine::time::Timestamp(at).local_date_text(),
+            dry_run,
+            cases: removed_cases,
+            clients: gone_clients,
+            histories: histories.len() as u64,
+            ..RetentionReport::default()
+        };
+        let expect = self.log_seq;
+        let cutoff_text = access_before.clone();
+        let when = now_text();
+        let work = move |store: &mut dyn EventStore| -> Result<(u64, u64, Option<crate::CompactionRecord>), StoreError> {
+            let mut keep = Vec::new();
+            let mut removed = 0u64;
+            let mut last = 0;
+            store.scan(0, &mut |record| {
+                last = record.seq;
+                let case = serde_json::from_str::<serde_json::Value>(&record.body)
+                    .ok()
+                    .and_then(|v| v["case"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                if cases.contains(&case) {
+                    removed += 1;
+                } else {
+                    keep.push(crate::NewRecord { model: record.model, body: record.body });
+                }
+                Ok(())
+            })?;
+            if last != expect {
+                return Err(StoreError::Conflict { expected: expect, found: last });
+            }
+            let mut old_access = 0u64;
+            if let Some(cutoff) = &cutoff_text {
+                store.scan_access_log(0, &mut |_, access, _| {
+                    old_access += u64::from(access.at.as_str() < cutoff.as_str());
+                    Ok(())
+                })?;
+            }
+            if dry_run {
+                return Ok((removed, old_access, None));
+            }
+            let record = store.compact(&crate::Compaction {
+                at: when,
+                keep,
+                retained: histories,
+                removed_cases,
+                access_before: cutoff_text,
+            })?;
+            Ok((removed, record.removed_access_rows, Some(record)))
+        };
+        let (events, access_rows, record) = self.writer.run(work)?;
+        report.events = events;
+        report.access_rows = access_rows;
+        if record.is_some() {
+            // The state as the log now has it; the next start reads it from the snapshot.
+            self.reload()?;
+            self.save_snapshot()?;
+        }
+        report.compaction = record;
+        self.log(
+            actor,
+            "retain",
+            None,
+            &format!(
+                "{}{} cases, {} events, {} clients, {} access rows",
+                if dry_run { "dry run: " } else { "" },
+                report.cases,
+                report.events,
+                report.clients,
+                report.access_rows
+            ),
+        )?;
+        Ok(report)
     }
 
     /// Every stored model version with what was kept with it and how many open cases run

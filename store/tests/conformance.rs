@@ -309,6 +309,69 @@ fn kept_answers_open_until_they_expire(mut f: Fresh) {
     assert_eq!(f.store.forget_answers(20).unwrap(), 1);
 }
 
+fn a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append(0, &records(model, 1, 12)).unwrap();
+    f.store.save_snapshot(12, b"old").unwrap();
+    f.store.log_access(&access("status", Some("aa"))).unwrap();
+    f.store.log_access(&access("status", Some("bb"))).unwrap();
+    let keep: Vec<NewRecord> =
+        records(model, 1, 12).into_iter().filter(|r| !r.body.contains('3')).collect();
+    let record = f
+        .store
+        .compact(&polku_store::Compaction {
+            at: "2033-01-01T00:00:00Z".into(),
+            keep: keep.clone(),
+            retained: vec![("{\"h\":1}".into(), 2), ("{\"h\":2}".into(), 1)],
+            removed_cases: 3,
+            access_before: Some("9999-01-01T00:00:00Z".into()),
+        })
+        .unwrap();
+    assert_eq!(record.removed_events, 12 - keep.len() as u64);
+    assert_eq!(record.removed_access_rows, 2);
+    assert_eq!(record.events_before.0, 12);
+    assert_eq!(record.events_after.0, keep.len() as u64);
+    let mut bodies = Vec::new();
+    f.store
+        .scan(0, &mut |r| {
+            bodies.push((r.seq, r.body));
+            Ok(())
+        })
+        .unwrap();
+    let want: Vec<(u64, String)> =
+        keep.iter().enumerate().map(|(i, r)| (i as u64 + 1, r.body.clone())).collect();
+    assert_eq!(bodies, want, "the kept events, renumbered from 1");
+    assert!(!f.store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "the snapshot is gone");
+    assert_eq!(
+        f.store.retained().unwrap(),
+        vec![("{\"h\":1}".to_owned(), 2), ("{\"h\":2}".to_owned(), 1)]
+    );
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+    assert_eq!(verified.access_log.rows, 0);
+    // Appending goes on after the kept events, and so does a reopened store.
+    let n = keep.len() as u64;
+    assert_eq!(f.store.append(n, &records(model, 100, 2)).unwrap(), n + 2);
+    let mut again = (f.reopen)();
+    assert_eq!(again.append(n + 2, &records(model, 200, 1)).unwrap(), n + 3);
+    assert!(chain::verify(again.as_mut()).unwrap().intact());
+    // A second compaction adds to the histories and is recorded after the first.
+    again
+        .compact(&polku_store::Compaction {
+            at: "2034-01-01T00:00:00Z".into(),
+            keep: records(model, 1, 1),
+            retained: vec![("{\"h\":1}".into(), 5)],
+            removed_cases: 1,
+            access_before: None,
+        })
+        .unwrap();
+    assert_eq!(again.retained().unwrap()[0], ("{\"h\":1}".to_owned(), 7));
+    let all = again.compactions().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].events_before.0, n + 3);
+    assert!(chain::verify(again.as_mut()).unwrap().intact());
+}
+
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
     let sources = common::corpus();
     let model = sources.compile().unwrap();
@@ -399,6 +462,12 @@ macro_rules! conformance {
             fn markers() {
                 if let Some(f) = fresh("markers") {
                     marker_days_in_any_order_leave_the_same_proposals(f);
+                }
+            }
+            #[test]
+            fn compaction() {
+                if let Some(f) = fresh("compaction") {
+                    a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(f);
                 }
             }
             #[test]
