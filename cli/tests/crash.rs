@@ -40,6 +40,22 @@ fn killing_ingest_at_any_moment_loses_no_acknowledged_event() {
     let dir = std::env::temp_dir().join(format!("polku-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    let database = format!("sqlite://{}", dir.join("data/polku.sqlite").display());
+    kill_ingest_again_and_again(&dir, &database);
+}
+
+#[test]
+fn killing_ingest_into_postgresql_at_any_moment_loses_no_acknowledged_event() {
+    let Some(database) = common::server::postgres_database("crash") else { return };
+    let dir = std::env::temp_dir().join(format!("polku-crash-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    kill_ingest_again_and_again(&dir, &database);
+}
+
+fn kill_ingest_again_and_again(dir: &Path, database: &str) {
+    let dir = dir.to_path_buf();
+    let database = database.to_owned();
     let model = workspace().join("processes/keusote");
     let model_arg = model.to_str().unwrap();
     let events = dir.join("events.jsonl");
@@ -63,7 +79,6 @@ fn killing_ingest_at_any_moment_loses_no_acknowledged_event() {
     let key = PseudonymKey::new(from_hex(KEY).unwrap()).unwrap();
     let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key);
     assert!(bad.is_empty());
-    let database = format!("sqlite://{}", dir.join("data/polku.sqlite").display());
     let info = || -> serde_json::Value {
         serde_json::from_str(&run(
             &dir,
