@@ -29,15 +29,7 @@ fn databases_written_by_earlier_releases_open_and_keep_their_cases() {
             .unwrap();
         let db = format!("sqlite://{}", copy.display());
         let m = model();
-        let json = |args: &[&str]| -> Value {
-            let out = polku(args, &dir);
-            assert!(
-                out.status.success(),
-                "{name}: {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            serde_json::from_slice(&out.stdout).unwrap()
-        };
+        let json = |args: &[&str]| common::server::json(&dir, args);
 
         let verify = polku(&["store", "verify", "--database", &db], &dir);
         assert!(verify.status.success(), "{name}: {}", String::from_utf8_lossy(&verify.stdout));

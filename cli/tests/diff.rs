@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{finish, workspace};
+use common::{err, out, workspace};
 
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -19,23 +19,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs the binary in `dir`, in an English locale, with a fixed pseudonym key.
 fn polku(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("POLKU_PSEUDONYM_KEY", KEY)
-        .env("LANG", "C.UTF-8")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES");
-    finish(command, &format!("polku {args:?}"))
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::polku_in(dir, KEY, args)
 }
 
 fn copy_folder(from: &Path, to: &Path) {

@@ -12,16 +12,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::scratch;
-use common::server::{model, polku};
+use common::server::{json, model, polku};
 use serde_json::Value;
 
 const PROCESS: &str = "aitiysneuvola_raskaus";
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = polku(args, dir);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// A copy of the shipped model with `raskausajan_kotikäynti` removed (and what names it) and
 /// `suun_terveys` added after `seulonnat`.

@@ -11,14 +11,8 @@ mod common;
 use std::path::Path;
 
 use common::scratch;
-use common::server::{model, polku};
+use common::server::{json, model, polku};
 use serde_json::Value;
-
-fn json(dir: &Path, args: &[&str]) -> Value {
-    let out = polku(args, dir);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Every report the retention must leave as it was: the distribution on days through the year
 /// and the transitions between consecutive days and over longer spans.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::server::postgres_database;
-use common::{finish, workspace};
+use common::{err, finish, out, workspace};
 
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
@@ -23,23 +23,7 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Runs the binary in `dir` with a fixed key.
 fn polku(dir: &Path, args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("POLKU_PSEUDONYM_KEY", KEY)
-        .env("LANG", "C.UTF-8")
-        .env_remove("LC_ALL")
-        .env_remove("LC_MESSAGES");
-    finish(command, &format!("polku {args:?}"))
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::polku_in(dir, KEY, args)
 }
 
 const OPENED: &str = r#"{"id":"e1","type":"case_opened","case":"c1","occurred":"2026-01-05T09:00:00+02:00","recorded":"2026-01-05T09:01:00+02:00","role":"terveydenhoitaja","client":"131052-308T","process":"kth_laaja_5lk","unit":"kouluterveydenhuolto","segment":"tuki"}"#;

@@ -285,6 +285,28 @@ pub struct CompactionRecord {
     pub access_after: (u64, String),
 }
 
+impl CompactionRecord {
+    /// The record of `compaction`, from the logs' heads before and after and the access rows
+    /// it removed.
+    pub fn of(
+        compaction: &Compaction,
+        events: ((u64, String), (u64, String)),
+        access: ((u64, String), (u64, String)),
+        removed_access_rows: u64,
+    ) -> CompactionRecord {
+        CompactionRecord {
+            at: compaction.at.clone(),
+            removed_cases: compaction.removed_cases,
+            removed_events: events.0 .0.saturating_sub(compaction.keep.len() as u64),
+            removed_access_rows,
+            events_before: events.0,
+            events_after: events.1,
+            access_before: access.0,
+            access_after: access.1,
+        }
+    }
+}
+
 pub use polku_engine::markers::extract::ClientKey;
 
 /// Opens the store a URL names: `sqlite://PATH` (created on first use) or

@@ -878,16 +878,12 @@ impl EventStore for SqliteStore {
                 insert_accesses(&tx, &kept)?;
             }
             let access_after = head(&tx, "access_log", "id")?;
-            let record = crate::CompactionRecord {
-                at: c.at.clone(),
-                removed_cases: c.removed_cases,
-                removed_events: events_before.0.saturating_sub(c.keep.len() as u64),
-                removed_access_rows: removed_access,
-                events_before,
-                events_after,
-                access_before,
-                access_after,
-            };
+            let record = crate::CompactionRecord::of(
+                c,
+                (events_before, events_after),
+                (access_before, access_after),
+                removed_access,
+            );
             let text =
                 serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
             tx.execute("INSERT INTO compactions (record) VALUES (?1)", [text])?;

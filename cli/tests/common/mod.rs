@@ -5,7 +5,7 @@
 
 pub mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The workspace root, read when the tests run (not when they were built), so that a build
@@ -41,4 +41,27 @@ pub fn finish(mut command: Command, what: &str) -> Output {
             panic!("{what} did not finish within a minute");
         }
     }
+}
+
+/// Runs the binary in `dir`, in an English locale, with the pseudonym key `key`, to its end.
+pub fn polku_in(dir: &Path, key: &str, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_polku"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("POLKU_PSEUDONYM_KEY", key)
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES");
+    finish(command, &format!("polku {args:?}"))
+}
+
+/// What a command wrote to its standard output.
+pub fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What a command wrote to its standard error.
+pub fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }

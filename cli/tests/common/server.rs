@@ -17,6 +17,13 @@ pub fn polku(args: &[&str], dir: &Path) -> std::process::Output {
     finish(command, &format!("polku {args:?}"))
 }
 
+/// Runs `polku` and reads its output as JSON; fails the test when it does not succeed.
+pub fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = polku(args, dir);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub fn model() -> String {
     workspace().join("processes/keusote").display().to_string()
 }

@@ -684,16 +684,7 @@ async fn client_status(
     let api = api(&state)?;
     let principal = api.principal(&headers)?;
     let request: ClientStatusRequest = read_json(&headers, &body)?;
-    if request.purpose.trim().is_empty() {
-        return Err(ApiError::bad("purpose", "say why you look at the client's data"));
-    }
-    let pseudonym = pseudonym_of(&api, &request.client)?;
-    let units = api.tracker.client_units(&pseudonym);
-    if units.is_empty() {
-        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
-        return Err(ApiError::not_found("client", "no cases of this client"));
-    }
-    auth::authorize(&principal, Action::ClientData { units: &units })?;
+    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose)?;
     let at = date("as_of", request.as_of.as_deref(), now())?;
     let who = actor(&principal, &headers, &request.purpose);
     let lang = lang_of(&query, &headers);
@@ -737,16 +728,7 @@ async fn explain(
     let api = api(&state)?;
     let principal = api.principal(&headers)?;
     let request: ExplainRequest = read_json(&headers, &body)?;
-    if request.purpose.trim().is_empty() {
-        return Err(ApiError::bad("purpose", "say why you look at the client's data"));
-    }
-    let pseudonym = pseudonym_of(&api, &request.client)?;
-    let units = api.tracker.client_units(&pseudonym);
-    if units.is_empty() {
-        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
-        return Err(ApiError::not_found("client", "no cases of this client"));
-    }
-    auth::authorize(&principal, Action::ClientData { units: &units })?;
+    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose)?;
     let at = match request.date.as_deref() {
         Some(text) => Timestamp::parse(text)
             .map(|t| t.end_of_local_day().0)
@@ -769,6 +751,29 @@ async fn explain(
         )),
         (None, None) => Err(ApiError::not_found("date", "the client had no case on that date")),
     }
+}
+
+/// The pseudonym of the client a request names, once a purpose is given and the caller may
+/// read the client's data (a case in one of their units). A client without cases is a 404,
+/// after the same check against the caller's own units, so that the answer tells an outsider
+/// nothing.
+fn client_allowed(
+    api: &Api,
+    principal: &Principal,
+    client: &str,
+    purpose: &str,
+) -> Result<polku_engine::pseudonym::Pseudonym, ApiError> {
+    if purpose.trim().is_empty() {
+        return Err(ApiError::bad("purpose", "say why you look at the client's data"));
+    }
+    let pseudonym = pseudonym_of(api, client)?;
+    let units = api.tracker.client_units(&pseudonym);
+    if units.is_empty() {
+        auth::authorize(principal, Action::ClientData { units: &principal.units })?;
+        return Err(ApiError::not_found("client", "no cases of this client"));
+    }
+    auth::authorize(principal, Action::ClientData { units: &units })?;
+    Ok(pseudonym)
 }
 
 /// JSON kept ready, as the owner of a response body's bytes.

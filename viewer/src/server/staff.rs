@@ -9,7 +9,7 @@
 //! access log first.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -441,6 +441,19 @@ fn signed_in_post(
         Some(session) => Ok((choice, fields, session)),
         None => Err(Box::new(forbidden_page(state, uri, choice))),
     }
+}
+
+/// The store and the pseudonym of a case's client, when the signed-in person may read the
+/// case's data (a case of one of their units); `None` otherwise.
+fn case_allowed(
+    state: &AppState,
+    session: &Session,
+    case: &str,
+) -> Option<(Arc<super::api::Api>, String)> {
+    let api = state.api()?;
+    let (owner, unit) = api.tracker.case_owner(case)?;
+    auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
+    Some((api, owner))
 }
 
 fn forbidden_page(state: &AppState, uri: &Uri, choice: super::Choice) -> Response {

@@ -22,7 +22,7 @@ use polku_engine::form::{Form, Kind, Proposal};
 
 use super::super::auth::{self, Action};
 use super::super::{choose_lang, AppState, PageQuery};
-use super::{forbidden_page, now, private, show_client, signed_in_post, Session};
+use super::{case_allowed, forbidden_page, now, private, show_client, signed_in_post, Session};
 use crate::maps::{say, Word};
 
 /// How long a link waits for the client.
@@ -199,7 +199,7 @@ fn label(question: &polku_engine::form::Question, lang: Lang) -> &str {
 }
 
 /// The fields of a staff form: client, purpose and case.
-fn who(fields: &HashMap<String, String>) -> (String, String, String) {
+pub(super) fn who(fields: &HashMap<String, String>) -> (String, String, String) {
     let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     (get("client"), get("purpose"), get("case"))
 }
@@ -761,12 +761,7 @@ pub async fn kept(
         // The client's page says that a purpose is needed.
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let allowed = state.api().and_then(|api| {
-        let (owner, unit) = api.tracker.case_owner(&case)?;
-        auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-        Some((api, owner))
-    });
-    let Some((api, client)) = allowed else {
+    let Some((api, client)) = case_allowed(&state, &session, &case) else {
         return forbidden_page(&state, &uri, choice);
     };
     let actor = session.principal.actor(&purpose, "");

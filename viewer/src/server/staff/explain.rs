@@ -11,9 +11,10 @@ use polku_dsl::Lang;
 use polku_engine::explain::{SegmentContent, StepReason};
 use polku_engine::time::Timestamp;
 
-use super::super::auth::{self, Action};
 use super::super::{AppState, PageQuery};
-use super::{forbidden_page, frame, now, private, show_client, signed_in_bar, signed_in_post};
+use super::{
+    case_allowed, forbidden_page, frame, now, private, show_client, signed_in_bar, signed_in_post,
+};
 use crate::maps::{say, Word};
 
 fn content(c: &SegmentContent, lang: Lang) -> String {
@@ -58,16 +59,11 @@ pub async fn explain(
     };
     let lang = choice.lang;
     let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
+    let (client, purpose, case) = super::assessment::who(&fields);
     if purpose.is_empty() {
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let allowed = state.api().and_then(|api| {
-        let (owner, unit) = api.tracker.case_owner(&case)?;
-        auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-        Some((api, owner))
-    });
-    let Some((api, owner)) = allowed else {
+    let Some((api, owner)) = case_allowed(&state, &session, &case) else {
         return forbidden_page(&state, &uri, choice);
     };
     let date = get("date");
