@@ -344,6 +344,13 @@ pub fn routes() -> Router<AppState> {
     router.route("/readyz", get(readyz)).route("/metrics", get(metrics))
 }
 
+/// Runs tracker work (which waits for locks and the disk) off the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, TrackerError> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(tokio::task::spawn_blocking(work).await.map_err(ApiError::internal)??)
+}
+
 /// The body of every error.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ErrorBody {
@@ -569,7 +576,7 @@ async fn events(
     let lines = event_lines(content_type, &body)?;
     let tracker = api.tracker.clone();
     let who = actor(&principal, &headers, "");
-    let answer = tokio::task::spawn_blocking(move || {
+    let answer = blocking(move || {
         let read = tracker.read_events(&lines);
         let split = |line: usize, text: &str| {
             let (field, reason) = match text.split_once(": ") {
@@ -602,8 +609,7 @@ async fn events(
             tracker.append(events.into_iter().map(|(_, e)| e).collect(), &who, &allowed)?;
         Ok::<_, TrackerError>(EventsAnswer { result, unreadable, warnings })
     })
-    .await
-    .map_err(ApiError::internal)??;
+    .await?;
     api.metrics.events(answer.result.stored);
     // An id used again for another event is a conflict: the answer still says per event what
     // became of each.
@@ -690,10 +696,7 @@ async fn client_status(
     let lang = lang_of(&query, &headers);
     let tracker = api.tracker.clone();
     // Answered as a `polku_engine::projection::ClientStatus` (the OpenAPI document says so).
-    let status =
-        tokio::task::spawn_blocking(move || tracker.client_status_json(&pseudonym, &who, at, lang))
-            .await
-            .map_err(ApiError::internal)??;
+    let status = blocking(move || tracker.client_status_json(&pseudonym, &who, at, lang)).await?;
     let json = status.ok_or_else(|| ApiError::not_found("client", "no cases of this client"))?;
     let body = axum::body::Body::from(axum::body::Bytes::from_owner(JsonText(json)));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
@@ -738,11 +741,9 @@ async fn explain(
     let who = actor(&principal, &headers, &request.purpose);
     let tracker = api.tracker.clone();
     let step = request.step.clone();
-    let explanation =
-        tokio::task::spawn_blocking(move || tracker.explain(&pseudonym, &who, at, step.as_deref()))
-            .await
-            .map_err(ApiError::internal)??
-            .filter(|e| !e.cases.is_empty());
+    let explanation = blocking(move || tracker.explain(&pseudonym, &who, at, step.as_deref()))
+        .await?
+        .filter(|e| !e.cases.is_empty());
     match (explanation, &request.step) {
         (Some(explanation), _) => Ok(Json(explanation)),
         (None, Some(_)) => Err(ApiError::not_found(
@@ -814,9 +815,7 @@ async fn case_status(
     let who = actor(&principal, &headers, &purpose);
     let lang = lang_of(&query, &headers);
     let tracker = api.tracker.clone();
-    let status = tokio::task::spawn_blocking(move || tracker.case_status(&case, &who, at, lang))
-        .await
-        .map_err(ApiError::internal)??;
+    let status = blocking(move || tracker.case_status(&case, &who, at, lang)).await?;
     status.map(Json).ok_or_else(|| ApiError::not_found("case", "no such case"))
 }
 
@@ -837,11 +836,7 @@ async fn report_segments(
     let at = date("date", params.get("date").map(String::as_str), now())?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || tracker.segment_report(&who, at))
-            .await
-            .map_err(ApiError::internal)??,
-    ))
+    Ok(Json(blocking(move || tracker.segment_report(&who, at)).await?))
 }
 
 async fn report_transitions(
@@ -856,11 +851,7 @@ async fn report_transitions(
     let (from, to) = date_range(&params)?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || tracker.transition_report(&who, from, to))
-            .await
-            .map_err(ApiError::internal)??,
-    ))
+    Ok(Json(blocking(move || tracker.transition_report(&who, from, to)).await?))
 }
 
 async fn report_completion(
@@ -875,11 +866,7 @@ async fn report_completion(
     let at = date("as_of", params.get("as_of").map(String::as_str), now())?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || tracker.completion_report(&who, at))
-            .await
-            .map_err(ApiError::internal)??,
-    ))
+    Ok(Json(blocking(move || tracker.completion_report(&who, at)).await?))
 }
 
 /// The largest extract `POST /api/v1/segment-daily` reads: it is read as a stream, and memory
@@ -1112,11 +1099,7 @@ async fn report_client_segments(
     let rules = marker_rules(&state, &params)?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || tracker.client_segment_report(&who, &rules, at))
-            .await
-            .map_err(ApiError::internal)??,
-    ))
+    Ok(Json(blocking(move || tracker.client_segment_report(&who, &rules, at)).await?))
 }
 
 async fn report_client_transitions(
@@ -1132,13 +1115,7 @@ async fn report_client_transitions(
     let rules = marker_rules(&state, &params)?;
     let who = actor(&principal, &headers, "");
     let tracker = api.tracker.clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || {
-            tracker.client_transition_report(&who, &rules, from, to)
-        })
-        .await
-        .map_err(ApiError::internal)??,
-    ))
+    Ok(Json(blocking(move || tracker.client_transition_report(&who, &rules, from, to)).await?))
 }
 
 /// One access, as the audit answers it.

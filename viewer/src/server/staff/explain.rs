@@ -90,11 +90,9 @@ pub async fn explain(
     let (y, m, d) = Timestamp(at).local_date();
     let day = format!("{y:04}-{m:02}-{d:02}");
     // Every step the case's process has, for the choice of one.
-    let all_steps: Vec<(String, String)> = state
-        .api()
-        .and_then(|_| {
-            state.model().model.processes.get(reason.map_or("", |r| r.process.as_str())).cloned()
-        })
+    let version = state.model();
+    let all_steps: Vec<(String, String)> = reason
+        .and_then(|r| version.model.processes.get(&r.process))
         .map(|p| p.generic.steps.iter().map(|s| (s.name.clone(), s.title.clone())).collect())
         .unwrap_or_default();
     let body = html! {
