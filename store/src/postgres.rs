@@ -127,6 +127,10 @@ const MIGRATIONS: &[&str] = &[
         id BIGSERIAL PRIMARY KEY,
         record TEXT NOT NULL
     );",
+    // 4: an event's model version is checked once per append (`known_models`), not by a
+    // foreign key: its trigger looked the model up again for every row, which doubled the
+    // server's work of an append.
+    "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_model_fkey;",
 ];
 
 /// The bytes of one stored part of a snapshot.
@@ -146,8 +150,9 @@ const MARKERS_LOCK: i64 = 0x706f_6c6b_7503;
 /// The start of PostgreSQL's binary COPY format: signature, flags, no header extension.
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 
-/// From this many events an append goes by COPY rather than by one INSERT each.
-const COPY_FROM: usize = 8;
+/// From this many events an append goes by `COPY` rather than by one `INSERT` of arrays:
+/// `COPY` sets up more per call (a slot per buffered row) and saves more per row.
+const COPY_FROM: usize = 2_000;
 
 /// Rows read per query while the log is scanned.
 const SCAN_CHUNK: i64 = 10_000;
@@ -206,6 +211,15 @@ pub struct PostgresStore {
     /// The event log's last sequence number and hash as this store last wrote them, so that
     /// an append chains its rows without reading the head back.
     head: Option<(u64, Hash)>,
+    /// The same for the access log.
+    access_head: Option<(u64, Hash)>,
+    /// The compactions recorded when the heads above were kept: a compaction (by any server)
+    /// chains both logs anew, and heads kept from before it are void.
+    compactions: i64,
+    /// Model versions found stored: an append naming only these needs no look-up.
+    models: Vec<i64>,
+    /// The statements of a write, prepared once per connection.
+    statements: Option<Statements>,
     /// Breaks in a chain met at a log's end by the writes since they were last taken.
     noticed: Vec<chain::Break>,
 }
@@ -241,9 +255,35 @@ impl PostgresStore {
         config.connect_timeout(std::time::Duration::from_secs(10));
         config.keepalives(true);
         let client = config.connect(NoTls).map_err(|e| fail(StoreError::from(e).to_string()))?;
-        let mut store = PostgresStore { client, head: None, noticed: Vec::new() };
+        let mut store = PostgresStore {
+            client,
+            head: None,
+            access_head: None,
+            compactions: 0,
+            models: Vec::new(),
+            statements: None,
+            noticed: Vec::new(),
+        };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The statements of a write, prepared on first use: planned once per connection.
+    fn statements(&mut self) -> Result<Statements, StoreError> {
+        if let Some(statements) = &self.statements {
+            return Ok(statements.clone());
+        }
+        let statements = Statements {
+            insert_events: self.client.prepare(INSERT_EVENTS)?,
+            insert_accesses: self.client.prepare(INSERT_ACCESSES)?,
+            ends: self.client.prepare(
+                "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events),
+                        (SELECT COALESCE(MAX(id), 0) FROM access_log),
+                        (SELECT COALESCE(MAX(id), 0) FROM compactions)",
+            )?,
+        };
+        self.statements = Some(statements.clone());
+        Ok(statements)
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
@@ -348,57 +388,121 @@ fn access(r: &postgres::Row, first: usize) -> Access {
     }
 }
 
-fn insert_accesses(
+/// Where the access log goes on after row `last`: its hash (from `known`, this store's own
+/// last write, when that is row `last`), and a break found there.
+fn access_append_point(
     tx: &mut Transaction<'_>,
-    accesses: &[Access],
-) -> Result<Option<chain::Break>, StoreError> {
-    if accesses.is_empty() {
-        return Ok(None);
+    last: u64,
+    known: Option<(u64, Hash)>,
+) -> Result<(Hash, Option<chain::Break>), StoreError> {
+    match known {
+        Some((at, hash)) if at == last => return Ok((hash, None)),
+        _ if last == 0 => return Ok((GENESIS, None)),
+        _ => {}
     }
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ACCESS_LOCK])?;
     let rows = tx.query(
-        &format!("SELECT id, hash, {ACCESS_FIELDS} FROM access_log ORDER BY id DESC LIMIT 2"),
-        &[],
+        &format!(
+            "SELECT id, hash, {ACCESS_FIELDS} FROM access_log WHERE id <= $1 ORDER BY id DESC LIMIT 2"
+        ),
+        &[&(last as i64)],
     )?;
     let tail: Vec<(u64, Option<Hash>, Access)> =
         rows.iter().map(|r| (r.get::<_, i64>(0) as u64, hash_of(r.get(1)), access(r, 2))).collect();
-    let (mut id, mut prev, broken) = match tail.as_slice() {
-        [] => (0, GENESIS, None),
+    Ok(match tail.as_slice() {
+        [] => (GENESIS, None),
         [(last, stored, a), before @ ..] => {
             let before = before.first().map(|(id, hash, _)| (*id, *hash));
-            let (prev, broken) =
-                chain::append_point(chain::Log::AccessLog, (*last, *stored), before, |p| {
-                    chain::access_hash(p, *last, a)
-                });
-            (*last, prev, broken)
+            chain::append_point(chain::Log::AccessLog, (*last, *stored), before, |p| {
+                chain::access_hash(p, *last, a)
+            })
         }
-    };
-    let insert = tx.prepare(
-        "INSERT INTO access_log (id, at, actor, role, action, client, detail, unit, purpose, request, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )?;
+    })
+}
+
+/// The access-log rows after row `last` (whose hash is `prev`), in one statement; the new
+/// head. The caller holds the access log's lock.
+fn write_accesses(
+    tx: &mut Transaction<'_>,
+    insert: &postgres::Statement,
+    (mut id, mut prev): (u64, Hash),
+    accesses: &[Access],
+) -> Result<(u64, Hash), StoreError> {
+    let n = accesses.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut hashes = Vec::with_capacity(n);
     for a in accesses {
         id += 1;
         prev = chain::access_hash(&prev, id, a);
-        tx.execute(
-            &insert,
-            &[
-                &(id as i64),
-                &a.at,
-                &a.actor,
-                &a.role,
-                &a.action,
-                &a.client,
-                &a.detail,
-                &a.unit,
-                &a.purpose,
-                &a.request,
-                &&prev[..],
-            ],
-        )?;
+        ids.push(id as i64);
+        hashes.push(prev.to_vec());
     }
-    Ok(broken)
+    let column = |f: fn(&Access) -> &str| accesses.iter().map(f).collect::<Vec<&str>>();
+    let clients: Vec<Option<&str>> = accesses.iter().map(|a| a.client.as_deref()).collect();
+    tx.execute(
+        insert,
+        &[
+            &ids,
+            &column(|a| &a.at),
+            &column(|a| &a.actor),
+            &column(|a| &a.role),
+            &column(|a| &a.action),
+            &clients,
+            &column(|a| &a.detail),
+            &column(|a| &a.unit),
+            &column(|a| &a.purpose),
+            &column(|a| &a.request),
+            &hashes,
+        ],
+    )?;
+    Ok((id, prev))
 }
+
+/// The prepared statements of an append.
+#[derive(Clone)]
+struct Statements {
+    insert_events: postgres::Statement,
+    insert_accesses: postgres::Statement,
+    /// The last event, the last access-log row and the last compaction.
+    ends: postgres::Statement,
+}
+
+const INSERT_EVENTS: &str = "INSERT INTO events (seq, model, body, hash)
+     SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BYTEA[])";
+
+/// Appends `records` after row `after` (whose hash is `prev`) in one statement; the last
+/// row's hash.
+fn insert_events(
+    tx: &mut Transaction<'_>,
+    insert: &postgres::Statement,
+    after: u64,
+    mut prev: Hash,
+    records: &[NewRecord],
+) -> Result<Hash, StoreError> {
+    let n = records.len();
+    let (mut seqs, mut models, mut bodies, mut hashes) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let mut seq = after;
+    for NewRecord { model, body } in records {
+        seq += 1;
+        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+        seqs.push(seq as i64);
+        models.push(*model);
+        bodies.push(body.as_str());
+        hashes.push(prev);
+    }
+    let hashes: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
+    tx.execute(insert, &[&seqs, &models, &bodies, &hashes])?;
+    Ok(prev)
+}
+
+const INSERT_ACCESSES: &str =
+    "INSERT INTO access_log (id, at, actor, role, action, client, detail, unit, purpose, request, hash)
+     SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[],
+                          $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::BYTEA[])";
 
 fn marker_runs(
     client: &mut impl postgres::GenericClient,
@@ -433,6 +537,38 @@ fn marker_generation(
 fn client_key(bytes: &[u8]) -> Result<crate::ClientKey, StoreError> {
     <[u8; 32]>::try_from(bytes)
         .map_err(|_| StoreError::Other("marker_proposals: a client that is not 32 bytes".into()))
+}
+
+/// Refuses an append that names a model version the store does not hold: one look-up for
+/// the whole append (its records share one or two versions), where a foreign key would look
+/// the version up again for every row.
+fn known_models(
+    tx: &mut Transaction<'_>,
+    known: &mut Vec<i64>,
+    records: &[NewRecord],
+) -> Result<(), StoreError> {
+    let mut models: Vec<i64> =
+        records.iter().map(|r| r.model).filter(|m| !known.contains(m)).collect();
+    models.sort_unstable();
+    models.dedup();
+    if models.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<i64> = tx
+        .query("SELECT id FROM models WHERE id = ANY($1)", &[&models])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    match models.iter().find(|m| !found.contains(m)) {
+        Some(missing) => Err(StoreError::Other(format!(
+            "no model version {missing} is stored: the events naming it are not written"
+        ))),
+        None => {
+            // Versions are never removed: once found, always there.
+            known.extend(models);
+            Ok(())
+        }
+    }
 }
 
 /// Appends `records` after row `after` (whose hash is `prev`) with one binary `COPY`, encoded
@@ -480,11 +616,29 @@ impl EventStore for PostgresStore {
         records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
+        let statements = self.statements()?;
         let mut tx = self.client.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
-        let found: i64 = tx.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.get(0);
+        // The locks first, then the ends of the logs: read after the locks are held, they are
+        // the ends no one else moves until this transaction ends. (In the same order as every
+        // writer that takes both.)
+        tx.batch_execute(&if accesses.is_empty() {
+            format!("SELECT pg_advisory_xact_lock({EVENTS_LOCK})")
+        } else {
+            format!(
+                "SELECT pg_advisory_xact_lock({EVENTS_LOCK}), pg_advisory_xact_lock({ACCESS_LOCK})"
+            )
+        })?;
+        let ends = tx.query_one(&statements.ends, &[])?;
+        let (found, access_last, compactions): (i64, i64, i64) =
+            (ends.get(0), ends.get(1), ends.get(2));
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
+        }
+        if compactions != self.compactions {
+            // The logs were chained anew since the heads were kept.
+            self.head = None;
+            self.access_head = None;
+            self.compactions = compactions;
         }
         // No one else appended since (the lock and the check above): when this store wrote
         // the last row, its hash is known.
@@ -493,22 +647,26 @@ impl EventStore for PostgresStore {
             _ if after == 0 => (GENESIS, None),
             _ => event_append_point(&mut tx, after)?,
         };
-        let mut seq = after;
+        known_models(&mut tx, &mut self.models, records)?;
         if records.len() >= COPY_FROM {
-            prev = copy_events(&mut tx, seq, prev, records)?;
-            seq += records.len() as u64;
+            prev = copy_events(&mut tx, after, prev, records)?;
         } else if !records.is_empty() {
-            let insert =
-                tx.prepare("INSERT INTO events (seq, model, body, hash) VALUES ($1, $2, $3, $4)")?;
-            for NewRecord { model, body } in records {
-                seq += 1;
-                prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
-                tx.execute(&insert, &[&(seq as i64), model, body, &&prev[..]])?;
-            }
+            prev = insert_events(&mut tx, &statements.insert_events, after, prev, records)?;
         }
-        let access_broken = insert_accesses(&mut tx, accesses)?;
+        let seq = after + records.len() as u64;
+        let (access_head, access_broken) = if accesses.is_empty() {
+            (self.access_head, None)
+        } else {
+            let last = access_last as u64;
+            let (at, broken) = access_append_point(&mut tx, last, self.access_head)?;
+            (
+                Some(write_accesses(&mut tx, &statements.insert_accesses, (last, at), accesses)?),
+                broken,
+            )
+        };
         tx.commit()?;
         self.head = Some((seq, prev));
+        self.access_head = access_head;
         self.noticed.extend(events_broken);
         self.noticed.extend(access_broken);
         Ok(seq)
@@ -688,7 +846,10 @@ impl EventStore for PostgresStore {
                 .collect();
             removed_access = access_before.0.saturating_sub(kept.len() as u64);
             tx.execute("DELETE FROM access_log", &[])?;
-            insert_accesses(&mut tx, &kept)?;
+            if !kept.is_empty() {
+                let insert = tx.prepare(INSERT_ACCESSES)?;
+                write_accesses(&mut tx, &insert, (0, GENESIS), &kept)?;
+            }
         }
         let access_after =
             head(&mut tx, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?;
@@ -701,7 +862,9 @@ impl EventStore for PostgresStore {
         let text = serde_json::to_string(&record).map_err(|e| StoreError::Other(e.to_string()))?;
         tx.execute("INSERT INTO compactions (record) VALUES ($1)", &[&text])?;
         tx.commit()?;
-        self.head = if c.keep.is_empty() { None } else { Some((c.keep.len() as u64, last)) };
+        // The heads are read again at the next write, which sees this compaction recorded.
+        self.head = None;
+        self.access_head = None;
         Ok(record)
     }
 
@@ -730,9 +893,28 @@ impl EventStore for PostgresStore {
     }
 
     fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
+        if accesses.is_empty() {
+            return Ok(());
+        }
+        let statements = self.statements()?;
         let mut tx = self.client.transaction()?;
-        let broken = insert_accesses(&mut tx, accesses)?;
+        tx.batch_execute(&format!("SELECT pg_advisory_xact_lock({ACCESS_LOCK})"))?;
+        let ends = tx.query_one(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM access_log),
+                    (SELECT COALESCE(MAX(id), 0) FROM compactions)",
+            &[],
+        )?;
+        let (last, compactions): (i64, i64) = (ends.get(0), ends.get(1));
+        if compactions != self.compactions {
+            self.head = None;
+            self.access_head = None;
+            self.compactions = compactions;
+        }
+        let (at, broken) = access_append_point(&mut tx, last as u64, self.access_head)?;
+        let head =
+            write_accesses(&mut tx, &statements.insert_accesses, (last as u64, at), accesses)?;
         tx.commit()?;
+        self.access_head = Some(head);
         self.noticed.extend(broken);
         Ok(())
     }

@@ -200,7 +200,7 @@ impl TrackerService {
     ) -> Result<BatchResult, TrackerError> {
         let mut tries = 0;
         loop {
-            match self.append_once(events.clone(), actor, allowed) {
+            match self.append_once(&events, actor, allowed) {
                 Err(TrackerError::Store(StoreError::Conflict { .. }))
                     if tries < CONFLICT_RETRIES =>
                 {
@@ -213,22 +213,23 @@ impl TrackerService {
 
     fn append_once(
         &self,
-        events: Vec<Event>,
+        events: &[Event],
         actor: &Actor,
         allowed: &dyn Fn(Option<&str>) -> bool,
     ) -> Result<BatchResult, TrackerError> {
         let mut result = BatchResult::default();
         let submitted = {
             let mut tracker = self.tracker();
-            let mut rows = Vec::new();
+            let mut rows = Vec::with_capacity(events.len());
+            let mut applied: Vec<&Event> = Vec::new();
             let model = tracker.current_model();
             for event in events {
                 let id = event.id.clone();
                 let unit = match &event.kind {
-                    EventKind::CaseOpened { unit, .. } => Some(unit.clone()),
-                    _ => tracker.projection.case_owner(&event.case).map(|(_, unit)| unit),
+                    EventKind::CaseOpened { unit, .. } => Some(unit.as_str()),
+                    _ => tracker.projection.case_unit(&event.case),
                 };
-                if !allowed(unit.as_deref()) {
+                if !allowed(unit) {
                     result.refused += 1;
                     let reason = match &unit {
                         Some(unit) => format!("the unit {unit} is not one you may record for"),
@@ -245,7 +246,7 @@ impl TrackerService {
                     continue;
                 }
                 let current = tracker.projection.current;
-                match tracker.projection.accept(&event, current) {
+                match tracker.projection.accept(event, current) {
                     Err(Rejection::Conflict(_)) | Ok(Outcome::Conflict) => {
                         result.conflicts += 1;
                         let reason = Rejection::Conflict(id.clone()).to_string();
@@ -267,16 +268,9 @@ impl TrackerService {
                         result.events.push(EventResult::Repeat { id });
                     }
                     Ok(Outcome::Applied(deviation)) => {
-                        // The client's status changed: a status kept ready is stale now.
-                        let client = match &event.kind {
-                            EventKind::CaseOpened { client, .. } => Some(client.clone()),
-                            _ => tracker.projection.case_owner(&event.case).map(|(c, _)| c),
-                        };
-                        if let Some(client) = client {
-                            self.forget_status(&client);
-                        }
+                        applied.push(event);
                         result.deviations += u64::from(deviation.is_some());
-                        let body = serde_json::to_string(&event)
+                        let body = serde_json::to_string(event)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
                         rows.push(crate::NewRecord { model, body });
                         result.stored += 1;
@@ -284,6 +278,9 @@ impl TrackerService {
                     }
                 }
             }
+            // The clients' statuses changed: statuses kept ready are stale now (dropped under
+            // the projection's lock, under which they are made).
+            self.forget_statuses(&tracker, &applied);
             if rows.is_empty() {
                 result.seq = tracker.log_seq();
                 None
@@ -435,10 +432,23 @@ impl TrackerService {
         Ok(self.tracker().projection.explain(pseudonym.as_str(), at, step))
     }
 
-    fn forget_status(&self, pseudonym: &str) {
+    /// Drops the statuses kept ready for the clients of the `applied` events; looks nothing
+    /// up when none is kept (a bulk load with no one reading).
+    fn forget_statuses(&self, tracker: &Tracker, applied: &[&Event]) {
         let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        statuses.remove(&(pseudonym.to_owned(), false));
-        statuses.remove(&(pseudonym.to_owned(), true));
+        if statuses.is_empty() {
+            return;
+        }
+        for event in applied {
+            let client = match &event.kind {
+                EventKind::CaseOpened { client, .. } => Some(client.clone()),
+                _ => tracker.projection.case_owner(&event.case).map(|(c, _)| c),
+            };
+            if let Some(client) = client {
+                statuses.remove(&(client.clone(), false));
+                statuses.remove(&(client, true));
+            }
+        }
     }
 
     /// Every case of a client as of `now`, as JSON, after logging the access durably. A status

@@ -264,7 +264,7 @@ pub struct Info {
 
 /// About how many events may wait for the disk while the next batch is prepared: enough to
 /// keep the writer busy, few enough to keep acknowledgements prompt.
-const IN_FLIGHT_EVENTS: usize = 1000;
+const IN_FLIGHT_EVENTS: usize = 20_000;
 
 /// The most events one transaction of the writer holds, unless one batch is larger.
 const MAX_GROUP_ROWS: usize = 10_000;

@@ -88,6 +88,20 @@ fn a_stale_writer_is_refused_and_writes_nothing(mut f: Fresh) {
     assert_eq!(f.store.last_seq().unwrap(), 3);
 }
 
+fn an_unknown_model_version_is_refused_and_writes_nothing(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    assert_eq!(f.store.append(0, &records(model, 1, 2)).unwrap(), 2);
+    // One row and many (a backend may write many another way), the unknown version last.
+    for n in [1, 40] {
+        let mut batch = records(model, 3, n);
+        batch.last_mut().unwrap().model = model + 100;
+        assert!(f.store.append(2, &batch).is_err(), "{n} rows naming a version not stored");
+    }
+    assert_eq!(f.store.last_seq().unwrap(), 2);
+    assert_eq!(f.store.append(2, &records(model, 3, 1)).unwrap(), 3, "the log goes on");
+    assert!(chain::verify(f.store.as_mut()).unwrap().intact());
+}
+
 fn two_writers_at_once_lose_nothing_and_double_nothing(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     let writers: Vec<_> = (0..2)
@@ -426,6 +440,12 @@ macro_rules! conformance {
             fn stale_writer() {
                 if let Some(f) = fresh("stale") {
                     a_stale_writer_is_refused_and_writes_nothing(f);
+                }
+            }
+            #[test]
+            fn unknown_model() {
+                if let Some(f) = fresh("unknown_model") {
+                    an_unknown_model_version_is_refused_and_writes_nothing(f);
                 }
             }
             #[test]
