@@ -222,13 +222,25 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// An event as JSON, written into room made for a usual event at once (not grown piece by
+/// piece).
+pub fn to_json(event: &Event) -> Result<String, serde_json::Error> {
+    let mut out = Vec::with_capacity(256);
+    serde_json::to_writer(&mut out, event)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(|e| serde::ser::Error::custom(e.to_string()))
+}
+
 mod timestamp {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use crate::time::Timestamp;
 
     pub fn serialize<S: Serializer>(value: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(value)
+        match value.write_iso(&mut [0; 20]) {
+            Some(text) => serializer.serialize_str(text),
+            None => serializer.collect_str(value),
+        }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {

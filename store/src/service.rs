@@ -270,7 +270,7 @@ impl TrackerService {
                     Ok(Outcome::Applied(deviation)) => {
                         applied.push(event);
                         result.deviations += u64::from(deviation.is_some());
-                        let body = serde_json::to_string(event)
+                        let body = polku_engine::event::to_json(event)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
                         rows.push(crate::NewRecord { model, body });
                         result.stored += 1;
