@@ -241,6 +241,9 @@ pub struct SqliteStore {
     /// The event log's last sequence number and hash as this store last wrote them, so that
     /// an append chains its rows without reading the head back.
     head: Option<(u64, Hash)>,
+    /// The compactions recorded when `head` was kept: a compaction (by any connection) chains
+    /// the log anew, and a head kept from before it is void.
+    compactions: i64,
     /// Breaks in a chain met at a log's end by the writes since [`EventStore::take_chain_breaks`]
     /// was last called.
     noticed: Vec<chain::Break>,
@@ -348,6 +351,7 @@ impl SqliteStore {
             checkpointer: None,
             writable: true,
             head: None,
+            compactions: 0,
             noticed: Vec::new(),
         };
         store.migrate()?;
@@ -513,14 +517,22 @@ impl EventStore for SqliteStore {
         records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
-        let head = self.head;
         // Take the write lock first, then look: no other writer can slip in between.
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let found: i64 =
-            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
+        let (found, compactions): (i64, i64) = tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0), (SELECT COALESCE(MAX(id), 0) FROM compactions) FROM events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
+        if compactions != self.compactions {
+            // The log was chained anew since the head was kept.
+            self.head = None;
+            self.compactions = compactions;
+        }
+        let head = self.head;
         // Each row's hash follows the one before, starting from the log's head: the hash this
         // store wrote last, else the last event as stored (a break there is reported, and the
         // rows are written all the same). Rows go in [`ROWS_PER_INSERT`] to a statement: fewer

@@ -386,6 +386,32 @@ fn a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(mut f
     assert!(chain::verify(again.as_mut()).unwrap().intact());
 }
 
+fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    // This writer knows the log's end as it wrote it.
+    f.store.append_logged(0, &records(model, 1, 10), &[access("ingest", None)]).unwrap();
+    // Another writer adds five, then keeps ten others: the log ends at ten again, with other
+    // rows there.
+    let mut other = (f.reopen)();
+    assert_eq!(other.append(10, &records(model, 11, 5)).unwrap(), 15);
+    other
+        .compact(&polku_store::Compaction {
+            at: "2033-01-01T00:00:00Z".into(),
+            keep: records(model, 6, 10),
+            retained: Vec::new(),
+            removed_cases: 0,
+            access_before: None,
+        })
+        .unwrap();
+    // The first writer chains after the rows as they are now, not as it wrote them.
+    assert_eq!(
+        f.store.append_logged(10, &records(model, 100, 2), &[access("ingest", None)]).unwrap(),
+        12
+    );
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
     let sources = common::corpus();
     let model = sources.compile().unwrap();
@@ -488,6 +514,12 @@ macro_rules! conformance {
             fn compaction() {
                 if let Some(f) = fresh("compaction") {
                     a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(f);
+                }
+            }
+            #[test]
+            fn compaction_by_another() {
+                if let Some(f) = fresh("compaction_other") {
+                    a_writer_goes_on_after_another_writers_compaction(f);
                 }
             }
             #[test]

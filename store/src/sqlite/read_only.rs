@@ -88,6 +88,7 @@ impl SqliteStore {
             checkpointer: None,
             writable: false,
             head: None,
+            compactions: 0,
             noticed: Vec::new(),
         })
     }
