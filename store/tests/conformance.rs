@@ -547,6 +547,13 @@ conformance!(sqlite, |name: &str| {
 
 /// A database of its own on the server `POLKU_TEST_POSTGRES_URL` names, for one test.
 fn postgres_fresh(name: &str) -> Option<Fresh> {
+    let url = postgres_database(name)?;
+    let store = polku_store::open(&url).unwrap();
+    Some(Fresh { store, reopen: Box::new(move || polku_store::open(&url).unwrap()) })
+}
+
+/// The URL of a new, empty database for test `name`; `None` when no server is named.
+fn postgres_database(name: &str) -> Option<String> {
     let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var("CI").is_err(),
@@ -562,9 +569,42 @@ fn postgres_fresh(name: &str) -> Option<Fresh> {
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).unwrap();
     admin.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
     let (base, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{base}/{database}");
-    let store = polku_store::open(&url).unwrap();
-    Some(Fresh { store, reopen: Box::new(move || polku_store::open(&url).unwrap()) })
+    Some(format!("{base}/{database}"))
 }
 
 conformance!(postgresql, postgres_fresh);
+
+/// A database written by the release before (PostgreSQL schema 3, whose events had a foreign key
+/// to their model version) opens under this one: migrated, with its events, and the key gone.
+#[test]
+fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
+    let Some(url) = postgres_database("upgrade") else { return };
+    let mut store = polku_store::open(&url).unwrap();
+    let model = store.put_model("h1", "{}").unwrap();
+    store.append(0, &records(model, 1, 30)).unwrap();
+    drop(store);
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let foreign_keys = |server: &mut postgres::Client| -> i64 {
+        server
+            .query_one(
+                "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'events'::regclass AND contype = 'f'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(foreign_keys(&mut server), 0, "a new database has no foreign key on events");
+    // As the release before left it.
+    server
+        .batch_execute(
+            "UPDATE polku_schema SET version = 3;
+             ALTER TABLE events ADD CONSTRAINT events_model_fkey FOREIGN KEY (model) REFERENCES models(id);",
+        )
+        .unwrap();
+    let mut store = polku_store::open(&url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), polku_store::postgres::SCHEMA_VERSION);
+    assert_eq!(foreign_keys(&mut server), 0);
+    assert_eq!(store.last_seq().unwrap(), 30);
+    assert_eq!(store.append(30, &records(model, 31, 2)).unwrap(), 32);
+    assert!(chain::verify(store.as_mut()).unwrap().intact());
+}
