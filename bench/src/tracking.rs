@@ -179,6 +179,38 @@ fn cpu_seconds() -> f64 {
     ticks().map_or(0.0, |t| t / 100.0)
 }
 
+/// The CPU time, in seconds, that PostgreSQL's processes on this machine have used so far: each
+/// live process's own, and (in the fields of its parent) that of the backends that have ended.
+/// A phase's cost is the difference over it. 0 where there is no `/proc`.
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
+    let mut ticks = 0.0;
+    for entry in entries.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((name, rest)) = stat.rsplit_once(')') else { continue };
+        if !name.ends_with("(postgres") {
+            continue;
+        }
+        // User, system, and ended children's user and system time: fields 14–17.
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        ticks += fields[11..15.min(fields.len())]
+            .iter()
+            .filter_map(|f| f.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    ticks / 100.0
+}
+
+/// The CPU time, in seconds, of this process's children that have ended and been waited for.
+fn children_cpu_seconds() -> f64 {
+    let ticks = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(13)?.parse::<f64>().ok()? + fields.get(14)?.parse::<f64>().ok()?)
+    };
+    ticks().map_or(0.0, |t| t / 100.0)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -606,6 +638,7 @@ pub fn pg_writers(
         .map(|stream| stream.chunks(batch).map(<[_]>::to_vec).collect())
         .collect();
     let t = Instant::now();
+    let (cpu, server_cpu) = (cpu_seconds(), postgres_cpu_seconds());
     let stored: u64 = std::thread::scope(|scope| {
         let handles: Vec<_> = streams
             .into_iter()
@@ -627,9 +660,11 @@ pub fn pg_writers(
             .sum::<Result<u64>>()
     })?;
     let polku_took = t.elapsed().as_secs_f64();
+    let polku_cpu = cpu_seconds() - cpu;
+    let polku_server_cpu = postgres_cpu_seconds() - server_cpu;
     let polku_rate = stored as f64 / polku_took;
     println!(
-        "polku: {writers} writers, batches of {batch}: {stored} events in {polku_took:.2} s, {polku_rate:.0} events/s"
+        "polku: {writers} writers, batches of {batch}: {stored} events in {polku_took:.2} s, {polku_rate:.0} events/s; CPU: Polku {polku_cpu:.2} s, PostgreSQL {polku_server_cpu:.2} s"
     );
 
     // The peer: the same number of clients and rows, each transaction `batch` INSERTed rows.
@@ -652,6 +687,7 @@ pub fn pg_writers(
         ),
     )?;
     let per_client = (stored as usize / writers / batch).max(1);
+    let (peer_cpu, server_cpu) = (children_cpu_seconds(), postgres_cpu_seconds());
     let out = std::process::Command::new("pgbench")
         .args(["-n", "-c", &writers.to_string(), "-j", "2", "-t", &per_client.to_string(), "-f"])
         .arg(&script)
@@ -669,9 +705,20 @@ pub fn pg_writers(
         .and_then(|n| n.parse().ok())
         .context("pgbench printed no tps")?;
     let peer_rate = tps * batch as f64;
+    let (peer_cpu, peer_server_cpu) =
+        (children_cpu_seconds() - peer_cpu, postgres_cpu_seconds() - server_cpu);
     println!(
-        "pgbench: {writers} clients, {per_client} transactions of {batch} rows ({body_len}-byte bodies) each: {peer_rate:.0} rows/s"
+        "pgbench: {writers} clients, {per_client} transactions of {batch} rows ({body_len}-byte bodies) each: {peer_rate:.0} rows/s; CPU: pgbench {peer_cpu:.2} s, PostgreSQL {peer_server_cpu:.2} s"
     );
+    // Both runs wrote the same number of rows: what each cost the machine in all, and the ratio
+    // that cost would allow were both to keep every core busy.
+    let (polku_total, peer_total) = (polku_cpu + polku_server_cpu, peer_cpu + peer_server_cpu);
+    if polku_total > 0.0 {
+        println!(
+            "CPU for the same rows: Polku and its server {polku_total:.2} s, pgbench and its server {peer_total:.2} s (ratio with every core busy: {:.2})",
+            peer_total / polku_total
+        );
+    }
     println!("ratio: {:.2} (target at least 0.7)", polku_rate / peer_rate);
     Ok(())
 }
