@@ -96,6 +96,41 @@ type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
 
 type AccessReply = SyncSender<Result<(), String>>;
 
+/// The answers to the batches and access rows of one append, given once it is durable and the
+/// breaks in a chain that it met have been told (a command ends once it has its answer).
+#[derive(Default)]
+struct Waiting {
+    /// Each batch's reply and its last sequence number.
+    appends: Vec<(Reply, u64)>,
+    accesses: Vec<AccessReply>,
+    /// The breaks are told.
+    warned: bool,
+    /// Durable (or why not known), told before the breaks were.
+    durable: Option<Result<(), String>>,
+}
+
+impl Waiting {
+    /// Answers everyone once both are known; the first `Err` is kept in `not_durable`.
+    fn answer(&mut self, not_durable: &Mutex<Option<String>>) {
+        if !self.warned {
+            return;
+        }
+        let Some(result) = self.durable.take() else { return };
+        if let Err(why) = &result {
+            not_durable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| why.clone());
+        }
+        for (reply, end) in self.appends.drain(..) {
+            let _ = reply.send(result.clone().map(|()| end).map_err(Failure::Other));
+        }
+        for reply in self.accesses.drain(..) {
+            let _ = reply.send(result.clone());
+        }
+    }
+}
+
 enum Job {
     /// Rows to append, with the access-log row that records the append, written in the same
     /// transaction (so that it costs no commit of its own) or not at all.
@@ -152,9 +187,18 @@ impl Committer {
             // After a failed commit nothing more is written: the log must stay a prefix of
             // what was submitted, without gaps.
             let mut broken: Option<Failure> = None;
+            // Why an append written earlier is not known to be durable, told later (see
+            // `EventStore::append_deferred`): nothing more is written after it either.
+            let not_durable: Arc<Mutex<Option<String>>> = Arc::default();
             let mut stopping = false;
             while !stopping {
                 let Ok(first) = inbox.recv() else { break };
+                if broken.is_none() {
+                    if let Some(why) = not_durable.lock().unwrap_or_else(|e| e.into_inner()).clone()
+                    {
+                        broken = Some(Failure::Other(why));
+                    }
+                }
                 // Everything waiting is taken together: the appends share one transaction, the
                 // access-log rows another, and other work runs after them, so that it sees the
                 // store as the group leaves it.
@@ -186,17 +230,26 @@ impl Committer {
                 }
                 // Access rows go into the appends' transaction when there is one: one commit.
                 let access_rows: Vec<Access> = accesses.iter().map(|(a, _)| a.clone()).collect();
-                let mut accesses_done: Option<Result<(), String>> = None;
+                let mut access_replies: Vec<AccessReply> =
+                    accesses.into_iter().map(|(_, reply)| reply).collect();
+                let mut accesses_written = false;
                 if !group.is_empty() {
-                    let sizes: Vec<usize> = group.iter().map(|(rows, _)| rows.len()).collect();
                     let mut all: Rows = Vec::with_capacity(rows_in_group);
-                    let mut replies = Vec::with_capacity(group.len());
+                    let mut appends = Vec::with_capacity(group.len());
+                    // Each batch's own last sequence number.
+                    let mut end = after;
                     for (rows, reply) in group {
+                        end += rows.len() as u64;
                         all.extend(rows);
-                        replies.push(reply);
+                        appends.push((reply, end));
                     }
                     let with_appends: Vec<Access> =
                         access_rows.iter().cloned().chain(logged).collect();
+                    let waiting = Arc::new(Mutex::new(Waiting {
+                        appends,
+                        accesses: std::mem::take(&mut access_replies),
+                        ..Waiting::default()
+                    }));
                     let result = match &broken {
                         // Behind a batch the log moved under, this one was validated against
                         // the same stale state: it too may be tried again.
@@ -207,48 +260,49 @@ impl Committer {
                             "not written after an earlier failure: {earlier}"
                         ))),
                         None => {
-                            store.append_logged(after, &all, &with_appends).map_err(|e| match e {
-                                StoreError::Conflict { expected, found } => {
-                                    Failure::Conflict { expected, found }
-                                }
-                                other => Failure::Other(other.to_string()),
-                            })
+                            // Answered once the append is durable; the writer goes on with
+                            // the next group meanwhile.
+                            let (answers, not_durable) = (waiting.clone(), not_durable.clone());
+                            let durable: crate::Durable = Box::new(move |result| {
+                                let mut waiting = answers.lock().unwrap_or_else(|e| e.into_inner());
+                                waiting.durable = Some(result);
+                                waiting.answer(&not_durable);
+                            });
+                            store.append_deferred(after, &all, &with_appends, durable).map_err(
+                                |e| match e {
+                                    StoreError::Conflict { expected, found } => {
+                                        Failure::Conflict { expected, found }
+                                    }
+                                    other => Failure::Other(other.to_string()),
+                                },
+                            )
                         }
                     };
                     // Warned before anyone is answered: a command ends once it has its answer.
                     tell(&told, store.as_mut());
-                    if let Err(e) = &result {
-                        broken.get_or_insert_with(|| e.clone());
-                    }
-                    if broken.is_none() || result.is_ok() {
-                        accesses_done =
-                            Some(result.as_ref().map(|_| ()).map_err(ToString::to_string));
-                    }
+                    let mut waiting = waiting.lock().unwrap_or_else(|e| e.into_inner());
+                    waiting.warned = true;
                     match result {
                         Ok(last) => {
                             after = last;
-                            // Each batch's own last sequence number.
-                            let mut end = last - all.len() as u64;
-                            for (reply, size) in replies.iter().zip(sizes) {
-                                end += size as u64;
-                                let _ = reply.send(Ok(end));
-                            }
+                            accesses_written = true;
+                            waiting.answer(&not_durable);
                         }
                         Err(e) => {
-                            for reply in &replies {
+                            broken.get_or_insert_with(|| e.clone());
+                            // Not written, so never told durable: answered here.
+                            for (reply, _) in waiting.appends.drain(..) {
                                 let _ = reply.send(Err(e.clone()));
                             }
+                            access_replies = std::mem::take(&mut waiting.accesses);
                         }
                     }
                 }
-                if !accesses.is_empty() {
-                    let result = match accesses_done {
-                        Some(Ok(())) => Ok(()),
-                        // Not written with the appends (none, or they failed): on their own.
-                        _ => store.log_accesses(&access_rows).map_err(|e| e.to_string()),
-                    };
+                if !accesses_written && !access_rows.is_empty() {
+                    // Not written with the appends (none, or they failed): on their own.
+                    let result = store.log_accesses(&access_rows).map_err(|e| e.to_string());
                     tell(&told, store.as_mut());
-                    for (_, reply) in &accesses {
+                    for reply in &access_replies {
                         let _ = reply.send(result.clone());
                     }
                 }

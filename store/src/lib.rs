@@ -111,6 +111,10 @@ pub type SnapshotReader<'a> =
 pub type AccessRows<'a> =
     dyn FnMut(u64, Access, Option<chain::Hash>) -> Result<(), StoreError> + 'a;
 
+/// Told once an append made by [`EventStore::append_deferred`] is durable, or why that is not
+/// known.
+pub type Durable = Box<dyn FnOnce(Result<(), String>) + Send>;
+
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {
     /// Whether this store can be written (false when it was opened read-only).
@@ -185,6 +189,23 @@ pub trait EventStore: Send {
     ) -> Result<u64, StoreError> {
         let last = self.append(after, records)?;
         self.log_accesses(accesses)?;
+        Ok(last)
+    }
+    /// Like [`EventStore::append_logged`], except that it may return once the rows are
+    /// written, before they are durable: `durable` is told later, from another thread, when
+    /// they are (or why that is not known), and after it has been told of every earlier
+    /// append. Until then other readers of the store may see the rows; a crash of the
+    /// database loses them, and every later row with them, so the log stays without gaps. A
+    /// backend whose appends are durable when they return tells `durable` at once.
+    fn append_deferred(
+        &mut self,
+        after: u64,
+        records: &[NewRecord],
+        accesses: &[Access],
+        durable: Durable,
+    ) -> Result<u64, StoreError> {
+        let last = self.append_logged(after, records, accesses)?;
+        durable(Ok(()));
         Ok(last)
     }
     /// Writes several access-log rows in one transaction.

@@ -5,7 +5,12 @@
 //! writers queue), then reads the log's end, so that a writer
 //! whose view is stale is refused ([`StoreError::Conflict`]) and rows are numbered and chained
 //! without gaps. A commit returns once PostgreSQL has made it durable (`synchronous_commit` at
-//! its default, `on`). The schema is versioned in the table `polku_schema` and migrated on open
+//! its default, `on`), except the appends of [`EventStore::append_deferred`]: they commit
+//! without waiting for the disk, and a second connection (the [`Flusher`]) makes them durable
+//! with a commit of its own that waits, while the writer goes on with the next append; each is
+//! told durable only then. Until then other servers may read such rows; a crash of the database
+//! loses them with every row after them, so no server is ever answered for a row that is not
+//! durable, and the log stays without gaps. The schema is versioned in the table `polku_schema` and migrated on open
 //! under a transaction-level advisory lock, so that servers starting together migrate once.
 //!
 //! The password is never part of an error or a log line: it comes from the URL, from
@@ -222,6 +227,70 @@ pub struct PostgresStore {
     statements: Option<Statements>,
     /// Breaks in a chain met at a log's end by the writes since they were last taken.
     noticed: Vec<chain::Break>,
+    /// How to connect again: the flusher's connection.
+    config: postgres::Config,
+    /// Makes deferred appends durable, on a connection of its own (started on first use).
+    flusher: Option<Flusher>,
+}
+
+/// What the flusher is told of an append committed without waiting for the disk.
+type Flush = crate::Durable;
+
+/// A transaction that writes to PostgreSQL's log (a message of no content, which any role may
+/// write, and nothing else), so that its commit, with `synchronous_commit` on, waits until the
+/// log is durable up to it. (A transaction that writes nothing commits without waiting, even
+/// with a transaction id.)
+const FLUSH: &str = "SELECT pg_logical_emit_message(true, 'polku', '')";
+
+/// A thread with a connection of its own that makes appends committed without waiting for the
+/// disk (`synchronous_commit` off) durable, and tells each one's `Durable` in order. It
+/// commits a transaction of its own that waits for the disk: PostgreSQL writes its log in
+/// order, so that commit is durable only once every commit before it is. While it waits, the
+/// writer's connection goes on with the next append, and one flush serves every append
+/// committed meanwhile.
+struct Flusher {
+    jobs: Option<std::sync::mpsc::Sender<Flush>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    fn start(config: postgres::Config) -> Flusher {
+        let (jobs, inbox) = std::sync::mpsc::channel::<Flush>();
+        let thread = std::thread::spawn(move || {
+            let mut client: Option<Client> = None;
+            while let Ok(first) = inbox.recv() {
+                let mut waiting = vec![first];
+                waiting.extend(inbox.try_iter());
+                let result = (|| -> Result<(), StoreError> {
+                    let connected = match client.take() {
+                        Some(c) if !c.is_closed() => c,
+                        _ => config.connect(NoTls)?,
+                    };
+                    let c = client.insert(connected);
+                    c.batch_execute(FLUSH)?;
+                    Ok(())
+                })();
+                if result.is_err() {
+                    client = None;
+                }
+                let result = result.map_err(|e| format!("not known to be durable: {e}"));
+                for durable in waiting {
+                    durable(result.clone());
+                }
+            }
+        });
+        Flusher { jobs: Some(jobs), thread: Some(thread) }
+    }
+}
+
+impl Drop for Flusher {
+    /// Makes every append handed over durable, then stops.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -263,9 +332,77 @@ impl PostgresStore {
             models: Vec::new(),
             statements: None,
             noticed: Vec::new(),
+            config,
+            flusher: None,
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Appends, with the access rows, in one transaction; its commit waits for the disk when
+    /// `synchronous` (else see [`Flusher`]).
+    fn write_append(
+        &mut self,
+        after: u64,
+        records: &[NewRecord],
+        accesses: &[Access],
+        synchronous: bool,
+    ) -> Result<u64, StoreError> {
+        let statements = self.statements()?;
+        let mut tx = self.client.transaction()?;
+        // The locks first, then the ends of the logs: read after the locks are held, they are
+        // the ends no one else moves until this transaction ends. (In the same order as every
+        // writer that takes both.)
+        let asynchronous = if synchronous { "" } else { "SET LOCAL synchronous_commit = off; " };
+        tx.batch_execute(&if accesses.is_empty() {
+            format!("{asynchronous}SELECT pg_advisory_xact_lock({EVENTS_LOCK})")
+        } else {
+            format!(
+                "{asynchronous}SELECT pg_advisory_xact_lock({EVENTS_LOCK}), pg_advisory_xact_lock({ACCESS_LOCK})"
+            )
+        })?;
+        let ends = tx.query_one(&statements.ends, &[])?;
+        let (found, access_last, compactions): (i64, i64, i64) =
+            (ends.get(0), ends.get(1), ends.get(2));
+        if found as u64 != after {
+            return Err(StoreError::Conflict { expected: after, found: found as u64 });
+        }
+        if compactions != self.compactions {
+            // The logs were chained anew since the heads were kept.
+            self.head = None;
+            self.access_head = None;
+            self.compactions = compactions;
+        }
+        // No one else appended since (the lock and the check above): when this store wrote
+        // the last row, its hash is known.
+        let (mut prev, events_broken) = match self.head {
+            Some((at, hash)) if at == after => (hash, None),
+            _ if after == 0 => (GENESIS, None),
+            _ => event_append_point(&mut tx, after)?,
+        };
+        known_models(&mut tx, &mut self.models, records)?;
+        if records.len() >= COPY_FROM {
+            prev = copy_events(&mut tx, after, prev, records)?;
+        } else if !records.is_empty() {
+            prev = insert_events(&mut tx, &statements.insert_events, after, prev, records)?;
+        }
+        let seq = after + records.len() as u64;
+        let (access_head, access_broken) = if accesses.is_empty() {
+            (self.access_head, None)
+        } else {
+            let last = access_last as u64;
+            let (at, broken) = access_append_point(&mut tx, last, self.access_head)?;
+            (
+                Some(write_accesses(&mut tx, &statements.insert_accesses, (last, at), accesses)?),
+                broken,
+            )
+        };
+        tx.commit()?;
+        self.head = Some((seq, prev));
+        self.access_head = access_head;
+        self.noticed.extend(events_broken);
+        self.noticed.extend(access_broken);
+        Ok(seq)
     }
 
     /// The statements of a write, prepared on first use: planned once per connection.
@@ -616,60 +753,29 @@ impl EventStore for PostgresStore {
         records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
-        let statements = self.statements()?;
-        let mut tx = self.client.transaction()?;
-        // The locks first, then the ends of the logs: read after the locks are held, they are
-        // the ends no one else moves until this transaction ends. (In the same order as every
-        // writer that takes both.)
-        tx.batch_execute(&if accesses.is_empty() {
-            format!("SELECT pg_advisory_xact_lock({EVENTS_LOCK})")
-        } else {
-            format!(
-                "SELECT pg_advisory_xact_lock({EVENTS_LOCK}), pg_advisory_xact_lock({ACCESS_LOCK})"
-            )
-        })?;
-        let ends = tx.query_one(&statements.ends, &[])?;
-        let (found, access_last, compactions): (i64, i64, i64) =
-            (ends.get(0), ends.get(1), ends.get(2));
-        if found as u64 != after {
-            return Err(StoreError::Conflict { expected: after, found: found as u64 });
+        self.write_append(after, records, accesses, true)
+    }
+
+    fn append_deferred(
+        &mut self,
+        after: u64,
+        records: &[NewRecord],
+        accesses: &[Access],
+        durable: crate::Durable,
+    ) -> Result<u64, StoreError> {
+        let last = self.write_append(after, records, accesses, false)?;
+        let config = &self.config;
+        let flusher = self.flusher.get_or_insert_with(|| Flusher::start(config.clone()));
+        if let Some(Err(std::sync::mpsc::SendError(durable))) =
+            flusher.jobs.as_ref().map(|jobs| jobs.send(durable))
+        {
+            // No flusher any more: made durable here.
+            let result = self.client.batch_execute(FLUSH);
+            durable(
+                result.map_err(|e| format!("not known to be durable: {}", StoreError::from(e))),
+            );
         }
-        if compactions != self.compactions {
-            // The logs were chained anew since the heads were kept.
-            self.head = None;
-            self.access_head = None;
-            self.compactions = compactions;
-        }
-        // No one else appended since (the lock and the check above): when this store wrote
-        // the last row, its hash is known.
-        let (mut prev, events_broken) = match self.head {
-            Some((at, hash)) if at == after => (hash, None),
-            _ if after == 0 => (GENESIS, None),
-            _ => event_append_point(&mut tx, after)?,
-        };
-        known_models(&mut tx, &mut self.models, records)?;
-        if records.len() >= COPY_FROM {
-            prev = copy_events(&mut tx, after, prev, records)?;
-        } else if !records.is_empty() {
-            prev = insert_events(&mut tx, &statements.insert_events, after, prev, records)?;
-        }
-        let seq = after + records.len() as u64;
-        let (access_head, access_broken) = if accesses.is_empty() {
-            (self.access_head, None)
-        } else {
-            let last = access_last as u64;
-            let (at, broken) = access_append_point(&mut tx, last, self.access_head)?;
-            (
-                Some(write_accesses(&mut tx, &statements.insert_accesses, (last, at), accesses)?),
-                broken,
-            )
-        };
-        tx.commit()?;
-        self.head = Some((seq, prev));
-        self.access_head = access_head;
-        self.noticed.extend(events_broken);
-        self.noticed.extend(access_broken);
-        Ok(seq)
+        Ok(last)
     }
 
     fn scan(

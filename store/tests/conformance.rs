@@ -102,6 +102,43 @@ fn an_unknown_model_version_is_refused_and_writes_nothing(mut f: Fresh) {
     assert!(chain::verify(f.store.as_mut()).unwrap().intact());
 }
 
+fn deferred_appends_are_told_durable_in_order_and_a_stale_one_is_not_written(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    let (told, heard) = std::sync::mpsc::channel();
+    let mut after = 0;
+    // Small and large appends (a backend may write them another way), each with an access row.
+    for (i, n) in [3, 40, 1, 2500, 5].into_iter().enumerate() {
+        let told = told.clone();
+        let durable: polku_store::Durable = Box::new(move |result| told.send((i, result)).unwrap());
+        let last = f
+            .store
+            .append_deferred(
+                after,
+                &records(model, after as usize + 1, n),
+                &[access("ingest", None)],
+                durable,
+            )
+            .unwrap();
+        assert_eq!(last, after + n as u64);
+        after = last;
+    }
+    // Stale: refused, nothing written, and never told durable.
+    let stale: polku_store::Durable = Box::new(move |result| told.send((99, result)).unwrap());
+    match f.store.append_deferred(3, &records(model, 1, 2), &[], stale) {
+        Err(StoreError::Conflict { expected: 3, found }) => assert_eq!(found, after),
+        other => panic!("a stale writer must be refused: {other:?}"),
+    }
+    // Closing the store waits until every append handed over is durable and told.
+    drop(f.store);
+    let order: Vec<(usize, Result<(), String>)> = heard.iter().collect();
+    assert_eq!(order, (0..5).map(|i| (i, Ok(()))).collect::<Vec<_>>());
+    let mut again = (f.reopen)();
+    assert_eq!(again.last_seq().unwrap(), after);
+    assert_eq!(again.access_log(None, 100).unwrap().len(), 5);
+    let verified = chain::verify(again.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn two_writers_at_once_lose_nothing_and_double_nothing(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     let writers: Vec<_> = (0..2)
@@ -475,6 +512,12 @@ macro_rules! conformance {
                 }
             }
             #[test]
+            fn deferred_appends() {
+                if let Some(f) = fresh("deferred") {
+                    deferred_appends_are_told_durable_in_order_and_a_stale_one_is_not_written(f);
+                }
+            }
+            #[test]
             fn two_writers() {
                 if let Some(f) = fresh("writers") {
                     two_writers_at_once_lose_nothing_and_double_nothing(f);
@@ -607,4 +650,36 @@ fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
     assert_eq!(store.last_seq().unwrap(), 30);
     assert_eq!(store.append(30, &records(model, 31, 2)).unwrap(), 32);
     assert!(chain::verify(store.as_mut()).unwrap().intact());
+}
+
+/// PostgreSQL commits a deferred append without waiting for the disk; it may tell the append
+/// durable only once the server's log is flushed past the append's commit.
+#[test]
+fn postgresql_tells_a_deferred_append_durable_only_after_the_log_is_flushed_past_it() {
+    let Some(url) = postgres_database("flushed") else { return };
+    let mut store = polku_store::open(&url).unwrap();
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let lsn = |client: &mut postgres::Client, f: &str| -> u64 {
+        let text: String = client.query_one(&format!("SELECT {f}()::TEXT"), &[]).unwrap().get(0);
+        let (high, low) = text.split_once('/').unwrap();
+        (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
+    };
+    let model = store.put_model("h1", "{}").unwrap();
+    let mut after = 0;
+    for round in 0..20 {
+        let (told, heard) = std::sync::mpsc::channel();
+        let durable: polku_store::Durable = Box::new(move |result| told.send(result).unwrap());
+        let rows = records(model, round * 200, 200);
+        // The append's commit ends past the log's end before it by at least its rows' bytes
+        // (other databases of the server may write to the log too, so no more is known).
+        let before = lsn(&mut server, "pg_current_wal_insert_lsn");
+        let written = before + rows.iter().map(|r| r.body.len() as u64).sum::<u64>();
+        after = store.append_deferred(after, &rows, &[access("ingest", None)], durable).unwrap();
+        heard.recv().unwrap().unwrap();
+        let flushed = lsn(&mut server, "pg_current_wal_flush_lsn");
+        assert!(
+            flushed >= written,
+            "round {round}: told durable at {flushed:x}, written to {written:x}"
+        );
+    }
 }
