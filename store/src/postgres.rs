@@ -10,8 +10,9 @@
 //! with a commit of its own that waits, while the writer goes on with the next append; each is
 //! told durable only then. Until then other servers may read such rows; a crash of the database
 //! loses them with every row after them, so no server is ever answered for a row that is not
-//! durable, and the log stays without gaps. The schema is versioned in the table `polku_schema` and migrated on open
-//! under a transaction-level advisory lock, so that servers starting together migrate once.
+//! durable, and the log stays without gaps. The schema is versioned in the table
+//! `polku_schema` and migrated on open under a transaction-level advisory lock, so that
+//! servers starting together migrate once.
 //!
 //! The password is never part of an error or a log line: it comes from the URL, from
 //! `POLKU_DATABASE_PASSWORD`, or from the file `POLKU_DATABASE_PASSWORD_FILE` names, and
@@ -556,41 +557,46 @@ fn access_append_point(
     })
 }
 
-/// The access-log rows after row `last` (whose hash is `prev`), in one statement; the new
-/// head. The caller holds the access log's lock.
+/// Access-log rows written by one statement at most (a compaction may keep millions).
+const ACCESS_ROWS_PER_INSERT: usize = 10_000;
+
+/// The access-log rows after row `last` (whose hash is `prev`), a statement for each
+/// [`ACCESS_ROWS_PER_INSERT`]; the new head. The caller holds the access log's lock.
 fn write_accesses(
     tx: &mut Transaction<'_>,
     insert: &postgres::Statement,
     (mut id, mut prev): (u64, Hash),
     accesses: &[Access],
 ) -> Result<(u64, Hash), StoreError> {
-    let n = accesses.len();
-    let mut ids = Vec::with_capacity(n);
-    let mut hashes = Vec::with_capacity(n);
-    for a in accesses {
-        id += 1;
-        prev = chain::access_hash(&prev, id, a);
-        ids.push(id as i64);
-        hashes.push(prev.to_vec());
+    for accesses in accesses.chunks(ACCESS_ROWS_PER_INSERT) {
+        let n = accesses.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut hashes = Vec::with_capacity(n);
+        for a in accesses {
+            id += 1;
+            prev = chain::access_hash(&prev, id, a);
+            ids.push(id as i64);
+            hashes.push(prev.to_vec());
+        }
+        let column = |f: fn(&Access) -> &str| accesses.iter().map(f).collect::<Vec<&str>>();
+        let clients: Vec<Option<&str>> = accesses.iter().map(|a| a.client.as_deref()).collect();
+        tx.execute(
+            insert,
+            &[
+                &ids,
+                &column(|a| &a.at),
+                &column(|a| &a.actor),
+                &column(|a| &a.role),
+                &column(|a| &a.action),
+                &clients,
+                &column(|a| &a.detail),
+                &column(|a| &a.unit),
+                &column(|a| &a.purpose),
+                &column(|a| &a.request),
+                &hashes,
+            ],
+        )?;
     }
-    let column = |f: fn(&Access) -> &str| accesses.iter().map(f).collect::<Vec<&str>>();
-    let clients: Vec<Option<&str>> = accesses.iter().map(|a| a.client.as_deref()).collect();
-    tx.execute(
-        insert,
-        &[
-            &ids,
-            &column(|a| &a.at),
-            &column(|a| &a.actor),
-            &column(|a| &a.role),
-            &column(|a| &a.action),
-            &clients,
-            &column(|a| &a.detail),
-            &column(|a| &a.unit),
-            &column(|a| &a.purpose),
-            &column(|a| &a.request),
-            &hashes,
-        ],
-    )?;
     Ok((id, prev))
 }
 

@@ -423,6 +423,26 @@ fn a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(mut f
     assert!(chain::verify(again.as_mut()).unwrap().intact());
 }
 
+fn many_access_rows_at_once_are_chained_and_kept_by_a_compaction(mut f: Fresh) {
+    // More rows than a backend may write with one statement.
+    let rows: Vec<Access> =
+        (0..25_001).map(|i| access("status", Some(&format!("{i:064x}")))).collect();
+    f.store.log_accesses(&rows).unwrap();
+    f.store
+        .compact(&polku_store::Compaction {
+            at: "2033-01-01T00:00:00Z".into(),
+            keep: Vec::new(),
+            retained: Vec::new(),
+            removed_cases: 0,
+            access_before: Some("1970-01-01T00:00:00Z".into()),
+        })
+        .unwrap();
+    f.store.log_access(&access("status", None)).unwrap();
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+    assert_eq!(verified.access_log.rows, 25_002);
+}
+
 fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     // This writer knows the log's end as it wrote it.
@@ -557,6 +577,12 @@ macro_rules! conformance {
             fn compaction() {
                 if let Some(f) = fresh("compaction") {
                     a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(f);
+                }
+            }
+            #[test]
+            fn many_access_rows() {
+                if let Some(f) = fresh("many_access") {
+                    many_access_rows_at_once_are_chained_and_kept_by_a_compaction(f);
                 }
             }
             #[test]
