@@ -165,18 +165,36 @@ pub fn exec(
     Ok(())
 }
 
+/// User and system time, and the user and system time of ended children waited for, in
+/// seconds, from a `/proc/PID/stat` text (fields 14 to 17; Linux counts in hundredths of a
+/// second, USER_HZ).
+fn stat_times(stat: &str) -> Option<[f64; 4]> {
+    // After the command's name: the state is field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let mut times = [0.0; 4];
+    for (i, time) in times.iter_mut().enumerate() {
+        *time = fields.get(11 + i)?.parse::<f64>().ok()? / 100.0;
+    }
+    Some(times)
+}
+
+/// This process's [`stat_times`] (zeros where there is no `/proc`).
+fn own_times() -> [f64; 4] {
+    std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| stat_times(&s)).unwrap_or_default()
+}
+
 /// The CPU time this process has used so far, every thread, user and system, in seconds (0
 /// where there is no `/proc`). Under a machine shared with other work, CPU time per event is a
 /// steadier measure of a change's cost than the rate.
 fn cpu_seconds() -> f64 {
-    let ticks = || -> Option<f64> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // After the command's name: the state is field 3, user and system time 14 and 15.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        Some(fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
-    };
-    // Linux counts in hundredths of a second (USER_HZ).
-    ticks().map_or(0.0, |t| t / 100.0)
+    let [user, system, ..] = own_times();
+    user + system
+}
+
+/// The CPU time, in seconds, of this process's children that have ended and been waited for.
+fn children_cpu_seconds() -> f64 {
+    let [.., user, system] = own_times();
+    user + system
 }
 
 /// The CPU time, in seconds, that PostgreSQL's processes on this machine have used so far: each
@@ -184,31 +202,13 @@ fn cpu_seconds() -> f64 {
 /// A phase's cost is the difference over it. 0 where there is no `/proc`.
 fn postgres_cpu_seconds() -> f64 {
     let Ok(entries) = std::fs::read_dir("/proc") else { return 0.0 };
-    let mut ticks = 0.0;
-    for entry in entries.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let Some((name, rest)) = stat.rsplit_once(')') else { continue };
-        if !name.ends_with("(postgres") {
-            continue;
-        }
-        // User, system, and ended children's user and system time: fields 14–17.
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        ticks += fields[11..15.min(fields.len())]
-            .iter()
-            .filter_map(|f| f.parse::<f64>().ok())
-            .sum::<f64>();
-    }
-    ticks / 100.0
-}
-
-/// The CPU time, in seconds, of this process's children that have ended and been waited for.
-fn children_cpu_seconds() -> f64 {
-    let ticks = || -> Option<f64> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        Some(fields.get(13)?.parse::<f64>().ok()? + fields.get(14)?.parse::<f64>().ok()?)
-    };
-    ticks().map_or(0.0, |t| t / 100.0)
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.rsplit_once(')').is_some_and(|(name, _)| name.ends_with("(postgres")))
+        .filter_map(|stat| stat_times(&stat))
+        .map(|times| times.iter().sum::<f64>())
+        .sum()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
