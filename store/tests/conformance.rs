@@ -709,3 +709,72 @@ fn postgresql_tells_a_deferred_append_durable_only_after_the_log_is_flushed_past
         );
     }
 }
+
+/// When the connection that makes deferred appends durable is cut, the batches waiting on it are
+/// answered with an error (the writer is rebuilt from the log), a sender that tries again is
+/// answered, and in the end the log holds every event once and the state is the state of the
+/// log.
+#[test]
+fn postgresql_a_cut_flushing_connection_loses_nothing_and_doubles_nothing() {
+    let Some(url) = postgres_database("flusher_cut") else { return };
+    let sources = common::corpus();
+    let model = sources.compile().unwrap();
+    let key = || PseudonymKey::new(vec![6; 32]).unwrap();
+    let opts = polku_engine::simulate::Options {
+        clients: 60,
+        days: 120,
+        seed: 5,
+        start: polku_engine::time::Timestamp::parse("2026-01-01").unwrap(),
+    };
+    let events = polku_engine::simulate::simulate(&model, "s", &opts).unwrap();
+    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
+    assert!(bad.is_empty());
+    let tracker = Tracker::open(polku_store::open(&url).unwrap(), &sources, &model, key()).unwrap();
+    let service = polku_store::TrackerService::new(tracker);
+    let actor = Actor::new("system", "järjestelmä");
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let (mut errors, mut cuts) = (0, 0);
+    let batches: Vec<Vec<_>> =
+        parsed.chunks(40).map(|c| c.iter().map(|(_, e)| e.clone()).collect()).collect();
+    for (i, batch) in batches.iter().enumerate() {
+        if i % 5 == 2 {
+            // The flushing connection is the one whose last statement wrote the message.
+            let cut: i64 = server
+                .query_one(
+                    "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()
+                       AND query LIKE '%pg_logical_emit_message%'",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            cuts += cut;
+        }
+        let mut tries = 0;
+        loop {
+            match service.append(batch.clone(), &actor, &|_| true) {
+                Ok(result) => {
+                    assert_eq!(result.refused + result.conflicts, 0, "batch {i}: {result:?}");
+                    break;
+                }
+                Err(e) => {
+                    errors += 1;
+                    tries += 1;
+                    assert!(tries < 5, "batch {i} still fails: {e}");
+                }
+            }
+        }
+    }
+    assert!(cuts > 0, "no flushing connection was found to cut");
+    eprintln!("{cuts} flushing connections cut, {errors} batches answered with an error");
+    let digest = service.digest();
+    let stored = service.info().unwrap().log_seq;
+    drop(service);
+    let ids: std::collections::BTreeSet<&str> = parsed.iter().map(|(_, e)| e.id.as_str()).collect();
+    assert_eq!(stored, ids.len() as u64, "every event once");
+    let again = Tracker::open(polku_store::open(&url).unwrap(), &sources, &model, key()).unwrap();
+    assert_eq!(again.projection.digest(), digest, "the state is the state of the log");
+    let mut store = polku_store::open(&url).unwrap();
+    assert!(chain::verify(store.as_mut()).unwrap().intact());
+}
