@@ -391,22 +391,7 @@ fn simulate_case(
 pub fn counts(events: &[Event]) -> BTreeMap<&'static str, usize> {
     let mut out = BTreeMap::new();
     for e in events {
-        let name = match e.kind {
-            EventKind::CaseOpened { .. } => "case_opened",
-            EventKind::StepStarted { .. } => "step_started",
-            EventKind::StepCompleted { .. } => "step_completed",
-            EventKind::StepCancelled { .. } => "step_cancelled",
-            EventKind::StepNotNeeded { .. } => "step_not_needed",
-            EventKind::PhaseCompleted { .. } => "phase_completed",
-            EventKind::SegmentAssessed { .. } => "segment_assessed",
-            EventKind::SegmentChanged { .. } => "segment_changed",
-            EventKind::ReferralSent { .. } => "referral_sent",
-            EventKind::ReferralAccepted { .. } => "referral_accepted",
-            EventKind::ReferralDeclined { .. } => "referral_declined",
-            EventKind::CaseClosed { .. } => "case_closed",
-            EventKind::FactRecorded { .. } => "fact_recorded",
-            EventKind::CaseMigrated { .. } => "case_migrated",
-        };
+        let name = e.kind.name();
         *out.entry(name).or_default() += 1;
     }
     out

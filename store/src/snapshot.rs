@@ -79,31 +79,29 @@ struct Sum {
 }
 
 impl Sum {
+    /// The same as taking the bytes one at a time into little-endian words, but a piece at a
+    /// time: a snapshot is written and read in pieces of a few bytes, millions of them.
     fn update(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
-        while self.filled != 0 && !rest.is_empty() {
-            self.byte(rest[0]);
-            rest = &rest[1..];
+        if self.filled != 0 {
+            // Top up the word begun.
+            let take = (8 - self.filled as usize).min(rest.len());
+            self.pending |= little_endian(&rest[..take]) << (8 * self.filled);
+            self.filled += take as u32;
+            rest = &rest[take..];
+            if self.filled < 8 {
+                return;
+            }
+            self.mix();
         }
-        // Whole words at once: the same as byte by byte, little-endian.
         let mut words = rest.chunks_exact(8);
         for word in &mut words {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            self.pending = u64::from_le_bytes(w);
+            self.pending = little_endian(word);
             self.mix();
         }
-        for &b in words.remainder() {
-            self.byte(b);
-        }
-    }
-
-    fn byte(&mut self, b: u8) {
-        self.pending |= u64::from(b) << (8 * self.filled);
-        self.filled += 1;
-        if self.filled == 8 {
-            self.mix();
-        }
+        let tail = words.remainder();
+        self.pending = little_endian(tail);
+        self.filled = tail.len() as u32;
     }
 
     fn mix(&mut self) {
@@ -111,6 +109,15 @@ impl Sum {
             (self.state.rotate_left(23) ^ self.pending).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         self.pending = 0;
         self.filled = 0;
+    }
+
+    #[cfg(test)]
+    fn byte(&mut self, b: u8) {
+        self.pending |= u64::from(b) << (8 * self.filled);
+        self.filled += 1;
+        if self.filled == 8 {
+            self.mix();
+        }
     }
 
     fn finish(mut self, length: u64) -> u64 {
@@ -121,6 +128,13 @@ impl Sum {
         self.mix();
         self.state ^ (self.state >> 31)
     }
+}
+
+/// Up to eight bytes as a little-endian word.
+fn little_endian(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w[..bytes.len()].copy_from_slice(bytes);
+    u64::from_le_bytes(w)
 }
 
 fn short() -> StoreError {
@@ -430,4 +444,34 @@ pub fn decode(
         return Err(StoreError::Snapshot("the snapshot has bytes after its end".to_owned()));
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sum;
+
+    /// Pieces of every length, in any split, sum as the bytes one at a time do.
+    #[test]
+    fn a_checksum_taken_in_pieces_is_the_one_taken_byte_by_byte() {
+        let data: Vec<u8> =
+            (0..4000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let mut seed = 7u64;
+        for _ in 0..200 {
+            let (mut pieces, mut bytes) = (Sum::default(), Sum::default());
+            let mut at = 0;
+            while at < data.len() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let n = ((seed >> 33) % 21) as usize;
+                let piece = &data[at..(at + n).min(data.len())];
+                pieces.update(piece);
+                piece.iter().for_each(|&b| bytes.byte(b));
+                at += piece.len();
+                assert_eq!(
+                    (pieces.state, pieces.pending, pieces.filled),
+                    (bytes.state, bytes.pending, bytes.filled)
+                );
+            }
+            assert_eq!(pieces.finish(data.len() as u64), bytes.finish(data.len() as u64));
+        }
+    }
 }

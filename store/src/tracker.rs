@@ -837,14 +837,7 @@ impl Tracker {
                     running.deviations += u64::from(deviation.is_some());
                     let body = match raw {
                         Some(raw) if !matches!(event.kind, EventKind::CaseOpened { .. }) => raw,
-                        _ => match polku_engine::event::to_json(&event) {
-                            Ok(body) => body,
-                            Err(e) => {
-                                // Applied but not storable: the failure path rebuilds the state.
-                                failure = Some(StoreError::Other(e.to_string()));
-                                break;
-                            }
-                        },
+                        _ => polku_engine::event::to_json(&event),
                     };
                     rows.push(crate::NewRecord { model: self.current_model, body });
                     running.accepted += 1;
