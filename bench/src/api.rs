@@ -31,8 +31,10 @@ impl Drop for Served {
     }
 }
 
-/// Starts `polku serve --demo` on `database`; returns it and how long it took to listen.
-fn serve(polku: &Path, model: &Path, database: &str) -> Result<(Served, Duration)> {
+/// Starts `polku serve --demo` on `database` (for its sign-in tokens); returns it and how long
+/// it took to listen. An empty store is filled with the demo's simulated year unless `empty`
+/// says to leave it empty (`--demo-clients 0`).
+fn serve(polku: &Path, model: &Path, database: &str, empty: bool) -> Result<(Served, Duration)> {
     let started = Instant::now();
     let mut child = Command::new(polku)
         .args(["serve", "--model"])
@@ -46,6 +48,7 @@ fn serve(polku: &Path, model: &Path, database: &str) -> Result<(Served, Duration
             "--renderer",
             "browser",
         ])
+        .args(if empty { &["--demo-clients", "0"][..] } else { &[] })
         .env("POLKU_PSEUDONYM_KEY", KEY_HEX)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -192,9 +195,9 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path) -> Result<()> {
     let database = format!("sqlite://{}", db.display());
     println!("store: {}", db.display());
     // 1. Start-up, twice (the first also stores this model version).
-    let (first, took1) = serve(polku, corpus, &database)?;
+    let (first, took1) = serve(polku, corpus, &database, false)?;
     drop(first);
-    let (served, took) = serve(polku, corpus, &database)?;
+    let (served, took) = serve(polku, corpus, &database, false)?;
     println!("| start-up of polku serve on the store, until it listens | {:.2} s (first start {:.2} s) |", took.as_secs_f64(), took1.as_secs_f64());
     let staff = served
         .tokens
@@ -260,7 +263,8 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path) -> Result<()> {
         bail!("polku ingest failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     let http_db = fresh("http.sqlite");
-    let (served, _) = serve(polku, corpus, &http_db)?;
+    // Empty, as `polku ingest` had it: the demo's year would share the simulated events' ids.
+    let (served, _) = serve(polku, corpus, &http_db, true)?;
     let system = served
         .tokens
         .iter()

@@ -94,7 +94,119 @@ pub type Rows = Vec<crate::NewRecord>;
 /// store's own facts), run on the writer thread in its turn.
 type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
 
-type AccessReply = SyncSender<Result<(), String>>;
+type AccessReply = Responder<Result<(), String>>;
+
+/// What the answer to an access-log row means: durable, not written and why, or the writer
+/// stopped first.
+pub fn access_result(answer: Option<Result<(), String>>) -> Result<(), StoreError> {
+    match answer {
+        Some(Ok(())) => Ok(()),
+        Some(Err(message)) => Err(StoreError::Other(message)),
+        None => Err(StoreError::WriterGone),
+    }
+}
+
+/// Where a job's answer goes: to a thread that waits for it ([`Answer::wait`]) or to a task
+/// that awaits it ([`Answer`] is a future), so that a request served on an async runtime holds
+/// no thread while the disk works. Dropped unanswered (the writer stopped), it tells the waiter
+/// so.
+pub struct Responder<T>(Arc<Slot<T>>);
+
+/// The answer to one job, from its [`Responder`]: `None` when the writer stopped without one.
+pub struct Answer<T>(Arc<Slot<T>>);
+
+struct Slot<T> {
+    state: Mutex<SlotState<T>>,
+    ready: std::sync::Condvar,
+}
+
+struct SlotState<T> {
+    value: Option<T>,
+    done: bool,
+    waker: Option<std::task::Waker>,
+}
+
+impl<T> std::fmt::Debug for Responder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder")
+    }
+}
+
+impl<T> std::fmt::Debug for Answer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answer")
+    }
+}
+
+/// A responder and the answer it gives.
+fn answer<T>() -> (Responder<T>, Answer<T>) {
+    let slot = Arc::new(Slot {
+        state: Mutex::new(SlotState { value: None, done: false, waker: None }),
+        ready: std::sync::Condvar::new(),
+    });
+    (Responder(slot.clone()), Answer(slot))
+}
+
+impl<T> Slot<T> {
+    fn finish(&self, value: Option<T>) {
+        let waker = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.done {
+                return;
+            }
+            state.value = value;
+            state.done = true;
+            state.waker.take()
+        };
+        self.ready.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Responder<T> {
+    /// Answers; only the first answer counts.
+    pub fn send(&self, value: T) {
+        self.0.finish(Some(value));
+    }
+}
+
+impl<T> Drop for Responder<T> {
+    fn drop(&mut self) {
+        self.0.finish(None);
+    }
+}
+
+impl<T> Answer<T> {
+    /// Blocks until the answer comes.
+    pub fn wait(self) -> Option<T> {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        while !state.done {
+            state = self.0.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.value.take()
+    }
+}
+
+impl<T> std::future::Future for Answer<T> {
+    type Output = Option<T>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        let mut state = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.done {
+            return std::task::Poll::Ready(state.value.take());
+        }
+        match &state.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            _ => state.waker = Some(cx.waker().clone()),
+        }
+        std::task::Poll::Pending
+    }
+}
 
 /// The answers to the batches and access rows of one append, given once it is durable and the
 /// breaks in a chain that it met have been told (a command ends once it has its answer).
@@ -126,7 +238,7 @@ impl Waiting {
             let _ = reply.send(result.clone().map(|()| end).map_err(Failure::Other));
         }
         for reply in self.accesses.drain(..) {
-            let _ = reply.send(result.clone());
+            reply.send(result.clone());
         }
     }
 }
@@ -303,7 +415,7 @@ impl Committer {
                     let result = store.log_accesses(&access_rows).map_err(|e| e.to_string());
                     tell(&told, store.as_mut());
                     for reply in &access_replies {
-                        let _ = reply.send(result.clone());
+                        reply.send(result.clone());
                     }
                 }
                 for task in tasks {
@@ -371,13 +483,15 @@ impl Committer {
     /// Writes one access-log row and waits until it is durable. Rows of concurrent requests
     /// share a commit.
     pub fn log_access(&self, access: Access) -> Result<(), StoreError> {
-        let (reply, answer) = sync_channel(1);
+        access_result(self.log_access_later(access).wait())
+    }
+
+    /// As [`Committer::log_access`], without waiting: the answer says when the row is durable
+    /// (see [`access_result`]).
+    pub fn log_access_later(&self, access: Access) -> Answer<Result<(), String>> {
+        let (reply, answer) = answer();
         self.send(Job::Access(access, reply));
-        match answer.recv() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(message)) => Err(StoreError::Other(message)),
-            Err(_) => Err(StoreError::WriterGone),
-        }
+        answer
     }
 
     /// Runs `work` on the writer thread, in turn with the appends, and waits for its result.
@@ -442,5 +556,56 @@ impl Drop for Committer {
     /// A writer nobody can reach any more finishes what it was given and closes the store.
     fn drop(&mut self) {
         let _ = self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn an_answer_is_waited_for_by_a_thread() {
+        let (responder, reply) = answer::<u32>();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            responder.send(7);
+            responder.send(8);
+        });
+        assert_eq!(reply.wait(), Some(7));
+        sender.join().unwrap();
+        let (responder, reply) = answer::<u32>();
+        drop(responder);
+        assert_eq!(reply.wait(), None, "a responder dropped unanswered says so");
+    }
+
+    #[test]
+    fn an_answer_wakes_the_task_that_awaits_it() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (responder, mut reply) = answer::<&str>();
+        assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Pending);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        responder.send("durable");
+        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once answered");
+        assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Ready(Some("durable")));
+
+        let (responder, mut reply) = answer::<&str>();
+        assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Pending);
+        drop(responder);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2, "woken when the writer stopped");
+        assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Ready(None));
     }
 }

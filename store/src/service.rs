@@ -98,6 +98,27 @@ type StatusKey = (String, bool);
 /// At most this many statuses are kept ready.
 const STATUSES_KEPT: usize = 100_000;
 
+/// What [`TrackerService::client_status_json_now`] found once the access was logged.
+#[derive(Debug)]
+pub enum StatusNow {
+    /// The status kept ready.
+    Ready(Option<Arc<str>>),
+    /// None kept ready: [`TrackerService::make_client_status_json`] makes it.
+    Make(StatusWork),
+}
+
+/// A client's status still to be made. Only the service makes one, so that no status is made
+/// for a request whose access it has not logged (or will not log first).
+#[derive(Debug)]
+pub struct StatusWork {
+    pseudonym: Pseudonym,
+    actor: Actor,
+    now: i64,
+    lang: Lang,
+    /// The access row is durable already.
+    logged: bool,
+}
+
 /// The tracker, shared by the requests of a server.
 #[derive(Clone)]
 pub struct TrackerService(Arc<Shared>);
@@ -221,7 +242,8 @@ impl TrackerService {
         let submitted = {
             let mut tracker = self.tracker();
             let mut rows = Vec::with_capacity(events.len());
-            let mut applied: Vec<&Event> = Vec::new();
+            let mut applied: Vec<&Event> = Vec::with_capacity(events.len());
+            result.events.reserve(events.len());
             let model = tracker.current_model();
             for event in events {
                 let id = event.id.clone();
@@ -270,8 +292,7 @@ impl TrackerService {
                     Ok(Outcome::Applied(deviation)) => {
                         applied.push(event);
                         result.deviations += u64::from(deviation.is_some());
-                        let body = polku_engine::event::to_json(event)
-                            .map_err(|e| StoreError::Other(e.to_string()))?;
+                        let body = polku_engine::event::to_json(event);
                         rows.push(crate::NewRecord { model, body });
                         result.stored += 1;
                         result.events.push(EventResult::Stored { id });
@@ -461,15 +482,79 @@ impl TrackerService {
         lang: Lang,
     ) -> Result<Option<Arc<str>>, TrackerError> {
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
+        if let Some(json) = self.kept_status(pseudonym, now, lang) {
+            return Ok(Some(json));
+        }
+        self.make_status(pseudonym, now, lang)
+    }
+
+    /// [`TrackerService::client_status_json`] for a request served on an async runtime: the
+    /// access row is awaited, holding no thread while the disk works, and a status kept ready
+    /// is answered at once. A status to be made (which waits for the projection's lock) comes
+    /// back as work for [`TrackerService::make_client_status_json`], to be run off the
+    /// runtime's threads.
+    pub async fn client_status_json_now(
+        &self,
+        pseudonym: &Pseudonym,
+        actor: &Actor,
+        now: i64,
+        lang: Lang,
+    ) -> Result<StatusNow, TrackerError> {
+        let access = Access::by(actor, "status", Some(pseudonym.as_str()), "");
+        let writer = self.writer();
+        let work = |logged| StatusWork {
+            pseudonym: pseudonym.clone(),
+            actor: actor.clone(),
+            now,
+            lang,
+            logged,
+        };
+        match crate::committer::access_result(writer.log_access_later(access).await) {
+            Ok(()) => {}
+            // The writer was being replaced: logged the waiting way, with the new one.
+            Err(StoreError::WriterGone) => return Ok(StatusNow::Make(work(false))),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(match self.kept_status(pseudonym, now, lang) {
+            Some(json) => StatusNow::Ready(Some(json)),
+            None => StatusNow::Make(work(true)),
+        })
+    }
+
+    /// Makes a status that [`TrackerService::client_status_json_now`] did not have ready,
+    /// logging the access first where it could not.
+    pub fn make_client_status_json(
+        &self,
+        work: StatusWork,
+    ) -> Result<Option<Arc<str>>, TrackerError> {
+        let StatusWork { pseudonym, actor, now, lang, logged } = work;
+        if !logged {
+            return self.client_status_json(&pseudonym, &actor, now, lang);
+        }
+        self.make_status(&pseudonym, now, lang)
+    }
+
+    /// The status kept ready for the client this minute, if there is one. Only for a caller
+    /// that has logged the access.
+    fn kept_status(&self, pseudonym: &Pseudonym, now: i64, lang: Lang) -> Option<Arc<str>> {
+        let key = (pseudonym.as_str().to_owned(), lang == Lang::En);
+        let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        statuses
+            .get(&key)
+            .filter(|(made, _)| *made == now.div_euclid(60))
+            .map(|(_, json)| json.clone())
+    }
+
+    /// Makes the client's status and keeps it ready. Only for a caller that has logged the
+    /// access.
+    fn make_status(
+        &self,
+        pseudonym: &Pseudonym,
+        now: i64,
+        lang: Lang,
+    ) -> Result<Option<Arc<str>>, TrackerError> {
         let key = (pseudonym.as_str().to_owned(), lang == Lang::En);
         let minute = now.div_euclid(60);
-        if let Some((made, json)) =
-            self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).get(&key)
-        {
-            if *made == minute {
-                return Ok(Some(json.clone()));
-            }
-        }
         // The status is made and kept under the projection's lock, so that an event applied
         // meanwhile (which drops the kept status under the same lock) cannot be missed.
         let mut tracker = self.tracker();

@@ -22,6 +22,7 @@ use axum::{Json, Router};
 use polku_dsl::Lang;
 use polku_engine::pseudonym::{looks_like_identity_code, Pseudonym};
 use polku_engine::time::Timestamp;
+use polku_store::service::StatusNow;
 use polku_store::tracker::{Actor, TrackerError};
 use polku_store::TrackerService;
 use serde::{Deserialize, Serialize};
@@ -695,8 +696,13 @@ async fn client_status(
     let who = actor(&principal, &headers, &request.purpose);
     let lang = lang_of(&query, &headers);
     let tracker = api.tracker.clone();
+    // The access row is awaited without holding a thread; a status kept ready is answered at
+    // once, one to be made is made off the runtime's threads.
+    let status = match tracker.client_status_json_now(&pseudonym, &who, at, lang).await? {
+        StatusNow::Ready(json) => json,
+        StatusNow::Make(work) => blocking(move || tracker.make_client_status_json(work)).await?,
+    };
     // Answered as a `polku_engine::projection::ClientStatus` (the OpenAPI document says so).
-    let status = blocking(move || tracker.client_status_json(&pseudonym, &who, at, lang)).await?;
     let json = status.ok_or_else(|| ApiError::not_found("client", "no cases of this client"))?;
     let body = axum::body::Body::from(axum::body::Bytes::from_owner(JsonText(json)));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
