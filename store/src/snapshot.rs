@@ -130,11 +130,14 @@ impl Sum {
     }
 }
 
-/// Up to eight bytes as a little-endian word.
+/// Up to eight bytes as a little-endian word (shifted in, not copied: most pieces are a few
+/// bytes, and a copy of a length not known here costs a call).
+#[inline]
 fn little_endian(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w[..bytes.len()].copy_from_slice(bytes);
-    u64::from_le_bytes(w)
+    if let Ok(word) = <[u8; 8]>::try_from(bytes) {
+        return u64::from_le_bytes(word);
+    }
+    bytes.iter().enumerate().fold(0, |w, (i, &b)| w | u64::from(b) << (8 * i))
 }
 
 fn short() -> StoreError {
