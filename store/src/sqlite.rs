@@ -252,34 +252,52 @@ pub struct SqliteStore {
 /// Copies the write-ahead log into the database on its own thread and connection, so that
 /// commits never wait for it (SQLite would otherwise do it inside the commit that crosses
 /// its threshold, and every acknowledgement queued behind that commit would wait too).
+///
+/// Under constant writes its checkpoint never finds the log's end still: commits land while
+/// it copies, so the log is never begun again and grows without bound (seen: 1.2 GB in 12 s
+/// of status reads, and a start-up that then read it all). When the log is past
+/// [`RESTART_FRAMES`] it asks the writer ([`SqliteStore::restart_log_if_asked`]) to finish
+/// the copy itself between two commits, when nothing can land meanwhile; the writer's next
+/// commit then begins the log again, and the file is cut back to [`LOG_SIZE_LIMIT`].
 #[derive(Debug)]
 struct Checkpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The log is long: the writer is asked to finish a checkpoint.
+    asked: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: std::thread::JoinHandle<()>,
 }
+
+/// How long (in pages) the write-ahead log may grow before the writer finishes a checkpoint
+/// so that it begins again: 64 MiB of 4 KiB pages.
+const RESTART_FRAMES: i64 = if cfg!(test) { 256 } else { 16_384 };
+
+/// The size the log file is cut back to when it begins again (`journal_size_limit`).
+const LOG_SIZE_LIMIT: i64 = RESTART_FRAMES * 4096;
 
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, ask) = (stop.clone(), asked.clone());
         let thread = std::thread::spawn(move || {
             use std::sync::atomic::Ordering;
-            let checkpoint = |mode: &str| {
-                let _ = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()));
+            // The log's length in pages after the checkpoint, when it could be done.
+            let checkpoint = |mode: &str| -> Option<i64> {
+                conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| r.get(1)).ok()
             };
             let mut ticks = 0u32;
             while !flag.load(Ordering::Acquire) {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 ticks += 1;
-                if ticks % 5 == 0 {
-                    checkpoint("PASSIVE");
+                if ticks % 5 == 0 && checkpoint("PASSIVE").is_some_and(|n| n >= RESTART_FRAMES) {
+                    ask.store(true, Ordering::Release);
                 }
             }
             checkpoint("TRUNCATE");
         });
-        Ok(Checkpointer { stop, thread })
+        Ok(Checkpointer { stop, asked, thread })
     }
 }
 
@@ -293,6 +311,17 @@ impl Drop for SqliteStore {
 }
 
 impl SqliteStore {
+    /// When the checkpointer asked ([`Checkpointer`]), finishes its checkpoint here, between
+    /// two commits of this, the only writer, so that the next commit begins the log again.
+    /// The few pages written since its last copy are copied now; a failure only leaves the
+    /// log long until the next time.
+    fn restart_log_if_asked(&self) {
+        use std::sync::atomic::Ordering;
+        if self.checkpointer.as_ref().is_some_and(|c| c.asked.swap(false, Ordering::AcqRel)) {
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        }
+    }
+
     /// Opens (creating when missing) the database file and migrates its schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let url = format!("sqlite://{}", path.display());
@@ -343,12 +372,10 @@ impl SqliteStore {
                 message: format!("could not use WAL (got {mode})"),
             });
         }
-        // The access log's index by client takes rows at random places: with SQLite's
-        // default 2 MiB of cache, nearly every row read its index pages back from the file.
         conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;
-             PRAGMA cache_size = -65536;",
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
         )?;
+        conn.execute_batch(&format!("PRAGMA journal_size_limit = {LOG_SIZE_LIMIT}"))?;
         let mut store = SqliteStore {
             conn,
             checkpointer: None,
@@ -580,6 +607,7 @@ impl EventStore for SqliteStore {
         }
         let access_broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
+        self.restart_log_if_asked();
         self.head = Some((seq, prev));
         self.noticed.extend(events_broken.into_iter().chain(access_broken));
         Ok(seq)
@@ -700,6 +728,7 @@ impl EventStore for SqliteStore {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
+        self.restart_log_if_asked();
         self.noticed.extend(broken);
         Ok(())
     }
@@ -1191,6 +1220,46 @@ mod tests {
         store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
         drop(store);
         assert!(matches!(SqliteStore::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Access rows one to a commit, back to back, as status reads write them: the log is
+    /// begun again and its file stays short. Without the writer's own checkpoint it grew by
+    /// every page written.
+    #[test]
+    fn the_write_ahead_log_begins_again_under_constant_writes() {
+        let dir = std::env::temp_dir().join(format!("polku-wal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("s.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let wal = dir.join("s.sqlite-wal");
+        let (mut largest, started) = (0, std::time::Instant::now());
+        let mut i = 0u64;
+        // Long enough for the checkpointer to ask several times.
+        while started.elapsed() < std::time::Duration::from_secs(3) {
+            i += 1;
+            let client = format!("{:064x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let access = Access {
+                at: "2026-12-02T12:00:00Z".to_owned(),
+                actor: "t".to_owned(),
+                role: "staff".to_owned(),
+                action: "status".to_owned(),
+                client: Some(client),
+                detail: String::new(),
+                unit: String::new(),
+                purpose: "test".to_owned(),
+                request: String::new(),
+            };
+            store.log_accesses(&[access]).unwrap();
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+        let pages = (largest / 4096) as i64;
+        assert!(i > 2_000, "only {i} commits");
+        assert!(
+            pages < 8 * RESTART_FRAMES,
+            "the log grew to {pages} pages in {i} commits (asked to begin again at {RESTART_FRAMES})"
+        );
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
