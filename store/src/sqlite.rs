@@ -292,6 +292,9 @@ impl Checkpointer {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 ticks += 1;
                 if ticks % 5 == 0 && checkpoint("PASSIVE").is_some_and(|n| n >= RESTART_FRAMES) {
+                    // Once more at once, so that the writer is left only the pages of the
+                    // last few milliseconds to copy while its commits wait.
+                    checkpoint("PASSIVE");
                     ask.store(true, Ordering::Release);
                 }
             }
