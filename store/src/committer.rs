@@ -3,7 +3,7 @@
 //! after the transaction holding its batch is durable, so acknowledgement never runs ahead of
 //! the disk, while the fsyncs are shared.
 
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -82,10 +82,10 @@ impl std::fmt::Display for Failure {
     }
 }
 
-type Reply = SyncSender<Result<u64, Failure>>;
+type Reply = Responder<Result<u64, Failure>>;
 
 /// What another process appended: the records after the writer's last, in order.
-type FollowReply = SyncSender<Result<Vec<crate::Record>, String>>;
+type FollowReply = Responder<Result<Vec<crate::Record>, String>>;
 
 /// Rows to append: (model version, event as stored).
 pub type Rows = Vec<crate::NewRecord>;
@@ -235,7 +235,7 @@ impl Waiting {
                 .get_or_insert_with(|| why.clone());
         }
         for (reply, end) in self.appends.drain(..) {
-            let _ = reply.send(result.clone().map(|()| end).map_err(Failure::Other));
+            reply.send(result.clone().map(|()| end).map_err(Failure::Other));
         }
         for reply in self.accesses.drain(..) {
             reply.send(result.clone());
@@ -258,15 +258,15 @@ enum Job {
 
 /// Waits for one submitted batch to be durable.
 #[derive(Debug)]
-pub struct Ticket(Receiver<Result<u64, Failure>>);
+pub struct Ticket(Answer<Result<u64, Failure>>);
 
 impl Ticket {
     /// Blocks until the batch is durable; returns the sequence number of its last record.
     pub fn wait(self) -> Result<u64, StoreError> {
-        match self.0.recv() {
-            Ok(Ok(seq)) => Ok(seq),
-            Ok(Err(failure)) => Err(failure.error()),
-            Err(_) => Err(StoreError::WriterGone),
+        match self.0.wait() {
+            Some(Ok(seq)) => Ok(seq),
+            Some(Err(failure)) => Err(failure.error()),
+            None => Err(StoreError::WriterGone),
         }
     }
 }
@@ -404,7 +404,7 @@ impl Committer {
                             broken.get_or_insert_with(|| e.clone());
                             // Not written, so never told durable: answered here.
                             for (reply, _) in waiting.appends.drain(..) {
-                                let _ = reply.send(Err(e.clone()));
+                                reply.send(Err(e.clone()));
                             }
                             access_replies = std::mem::take(&mut waiting.accesses);
                         }
@@ -447,7 +447,7 @@ impl Committer {
                                 },
                             }),
                     };
-                    let _ = reply.send(result);
+                    reply.send(result);
                 }
                 tell(&told, store.as_mut());
             }
@@ -499,25 +499,23 @@ impl Committer {
         &self,
         work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.run_later(work).recv().map_err(|_| StoreError::WriterGone)?
+        self.run_later(work).wait().ok_or(StoreError::WriterGone)?
     }
 
     /// Hands `work` to the writer thread, to run in its turn, without waiting: its result
-    /// comes on the receiver (which reports a closed channel when the writer has stopped).
+    /// is the answer (`None` when the writer has stopped first).
     pub fn run_later<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
-    ) -> Receiver<Result<T, StoreError>> {
-        let (reply, answer) = sync_channel(1);
-        self.send(Job::Run(Box::new(move |store| {
-            let _ = reply.send(work(store));
-        })));
+    ) -> Answer<Result<T, StoreError>> {
+        let (reply, answer) = answer();
+        self.send(Job::Run(Box::new(move |store| reply.send(work(store)))));
         answer
     }
 
     /// Submits a batch; the ticket tells when it is durable.
     pub fn submit(&self, rows: Rows) -> Ticket {
-        let (reply, answer) = sync_channel(1);
+        let (reply, answer) = answer();
         self.send(Job::Append(rows, None, reply));
         Ticket(answer)
     }
@@ -525,7 +523,7 @@ impl Committer {
     /// Submits a batch with the access-log row that records it, written in the batch's own
     /// transaction: durable with it, or not written when the batch is not.
     pub fn submit_logged(&self, rows: Rows, access: Access) -> Ticket {
-        let (reply, answer) = sync_channel(1);
+        let (reply, answer) = answer();
         self.send(Job::Append(rows, Some(access), reply));
         Ticket(answer)
     }
@@ -535,12 +533,12 @@ impl Committer {
     /// has no batch of its own waiting here: such a batch was validated without these records
     /// and must meet the conflict the store reports instead.
     pub fn follow(&self) -> Result<Vec<crate::Record>, StoreError> {
-        let (reply, answer) = sync_channel(1);
+        let (reply, answer) = answer();
         self.send(Job::Follow(reply));
-        match answer.recv() {
-            Ok(Ok(records)) => Ok(records),
-            Ok(Err(message)) => Err(StoreError::Other(message)),
-            Err(_) => Err(StoreError::WriterGone),
+        match answer.wait() {
+            Some(Ok(records)) => Ok(records),
+            Some(Err(message)) => Err(StoreError::Other(message)),
+            None => Err(StoreError::WriterGone),
         }
     }
 

@@ -1072,7 +1072,7 @@ impl Tracker {
         // The end of the stream: the writer thread sees it and finishes.
         drop(pipe);
         // The store's failure first: it is why the pipe closed, if it did.
-        stored.recv().map_err(|_| StoreError::WriterGone)??;
+        stored.wait().ok_or(StoreError::WriterGone)??;
         encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
         self.snapshot_seq = seq;
         Ok(())
