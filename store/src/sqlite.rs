@@ -1236,23 +1236,14 @@ mod tests {
         let path = dir.join("s.sqlite");
         let mut store = SqliteStore::open(&path).unwrap();
         let wal = dir.join("s.sqlite-wal");
+        let reader = crate::tracker::Actor::new("t", "staff");
         let (mut largest, started) = (0, std::time::Instant::now());
         let mut i = 0u64;
         // Long enough for the checkpointer to ask several times.
         while started.elapsed() < std::time::Duration::from_secs(3) {
             i += 1;
             let client = format!("{:064x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let access = Access {
-                at: "2026-12-02T12:00:00Z".to_owned(),
-                actor: "t".to_owned(),
-                role: "staff".to_owned(),
-                action: "status".to_owned(),
-                client: Some(client),
-                detail: String::new(),
-                unit: String::new(),
-                purpose: "test".to_owned(),
-                request: String::new(),
-            };
+            let access = Access::by(&reader, "status", Some(&client), "");
             store.log_accesses(&[access]).unwrap();
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
         }
