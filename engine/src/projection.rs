@@ -424,12 +424,15 @@ impl Projection {
         let Some(&client) = self.client_index.get(&pseudonym_bytes(pseudonym)) else {
             return Vec::new();
         };
-        let mut units: Vec<String> = self.client_cases[client as usize]
+        let mut ids: Vec<_> = self.client_cases[client as usize]
             .iter()
-            .map(|&i| self.names.get(self.cases[i as usize].unit).to_owned())
+            .map(|&i| self.cases[i as usize].unit)
             .collect();
-        units.sort();
-        units.dedup();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut units: Vec<String> =
+            ids.into_iter().map(|u| self.names.get(u).to_owned()).collect();
+        units.sort_unstable();
         units
     }
 

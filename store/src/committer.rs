@@ -341,9 +341,8 @@ impl Committer {
                     }
                 }
                 // Access rows go into the appends' transaction when there is one: one commit.
-                let access_rows: Vec<Access> = accesses.iter().map(|(a, _)| a.clone()).collect();
-                let mut access_replies: Vec<AccessReply> =
-                    accesses.into_iter().map(|(_, reply)| reply).collect();
+                let (mut access_rows, mut access_replies): (Vec<Access>, Vec<AccessReply>) =
+                    accesses.into_iter().unzip();
                 let mut accesses_written = false;
                 if !group.is_empty() {
                     let mut all: Rows = Vec::with_capacity(rows_in_group);
@@ -355,8 +354,11 @@ impl Committer {
                         all.extend(rows);
                         appends.push((reply, end));
                     }
-                    let with_appends: Vec<Access> =
-                        access_rows.iter().cloned().chain(logged).collect();
+                    // The batches' own rows follow the reads' rows; cut off again should
+                    // the reads' rows have to be written on their own.
+                    let reads = access_rows.len();
+                    let mut with_appends = std::mem::take(&mut access_rows);
+                    with_appends.extend(logged);
                     let waiting = Arc::new(Mutex::new(Waiting {
                         appends,
                         accesses: std::mem::take(&mut access_replies),
@@ -407,6 +409,8 @@ impl Committer {
                                 reply.send(Err(e.clone()));
                             }
                             access_replies = std::mem::take(&mut waiting.accesses);
+                            with_appends.truncate(reads);
+                            access_rows = with_appends;
                         }
                     }
                 }
@@ -605,5 +609,52 @@ mod tests {
         drop(responder);
         assert_eq!(count.0.load(Ordering::SeqCst), 2, "woken when the writer stopped");
         assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Ready(None));
+    }
+
+    /// A batch refused as a conflict takes the reads' rows of its group with it; they are
+    /// written on their own then, and the reads are answered.
+    #[test]
+    fn reads_are_logged_even_when_the_batch_beside_them_is_refused() {
+        use crate::{Access, EventStore, NewRecord};
+        let dir = std::env::temp_dir().join(format!("polku-beside-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = crate::sqlite::SqliteStore::open(&dir.join("s.sqlite")).unwrap();
+        let model = store.put_model("m", "{}").unwrap();
+        // The writer believes the log holds 5 records; it holds none, so its batch conflicts.
+        let writer = super::Committer::start(Box::new(store), 5, 1000);
+        let read = |n: usize| Access {
+            at: "2026-12-02T10:00:00Z".into(),
+            actor: "hoitaja".into(),
+            role: "staff".into(),
+            action: "status".into(),
+            client: Some(format!("client-{n}")),
+            detail: String::new(),
+            unit: "neuvola".into(),
+            purpose: "tarkistus".into(),
+            request: format!("r{n}"),
+        };
+        // Held back until every job is queued, so that they form one group.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let held = writer.run_later(move |_| {
+            wait.recv().ok();
+            Ok(())
+        });
+        let first = writer.log_access_later(read(1));
+        let batch = writer.submit_logged(
+            vec![NewRecord { model, body: "{}".into() }],
+            Access { action: "ingest".into(), client: None, ..read(0) },
+        );
+        let second = writer.log_access_later(read(2));
+        go.send(()).unwrap();
+        held.wait().unwrap().unwrap();
+        assert!(batch.wait().is_err(), "the batch conflicts");
+        assert_eq!(first.wait(), Some(Ok(())));
+        assert_eq!(second.wait(), Some(Ok(())));
+        let mut store = writer.stop().unwrap();
+        let rows = store.access_log(None, 10).unwrap();
+        let requests: Vec<&str> = rows.iter().map(|a| a.request.as_str()).collect();
+        assert_eq!(requests, ["r2", "r1"], "the reads' rows, not the refused batch's");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -77,9 +77,9 @@ struct Shared {
     key: polku_engine::pseudonym::PseudonymKey,
     writer: Mutex<Arc<Committer>>,
     snapshot_every: u64,
-    /// Client statuses as JSON, by pseudonym and language, with the minute they were made for;
-    /// an event of the client drops its entries.
-    statuses: Mutex<HashMap<StatusKey, (i64, Arc<str>)>>,
+    /// Client statuses as JSON, by pseudonym, in Finnish and in English ([`lang_slot`]), with
+    /// the minute they were made for; an event of the client drops its entry.
+    statuses: Mutex<HashMap<String, KeptStatus>>,
     /// The snapshot being written in the background, if one is.
     snapshot: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Batches applied to the projection and handed to the writer but not yet answered;
@@ -92,8 +92,13 @@ struct Shared {
 /// its validation and its commit.
 const CONFLICT_RETRIES: usize = 8;
 
-/// A client's pseudonym and whether the status is in English.
-type StatusKey = (String, bool);
+/// A client's statuses kept ready, by language ([`lang_slot`]), each with its minute.
+type KeptStatus = [Option<(i64, Arc<str>)>; 2];
+
+/// Where a status in `lang` is kept in a [`KeptStatus`].
+fn lang_slot(lang: Lang) -> usize {
+    usize::from(lang == Lang::En)
+}
 
 /// At most this many statuses are kept ready.
 const STATUSES_KEPT: usize = 100_000;
@@ -466,8 +471,7 @@ impl TrackerService {
                 _ => tracker.projection.case_owner(&event.case).map(|(c, _)| c),
             };
             if let Some(client) = client {
-                statuses.remove(&(client.clone(), false));
-                statuses.remove(&(client, true));
+                statuses.remove(&client);
             }
         }
     }
@@ -537,12 +541,11 @@ impl TrackerService {
     /// The status kept ready for the client this minute, if there is one. Only for a caller
     /// that has logged the access.
     fn kept_status(&self, pseudonym: &Pseudonym, now: i64, lang: Lang) -> Option<Arc<str>> {
-        let key = (pseudonym.as_str().to_owned(), lang == Lang::En);
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        statuses
-            .get(&key)
-            .filter(|(made, _)| *made == now.div_euclid(60))
-            .map(|(_, json)| json.clone())
+        match statuses.get(pseudonym.as_str())?.get(lang_slot(lang))? {
+            Some((made, json)) if *made == now.div_euclid(60) => Some(json.clone()),
+            _ => None,
+        }
     }
 
     /// Makes the client's status and keeps it ready. Only for a caller that has logged the
@@ -553,7 +556,6 @@ impl TrackerService {
         now: i64,
         lang: Lang,
     ) -> Result<Option<Arc<str>>, TrackerError> {
-        let key = (pseudonym.as_str().to_owned(), lang == Lang::En);
         let minute = now.div_euclid(60);
         // The status is made and kept under the projection's lock, so that an event applied
         // meanwhile (which drops the kept status under the same lock) cannot be missed.
@@ -568,7 +570,8 @@ impl TrackerService {
         if statuses.len() >= STATUSES_KEPT {
             statuses.clear();
         }
-        statuses.insert(key, (minute, json.clone()));
+        let kept = statuses.entry(pseudonym.as_str().to_owned()).or_default();
+        kept[lang_slot(lang)] = Some((minute, json.clone()));
         drop(tracker);
         Ok(Some(json))
     }

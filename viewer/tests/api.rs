@@ -650,9 +650,21 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
             .map(|c| c["events"].as_u64().expect("events"))
             .expect("the case")
     };
+    let read_en = || {
+        f.call(
+            "POST",
+            "/api/v1/client-status?lang=en",
+            Some(&staff),
+            Some("application/json"),
+            &body,
+        )
+    };
     let (_, first) = read().await;
+    let (_, first_en) = read_en().await;
+    assert_ne!(first, first_en, "each language's status is kept apart");
     let (_, again) = read().await;
     assert_eq!(first, again, "the same minute, no event: the same answer");
+    assert_eq!(read_en().await.1, first_en, "and the same in English");
     let event = format!(
         r#"{{"id":"fresh-1","case":"{}","occurred":"2026-11-03T10:00:00+02:00","recorded":"2026-11-03T10:00:00+02:00","role":"terveydenhoitaja","type":"step_started","step":"x"}}"#,
         f.case
@@ -662,6 +674,8 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, after) = read().await;
     assert_eq!(events_of_case(&after), events_of_case(&first) + 1, "the new event shows at once");
+    let (_, after_en) = read_en().await;
+    assert_eq!(events_of_case(&after_en), events_of_case(&first_en) + 1, "in English too");
 }
 
 #[tokio::test]

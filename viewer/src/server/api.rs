@@ -91,7 +91,7 @@ impl Api {
     }
 
     /// The holder of a bearer token, from the cache or the store.
-    fn principal(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    fn principal(&self, headers: &HeaderMap) -> Result<Arc<Principal>, ApiError> {
         let value = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -104,14 +104,14 @@ impl Api {
     }
 
     /// The holder of a token, from the cache or the store.
-    pub fn principal_of(&self, token: &str) -> Result<Principal, ApiError> {
+    pub fn principal_of(&self, token: &str) -> Result<Arc<Principal>, ApiError> {
         if token.trim().is_empty() {
             return Err(ApiError::unauthorized("no token"));
         }
         // A JWT has three parts; an API token has none.
         if token.split('.').count() == 3 {
             return match &self.oidc {
-                Some(oidc) => oidc.validate(token.trim()).map_err(|e| {
+                Some(oidc) => oidc.validate(token.trim()).map(Arc::new).map_err(|e| {
                     let status = if matches!(e, super::oidc::TokenError::Keys(_)) {
                         StatusCode::SERVICE_UNAVAILABLE
                     } else {
@@ -129,8 +129,9 @@ impl Api {
             return Ok(principal);
         }
         let stored = self.tracker.meta(&key).map_err(ApiError::internal)?;
-        let principal: Principal = stored
+        let principal: Arc<Principal> = stored
             .and_then(|text| serde_json::from_str(&text).ok())
+            .map(Arc::new)
             .ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))?;
         self.tokens.put(key, principal.clone());
         Ok(principal)
@@ -378,10 +379,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
     if let Ok(value) = HeaderValue::from_str(&id) {
         request.headers_mut().insert("x-request-id", value);
     }
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = request.extensions().get::<axum::extract::MatchedPath>().cloned();
     let mut response = next.run(request).await;
     if let Some(Internal(message)) = response.extensions().get::<Internal>() {
         eprintln!("request {id}: internal error: {message}");
@@ -390,7 +388,8 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
         response.headers_mut().insert("x-request-id", value);
     }
     if let Some(api) = api {
-        api.metrics.observe(&route, response.status().as_u16(), started.elapsed());
+        let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+        api.metrics.observe(route, response.status().as_u16(), started.elapsed());
     }
     response
 }
@@ -431,7 +430,7 @@ pub struct NamedProcess {
 
 async fn model(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<ModelSummary> {
     let api = api(&state)?;
-    auth::authorize(&api.principal(&headers)?, Action::Model)?;
+    auth::authorize(&*api.principal(&headers)?, Action::Model)?;
     let version = state.model();
     let m = &version.model;
     Ok(Json(ModelSummary {
@@ -478,7 +477,7 @@ async fn plan(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let api = api(&state)?;
-    auth::authorize(&api.principal(&headers)?, Action::Model)?;
+    auth::authorize(&*api.principal(&headers)?, Action::Model)?;
     let version = state.model();
     let p = version
         .model

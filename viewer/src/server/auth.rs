@@ -13,7 +13,7 @@
 //! - **system** (`järjestelmä`): event ingestion for its configured units.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -157,12 +157,7 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<(), Denied
 /// The store key under which a token's grant is kept: its SHA-256, never the token.
 pub fn token_key(token: &str) -> String {
     let digest = Sha256::digest(token.trim().as_bytes());
-    let mut hex = String::with_capacity(80);
-    hex.push_str("token:");
-    for byte in digest {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    format!("token:{}", polku_engine::pseudonym::to_hex(&digest))
 }
 
 /// A new token: `polku_` and 256 random bits in hexadecimal.
@@ -179,14 +174,14 @@ pub fn new_token() -> std::io::Result<String> {
 
 /// Grants already looked up, by token key.
 #[derive(Debug, Default)]
-pub struct TokenCache(Mutex<HashMap<String, Principal>>);
+pub struct TokenCache(Mutex<HashMap<String, Arc<Principal>>>);
 
 impl TokenCache {
-    pub fn get(&self, key: &str) -> Option<Principal> {
+    pub fn get(&self, key: &str) -> Option<Arc<Principal>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned()
     }
 
-    pub fn put(&self, key: String, principal: Principal) {
+    pub fn put(&self, key: String, principal: Arc<Principal>) {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key, principal);
     }
 }

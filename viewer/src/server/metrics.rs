@@ -28,7 +28,10 @@ impl Metrics {
     pub fn observe(&self, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = routes.entry(route.to_owned()).or_default();
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), Route::default());
+        }
+        let Some(entry) = routes.get_mut(route) else { return };
         *entry.by_status.entry(status).or_default() += 1;
         entry.count += 1;
         entry.sum += seconds;

@@ -205,7 +205,7 @@ pub async fn login(
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return private(response);
     };
-    let Ok((id, _)) = api.sessions.start(principal) else {
+    let Ok((id, _)) = api.sessions.start(Principal::clone(&principal)) else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response();
     };
     let mut response = Redirect::to("/staff").into_response();
