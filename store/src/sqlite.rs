@@ -128,7 +128,59 @@ pub const MIGRATIONS: &[Migration] = &[
         id INTEGER PRIMARY KEY,
         record TEXT NOT NULL
     );"),
+    // 8: the access log's look-up by client in sorted runs written after the rows, not in an
+    // index that every read's row changes at a page of its own (see `index_access_runs`).
+    Migration {
+        sql: "DROP INDEX access_log_client;
+        CREATE TABLE access_runs (
+            run INTEGER PRIMARY KEY,
+            last INTEGER NOT NULL
+        );
+        CREATE TABLE access_by_client (
+            run INTEGER NOT NULL,
+            client TEXT NOT NULL,
+            id INTEGER NOT NULL,
+            PRIMARY KEY (run, client, id)
+        ) WITHOUT ROWID;",
+        then: Some(index_access_runs),
+    },
 ];
+
+/// How many access-log rows one run of the look-up by client covers.
+const RUN_ROWS: i64 = if cfg!(test) { 16 } else { 16_384 };
+
+/// Indexes the access log's rows by client, [`RUN_ROWS`] at a time, while that many are not
+/// yet indexed. A run is one range of row ids, its entries sorted by client and written
+/// together: a few pages per run, where an index by client changed one page of its own for
+/// nearly every row, in the commit that had to be durable before the read was answered. A
+/// look-up by client ([`EventStore::access_log`]) seeks once in each run and reads the rows
+/// after the last run (fewer than [`RUN_ROWS`]) in order.
+fn index_access_runs(conn: &Connection) -> Result<(), StoreError> {
+    loop {
+        let (from, last) = access_index_state(conn)?;
+        if last - from < RUN_ROWS {
+            return Ok(());
+        }
+        let to = from + RUN_ROWS;
+        conn.execute(
+            "INSERT INTO access_by_client (run, client, id)
+             SELECT ?1, client, id FROM access_log
+             WHERE id > ?1 AND id <= ?2 AND client IS NOT NULL ORDER BY client, id",
+            params![from, to],
+        )?;
+        conn.execute("INSERT INTO access_runs (run, last) VALUES (?1, ?2)", params![from, to])?;
+    }
+}
+
+/// The last access-log row id the runs cover, and the last row's id.
+fn access_index_state(conn: &Connection) -> Result<(i64, i64), StoreError> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COALESCE(MAX(last), 0) FROM access_runs),
+                (SELECT COALESCE(MAX(id), 0) FROM access_log)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
 
 /// Rows hashed per read while an existing log is chained.
 const CHAIN_CHUNK: i64 = 10_000;
@@ -247,6 +299,9 @@ pub struct SqliteStore {
     /// Breaks in a chain met at a log's end by the writes since [`EventStore::take_chain_breaks`]
     /// was last called.
     noticed: Vec<chain::Break>,
+    /// Access-log rows not yet in a run of the look-up by client, as far as this connection
+    /// knows ([`SqliteStore::index_accesses_when_due`]).
+    unindexed: i64,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -325,6 +380,25 @@ impl SqliteStore {
         }
     }
 
+    /// Counts `written` access-log rows and, once [`RUN_ROWS`] are not in a run, writes their
+    /// runs ([`index_access_runs`]) in a transaction of their own after the rows' commit. A
+    /// failure leaves the rows to be found by reading them in order until the next try.
+    fn index_accesses_when_due(&mut self, written: usize) {
+        self.unindexed += written as i64;
+        if self.unindexed < RUN_ROWS {
+            return;
+        }
+        let indexed = (|| -> Result<i64, StoreError> {
+            let tx =
+                self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            index_access_runs(&tx)?;
+            let (indexed, last) = access_index_state(&tx)?;
+            tx.commit()?;
+            Ok(last - indexed)
+        })();
+        self.unindexed = indexed.unwrap_or(0);
+    }
+
     /// Opens (creating when missing) the database file and migrates its schema.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let url = format!("sqlite://{}", path.display());
@@ -386,8 +460,11 @@ impl SqliteStore {
             head: None,
             compactions: 0,
             noticed: Vec::new(),
+            unindexed: 0,
         };
         store.migrate()?;
+        let (indexed, last) = access_index_state(&store.conn)?;
+        store.unindexed = last - indexed;
         store.checkpointer = Some(Checkpointer::start(path)?);
         Ok(store)
     }
@@ -613,6 +690,7 @@ impl EventStore for SqliteStore {
         self.restart_log_if_asked();
         self.head = Some((seq, prev));
         self.noticed.extend(events_broken.into_iter().chain(access_broken));
+        self.index_accesses_when_due(accesses.len());
         Ok(seq)
     }
 
@@ -733,6 +811,7 @@ impl EventStore for SqliteStore {
         tx.commit()?;
         self.restart_log_if_asked();
         self.noticed.extend(broken);
+        self.index_accesses_when_due(accesses.len());
         Ok(())
     }
 
@@ -757,12 +836,38 @@ impl EventStore for SqliteStore {
         client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Access>, StoreError> {
-        let mut select = self.conn.prepare(&format!(
-            "SELECT {ACCESS_FIELDS} FROM access_log
-             WHERE ?1 IS NULL OR client = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
-        let rows = select.query_map(params![client, limit as i64], |r| access(r, 0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let tx = self.conn.transaction()?;
+        let Some(client) = client else {
+            let mut select = tx.prepare(&format!(
+                "SELECT {ACCESS_FIELDS} FROM access_log ORDER BY id DESC LIMIT ?1"
+            ))?;
+            let rows = select.query_map([limit as i64], |r| access(r, 0))?;
+            return Ok(rows.collect::<Result<_, _>>()?);
+        };
+        // The client's rows in the runs (one seek in each), and after them in order.
+        let (indexed, _) = access_index_state(&tx)?;
+        let mut ids: Vec<i64> = {
+            let mut select = tx.prepare(
+                "SELECT id FROM access_by_client
+                 WHERE run IN (SELECT run FROM access_runs) AND client = ?1
+                 UNION ALL
+                 SELECT id FROM access_log WHERE id > ?2 AND client = ?1",
+            )?;
+            let rows = select.query_map(params![client, indexed], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        ids.truncate(limit);
+        let mut select =
+            tx.prepare(&format!("SELECT {ACCESS_FIELDS} FROM access_log WHERE id = ?1"))?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = select.query_row([id], |r| access(r, 0)).optional()? {
+                found.push(row);
+            }
+        }
+        Ok(found)
     }
 
     fn schema_version(&mut self) -> Result<i64, StoreError> {
@@ -922,7 +1027,9 @@ impl EventStore for SqliteStore {
                 };
                 removed_access = access_before.0.saturating_sub(kept.len() as u64);
                 tx.execute("DELETE FROM access_log", [])?;
+                tx.execute_batch("DELETE FROM access_by_client; DELETE FROM access_runs;")?;
                 insert_accesses(&tx, &kept)?;
+                index_access_runs(&tx)?;
             }
             let access_after = head(&tx, "access_log", "id")?;
             let record = crate::CompactionRecord::of(
@@ -940,6 +1047,8 @@ impl EventStore for SqliteStore {
         self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
         let record = result?;
         self.head = None;
+        let (indexed, last) = access_index_state(&self.conn)?;
+        self.unindexed = last - indexed;
         // The write-ahead log still holds the deleted pages: empty it.
         let busy: i64 =
             self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap_or(1);
@@ -1281,6 +1390,145 @@ mod tests {
             })
             .unwrap();
         assert_eq!(seen, n as u64 + 3);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An access-log row of `client` (or of none), told apart by its request id.
+    fn read_row(n: usize, client: Option<usize>) -> Access {
+        Access {
+            at: format!("2026-12-02T10:{:02}:{:02}Z", n / 60, n % 60),
+            actor: "hoitaja".into(),
+            role: "staff".into(),
+            action: "status".into(),
+            client: client.map(|c| format!("client-{c}")),
+            detail: String::new(),
+            unit: "neuvola".into(),
+            purpose: "tarkistus".into(),
+            request: format!("r{n}"),
+        }
+    }
+
+    /// Each client's rows as a look-up must give them: newest first, at most `limit`.
+    fn expected(rows: &[Access], client: &str, limit: usize) -> Vec<String> {
+        let mut of: Vec<String> = rows
+            .iter()
+            .filter(|a| a.client.as_deref() == Some(client))
+            .map(|a| a.request.clone())
+            .collect();
+        of.reverse();
+        of.truncate(limit);
+        of
+    }
+
+    fn looked_up(store: &mut SqliteStore, client: &str, limit: usize) -> Vec<String> {
+        let rows = store.access_log(Some(client), limit).unwrap();
+        rows.into_iter().map(|a| a.request).collect()
+    }
+
+    /// The look-up by client finds every row, in the runs and after them, newest first, on
+    /// the open store, after reopening it, and after retention removed the older rows.
+    #[test]
+    fn the_access_log_is_looked_up_by_client_across_runs_and_the_rows_after_them() {
+        let dir = std::env::temp_dir().join(format!("polku-runs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("runs.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        // 103 rows of 5 clients and of none, in commits of 1 to 7 rows: six runs and 7 after.
+        let rows: Vec<Access> =
+            (0..103).map(|n| read_row(n, (n % 6 != 5).then_some(n * 7 % 5))).collect();
+        let mut at = 0;
+        for size in (1..=7).cycle() {
+            if at == rows.len() {
+                break;
+            }
+            let end = (at + size).min(rows.len());
+            store.log_accesses(&rows[at..end]).unwrap();
+            at = end;
+        }
+        let runs: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 103 / RUN_ROWS);
+        let check = |store: &mut SqliteStore, rows: &[Access]| {
+            for client in 0..6 {
+                let client = format!("client-{client}");
+                for limit in [1, 3, 1000] {
+                    assert_eq!(
+                        looked_up(store, &client, limit),
+                        expected(rows, &client, limit),
+                        "{client}, {limit}"
+                    );
+                }
+            }
+            let all: Vec<String> =
+                store.access_log(None, 5).unwrap().into_iter().map(|a| a.request).collect();
+            let newest: Vec<String> =
+                rows.iter().rev().take(5).map(|a| a.request.clone()).collect();
+            assert_eq!(all, newest);
+        };
+        check(&mut store, &rows);
+        drop(store);
+        let mut store = SqliteStore::open(&path).unwrap();
+        check(&mut store, &rows);
+        // Retention keeps the rows from the 40th on, numbered anew: the runs are written anew.
+        let compaction = crate::Compaction {
+            at: "2026-12-02T12:00:00Z".into(),
+            keep: Vec::new(),
+            retained: Vec::new(),
+            removed_cases: 0,
+            access_before: Some(rows[40].at.clone()),
+        };
+        store.compact(&compaction).unwrap();
+        check(&mut store, &rows[40..]);
+        let runs: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 63 / RUN_ROWS);
+        // Writing goes on after it, into new runs.
+        let more: Vec<Access> = (103..140).map(|n| read_row(n, Some(n % 5))).collect();
+        store.log_accesses(&more).unwrap();
+        let all: Vec<Access> = rows[40..].iter().chain(&more).cloned().collect();
+        check(&mut store, &all);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A store whose access log was indexed by client the old way gets its runs on opening.
+    #[test]
+    fn an_access_log_indexed_the_old_way_gets_its_runs() {
+        let dir = std::env::temp_dir().join(format!("polku-oldruns-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.sqlite");
+        let rows: Vec<Access> = (0..40).map(|n| read_row(n, Some(n % 3))).collect();
+        {
+            // The schema as migration 7 left it, with rows written through it.
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..7] {
+                conn.execute_batch(m.sql).unwrap();
+                if let Some(then) = m.then {
+                    then(&conn).unwrap();
+                }
+            }
+            conn.execute_batch("PRAGMA user_version = 7").unwrap();
+            let tx = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )
+            .unwrap();
+            insert_accesses(&tx, &rows).unwrap();
+            tx.commit().unwrap();
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let runs: i64 =
+            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
+        assert_eq!(runs, 40 / RUN_ROWS);
+        for client in 0..3 {
+            let client = format!("client-{client}");
+            assert_eq!(looked_up(&mut store, &client, 100), expected(&rows, &client, 100));
+        }
+        assert!(crate::chain::verify(&mut store).unwrap().intact(), "the chain is untouched");
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -90,6 +90,7 @@ impl SqliteStore {
             head: None,
             compactions: 0,
             noticed: Vec::new(),
+            unindexed: 0,
         })
     }
 }
