@@ -1421,6 +1421,11 @@ mod tests {
         of
     }
 
+    /// How many runs the look-up by client has.
+    fn runs(store: &SqliteStore) -> i64 {
+        store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap()
+    }
+
     fn looked_up(store: &mut SqliteStore, client: &str, limit: usize) -> Vec<String> {
         let rows = store.access_log(Some(client), limit).unwrap();
         rows.into_iter().map(|a| a.request).collect()
@@ -1447,9 +1452,7 @@ mod tests {
             store.log_accesses(&rows[at..end]).unwrap();
             at = end;
         }
-        let runs: i64 =
-            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
-        assert_eq!(runs, 103 / RUN_ROWS);
+        assert_eq!(runs(&store), 103 / RUN_ROWS);
         let check = |store: &mut SqliteStore, rows: &[Access]| {
             for client in 0..6 {
                 let client = format!("client-{client}");
@@ -1481,9 +1484,7 @@ mod tests {
         };
         store.compact(&compaction).unwrap();
         check(&mut store, &rows[40..]);
-        let runs: i64 =
-            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
-        assert_eq!(runs, 63 / RUN_ROWS);
+        assert_eq!(runs(&store), 63 / RUN_ROWS);
         // Writing goes on after it, into new runs.
         let more: Vec<Access> = (103..140).map(|n| read_row(n, Some(n % 5))).collect();
         store.log_accesses(&more).unwrap();
@@ -1521,9 +1522,7 @@ mod tests {
         }
         let mut store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
-        let runs: i64 =
-            store.conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
-        assert_eq!(runs, 40 / RUN_ROWS);
+        assert_eq!(runs(&store), 40 / RUN_ROWS);
         for client in 0..3 {
             let client = format!("client-{client}");
             assert_eq!(looked_up(&mut store, &client, 100), expected(&rows, &client, 100));
