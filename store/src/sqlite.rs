@@ -281,6 +281,10 @@ fn text_of(value: rusqlite::types::ValueRef<'_>) -> String {
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How often a compaction tries to empty the write-ahead log, 50 ms apart
+/// ([`SqliteStore::empty_log`]): as long as the busy timeout.
+const TRUNCATE_TRIES: u32 = 200;
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -378,6 +382,26 @@ impl SqliteStore {
         if self.checkpointer.as_ref().is_some_and(|c| c.asked.swap(false, Ordering::AcqRel)) {
             let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         }
+    }
+
+    /// Empties the write-ahead log (a `TRUNCATE` checkpoint), trying up to `tries` times 50 ms
+    /// apart. Only one checkpoint runs at a time: while another connection's (the
+    /// [`Checkpointer`]'s) runs, this one answers "busy" at once, without the busy timeout.
+    /// True when the log was emptied.
+    fn empty_log(&self, tries: u32) -> bool {
+        for attempt in 0..tries {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let busy: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .unwrap_or(1);
+            if busy == 0 {
+                return true;
+            }
+        }
+        false
     }
 
     /// Counts `written` access-log rows and, once [`RUN_ROWS`] are not in a run, writes their
@@ -1049,10 +1073,10 @@ impl EventStore for SqliteStore {
         self.head = None;
         let (indexed, last) = access_index_state(&self.conn)?;
         self.unindexed = last - indexed;
-        // The write-ahead log still holds the deleted pages: empty it.
-        let busy: i64 =
-            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0)).unwrap_or(1);
-        if busy != 0 {
+        // The write-ahead log still holds the deleted pages: empty it. A reader on an older
+        // snapshot is waited for (the busy timeout); a checkpoint running at the same moment
+        // (the checkpointer's, copying the pages this compaction wrote) is not, so try again.
+        if !self.empty_log(TRUNCATE_TRIES) {
             return Err(StoreError::Other(
                 "the client data was removed, but a reader kept the write-ahead log from being emptied: the removed bytes stay in it until the next checkpoint".to_owned(),
             ));
@@ -1091,19 +1115,9 @@ impl EventStore for SqliteStore {
             // This runs on the writer's thread: it must not wait for a long reader (a backup)
             // while acknowledgements queue behind it.
             self.conn.busy_timeout(std::time::Duration::ZERO)?;
-            let mut busy = 1;
-            for _ in 0..3 {
-                busy = self
-                    .conn
-                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-                    .unwrap_or(1);
-                if busy == 0 {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
+            let emptied = self.empty_log(3);
             self.conn.busy_timeout(BUSY_TIMEOUT)?;
-            if busy != 0 {
+            if !emptied {
                 return Err(StoreError::Other(format!(
                     "{gone} expired answer sets were deleted, but a reader kept the write-ahead log from being emptied: their encrypted bytes stay in it until the next checkpoint"
                 )));
@@ -1490,6 +1504,48 @@ mod tests {
         store.log_accesses(&more).unwrap();
         let all: Vec<Access> = rows[40..].iter().chain(&more).cloned().collect();
         check(&mut store, &all);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Only one checkpoint runs at a time, and one that meets another answers "busy" at once:
+    /// a compaction whose emptying of the log meets another connection's checkpoint (the
+    /// checkpointer's, every 100 ms) tries again instead of failing.
+    #[test]
+    fn a_compaction_meeting_another_checkpoint_still_empties_the_log() {
+        let dir = std::env::temp_dir().join(format!("polku-ckptrace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("c.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let model = store.put_model("h", "{}").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let other = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let conn = Connection::open(&path).unwrap();
+                let mut copies = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    copies += 1;
+                }
+                copies
+            })
+        };
+        let body = "x".repeat(2000);
+        let keep: Vec<NewRecord> =
+            (0..400).map(|_| NewRecord { model, body: body.clone() }).collect();
+        for round in 0..10 {
+            let compaction = crate::Compaction {
+                at: format!("2026-12-02T12:00:{round:02}Z"),
+                keep: keep.clone(),
+                retained: Vec::new(),
+                removed_cases: 0,
+                access_before: None,
+            };
+            store.compact(&compaction).expect("the log is emptied once the other copy ends");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        assert!(other.join().unwrap() > 0);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
