@@ -121,6 +121,13 @@ pub trait EventStore: Send {
     fn writable(&self) -> bool {
         true
     }
+    /// A connection of its own to the same database, for long reads (an auditor's look-up in
+    /// the access log) that should neither wait for this store's writes nor hold them up. It
+    /// sees what was committed when each of its reads begins. `None` where the store has no
+    /// such thing (a database in memory).
+    fn reader(&self) -> Result<Option<Box<dyn EventStore>>, StoreError> {
+        Ok(None)
+    }
     /// Appends the records' bodies in order, durably: when this returns `Ok`, a crash loses
     /// none of them. Returns the sequence number of the last. `after` is the sequence number
     /// the caller believes is last: when another writer has appended since, nothing is

@@ -749,6 +749,22 @@ fn copy_events(
 }
 
 impl EventStore for PostgresStore {
+    fn reader(&self) -> Result<Option<Box<dyn EventStore>>, StoreError> {
+        // The schema is this store's, brought up to date when it was opened.
+        let client = self.config.connect(NoTls)?;
+        Ok(Some(Box::new(PostgresStore {
+            client,
+            head: None,
+            access_head: None,
+            compactions: 0,
+            models: Vec::new(),
+            statements: None,
+            noticed: Vec::new(),
+            config: self.config.clone(),
+            flusher: None,
+        })))
+    }
+
     fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
     }

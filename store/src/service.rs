@@ -76,6 +76,11 @@ struct Shared {
     /// the projection.
     key: polku_engine::pseudonym::PseudonymKey,
     writer: Mutex<Arc<Committer>>,
+    /// A connection of the store's own for the access log's look-ups ([`EventStore::reader`]),
+    /// opened at the first: a look-up that reads pages from all over the file (one seek in each
+    /// run, with a cold cache) would otherwise hold up every write queued behind it on the
+    /// writer, and with them every status read waiting for its access row.
+    reader: Mutex<Option<Box<dyn crate::EventStore>>>,
     snapshot_every: u64,
     /// Client statuses as JSON, by pseudonym, in Finnish and in English ([`lang_slot`]), with
     /// the minute they were made for; an event of the client drops its entry.
@@ -147,6 +152,7 @@ impl TrackerService {
             key,
             tracker: Mutex::new(tracker),
             writer: Mutex::new(writer),
+            reader: Mutex::new(None),
             snapshot_every: every.max(1),
             statuses: Mutex::new(HashMap::new()),
             snapshot: Mutex::new(None),
@@ -753,7 +759,22 @@ impl TrackerService {
     ) -> Result<Vec<Access>, TrackerError> {
         let client = client.map(|c| c.as_str().to_owned());
         self.log(actor, "audit", client.as_deref(), "")?;
-        Ok(self.run(move |store| store.access_log(client.as_deref(), limit))?)
+        let mut reader = self.0.reader.lock().unwrap_or_else(|e| e.into_inner());
+        if reader.is_none() {
+            // Where no second connection can be had, the writer's own answers.
+            *reader = self.run(|store| store.reader()).ok().flatten();
+        }
+        match reader.as_mut() {
+            Some(store) => {
+                let found = store.access_log(client.as_deref(), limit);
+                if found.is_err() {
+                    // A connection lost (a restarted database) is opened anew next time.
+                    *reader = None;
+                }
+                Ok(found?)
+            }
+            None => Ok(self.run(move |store| store.access_log(client.as_deref(), limit))?),
+        }
     }
 
     pub fn info(&self) -> Result<Info, TrackerError> {

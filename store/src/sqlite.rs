@@ -637,6 +637,13 @@ fn hash_at(conn: &Connection, head: Option<(u64, Hash)>, seq: u64) -> Result<Has
 }
 
 impl EventStore for SqliteStore {
+    fn reader(&self) -> Result<Option<Box<dyn EventStore>>, StoreError> {
+        match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => Ok(Some(Box::new(SqliteStore::open_read_only(Path::new(path))?))),
+            None => Ok(None),
+        }
+    }
+
     fn writable(&self) -> bool {
         self.writable
     }

@@ -297,6 +297,28 @@ fn the_access_log_is_chained_filtered_and_newest_first(mut f: Fresh) {
     assert!(verified.intact(), "{verified:?}");
 }
 
+/// The store's reader ([`EventStore::reader`]) is a connection of its own: it answers the
+/// access log as the writer does, and sees what the writer, or another connection, commits
+/// after it was opened.
+fn the_reader_answers_the_access_log_beside_the_writer(mut f: Fresh) {
+    f.store.log_accesses(&[access("status", Some("aa")), access("report", None)]).unwrap();
+    let mut reader = f.store.reader().unwrap().expect("a database on disk has a reader");
+    let actions = |store: &mut dyn EventStore, client: Option<&str>| -> Vec<String> {
+        store.access_log(client, 10).unwrap().into_iter().map(|a| a.action).collect()
+    };
+    assert_eq!(actions(reader.as_mut(), None), ["report", "status"]);
+    // Committed after the reader was opened.
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append_logged(0, &records(model, 1, 1), &[access("event", Some("aa"))]).unwrap();
+    assert_eq!(actions(reader.as_mut(), Some("aa")), actions(f.store.as_mut(), Some("aa")));
+    assert_eq!(actions(reader.as_mut(), Some("aa")), ["event", "status"]);
+    // Another connection (another server) appends: the reader sees that too.
+    let mut other = (f.reopen)();
+    other.append_logged(1, &records(model, 2, 1), &[access("event", Some("bb"))]).unwrap();
+    assert_eq!(actions(reader.as_mut(), Some("bb")), ["event"]);
+    assert_eq!(actions(reader.as_mut(), None), actions(other.as_mut(), None));
+}
+
 fn settings_are_kept_and_replaced(mut f: Fresh) {
     assert_eq!(f.store.meta("k").unwrap(), None);
     f.store.set_meta("k", "1").unwrap();
@@ -559,6 +581,12 @@ macro_rules! conformance {
             fn access_log() {
                 if let Some(f) = fresh("access") {
                     the_access_log_is_chained_filtered_and_newest_first(f);
+                }
+            }
+            #[test]
+            fn reader() {
+                if let Some(f) = fresh("reader") {
+                    the_reader_answers_the_access_log_beside_the_writer(f);
                 }
             }
             #[test]
