@@ -159,11 +159,22 @@ fn git(args: &[&str], lang: Lang) -> Result<Vec<u8>> {
 fn git_revision(spec: &str, lang: Lang) -> Result<Files> {
     // Not an option to git, whatever it holds.
     ensure!(!spec.starts_with('-'), "{spec}: {}", say(lang, "not a git revision", "ei git-versio"));
-    let kind = git(&["cat-file", "-t", spec], lang)?;
+    let kind = git(&["cat-file", "-t", spec], lang).with_context(|| {
+        format!(
+            "{spec}: {}",
+            say(
+                lang,
+                "no such revision and path in the git repository of the working folder (REV:PATH, the path from the repository's top)",
+                "työkansion git-varastossa ei ole tätä versiota ja polkua (VERSIO:POLKU, polku varaston juuresta)"
+            )
+        )
+    })?;
     let mut files = Files::new();
     match String::from_utf8_lossy(&kind).trim() {
         "tree" => {
-            let listing = git(&["ls-tree", "-r", "-z", spec], lang)?;
+            // `REV:PATH` names a path from the repository's top, wherever this runs: without
+            // --full-tree, git would list only what lies under the working folder.
+            let listing = git(&["ls-tree", "--full-tree", "-r", "-z", spec], lang)?;
             let mut polku: Vec<(String, String)> = Vec::new();
             let mut roots: Vec<String> = Vec::new();
             for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {

@@ -20,14 +20,14 @@ pub fn run(
     lang: Lang,
 ) -> Result<ExitCode> {
     let Some(at) = Timestamp::parse(date) else {
-        eprintln!(
-            "polku: --date: `{date}` {}",
+        crate::complain(&format!(
+            "--date: `{date}` {}",
             say(
                 lang,
                 "is not a date: write it as 2026-06-30",
                 "ei ole päivämäärä: kirjoita se muodossa 2026-06-30"
             )
-        );
+        ));
         return Ok(ExitCode::from(2));
     };
     let at = at.end_of_local_day().0;
@@ -37,29 +37,26 @@ pub fn run(
     let explanation = match tracker.explain(client, &actor(args), at, step) {
         Ok(Some(explanation)) if !explanation.cases.is_empty() => explanation,
         Ok(_) => {
-            eprintln!(
-                "polku: {}",
-                match step {
-                    Some(step) => format!(
-                        "{} {step}",
-                        say(
-                            lang,
-                            "the client had no case on that date whose process has the step",
-                            "asiakkaalla ei ollut sinä päivänä tapausta, jonka prosessissa on askel"
-                        )
-                    ),
-                    None => say(
+            crate::complain(&match step {
+                Some(step) => format!(
+                    "{} {step}",
+                    say(
                         lang,
-                        "the client had no case on that date",
-                        "asiakkaalla ei ollut tapausta sinä päivänä"
+                        "the client had no case on that date whose process has the step",
+                        "asiakkaalla ei ollut sinä päivänä tapausta, jonka prosessissa on askel"
                     )
-                    .to_owned(),
-                }
-            );
+                ),
+                None => say(
+                    lang,
+                    "the client had no case on that date",
+                    "asiakkaalla ei ollut tapausta sinä päivänä",
+                )
+                .to_owned(),
+            });
             return Ok(ExitCode::from(1));
         }
         Err(TrackerError::Client(message)) => {
-            eprintln!("polku: {}: {message}", say(lang, "client", "asiakas"));
+            crate::complain(&format!("{}: {message}", say(lang, "client", "asiakas")));
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),

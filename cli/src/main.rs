@@ -400,6 +400,13 @@ fn main() -> ExitCode {
     };
     let cli = match command.try_get_matches_from(&args).and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
+        // Help and the version go out as they are; an error quotes what was typed, with any
+        // identity code in it replaced.
+        Err(error) if error.use_stderr() => {
+            let text = error.render().to_string();
+            eprint!("{}", polku_engine::pseudonym::redact_identity_codes(&text));
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
         Err(error) => error.exit(),
     };
     match run(cli.command, lang) {
@@ -418,10 +425,18 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             let word = say(lang, "error", "virhe");
-            eprintln!("polku: {word}: {error:#}");
+            // Messages quote what was typed (a date, a step, a version): never an identity
+            // code typed there by mistake.
+            complain(&format!("{word}: {error:#}"));
             ExitCode::from(2)
         }
     }
+}
+
+/// Prints `polku: MESSAGE` on standard error. A message quotes what was typed (a date, a step,
+/// a version), so any identity code typed there by mistake is replaced by `…` first.
+fn complain(message: &str) {
+    eprintln!("polku: {}", polku_engine::pseudonym::redact_identity_codes(message));
 }
 
 fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {

@@ -29,7 +29,7 @@ pub fn run(
     let version = match tracker.find_version(to) {
         Ok(version) => version,
         Err(TrackerError::Client(message)) => {
-            eprintln!("polku: --to: {message}");
+            crate::complain(&format!("--to: {message}"));
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),
@@ -46,7 +46,7 @@ pub fn run(
     } else {
         let (ack, refusals) = tracker.migrate(version, &who, now())?;
         for refusal in &refusals {
-            eprintln!("polku: {}", refusal.reason);
+            crate::complain(&refusal.reason);
         }
         Some(ack.accepted)
     };

@@ -69,6 +69,16 @@ pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
     if let Some(note) = &args.note {
         sources.note = note.clone();
     }
+    if polku_engine::pseudonym::contains_identity_code(&sources.note) {
+        anyhow::bail!(
+            "{}",
+            say(
+                lang,
+                "the model version's note (--note, or note under [model] in polku.toml) holds a personal identity code: the note is kept with the version for good and shown to everyone who lists the versions, so write it without one",
+                "malliversion muistiinpanossa (--note tai [model]-osan note polku.tomlissa) on henkilötunnus: muistiinpano säilyy version mukana pysyvästi ja näkyy kaikille versioluettelon lukijoille, joten kirjoita se ilman henkilötunnusta"
+            )
+        );
+    }
     let tracking = project::tracking(&checked, args.database.as_deref())?;
     let key =
         project::pseudonym_key(&tracking.key_file, &tracking.database, args.allow_insecure_key)?;
@@ -312,7 +322,7 @@ pub fn status(
     let status = match tracker.client_status(client, &actor(args), now, lang) {
         Ok(status) => status,
         Err(polku_store::tracker::TrackerError::Client(message)) => {
-            eprintln!("polku: {}: {message}", say(lang, "client", "asiakas"));
+            crate::complain(&format!("{}: {message}", say(lang, "client", "asiakas")));
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.into()),

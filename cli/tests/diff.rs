@@ -272,6 +272,9 @@ fn two_git_revisions_of_a_model_folder() {
          Muutettu askel  kth_laaja_5lk.tarkastus.th: määräaika 9 kk tapauksen alusta → 10 kk tapauksen alusta\n\n\
          1 muutos\n"
     );
+    // `REV:PATH` is the path from the repository's top, also when run in a folder below it.
+    let below = polku(&repo.join("model"), &["diff", "HEAD~1:model", "HEAD:model", "--lang", "fi"]);
+    assert_eq!((below.status.code(), out(&below)), (o.status.code(), out(&o)), "{}", err(&below));
     // The working folder against the revision it was committed as.
     let same = polku(&repo, &["diff", "HEAD:model", "model"]);
     assert_eq!(
@@ -292,6 +295,7 @@ fn two_git_revisions_of_a_model_folder() {
     let unknown = polku(&repo, &["diff", "HEAD~9:model", "HEAD:model"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(err(&unknown).contains("HEAD~9"), "{}", err(&unknown));
+    assert!(err(&unknown).contains("no such revision and path"), "{}", err(&unknown));
 }
 
 #[test]

@@ -157,3 +157,74 @@ fn explain_names_the_version_the_segment_its_decider_the_content_and_the_conditi
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--date"));
 }
+
+/// An identity code typed where something else belongs (the date, the step, a version, the
+/// purpose, the role, a model version's note) is never repeated in a message, and never kept in
+/// the access log or with a model version.
+#[test]
+fn an_identity_code_typed_in_the_wrong_place_is_neither_echoed_nor_kept() {
+    let dir = scratch("polku-explain", "misplaced");
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let m = model();
+    let opening = format!(
+        r#"{{"id":"e1","case":"c1","occurred":"2026-01-07","recorded":"2026-01-07","role":"terveydenhoitaja","type":"case_opened","client":"{CLIENT}","process":"aitiysneuvola_laaja","unit":"äitiysneuvola","segment":"pärjääjä"}}"#
+    );
+    std::fs::write(dir.join("events.jsonl"), opening).unwrap();
+    let ingest = polku(&["ingest", "events.jsonl", "--model", &m, "--database", &db], &dir);
+    assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    let db = db.as_str();
+    let refused: [&[&str]; 6] = [
+        &["explain", CLIENT, "--date", CLIENT],
+        &["explain", CLIENT, "--date", "2026-02-01", "--step", CLIENT],
+        &["status", CLIENT, "--as-of", CLIENT],
+        &["migrate", "--to", CLIENT, "--dry-run"],
+        &["diff", CLIENT, "@1"],
+        &["--lang", CLIENT, "check"],
+    ];
+    for args in refused {
+        let mut args = args.to_vec();
+        if args[0] != "--lang" {
+            args.extend(["--model", &m, "--database", db]);
+        }
+        let out = polku(&args, &dir);
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!said.contains(CLIENT), "{args:?} repeated the identity code: {said}");
+        assert!(!said.trim().is_empty(), "{args:?} said nothing");
+    }
+    // Typed into what the access log keeps: the rest is kept, the code is not.
+    let purpose = format!("puhelu koskien {CLIENT}");
+    let role = format!("th {CLIENT}");
+    let out = polku(
+        &[
+            "status",
+            CLIENT,
+            "--purpose",
+            &purpose,
+            "--role",
+            &role,
+            "--model",
+            &m,
+            "--database",
+            db,
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = polku(&["store", "access-log", "--model", &m, "--database", db], &dir);
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("puhelu koskien …"), "{log}");
+    assert!(!log.contains(CLIENT), "{log}");
+    let bytes = std::fs::read(dir.join("db.sqlite")).unwrap();
+    assert!(!bytes.windows(CLIENT.len()).any(|w| w == CLIENT.as_bytes()));
+    // A version's note is kept for good: one with a code is refused, and nothing is stored.
+    let note = format!("asiakkaan {CLIENT} vuoksi");
+    let out = polku(&["store", "models", "--note", &note, "--model", &m, "--database", db], &dir);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("personal identity code") || said.contains("henkilötunnus"), "{said}");
+    assert!(!said.contains(CLIENT), "{said}");
+}

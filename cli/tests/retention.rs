@@ -1,8 +1,9 @@
 //! `polku store retain`: the client data of cases closed longer ago than `[retention]` keeps
 //! it is removed, while the segment distributions and transitions the reports give stay exactly
-//! as they were. A simulated year of the shipped model, judged as of 2033: cases closed in 2026
-//! go after five years, except the child-health clinic's (`neuvola`), which its own time keeps;
-//! the access log keeps three years.
+//! as they were. A simulated year of the shipped model from 2019, judged as of 2026-12-01: cases
+//! closed in 2019 go after five years, except the child-health clinic's (`neuvola`), which its
+//! own time keeps; the access log keeps three years, so this run's rows stay. A removal as of a
+//! day still to come is refused (a dry run may look ahead), as are rules that cannot be meant.
 
 #![allow(clippy::unwrap_used)] // A test that cannot set up should fail loudly.
 
@@ -12,6 +13,7 @@ use std::path::Path;
 
 use common::scratch;
 use common::server::{json, model, polku};
+use rusqlite::OptionalExtension as _;
 use serde_json::Value;
 
 /// Every report the retention must leave as it was: the distribution on days through the year
@@ -29,7 +31,7 @@ fn reports(dir: &Path, m: &str, db: &str) -> Vec<Value> {
                     (month, left)
                 }
             });
-        format!("2026-{month:02}-{day:02}")
+        format!("2019-{month:02}-{day:02}")
     };
     for n in (1..=365).step_by(17).chain([365]) {
         out.push(json(
@@ -90,7 +92,19 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
     let db = format!("sqlite://{}", file.display());
     let events = dir.join("events.jsonl").display().to_string();
     let out = polku(
-        &["simulate", "--model", &m, "--clients", "500", "--seed", "4", "--out", &events],
+        &[
+            "simulate",
+            "--model",
+            &m,
+            "--clients",
+            "500",
+            "--seed",
+            "4",
+            "--start",
+            "2019-01-01",
+            "--out",
+            &events,
+        ],
         &dir,
     );
     assert!(out.status.success());
@@ -156,7 +170,7 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
             "store",
             "retain",
             "--as-of",
-            "2033-01-01",
+            "2026-12-01",
             "--dry-run",
             "--format",
             "json",
@@ -173,13 +187,33 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
         info_before["events"]
     );
 
+    // Looking ahead counts; removing as of a day still to come is refused, and removes nothing.
+    let ahead = |dry: bool| {
+        let mut args = vec!["store", "retain", "--as-of", "2099-01-01", "--format", "json"];
+        if dry {
+            args.push("--dry-run");
+        }
+        args.extend(["--model", &m, "--database", &db]);
+        polku(&args, &dir)
+    };
+    let looked = ahead(true);
+    assert!(looked.status.success(), "{}", String::from_utf8_lossy(&looked.stderr));
+    let refused = ahead(false);
+    assert_eq!(refused.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("--as-of 2099-01-01 is after today"), "{message}");
+    assert_eq!(
+        json(&dir, &["store", "info", "--model", &m, "--database", &db])["events"],
+        info_before["events"]
+    );
+
     let done = json(
         &dir,
         &[
             "store",
             "retain",
             "--as-of",
-            "2033-01-01",
+            "2026-12-01",
             "--format",
             "json",
             "--model",
@@ -196,20 +230,44 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
         info_after["events"].as_u64().unwrap(),
         info_before["events"].as_u64().unwrap() - done["events"].as_u64().unwrap()
     );
-    assert!(done["access_rows"].as_u64().unwrap() >= 1, "the old access rows went: {done}");
+    assert_eq!(done["access_rows"], 0, "this run's access rows stay three years: {done}");
 
     // The reports count exactly what they counted.
     let after = reports(&dir, &m, &db);
     for (b, a) in before.iter().zip(&after) {
         assert_eq!(b, a, "a report changed");
     }
-    // The client is gone from the file's bytes.
+    // The client is gone from the file's bytes, free pages and the write-ahead log included,
+    // but for the pages of the access log, whose rows of this run keep it their own three years.
     let mut bytes = std::fs::read(&file).unwrap();
+    let in_file = bytes.len();
     if let Ok(wal) = std::fs::read(dir.join("db.sqlite-wal")) {
         bytes.extend(wal);
     }
     let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
-    assert!(!holds(pseudonym.as_bytes()), "the removed client's pseudonym is still in the file");
+    {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        let logged: i64 = conn
+            .query_row("SELECT count(*) FROM access_log WHERE client = ?1", [&pseudonym], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(logged >= 1, "the status read above was logged");
+        let page_size: usize = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        let needle = pseudonym.as_bytes();
+        for (at, _) in bytes.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle) {
+            assert!(at < in_file, "the removed client's pseudonym is in the write-ahead log");
+            let page = (at / page_size + 1) as i64;
+            let table: Option<String> = conn
+                .query_row("SELECT name FROM dbstat WHERE pageno = ?1", [page], |r| r.get(0))
+                .optional()
+                .unwrap();
+            assert!(
+                matches!(table.as_deref(), Some("access_log" | "access_by_client")),
+                "the removed client's pseudonym is on page {page} ({table:?}), outside the access log"
+            );
+        }
+    }
     assert!(holds(clinic_case.as_bytes()), "the control: a kept case's id is in the file");
     // The client is gone from the answers (asking is logged, with the pseudonym asked for);
     // the clinic's case stays.
@@ -234,7 +292,7 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
             "store",
             "retain",
             "--as-of",
-            "2033-01-01",
+            "2026-12-01",
             "--format",
             "json",
             "--model",
@@ -245,4 +303,40 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
     );
     assert_eq!(again["cases"], 0);
     assert_eq!(reports(&dir, &m, &db), before);
+}
+
+/// Rules that cannot be meant are refused before anything is counted or removed: a unit the
+/// model does not have (a misspelt name would leave its cases to the general time) and a time
+/// of zero years.
+#[test]
+fn retention_rules_that_cannot_be_meant_are_refused() {
+    let dir = scratch("polku-retention", "rules");
+    let m = dir.join("malli");
+    std::fs::create_dir_all(&m).unwrap();
+    for entry in std::fs::read_dir(model()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, m.join(path.file_name().unwrap())).unwrap();
+    }
+    let toml = m.join("polku.toml");
+    let config = std::fs::read_to_string(&toml).unwrap();
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let ms = m.display().to_string();
+    let try_rules = |rules: &str| {
+        std::fs::write(&toml, format!("{config}\n[retention]\n{rules}")).unwrap();
+        let out = polku(
+            &["store", "retain", "--dry-run", "--model", &ms, "--database", &db, "--lang", "en"],
+            &dir,
+        );
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, message) =
+        try_rules("closed_case_years = 5\n\n[retention.unit_years]\nneuvolaa = 10\n");
+    assert_eq!(code, Some(2), "{message}");
+    assert!(message.contains("`neuvolaa`") && message.contains("neuvola,"), "{message}");
+    let (code, message) = try_rules("closed_case_years = 0\n");
+    assert_eq!(code, Some(2), "{message}");
+    assert!(message.contains("closed_case_years = 0"), "{message}");
+    let (code, message) =
+        try_rules("closed_case_years = 5\n\n[retention.unit_years]\nneuvola = 10\n");
+    assert_eq!(code, Some(0), "{message}");
 }

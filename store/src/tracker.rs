@@ -185,17 +185,20 @@ impl Actor {
 
 impl Access {
     /// The row that records `actor` doing `action` now, to one client's data or to none.
+    /// Whatever the actor typed (a purpose such as "call about 010203A123B", a role, a name)
+    /// is kept with every identity code in it replaced by `…`: the log holds pseudonyms only.
     pub fn by(actor: &Actor, action: &str, client: Option<&str>, detail: &str) -> Access {
+        let typed = |text: &str| polku_engine::pseudonym::redact_identity_codes(text);
         Access {
             at: now_text(),
-            actor: actor.user.clone(),
-            role: actor.role.clone(),
+            actor: typed(&actor.user),
+            role: typed(&actor.role),
             action: action.to_owned(),
             client: client.map(str::to_owned),
-            detail: detail.to_owned(),
-            unit: actor.unit.clone().unwrap_or_default(),
-            purpose: actor.purpose.clone(),
-            request: actor.request.clone(),
+            detail: typed(detail),
+            unit: actor.unit.as_deref().map(typed).unwrap_or_default(),
+            purpose: typed(&actor.purpose),
+            request: typed(&actor.request),
         }
     }
 }
@@ -213,6 +216,9 @@ pub enum TrackerError {
     ReadOnly(&'static str),
     #[error("the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database")]
     WrongKey,
+    /// A retention run that would remove what the rules do not mean to remove.
+    #[error("retention: {0}")]
+    Retention(String),
 }
 
 /// What ingest has acknowledged so far: everything through `line` is durable or refused.
@@ -461,6 +467,7 @@ impl Tracker {
         if !self.writable {
             return Err(TrackerError::ReadOnly("client data cannot be removed"));
         }
+        self.check_retention(rules, at, dry_run)?;
         let cutoff = |unit: &str| {
             rules
                 .unit_years
@@ -570,6 +577,57 @@ impl Tracker {
             ),
         )?;
         Ok(report)
+    }
+
+    /// Refuses a retention run that would remove more than its rules mean: as of a day after
+    /// today (allowed for a dry run, which only counts), a time of zero years, or a unit that
+    /// is neither the model's nor any stored case's (a misspelt name would leave that unit's
+    /// cases to the shorter general time).
+    fn check_retention(
+        &self,
+        rules: &Retention,
+        at: i64,
+        dry_run: bool,
+    ) -> Result<(), TrackerError> {
+        let today_ends = polku_engine::time::Timestamp(now_seconds()).end_of_local_day().0;
+        if !dry_run && at > today_ends {
+            return Err(TrackerError::Retention(format!(
+                "--as-of {} is after today: removing data as of a day still to come would remove what the law still keeps (a dry run may look ahead)",
+                polku_engine::time::Timestamp(at).local_date_text()
+            )));
+        }
+        let zero = [
+            ("closed_case_years", rules.closed_case_years),
+            ("access_log_years", rules.access_log_years),
+        ]
+        .into_iter()
+        .filter(|(_, years)| *years == Some(0))
+        .map(|(name, _)| name.to_owned())
+        .chain(
+            rules
+                .unit_years
+                .iter()
+                .filter(|(_, y)| **y == 0)
+                .map(|(u, _)| format!("unit_years.{u}")),
+        );
+        if let Some(name) = zero.into_iter().next() {
+            return Err(TrackerError::Retention(format!(
+                "{name} = 0 in [retention] would remove data on the day it is closed or written: give at least 1 year, or leave it out to keep the data"
+            )));
+        }
+        let known = |unit: &str| {
+            self.model.services.contains_key(unit)
+                || self.projection.cases.iter().any(|c| self.projection.names.get(c.unit) == unit)
+        };
+        if let Some(unit) = rules.unit_years.keys().find(|u| !known(u)) {
+            let mut units: Vec<&str> = self.model.services.keys().map(String::as_str).collect();
+            units.sort_unstable();
+            return Err(TrackerError::Retention(format!(
+                "[retention.unit_years] names `{unit}`, which is not a unit of the model nor of any stored case: its cases would be kept only the general time. The model's units: {}",
+                units.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Every stored model version with what was kept with it and how many open cases run
@@ -1167,9 +1225,12 @@ pub(crate) fn read_events(bytes: &[u8], key: &PseudonymKey) -> polku_engine::eve
     polku_engine::event::parse_bytes(bytes, key, &polku_engine::event::ReadOptions::default())
 }
 
-fn now_text() -> String {
-    let seconds = std::time::SystemTime::now()
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    polku_engine::time::Timestamp(seconds).to_string()
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn now_text() -> String {
+    polku_engine::time::Timestamp(now_seconds()).to_string()
 }
