@@ -9,7 +9,7 @@ use polku_engine::projection::MigrationPreview;
 use polku_store::tracker::TrackerError;
 
 use crate::say;
-use crate::track::{actor, now, open_with_model, StoreArgs};
+use crate::track::{actor, now, open_existing_with_model, StoreArgs};
 
 /// The first twelve characters of a content hash, as versions are shown.
 fn short(hash: &str) -> &str {
@@ -23,7 +23,7 @@ pub fn run(
     args: &StoreArgs,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some((mut tracker, ..)) = open_with_model(args, lang)? else {
+    let Some((mut tracker, ..)) = open_existing_with_model(args, lang)? else {
         return Ok(ExitCode::from(1));
     };
     let version = match tracker.find_version(to) {

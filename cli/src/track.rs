@@ -62,6 +62,16 @@ pub(crate) struct Setup {
 }
 
 pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
+    setup_for(args, lang, false)
+}
+
+/// As [`setup`], for a command that only reads a store: a database that is not there is an
+/// error (a mistyped `--database`), rather than a new one made with a key of its own.
+pub(crate) fn setup_existing(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
+    setup_for(args, lang, true)
+}
+
+fn setup_for(args: &StoreArgs, lang: Lang, existing: bool) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
     };
@@ -80,6 +90,19 @@ pub(crate) fn setup(args: &StoreArgs, lang: Lang) -> Result<Option<Setup>> {
         );
     }
     let tracking = project::tracking(&checked, args.database.as_deref())?;
+    if let Some(file) = project::sqlite_file(&tracking.database).filter(|f| existing && !f.exists())
+    {
+        anyhow::bail!(
+            "{}: {} ({})",
+            say(lang, "there is no database", "tietokantaa ei ole"),
+            file.display(),
+            say(
+                lang,
+                "check --database or [database] url in polku.toml; polku ingest and polku serve make a new one",
+                "tarkista --database tai polku.tomlin [database] url; polku ingest ja polku serve luovat uuden"
+            )
+        );
+    }
     let key =
         project::pseudonym_key(&tracking.key_file, &tracking.database, args.allow_insecure_key)?;
     if let Some(file) = project::sqlite_file(&tracking.database) {
@@ -313,7 +336,7 @@ pub fn status(
     format: OutFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let now = match as_of {
         Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
         None => now(),
@@ -542,7 +565,7 @@ pub fn report(
     format: OutFormat,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let rules = match kind {
         ReportKind::Segments { by_source: true, markers, .. }
         | ReportKind::Transitions { by_source: true, markers, .. } => {
@@ -795,7 +818,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     if let StoreCommand::Backup { out } = command {
         return crate::verify::backup(args, out, lang);
     }
-    let Some(setup) = setup(args, lang)? else { return Ok(ExitCode::from(1)) };
+    let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let retention = setup.retention.clone();
     let use_ = match command {
         StoreCommand::Snapshot | StoreCommand::Retain { .. } => Use::Write,
@@ -936,7 +959,24 @@ pub fn open_with_model(
     args: &StoreArgs,
     lang: Lang,
 ) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
-    let Some(setup) = setup(args, lang)? else { return Ok(None) };
+    open_model_store(args, lang, false)
+}
+
+/// As [`open_with_model`], for a command that works on what a store holds: a database that is
+/// not there is an error rather than a new one ([`setup_existing`]).
+pub fn open_existing_with_model(
+    args: &StoreArgs,
+    lang: Lang,
+) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
+    open_model_store(args, lang, true)
+}
+
+fn open_model_store(
+    args: &StoreArgs,
+    lang: Lang,
+    existing: bool,
+) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
+    let Some(setup) = setup_for(args, lang, existing)? else { return Ok(None) };
     let model = setup.model.clone();
     let hash = setup.sources.hash();
     let (tracker, key) = open_tracker(setup, Use::Write, lang)?;

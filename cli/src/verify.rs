@@ -148,13 +148,20 @@ pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> 
     let mut store = polku_store::open(&database)?;
     let verification = chain::verify(store.as_mut())?;
     let compactions = store.compactions()?;
-    let intact = verification.intact();
+    let versions = store.models()?.len();
+    let changed = polku_store::tracker::changed_model_versions(store.as_mut())?;
+    let intact = verification.intact() && changed.is_empty();
     if format == OutFormat::Json {
         let value = serde_json::json!({
             "intact": intact,
             "events": chain_json(&verification.events),
             "access_log": chain_json(&verification.access_log),
             "snapshot": verification.snapshot,
+            "models": {
+                "intact": changed.is_empty(),
+                "versions": versions,
+                "changed": changed,
+            },
             "compactions": compactions,
         });
         let mut out = std::io::stdout().lock();
@@ -213,6 +220,28 @@ pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> 
                     say(lang, "agrees with the chain", "kohdalla vastaa ketjua")
                 );
             }
+        }
+        if changed.is_empty() {
+            outln!(
+                "{}: {versions}, {}",
+                say(lang, "Model versions", "Malliversiot"),
+                say(
+                    lang,
+                    "each gives the content hash it is known by",
+                    "jokainen antaa sisältötiivisteen, jolla se tunnetaan"
+                )
+            );
+        }
+        for id in &changed {
+            outln!(
+                "{} @{id}: {}",
+                say(lang, "Model version", "Malliversio"),
+                say(
+                    lang,
+                    "CHANGED: its files no longer give the content hash it is known by (they were changed in the database after it was stored, and the plans of its cases with them)",
+                    "MUUTETTU: sen tiedostot eivät enää anna sisältötiivistettä, jolla se tunnetaan (niitä on muutettu tietokannassa tallentamisen jälkeen, ja samalla sen tapausten suunnitelmia)"
+                )
+            );
         }
         // Client data removed by retention rewrote the logs: a head recorded before is matched
         // here to the head that followed it.

@@ -149,6 +149,25 @@ fn store_verify_reports_intact_and_tampered_stores() {
     assert_eq!(json["access_log"]["broken"]["id"], 2);
     assert_eq!(json["events"]["intact"], true);
 
+    // A stored model version's files changed: the plans of its cases change with them.
+    std::fs::copy(&db, &copy).unwrap();
+    let (_, json) = verify_json(&dir, &copy_url);
+    assert_eq!(json["models"]["intact"], true, "{json}");
+    execute(
+        &copy,
+        "UPDATE models SET sources = replace(sources, 'neuvola', 'neuvolx') WHERE id = 1",
+    );
+    let o = polku(&dir, &["store", "verify", "--database", &copy_url, "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(out(&o).contains("Model version @1: CHANGED"), "{}", out(&o));
+    let (code, json) = verify_json(&dir, &copy_url);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        (&json["intact"], &json["models"]["changed"]),
+        (&false.into(), &serde_json::json!([1]))
+    );
+    assert_eq!(json["events"]["intact"], true);
+
     // No database there: an error, not a new empty store that verifies.
     let missing = format!("sqlite://{}", dir.join("nowhere.sqlite").display());
     let o = polku(&dir, &["store", "verify", "--database", &missing]);

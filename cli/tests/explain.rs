@@ -228,3 +228,28 @@ fn an_identity_code_typed_in_the_wrong_place_is_neither_echoed_nor_kept() {
     assert!(said.contains("personal identity code") || said.contains("henkilötunnus"), "{said}");
     assert!(!said.contains(CLIENT), "{said}");
 }
+
+/// A command that reads a store does not make one where `--database` names none (a mistyped
+/// path): it says so, and leaves neither a database nor a key behind.
+#[test]
+fn a_mistyped_database_is_reported_not_made() {
+    let dir = scratch("polku-explain", "mistyped");
+    let m = model();
+    let db = format!("sqlite://{}", dir.join("typo").join("db.sqlite").display());
+    let reading: [&[&str]; 5] = [
+        &["status", CLIENT],
+        &["explain", CLIENT, "--date", "2026-02-01"],
+        &["report", "segments", "--date", "2026-02-01"],
+        &["migrate", "--to", "@1", "--dry-run"],
+        &["store", "info"],
+    ];
+    for args in reading {
+        let mut args = args.to_vec();
+        args.extend(["--model", &m, "--database", &db, "--lang", "en"]);
+        let out = polku(&args, &dir);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {said}");
+        assert!(said.contains("there is no database"), "{args:?}: {said}");
+        assert!(!dir.join("typo").exists(), "{args:?} made the folder");
+    }
+}

@@ -244,6 +244,9 @@ fn a_model_change_is_previewed_migrated_and_migrated_back() {
 fn an_unknown_version_is_refused_by_name() {
     let dir = scratch("polku-migrate", "unknown");
     let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    std::fs::write(dir.join("none.jsonl"), "").unwrap();
+    let out = polku(&["ingest", "none.jsonl", "--model", &model(), "--database", &db], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = polku(
         &["migrate", "--to", "@7", "--dry-run", "--model", &model(), "--database", &db],
         &dir,
@@ -254,4 +257,59 @@ fn an_unknown_version_is_refused_by_name() {
     let out = polku(&["migrate", "--to", "abc", "--model", &model(), "--database", &db], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("six or more characters"));
+}
+
+/// A step that the case's own version does not have either (an event with a misspelt step,
+/// kept as a deviation) does not keep the case from moving.
+#[test]
+fn a_step_unknown_to_both_versions_does_not_block_a_move() {
+    let dir = scratch("polku-migrate", "misspelt");
+    let old = model();
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let events = dir.join("events.jsonl");
+    let e = events.display().to_string();
+    let out =
+        polku(&["simulate", "--model", &old, "--clients", "100", "--seed", "5", "--out", &e], &dir);
+    assert!(out.status.success());
+    let out = polku(&["ingest", &e, "--model", &old, "--database", &db], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let case = lines
+        .iter()
+        .filter(|e| e["type"] == "case_opened" && e["process"] == PROCESS)
+        .map(|e| e["case"].as_str().unwrap())
+        .find(|case| {
+            !lines.iter().any(|e| {
+                e["case"] == *case
+                    && (e["type"] == "case_closed"
+                        || e.to_string().contains("raskausajan_kotikäynti"))
+            })
+        })
+        .expect("an open case of the process that did not do the removed step")
+        .to_owned();
+    let typo = dir.join("typo.jsonl");
+    std::fs::write(
+        &typo,
+        format!(
+            r#"{{"id":"typo-1","case":"{case}","occurred":"2026-12-31","recorded":"2026-12-31","role":"terveydenhoitaja","type":"step_completed","step":"seulonnat_kirjoitusvirhe"}}"#
+        ),
+    )
+    .unwrap();
+    let out =
+        polku(&["ingest", &typo.display().to_string(), "--model", &old, "--database", &db], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new = changed_model(&dir).display().to_string();
+    let preview = json(
+        &dir,
+        &["migrate", "--dry-run", "--format", "json", "--model", &new, "--database", &db],
+    );
+    let blocked = preview["preview"]["blocked"].as_array().unwrap();
+    assert!(
+        !blocked.iter().any(|b| b["case"] == case.as_str()),
+        "{case} blocked by a step neither version has: {blocked:?}"
+    );
 }

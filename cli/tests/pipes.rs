@@ -15,6 +15,15 @@ fn a_reader_that_closes_early_ends_every_command_quietly() {
     let dir = scratch("polku-pipes", "all");
     let model = workspace().join("processes/keusote").display().to_string();
     let database = format!("sqlite://{}", dir.join("p.sqlite").display());
+    // The commands that read a store need one there.
+    std::fs::write(dir.join("none.jsonl"), "").unwrap();
+    let made = Command::new(env!("CARGO_BIN_EXE_polku"))
+        .args(["ingest", "none.jsonl", "--model", &model, "--database", &database])
+        .current_dir(&dir)
+        .env("POLKU_PSEUDONYM_KEY", "22".repeat(32))
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let commands: Vec<Vec<&str>> = vec![
         vec!["plan", "kth_laaja_5lk", "--model", &model],
         vec!["plan", "kth_laaja_5lk", "--model", &model, "--format", "json"],

@@ -321,6 +321,9 @@ fn retention_rules_that_cannot_be_meant_are_refused() {
     let config = std::fs::read_to_string(&toml).unwrap();
     let db = format!("sqlite://{}", dir.join("db.sqlite").display());
     let ms = m.display().to_string();
+    std::fs::write(dir.join("none.jsonl"), "").unwrap();
+    let made = polku(&["ingest", "none.jsonl", "--model", &ms, "--database", &db], &dir);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let try_rules = |rules: &str| {
         std::fs::write(&toml, format!("{config}\n[retention]\n{rules}")).unwrap();
         let out = polku(

@@ -499,6 +499,9 @@ impl Projection {
             return Err(MigrationBlock::Process(process));
         };
         let to = &target.execs[usize::from(exec)];
+        // A step or phase the case's own version does not know either (an event that named a
+        // step the process has not, kept as a deviation) means the same there as here.
+        let from = &self.versions[usize::from(case.version)].execs[usize::from(case.exec)];
         let segment = case.rt.as_ref().map_or(case.opening.segment, |rt| rt.segment);
         if !to.segments.is_empty() && !to.segments.contains(&segment) {
             return Err(MigrationBlock::Segment(self.names.get(segment).to_owned()));
@@ -509,11 +512,15 @@ impl Projection {
                 | Kind::StepCompleted
                 | Kind::StepCancelled
                 | Kind::StepNotNeeded
-                    if !to.resolver.steps.contains_key(&event.a) =>
+                    if !to.resolver.steps.contains_key(&event.a)
+                        && from.resolver.steps.contains_key(&event.a) =>
                 {
                     return Err(MigrationBlock::Step(self.names.get(event.a).to_owned()));
                 }
-                Kind::PhaseCompleted if !to.resolver.phases.contains_key(&event.a) => {
+                Kind::PhaseCompleted
+                    if !to.resolver.phases.contains_key(&event.a)
+                        && from.resolver.phases.contains_key(&event.a) =>
+                {
                     return Err(MigrationBlock::Phase(self.names.get(event.a).to_owned()));
                 }
                 Kind::SegmentAssessed | Kind::SegmentChanged
