@@ -74,15 +74,21 @@ fn reports(dir: &Path, m: &str, db: &str) -> Vec<Value> {
     out
 }
 
-#[test]
-fn expired_client_data_goes_and_the_reports_stay_exactly() {
-    let dir = scratch("polku-retention", "year");
+/// A copy of the shipped model in `dir`, whose `polku.toml` a test may change.
+fn model_copy(dir: &Path) -> std::path::PathBuf {
     let m = dir.join("malli");
     std::fs::create_dir_all(&m).unwrap();
     for entry in std::fs::read_dir(model()).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, m.join(path.file_name().unwrap())).unwrap();
     }
+    m
+}
+
+#[test]
+fn expired_client_data_goes_and_the_reports_stay_exactly() {
+    let dir = scratch("polku-retention", "year");
+    let m = model_copy(&dir);
     let toml = m.join("polku.toml");
     let mut config = std::fs::read_to_string(&toml).unwrap();
     config.push_str("\n[retention]\nclosed_case_years = 5\naccess_log_years = 3\n\n[retention.unit_years]\nneuvola = 10\n");
@@ -311,12 +317,7 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
 #[test]
 fn retention_rules_that_cannot_be_meant_are_refused() {
     let dir = scratch("polku-retention", "rules");
-    let m = dir.join("malli");
-    std::fs::create_dir_all(&m).unwrap();
-    for entry in std::fs::read_dir(model()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, m.join(path.file_name().unwrap())).unwrap();
-    }
+    let m = model_copy(&dir);
     let toml = m.join("polku.toml");
     let config = std::fs::read_to_string(&toml).unwrap();
     let db = format!("sqlite://{}", dir.join("db.sqlite").display());

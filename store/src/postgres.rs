@@ -324,9 +324,15 @@ impl PostgresStore {
         );
         config.connect_timeout(std::time::Duration::from_secs(10));
         config.keepalives(true);
-        let client = config.connect(NoTls).map_err(|e| fail(StoreError::from(e).to_string()))?;
-        let mut store = PostgresStore {
-            client,
+        let mut store = PostgresStore::connect(config).map_err(|e| fail(e.to_string()))?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A store on a new connection made with `config`, with nothing kept yet.
+    fn connect(config: postgres::Config) -> Result<PostgresStore, StoreError> {
+        Ok(PostgresStore {
+            client: config.connect(NoTls)?,
             head: None,
             access_head: None,
             compactions: 0,
@@ -335,9 +341,7 @@ impl PostgresStore {
             noticed: Vec::new(),
             config,
             flusher: None,
-        };
-        store.migrate()?;
-        Ok(store)
+        })
     }
 
     /// Appends, with the access rows, in one transaction; its commit waits for the disk when
@@ -751,18 +755,7 @@ fn copy_events(
 impl EventStore for PostgresStore {
     fn reader(&self) -> Result<Option<Box<dyn EventStore>>, StoreError> {
         // The schema is this store's, brought up to date when it was opened.
-        let client = self.config.connect(NoTls)?;
-        Ok(Some(Box::new(PostgresStore {
-            client,
-            head: None,
-            access_head: None,
-            compactions: 0,
-            models: Vec::new(),
-            statements: None,
-            noticed: Vec::new(),
-            config: self.config.clone(),
-            flusher: None,
-        })))
+        Ok(Some(Box::new(PostgresStore::connect(self.config.clone())?)))
     }
 
     fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
