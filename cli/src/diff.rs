@@ -252,14 +252,7 @@ fn database_url(database: Option<&str>, lang: Lang) -> Result<String> {
 /// A version the database keeps: `N` its number, else the start of its content hash.
 fn stored_version(wanted: &str, database: Option<&str>, lang: Lang) -> Result<Model> {
     let url = database_url(database, lang)?;
-    if let Some(file) = project::sqlite_file(&url) {
-        ensure!(
-            file.exists(),
-            "{}: {}",
-            say(lang, "there is no database", "tietokantaa ei ole"),
-            file.display()
-        );
-    }
+    crate::track::require_database(&url, lang)?;
     let mut store = polku_store::open_for_reading(&url)?;
     let records = store.models()?;
     // Not the URL: it may hold a password.

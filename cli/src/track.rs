@@ -71,6 +71,24 @@ pub(crate) fn setup_existing(args: &StoreArgs, lang: Lang) -> Result<Option<Setu
     setup_for(args, lang, true)
 }
 
+/// An error when `database` names an SQLite file that is not there (a mistyped path), for a
+/// command that reads a store and must not make a new one.
+pub(crate) fn require_database(database: &str, lang: Lang) -> Result<()> {
+    if let Some(file) = project::sqlite_file(database).filter(|f| !f.exists()) {
+        anyhow::bail!(
+            "{}: {} ({})",
+            say(lang, "there is no database", "tietokantaa ei ole"),
+            file.display(),
+            say(
+                lang,
+                "check --database or [database] url in polku.toml; polku ingest and polku serve make a new one",
+                "tarkista --database tai polku.tomlin [database] url; polku ingest ja polku serve luovat uuden"
+            )
+        );
+    }
+    Ok(())
+}
+
 fn setup_for(args: &StoreArgs, lang: Lang, existing: bool) -> Result<Option<Setup>> {
     let Some(checked) = crate::checked_model(args.model.as_deref(), lang, false)? else {
         return Ok(None);
@@ -90,18 +108,8 @@ fn setup_for(args: &StoreArgs, lang: Lang, existing: bool) -> Result<Option<Setu
         );
     }
     let tracking = project::tracking(&checked, args.database.as_deref())?;
-    if let Some(file) = project::sqlite_file(&tracking.database).filter(|f| existing && !f.exists())
-    {
-        anyhow::bail!(
-            "{}: {} ({})",
-            say(lang, "there is no database", "tietokantaa ei ole"),
-            file.display(),
-            say(
-                lang,
-                "check --database or [database] url in polku.toml; polku ingest and polku serve make a new one",
-                "tarkista --database tai polku.tomlin [database] url; polku ingest ja polku serve luovat uuden"
-            )
-        );
+    if existing {
+        require_database(&tracking.database, lang)?;
     }
     let key =
         project::pseudonym_key(&tracking.key_file, &tracking.database, args.allow_insecure_key)?;

@@ -137,19 +137,13 @@ pub fn backup(args: &StoreArgs, out: &std::path::Path, lang: Lang) -> Result<Exi
 pub fn run(args: &StoreArgs, format: OutFormat, lang: Lang) -> Result<ExitCode> {
     // The chains need no model and no key: only where the database is.
     let Some(database) = database_of(args, lang)? else { return Ok(ExitCode::from(1)) };
-    if let Some(file) = project::sqlite_file(&database) {
-        anyhow::ensure!(
-            file.exists(),
-            "{}: {}",
-            say(lang, "there is no database", "tietokantaa ei ole"),
-            file.display()
-        );
-    }
+    crate::track::require_database(&database, lang)?;
     let mut store = polku_store::open(&database)?;
     let verification = chain::verify(store.as_mut())?;
     let compactions = store.compactions()?;
-    let versions = store.models()?.len();
-    let changed = polku_store::tracker::changed_model_versions(store.as_mut())?;
+    let models = store.models()?;
+    let versions = models.len();
+    let changed = polku_store::tracker::changed_model_versions(&models);
     let intact = verification.intact() && changed.is_empty();
     if format == OutFormat::Json {
         let value = serde_json::json!({

@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::scratch;
-use common::server::{json, model, polku};
+use common::server::{json, model, polku, simulated_store};
 use serde_json::Value;
 
 const PROCESS: &str = "aitiysneuvola_raskaus";
@@ -266,18 +266,7 @@ fn a_step_unknown_to_both_versions_does_not_block_a_move() {
     let dir = scratch("polku-migrate", "misspelt");
     let old = model();
     let db = format!("sqlite://{}", dir.join("db.sqlite").display());
-    let events = dir.join("events.jsonl");
-    let e = events.display().to_string();
-    let out =
-        polku(&["simulate", "--model", &old, "--clients", "100", "--seed", "5", "--out", &e], &dir);
-    assert!(out.status.success());
-    let out = polku(&["ingest", &e, "--model", &old, "--database", &db], &dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = std::fs::read_to_string(&events)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = simulated_store(&dir, &old, &db, &["--clients", "100", "--seed", "5"]);
     let case = lines
         .iter()
         .filter(|e| e["type"] == "case_opened" && e["process"] == PROCESS)

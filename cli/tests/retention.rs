@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 
 use common::scratch;
-use common::server::{json, model, polku};
+use common::server::{json, model, polku, simulated_store};
 use rusqlite::OptionalExtension as _;
 use serde_json::Value;
 
@@ -96,31 +96,12 @@ fn expired_client_data_goes_and_the_reports_stay_exactly() {
     let m = m.display().to_string();
     let file = dir.join("db.sqlite");
     let db = format!("sqlite://{}", file.display());
-    let events = dir.join("events.jsonl").display().to_string();
-    let out = polku(
-        &[
-            "simulate",
-            "--model",
-            &m,
-            "--clients",
-            "500",
-            "--seed",
-            "4",
-            "--start",
-            "2019-01-01",
-            "--out",
-            &events,
-        ],
+    let lines = simulated_store(
         &dir,
+        &m,
+        &db,
+        &["--clients", "500", "--seed", "4", "--start", "2019-01-01"],
     );
-    assert!(out.status.success());
-    let out = polku(&["ingest", &events, "--model", &m, "--database", &db], &dir);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<Value> = std::fs::read_to_string(&events)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let closed: std::collections::HashSet<&str> = lines
         .iter()
         .filter(|e| e["type"] == "case_closed")

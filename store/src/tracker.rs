@@ -42,21 +42,21 @@ pub struct ModelSources {
     pub note: String,
 }
 
-/// The stored model versions whose sources no longer give the content hash they are known by
-/// (their files were changed in the database after they were stored, or cannot be read): by
-/// id, oldest first. A case's plan comes from its version's sources, so a changed version
+/// The stored model versions (`records`, as [`EventStore::models`] reads them) whose sources
+/// no longer give the content hash they are known by (their files were changed in the database
+/// after they were stored, or cannot be read): by id, oldest first. A case's plan comes from its version's sources, so a changed version
 /// changes what every case under it was planned.
-pub fn changed_model_versions(store: &mut dyn EventStore) -> Result<Vec<i64>, StoreError> {
-    let mut changed = Vec::new();
-    for record in store.models()? {
-        let same = serde_json::from_str::<ModelSources>(&record.sources)
-            .is_ok_and(|sources| sources.hash() == record.hash);
-        if !same {
-            changed.push(record.id);
-        }
-    }
+pub fn changed_model_versions(records: &[crate::ModelRecord]) -> Vec<i64> {
+    let mut changed: Vec<i64> = records
+        .iter()
+        .filter(|record| {
+            !serde_json::from_str::<ModelSources>(&record.sources)
+                .is_ok_and(|sources| sources.hash() == record.hash)
+        })
+        .map(|record| record.id)
+        .collect();
     changed.sort_unstable();
-    Ok(changed)
+    changed
 }
 
 fn first_language() -> u32 {

@@ -24,6 +24,23 @@ pub fn json(dir: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Simulates events of the model `m` into `dir/events.jsonl` (with `simulate`, the options of
+/// `polku simulate`), ingests them into `db`, and returns the lines as JSON.
+pub fn simulated_store(dir: &Path, m: &str, db: &str, simulate: &[&str]) -> Vec<serde_json::Value> {
+    let events = dir.join("events.jsonl").display().to_string();
+    let mut args = vec!["simulate", "--model", m, "--out", &events];
+    args.extend(simulate);
+    let out = polku(&args, dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = polku(&["ingest", &events, "--model", m, "--database", db], dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 pub fn model() -> String {
     workspace().join("processes/keusote").display().to_string()
 }
