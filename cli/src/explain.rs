@@ -56,7 +56,7 @@ pub fn run(
             return Ok(ExitCode::from(1));
         }
         Err(TrackerError::Client(message)) => {
-            crate::complain(&format!("{}: {message}", say(lang, "client", "asiakas")));
+            crate::complain(&format!("{}: {}", say(lang, "client", "asiakas"), message.say(lang)));
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),
@@ -90,7 +90,7 @@ fn content(c: &SegmentContent, lang: Lang) -> String {
         SegmentContent::None => say(lang, "none", "ei muutosta").to_owned(),
         SegmentContent::Added => say(lang, "adds it", "lisää sen").to_owned(),
         SegmentContent::Changed { attributes } => {
-            format!("{} {}", say(lang, "changes", "muuttaa"), attributes.join(", "))
+            format!("{} {}", say(lang, "changes", "muuttaa"), attribute_words(attributes, lang))
         }
         SegmentContent::Removed { reason } => match reason {
             Some(reason) => format!("{} ({reason})", say(lang, "leaves it out", "poistaa sen")),
@@ -99,16 +99,26 @@ fn content(c: &SegmentContent, lang: Lang) -> String {
     }
 }
 
+/// The attributes a segment's `muuta` changed, in the reader's language.
+fn attribute_words(attributes: &[String], lang: Lang) -> String {
+    let words: Vec<&str> =
+        attributes.iter().map(|a| polku_engine::diff::words::say_step_keyword(a, lang)).collect();
+    words.join(", ")
+}
+
 fn condition(step: &StepReason, lang: Lang) -> String {
     match &step.condition {
         None => "—".to_owned(),
         Some(c) => {
-            let written =
-                if c.negated { format!("jos ei {}", c.fact) } else { format!("jos {}", c.fact) };
+            let written = match c.negated {
+                true => format!("{} {}", say(lang, "only if not", "jos ei"), c.fact),
+                false => format!("{} {}", say(lang, "only if", "jos"), c.fact),
+            };
+            // A condition names a yes-or-no fact; one not recorded is no.
             format!(
                 "{written}: {} = {} → {}",
                 c.fact,
-                c.value,
+                yes_no(c.value != 0, lang),
                 if c.holds {
                     say(lang, "holds", "pätee")
                 } else {
@@ -116,6 +126,16 @@ fn condition(step: &StepReason, lang: Lang) -> String {
                 }
             )
         }
+    }
+}
+
+/// A stored model version as people name it: `@N (start of its hash)`, or the start of the
+/// hash alone when the store does not list it.
+pub(crate) fn version_name(hash: &str, versions: &[StoredVersion]) -> String {
+    let short = &hash[..hash.len().min(12)];
+    match versions.iter().find(|v| v.hash == hash) {
+        Some(v) => format!("@{} ({short})", v.id),
+        None => short.to_owned(),
     }
 }
 

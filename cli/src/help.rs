@@ -56,7 +56,7 @@ fn store_args(command: Command) -> Command {
     command
         .mut_arg("model", |a| a.help("Mallin kansio (jossa on polku.toml). Oletus: työkansion tai sen yläpuolinen malli"))
         .mut_arg("database", |a| {
-            a.help("Tietokanta: sqlite://POLKU. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+            a.help("Tietokanta: sqlite://POLKU (tai pelkkä tiedoston POLKU) tai postgres://KÄYTTÄJÄ@PALVELIN:PORTTI/KANTA. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
         })
         .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
         .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
@@ -103,7 +103,7 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("old", |a| a.value_name("VANHA").display_order(0).help("Vanhempi versio"))
                 .mut_arg("new", |a| a.value_name("UUSI").display_order(1).help("Uudempi versio"))
                 .mut_arg("database", |a| {
-                    a.help("Tallennettujen versioiden (@N) tietokanta: sqlite://POLKU tai postgres://…. Oletus: työkansion tai sen yläpuolisen mallin polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+                    a.help("Tallennettujen versioiden (@N) tietokanta: sqlite://POLKU (tai pelkkä POLKU) tai postgres://…. Oletus: työkansion tai sen yläpuolisen mallin polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
                 })
                 .mut_arg("format", |a| a.help("Tulosteen muoto: human (ihmiselle) tai json (työkaluille)"))
         })
@@ -227,7 +227,7 @@ pub fn finnish(command: Command) -> Command {
                 )
                 .mut_arg("model", |a| a.help("Mallin kansio. Oletus: työkansion tai sen yläpuolinen malli"))
                 .mut_arg("database", |a| {
-                    a.help("Tietokanta: sqlite://POLKU. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
+                    a.help("Tietokanta: sqlite://POLKU (tai pelkkä tiedoston POLKU) tai postgres://KÄYTTÄJÄ@PALVELIN:PORTTI/KANTA. Oletus: polku.toml:n [database] url, muuten sqlite://data/polku.sqlite")
                 })
                 .mut_arg("role", |a| a.help("Rooli, jossa toimit (käyttölokia varten)"))
                 .mut_arg("purpose", |a| a.help("Miksi katsot asiakkaan tietoja (käyttölokia varten)"))
@@ -348,4 +348,47 @@ pub fn finnish(command: Command) -> Command {
                 .mut_arg("check", |a| a.help("Älä muuta mitään: paluuarvo 1 ja muuttuvien tiedostojen nimet"))
         });
     everywhere(command)
+}
+
+/// clap's words in its argument errors, in Finnish, in the order they are replaced (the longer
+/// of two that begin alike first). The values they quote stay as they were typed.
+const ERROR_WORDS: &[(&str, &str)] = &[
+    ("error: ", "virhe: "),
+    ("unexpected value '", "odottamaton arvo '"),
+    ("' found; no more were expected", "'; enempää ei odotettu"),
+    ("unexpected argument '", "odottamaton argumentti '"),
+    ("' found", "'"),
+    ("invalid value '", "virheellinen arvo '"),
+    ("' for '", "' valitsimelle '"),
+    ("a value is required for '", "valitsin '"),
+    ("' but none was supplied", "' tarvitsee arvon"),
+    ("unrecognized subcommand '", "tuntematon komento '"),
+    (
+        "the following required arguments were not provided:",
+        "seuraavat pakolliset argumentit puuttuvat:",
+    ),
+    ("the argument '", "argumenttia '"),
+    ("' cannot be used multiple times", "' voi antaa vain kerran"),
+    ("' cannot be used with", "' ei voi käyttää yhdessä näiden kanssa:"),
+    (
+        "equal sign is needed when assigning values to '",
+        "anna arvo yhtäsuuruusmerkillä valitsimelle '",
+    ),
+    ("tip: a similar argument exists: ", "vihje: samankaltainen valitsin on "),
+    ("tip: some similar arguments exist: ", "vihje: samankaltaisia valitsimia ovat "),
+    ("tip: a similar subcommand exists: ", "vihje: samankaltainen komento on "),
+    ("tip: some similar subcommands exist: ", "vihje: samankaltaisia komentoja ovat "),
+    ("tip: a similar value exists: ", "vihje: samankaltainen arvo on "),
+    ("tip: some similar values exist: ", "vihje: samankaltaisia arvoja ovat "),
+    ("tip: to pass '", "vihje: anna '"),
+    ("' as a value, use '", "' arvona näin: '"),
+    ("tip:", "vihje:"),
+    ("[possible values: ", "[mahdolliset arvot: "),
+    ("Usage: ", "Käyttö: "),
+    ("For more information, try '", "Lisätietoja: '"),
+];
+
+/// A command-line error as clap renders it (plain text), in Finnish.
+pub fn finnish_error(text: &str) -> String {
+    ERROR_WORDS.iter().fold(text.to_owned(), |text, (en, fi)| text.replace(en, fi))
 }

@@ -97,10 +97,10 @@ enum Command {
         old: String,
         /// The newer version.
         new: String,
-        /// The database of the stored versions (@N): sqlite://PATH or postgres://…. Default:
-        /// [database] url in the polku.toml of the model at or above the working folder, else
-        /// sqlite://data/polku.sqlite.
-        #[arg(long)]
+        /// The database of the stored versions (@N): sqlite://PATH (or just PATH) or
+        /// postgres://…. Default: [database] url in the polku.toml of the model at or above
+        /// the working folder, else sqlite://data/polku.sqlite.
+        #[arg(long, value_parser = track::database_arg)]
         database: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
@@ -403,7 +403,10 @@ fn main() -> ExitCode {
         // Help and the version go out as they are; an error quotes what was typed, with any
         // identity code in it replaced.
         Err(error) if error.use_stderr() => {
-            let text = error.render().to_string();
+            let mut text = error.render().to_string();
+            if lang == Lang::Fi {
+                text = help::finnish_error(&text);
+            }
             eprint!("{}", polku_engine::pseudonym::redact_identity_codes(&text));
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
@@ -427,10 +430,40 @@ fn main() -> ExitCode {
             let word = say(lang, "error", "virhe");
             // Messages quote what was typed (a date, a step, a version): never an identity
             // code typed there by mistake.
-            complain(&format!("{word}: {error:#}"));
+            complain(&format!("{word}: {}", describe(&error, lang)));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes as `{:#}` writes them (`context: cause: …`), each of the
+/// libraries' errors in `lang`: it ends the chain, since its message already says its cause.
+fn describe(error: &anyhow::Error, lang: Lang) -> String {
+    use polku_store::project::{io_text, ProjectError};
+    use polku_store::tracker::{ClientError, RetentionError, TrackerError};
+    use polku_store::StoreError;
+    let mut parts = Vec::new();
+    for cause in error.chain() {
+        let said = if let Some(e) = cause.downcast_ref::<TrackerError>() {
+            e.say(lang)
+        } else if let Some(e) = cause.downcast_ref::<StoreError>() {
+            e.say(lang)
+        } else if let Some(e) = cause.downcast_ref::<ProjectError>() {
+            e.say(lang)
+        } else if let Some(e) = cause.downcast_ref::<ClientError>() {
+            e.say(lang)
+        } else if let Some(e) = cause.downcast_ref::<RetentionError>() {
+            e.say(lang)
+        } else if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+            io_text(e, lang)
+        } else {
+            parts.push(cause.to_string());
+            continue;
+        };
+        parts.push(said);
+        break;
+    }
+    parts.join(": ")
 }
 
 /// Prints `polku: MESSAGE` on standard error. A message quotes what was typed (a date, a step,

@@ -29,7 +29,7 @@ pub fn run(
     let version = match tracker.find_version(to) {
         Ok(version) => version,
         Err(TrackerError::Client(message)) => {
-            crate::complain(&format!("--to: {message}"));
+            crate::complain(&format!("--to: {}", message.say(lang)));
             return Ok(ExitCode::from(2));
         }
         Err(e) => return Err(e.into()),
@@ -46,7 +46,7 @@ pub fn run(
     } else {
         let (ack, refusals) = tracker.migrate(version, &who, now())?;
         for refusal in &refusals {
-            crate::complain(&refusal.reason);
+            crate::complain(&refusal.say(lang));
         }
         Some(ack.accepted)
     };

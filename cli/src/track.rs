@@ -25,9 +25,10 @@ pub struct StoreArgs {
     /// working folder.
     #[arg(long, global = true)]
     pub model: Option<PathBuf>,
-    /// The database: sqlite://PATH. Default: [database] url in polku.toml, else
+    /// The database: sqlite://PATH (or just the file's PATH) or
+    /// postgres://USER@HOST:PORT/DATABASE. Default: [database] url in polku.toml, else
     /// sqlite://data/polku.sqlite in the working folder.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = database_arg)]
     pub database: Option<String>,
     /// The role you act in, for the access log.
     #[arg(long, default_value = "työntekijä", global = true)]
@@ -42,6 +43,11 @@ pub struct StoreArgs {
     /// note under [model] in polku.toml).
     #[arg(long, global = true)]
     pub note: Option<String>,
+}
+
+/// `--database` as a URL: a bare path names an SQLite file.
+pub(crate) fn database_arg(named: &str) -> Result<String, std::convert::Infallible> {
+    Ok(polku_store::database_url(named))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum, Default, PartialEq, Eq)]
@@ -180,10 +186,17 @@ pub(crate) fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-fn parse_date(text: &str, what: &str) -> Result<i64> {
-    Timestamp::parse(text)
-        .map(|t| t.0)
-        .with_context(|| format!("{what}: `{text}` is not a date: write it as 2026-06-30"))
+fn parse_date(text: &str, what: &str, lang: Lang) -> Result<i64> {
+    Timestamp::parse(text).map(|t| t.0).with_context(|| {
+        format!(
+            "{what}: `{text}` {}",
+            say(
+                lang,
+                "is not a date: write it as 2026-06-30",
+                "ei ole päivämäärä: kirjoita se muodossa 2026-06-30"
+            )
+        )
+    })
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
@@ -208,14 +221,19 @@ pub fn ingest(
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = if file == Path::new("-") {
         (Box::new(std::io::stdin()), None)
     } else {
-        let opened =
-            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let metadata =
-            opened.metadata().with_context(|| format!("cannot read {}", file.display()))?;
+        let cannot_read =
+            || format!("{} {}", say(lang, "cannot read", "ei voi lukea:"), file.display());
+        let opened = std::fs::File::open(file).with_context(cannot_read)?;
+        let metadata = opened.metadata().with_context(cannot_read)?;
         anyhow::ensure!(
             !metadata.is_dir(),
-            "cannot read {}: it is a folder, not a file of events",
-            file.display()
+            "{}: {}",
+            cannot_read(),
+            say(
+                lang,
+                "it is a folder, not a file of events",
+                "se on kansio eikä tapahtumatiedosto"
+            )
         );
         let size = Some(metadata.len());
         (Box::new(opened), size)
@@ -265,17 +283,24 @@ pub fn ingest(
         eprintln!();
     }
     if let Some(e) = report.failed {
-        return Err(anyhow::Error::new(e).context(format!(
-            "cannot read {} after line {} (the events before it are stored)",
-            file.display(),
-            report.lines
-        )));
+        return Err(anyhow::Error::new(e).context(match lang {
+            Lang::En => format!(
+                "cannot read {} after line {} (the events before it are stored)",
+                file.display(),
+                report.lines
+            ),
+            Lang::Fi => format!(
+                "tiedostoa {} ei voi lukea rivin {} jälkeen (sitä edeltävät tapahtumat on tallennettu)",
+                file.display(),
+                report.lines
+            ),
+        }));
     }
     let warnings = report.warnings;
     let bad = report.errors;
     let seconds = started.elapsed().as_secs_f64();
     let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
-    problems.extend(refusals.into_iter().map(|r| (r.line, r.reason)));
+    problems.extend(refusals.into_iter().map(|r| (r.line, r.say(lang))));
     problems.sort();
     if format == OutFormat::Json {
         let bad: Vec<_> = problems
@@ -346,14 +371,14 @@ pub fn status(
 ) -> Result<ExitCode> {
     let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let now = match as_of {
-        Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
+        Some(date) => Timestamp(parse_date(date, "--as-of", lang)?).end_of_local_day().0,
         None => now(),
     };
     let (mut tracker, _) = open_tracker(setup, Use::Read, lang)?;
     let status = match tracker.client_status(client, &actor(args), now, lang) {
         Ok(status) => status,
         Err(polku_store::tracker::TrackerError::Client(message)) => {
-            crate::complain(&format!("{}: {message}", say(lang, "client", "asiakas")));
+            crate::complain(&format!("{}: {}", say(lang, "client", "asiakas"), message.say(lang)));
             return Ok(ExitCode::from(1));
         }
         Err(e) => return Err(e.into()),
@@ -366,13 +391,19 @@ pub fn status(
         print_json(&status)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let versions = tracker.stored_versions()?;
     let mut out = String::new();
-    render_status(&mut out, &status, lang);
+    render_status(&mut out, &status, &versions, lang);
     out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
-fn render_status(out: &mut String, status: &polku_engine::projection::ClientStatus, lang: Lang) {
+fn render_status(
+    out: &mut String,
+    status: &polku_engine::projection::ClientStatus,
+    versions: &[polku_store::tracker::StoredVersion],
+    lang: Lang,
+) {
     use std::fmt::Write as _;
     let fi = lang == Lang::Fi;
     let _ = writeln!(
@@ -411,6 +442,22 @@ fn render_status(out: &mut String, status: &polku_engine::projection::ClientStat
                 case.closed_reason.clone().unwrap_or_default()
             ))
         );
+        let _ = writeln!(
+            out,
+            "  {}: {}",
+            if fi { "Malliversio" } else { "Model version" },
+            crate::explain::version_name(&case.model_version, versions)
+        );
+        for m in &case.migrations {
+            let _ = writeln!(
+                out,
+                "  {}: {} {} → {}",
+                if fi { "Siirretty malliversiolle" } else { "Moved to model version" },
+                &m.at[..m.at.len().min(10)],
+                crate::explain::version_name(&m.from, versions),
+                crate::explain::version_name(&m.to, versions)
+            );
+        }
         if let Some(week) = &case.pregnancy_week {
             let _ = writeln!(
                 out,
@@ -512,7 +559,12 @@ fn render_status(out: &mut String, status: &polku_engine::projection::ClientStat
                 if fi { "Ohjaus" } else { "Referral" },
                 r.referral,
                 r.to_process,
-                r.state
+                match (r.state, fi) {
+                    ("sent", true) => "lähetetty",
+                    ("accepted", true) => "hyväksytty",
+                    ("declined", true) => "hylätty",
+                    (state, _) => state,
+                }
             );
         }
         for d in &case.deviations {
@@ -588,7 +640,7 @@ pub fn report(
         ReportKind::Segments { date, .. } if rules.is_some() => {
             let rules = rules.as_ref().expect("checked");
             let report =
-                tracker.client_segment_report(&actor, rules, parse_date(date, "--date")?)?;
+                tracker.client_segment_report(&actor, rules, parse_date(date, "--date", lang)?)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
@@ -608,8 +660,12 @@ pub fn report(
         }
         ReportKind::Transitions { from, to, .. } if rules.is_some() => {
             let rules = rules.as_ref().expect("checked");
-            let (from, to) = (parse_date(from, "--from")?, parse_date(to, "--to")?);
-            anyhow::ensure!(from <= to, "--from must not be after --to");
+            let (from, to) = (parse_date(from, "--from", lang)?, parse_date(to, "--to", lang)?);
+            anyhow::ensure!(
+                from <= to,
+                "{}",
+                say(lang, "--from must not be after --to", "--from ei saa olla --to:n jälkeen")
+            );
             let report = tracker.client_transition_report(&actor, rules, from, to)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
@@ -634,7 +690,7 @@ pub fn report(
             }
         }
         ReportKind::Segments { date, .. } => {
-            let report = tracker.segment_report(&actor, parse_date(date, "--date")?)?;
+            let report = tracker.segment_report(&actor, parse_date(date, "--date", lang)?)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
             }
@@ -655,8 +711,12 @@ pub fn report(
             }
         }
         ReportKind::Transitions { from, to, .. } => {
-            let (from, to) = (parse_date(from, "--from")?, parse_date(to, "--to")?);
-            anyhow::ensure!(from <= to, "--from must not be after --to");
+            let (from, to) = (parse_date(from, "--from", lang)?, parse_date(to, "--to", lang)?);
+            anyhow::ensure!(
+                from <= to,
+                "{}",
+                say(lang, "--from must not be after --to", "--from ei saa olla --to:n jälkeen")
+            );
             let report = tracker.transition_report(&actor, from, to)?;
             if format == OutFormat::Json {
                 return print_json(&report).map(|()| ExitCode::SUCCESS);
@@ -678,7 +738,7 @@ pub fn report(
         }
         ReportKind::Completion { as_of } => {
             let at = match as_of {
-                Some(d) => Timestamp(parse_date(d, "--as-of")?).end_of_local_day().0,
+                Some(d) => Timestamp(parse_date(d, "--as-of", lang)?).end_of_local_day().0,
                 None => now(),
             };
             let report = tracker.completion_report(&actor, at)?;
@@ -733,15 +793,16 @@ pub fn simulate(
         return Ok(ExitCode::from(1));
     };
     let model = polku_engine::compile(&checked.files);
-    let start = Timestamp(parse_date(start, "--start")?);
+    let start = Timestamp(parse_date(start, "--start", lang)?);
     let options = polku_engine::simulate::Options { clients, days, seed, start };
     let events = polku_engine::simulate::simulate(&model, "simulation", &options)
         .map_err(anyhow::Error::msg)?;
     let mut writer: Box<dyn Write> = match out {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))?,
-        )),
+        Some(path) => {
+            Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| {
+                format!("{} {}", say(lang, "cannot create", "ei voi luoda:"), path.display())
+            })?))
+        }
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     for event in &events {
@@ -851,7 +912,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
                 );
             }
             let at = match as_of {
-                Some(date) => Timestamp(parse_date(date, "--as-of")?).end_of_local_day().0,
+                Some(date) => Timestamp(parse_date(date, "--as-of", lang)?).end_of_local_day().0,
                 None => now(),
             };
             let report = tracker.retain(&retention, at, *dry_run, &actor(args))?;
@@ -1003,7 +1064,7 @@ pub fn fill_demo(
         clients,
         days: 365,
         seed: 1,
-        start: Timestamp(parse_date("2026-01-01", "start")?),
+        start: Timestamp(parse_date("2026-01-01", "start", Lang::En)?),
     };
     let events =
         polku_engine::simulate::simulate(model, "demo", &options).map_err(anyhow::Error::msg)?;

@@ -92,15 +92,24 @@ fn explain_names_the_version_the_segment_its_decider_the_content_and_the_conditi
     let version = &before["versions"][0];
     assert_eq!(version["note"], "Vuoden 2026 malli");
     assert_eq!(case["model_version"], version["hash"]);
-    assert!(text.contains("ehto: jos ensisynnyttäjä: ensisynnyttäjä = 0 → ei päde"), "{text}");
+    // The fact's value in words, and the segment's changes by their Finnish names.
+    assert!(text.contains("ehto: jos ensisynnyttäjä: ensisynnyttäjä = ei → ei päde"), "{text}");
+    assert!(text.contains("muuttaa kanava"), "{text}");
     assert!(text.contains("Vuoden 2026 malli"), "{text}");
     assert!(!text.contains(CLIENT), "the identity code is not echoed: {text}");
 
     // After the fact, before the assessment: planned, as pärjääjä changes it.
-    let (between, _) = explain(&dir, &db, "2026-03-01", Some("perhevalmennus"), "en");
+    let (between, text) = explain(&dir, &db, "2026-03-01", Some("perhevalmennus"), "en");
     let step = &between["explanation"]["cases"][0]["steps"][0];
     assert_eq!(step["planned"], true);
     assert_eq!(step["condition"]["holds"], true);
+    // In English: the value and the changed attributes in English words, not the keywords.
+    assert!(
+        text.contains("condition: only if ensisynnyttäjä: ensisynnyttäjä = yes → holds"),
+        "{text}"
+    );
+    assert!(text.contains("the segment's content: changes channel"), "{text}");
+    assert!(!text.contains("kanava"), "{text}");
 
     // After the assessment: tuki, decided by the nurse; tuki adds the extra visits.
     let (after, text) = explain(&dir, &db, "2026-04-01", None, "en");

@@ -233,7 +233,33 @@ fn a_model_change_is_previewed_migrated_and_migrated_back() {
         2,
         "both moves are in the history"
     );
+    let old_short = original["model_version"].as_str().unwrap()[..12].to_owned();
     assert_eq!(plan_of(returned), plan_of(original), "moving back restores the plan");
+    // The history a person reads shows the version and both moves, in either language.
+    let human = |lang: &str| {
+        let out = polku(
+            &["--lang", lang, "status", &moved_client, "--model", &new, "--database", &db],
+            &dir,
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let new_short = &new_hash[..12];
+    let text = human("en");
+    assert!(text.contains(&format!("Model version: @1 ({old_short})")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Moved to model version: {} @1 ({old_short}) → @2 ({new_short})",
+            &today()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("@2 ({new_short}) → @1 ({old_short})")), "{text}");
+    let text = human("fi");
+    let case = text.split(&format!("Tapaus {moved_case}:")).nth(1).unwrap();
+    let case = case.split("\nTapaus ").next().unwrap();
+    assert!(case.contains(&format!("Malliversio: @1 ({old_short})")), "{text}");
+    assert_eq!(case.matches("Siirretty malliversiolle: ").count(), 2, "{text}");
     // The log replays to the same state in a fresh process, and both chains hold.
     assert_eq!(info(&new)["state_digest"], info(&new)["state_digest"]);
     let verify = polku(&["store", "verify", "--database", &db], &dir);
@@ -257,6 +283,40 @@ fn an_unknown_version_is_refused_by_name() {
     let out = polku(&["migrate", "--to", "abc", "--model", &model(), "--database", &db], &dir);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("six or more characters"));
+    // In Finnish, the same refusals.
+    let out = polku(
+        &["--lang", "fi", "migrate", "--to", "@7", "--model", &model(), "--database", &db],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("--to: tallennettua malliversiota @7 ei ole (tallennetut: @1 ("),
+        "{text}"
+    );
+    // A version by its hash as `polku diff` takes it too: with `@`, in capitals.
+    let hash = json(&dir, &["store", "info", "--model", &model(), "--database", &db])
+        ["current_model"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for spec in [format!("@{}", &hash[..8]), hash[..10].to_uppercase()] {
+        let out = polku(
+            &["migrate", "--to", &spec, "--dry-run", "--model", &model(), "--database", &db],
+            &dir,
+        );
+        assert!(out.status.success(), "{spec}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// Today in Finnish time, as a move's date shows.
+fn today() -> String {
+    let out = std::process::Command::new("date")
+        .args(["+%Y-%m-%d"])
+        .env("TZ", "Europe/Helsinki")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// A step that the case's own version does not have either (an event with a misspelt step,

@@ -1163,3 +1163,88 @@ fn a_backup_restores_to_the_same_state() {
     assert!(err(&o).contains("never overwrites"), "{}", err(&o));
     assert_eq!(std::fs::read(dir.join("varattu.sqlite")).unwrap(), b"x");
 }
+
+/// Every refusal a person meets in the store's commands reads in the language they chose, and
+/// `--database` takes a bare path for an SQLite file.
+#[test]
+fn refusals_read_in_finnish_and_a_bare_path_names_an_sqlite_file() {
+    let dir = scratch("finnish");
+    std::fs::write(dir.join("one.jsonl"), OPENED).unwrap();
+    let m = model();
+    // A bare path: the same database as sqlite://PATH.
+    let o = polku(&dir, &["ingest", "one.jsonl", "--model", &m, "--database", "kanta.sqlite"]);
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(dir.join("kanta.sqlite").is_file());
+    let o = polku(
+        &dir,
+        &["status", "131052-308T", "--model", &m, "--database", "sqlite://kanta.sqlite"],
+    );
+    assert!(o.status.success() && out(&o).contains("Case c1"), "{}", err(&o));
+
+    let fi = |args: &[&str]| {
+        let mut all = vec!["--lang", "fi"];
+        all.extend_from_slice(args);
+        let o = polku(&dir, &all);
+        assert!(!o.status.success(), "{args:?}");
+        err(&o)
+    };
+    let db = ["--model", m.as_str(), "--database", "kanta.sqlite"];
+    fn with<'a>(args: &[&'a str], db: &[&'a str]) -> Vec<&'a str> {
+        [args, db].concat()
+    }
+    let with_db = |args: &[&'static str]| with(args, &db);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            with_db(&["status", "131052-308X"]),
+            "asiakas: henkilötunnuksen tarkistusmerkki ei täsmää",
+        ),
+        (with_db(&["status", "ei-asiakas"]), "asiakas: ei henkilötunnus eikä pseudonyymi"),
+        (
+            with_db(&["report", "segments", "--date", "2026-13-01"]),
+            "--date: `2026-13-01` ei ole päivämäärä",
+        ),
+        (
+            with_db(&["report", "transitions", "--from", "2026-05-01", "--to", "2026-01-01"]),
+            "--from ei saa olla --to:n jälkeen",
+        ),
+        (with_db(&["migrate", "--to", "@9"]), "tallennettua malliversiota @9 ei ole"),
+        (
+            vec!["status", "x", "--model", &m, "--database", "mysql://kanta"],
+            "tuntematon tietokannan laji `mysql`",
+        ),
+        (vec!["status", "x", "--model", "ei_mallia"], "ei_mallia ei ole olemassa"),
+        (with_db(&["ingest", "."]), "se on kansio eikä tapahtumatiedosto"),
+        (with_db(&["ingest", "puuttuu.jsonl"]), "tiedostoa tai kansiota ei ole"),
+        (vec!["status"], "virhe: seuraavat pakolliset argumentit puuttuvat:"),
+        (vec!["report", "segments", "--dat", "2026-01-01"], "odottamaton argumentti '--dat'"),
+    ];
+    for (args, wanted) in cases {
+        let text = fi(&args);
+        assert!(text.contains(wanted), "{args:?}: {text}");
+        for english in ["error:", "Usage:", "not a date", "neither", "cannot read", "unknown kind"]
+        {
+            assert!(!text.contains(english), "{args:?}: {text}");
+        }
+    }
+    // A migration event from a record system names the version the case left; another is refused
+    // by its field, and an unknown case by `case`.
+    let moved = |case: &str, from: &str| {
+        format!(
+            r#"{{"id":"m-{case}","type":"case_migrated","case":"{case}","occurred":"2026-02-01","recorded":"2026-02-01","role":"järjestelmä","from":"{from}","to":"{from}"}}"#
+        )
+    };
+    let info: serde_json::Value = serde_json::from_slice(
+        &polku(&dir, &["store", "info", "--model", &m, "--database", "kanta.sqlite"]).stdout,
+    )
+    .unwrap();
+    let current = info["current_model"].as_str().unwrap();
+    std::fs::write(
+        dir.join("moves.jsonl"),
+        [moved("c1", &"0".repeat(64)), moved("c9", current)].join("\n"),
+    )
+    .unwrap();
+    let o = polku(&dir, &["ingest", "moves.jsonl", "--model", &m, "--database", "kanta.sqlite"]);
+    let text = err(&o);
+    assert!(text.contains("moves.jsonl:1: from: the case runs under model version"), "{text}");
+    assert!(text.contains("moves.jsonl:2: case: no case c9 has been opened"), "{text}");
+}

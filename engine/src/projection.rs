@@ -178,13 +178,77 @@ pub enum Rejection {
     NumberExpected { field: String, fact: String },
     #[error("{field}: {fact} is a yes-or-no fact: give true or false")]
     FlagExpected { field: String, fact: String },
-    #[error("to: {0}")]
-    CannotMigrate(String),
+    /// A `case_migrated` of a case never opened.
+    #[error("{}", self.say(Lang::En))]
+    MigrateUnknownCase(String),
+    /// A `case_migrated` whose `from` is not the version the case runs under.
+    #[error("{}", self.say(Lang::En))]
+    MigrateFrom { from: String, runs: String },
+    /// A `case_migrated` to a version the store does not have.
+    #[error("{}", self.say(Lang::En))]
+    MigrateToUnknown(String),
+    /// A `case_migrated` the case cannot make.
+    #[error("{}", self.say(Lang::En))]
+    CannotMigrate(MigrationBlock),
     /// The id was used before in the case for an event with other content.
     #[error(
         "id: {0} was already used for another event of this case (a repeat must be the same event)"
     )]
     Conflict(String),
+}
+
+impl Rejection {
+    /// The message in `lang`, the field at fault first (`Display` is the English one).
+    pub fn say(&self, lang: Lang) -> String {
+        let short = |hash: &str| hash[..hash.len().min(12)].to_owned();
+        match (self, lang) {
+            (Rejection::UnknownProcess(p), Lang::Fi) => {
+                format!("process: mallissa ei ole prosessia {p}")
+            }
+            (Rejection::UnknownSegment { process, segment, known }, Lang::Fi) => format!(
+                "segment: prosessissa {process} ei ole segmenttiä {segment} (segmentit: {known})"
+            ),
+            (Rejection::OpenedTwice(case), Lang::Fi) => {
+                format!("case: {case} on jo avattu toisella tapahtumalla")
+            }
+            (Rejection::UnknownFact { field, fact, known }, Lang::Fi) => {
+                format!("{field}: malli ei määrittele tietoa {fact} (tiedot: {known})")
+            }
+            (Rejection::NumberExpected { field, fact }, Lang::Fi) => {
+                format!("{field}: {fact} on lukuarvoinen tieto: anna kokonaisluku")
+            }
+            (Rejection::FlagExpected { field, fact }, Lang::Fi) => {
+                format!("{field}: {fact} on kyllä/ei-tieto: anna true tai false")
+            }
+            (Rejection::MigrateUnknownCase(case), Lang::Fi) => {
+                format!("case: tapausta {case} ei ole avattu")
+            }
+            (Rejection::MigrateUnknownCase(case), Lang::En) => {
+                format!("case: no case {case} has been opened")
+            }
+            (Rejection::MigrateFrom { from, runs }, Lang::Fi) => format!(
+                "from: tapaus on malliversiolla {}, ei versiolla {}",
+                short(runs),
+                short(from)
+            ),
+            (Rejection::MigrateFrom { from, runs }, Lang::En) => format!(
+                "from: the case runs under model version {}, not {}",
+                short(runs),
+                short(from)
+            ),
+            (Rejection::MigrateToUnknown(to), Lang::Fi) => {
+                format!("to: tallennettua malliversiota {to} ei ole")
+            }
+            (Rejection::MigrateToUnknown(to), Lang::En) => {
+                format!("to: no stored model version {to}")
+            }
+            (Rejection::CannotMigrate(block), lang) => format!("to: {}", block.describe(lang)),
+            (Rejection::Conflict(id), Lang::Fi) => format!(
+                "id: {id} on jo käytetty tämän tapauksen toiseen tapahtumaan (toiston on oltava sama tapahtuma)"
+            ),
+            (other, _) => other.to_string(),
+        }
+    }
 }
 
 /// What applying an event did.
@@ -471,16 +535,17 @@ impl Projection {
                 }
             }
         }
-        if let EventKind::CaseMigrated { to, .. } = &event.kind {
-            let case = existing.filter(|c| c.rt.is_some()).ok_or_else(|| {
-                Rejection::CannotMigrate(format!("no case {} has been opened", event.case))
-            })?;
-            let version = self
-                .version_index(to)
-                .ok_or_else(|| Rejection::CannotMigrate(format!("no stored model version {to}")))?;
-            if let Err(block) = self.migration_target(case, version) {
-                return Err(Rejection::CannotMigrate(block.describe(Lang::En)));
+        if let EventKind::CaseMigrated { from, to } = &event.kind {
+            let case = existing
+                .filter(|c| c.rt.is_some())
+                .ok_or_else(|| Rejection::MigrateUnknownCase(event.case.clone()))?;
+            let runs = &self.versions[usize::from(case.version)].hash;
+            if from != runs {
+                return Err(Rejection::MigrateFrom { from: from.clone(), runs: runs.clone() });
             }
+            let version =
+                self.version_index(to).ok_or_else(|| Rejection::MigrateToUnknown(to.clone()))?;
+            self.migration_target(case, version).map_err(Rejection::CannotMigrate)?;
         }
         self.check_facts(event, existing)?;
         Ok(true)

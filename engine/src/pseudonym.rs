@@ -24,19 +24,47 @@ const CHECK_CHARACTERS: &[u8; 31] = b"0123456789ABCDEFHJKLMNPRSTUVWXY";
 /// never carry the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[error("{}", self.say(polku_dsl::Lang::En))]
 pub enum IdentityCodeError {
-    #[error("a personal identity code has 11 characters: DDMMYYCNNNQ")]
     Length,
-    #[error("the first six characters of a personal identity code are the birth date DDMMYY")]
     DateDigits,
-    #[error("the seventh character of a personal identity code is a century sign: + - Y X W V U A B C D E F")]
     CenturySign,
-    #[error("the birth date of the personal identity code is not a date")]
     Date,
-    #[error("the individual number (characters 8–10) of a personal identity code is between 002 and 999")]
     IndividualNumber,
-    #[error("the check character of the personal identity code does not match")]
     CheckCharacter,
+}
+
+impl IdentityCodeError {
+    /// The message in `lang` (`Display` is the English one).
+    pub fn say(self, lang: polku_dsl::Lang) -> &'static str {
+        use IdentityCodeError::*;
+        match (self, lang) {
+            (Length, polku_dsl::Lang::Fi) => "henkilötunnuksessa on 11 merkkiä: PPKKVVYNNNT",
+            (DateDigits, polku_dsl::Lang::Fi) => {
+                "henkilötunnuksen kuusi ensimmäistä merkkiä ovat syntymäaika PPKKVV"
+            }
+            (CenturySign, polku_dsl::Lang::Fi) => {
+                "henkilötunnuksen seitsemäs merkki on välimerkki: + - Y X W V U A B C D E F"
+            }
+            (Date, polku_dsl::Lang::Fi) => "henkilötunnuksen syntymäaika ei ole päivämäärä",
+            (IndividualNumber, polku_dsl::Lang::Fi) => {
+                "henkilötunnuksen yksilönumero (merkit 8–10) on väliltä 002–999"
+            }
+            (CheckCharacter, polku_dsl::Lang::Fi) => "henkilötunnuksen tarkistusmerkki ei täsmää",
+            (Length, _) => "a personal identity code has 11 characters: DDMMYYCNNNQ",
+            (DateDigits, _) => {
+                "the first six characters of a personal identity code are the birth date DDMMYY"
+            }
+            (CenturySign, _) => {
+                "the seventh character of a personal identity code is a century sign: + - Y X W V U A B C D E F"
+            }
+            (Date, _) => "the birth date of the personal identity code is not a date",
+            (IndividualNumber, _) => {
+                "the individual number (characters 8–10) of a personal identity code is between 002 and 999"
+            }
+            (CheckCharacter, _) => "the check character of the personal identity code does not match",
+        }
+    }
 }
 
 /// The secret key of the pseudonyms. Its bytes never show in debug output.

@@ -74,12 +74,25 @@ pub struct Access {
     pub request: String,
 }
 
+/// Why a store refused. [`StoreError::say`] gives the message in either language (what the
+/// database or the operating system reported stays in its words); `Display` is the English one.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {url}: {message}")]
     Open { url: String, message: String },
-    #[error("database {url} cannot be written: {reason}")]
-    ReadOnly { url: String, reason: &'static str },
+    /// A database URL of a kind Polku does not know.
+    #[error("{}", self.say(polku_dsl::Lang::En))]
+    UnknownKind { url: String, scheme: String },
+    /// No database file where one was to be read (a backup's source).
+    #[error("{}", self.say(polku_dsl::Lang::En))]
+    NoDatabase { path: String },
+    /// A backup's file exists: a backup never overwrites one.
+    #[error("{}", self.say(polku_dsl::Lang::En))]
+    BackupExists { path: String },
+    /// The file opens for reading only (a read-only file system, or a file this user may not
+    /// write).
+    #[error("{}", self.say(polku_dsl::Lang::En))]
+    ReadOnly { url: String },
     #[error("the database was written by a newer Polku (schema {found}, this one knows {known})")]
     TooNew { found: i64, known: i64 },
     /// What the database itself reported, in its words (no backend's error type crosses the
@@ -100,6 +113,56 @@ pub enum StoreError {
     MarkersMoved,
     #[error("{0}")]
     Other(String),
+}
+
+impl StoreError {
+    /// The message in `lang`.
+    pub fn say(&self, lang: polku_dsl::Lang) -> String {
+        let fi = lang == polku_dsl::Lang::Fi;
+        match self {
+            StoreError::Open { url, message } if fi => format!("tietokanta {url}: {message}"),
+            StoreError::UnknownKind { url, scheme } => match fi {
+                false => format!(
+                    "database {url}: unknown kind of database `{scheme}`: write sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+                ),
+                true => format!(
+                    "tietokanta {url}: tuntematon tietokannan laji `{scheme}`: kirjoita sqlite://POLKU tai postgres://KÄYTTÄJÄ@PALVELIN:PORTTI/KANTA"
+                ),
+            },
+            StoreError::NoDatabase { path } => match fi {
+                false => format!("database {path}: there is no database here"),
+                true => format!("tietokanta {path}: tässä ei ole tietokantaa"),
+            },
+            StoreError::BackupExists { path } => match fi {
+                false => format!("{path}: the file exists: a backup never overwrites one"),
+                true => format!("{path}: tiedosto on jo olemassa: varmuuskopio ei koskaan kirjoita toisen päälle"),
+            },
+            StoreError::ReadOnly { url } => match fi {
+                false => format!(
+                    "database {url} cannot be written: it opens for reading only (a read-only file system, or a file this user may not write)"
+                ),
+                true => format!(
+                    "tietokantaan {url} ei voi kirjoittaa: se aukeaa vain luettavaksi (vain luettava tiedostojärjestelmä tai tiedosto, johon tällä käyttäjällä ei ole kirjoitusoikeutta)"
+                ),
+            },
+            StoreError::TooNew { found, known } if fi => format!(
+                "tietokannan on kirjoittanut uudempi Polku (skeema {found}, tämä tuntee {known})"
+            ),
+            StoreError::Backend(message) if fi => format!("tietokanta: {message}"),
+            StoreError::Snapshot(message) if fi => format!("tilannevedos: {message}"),
+            StoreError::Conflict { expected, found } if fi => format!(
+                "toinen prosessi kirjoitti tietokantaan samaan aikaan (loki kohdassa {found}, odotettiin {expected}); tämän ajon myöhempiä eriä ei kirjoitettu: aja komento uudelleen"
+            ),
+            StoreError::WriterGone if fi => "kirjoittava säie pysähtyi".to_owned(),
+            StoreError::Broken(at) if fi => format!(
+                "{at}; tietokantaa on muutettu Polun ulkopuolella (polku store verify käy molemmat lokit läpi)"
+            ),
+            StoreError::MarkersMoved if fi => {
+                "toinen merkkisääntöjen ajo tallennettiin samaan aikaan: aja se uudelleen".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// Reads a snapshot: the sequence number it was taken after, the event chain's hash recorded
@@ -337,6 +400,16 @@ impl CompactionRecord {
 
 pub use polku_engine::markers::extract::ClientKey;
 
+/// A database as a user names it, as a URL: one with a scheme (`sqlite://`, `postgres://`, or
+/// one [`open`] will name as unknown) as it is, anything else as the path of an SQLite file.
+pub fn database_url(named: &str) -> String {
+    if named.contains("://") {
+        named.to_owned()
+    } else {
+        format!("sqlite://{named}")
+    }
+}
+
 /// Opens the store a URL names: `sqlite://PATH` (created on first use) or
 /// `postgres://USER@HOST:PORT/DATABASE` (the schema created on first use).
 pub fn open(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
@@ -366,10 +439,5 @@ pub fn open_for_reading(url: &str) -> Result<Box<dyn EventStore>, StoreError> {
 
 fn unknown_kind(url: &str) -> StoreError {
     let scheme = url.split("://").next().unwrap_or(url);
-    StoreError::Open {
-        url: postgres::redacted(url),
-        message: format!(
-            "unknown kind of database `{scheme}`: write sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
-        ),
-    }
+    StoreError::UnknownKind { url: postgres::redacted(url), scheme: scheme.to_owned() }
 }

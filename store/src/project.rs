@@ -43,8 +43,139 @@ pub enum ProjectError {
     NoRoot,
     #[error("{dir} holds {count} models: name one of them")]
     SeveralModels { dir: PathBuf, count: usize },
-    #[error("{0}")]
-    Key(String),
+    #[error("{}", self.say(Lang::En))]
+    Key(KeyProblem),
+}
+
+/// What is wrong with the pseudonym key.
+#[derive(Debug)]
+pub enum KeyProblem {
+    /// `POLKU_PSEUDONYM_KEY` is not hexadecimal.
+    EnvNotHex,
+    /// The key file is not hexadecimal.
+    FileNotHex(PathBuf),
+    /// Other users can read the key file.
+    ReadableByOthers(PathBuf),
+    /// The database exists but its key file does not.
+    Missing { database: String, file: PathBuf },
+    /// No random bytes for a new key.
+    NoRandomness(std::io::Error),
+    /// Too short a key.
+    Short(polku_engine::pseudonym::KeyError),
+}
+
+fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fi => fi,
+    }
+}
+
+/// What the operating system said of a file, in `lang` for what a person meets most (no such
+/// file, no permission), else in the system's words.
+pub fn io_text(error: &std::io::Error, lang: Lang) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::NotFound => say(lang, "no such file or folder", "tiedostoa tai kansiota ei ole"),
+        ErrorKind::PermissionDenied => say(lang, "permission denied", "ei käyttöoikeutta"),
+        ErrorKind::IsADirectory => say(lang, "it is a folder", "se on kansio"),
+        ErrorKind::AlreadyExists => say(lang, "it exists already", "se on jo olemassa"),
+        ErrorKind::StorageFull => say(lang, "the disk is full", "levy on täynnä"),
+        _ => return error.to_string(),
+    }
+    .to_owned()
+}
+
+impl ProjectError {
+    /// The message in `lang`.
+    pub fn say(&self, lang: Lang) -> String {
+        let fi = lang == Lang::Fi;
+        match self {
+            ProjectError::Read { path, source } => format!(
+                "{} {}: {}",
+                say(lang, "cannot read", "ei voi lukea:"),
+                path.display(),
+                io_text(source, lang)
+            ),
+            ProjectError::Write { path, source } => format!(
+                "{} {}: {}",
+                say(lang, "cannot write", "ei voi kirjoittaa:"),
+                path.display(),
+                io_text(source, lang)
+            ),
+            ProjectError::Missing { path } if fi => format!("{} ei ole olemassa", path.display()),
+            ProjectError::NotAFile { path, what } if fi => format!(
+                "{} on {}, ei mallin tiedosto eikä kansio",
+                path.display(),
+                match *what {
+                    "a loop of symbolic links" => "symbolisten linkkien silmukka",
+                    "a symbolic link to nothing" => "symbolinen linkki, joka ei osoita mihinkään",
+                    "a named pipe (FIFO)" => "nimetty putki (FIFO)",
+                    "a device" => "laite",
+                    "a socket" => "pistoke",
+                    other => other,
+                }
+            ),
+            ProjectError::TooLarge { path, size } if fi => format!(
+                "{} on {size} tavua: mallin tiedosto saa olla enintään {MAX_FILE} tavua (jaa se useaan tiedostoon)",
+                path.display()
+            ),
+            ProjectError::Config { path, message } if fi => {
+                format!("{} ei ole kelvollinen mallin asetustiedosto: {message}", path.display())
+            }
+            ProjectError::Rules(message) if fi => format!("[rules] tiedostossa {CONFIG_FILE}: {message}"),
+            ProjectError::NoRoot if fi => {
+                "tästä kansiosta tai sen yläpuolelta ei löydy polku.tomlia: nimeä malli valitsimella --model".to_owned()
+            }
+            ProjectError::SeveralModels { dir, count } if fi => {
+                format!("kansiossa {} on {count} mallia: nimeä niistä yksi", dir.display())
+            }
+            ProjectError::Key(problem) => problem.say(lang),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl KeyProblem {
+    /// The message in `lang`.
+    pub fn say(&self, lang: Lang) -> String {
+        let fi = lang == Lang::Fi;
+        match self {
+            KeyProblem::EnvNotHex => say(
+                lang,
+                "POLKU_PSEUDONYM_KEY is not hexadecimal",
+                "POLKU_PSEUDONYM_KEY ei ole heksadesimaalinen",
+            )
+            .to_owned(),
+            KeyProblem::FileNotHex(file) if fi => {
+                format!("pseudonymiavain {} ei ole heksadesimaalinen", file.display())
+            }
+            KeyProblem::FileNotHex(file) => {
+                format!("the pseudonym key {} is not hexadecimal", file.display())
+            }
+            KeyProblem::ReadableByOthers(file) if fi => format!(
+                "muut käyttäjät voivat lukea pseudonymiavaimen {}: anna sille oikeudet chmod 600 (tai aja valitsimella --allow-insecure-key)",
+                file.display()
+            ),
+            KeyProblem::ReadableByOthers(file) => format!(
+                "the pseudonym key {} can be read by other users: chmod 600 it (or run with --allow-insecure-key)",
+                file.display()
+            ),
+            KeyProblem::Missing { database, file } if fi => format!(
+                "tietokanta {database} on olemassa, mutta sen pseudonymiavain puuttuu: laita avain tiedostoon {} tai aseta POLKU_PSEUDONYM_KEY",
+                file.display()
+            ),
+            KeyProblem::Missing { database, file } => format!(
+                "the database {database} exists but its pseudonym key is missing: put the key in {} or set POLKU_PSEUDONYM_KEY",
+                file.display()
+            ),
+            KeyProblem::NoRandomness(e) if fi => {
+                format!("avaimen satunnaistavuja ei voi lukea: {}", io_text(e, lang))
+            }
+            KeyProblem::NoRandomness(e) => format!("cannot read random bytes for a key: {e}"),
+            KeyProblem::Short(e) => e.to_string(),
+        }
+    }
 }
 
 /// The files of one model, and which of them the user asked about.
@@ -523,12 +654,12 @@ pub fn tracking(checked: &CheckedModel, database: Option<&str>) -> Result<Tracki
     let root = checked.root.clone().unwrap_or_else(|| PathBuf::from("."));
     let config = checked.config()?;
     let database = match (database, &config.database.url) {
-        (Some(url), _) => url.to_owned(),
-        (None, Some(url)) => match url.strip_prefix("sqlite://") {
+        (Some(url), _) => crate::database_url(url),
+        (None, Some(url)) => match crate::database_url(url).strip_prefix("sqlite://") {
             Some(path) if Path::new(path).is_relative() => {
                 format!("sqlite://{}", root.join(path).display())
             }
-            _ => url.clone(),
+            _ => crate::database_url(url),
         },
         (None, None) => "sqlite://data/polku.sqlite".to_owned(),
     };
@@ -576,31 +707,26 @@ pub fn pseudonym_key(
 ) -> Result<PseudonymKey, ProjectError> {
     let existing_store = sqlite_file(database).is_some_and(|p| p.exists());
     let bytes = if let Ok(hex) = std::env::var("POLKU_PSEUDONYM_KEY") {
-        from_hex(hex.trim())
-            .ok_or_else(|| ProjectError::Key("POLKU_PSEUDONYM_KEY is not hexadecimal".into()))?
+        from_hex(hex.trim()).ok_or(ProjectError::Key(KeyProblem::EnvNotHex))?
     } else if file.exists() {
         if readable_by_others(file) && !allow_insecure {
-            return Err(ProjectError::Key(format!(
-                "the pseudonym key {} can be read by other users: chmod 600 it (or run with --allow-insecure-key)",
-                file.display()
-            )));
+            return Err(ProjectError::Key(KeyProblem::ReadableByOthers(file.to_path_buf())));
         }
         let text = std::fs::read_to_string(file)
             .map_err(|source| ProjectError::Read { path: file.to_path_buf(), source })?;
-        from_hex(text.trim()).ok_or_else(|| {
-            ProjectError::Key(format!("the pseudonym key {} is not hexadecimal", file.display()))
-        })?
+        from_hex(text.trim())
+            .ok_or_else(|| ProjectError::Key(KeyProblem::FileNotHex(file.to_path_buf())))?
     } else if existing_store {
-        return Err(ProjectError::Key(format!(
-            "the database {database} exists but its pseudonym key is missing: put the key in {} or set POLKU_PSEUDONYM_KEY",
-            file.display()
-        )));
+        return Err(ProjectError::Key(KeyProblem::Missing {
+            database: database.to_owned(),
+            file: file.to_path_buf(),
+        }));
     } else {
         let write = |source| ProjectError::Write { path: file.to_path_buf(), source };
         let mut random = [0u8; 32];
         std::fs::File::open("/dev/urandom")
             .and_then(|mut f| f.read_exact(&mut random))
-            .map_err(|e| ProjectError::Key(format!("cannot read random bytes for a key: {e}")))?;
+            .map_err(|e| ProjectError::Key(KeyProblem::NoRandomness(e)))?;
         if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|source| ProjectError::Write { path: parent.to_path_buf(), source })?;
@@ -618,5 +744,5 @@ pub fn pseudonym_key(
         }
         random.to_vec()
     };
-    PseudonymKey::new(bytes).map_err(|e| ProjectError::Key(e.to_string()))
+    PseudonymKey::new(bytes).map_err(|e| ProjectError::Key(KeyProblem::Short(e)))
 }

@@ -450,7 +450,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Open { url: url.clone(), message: e.to_string() })?;
         // SQLite opens a file it may not write for reading only: say so before anything fails.
         if conn.is_readonly(rusqlite::MAIN_DB)? {
-            return Err(StoreError::ReadOnly { url, reason: read_only::REASON });
+            return Err(StoreError::ReadOnly { url });
         }
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // Switching a new file to WAL needs the file to itself, and SQLite answers "busy" at
@@ -1216,20 +1216,18 @@ fn marker_runs(
 /// Returns the copy's last event sequence number.
 pub fn backup(source: &Path, to: &Path) -> Result<u64, StoreError> {
     let fail = |message: String| StoreError::Open { url: to.display().to_string(), message };
+    let exists = || StoreError::BackupExists { path: to.display().to_string() };
     if to.exists() {
-        return Err(fail("the file exists: a backup never overwrites one".into()));
+        return Err(exists());
     }
     // Written beside it under another name, then linked into place (which fails rather than
     // replace a file that appeared meanwhile): a failed backup leaves nothing at `to`.
     let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let partial = to.with_file_name(format!(".{name}.partial-{}", std::process::id()));
     let result = backup_into(source, &partial, &fail).and_then(|last| {
-        std::fs::hard_link(&partial, to).map_err(|e| {
-            fail(if e.kind() == std::io::ErrorKind::AlreadyExists {
-                "the file exists: a backup never overwrites one".into()
-            } else {
-                e.to_string()
-            })
+        std::fs::hard_link(&partial, to).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => exists(),
+            _ => fail(e.to_string()),
         })?;
         Ok(last)
     });
@@ -1243,21 +1241,17 @@ fn backup_into(
     fail: &dyn Fn(String) -> StoreError,
 ) -> Result<u64, StoreError> {
     if !source.is_file() {
-        return Err(StoreError::Open {
-            url: source.display().to_string(),
-            message: "there is no database here".into(),
-        });
+        return Err(StoreError::NoDatabase { path: source.display().to_string() });
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(to).map_err(|e| {
-        fail(if e.kind() == std::io::ErrorKind::AlreadyExists {
-            "the file exists: a backup never overwrites one".into()
-        } else {
-            e.to_string()
-        })
+    options.open(to).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            StoreError::BackupExists { path: to.display().to_string() }
+        }
+        _ => fail(e.to_string()),
     })?;
     let from = Connection::open_with_flags(source, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     from.busy_timeout(std::time::Duration::from_secs(30))?;

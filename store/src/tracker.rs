@@ -220,22 +220,189 @@ impl Access {
     }
 }
 
-/// Why the tracker refused.
+/// Why the tracker refused. [`TrackerError::say`] gives the message in either language; its
+/// `Display` is the English one.
 #[derive(Debug, thiserror::Error)]
 pub enum TrackerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("client: {0}")]
-    Client(String),
+    Client(ClientError),
     #[error("model: {0}")]
     Model(String),
-    #[error("the database was opened read-only (it cannot be written here), and {0}")]
-    ReadOnly(&'static str),
-    #[error("the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database")]
+    #[error("{}", self.say(Lang::En))]
+    ReadOnly(Blocked),
+    #[error("{}", self.say(Lang::En))]
     WrongKey,
     /// A retention run that would remove what the rules do not mean to remove.
     #[error("retention: {0}")]
-    Retention(String),
+    Retention(RetentionError),
+}
+
+fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fi => fi,
+    }
+}
+
+impl TrackerError {
+    /// The message in `lang`. What a backend or the operating system reported (inside
+    /// [`StoreError`]) stays in its own words.
+    pub fn say(&self, lang: Lang) -> String {
+        match self {
+            TrackerError::Store(e) => e.say(lang),
+            TrackerError::Client(e) => format!("{}: {}", say(lang, "client", "asiakas"), e.say(lang)),
+            TrackerError::Model(e) => format!("{}: {e}", say(lang, "model", "malli")),
+            TrackerError::ReadOnly(what) => format!(
+                "{}, {}",
+                say(
+                    lang,
+                    "the database was opened read-only (it cannot be written here)",
+                    "tietokanta avattiin vain luettavaksi (siihen ei voi kirjoittaa täällä)"
+                ),
+                what.say(lang)
+            ),
+            TrackerError::WrongKey => say(
+                lang,
+                "the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database",
+                "pseudonymiavain ei ole se, jolla tämän tietokannan asiakkaat on pseudonymisoitu: käytä samaa avainta (POLKU_PSEUDONYM_KEY tai avaintiedosto) tai toista tietokantaa"
+            )
+            .to_owned(),
+            TrackerError::Retention(e) => {
+                format!("{}: {}", say(lang, "retention", "säilytys"), e.say(lang))
+            }
+        }
+    }
+}
+
+/// What a tracker opened read-only refused to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    RemoveClientData,
+    MoveCases,
+    StoreEvents,
+    ShowStatus,
+    ShowExplanation,
+    StoreProposals,
+    WriteSnapshot,
+}
+
+impl Blocked {
+    pub fn say(self, lang: Lang) -> &'static str {
+        match self {
+            Blocked::RemoveClientData => {
+                say(lang, "and client data cannot be removed", "eikä asiakastietoja voi poistaa")
+            }
+            Blocked::MoveCases => say(lang, "and cases cannot be moved", "eikä tapauksia voi siirtää"),
+            Blocked::StoreEvents => {
+                say(lang, "and events cannot be stored", "eikä tapahtumia voi tallentaa")
+            }
+            Blocked::ShowStatus => say(
+                lang,
+                "and a client's data is shown only after the access is written to the access log: the status is not shown",
+                "ja asiakkaan tiedot näytetään vasta, kun käyttö on kirjattu käyttölokiin: tilannetta ei näytetä"
+            ),
+            Blocked::ShowExplanation => say(
+                lang,
+                "and a client's data is shown only after the access is written to the access log: the explanation is not shown",
+                "ja asiakkaan tiedot näytetään vasta, kun käyttö on kirjattu käyttölokiin: perusteluja ei näytetä"
+            ),
+            Blocked::StoreProposals => {
+                say(lang, "and the proposals cannot be stored", "eikä ehdotuksia voi tallentaa")
+            }
+            Blocked::WriteSnapshot => {
+                say(lang, "and no snapshot can be written", "eikä tilannevedosta voi kirjoittaa")
+            }
+        }
+    }
+}
+
+/// What is wrong with a client or a model version as a person named it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.say(Lang::En))]
+pub enum ClientError {
+    /// What was typed looks like a personal identity code but is not a valid one.
+    IdentityCode(polku_engine::pseudonym::IdentityCodeError),
+    /// Neither an identity code nor a pseudonym.
+    NotAClient,
+    /// `@N` that the store does not have; `known` lists the stored versions.
+    NoVersion { wanted: String, known: String },
+    /// A hash prefix that no stored version has (or too short to tell).
+    NoVersionHash { wanted: String, known: String },
+    /// A hash prefix several stored versions share.
+    SeveralVersions { wanted: String },
+}
+
+impl ClientError {
+    pub fn say(&self, lang: Lang) -> String {
+        match self {
+            ClientError::IdentityCode(e) => e.say(lang).to_owned(),
+            ClientError::NotAClient => say(
+                lang,
+                "neither a personal identity code nor a pseudonym (64 hexadecimal characters)",
+                "ei henkilötunnus eikä pseudonyymi (64 heksadesimaalimerkkiä)",
+            )
+            .to_owned(),
+            ClientError::NoVersion { wanted, known } => match lang {
+                Lang::En => format!("no stored model version {wanted} (stored: {known})"),
+                Lang::Fi => format!("tallennettua malliversiota {wanted} ei ole (tallennetut: {known})"),
+            },
+            ClientError::NoVersionHash { wanted, known } => match lang {
+                Lang::En => format!(
+                    "no stored model version {wanted}: give @N or six or more characters of its hash (stored: {known})"
+                ),
+                Lang::Fi => format!(
+                    "tallennettua malliversiota {wanted} ei ole: anna @N tai vähintään kuusi merkkiä sen tiivisteestä (tallennetut: {known})"
+                ),
+            },
+            ClientError::SeveralVersions { wanted } => match lang {
+                Lang::En => format!(
+                    "{wanted} is the start of several model versions' hashes: give more of it"
+                ),
+                Lang::Fi => format!(
+                    "{wanted} on usean malliversion tiivisteen alku: anna siitä enemmän"
+                ),
+            },
+        }
+    }
+}
+
+/// A retention run refused, because its rules cannot be meant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.say(Lang::En))]
+pub enum RetentionError {
+    /// A real run as of a day after today (`as_of` as YYYY-MM-DD).
+    Future { as_of: String },
+    /// A time of zero years (`name` as `polku.toml` has it).
+    ZeroYears { name: String },
+    /// `[retention.unit_years]` names a unit the model and the stored cases do not know.
+    UnknownUnit { unit: String, units: String },
+}
+
+impl RetentionError {
+    pub fn say(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (RetentionError::Future { as_of }, Lang::En) => format!(
+                "--as-of {as_of} is after today: removing data as of a day still to come would remove what the law still keeps (a dry run may look ahead)"
+            ),
+            (RetentionError::Future { as_of }, Lang::Fi) => format!(
+                "--as-of {as_of} on tämän päivän jälkeen: tulevan päivän mukainen poisto poistaisi tietoja, jotka laki vielä säilyttää (--dry-run voi katsoa eteenpäin)"
+            ),
+            (RetentionError::ZeroYears { name }, Lang::En) => format!(
+                "{name} = 0 in [retention] would remove data on the day it is closed or written: give at least 1 year, or leave it out to keep the data"
+            ),
+            (RetentionError::ZeroYears { name }, Lang::Fi) => format!(
+                "{name} = 0 [retention]-osassa poistaisi tiedot samana päivänä, kun tapaus suljetaan tai rivi kirjoitetaan: anna vähintään 1 vuosi tai jätä se pois, niin tiedot säilytetään"
+            ),
+            (RetentionError::UnknownUnit { unit, units }, Lang::En) => format!(
+                "[retention.unit_years] names `{unit}`, which is not a unit of the model nor of any stored case: its cases would be kept only the general time. The model's units: {units}"
+            ),
+            (RetentionError::UnknownUnit { unit, units }, Lang::Fi) => format!(
+                "[retention.unit_years] nimeää yksikön `{unit}`, joka ei ole mallin eikä minkään tallennetun tapauksen yksikkö: sen tapaukset säilytettäisiin vain yleisen ajan. Mallin yksiköt: {units}"
+            ),
+        }
+    }
 }
 
 /// What ingest has acknowledged so far: everything through `line` is durable or refused.
@@ -267,7 +434,22 @@ pub enum Next {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     pub line: usize,
+    /// In English, as the API answers it.
     pub reason: String,
+    /// What the model or the state refused, to say in another language.
+    #[serde(skip)]
+    pub rejection: Option<Rejection>,
+}
+
+impl Refusal {
+    fn of(line: usize, rejection: Rejection) -> Refusal {
+        Refusal { line, reason: rejection.to_string(), rejection: Some(rejection) }
+    }
+
+    /// The reason in `lang`.
+    pub fn say(&self, lang: Lang) -> String {
+        self.rejection.as_ref().map_or_else(|| self.reason.clone(), |r| r.say(lang))
+    }
 }
 
 /// Facts about the store and the projection.
@@ -482,7 +664,7 @@ impl Tracker {
         actor: &Actor,
     ) -> Result<RetentionReport, TrackerError> {
         if !self.writable {
-            return Err(TrackerError::ReadOnly("client data cannot be removed"));
+            return Err(TrackerError::ReadOnly(Blocked::RemoveClientData));
         }
         self.check_retention(rules, at, dry_run)?;
         let cutoff = |unit: &str| {
@@ -608,10 +790,9 @@ impl Tracker {
     ) -> Result<(), TrackerError> {
         let today_ends = polku_engine::time::Timestamp(now_seconds()).end_of_local_day().0;
         if !dry_run && at > today_ends {
-            return Err(TrackerError::Retention(format!(
-                "--as-of {} is after today: removing data as of a day still to come would remove what the law still keeps (a dry run may look ahead)",
-                polku_engine::time::Timestamp(at).local_date_text()
-            )));
+            return Err(TrackerError::Retention(RetentionError::Future {
+                as_of: polku_engine::time::Timestamp(at).local_date_text(),
+            }));
         }
         let zero = [
             ("closed_case_years", rules.closed_case_years),
@@ -628,9 +809,7 @@ impl Tracker {
                 .map(|(u, _)| format!("unit_years.{u}")),
         );
         if let Some(name) = zero.into_iter().next() {
-            return Err(TrackerError::Retention(format!(
-                "{name} = 0 in [retention] would remove data on the day it is closed or written: give at least 1 year, or leave it out to keep the data"
-            )));
+            return Err(TrackerError::Retention(RetentionError::ZeroYears { name }));
         }
         let known = |unit: &str| {
             self.model.services.contains_key(unit)
@@ -639,10 +818,10 @@ impl Tracker {
         if let Some(unit) = rules.unit_years.keys().find(|u| !known(u)) {
             let mut units: Vec<&str> = self.model.services.keys().map(String::as_str).collect();
             units.sort_unstable();
-            return Err(TrackerError::Retention(format!(
-                "[retention.unit_years] names `{unit}`, which is not a unit of the model nor of any stored case: its cases would be kept only the general time. The model's units: {}",
-                units.join(", ")
-            )));
+            return Err(TrackerError::Retention(RetentionError::UnknownUnit {
+                unit: unit.clone(),
+                units: units.join(", "),
+            }));
         }
         Ok(())
     }
@@ -677,7 +856,8 @@ impl Tracker {
     }
 
     /// A model version by what a person writes for it: `@N` (its id in the store), a prefix of
-    /// its content hash (six characters at least), or nothing for the model loaded now.
+    /// its content hash (six characters at least, in either case, with or without `@`), or
+    /// nothing for the model loaded now.
     pub fn find_version(&self, text: Option<&str>) -> Result<u16, TrackerError> {
         let Some(text) = text.map(str::trim) else { return Ok(self.projection.current) };
         let known = || {
@@ -687,13 +867,16 @@ impl Tracker {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        // `@N` is a number in the store; `@` before a hash is allowed, as `polku diff` allows it.
+        let text = text.strip_prefix('@').filter(|t| t.parse::<i64>().is_err()).unwrap_or(text);
+        let text = &text.to_ascii_lowercase();
         if let Some(id) = text.strip_prefix('@') {
             let version = id.parse::<i64>().ok().and_then(|id| self.versions.get(&id).copied());
             return version.ok_or_else(|| {
-                TrackerError::Client(format!(
-                    "no stored model version {text} (stored: {})",
-                    known()
-                ))
+                TrackerError::Client(ClientError::NoVersion {
+                    wanted: text.to_owned(),
+                    known: known(),
+                })
             });
         }
         let matching: Vec<u16> = (0..self.projection.versions.len() as u16)
@@ -703,13 +886,13 @@ impl Tracker {
             .collect();
         match matching[..] {
             [one] => Ok(one),
-            [] => Err(TrackerError::Client(format!(
-                "no stored model version {text}: give @N or six or more characters of its hash (stored: {})",
-                known()
-            ))),
-            _ => Err(TrackerError::Client(format!(
-                "{text} is the start of several model versions' hashes: give more of it"
-            ))),
+            [] => Err(TrackerError::Client(ClientError::NoVersionHash {
+                wanted: text.to_owned(),
+                known: known(),
+            })),
+            _ => {
+                Err(TrackerError::Client(ClientError::SeveralVersions { wanted: text.to_owned() }))
+            }
         }
     }
 
@@ -735,7 +918,7 @@ impl Tracker {
         at: i64,
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
         if !self.writable {
-            return Err(TrackerError::ReadOnly("cases cannot be moved"));
+            return Err(TrackerError::ReadOnly(Blocked::MoveCases));
         }
         let to = self.projection.versions[usize::from(version)].hash.clone();
         let moves = self.projection.movable_cases(version);
@@ -851,7 +1034,7 @@ impl Tracker {
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
         if !self.writable {
-            return Err(TrackerError::ReadOnly("events cannot be stored"));
+            return Err(TrackerError::ReadOnly(Blocked::StoreEvents));
         }
         let batch = batch.clamp(1, 100_000);
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
@@ -900,12 +1083,11 @@ impl Tracker {
             match self.projection.accept(&event, self.projection.current) {
                 Err(rejection) => {
                     running.refused += 1;
-                    refusals.push(Refusal { line, reason: rejection.to_string() });
+                    refusals.push(Refusal::of(line, rejection));
                 }
                 Ok(Outcome::Conflict) => {
                     running.refused += 1;
-                    let reason = Rejection::Conflict(event.id.clone()).to_string();
-                    refusals.push(Refusal { line, reason });
+                    refusals.push(Refusal::of(line, Rejection::Conflict(event.id.clone())));
                 }
                 Ok(Outcome::Duplicate) => running.duplicates += 1,
                 Ok(Outcome::Applied(deviation)) => {
@@ -1002,9 +1184,7 @@ impl Tracker {
     ) -> Result<Option<ClientStatus>, TrackerError> {
         let pseudonym = self.pseudonym(client)?;
         if !self.writable {
-            return Err(TrackerError::ReadOnly(
-                "a client's data is shown only after the access is written to the access log: the status is not shown",
-            ));
+            return Err(TrackerError::ReadOnly(Blocked::ShowStatus));
         }
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
         Ok(self.projection.client_status(pseudonym.as_str(), now, lang))
@@ -1022,9 +1202,7 @@ impl Tracker {
     ) -> Result<Option<polku_engine::explain::Explanation>, TrackerError> {
         let pseudonym = self.pseudonym(client)?;
         if !self.writable {
-            return Err(TrackerError::ReadOnly(
-                "a client's data is shown only after the access is written to the access log: the explanation is not shown",
-            ));
+            return Err(TrackerError::ReadOnly(Blocked::ShowExplanation));
         }
         self.log(actor, "explain", Some(pseudonym.as_str()), step.unwrap_or(""))?;
         Ok(self.projection.explain(pseudonym.as_str(), at, step))
@@ -1071,7 +1249,7 @@ impl Tracker {
         loaded: Option<markers::Neighbours>,
     ) -> Result<markers::RecordedDay, TrackerError> {
         if !self.writable {
-            return Err(TrackerError::ReadOnly("the proposals cannot be stored"));
+            return Err(TrackerError::ReadOnly(Blocked::StoreProposals));
         }
         let detail = format!("{} {}", rules.name, markers::day_text(run.day));
         self.log(actor, "segment_daily", None, &detail)?;
@@ -1128,7 +1306,7 @@ impl Tracker {
     /// that at most a few pieces are ever in memory, whatever the projection's size.
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
         if !self.writable {
-            return Err(TrackerError::ReadOnly("no snapshot can be written"));
+            return Err(TrackerError::ReadOnly(Blocked::WriteSnapshot));
         }
         let seq = self.log_seq;
         let len = snapshot::encoded_len(&self.projection);
@@ -1226,14 +1404,9 @@ impl std::io::Write for Pipe {
 /// What the user typed (a personal identity code or a pseudonym) as a pseudonym.
 pub(crate) fn pseudonym_of(client: &str, key: &PseudonymKey) -> Result<Pseudonym, TrackerError> {
     if looks_like_identity_code(client) {
-        pseudonymise(client, key).map_err(|e| TrackerError::Client(e.to_string()))
+        pseudonymise(client, key).map_err(|e| TrackerError::Client(ClientError::IdentityCode(e)))
     } else {
-        Pseudonym::parse(client.trim()).ok_or_else(|| {
-            TrackerError::Client(
-                "neither a personal identity code nor a pseudonym (64 hexadecimal characters)"
-                    .to_owned(),
-            )
-        })
+        Pseudonym::parse(client.trim()).ok_or(TrackerError::Client(ClientError::NotAClient))
     }
 }
 

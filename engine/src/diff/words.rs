@@ -264,6 +264,32 @@ pub fn channel(channel: Channel) -> Word {
     }
 }
 
+/// A step's attribute by the keyword that sets it, as a segment's `muuta` lists what it
+/// changed (`kesto`, `kanava`: [`crate::plan::Origin::Changed`]), in the reader's language.
+pub fn step_keyword(keyword: &str) -> Option<Word> {
+    Some(match keyword {
+        "aikaisintaan" => Word::Earliest,
+        "jos" => Word::Condition,
+        "kanava" => Word::ChannelWord,
+        "kesto" => Word::Duration,
+        "kuvaus" => Word::Description,
+        "lakisääteinen" => Word::Statutory,
+        "määrä" => Word::Count,
+        "määräaika" => Word::Deadline,
+        "ohjaus" => Word::Referral,
+        "ohje" => Word::Guidance,
+        "tekijä" => Word::Roles,
+        "toistuu" => Word::Per,
+        "väli" => Word::Interval,
+        _ => return None,
+    })
+}
+
+/// [`step_keyword`]'s word, or the keyword itself for one it does not know.
+pub fn say_step_keyword(keyword: &str, lang: Lang) -> &str {
+    step_keyword(keyword).map_or(keyword, |w| w.say(lang))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +307,20 @@ mod tests {
             let (en, fi) = (word.say(Lang::En), word.say(Lang::Fi));
             assert!(!en.is_empty() && !fi.is_empty(), "{word:?}");
             assert_eq!(placeholders(en), placeholders(fi), "{word:?}");
+        }
+    }
+
+    #[test]
+    fn every_attribute_a_segment_changes_has_its_words() {
+        let source = include_str!("../plan.rs");
+        let keywords: Vec<&str> = source
+            .match_indices("changed.push(\"")
+            .map(|(at, m)| source[at + m.len()..].split('"').next().unwrap_or_default())
+            .collect();
+        assert!(keywords.len() >= 13, "{keywords:?}");
+        for keyword in keywords {
+            let word = step_keyword(keyword).unwrap_or_else(|| panic!("`{keyword}` has no word"));
+            assert_ne!(word.say(Lang::En), keyword);
         }
     }
 

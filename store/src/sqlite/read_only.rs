@@ -15,12 +15,6 @@ use rusqlite::{Connection, OpenFlags};
 use super::{SqliteStore, SCHEMA_VERSION};
 use crate::StoreError;
 
-/// Why a database opens for reading only. (Asking the file system instead, by opening the
-/// file for writing, would be wrong: closing any descriptor of a file drops the locks that
-/// SQLite holds on it in this process.)
-pub(super) const REASON: &str =
-    "it opens for reading only (a read-only file system, or a file this user may not write)";
-
 /// The file beside the database with `suffix` appended to its name (`-wal`, `-shm`).
 fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();

@@ -182,6 +182,7 @@ words! {
     ContentChanged: "changes", "muuttaa";
     ContentRemoved: "leaves it out", "poistaa sen";
     FactCondition: "Condition", "Ehto";
+    OnlyIfNot: "only if not", "vain jos ei";
     Holds: "holds", "pätee";
     DoesNotHold: "does not hold", "ei päde";
     DoneByThen: "Done by then", "Tehty siihen mennessä";

@@ -24,7 +24,7 @@ use polku_engine::pseudonym::{looks_like_identity_code, Pseudonym};
 use polku_engine::time::Timestamp;
 use polku_store::service::StatusNow;
 use polku_store::tracker::{Actor, TrackerError};
-use polku_store::TrackerService;
+use polku_store::{StoreError, TrackerService};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Action, Principal, TokenCache};
@@ -143,8 +143,7 @@ pub fn create_token(
     tracker: &TrackerService,
     principal: &Principal,
 ) -> Result<String, TrackerError> {
-    let token =
-        auth::new_token().map_err(|e| TrackerError::Client(format!("no randomness: {e}")))?;
+    let token = auth::new_token().map_err(|e| StoreError::Other(format!("no randomness: {e}")))?;
     let grant = serde_json::to_string(principal).map_err(|e| TrackerError::Model(e.to_string()))?;
     tracker.set_meta(&auth::token_key(&token), &grant)?;
     Ok(token)
@@ -199,7 +198,7 @@ impl From<auth::Denied> for ApiError {
 impl From<TrackerError> for ApiError {
     fn from(error: TrackerError) -> ApiError {
         match error {
-            TrackerError::Client(message) => ApiError::bad("client", message),
+            TrackerError::Client(message) => ApiError::bad("client", message.to_string()),
             TrackerError::Store(polku_store::StoreError::MarkersMoved) => ApiError::new(
                 StatusCode::CONFLICT,
                 "other runs of the marker rules were stored meanwhile: send the extract again",

@@ -22,7 +22,11 @@ fn content(c: &SegmentContent, lang: Lang) -> String {
         SegmentContent::None => say(Word::ContentNone, lang).to_owned(),
         SegmentContent::Added => say(Word::ContentAdded, lang).to_owned(),
         SegmentContent::Changed { attributes } => {
-            format!("{} {}", say(Word::ContentChanged, lang), attributes.join(", "))
+            let words: Vec<&str> = attributes
+                .iter()
+                .map(|a| polku_engine::diff::words::say_step_keyword(a, lang))
+                .collect();
+            format!("{} {}", say(Word::ContentChanged, lang), words.join(", "))
         }
         SegmentContent::Removed { reason: Some(reason) } => {
             format!("{} ({reason})", say(Word::ContentRemoved, lang))
@@ -34,11 +38,13 @@ fn content(c: &SegmentContent, lang: Lang) -> String {
 fn condition(step: &StepReason, lang: Lang) -> String {
     match &step.condition {
         None => "–".to_owned(),
+        // A condition names a yes-or-no fact; one not recorded is no.
         Some(c) => format!(
-            "{} {}{}: {}",
-            say(Word::Condition, lang),
-            if c.negated { "ei " } else { "" },
+            "{} {}: {} = {} → {}",
+            say(if c.negated { Word::OnlyIfNot } else { Word::OnlyIf }, lang),
             c.fact,
+            c.fact,
+            say(if c.value != 0 { Word::Yes } else { Word::No }, lang).to_lowercase(),
             say(if c.holds { Word::Holds } else { Word::DoesNotHold }, lang)
         ),
     }
@@ -173,4 +179,39 @@ pub async fn explain(
         }
     };
     private(super::super::pages::page(frame(&state, &uri, lang, choice), body))
+}
+
+#[cfg(test)]
+mod tests {
+    use polku_engine::explain::ConditionHeld;
+
+    use super::*;
+
+    fn step(condition: ConditionHeld, attributes: &[&str]) -> StepReason {
+        StepReason {
+            step: "perhevalmennus".into(),
+            title: "Perhevalmennus".into(),
+            phase: "suunnitelma".into(),
+            planned: condition.holds,
+            required: true,
+            generic: true,
+            segment_content: SegmentContent::Changed {
+                attributes: attributes.iter().map(|a| (*a).to_owned()).collect(),
+            },
+            condition: Some(condition),
+            done: 0,
+        }
+    }
+
+    #[test]
+    fn a_condition_and_a_segments_changes_read_in_the_pages_language() {
+        let s = step(
+            ConditionHeld { fact: "tulkki".into(), negated: true, value: 1, holds: false },
+            &["kanava", "ohje"],
+        );
+        assert_eq!(condition(&s, Lang::En), "only if not tulkki: tulkki = yes → does not hold");
+        assert_eq!(condition(&s, Lang::Fi), "vain jos ei tulkki: tulkki = kyllä → ei päde");
+        assert!(content(&s.segment_content, Lang::En).ends_with("channel, guidance"));
+        assert!(content(&s.segment_content, Lang::Fi).ends_with("kanava, ohje"));
+    }
 }
