@@ -795,8 +795,7 @@ pub fn simulate(
     let model = polku_engine::compile(&checked.files);
     let start = Timestamp(parse_date(start, "--start", lang)?);
     let options = polku_engine::simulate::Options { clients, days, seed, start };
-    let events = polku_engine::simulate::simulate(&model, "simulation", &options)
-        .map_err(anyhow::Error::msg)?;
+    let events = polku_engine::simulate::simulate(&model, "simulation", &options)?;
     let mut writer: Box<dyn Write> = match out {
         Some(path) => {
             Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| {
@@ -1066,8 +1065,7 @@ pub fn fill_demo(
         seed: 1,
         start: Timestamp(parse_date("2026-01-01", "start", Lang::En)?),
     };
-    let events =
-        polku_engine::simulate::simulate(model, "demo", &options).map_err(anyhow::Error::msg)?;
+    let events = polku_engine::simulate::simulate(model, "demo", &options)?;
     let mut text = String::new();
     for event in &events {
         text.push_str(&serde_json::to_string(event)?);

@@ -578,28 +578,37 @@ pub fn parse_line(
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let event = parse_event(text, key).map_err(refuse)?;
+    let event = parse_event(text, key).map_err(|reason| refuse(reason.0))?;
     let warnings =
         warnings(&event, options).into_iter().map(|warning| LineWarning { line: number, warning });
     Ok(Some((event, warnings.collect())))
 }
 
-fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
+/// Why a line is not an event, naming the field at fault first.
+struct Refusal(String);
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Refusal {
+        Refusal(reason)
+    }
+}
+
+fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, Refusal> {
     let mut event: Event = serde_json::from_str(line).map_err(|e| explain(line, &e))?;
     if !type_is_text(line) {
-        return Err(unknown_kind(None));
+        return Err(unknown_kind(None).into());
     }
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
-            pseudonymise(client, key).map_err(|e| format!("client: {e}"))?
+            pseudonymise(client, key).map_err(|e| Refusal(format!("client: {e}")))?
         } else if let Some(pseudonym) = Pseudonym::parse(client.trim()) {
             // A pseudonym is checked first: now and then its hexadecimal digits hold
             // something shaped like a code by chance.
             pseudonym
         } else if contains_identity_code(client) {
-            return Err("client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign".to_owned());
+            return Err(Refusal("client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign".to_owned()));
         } else {
-            return Err("client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned());
+            return Err(Refusal("client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned()));
         };
         *client = pseudonym.as_str().to_owned();
     }
@@ -608,18 +617,18 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
         for (field, date) in dates {
             let Some(date) = date else { continue };
             if date.len() != 10 || Timestamp::parse(date).is_none() {
-                return Err(format!("{field}: not a date: write it as 2027-03-14"));
+                return Err(Refusal(format!("{field}: not a date: write it as 2027-03-14")));
             }
         }
         if due.is_some() && pregnancy_start.is_some() {
-            return Err(
-                "pregnancy_start: give either `due` or `pregnancy_start`, not both".to_owned()
-            );
+            return Err(Refusal(
+                "pregnancy_start: give either `due` or `pregnancy_start`, not both".to_owned(),
+            ));
         }
     }
     for (field, value) in [("id", &event.id), ("case", &event.case), ("role", &event.role)] {
         if value.trim().is_empty() {
-            return Err(format!("{field}: must not be empty"));
+            return Err(Refusal(format!("{field}: must not be empty")));
         }
     }
     // A personal identity code is accepted only as the client of an opened case, where it is
@@ -627,9 +636,9 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, String> {
     // (The client of an opened case is a pseudonym by now.)
     for (field, value) in event.texts() {
         if field != "client" && contains_identity_code(value) {
-            return Err(format!(
+            return Err(Refusal(format!(
                 "{field}: contains a personal identity code (or text shaped like one); name the client only in `client` of case_opened"
-            ));
+            )));
         }
     }
     Ok(event)

@@ -613,12 +613,15 @@ impl Machine {
     }
 
     /// Restores positions from a snapshot, in order; fails when they do not fit this machine.
-    pub fn restore_positions(&mut self, positions: Vec<Vec<Vec<u8>>>) -> Result<(), String> {
+    pub fn restore_positions(
+        &mut self,
+        positions: Vec<Vec<Vec<u8>>>,
+    ) -> Result<(), PositionsMismatch> {
         if positions.is_empty() {
-            return Err(format!("the snapshot has no start position for {}", self.process));
+            return Err(PositionsMismatch::NoStart(self.process.clone()));
         }
         if positions.iter().flatten().any(|m| m.len() != self.places) {
-            return Err(format!("a position of {} does not fit its flows", self.process));
+            return Err(PositionsMismatch::OtherFlows(self.process.clone()));
         }
         self.positions.clear();
         self.position_ids.clear();
@@ -631,6 +634,15 @@ impl Machine {
         }
         Ok(())
     }
+}
+
+/// Why a snapshot's positions do not fit a machine (by its process).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PositionsMismatch {
+    #[error("the snapshot has no start position for {0}")]
+    NoStart(String),
+    #[error("a position of {0} does not fit its flows")]
+    OtherFlows(String),
 }
 
 fn masks(plan: &Plan, index: &HashMap<String, u16>) -> PlanMasks {

@@ -224,7 +224,7 @@ impl Net {
     }
 
     /// Checks internal consistency: the graph is bipartite and the id tables match it.
-    pub fn verify(&self) -> Result<(), String> {
+    pub fn verify(&self) -> Result<(), NetDefect> {
         for edge in self.graph.raw_edges() {
             let (a, b) = (&self.graph[edge.source()], &self.graph[edge.target()]);
             if matches!(
@@ -232,16 +232,25 @@ impl Net {
                 (NetNode::Place(_), NetNode::Place(_))
                     | (NetNode::Transition(_), NetNode::Transition(_))
             ) {
-                return Err("an arc joins two nodes of the same kind".into());
+                return Err(NetDefect::SameKindArc);
             }
         }
         if self.places.len() + self.transitions.len() != self.graph.node_count()
             || self.kind_index.len() != self.graph.node_count()
         {
-            return Err("the id tables do not cover the graph".into());
+            return Err(NetDefect::Ids);
         }
         Ok(())
     }
+}
+
+/// An inconsistency [`Net::verify`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NetDefect {
+    #[error("an arc joins two nodes of the same kind")]
+    SameKindArc,
+    #[error("the id tables do not cover the graph")]
+    Ids,
 }
 
 /// How far soundness checking may go.

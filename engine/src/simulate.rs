@@ -101,14 +101,23 @@ impl Emitter<'_> {
     }
 }
 
+/// Why a model cannot be simulated.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error(transparent)]
+    Machine(#[from] crate::exec::MachineError),
+    #[error("the model has no processes to simulate")]
+    NoProcesses,
+}
+
 /// Plays the model forward. Returns the events in the order they were recorded, as a sender
 /// would deliver them.
-pub fn simulate(model: &Model, hash: &str, options: &Options) -> Result<Vec<Event>, String> {
-    let mut projection = Projection::new(hash, model).map_err(|e| e.to_string())?;
+pub fn simulate(model: &Model, hash: &str, options: &Options) -> Result<Vec<Event>, SimulateError> {
+    let mut projection = Projection::new(hash, model)?;
     let mut rng = Rng::new(options.seed);
     let processes: Vec<&crate::model::Process> = model.processes.values().collect();
     if processes.is_empty() {
-        return Err("the model has no processes to simulate".to_owned());
+        return Err(SimulateError::NoProcesses);
     }
     let start = options.start.0;
     let horizon = start + i64::from(options.days) * DAY;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::chain::Break;
-use crate::{Access, EventStore, StoreError};
+use crate::{Access, EventStore, StoreError, WriteFailed};
 
 /// Told of each break in a hash chain that the writer met at a log's end while writing
 /// ([`EventStore::take_chain_breaks`]): the rows were written all the same. It names the log,
@@ -85,7 +85,7 @@ impl std::fmt::Display for Failure {
 type Reply = Responder<Result<u64, Failure>>;
 
 /// What another process appended: the records after the writer's last, in order.
-type FollowReply = Responder<Result<Vec<crate::Record>, String>>;
+type FollowReply = Responder<Result<Vec<crate::Record>, WriteFailed>>;
 
 /// Rows to append: (model version, event as stored).
 pub type Rows = Vec<crate::NewRecord>;
@@ -94,14 +94,14 @@ pub type Rows = Vec<crate::NewRecord>;
 /// store's own facts), run on the writer thread in its turn.
 type Task = Box<dyn FnOnce(&mut dyn EventStore) + Send>;
 
-type AccessReply = Responder<Result<(), String>>;
+type AccessReply = Responder<Result<(), WriteFailed>>;
 
 /// What the answer to an access-log row means: durable, not written and why, or the writer
 /// stopped first.
-pub fn access_result(answer: Option<Result<(), String>>) -> Result<(), StoreError> {
+pub fn access_result(answer: Option<Result<(), WriteFailed>>) -> Result<(), StoreError> {
     match answer {
         Some(Ok(())) => Ok(()),
-        Some(Err(message)) => Err(StoreError::Other(message)),
+        Some(Err(WriteFailed(message))) => Err(StoreError::Other(message)),
         None => Err(StoreError::WriterGone),
     }
 }
@@ -218,7 +218,7 @@ struct Waiting {
     /// The breaks are told.
     warned: bool,
     /// Durable (or why not known), told before the breaks were.
-    durable: Option<Result<(), String>>,
+    durable: Option<Result<(), WriteFailed>>,
 }
 
 impl Waiting {
@@ -232,10 +232,11 @@ impl Waiting {
             not_durable
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert_with(|| why.clone());
+                .get_or_insert_with(|| why.0.clone());
         }
         for (reply, end) in self.appends.drain(..) {
-            reply.send(result.clone().map(|()| end).map_err(Failure::Other));
+            reply
+                .send(result.clone().map(|()| end).map_err(|WriteFailed(why)| Failure::Other(why)));
         }
         for reply in self.accesses.drain(..) {
             reply.send(result.clone());
@@ -416,7 +417,8 @@ impl Committer {
                 }
                 if !accesses_written && !access_rows.is_empty() {
                     // Not written with the appends (none, or they failed): on their own.
-                    let result = store.log_accesses(&access_rows).map_err(|e| e.to_string());
+                    let result =
+                        store.log_accesses(&access_rows).map_err(|e| WriteFailed(e.to_string()));
                     tell(&told, store.as_mut());
                     for reply in &access_replies {
                         reply.send(result.clone());
@@ -451,7 +453,7 @@ impl Committer {
                                 },
                             }),
                     };
-                    reply.send(result);
+                    reply.send(result.map_err(WriteFailed));
                 }
                 tell(&told, store.as_mut());
             }
@@ -492,7 +494,7 @@ impl Committer {
 
     /// As [`Committer::log_access`], without waiting: the answer says when the row is durable
     /// (see [`access_result`]).
-    pub fn log_access_later(&self, access: Access) -> Answer<Result<(), String>> {
+    pub fn log_access_later(&self, access: Access) -> Answer<Result<(), WriteFailed>> {
         let (reply, answer) = answer();
         self.send(Job::Access(access, reply));
         answer
@@ -541,7 +543,7 @@ impl Committer {
         self.send(Job::Follow(reply));
         match answer.wait() {
             Some(Ok(records)) => Ok(records),
-            Some(Err(message)) => Err(StoreError::Other(message)),
+            Some(Err(WriteFailed(message))) => Err(StoreError::Other(message)),
             None => Err(StoreError::WriterGone),
         }
     }

@@ -176,7 +176,13 @@ pub type AccessRows<'a> =
 
 /// Told once an append made by [`EventStore::append_deferred`] is durable, or why that is not
 /// known.
-pub type Durable = Box<dyn FnOnce(Result<(), String>) + Send>;
+pub type Durable = Box<dyn FnOnce(Result<(), WriteFailed>) + Send>;
+
+/// Why a write was not made durable, in the words of the database or the writer thread; every
+/// batch and access row that waited on it gets a copy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WriteFailed(pub String);
 
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {

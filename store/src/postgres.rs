@@ -274,7 +274,8 @@ impl Flusher {
                 if result.is_err() {
                     client = None;
                 }
-                let result = result.map_err(|e| format!("not known to be durable: {e}"));
+                let result =
+                    result.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}")));
                 for durable in waiting {
                     durable(result.clone());
                 }
@@ -308,7 +309,7 @@ impl PostgresStore {
         let mut config: postgres::Config =
             url.parse().map_err(|e: postgres::Error| fail(e.to_string()))?;
         if config.get_password().is_none() {
-            if let Some(password) = password_from_environment().map_err(fail)? {
+            if let Some(password) = password_from_environment(&fail)? {
                 config.password(password);
             }
         }
@@ -463,21 +464,23 @@ impl PostgresStore {
 }
 
 /// `POLKU_DATABASE_PASSWORD`, else the first line of the file `POLKU_DATABASE_PASSWORD_FILE`
-/// names.
-fn password_from_environment() -> Result<Option<String>, String> {
+/// names; `fail` says what is wrong with them as the store's error.
+fn password_from_environment(
+    fail: &dyn Fn(String) -> StoreError,
+) -> Result<Option<String>, StoreError> {
     if let Ok(password) = std::env::var("POLKU_DATABASE_PASSWORD") {
         return Ok(Some(password));
     }
     match std::env::var_os("POLKU_DATABASE_PASSWORD_FILE") {
         Some(file) => {
             if crate::project::readable_by_others(std::path::Path::new(&file)) {
-                return Err(format!(
+                return Err(fail(format!(
                     "POLKU_DATABASE_PASSWORD_FILE {} can be read by other users: make it readable by its owner only (chmod 600)",
                     file.to_string_lossy()
-                ));
+                )));
             }
             let text = std::fs::read_to_string(&file).map_err(|e| {
-                format!("POLKU_DATABASE_PASSWORD_FILE {}: {e}", file.to_string_lossy())
+                fail(format!("POLKU_DATABASE_PASSWORD_FILE {}: {e}", file.to_string_lossy()))
             })?;
             Ok(Some(text.lines().next().unwrap_or("").to_owned()))
         }
@@ -786,9 +789,9 @@ impl EventStore for PostgresStore {
         {
             // No flusher any more: made durable here.
             let result = self.client.batch_execute(FLUSH);
-            durable(
-                result.map_err(|e| format!("not known to be durable: {}", StoreError::from(e))),
-            );
+            durable(result.map_err(|e| {
+                crate::WriteFailed(format!("not known to be durable: {}", StoreError::from(e)))
+            }));
         }
         Ok(last)
     }

@@ -342,7 +342,7 @@ pub fn decode(
             version.execs[usize::from(exec)]
                 .machine
                 .restore_positions(positions)
-                .map_err(StoreError::Snapshot)?;
+                .map_err(|e| StoreError::Snapshot(e.to_string()))?;
         }
     }
     for _ in 0..r.count()? {

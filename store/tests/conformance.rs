@@ -130,7 +130,7 @@ fn deferred_appends_are_told_durable_in_order_and_a_stale_one_is_not_written(mut
     }
     // Closing the store waits until every append handed over is durable and told.
     drop(f.store);
-    let order: Vec<(usize, Result<(), String>)> = heard.iter().collect();
+    let order: Vec<(usize, Result<(), polku_store::WriteFailed>)> = heard.iter().collect();
     assert_eq!(order, (0..5).map(|i| (i, Ok(()))).collect::<Vec<_>>());
     let mut again = (f.reopen)();
     assert_eq!(again.last_seq().unwrap(), after);

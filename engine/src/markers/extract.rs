@@ -45,10 +45,29 @@ pub fn day_of(text: &str) -> Option<i64> {
 
 /// Reads one line of CSV (`client,date,system,code`) or JSON Lines; `None` for a blank line or
 /// the CSV header.
+/// Why a row of an extract is refused.
+#[derive(Debug, thiserror::Error)]
+enum RowProblem {
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    #[error("{0}: missing or not text")]
+    Missing(&'static str),
+    #[error("{0} fields where 4 are expected: client,date,system,code")]
+    FieldCount(usize),
+    #[error("date: not a date: write it as 2026-03-14")]
+    Date,
+    #[error("{0}: contains a personal identity code")]
+    IdentityCodeIn(&'static str),
+    #[error("client: {0}")]
+    IdentityCode(crate::pseudonym::IdentityCodeError),
+    #[error("client: neither a personal identity code nor a pseudonym")]
+    NotAClient,
+}
+
 fn read_row<'a>(
     line: &'a str,
     json: &'a mut Option<serde_json::Value>,
-) -> Result<Option<Row<'a>>, String> {
+) -> Result<Option<Row<'a>>, RowProblem> {
     let line = line.trim();
     if line.is_empty() || line.starts_with("client,") {
         return Ok(None);
@@ -56,13 +75,10 @@ fn read_row<'a>(
     let (client, date, system, code) = if line.starts_with('{') {
         let value: &serde_json::Value = json.insert(
             serde_json::from_str(line)
-                .map_err(|e| format!("not JSON: {}", redact_identity_codes(&e.to_string())))?,
+                .map_err(|e| RowProblem::NotJson(redact_identity_codes(&e.to_string())))?,
         );
         let field = |name: &'static str| {
-            value
-                .get(name)
-                .and_then(|f| f.as_str())
-                .ok_or_else(|| format!("{name}: missing or not text"))
+            value.get(name).and_then(|f| f.as_str()).ok_or(RowProblem::Missing(name))
         };
         (field("client")?, field("date")?, field("system")?, field("code")?)
     } else {
@@ -71,17 +87,14 @@ fn read_row<'a>(
         match fields {
             [Some(a), Some(b), Some(c), Some(d), None] => (a, b, c, d),
             _ => {
-                let count = line.split(',').count();
-                return Err(format!(
-                    "{count} fields where 4 are expected: client,date,system,code"
-                ));
+                return Err(RowProblem::FieldCount(line.split(',').count()));
             }
         }
     };
-    let day = day_of(date).ok_or("date: not a date: write it as 2026-03-14")?;
+    let day = day_of(date).ok_or(RowProblem::Date)?;
     for (name, value) in [("system", system), ("code", code)] {
         if contains_identity_code(value) {
-            return Err(format!("{name}: contains a personal identity code"));
+            return Err(RowProblem::IdentityCodeIn(name));
         }
     }
     Ok(Some(Row { client, day, system, code }))
@@ -95,18 +108,18 @@ struct Clients<'k> {
 }
 
 impl Clients<'_> {
-    fn pseudonym(&mut self, client: &str) -> Result<ClientKey, String> {
+    fn pseudonym(&mut self, client: &str) -> Result<ClientKey, RowProblem> {
         if let Some((text, bytes)) = &self.last {
             if text == client {
                 return Ok(*bytes);
             }
         }
         let pseudonym = if looks_like_identity_code(client) {
-            pseudonymise(client, self.key).map_err(|e| format!("client: {e}"))?
+            pseudonymise(client, self.key).map_err(RowProblem::IdentityCode)?
         } else if let Some(p) = Pseudonym::parse(client) {
             p
         } else {
-            return Err("client: neither a personal identity code nor a pseudonym".to_owned());
+            return Err(RowProblem::NotAClient);
         };
         let bytes = client_key(&pseudonym);
         self.last = Some((client.to_owned(), bytes));
@@ -206,15 +219,15 @@ pub fn count<'r>(
         let row = match read_row(text, &mut json) {
             Ok(None) => continue,
             Ok(Some(row)) => row,
-            Err(reason) => {
-                refuse(reason);
+            Err(problem) => {
+                refuse(problem.to_string());
                 continue;
             }
         };
         let client = match names.pseudonym(row.client) {
             Ok(client) => client,
-            Err(reason) => {
-                refuse(reason);
+            Err(problem) => {
+                refuse(problem.to_string());
                 continue;
             }
         };
