@@ -153,6 +153,7 @@ pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Track
         Use::Read => polku_store::open_for_reading(&setup.database)?,
     };
     let key_copy = setup.key.clone();
+    let note = setup.sources.note.clone();
     let mut tracker = match Tracker::open(store, &setup.sources, &setup.model, setup.key) {
         Ok(tracker) => tracker,
         Err(TrackerError::Store(StoreError::Broken(broken))) => {
@@ -160,6 +161,28 @@ pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Track
         }
         Err(e) => return Err(e.into()),
     };
+    // A version keeps the note it was first stored with: one given now for a version already
+    // stored is not kept, and says so.
+    if !note.is_empty() {
+        if let Some(v) =
+            tracker.stored_versions()?.into_iter().find(|v| v.current && v.note != note)
+        {
+            eprintln!(
+                "{}: {}",
+                say(lang, "warning", "varoitus"),
+                match lang {
+                    Lang::En => format!(
+                        "model version @{} is stored already, with the note \"{}\"; the note given now is not kept (a version's note is the one it was first stored with)",
+                        v.id, v.note
+                    ),
+                    Lang::Fi => format!(
+                        "malliversio @{} on jo tallennettu saatteella \"{}\"; nyt annettua saatetta ei tallenneta (versiolla on se saate, jolla se ensin tallennettiin)",
+                        v.id, v.note
+                    ),
+                }
+            );
+        }
+    }
     // A changed row at a log's end does not stop the work (the access is logged after it); it
     // is reported, on standard error and so in the server's log.
     tracker.on_chain_break(move |broken| {
@@ -452,7 +475,7 @@ fn render_status(
             let _ = writeln!(
                 out,
                 "  {}: {} {} → {}",
-                if fi { "Siirretty malliversiolle" } else { "Moved to model version" },
+                if fi { "Siirretty mallin versioon" } else { "Moved to model version" },
                 &m.at[..m.at.len().min(10)],
                 crate::explain::version_name(&m.from, versions),
                 crate::explain::version_name(&m.to, versions)

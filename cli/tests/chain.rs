@@ -167,6 +167,25 @@ fn store_verify_reports_intact_and_tampered_stores() {
         (&false.into(), &serde_json::json!([1]))
     );
     assert_eq!(json["events"]["intact"], true);
+    // Nothing opens such a store: start-up refuses it, and writes nothing (not even the model
+    // loaded now as a version of its own).
+    let versions = scalar(&copy, "SELECT count(*) FROM models");
+    let events = scalar(&copy, "SELECT count(*) FROM events");
+    let o = polku(
+        &dir,
+        &["report", "segments", "--date", "2026-03-01", "--model", &m, "--database", &copy_url],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", out(&o));
+    assert!(
+        err(&o).contains("the sources of model version @1 no longer give the content hash"),
+        "{}",
+        err(&o)
+    );
+    let o = polku(&dir, &["--lang", "fi", "store", "info", "--model", &m, "--database", &copy_url]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("malliversion @1 lähteistä ei enää saada"), "{}", err(&o));
+    assert_eq!(scalar(&copy, "SELECT count(*) FROM models"), versions);
+    assert_eq!(scalar(&copy, "SELECT count(*) FROM events"), events);
 
     // No database there: an error, not a new empty store that verifies.
     let missing = format!("sqlite://{}", dir.join("nowhere.sqlite").display());

@@ -73,6 +73,28 @@ fn explain_names_the_version_the_segment_its_decider_the_content_and_the_conditi
         &dir,
     );
     assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    // A note given later for the same version is not kept, and the command says so.
+    let again = polku(
+        &[
+            "--lang",
+            "en",
+            "ingest",
+            "events.jsonl",
+            "--model",
+            &model(),
+            "--database",
+            &db,
+            "--note",
+            "Toinen",
+        ],
+        &dir,
+    );
+    assert!(again.status.success());
+    let warned = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        warned.contains("is stored already, with the note \"Vuoden 2026 malli\"; the note given now is not kept"),
+        "{warned}"
+    );
 
     // Before the fact: not a first pregnancy, so no family training; pärjääjä since opening.
     let (before, text) = explain(&dir, &db, "2026-02-01", Some("perhevalmennus"), "fi");

@@ -259,7 +259,7 @@ fn a_model_change_is_previewed_migrated_and_migrated_back() {
     let case = text.split(&format!("Tapaus {moved_case}:")).nth(1).unwrap();
     let case = case.split("\nTapaus ").next().unwrap();
     assert!(case.contains(&format!("Malliversio: @1 ({old_short})")), "{text}");
-    assert_eq!(case.matches("Siirretty malliversiolle: ").count(), 2, "{text}");
+    assert_eq!(case.matches("Siirretty mallin versioon: ").count(), 2, "{text}");
     // The log replays to the same state in a fresh process, and both chains hold.
     assert_eq!(info(&new)["state_digest"], info(&new)["state_digest"]);
     let verify = polku(&["store", "verify", "--database", &db], &dir);

@@ -237,6 +237,10 @@ pub enum TrackerError {
     /// A retention run that would remove what the rules do not mean to remove.
     #[error("retention: {0}")]
     Retention(RetentionError),
+    /// Stored model versions (by id) whose sources no longer give their content hash: the
+    /// plans of their cases cannot be trusted, so the store is not opened.
+    #[error("{}", self.say(Lang::En))]
+    ModelChanged(Vec<i64>),
 }
 
 fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
@@ -271,6 +275,19 @@ impl TrackerError {
             .to_owned(),
             TrackerError::Retention(e) => {
                 format!("{}: {}", say(lang, "retention", "säilytys"), e.say(lang))
+            }
+            TrackerError::ModelChanged(ids) => {
+                let ids: Vec<String> = ids.iter().map(|id| format!("@{id}")).collect();
+                match lang {
+                    Lang::En => format!(
+                        "the database was changed outside Polku: the sources of model version {} no longer give the content hash it was stored under, so the plans of its cases cannot be trusted; nothing was read or written (polku store verify names every changed version)",
+                        ids.join(", ")
+                    ),
+                    Lang::Fi => format!(
+                        "tietokantaa on muutettu Polkun ulkopuolelta: malliversion {} lähteistä ei enää saada sisältötiivistettä, jolla se tallennettiin, joten sen tapausten suunnitelmiin ei voi luottaa; mitään ei luettu eikä kirjoitettu (polku store verify nimeää jokaisen muutetun version)",
+                        ids.join(", ")
+                    ),
+                }
             }
         }
     }
@@ -517,6 +534,12 @@ impl Tracker {
             Some(_) => {}
             None if writable => store.set_meta(KEY_CHECK, &fingerprint)?,
             None => {}
+        }
+        // A stored version whose sources were changed in the database would give its cases
+        // other plans than they had: refused before anything is written.
+        let changed = changed_model_versions(&store.models()?);
+        if !changed.is_empty() {
+            return Err(TrackerError::ModelChanged(changed));
         }
         let hash = sources.hash();
         // As first stored: the time is kept only by the first store of the version.
