@@ -43,8 +43,9 @@ pub fn run(
             polku_engine::pseudonym::redact_identity_codes(&e.to_string())
         )
     })?;
-    let read =
-        form.read_answers(&json).map_err(|e| anyhow::anyhow!("{}: {e}", answers.display()))?;
+    let read = form
+        .read_answers(&json)
+        .map_err(|e| anyhow::anyhow!("{}: {}", answers.display(), e.say(lang)))?;
     let proposal = form.score(&read);
     match format {
         PlanFormat::Json => outln!("{}", serde_json::to_string_pretty(&proposal)?),

@@ -661,7 +661,8 @@ fn export_pnml(dir: Option<&Path>, out: &Path, lang: Lang) -> Result<ExitCode> {
     let Some(CheckedModel { validation, .. }) = checked_model(dir, lang, true)? else {
         return Ok(ExitCode::from(1));
     };
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|source| model::ProjectError::Write { path: out.to_path_buf(), source })?;
     let entries: Vec<polku_engine::pnml::Entry> =
         validation.nets.iter().map(|n| n.entry()).collect();
     for (file, content) in polku_engine::pnml::export(&entries) {
@@ -699,8 +700,8 @@ fn fmt(paths: &[PathBuf], check_only: bool, lang: Lang) -> Result<ExitCode> {
     let mut failed = false;
     let mut changed = 0usize;
     for path in &targets {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = std::fs::read(path)
+            .map_err(|source| model::ProjectError::Read { path: path.clone(), source })?;
         let mut sources = SourceSet::new();
         let (id, problem) = polku_dsl::add_source_bytes(&mut sources, &display(path), bytes);
         if let Some(problem) = problem {
@@ -752,8 +753,8 @@ fn write_atomically(path: &Path, text: &str) -> Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temporary = dir.join(format!(".{name}.polku-fmt"));
     std::fs::write(&temporary, text)
-        .with_context(|| format!("cannot write {}", temporary.display()))?;
+        .map_err(|source| model::ProjectError::Write { path: temporary.clone(), source })?;
     std::fs::rename(&temporary, path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
+        .map_err(|source| model::ProjectError::Write { path: path.to_path_buf(), source })?;
     Ok(())
 }

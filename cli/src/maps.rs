@@ -119,8 +119,9 @@ pub fn render(
         ),
     };
     match out {
-        Some(path) => std::fs::write(path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, text).with_context(|| {
+            format!("{} {}", say(lang, "cannot write", "ei voi kirjoittaa:"), path.display())
+        })?,
         None => crate::write_stdout(text.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
@@ -247,7 +248,7 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     let root = match &args.store.model {
         Some(dir) => dir.clone(),
         None => polku_store::project::find_root(Path::new("."))
-            .context("no polku.toml in this folder or above it: name the model with --model")?,
+            .ok_or(polku_store::project::ProjectError::NoRoot)?,
     };
     let name = polku_store::project::read_config(&root).ok().and_then(|c| c.model.name);
     let version = ModelVersion { version: hash, name, model };
@@ -334,7 +335,11 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the server's runtime")?;
+        .context(say(
+            lang,
+            "cannot start the server's runtime",
+            "palvelimen ajoympäristöä ei voi käynnistää",
+        ))?;
     let renderer_text = match renderer {
         Renderer::Server => say(
             lang,
@@ -391,7 +396,13 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
             },
             watch,
         ))
-        .with_context(|| format!("cannot serve on {}", args.listen))?;
+        .with_context(|| {
+            format!(
+                "{} {}",
+                say(lang, "cannot serve on", "ei voi palvella osoitteessa"),
+                args.listen
+            )
+        })?;
     Ok(ExitCode::SUCCESS)
 }
 

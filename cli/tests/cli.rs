@@ -507,6 +507,15 @@ fn assess_scores_a_form_filled_in_elsewhere_and_names_a_bad_answer() {
         "{}",
         stderr(&output)
     );
+    let mut args = vec!["--lang", "fi", "assess", "odottajan_voimavarat", "--answers", &path];
+    args.extend(model);
+    let output = polku(&args, &root);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("answers.jaksaminen: kokonaisluku 1–5"),
+        "{}",
+        stderr(&output)
+    );
     let mut args = vec!["assess", "odottajan_voimavara", "--answers", &path];
     args.extend(model);
     let output = polku(&args, &root);

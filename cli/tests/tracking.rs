@@ -1226,6 +1226,16 @@ fn refusals_read_in_finnish_and_a_bare_path_names_an_sqlite_file() {
             assert!(!text.contains(english), "{args:?}: {text}");
         }
     }
+    // A server on an address another program holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let text = fi(&["serve", "--listen", &address, "--model", &m, "--database", "kanta.sqlite"]);
+    assert!(
+        text.contains(&format!(
+            "ei voi palvella osoitteessa {address}: osoite on toisen ohjelman käytössä"
+        )),
+        "{text}"
+    );
     // A migration event from a record system names the version the case left; another is refused
     // by its field, and an unknown case by `case`.
     let moved = |case: &str, from: &str| {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use polku_dsl::ast;
+use polku_dsl::{ast, Lang};
 use serde::Serialize;
 
 /// The most options a multiple choice may have for its subsets to be checked.
@@ -333,7 +333,7 @@ impl Form {
     pub fn read_answers(&self, json: &serde_json::Value) -> Result<Vec<Option<u64>>, FormError> {
         let object = json.as_object().ok_or_else(|| FormError {
             field: "answers".into(),
-            reason: "must be a JSON object of question names and answers".into(),
+            problem: FormProblem::NotAnObject,
         })?;
         let mut answers = vec![None; self.questions.len()];
         for (name, value) in object {
@@ -342,27 +342,25 @@ impl Form {
                 let known: Vec<&str> = self.questions.iter().map(|q| q.name.as_str()).collect();
                 return Err(FormError {
                     field,
-                    reason: format!(
-                        "form {} has no such question (its questions: {})",
-                        self.name,
-                        known.join(", ")
-                    ),
+                    problem: FormProblem::NoSuchQuestion {
+                        form: self.name.clone(),
+                        known: known.join(", "),
+                    },
                 });
             };
             if value.is_null() {
                 continue;
             }
-            let wrong = |reason: String| FormError { field: field.clone(), reason };
+            let wrong = |problem: FormProblem| FormError { field: field.clone(), problem };
             let option = |options: &[String], v: &serde_json::Value| -> Result<u64, FormError> {
-                let text = v.as_str().ok_or_else(|| {
-                    wrong(format!("an option is text: one of {}", options.join(", ")))
-                })?;
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| wrong(FormProblem::OptionNotText(options.join(", "))))?;
                 let i = options.iter().position(|o| o == text).ok_or_else(|| {
-                    wrong(format!(
-                        "`{}` is not an option (options: {})",
-                        crate::pseudonym::redact_identity_codes(text),
-                        options.join(", ")
-                    ))
+                    wrong(FormProblem::NotAnOption {
+                        given: crate::pseudonym::redact_identity_codes(text),
+                        options: options.join(", "),
+                    })
                 })?;
                 Ok(1 << i.min(63))
             };
@@ -371,15 +369,15 @@ impl Form {
                     let n = value
                         .as_u64()
                         .filter(|n| *n >= u64::from(*min) && *n <= u64::from(*max))
-                        .ok_or_else(|| wrong(format!("a whole number from {min} to {max}")))?;
+                        .ok_or_else(|| wrong(FormProblem::Scale { min: *min, max: *max }))?;
                     Some(n)
                 }
                 Kind::YesNo => {
-                    Some(u64::from(value.as_bool().ok_or_else(|| wrong("true or false".into()))?))
+                    Some(u64::from(value.as_bool().ok_or_else(|| wrong(FormProblem::YesNo))?))
                 }
                 Kind::Choice { options } => Some(option(options, value)?),
                 Kind::Multiple { options } => {
-                    let list = value.as_array().ok_or_else(|| wrong("a list of options".into()))?;
+                    let list = value.as_array().ok_or_else(|| wrong(FormProblem::List))?;
                     let mut mask = 0;
                     for v in list {
                         mask |= option(options, v)?;
@@ -549,10 +547,78 @@ pub struct Check {
     pub reached: Vec<String>,
 }
 
-/// Answers that do not fit their form.
+/// Answers that do not fit their form: the field (`answers.QUESTION`) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
+#[error("{field}: {}", problem.say(Lang::En))]
 pub struct FormError {
     pub field: String,
-    pub reason: String,
+    pub problem: FormProblem,
+}
+
+impl FormError {
+    /// The message in `lang`, the field first.
+    pub fn say(&self, lang: Lang) -> String {
+        format!("{}: {}", self.field, self.problem.say(lang))
+    }
+}
+
+/// What is wrong with an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormProblem {
+    NotAnObject,
+    /// The form (by name) has no such question; `known` lists its questions.
+    NoSuchQuestion {
+        form: String,
+        known: String,
+    },
+    /// An option given as something else than text; `options` lists them.
+    OptionNotText(String),
+    NotAnOption {
+        given: String,
+        options: String,
+    },
+    Scale {
+        min: u32,
+        max: u32,
+    },
+    YesNo,
+    List,
+}
+
+impl FormProblem {
+    pub fn say(&self, lang: Lang) -> String {
+        let fi = lang == Lang::Fi;
+        match self {
+            FormProblem::NotAnObject if fi => {
+                "pitää olla JSON-olio, jossa on kysymysten nimet ja vastaukset".to_owned()
+            }
+            FormProblem::NotAnObject => {
+                "must be a JSON object of question names and answers".to_owned()
+            }
+            FormProblem::NoSuchQuestion { form, known } if fi => {
+                format!("lomakkeella {form} ei ole tällaista kysymystä (sen kysymykset: {known})")
+            }
+            FormProblem::NoSuchQuestion { form, known } => {
+                format!("form {form} has no such question (its questions: {known})")
+            }
+            FormProblem::OptionNotText(options) if fi => {
+                format!("vaihtoehto annetaan tekstinä: jokin näistä: {options}")
+            }
+            FormProblem::OptionNotText(options) => {
+                format!("an option is text: one of {options}")
+            }
+            FormProblem::NotAnOption { given, options } if fi => {
+                format!("`{given}` ei ole vaihtoehto (vaihtoehdot: {options})")
+            }
+            FormProblem::NotAnOption { given, options } => {
+                format!("`{given}` is not an option (options: {options})")
+            }
+            FormProblem::Scale { min, max } if fi => format!("kokonaisluku {min}–{max}"),
+            FormProblem::Scale { min, max } => format!("a whole number from {min} to {max}"),
+            FormProblem::YesNo if fi => "true tai false".to_owned(),
+            FormProblem::YesNo => "true or false".to_owned(),
+            FormProblem::List if fi => "luettelo vaihtoehtoja".to_owned(),
+            FormProblem::List => "a list of options".to_owned(),
+        }
+    }
 }

@@ -81,6 +81,12 @@ pub fn io_text(error: &std::io::Error, lang: Lang) -> String {
         ErrorKind::IsADirectory => say(lang, "it is a folder", "se on kansio"),
         ErrorKind::AlreadyExists => say(lang, "it exists already", "se on jo olemassa"),
         ErrorKind::StorageFull => say(lang, "the disk is full", "levy on täynnä"),
+        ErrorKind::AddrInUse => {
+            say(lang, "another program uses the address", "osoite on toisen ohjelman käytössä")
+        }
+        ErrorKind::AddrNotAvailable => {
+            say(lang, "the address is not this machine's", "osoite ei ole tämän koneen")
+        }
         _ => return error.to_string(),
     }
     .to_owned()
