@@ -473,10 +473,7 @@ fn complain(message: &str) {
 }
 
 fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Fi => fi,
-    }
+    lang.pick(en, fi)
 }
 
 fn run(command: Command, lang: Lang) -> Result<ExitCode> {

@@ -32,6 +32,14 @@ impl Lang {
             _ => Lang::En,
         }
     }
+
+    /// The one of two texts (or anything else) that is in this language.
+    pub fn pick<T>(self, en: T, fi: T) -> T {
+        match self {
+            Lang::En => en,
+            Lang::Fi => fi,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -64,28 +64,21 @@ pub enum KeyProblem {
     Short(polku_engine::pseudonym::KeyError),
 }
 
-fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Fi => fi,
-    }
-}
-
 /// What the operating system said of a file, in `lang` for what a person meets most (no such
 /// file, no permission), else in the system's words.
 pub fn io_text(error: &std::io::Error, lang: Lang) -> String {
     use std::io::ErrorKind;
     match error.kind() {
-        ErrorKind::NotFound => say(lang, "no such file or folder", "tiedostoa tai kansiota ei ole"),
-        ErrorKind::PermissionDenied => say(lang, "permission denied", "ei käyttöoikeutta"),
-        ErrorKind::IsADirectory => say(lang, "it is a folder", "se on kansio"),
-        ErrorKind::AlreadyExists => say(lang, "it exists already", "se on jo olemassa"),
-        ErrorKind::StorageFull => say(lang, "the disk is full", "levy on täynnä"),
+        ErrorKind::NotFound => lang.pick("no such file or folder", "tiedostoa tai kansiota ei ole"),
+        ErrorKind::PermissionDenied => lang.pick("permission denied", "ei käyttöoikeutta"),
+        ErrorKind::IsADirectory => lang.pick("it is a folder", "se on kansio"),
+        ErrorKind::AlreadyExists => lang.pick("it exists already", "se on jo olemassa"),
+        ErrorKind::StorageFull => lang.pick("the disk is full", "levy on täynnä"),
         ErrorKind::AddrInUse => {
-            say(lang, "another program uses the address", "osoite on toisen ohjelman käytössä")
+            lang.pick("another program uses the address", "osoite on toisen ohjelman käytössä")
         }
         ErrorKind::AddrNotAvailable => {
-            say(lang, "the address is not this machine's", "osoite ei ole tämän koneen")
+            lang.pick("the address is not this machine's", "osoite ei ole tämän koneen")
         }
         _ => return error.to_string(),
     }
@@ -99,13 +92,13 @@ impl ProjectError {
         match self {
             ProjectError::Read { path, source } => format!(
                 "{} {}: {}",
-                say(lang, "cannot read", "ei voi lukea:"),
+                lang.pick( "cannot read", "ei voi lukea:"),
                 path.display(),
                 io_text(source, lang)
             ),
             ProjectError::Write { path, source } => format!(
                 "{} {}: {}",
-                say(lang, "cannot write", "ei voi kirjoittaa:"),
+                lang.pick( "cannot write", "ei voi kirjoittaa:"),
                 path.display(),
                 io_text(source, lang)
             ),
@@ -147,8 +140,7 @@ impl KeyProblem {
     pub fn say(&self, lang: Lang) -> String {
         let fi = lang == Lang::Fi;
         match self {
-            KeyProblem::EnvNotHex => say(
-                lang,
+            KeyProblem::EnvNotHex => lang.pick(
                 "POLKU_PSEUDONYM_KEY is not hexadecimal",
                 "POLKU_PSEUDONYM_KEY ei ole heksadesimaalinen",
             )

@@ -243,38 +243,29 @@ pub enum TrackerError {
     ModelChanged(Vec<i64>),
 }
 
-fn say(lang: Lang, en: &'static str, fi: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Fi => fi,
-    }
-}
-
 impl TrackerError {
     /// The message in `lang`. What a backend or the operating system reported (inside
     /// [`StoreError`]) stays in its own words.
     pub fn say(&self, lang: Lang) -> String {
         match self {
             TrackerError::Store(e) => e.say(lang),
-            TrackerError::Client(e) => format!("{}: {}", say(lang, "client", "asiakas"), e.say(lang)),
-            TrackerError::Model(e) => format!("{}: {e}", say(lang, "model", "malli")),
+            TrackerError::Client(e) => format!("{}: {}", lang.pick( "client", "asiakas"), e.say(lang)),
+            TrackerError::Model(e) => format!("{}: {e}", lang.pick( "model", "malli")),
             TrackerError::ReadOnly(what) => format!(
                 "{}, {}",
-                say(
-                    lang,
+                lang.pick(
                     "the database was opened read-only (it cannot be written here)",
                     "tietokanta avattiin vain luettavaksi (siihen ei voi kirjoittaa täällä)"
                 ),
                 what.say(lang)
             ),
-            TrackerError::WrongKey => say(
-                lang,
+            TrackerError::WrongKey => lang.pick(
                 "the pseudonym key is not the one this database's clients were pseudonymised with: use the same key (POLKU_PSEUDONYM_KEY or the key file) or another database",
                 "pseudonymiavain ei ole se, jolla tämän tietokannan asiakkaat on pseudonymisoitu: käytä samaa avainta (POLKU_PSEUDONYM_KEY tai avaintiedosto) tai toista tietokantaa"
             )
             .to_owned(),
             TrackerError::Retention(e) => {
-                format!("{}: {}", say(lang, "retention", "säilytys"), e.say(lang))
+                format!("{}: {}", lang.pick( "retention", "säilytys"), e.say(lang))
             }
             TrackerError::ModelChanged(ids) => {
                 let ids: Vec<String> = ids.iter().map(|id| format!("@{id}")).collect();
@@ -309,27 +300,25 @@ impl Blocked {
     pub fn say(self, lang: Lang) -> &'static str {
         match self {
             Blocked::RemoveClientData => {
-                say(lang, "and client data cannot be removed", "eikä asiakastietoja voi poistaa")
+                lang.pick( "and client data cannot be removed", "eikä asiakastietoja voi poistaa")
             }
-            Blocked::MoveCases => say(lang, "and cases cannot be moved", "eikä tapauksia voi siirtää"),
+            Blocked::MoveCases => lang.pick( "and cases cannot be moved", "eikä tapauksia voi siirtää"),
             Blocked::StoreEvents => {
-                say(lang, "and events cannot be stored", "eikä tapahtumia voi tallentaa")
+                lang.pick( "and events cannot be stored", "eikä tapahtumia voi tallentaa")
             }
-            Blocked::ShowStatus => say(
-                lang,
+            Blocked::ShowStatus => lang.pick(
                 "and a client's data is shown only after the access is written to the access log: the status is not shown",
                 "ja asiakkaan tiedot näytetään vasta, kun käyttö on kirjattu käyttölokiin: tilannetta ei näytetä"
             ),
-            Blocked::ShowExplanation => say(
-                lang,
+            Blocked::ShowExplanation => lang.pick(
                 "and a client's data is shown only after the access is written to the access log: the explanation is not shown",
                 "ja asiakkaan tiedot näytetään vasta, kun käyttö on kirjattu käyttölokiin: perusteluja ei näytetä"
             ),
             Blocked::StoreProposals => {
-                say(lang, "and the proposals cannot be stored", "eikä ehdotuksia voi tallentaa")
+                lang.pick( "and the proposals cannot be stored", "eikä ehdotuksia voi tallentaa")
             }
             Blocked::WriteSnapshot => {
-                say(lang, "and no snapshot can be written", "eikä tilannevedosta voi kirjoittaa")
+                lang.pick( "and no snapshot can be written", "eikä tilannevedosta voi kirjoittaa")
             }
         }
     }
@@ -355,8 +344,7 @@ impl ClientError {
     pub fn say(&self, lang: Lang) -> String {
         match self {
             ClientError::IdentityCode(e) => e.say(lang).to_owned(),
-            ClientError::NotAClient => say(
-                lang,
+            ClientError::NotAClient => lang.pick(
                 "neither a personal identity code nor a pseudonym (64 hexadecimal characters)",
                 "ei henkilötunnus eikä pseudonyymi (64 heksadesimaalimerkkiä)",
             )
