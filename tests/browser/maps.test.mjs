@@ -634,6 +634,22 @@ for (const mode of MODES) {
         `${label}: the task "${TASK_LABEL}" is neither in the SVG nor on the page`);
       assert.ok(squash(swimlane.body).includes(squash(WORKFLOW_TITLE)), `${label}: the page does not name "${WORKFLOW_TITLE}"`);
       await shot('level4');
+      // The swimlanes are wider than the page: they can be fitted to its width, and back.
+      const widths = () => page.evaluate(() => ({
+        svg: document.querySelector('#map svg').getBoundingClientRect().width,
+        room: document.querySelector('#map .map-drawing').clientWidth,
+      }));
+      const wide = await widths();
+      assert.ok(wide.svg > wide.room, `${label}: the swimlanes (${wide.svg}px) were expected wider than the page (${wide.room}px)`);
+      const fit = page.locator('#map button.fit-width');
+      await fit.waitFor({ state: 'visible' });
+      await fit.click();
+      const fitted = await widths();
+      assert.ok(fitted.svg <= fitted.room + 1, `${label}: fitted, the map is ${fitted.svg}px in ${fitted.room}px`);
+      assert.equal(await fit.getAttribute('aria-pressed'), 'true');
+      await shot('level4-fit');
+      await fit.click();
+      assert.ok((await widths()).svg > wide.room, `${label}: a second press shows the map at full size again`);
 
       const upToProcess = await findLink(page, `/process/${PROCESS}`, 'nav.breadcrumbs');
       assert.ok(upToProcess, `${label}: the breadcrumb has no link back to /process/${PROCESS}`);

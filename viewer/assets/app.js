@@ -132,6 +132,19 @@
     }).catch(function () { figure.setAttribute("data-overlay", "failed"); });
   }
 
+  // A map wider than the page can be fitted to its width (and back), to see the whole flow.
+  function offerFit() {
+    var button = figure.querySelector("button.fit-width");
+    var svg = drawing.querySelector("svg");
+    if (!button || !svg || svg.getBoundingClientRect().width <= drawing.clientWidth + 1) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var fit = !figure.classList.contains("fit");
+      figure.classList.toggle("fit", fit);
+      button.setAttribute("aria-pressed", fit ? "true" : "false");
+    });
+  }
+
   var ready = figure.getAttribute("data-rendered") === "pending" ? renderInBrowser() : Promise.resolve();
-  ready.then(overlay);
+  ready.then(offerFit).then(overlay);
 })();

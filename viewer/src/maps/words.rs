@@ -105,6 +105,7 @@ words! {
     ReferralTo: "referral to", "ohjaus";
     Demo: "demo data", "esimerkkiaineisto";
     Rendering: "Drawing the map…", "Piirretään karttaa…";
+    FitWidth: "Fit the map to the page's width", "Sovita kartta sivun leveyteen";
     RenderFailed: "The map could not be drawn", "Karttaa ei voitu piirtää";
     StaffPage: "Client status", "Asiakkaan tilanne";
     AssessmentForm: "Assessment form", "Arviointilomake";

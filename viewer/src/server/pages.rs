@@ -154,6 +154,8 @@ async fn figure(
         // Focusable, so that a map wider than the window can be scrolled from the keyboard.
         figure.map #map tabindex="0" aria-label=(caption) data-rendered=(rendered) data-dot-url=(dot_url) data-overlay-url=[overlay_url]
             data-failed-text=(say(Word::RenderFailed, lang)) {
+            // Shown by the page's script when the map is wider than the page.
+            button.fit-width type="button" aria-pressed="false" hidden { (say(Word::FitWidth, lang)) }
             div.map-drawing { (inner) }
             figcaption { (caption) }
         }
