@@ -200,7 +200,8 @@ pub enum Rejection {
 impl Rejection {
     /// The message in `lang`, the field at fault first (`Display` is the English one).
     pub fn say(&self, lang: Lang) -> String {
-        let short = |hash: &str| hash[..hash.len().min(12)].to_owned();
+        // `from` is as the sender wrote it: cut by characters, never inside one.
+        let short = |hash: &str| hash.chars().take(12).collect::<String>();
         match (self, lang) {
             (Rejection::UnknownProcess(p), Lang::Fi) => {
                 format!("process: mallissa ei ole prosessia {p}")
@@ -1463,4 +1464,22 @@ fn end_of_day(date: i64) -> i64 {
 
 fn date_text(date: i64) -> String {
     Timestamp(date).local_date_text()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_migrations_from_is_cut_by_characters_in_either_language() {
+        // 13 bytes, whose 12th is inside the last character.
+        let from = "a€€€€".to_owned();
+        let rejection = Rejection::MigrateFrom { from, runs: "0123456789abcdef".into() };
+        assert_eq!(
+            rejection.say(Lang::En),
+            "from: the case runs under model version 0123456789ab, not a€€€€"
+        );
+        assert!(rejection.say(Lang::Fi).starts_with("from: tapaus on malliversiolla 0123456789ab"));
+        assert_eq!(rejection.to_string(), rejection.say(Lang::En));
+    }
 }

@@ -155,7 +155,7 @@ impl StoreError {
             ),
             StoreError::WriterGone if fi => "kirjoittava säie pysähtyi".to_owned(),
             StoreError::Broken(at) if fi => format!(
-                "{at}; tietokantaa on muutettu Polun ulkopuolella (polku store verify käy molemmat lokit läpi)"
+                "{at}; tietokantaa on muutettu Polkun ulkopuolelta (polku store verify käy läpi molemmat lokit)"
             ),
             StoreError::MarkersMoved if fi => {
                 "toinen merkkisääntöjen ajo tallennettiin samaan aikaan: aja se uudelleen".to_owned()

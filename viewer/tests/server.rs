@@ -755,3 +755,35 @@ fn no_request_of_the_url_space_panics_or_ends_in_a_server_error() {
     assert!(statuses.values().sum::<u32>() >= 400);
     assert!(statuses.contains_key(&200) && statuses.contains_key(&404), "{statuses:?}");
 }
+
+/// `--watch` sees an edit made as soon as the server has told its address: the files are
+/// fingerprinted before the address goes out, not whenever the watching task first runs.
+#[tokio::test]
+async fn an_edit_right_after_the_address_is_told_is_seen() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let files = Arc::new(AtomicU64::new(1));
+    let (heard, mut reloads) = tokio::sync::mpsc::unbounded_channel();
+    let watch = polku_viewer::server::Watch {
+        fingerprint: Box::new({
+            let files = files.clone();
+            move || files.load(Ordering::SeqCst)
+        }),
+        reload: Arc::new(|| Err(Problems { fi: "virhe".into(), en: "error".into() })),
+        on_reload: Box::new(move |_| {
+            let _ = heard.send(());
+        }),
+        interval: std::time::Duration::from_millis(20),
+    };
+    let state = AppState::new(version("v1"), Renderer::Browser, None, false);
+    let edited = files.clone();
+    let server = tokio::spawn(polku_viewer::server::serve(
+        state,
+        "127.0.0.1:0".parse().unwrap(),
+        // The author saves a file the moment the address is printed.
+        move |_| edited.store(2, Ordering::SeqCst),
+        Some(watch),
+    ));
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(5), reloads.recv()).await;
+    server.abort();
+    assert!(matches!(seen, Ok(Some(()))), "the edit was never taken in");
+}

@@ -559,11 +559,13 @@ pub async fn serve(
     watch: Option<Watch>,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
+    // The files as they are before the address is told: an edit made as soon as the server
+    // answers is a change, whenever the watching task first runs.
+    let watched = watch.map(|watch| ((watch.fingerprint)(), watch));
     ready(listener.local_addr()?);
-    if let Some(watch) = watch {
+    if let Some((mut last, watch)) = watched {
         let state = state.clone();
         tokio::spawn(async move {
-            let mut last = (watch.fingerprint)();
             loop {
                 tokio::time::sleep(watch.interval).await;
                 let now = (watch.fingerprint)();
