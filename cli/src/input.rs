@@ -64,8 +64,13 @@ pub fn spawn(
             if line.len() > MAX_LINE {
                 report.errors.push(LineError {
                     line: number,
-                    reason: format!(
-                        "the line is {length} bytes long, more than the {MAX_LINE} an event may take: is this a file of events, one per line? (the line is not stored)"
+                    reason: polku_dsl::Bilingual::new(
+                        format!(
+                            "the line is {length} bytes long, more than the {MAX_LINE} an event may take: is this a file of events, one per line? (the line is not stored)"
+                        ),
+                        format!(
+                            "rivi on {length} tavua pitkä, enemmän kuin tapahtuma saa viedä ({MAX_LINE}): onko tämä tapahtumatiedosto, tapahtuma riviään kohti? (riviä ei tallennettu)"
+                        ),
                     ),
                 });
                 continue;

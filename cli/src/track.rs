@@ -322,8 +322,11 @@ pub fn ingest(
     let warnings = report.warnings;
     let bad = report.errors;
     let seconds = started.elapsed().as_secs_f64();
-    let mut problems: Vec<(usize, String)> = bad.into_iter().map(|e| (e.line, e.reason)).collect();
-    problems.extend(refusals.into_iter().map(|r| (r.line, r.say(lang))));
+    // For tools (`--format json`) the reasons stay in English, as the API gives them.
+    let said = if format == OutFormat::Json { Lang::En } else { lang };
+    let mut problems: Vec<(usize, String)> =
+        bad.into_iter().map(|e| (e.line, e.reason.say(said).to_owned())).collect();
+    problems.extend(refusals.into_iter().map(|r| (r.line, r.say(said))));
     problems.sort();
     if format == OutFormat::Json {
         let bad: Vec<_> = problems
@@ -349,7 +352,7 @@ pub fn ingest(
                 file.display(),
                 w.line,
                 say(lang, "warning", "varoitus"),
-                w.warning
+                w.warning.say(lang)
             );
         }
         outln!(
@@ -372,13 +375,14 @@ pub fn ingest(
     if tracker.unsnapshotted() >= 50_000 {
         if let Err(e) = tracker.save_snapshot() {
             eprintln!(
-                "{}: {}: {e}",
+                "{}: {}: {}",
                 say(lang, "warning", "varoitus"),
                 say(
                     lang,
                     "no snapshot written (the events are stored; the next start reads more of the log)",
                     "tilannevedosta ei kirjoitettu (tapahtumat on tallennettu; seuraava käynnistys lukee lokia pidemmältä)"
-                )
+                ),
+                e.say(lang)
             );
         }
     }

@@ -1226,6 +1226,38 @@ fn refusals_read_in_finnish_and_a_bare_path_names_an_sqlite_file() {
             assert!(!text.contains(english), "{args:?}: {text}");
         }
     }
+    // An event file's bad lines and warnings, named by line, in Finnish too.
+    std::fs::write(
+        dir.join("huonot.jsonl"),
+        [
+            "{\"a\":1}",
+            &line("x1", "2026-13-01", r#""type":"step_completed","step":"th""#),
+            &line("x2", "2026-02-01", r#""type":"step_completed","step":"th","bogus":1"#),
+            r#"{"id":"x3","case":"c1","occurred":1,"recorded":"2026-02-01","role":"r","type":"step_completed","step":"th"}"#,
+            &line("x4", "1800-01-01", r#""type":"step_completed","step":"th""#),
+            "{\"id\":",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let o = polku(
+        &dir,
+        &["--lang", "fi", "ingest", "huonot.jsonl", "--model", &m, "--database", "kanta.sqlite"],
+    );
+    let text = err(&o);
+    for wanted in [
+        "huonot.jsonl:1: type: puuttuu; tapahtumien lajit ovat case_opened",
+        "huonot.jsonl:2: occurred: ei päivämäärä: kuukausi on 01–12",
+        "huonot.jsonl:3: tuntematon kenttä `bogus`",
+        "huonot.jsonl:4: occurred: väärä tyyppi: kokonaisluku `1`, odotettiin: merkkijono",
+        "huonot.jsonl:5: varoitus: occurred: vuosi 1800 on uskottavien vuosien 1900–2100 ulkopuolella",
+        "huonot.jsonl:6: ei JSON-olio yhdellä rivillä",
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    for english in ["missing", "not a date", "unknown field", "invalid type", "expected", "year"] {
+        assert!(!text.contains(english), "{english}: {text}");
+    }
     // A server on an address another program holds.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();

@@ -42,6 +42,24 @@ impl Lang {
     }
 }
 
+/// A message made in both languages at once, where it is made from text that only that place
+/// has (a refused line's reason, built around what the line held).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Bilingual {
+    pub en: String,
+    pub fi: String,
+}
+
+impl Bilingual {
+    pub fn new(en: impl Into<String>, fi: impl Into<String>) -> Bilingual {
+        Bilingual { en: en.into(), fi: fi.into() }
+    }
+
+    pub fn say(&self, lang: Lang) -> &str {
+        lang.pick(&self.en, &self.fi)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

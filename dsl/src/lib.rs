@@ -36,7 +36,7 @@ pub mod span;
 pub const LANGUAGE_VERSION: u32 = 1;
 pub mod suggest;
 
-pub use diagnostic::{Code, Diagnostic, Lang, Severity};
+pub use diagnostic::{Bilingual, Code, Diagnostic, Lang, Severity};
 pub use span::{FileId, SourceFile, SourceSet, Span};
 
 /// At most this many diagnostics are reported for one file; garbage input would otherwise

@@ -30,7 +30,8 @@ use crate::pseudonym::{
     contains_identity_code, looks_like_identity_code, pseudonymise, redact_identity_codes,
     Pseudonym, PseudonymKey,
 };
-use crate::time::Timestamp;
+use crate::time::{TimeError, Timestamp};
+use polku_dsl::{Bilingual, Lang};
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -440,13 +441,14 @@ impl EventKind {
     }
 }
 
-/// Why one line of an event file was not accepted.
+/// Why one line of an event file was not accepted: the field at fault first, in both
+/// languages (the API answers in English).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}")]
+#[error("line {line}: {}", reason.en)]
 pub struct LineError {
     /// 1-based.
     pub line: usize,
-    pub reason: String,
+    pub reason: Bilingual,
 }
 
 /// What the reader judges suspect without refusing it.
@@ -476,17 +478,29 @@ pub enum Warning {
     RecordedBeforeOccurred,
 }
 
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Warning::Implausible { field, year, earliest, latest } => write!(
-                f,
+impl Warning {
+    /// The warning in `lang`, the field first.
+    pub fn say(&self, lang: Lang) -> String {
+        match (self, lang) {
+            (Warning::Implausible { field, year, earliest, latest }, Lang::En) => format!(
                 "{field}: the year {year:04} is outside the plausible years {earliest}–{latest}"
             ),
-            Warning::RecordedBeforeOccurred => {
-                f.write_str("recorded: earlier than occurred; the event is kept as it is")
+            (Warning::Implausible { field, year, earliest, latest }, Lang::Fi) => format!(
+                "{field}: vuosi {year:04} on uskottavien vuosien {earliest}–{latest} ulkopuolella"
+            ),
+            (Warning::RecordedBeforeOccurred, Lang::En) => {
+                "recorded: earlier than occurred; the event is kept as it is".to_owned()
+            }
+            (Warning::RecordedBeforeOccurred, Lang::Fi) => {
+                "recorded: aiempi kuin occurred; tapahtuma pidetään sellaisenaan".to_owned()
             }
         }
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.say(Lang::En))
     }
 }
 
@@ -568,47 +582,50 @@ pub fn parse_line(
     key: &PseudonymKey,
     options: &ReadOptions,
 ) -> Result<Option<(Event, Vec<LineWarning>)>, LineError> {
-    let refuse = |reason: String| LineError { line: number, reason };
+    let refuse = |reason: Bilingual| LineError { line: number, reason };
     let text = std::str::from_utf8(line).map_err(|e| {
-        refuse(format!(
-            "not UTF-8 text: byte {} of the line is not part of a UTF-8 character; save the file as UTF-8 (the line is not stored)",
-            e.valid_up_to() + 1
+        let byte = e.valid_up_to() + 1;
+        refuse(Bilingual::new(
+            format!("not UTF-8 text: byte {byte} of the line is not part of a UTF-8 character; save the file as UTF-8 (the line is not stored)"),
+            format!("ei UTF-8-tekstiä: rivin tavu {byte} ei kuulu mihinkään UTF-8-merkkiin; tallenna tiedosto UTF-8-muodossa (riviä ei tallennettu)"),
         ))
     })?;
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let event = parse_event(text, key).map_err(|reason| refuse(reason.0))?;
+    let event = parse_event(text, key).map_err(refuse)?;
     let warnings =
         warnings(&event, options).into_iter().map(|warning| LineWarning { line: number, warning });
     Ok(Some((event, warnings.collect())))
 }
 
-/// Why a line is not an event, naming the field at fault first.
-struct Refusal(String);
-
-impl From<String> for Refusal {
-    fn from(reason: String) -> Refusal {
-        Refusal(reason)
-    }
-}
-
-fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, Refusal> {
+fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, Bilingual> {
     let mut event: Event = serde_json::from_str(line).map_err(|e| explain(line, &e))?;
     if !type_is_text(line) {
-        return Err(unknown_kind(None).into());
+        return Err(unknown_kind(None));
     }
     if let EventKind::CaseOpened { client, .. } = &mut event.kind {
         let pseudonym = if looks_like_identity_code(client) {
-            pseudonymise(client, key).map_err(|e| Refusal(format!("client: {e}")))?
+            pseudonymise(client, key).map_err(|e| {
+                Bilingual::new(
+                    format!("client: {}", e.say(Lang::En)),
+                    format!("client: {}", e.say(Lang::Fi)),
+                )
+            })?
         } else if let Some(pseudonym) = Pseudonym::parse(client.trim()) {
             // A pseudonym is checked first: now and then its hexadecimal digits hold
             // something shaped like a code by chance.
             pseudonym
         } else if contains_identity_code(client) {
-            return Err(Refusal("client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign".to_owned()));
+            return Err(Bilingual::new(
+                "client: write the personal identity code alone and whole, as DDMMYYCNNNQ with its century sign",
+                "client: kirjoita henkilötunnus yksinään ja kokonaisena, muodossa PPKKVVYNNNT välimerkkeineen",
+            ));
         } else {
-            return Err(Refusal("client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)".to_owned()));
+            return Err(Bilingual::new(
+                "client: neither a personal identity code nor a pseudonym (64 hexadecimal characters)",
+                "client: ei henkilötunnus eikä pseudonyymi (64 heksadesimaalimerkkiä)",
+            ));
         };
         *client = pseudonym.as_str().to_owned();
     }
@@ -617,18 +634,25 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, Refusal> {
         for (field, date) in dates {
             let Some(date) = date else { continue };
             if date.len() != 10 || Timestamp::parse(date).is_none() {
-                return Err(Refusal(format!("{field}: not a date: write it as 2027-03-14")));
+                return Err(Bilingual::new(
+                    format!("{field}: not a date: write it as 2027-03-14"),
+                    format!("{field}: ei päivämäärä: kirjoita se muodossa 2027-03-14"),
+                ));
             }
         }
         if due.is_some() && pregnancy_start.is_some() {
-            return Err(Refusal(
-                "pregnancy_start: give either `due` or `pregnancy_start`, not both".to_owned(),
+            return Err(Bilingual::new(
+                "pregnancy_start: give either `due` or `pregnancy_start`, not both",
+                "pregnancy_start: anna joko `due` tai `pregnancy_start`, ei molempia",
             ));
         }
     }
     for (field, value) in [("id", &event.id), ("case", &event.case), ("role", &event.role)] {
         if value.trim().is_empty() {
-            return Err(Refusal(format!("{field}: must not be empty")));
+            return Err(Bilingual::new(
+                format!("{field}: must not be empty"),
+                format!("{field}: ei saa olla tyhjä"),
+            ));
         }
     }
     // A personal identity code is accepted only as the client of an opened case, where it is
@@ -636,9 +660,10 @@ fn parse_event(line: &str, key: &PseudonymKey) -> Result<Event, Refusal> {
     // (The client of an opened case is a pseudonym by now.)
     for (field, value) in event.texts() {
         if field != "client" && contains_identity_code(value) {
-            return Err(Refusal(format!(
-                "{field}: contains a personal identity code (or text shaped like one); name the client only in `client` of case_opened"
-            )));
+            return Err(Bilingual::new(
+                format!("{field}: contains a personal identity code (or text shaped like one); name the client only in `client` of case_opened"),
+                format!("{field}: sisältää henkilötunnuksen (tai sen muotoista tekstiä); nimeä asiakas vain case_opened-tapahtuman kentässä `client`"),
+            ));
         }
     }
     Ok(event)
@@ -682,15 +707,25 @@ fn warnings(event: &Event, options: &ReadOptions) -> Vec<Warning> {
 /// Why a line that serde refused was refused, naming the field at fault. serde's message may
 /// quote what was sent (an unknown type, a value of the wrong type), so anything shaped like an
 /// identity code is cut out.
-fn explain(line: &str, e: &serde_json::Error) -> String {
+fn explain(line: &str, e: &serde_json::Error) -> Bilingual {
     let message = e.to_string();
     let message = redact_identity_codes(message.split(" at line ").next().unwrap_or(&message));
-    let column = format!(" (column {})", e.column());
+    // serde's words, and those of the time and fact readers it quotes, in Finnish.
+    let said = |text: &str| Bilingual::new(text, serde_in_finnish(text));
+    let column =
+        Bilingual::new(format!(" (column {})", e.column()), format!(" (sarake {})", e.column()));
     if e.classify() != serde_json::error::Category::Data {
         if line.starts_with('\u{feff}') {
-            return "begins with a byte-order mark (U+FEFF), which is skipped only at the start of the text: were files joined?".to_owned();
+            return Bilingual::new(
+                "begins with a byte-order mark (U+FEFF), which is skipped only at the start of the text: were files joined?",
+                "alkaa tavujärjestysmerkillä (U+FEFF), joka ohitetaan vain tekstin alussa: onko tiedostoja yhdistetty?",
+            );
         }
-        return format!("not a JSON object on one line: {message}{column}");
+        let m = said(&message);
+        return Bilingual::new(
+            format!("not a JSON object on one line: {}{}", m.en, column.en),
+            format!("ei JSON-olio yhdellä rivillä: {}{}", m.fi, column.fi),
+        );
     }
     // The line is JSON: read it again as a plain value to see which field is at fault. (Only
     // refused lines pay for this.)
@@ -698,12 +733,22 @@ fn explain(line: &str, e: &serde_json::Error) -> String {
         Ok(serde_json::Value::Object(object)) => Some(object),
         _ => None,
     };
+    let field_said = |field: &str| {
+        let m = said(&message);
+        Bilingual::new(format!("{field}: {}", m.en), format!("{field}: {}", m.fi))
+    };
     if let Some(object) = &object {
         // The kind decides which fields are expected, so with a wrong kind serde complains
         // about another field (`step: unknown variant …`, or `unknown field` when the kind is a
         // number): name `type` instead.
         match object.get("type") {
-            None => return format!("type: missing; {}", kinds_list()),
+            None => {
+                let kinds = kinds_list();
+                return Bilingual::new(
+                    format!("type: missing; {}", kinds.en),
+                    format!("type: puuttuu; {}", kinds.fi),
+                );
+            }
             Some(serde_json::Value::String(kind)) if !EVENT_KINDS.contains(&kind.as_str()) => {
                 return unknown_kind(Some(kind));
             }
@@ -717,40 +762,115 @@ fn explain(line: &str, e: &serde_json::Error) -> String {
         if about_fact && object.contains_key("facts") {
             let name = field_before(line, e.column()).unwrap_or_default();
             let field = if name.is_empty() { "facts".to_owned() } else { format!("facts.{name}") };
-            return redact_identity_codes(&format!("{field}: {message}"));
+            let reason = field_said(&field);
+            return Bilingual::new(
+                redact_identity_codes(&reason.en),
+                redact_identity_codes(&reason.fi),
+            );
         }
         // A field of the kind is read after the whole object, so serde's column is the
         // object's end; every field is text, so the one at fault is the one that is not.
         if let Some(found) = message.strip_prefix("invalid type: ") {
             if let Some(field) = field_of_wrong_type(object, found) {
-                return format!("{field}: {message}");
+                return field_said(field);
             }
         }
     }
     let named = ["missing field", "unknown field"].iter().any(|p| message.starts_with(p));
+    let m = said(&message);
     let reason = match field_before(line, e.column()).filter(|_| !named) {
-        Some(field) => format!("{field}: {message}{column}"),
-        None => message + &column,
+        Some(field) => Bilingual::new(
+            format!("{field}: {}{}", m.en, column.en),
+            format!("{field}: {}{}", m.fi, column.fi),
+        ),
+        None => Bilingual::new(m.en + &column.en, m.fi + &column.fi),
     };
     // The field's name comes from the line too.
-    redact_identity_codes(&reason)
+    Bilingual::new(redact_identity_codes(&reason.en), redact_identity_codes(&reason.fi))
 }
 
-fn kinds_list() -> String {
-    format!("the kinds of event are {}", EVENT_KINDS.join(", "))
+/// serde's words (and those of the readers of times and facts that it quotes) in Finnish; the
+/// names and values it quotes stay as they were.
+fn serde_in_finnish(message: &str) -> String {
+    let mut text = message.to_owned();
+    for error in TimeError::ALL {
+        text = text.replace(&error.to_string(), error.say(Lang::Fi));
+    }
+    const WORDS: &[(&str, &str)] = &[
+        ("true, false or a whole number from 0 to ", "true, false tai kokonaisluku 0–"),
+        (": a fact's number is at most that", ": tiedon luku on enintään se"),
+        (" is more than ", " on enemmän kuin "),
+        ("a fact's number cannot be negative", "tiedon luku ei voi olla negatiivinen"),
+        ("missing field ", "kenttä puuttuu: "),
+        ("unknown field ", "tuntematon kenttä "),
+        ("unknown variant ", "tuntematon arvo "),
+        ("duplicate field ", "kenttä kahdesti: "),
+        (", there are no fields", ", kenttiä ei ole"),
+        (", expected one of ", ", odotettiin jotakin näistä: "),
+        (", expected ", ", odotettiin: "),
+        ("invalid type: ", "väärä tyyppi: "),
+        ("invalid value: ", "virheellinen arvo: "),
+        ("invalid length ", "väärä pituus "),
+        ("a string", "merkkijono"),
+        ("string ", "merkkijono "),
+        ("integer ", "kokonaisluku "),
+        ("floating point ", "liukuluku "),
+        ("boolean ", "totuusarvo "),
+        ("a sequence", "luettelo"),
+        ("a map", "olio"),
+        ("map", "olio"),
+        ("sequence", "luettelo"),
+        ("expected value", "odotettiin arvoa"),
+        ("expected ident", "odotettiin sanaa"),
+        ("EOF while parsing a string", "rivi loppui kesken merkkijonon"),
+        ("EOF while parsing an object", "rivi loppui kesken olion"),
+        ("EOF while parsing a list", "rivi loppui kesken luettelon"),
+        ("EOF while parsing a value", "rivi loppui ennen arvoa"),
+        ("trailing characters", "ylimääräisiä merkkejä lopussa"),
+        ("trailing comma", "ylimääräinen pilkku"),
+        ("key must be a string", "avaimen pitää olla merkkijono"),
+        ("expected `,` or `}`", "odotettiin `,` tai `}`"),
+        ("expected `,` or `]`", "odotettiin `,` tai `]`"),
+        ("expected `:`", "odotettiin `:`"),
+        ("invalid escape", "virheellinen kenoviivamerkintä"),
+        ("invalid number", "virheellinen luku"),
+        ("number out of range", "luku on liian suuri"),
+        ("invalid unicode code point", "virheellinen Unicode-merkki"),
+        (
+            "control character (\\u0000-\\u001F) found while parsing a string",
+            "ohjausmerkki (\\u0000–\\u001F) merkkijonossa",
+        ),
+        ("recursion limit exceeded", "liian syvä sisäkkäisyys"),
+    ];
+    for (en, fi) in WORDS {
+        text = text.replace(en, fi);
+    }
+    text
+}
+
+fn kinds_list() -> Bilingual {
+    let kinds = EVENT_KINDS.join(", ");
+    Bilingual::new(
+        format!("the kinds of event are {kinds}"),
+        format!("tapahtumien lajit ovat {kinds}"),
+    )
 }
 
 /// The reason for a `type` that names no kind (`None` when it is not even text).
-fn unknown_kind(kind: Option<&str>) -> String {
+fn unknown_kind(kind: Option<&str>) -> Bilingual {
+    let kinds = kinds_list();
     match kind {
         Some(kind) => {
-            format!(
-                "type: unknown kind of event `{}`; {}",
-                redact_identity_codes(kind),
-                kinds_list()
+            let kind = redact_identity_codes(kind);
+            Bilingual::new(
+                format!("type: unknown kind of event `{kind}`; {}", kinds.en),
+                format!("type: tuntematon tapahtuman laji `{kind}`; {}", kinds.fi),
             )
         }
-        None => format!("type: must be text; {}", kinds_list()),
+        None => Bilingual::new(
+            format!("type: must be text; {}", kinds.en),
+            format!("type: pitää olla tekstiä; {}", kinds.fi),
+        ),
     }
 }
 
@@ -1045,7 +1165,7 @@ mod tests {
         let (events, errors) = parse_lines(&lines.join("\n"), &key());
         assert_eq!(events.len(), 1);
         let reasons: Vec<(usize, &str)> =
-            errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
+            errors.iter().map(|e| (e.line, e.reason.en.as_str())).collect();
         assert_eq!(reasons.len(), 10, "{reasons:?}");
         assert!(reasons[0].1.starts_with("not a JSON object on one line"), "{reasons:?}");
         assert!(reasons[3].1.starts_with("occurred: not a time"), "{reasons:?}");
@@ -1079,7 +1199,7 @@ mod fact_tests {
     fn reason(line: &str) -> String {
         let (events, errors) = parse_lines(line, &key());
         assert!(events.is_empty(), "{events:?}");
-        errors[0].reason.clone()
+        errors[0].reason.en.clone()
     }
 
     #[test]

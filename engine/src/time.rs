@@ -12,21 +12,46 @@ pub struct Timestamp(pub i64);
 /// Why a text is not a time. The messages say what a valid one looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[error("{}", self.say(polku_dsl::Lang::En))]
 pub enum TimeError {
-    #[error("not a time: write it as 2026-01-05T09:30:00+02:00 or 2026-01-05")]
     Form,
-    #[error("not a date: the month is 01–12 and the day one that the month has")]
     Date,
-    #[error("not a time of day: hours are 00–23, minutes 00–59 and seconds 00–60")]
     Clock,
-    #[error(
-        "not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00"
-    )]
     Offset,
     /// In UTC the time would fall outside the years 0000–9999, where it could not be written
     /// back in this form (`0000-01-01` is the last evening of the year −1 in UTC).
-    #[error("not a time that can be written in UTC: the years are 0000–9999")]
     Range,
+}
+
+impl TimeError {
+    pub const ALL: [TimeError; 5] =
+        [TimeError::Form, TimeError::Date, TimeError::Clock, TimeError::Offset, TimeError::Range];
+
+    /// The message in `lang` (`Display` is the English one).
+    pub fn say(self, lang: polku_dsl::Lang) -> &'static str {
+        match self {
+            TimeError::Form => lang.pick(
+                "not a time: write it as 2026-01-05T09:30:00+02:00 or 2026-01-05",
+                "ei aika: kirjoita se muodossa 2026-01-05T09:30:00+02:00 tai 2026-01-05",
+            ),
+            TimeError::Date => lang.pick(
+                "not a date: the month is 01–12 and the day one that the month has",
+                "ei päivämäärä: kuukausi on 01–12 ja päivä jokin kuukauden päivistä",
+            ),
+            TimeError::Clock => lang.pick(
+                "not a time of day: hours are 00–23, minutes 00–59 and seconds 00–60",
+                "ei kellonaika: tunnit ovat 00–23, minuutit 00–59 ja sekunnit 00–60",
+            ),
+            TimeError::Offset => lang.pick(
+                "not a possible UTC offset: its hours are 00–23 and its minutes 00–59, such as +02:00",
+                "ei mahdollinen ero UTC-aikaan: sen tunnit ovat 00–23 ja minuutit 00–59, esimerkiksi +02:00",
+            ),
+            TimeError::Range => lang.pick(
+                "not a time that can be written in UTC: the years are 0000–9999",
+                "ei aika, jonka voi kirjoittaa UTC-aikana: vuodet ovat 0000–9999",
+            ),
+        }
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.

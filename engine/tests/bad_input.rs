@@ -19,7 +19,7 @@ const OPENED: &str = r#"{"id":"e-1","type":"case_opened","case":"c-1","occurred"
 const COMPLETED: &str = r#"{"id":"e-2","type":"step_completed","case":"c-1","occurred":"2026-01-20","recorded":"2026-01-20T12:00:00Z","role":"terveydenhoitaja","step":"th"}"#;
 
 fn reasons(errors: &[LineError]) -> Vec<(usize, &str)> {
-    errors.iter().map(|e| (e.line, e.reason.as_str())).collect()
+    errors.iter().map(|e| (e.line, e.reason.en.as_str())).collect()
 }
 
 #[test]
@@ -41,7 +41,7 @@ fn a_byte_order_mark_at_the_start_is_skipped() {
     assert_eq!(events.len(), 1);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].line, 2);
-    assert!(errors[0].reason.contains("byte-order mark"), "{errors:?}");
+    assert!(errors[0].reason.en.contains("byte-order mark"), "{errors:?}");
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn an_impossible_utc_offset_is_refused_and_names_its_field() {
         let (events, errors) = parse_lines(&line, &key());
         assert!(events.is_empty(), "{offset}");
         assert!(
-            errors[0].reason.starts_with("occurred: not a possible UTC offset"),
+            errors[0].reason.en.starts_with("occurred: not a possible UTC offset"),
             "{offset}: {errors:?}"
         );
     }
@@ -202,18 +202,19 @@ fn a_wrong_type_is_blamed_on_type_and_the_kinds_are_listed() {
         "type: unknown kind of event `hetu…`",
     ];
     for (error, start) in errors.iter().zip(expected_starts) {
-        assert!(error.reason.starts_with(start), "{error:?}");
+        assert!(error.reason.en.starts_with(start), "{error:?}");
         for kind in EVENT_KINDS {
-            assert!(error.reason.contains(kind), "{error:?}");
+            assert!(error.reason.en.contains(kind), "{error:?}");
         }
-        assert!(!error.reason.contains("131052"), "{error:?}");
+        assert!(!error.reason.en.contains("131052"), "{error:?}");
+        assert!(!error.reason.fi.contains("131052"), "{error:?}");
     }
     // The list is the enum's.
     for (index, kind) in EVENT_KINDS.iter().enumerate() {
         let line = COMPLETED.replace("step_completed", kind);
         let (_, errors) = parse_lines(&line, &key());
         assert!(
-            errors.iter().all(|e| !e.reason.starts_with("type:")),
+            errors.iter().all(|e| !e.reason.en.starts_with("type:")),
             "{index} {kind}: {errors:?}"
         );
     }
@@ -300,11 +301,13 @@ fn identity_codes_typed_in_any_field_are_refused_without_repeating_them() {
                     assert!(
                         errors[0]
                             .reason
+                            .en
                             .starts_with(&format!("{field}: contains a personal identity code")),
                         "{changed}: {errors:?}"
                     );
                     for digits in ["131052", "010594"] {
-                        assert!(!errors[0].reason.contains(digits), "{errors:?}");
+                        assert!(!errors[0].reason.en.contains(digits), "{errors:?}");
+                        assert!(!errors[0].reason.fi.contains(digits), "{errors:?}");
                     }
                     tried += 1;
                 }
@@ -323,7 +326,8 @@ fn identity_codes_typed_in_any_field_are_refused_without_repeating_them() {
         let line = OPENED.replace("131052-308T", form);
         let (events, errors) = parse_lines(&line, &key());
         assert!(events.is_empty(), "{form}");
-        assert!(errors[0].reason.starts_with("client: "), "{errors:?}");
-        assert!(!errors[0].reason.contains("131052"), "{errors:?}");
+        assert!(errors[0].reason.en.starts_with("client: "), "{errors:?}");
+        assert!(!errors[0].reason.en.contains("131052"), "{errors:?}");
+        assert!(!errors[0].reason.fi.contains("131052"), "{errors:?}");
     }
 }

@@ -591,9 +591,9 @@ async fn events(
             .errors
             .into_iter()
             .map(|e| {
-                let (field, reason) = match e.reason.split_once(": ") {
+                let (field, reason) = match e.reason.en.split_once(": ") {
                     Some((f, r)) if !f.contains(' ') => (f.to_owned(), r.to_owned()),
-                    _ => ("event".to_owned(), e.reason.clone()),
+                    _ => ("event".to_owned(), e.reason.en.clone()),
                 };
                 Unreadable { line: e.line, field, reason }
             })
