@@ -188,10 +188,9 @@ fn fingerprint(dir: &Path) -> u64 {
 /// The model at `dir` checked anew: a clean version, or its problems as `polku check` prints
 /// them in both languages.
 fn reload(dir: Option<&Path>) -> polku_viewer::server::Reload {
-    let problems = |text: String| polku_viewer::server::Problems { fi: text.clone(), en: text };
     let (_, loaded) = match polku_store::project::load_one(dir) {
         Ok(found) => found,
-        Err(e) => return Err(problems(format!("{e:#}"))),
+        Err(e) => return Err(polku_dsl::Bilingual::new(e.say(Lang::En), e.say(Lang::Fi))),
     };
     let check = polku_store::project::check_model(&loaded);
     let errors: Vec<polku_dsl::Diagnostic> =

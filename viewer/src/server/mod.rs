@@ -65,11 +65,7 @@ pub struct ModelVersion {
 }
 
 /// The model's problems as `polku check` prints them, in both languages.
-#[derive(Debug, Clone)]
-pub struct Problems {
-    pub fi: String,
-    pub en: String,
-}
+pub type Problems = polku_dsl::Bilingual;
 
 /// What reloading the model from its files gives.
 pub type Reload = Result<ModelVersion, Problems>;
