@@ -440,7 +440,7 @@ fn main() -> ExitCode {
 /// libraries' errors in `lang`: it ends the chain, since its message already says its cause.
 fn describe(error: &anyhow::Error, lang: Lang) -> String {
     use polku_store::project::{io_text, ProjectError};
-    use polku_store::tracker::{ClientError, RetentionError, TrackerError};
+    use polku_store::tracker::TrackerError;
     use polku_store::StoreError;
     let mut parts = Vec::new();
     for cause in error.chain() {
@@ -449,10 +449,6 @@ fn describe(error: &anyhow::Error, lang: Lang) -> String {
         } else if let Some(e) = cause.downcast_ref::<StoreError>() {
             e.say(lang)
         } else if let Some(e) = cause.downcast_ref::<ProjectError>() {
-            e.say(lang)
-        } else if let Some(e) = cause.downcast_ref::<ClientError>() {
-            e.say(lang)
-        } else if let Some(e) = cause.downcast_ref::<RetentionError>() {
             e.say(lang)
         } else if let Some(e) = cause.downcast_ref::<std::io::Error>() {
             io_text(e, lang)

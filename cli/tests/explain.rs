@@ -59,36 +59,26 @@ fn explain_names_the_version_the_segment_its_decider_the_content_and_the_conditi
         ),
     ];
     std::fs::write(dir.join("events.jsonl"), events.join("\n")).unwrap();
-    let ingest = polku(
-        &[
-            "ingest",
-            "events.jsonl",
-            "--model",
-            &model(),
-            "--database",
-            &db,
-            "--note",
-            "Vuoden 2026 malli",
-        ],
-        &dir,
-    );
-    assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
-    // A note given later for the same version is not kept, and the command says so.
-    let again = polku(
-        &[
+    let ingest = |note: &str| {
+        let m = model();
+        let args = [
             "--lang",
             "en",
             "ingest",
             "events.jsonl",
             "--model",
-            &model(),
+            &m,
             "--database",
             &db,
             "--note",
-            "Toinen",
-        ],
-        &dir,
-    );
+            note,
+        ];
+        polku(&args, &dir)
+    };
+    let first = ingest("Vuoden 2026 malli");
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // A note given later for the same version is not kept, and the command says so.
+    let again = ingest("Toinen");
     assert!(again.status.success());
     let warned = String::from_utf8_lossy(&again.stderr);
     assert!(
