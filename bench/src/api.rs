@@ -4,7 +4,9 @@
 //! 1. Start-up: the real binary, from launch until it prints its address.
 //! 2. Client status over HTTP under wrk (64 connections, 2 threads), the access-log write
 //!    included, against a bare axum handler that returns the same JSON from a `HashMap`.
-//! 3. Events over HTTP in batches of 100 (4 senders) against `polku ingest` of the same events,
+//! 3. Client status at fixed rates (an open loop, [`crate::rate`]): the latencies at a stated
+//!    load rather than at saturation, for both servers.
+//! 4. Events over HTTP in batches of 100 (4 senders) against `polku ingest` of the same events,
 //!    each into a fresh store.
 
 use std::io::{BufRead, Read, Write};
@@ -190,7 +192,7 @@ fn bare_peer(answers: std::collections::HashMap<String, String>) -> Result<Strin
     Ok(address)
 }
 
-pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path) -> Result<()> {
+pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path, rates: &[f64]) -> Result<()> {
     std::fs::create_dir_all(work)?;
     let database = format!("sqlite://{}", db.display());
     println!("store: {}", db.display());
@@ -210,14 +212,26 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path) -> Result<()> {
     let bodies: Vec<String> =
         pseudonyms.iter().map(|p| format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#)).collect();
     let mut answers = std::collections::HashMap::new();
+    // Each client's first read, one at a time: the status is made, not kept.
+    let mut first_reads = Vec::with_capacity(pseudonyms.len());
     for (p, body) in pseudonyms.iter().zip(&bodies) {
+        let asked = Instant::now();
         let (status, json) =
             post(&served.address, "/api/v1/client-status", &staff, "application/json", body)?;
+        first_reads.push(asked.elapsed());
         if status != 200 {
             bail!("status of {p}: {status} {json}");
         }
         answers.insert(p.clone(), json);
     }
+    first_reads.sort_unstable();
+    let at =
+        |q: f64| first_reads[((first_reads.len() as f64 * q) as usize).min(first_reads.len() - 1)];
+    println!(
+        "| each client's first read, one at a time (a new connection each) | p50 {:.2} ms, p99 {:.2} ms |",
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0
+    );
     let ours = script(work, "status", "/api/v1/client-status", &staff, &bodies)?;
     let peer_address = bare_peer(answers)?;
     let theirs = script(work, "peer", "/status", "x", &bodies)?;
@@ -227,9 +241,23 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path) -> Result<()> {
     println!("| client status, wrk -t2 -c64 -d10s, {} clients in turn | {rps} req/s, p50 {p50}, p99 {p99} |", pseudonyms.len());
     println!("| the same JSON from a HashMap in a bare axum handler | {peer_rps} req/s, p50 {peer_p50}, p99 {peer_p99} |");
     println!("| ratio | **{ratio:.2}×** |");
+
+    // 3. The same requests at fixed rates, 10 s each, the two servers in turn at each rate.
+    let ours: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|b| crate::rate::request(&served.address, "/api/v1/client-status", &staff, b))
+        .collect();
+    let theirs: Vec<Vec<u8>> =
+        bodies.iter().map(|b| crate::rate::request(&peer_address, "/status", "x", b)).collect();
+    for &rate in rates {
+        let peer = crate::rate::run(&peer_address, &theirs, rate, 10.0, 64)?;
+        let polku = crate::rate::run(&served.address, &ours, rate, 10.0, 64)?;
+        println!("| client status at a fixed rate | {} |", polku.row());
+        println!("| the bare handler at the same rate | {} |", peer.row());
+    }
     drop(served);
 
-    // 3. Events over HTTP against polku ingest, each into a fresh store.
+    // 4. Events over HTTP against polku ingest, each into a fresh store.
     let events = work.join("events.jsonl");
     let out = Command::new(polku)
         .args(["simulate", "--model"])

@@ -10,6 +10,7 @@
 mod api;
 mod forms;
 mod maps;
+mod rate;
 mod tracking;
 
 use std::collections::HashSet;
@@ -47,6 +48,7 @@ fn main() -> Result<()> {
     let mut writers = 16usize;
     let mut tail = 0.1f64;
     let mut reuse = false;
+    let mut rates: Vec<f64> = vec![1000.0, 5000.0, 10000.0];
     let mut days = 365u32;
     let mut dir = std::env::temp_dir().join("polku-bench");
     let mut iter = args.iter();
@@ -82,6 +84,14 @@ fn main() -> Result<()> {
             "--writers" => writers = iter.next().context("--writers needs a number")?.parse()?,
             "--tail" => tail = iter.next().context("--tail needs a share")?.parse()?,
             "--reuse" => reuse = true,
+            "--rates" => {
+                rates = iter
+                    .next()
+                    .context("--rates needs requests a second, such as 1000,5000")?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
             "--days" => days = iter.next().context("--days needs a number")?.parse()?,
             "exec" => command = Some("exec"),
             "ingest" => command = Some("ingest"),
@@ -113,7 +123,7 @@ fn main() -> Result<()> {
                 println!("       polku-bench pg-writers --url postgres://… --peer-url postgres://… [--writers 16] [--batches 100] [--clients N]");
                 println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
-                println!("       polku-bench api --database STORE --polku BIN [--dir DIR]");
+                println!("       polku-bench api --database STORE --polku BIN [--dir DIR] [--rates 1000,5000,10000]");
                 println!("       polku-bench forms [--corpus DIR] [--clients SETS] [--repeat N]");
                 return Ok(());
             }
@@ -135,6 +145,7 @@ fn main() -> Result<()> {
             &database.context("api needs --database PATH (a store built by recover)")?,
             &polku.context("api needs --polku PATH (the release binary)")?,
             &dir,
+            &rates,
         ),
         Some("ingest") => tracking::ingest(&corpus, clients, seed, &batches, &dir),
         Some("append") => tracking::append(&corpus, clients, seed, &batches, repeat.max(1), &dir),

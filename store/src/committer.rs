@@ -1,7 +1,9 @@
 //! Group commit: a writer thread owns the store and commits, in one transaction and one fsync,
 //! every batch that is waiting when it gets round to it. Each submitter gets its answer only
 //! after the transaction holding its batch is durable, so acknowledgement never runs ahead of
-//! the disk, while the fsyncs are shared.
+//! the disk, while the fsyncs are shared. The store's upkeep ([`EventStore::tidy`]) is done a
+//! short step at a time after a group's answers and while nothing waits, never before an
+//! answer.
 
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
@@ -304,8 +306,22 @@ impl Committer {
             // `EventStore::append_deferred`): nothing more is written after it either.
             let not_durable: Arc<Mutex<Option<String>>> = Arc::default();
             let mut stopping = false;
+            // The store has upkeep left ([`EventStore::tidy`]): done while nothing waits.
+            let mut untidy = false;
             while !stopping {
-                let Ok(first) = inbox.recv() else { break };
+                let first = if untidy && broken.is_none() {
+                    match inbox.try_recv() {
+                        Ok(job) => job,
+                        Err(std::sync::mpsc::TryRecvError::Empty) => {
+                            untidy = store.tidy().unwrap_or(false);
+                            continue;
+                        }
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => break,
+                    }
+                } else {
+                    let Ok(job) = inbox.recv() else { break };
+                    job
+                };
                 if broken.is_none() {
                     if let Some(why) = not_durable.lock().unwrap_or_else(|e| e.into_inner()).clone()
                     {
@@ -456,6 +472,10 @@ impl Committer {
                     reply.send(result.map_err(WriteFailed));
                 }
                 tell(&told, store.as_mut());
+                // After the answers: one step of upkeep, which no answer waited for.
+                if broken.is_none() && !stopping {
+                    untidy = store.tidy().unwrap_or(false);
+                }
             }
             store
         });
@@ -611,6 +631,46 @@ mod tests {
         drop(responder);
         assert_eq!(count.0.load(Ordering::SeqCst), 2, "woken when the writer stopped");
         assert_eq!(std::pin::Pin::new(&mut reply).poll(&mut cx), Poll::Ready(None));
+    }
+
+    /// The writer does the store's upkeep after its answers and while idle: the runs of the
+    /// access log's look-up by client are made although no write made them.
+    #[test]
+    fn the_writer_tidies_the_store_while_idle() {
+        use crate::Access;
+        let dir = std::env::temp_dir().join(format!("polku-tidy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sqlite");
+        let store = crate::sqlite::SqliteStore::open(&path).unwrap();
+        let writer = super::Committer::start(Box::new(store), 0, 1000);
+        for n in 0..40 {
+            let read = Access {
+                at: "2026-12-02T10:00:00Z".into(),
+                actor: "hoitaja".into(),
+                role: "staff".into(),
+                action: "status".into(),
+                client: Some(format!("client-{}", n % 7)),
+                detail: String::new(),
+                unit: "neuvola".into(),
+                purpose: "tarkistus".into(),
+                request: format!("r{n}"),
+            };
+            writer.log_access(read).unwrap();
+        }
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let started = std::time::Instant::now();
+        let runs = loop {
+            let runs: i64 =
+                conn.query_row("SELECT COUNT(*) FROM access_runs", [], |r| r.get(0)).unwrap();
+            if runs == 2 || started.elapsed() > std::time::Duration::from_secs(10) {
+                break runs;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert_eq!(runs, 2, "two runs of 16 rows made while the writer was idle");
+        writer.stop().unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A batch refused as a conflict takes the reads' rows of its group with it; they are

@@ -253,6 +253,13 @@ pub trait EventStore: Send {
     fn take_chain_breaks(&mut self) -> Vec<chain::Break> {
         Vec::new()
     }
+    /// Upkeep that no answer should wait for, one short step at a time (a millisecond or so):
+    /// the writer calls it after it has answered a group, and again while it is idle as long
+    /// as it returns true (a step was taken and more may follow). Once a store has been asked,
+    /// it may leave such work out of its writes. The default has none.
+    fn tidy(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     /// Calls `f` for every access-log row after id `after`, oldest first, with its id and its
     /// stored hash ([`chain::access_hash`]).
     fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError>;

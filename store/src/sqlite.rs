@@ -162,14 +162,44 @@ fn index_access_runs(conn: &Connection) -> Result<(), StoreError> {
             return Ok(());
         }
         let to = from + RUN_ROWS;
+        // A run written in part before (see `SqliteStore::tidy`) is completed: its entries are
+        // the same ones.
         conn.execute(
-            "INSERT INTO access_by_client (run, client, id)
+            "INSERT OR IGNORE INTO access_by_client (run, client, id)
              SELECT ?1, client, id FROM access_log
              WHERE id > ?1 AND id <= ?2 AND client IS NOT NULL ORDER BY client, id",
             params![from, to],
         )?;
         conn.execute("INSERT INTO access_runs (run, last) VALUES (?1, ?2)", params![from, to])?;
     }
+}
+
+/// How many access-log rows one step of [`SqliteStore::tidy`] reads, or how many entries of a
+/// run it writes: about a millisecond's work, so that no commit waits longer behind it.
+const RUN_SLICE: usize = if cfg!(test) { 4 } else { 512 };
+
+/// A run of the look-up by client being made a slice at a time by [`SqliteStore::tidy`]: its
+/// rows are read in order of id, sorted by client, and written in that order, so that each
+/// slice adds to the run's end. Readers ignore the run until its row in `access_runs` is
+/// written with its last slice.
+#[derive(Debug)]
+struct RunInMaking {
+    /// The run covers the row ids after `from`, up to `to`.
+    from: i64,
+    to: i64,
+    /// The compactions recorded when it was begun: a compaction renumbers the rows.
+    compactions: i64,
+    /// The rows read so far end here.
+    read: i64,
+    /// The entries (client, id), sorted once every row is read.
+    entries: Vec<(String, i64)>,
+    /// How many entries are written.
+    written: usize,
+}
+
+/// The last compaction's number (0 before the first).
+fn compactions_recorded(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM compactions", [], |r| r.get(0))?)
 }
 
 /// The last access-log row id the runs cover, and the last row's id.
@@ -306,6 +336,11 @@ pub struct SqliteStore {
     /// Access-log rows not yet in a run of the look-up by client, as far as this connection
     /// knows ([`SqliteStore::index_accesses_when_due`]).
     unindexed: i64,
+    /// Set once [`EventStore::tidy`] is called: the owner then does the upkeep (the runs, the
+    /// log's restart) after its answers, and the writes leave it to it.
+    tidied: bool,
+    /// The run [`EventStore::tidy`] is making, if any.
+    making: Option<RunInMaking>,
 }
 
 /// Copies the write-ahead log into the database on its own thread and connection, so that
@@ -377,11 +412,92 @@ impl SqliteStore {
     /// two commits of this, the only writer, so that the next commit begins the log again.
     /// The few pages written since its last copy are copied now; a failure only leaves the
     /// log long until the next time.
-    fn restart_log_if_asked(&self) {
+    ///
+    /// A store whose owner calls [`EventStore::tidy`] leaves this to it; true when done.
+    fn restart_log_if_asked(&self, tidying: bool) -> bool {
         use std::sync::atomic::Ordering;
+        if self.tidied != tidying {
+            return false;
+        }
         if self.checkpointer.as_ref().is_some_and(|c| c.asked.swap(false, Ordering::AcqRel)) {
             let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            return true;
         }
+        false
+    }
+
+    /// One step of the look-up by client's next run, when [`RUN_ROWS`] rows are not in a run:
+    /// read a slice of its rows, or write a slice of its sorted entries (the last with the
+    /// run's row in `access_runs`). True when a step was taken. A run left in part by a crash
+    /// or a failure is harmless (readers ignore it) and completed later.
+    fn make_run_step(&mut self) -> Result<bool, StoreError> {
+        if self.making.is_none() {
+            if self.unindexed < RUN_ROWS {
+                return Ok(false);
+            }
+            let (from, last) = access_index_state(&self.conn)?;
+            self.unindexed = last - from;
+            if self.unindexed < RUN_ROWS {
+                return Ok(false);
+            }
+            let compactions = compactions_recorded(&self.conn)?;
+            self.making = Some(RunInMaking {
+                from,
+                to: from + RUN_ROWS,
+                compactions,
+                read: from,
+                entries: Vec::with_capacity(RUN_ROWS as usize),
+                written: 0,
+            });
+        }
+        let Some(run) = self.making.as_mut() else { return Ok(false) };
+        if run.read < run.to {
+            let until = (run.read + RUN_SLICE as i64).min(run.to);
+            let mut select = self.conn.prepare_cached(
+                "SELECT client, id FROM access_log
+                 WHERE id > ?1 AND id <= ?2 AND client IS NOT NULL ORDER BY id",
+            )?;
+            let rows =
+                select.query_map(params![run.read, until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                run.entries.push(row?);
+            }
+            run.read = until;
+            if run.read == run.to {
+                run.entries.sort_unstable();
+            }
+            return Ok(true);
+        }
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another connection may have written this run, or compacted the log, meanwhile.
+        if access_index_state(&tx)?.0 != run.from || compactions_recorded(&tx)? != run.compactions {
+            drop(tx);
+            self.making = None;
+            return Ok(true);
+        }
+        let end = (run.written + RUN_SLICE).min(run.entries.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO access_by_client (run, client, id) VALUES (?1, ?2, ?3)",
+            )?;
+            for (client, id) in &run.entries[run.written..end] {
+                insert.execute(params![run.from, client, id])?;
+            }
+        }
+        let done = end == run.entries.len();
+        if done {
+            tx.execute(
+                "INSERT INTO access_runs (run, last) VALUES (?1, ?2)",
+                params![run.from, run.to],
+            )?;
+        }
+        tx.commit()?;
+        run.written = end;
+        if done {
+            self.making = None;
+            self.unindexed -= RUN_ROWS;
+        }
+        Ok(true)
     }
 
     /// Empties the write-ahead log (a `TRUNCATE` checkpoint), trying up to `tries` times 50 ms
@@ -407,11 +523,15 @@ impl SqliteStore {
     /// Counts `written` access-log rows and, once [`RUN_ROWS`] are not in a run, writes their
     /// runs ([`index_access_runs`]) in a transaction of their own after the rows' commit. A
     /// failure leaves the rows to be found by reading them in order until the next try.
+    ///
+    /// A store whose owner calls [`EventStore::tidy`] leaves the runs to it, unless it has
+    /// fallen [`RUN_ROWS`] times four behind.
     fn index_accesses_when_due(&mut self, written: usize) {
         self.unindexed += written as i64;
-        if self.unindexed < RUN_ROWS {
+        if self.unindexed < if self.tidied { 4 * RUN_ROWS } else { RUN_ROWS } {
             return;
         }
+        self.making = None;
         let indexed = (|| -> Result<i64, StoreError> {
             let tx =
                 self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -485,6 +605,8 @@ impl SqliteStore {
             compactions: 0,
             noticed: Vec::new(),
             unindexed: 0,
+            tidied: false,
+            making: None,
         };
         store.migrate()?;
         let (indexed, last) = access_index_state(&store.conn)?;
@@ -718,7 +840,7 @@ impl EventStore for SqliteStore {
         }
         let access_broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
-        self.restart_log_if_asked();
+        self.restart_log_if_asked(false);
         self.head = Some((seq, prev));
         self.noticed.extend(events_broken.into_iter().chain(access_broken));
         self.index_accesses_when_due(accesses.len());
@@ -840,7 +962,7 @@ impl EventStore for SqliteStore {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let broken = insert_accesses(&tx, accesses)?;
         tx.commit()?;
-        self.restart_log_if_asked();
+        self.restart_log_if_asked(false);
         self.noticed.extend(broken);
         self.index_accesses_when_due(accesses.len());
         Ok(())
@@ -848,6 +970,19 @@ impl EventStore for SqliteStore {
 
     fn take_chain_breaks(&mut self) -> Vec<chain::Break> {
         std::mem::take(&mut self.noticed)
+    }
+
+    /// Finishes the checkpointer's checkpoint when it asked, or else takes one step of the
+    /// next run of the access log's look-up by client.
+    fn tidy(&mut self) -> Result<bool, StoreError> {
+        if !self.writable {
+            return Ok(false);
+        }
+        self.tidied = true;
+        if self.restart_log_if_asked(true) {
+            return Ok(true);
+        }
+        self.make_run_step()
     }
 
     fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError> {
@@ -1078,6 +1213,7 @@ impl EventStore for SqliteStore {
         self.conn.execute_batch("PRAGMA secure_delete = OFF")?;
         let record = result?;
         self.head = None;
+        self.making = None;
         let (indexed, last) = access_index_state(&self.conn)?;
         self.unindexed = last - indexed;
         // The write-ahead log still holds the deleted pages: empty it. A reader on an older
@@ -1355,7 +1491,18 @@ mod tests {
     /// every page written.
     #[test]
     fn the_write_ahead_log_begins_again_under_constant_writes() {
-        let dir = std::env::temp_dir().join(format!("polku-wal-{}", std::process::id()));
+        wal_begins_again(false);
+    }
+
+    /// The same, with the checkpoint finished by [`EventStore::tidy`] after each commit, as
+    /// the writer of a server does.
+    #[test]
+    fn the_write_ahead_log_begins_again_under_constant_writes_when_tidied() {
+        wal_begins_again(true);
+    }
+
+    fn wal_begins_again(tidied: bool) {
+        let dir = std::env::temp_dir().join(format!("polku-wal-{}-{tidied}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("s.sqlite");
         let mut store = SqliteStore::open(&path).unwrap();
@@ -1369,6 +1516,9 @@ mod tests {
             let client = format!("{:064x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             let access = Access::by(&reader, "status", Some(&client), "");
             store.log_accesses(&[access]).unwrap();
+            if tidied {
+                store.tidy().unwrap();
+            }
             largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
         }
         let pages = (largest / 4096) as i64;
@@ -1505,6 +1655,97 @@ mod tests {
         store.log_accesses(&more).unwrap();
         let all: Vec<Access> = rows[40..].iter().chain(&more).cloned().collect();
         check(&mut store, &all);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A store whose owner tidies it makes the runs a slice at a time, never in the commit
+    /// of the rows: each step reads or writes at most [`RUN_SLICE`] rows or entries, every
+    /// look-up between two steps finds every row, and a run left half made (a crash) is
+    /// ignored by the look-ups and completed after reopening, by a step or by a write.
+    #[test]
+    fn runs_are_made_a_slice_at_a_time_after_the_answers() {
+        let dir = std::env::temp_dir().join(format!("polku-slices-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("slices.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert!(!store.tidy().unwrap(), "nothing to do yet");
+        let rows: Vec<Access> =
+            (0..40).map(|n| read_row(n, (n % 6 != 5).then_some(n * 7 % 5))).collect();
+        for chunk in rows.chunks(3) {
+            store.log_accesses(chunk).unwrap();
+        }
+        assert_eq!(runs(&store), 0, "the writes leave the runs to the steps");
+        let entries = |store: &SqliteStore| -> usize {
+            store
+                .conn
+                .query_row("SELECT COUNT(*) FROM access_by_client", [], |r| r.get::<_, i64>(0))
+                .unwrap() as usize
+        };
+        let check = |store: &mut SqliteStore, rows: &[Access]| {
+            for client in 0..5 {
+                let client = format!("client-{client}");
+                assert_eq!(looked_up(store, &client, 1000), expected(rows, &client, 1000));
+            }
+        };
+        let mut steps = 0;
+        let mut before = entries(&store);
+        while store.tidy().unwrap() {
+            steps += 1;
+            let now = entries(&store);
+            assert!(now - before <= RUN_SLICE, "a step wrote {} entries", now - before);
+            before = now;
+            check(&mut store, &rows);
+            assert!(steps < 100);
+        }
+        assert_eq!(runs(&store), 2);
+        assert!(steps >= 2 * (RUN_ROWS as usize / RUN_SLICE), "{steps} steps");
+        // 16 more rows: a third run, left half made.
+        let more: Vec<Access> = (40..56).map(|n| read_row(n, Some(n % 5))).collect();
+        store.log_accesses(&more).unwrap();
+        let all: Vec<Access> = rows.iter().chain(&more).cloned().collect();
+        let half = entries(&store) + RUN_SLICE;
+        while entries(&store) < half {
+            assert!(store.tidy().unwrap());
+        }
+        assert_eq!(runs(&store), 2);
+        check(&mut store, &all);
+        drop(store);
+        // Completed by the steps after reopening…
+        let copy = dir.join("copy.sqlite");
+        std::fs::copy(&path, &copy).unwrap();
+        let mut store = SqliteStore::open(&path).unwrap();
+        check(&mut store, &all);
+        while store.tidy().unwrap() {}
+        assert_eq!(runs(&store), 3);
+        check(&mut store, &all);
+        // …or by the next write of a store that is not tidied.
+        let mut store = SqliteStore::open(&copy).unwrap();
+        store.log_accesses(&[read_row(56, Some(1))]).unwrap();
+        assert_eq!(runs(&store), 3);
+        let mut all = all;
+        all.push(read_row(56, Some(1)));
+        check(&mut store, &all);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A tidied store whose owner stopped tidying still gets its runs, from its writes, once
+    /// it is four runs behind.
+    #[test]
+    fn a_store_left_untidied_makes_its_runs_when_far_behind() {
+        let dir = std::env::temp_dir().join(format!("polku-behind-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = SqliteStore::open(&dir.join("behind.sqlite")).unwrap();
+        store.tidy().unwrap();
+        let rows: Vec<Access> =
+            (0..4 * RUN_ROWS as usize).map(|n| read_row(n, Some(n % 3))).collect();
+        store.log_accesses(&rows[..rows.len() - 1]).unwrap();
+        assert_eq!(runs(&store), 0);
+        store.log_accesses(&rows[rows.len() - 1..]).unwrap();
+        assert_eq!(runs(&store), 4);
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

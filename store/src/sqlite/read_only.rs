@@ -85,6 +85,8 @@ impl SqliteStore {
             compactions: 0,
             noticed: Vec::new(),
             unindexed: 0,
+            tidied: false,
+            making: None,
         })
     }
 }
