@@ -5,7 +5,8 @@
 //! 2. Client status over HTTP under wrk (64 connections, 2 threads), the access-log write
 //!    included, against a bare axum handler that returns the same JSON from a `HashMap`.
 //! 3. Client status at fixed rates (an open loop, [`crate::rate`]): the latencies at a stated
-//!    load rather than at saturation, for both servers.
+//!    load rather than at saturation, for both servers; then, for Polku, 10,000 clients not
+//!    read before, once each at 1,000 a second (each status made, none kept ready).
 //! 4. Events over HTTP in batches of 100 (4 senders) against `polku ingest` of the same events,
 //!    each into a fresh store.
 
@@ -141,10 +142,11 @@ fn clients(db: &Path, count: usize) -> Result<Vec<String>> {
         .prepare("SELECT body FROM events WHERE body LIKE '%\"type\":\"case_opened\"%' LIMIT ?1")?;
     let rows = select.query_map([count as i64 * 3], |r| r.get::<_, String>(0))?;
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for body in rows {
         let value: serde_json::Value = serde_json::from_str(&body?)?;
         if let Some(client) = value["client"].as_str() {
-            if !out.iter().any(|c: &String| c == client) {
+            if seen.insert(client.to_owned()) {
                 out.push(client.to_owned());
             }
         }
@@ -208,7 +210,9 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path, rates: &[f64]) -
         .map(|(_, t)| t.clone())
         .context("no staff token printed")?;
     // 2. Client status against a bare handler with the same answers.
-    let pseudonyms = clients(db, 2000)?;
+    // 2,000 clients read in turn, and 10,000 others read once each at a fixed rate (below).
+    let mut pseudonyms = clients(db, 12_000)?;
+    let unread = pseudonyms.split_off(2000.min(pseudonyms.len()));
     let bodies: Vec<String> =
         pseudonyms.iter().map(|p| format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#)).collect();
     let mut answers = std::collections::HashMap::new();
@@ -254,6 +258,24 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path, rates: &[f64]) -
         let polku = crate::rate::run(&served.address, &ours, rate, 10.0, 64)?;
         println!("| client status at a fixed rate | {} |", polku.row());
         println!("| the bare handler at the same rate | {} |", peer.row());
+    }
+    // What staff mostly do: read a client not read before, whose status is made, not kept.
+    // 1,000 a second for 10 s, each request a client of its own.
+    let firsts: Vec<Vec<u8>> = unread
+        .iter()
+        .map(|p| {
+            let body = format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#);
+            crate::rate::request(&served.address, "/api/v1/client-status", &staff, &body)
+        })
+        .collect();
+    if !firsts.is_empty() {
+        let seconds = (firsts.len() as f64 / 1000.0).min(10.0);
+        let first = crate::rate::run(&served.address, &firsts, 1000.0, seconds, 64)?;
+        println!(
+            "| client status at a fixed rate, {} clients each read once (nothing kept) | {} |",
+            first.answered,
+            first.row()
+        );
     }
     drop(served);
 
