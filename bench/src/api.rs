@@ -213,8 +213,8 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path, rates: &[f64]) -
     // 2,000 clients read in turn, and 10,000 others read once each at a fixed rate (below).
     let mut pseudonyms = clients(db, 12_000)?;
     let unread = pseudonyms.split_off(2000.min(pseudonyms.len()));
-    let bodies: Vec<String> =
-        pseudonyms.iter().map(|p| format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#)).collect();
+    let body_of = |p: &String| format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#);
+    let bodies: Vec<String> = pseudonyms.iter().map(body_of).collect();
     let mut answers = std::collections::HashMap::new();
     // Each client's first read, one at a time: the status is made, not kept.
     let mut first_reads = Vec::with_capacity(pseudonyms.len());
@@ -264,8 +264,7 @@ pub fn run(corpus: &Path, db: &Path, polku: &Path, work: &Path, rates: &[f64]) -
     let firsts: Vec<Vec<u8>> = unread
         .iter()
         .map(|p| {
-            let body = format!(r#"{{"client":"{p}","purpose":"benchmark"}}"#);
-            crate::rate::request(&served.address, "/api/v1/client-status", &staff, &body)
+            crate::rate::request(&served.address, "/api/v1/client-status", &staff, &body_of(p))
         })
         .collect();
     if !firsts.is_empty() {

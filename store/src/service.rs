@@ -98,21 +98,19 @@ struct Shared {
 const CONFLICT_RETRIES: usize = 8;
 
 /// A client's statuses kept ready, by language ([`lang_slot`]), each with the time (in
-/// seconds) it was made for.
-type KeptStatus = [Option<(i64, Arc<str>)>; 2];
+/// seconds) it was made for and the time it answers until ([`fresh_until`]).
+type KeptStatus = [Option<(i64, i64, Arc<str>)>; 2];
 
-/// How long a status made for time `made` answers for a client (by pseudonym) at `now`: from
-/// 30 to 59 seconds, by client. A status changes with the clock too (deadlines pass, the week
-/// of pregnancy turns), so it is never kept for more than a minute; the spread keeps the kept
-/// statuses from expiring all at once, which made every client's next read wait for the ones
-/// before it to be made again (a stall of 0.2–6 s at 10,000 reads a second, when they
-/// expired together as the minute turned).
-fn still_fresh(pseudonym: &str, made: i64, now: i64) -> bool {
-    let spread = pseudonym
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
-        % 30;
-    made <= now && now < made + 30 + spread as i64
+/// Until when a client's (by pseudonym) status made for time `made` answers: 30 to 59 seconds
+/// after it, by client. A status changes with the clock too (deadlines pass, the week of
+/// pregnancy turns), so it is never kept for a minute; the spread keeps the kept statuses from
+/// expiring all at once, which made every client's next read wait for the ones before it to be
+/// made again (a stall of 0.2–6 s at 10,000 reads a second, when they expired together as the
+/// minute turned).
+fn fresh_until(pseudonym: &str, made: i64) -> i64 {
+    use std::hash::BuildHasher;
+    let hash = polku_dsl::hash::FxBuild::default().hash_one(pseudonym);
+    made + 30 + ((hash >> 32) % 30) as i64
 }
 
 /// Where a status in `lang` is kept in a [`KeptStatus`].
@@ -559,12 +557,12 @@ impl TrackerService {
         self.make_status(&pseudonym, now, lang)
     }
 
-    /// The status kept ready for the client, if one is still fresh at `now` ([`still_fresh`]).
+    /// The status kept ready for the client, if one is still fresh at `now` ([`fresh_until`]).
     /// Only for a caller that has logged the access.
     fn kept_status(&self, pseudonym: &Pseudonym, now: i64, lang: Lang) -> Option<Arc<str>> {
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
         match statuses.get(pseudonym.as_str())?.get(lang_slot(lang))? {
-            Some((made, json)) if still_fresh(pseudonym.as_str(), *made, now) => Some(json.clone()),
+            Some((made, until, json)) if (*made..*until).contains(&now) => Some(json.clone()),
             _ => None,
         }
     }
@@ -596,7 +594,7 @@ impl TrackerService {
             statuses.clear();
         }
         let kept = statuses.entry(pseudonym.as_str().to_owned()).or_default();
-        kept[lang_slot(lang)] = Some((now, json.clone()));
+        kept[lang_slot(lang)] = Some((now, fresh_until(pseudonym.as_str(), now), json.clone()));
         drop(tracker);
         Ok(Some(json))
     }
@@ -808,7 +806,7 @@ impl TrackerService {
 
 #[cfg(test)]
 mod tests {
-    use super::still_fresh;
+    use super::fresh_until;
 
     /// A kept status answers from the time it was made for, for 30 to 59 seconds by client,
     /// never for an earlier time; and the clients' times are spread, so that kept statuses do
@@ -819,12 +817,12 @@ mod tests {
         let mut lasts = std::collections::BTreeSet::new();
         for n in 0..1000 {
             let client = format!("{:064x}", (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            assert!(!still_fresh(&client, made, made - 1), "not before it was made for");
-            assert!(still_fresh(&client, made, made), "fresh when made");
-            assert!(still_fresh(&client, made, made + 29), "fresh for 30 seconds at least");
-            assert!(!still_fresh(&client, made, made + 60), "never a minute or more");
-            let last = (made..made + 60).take_while(|&t| still_fresh(&client, made, t)).last();
-            lasts.insert(last.unwrap() - made);
+            let fresh = made..fresh_until(&client, made);
+            assert!(!fresh.contains(&(made - 1)), "not before it was made for");
+            assert!(fresh.contains(&made), "fresh when made");
+            assert!(fresh.contains(&(made + 29)), "fresh for 30 seconds at least");
+            assert!(!fresh.contains(&(made + 60)), "never a minute or more");
+            lasts.insert(fresh.end - 1 - made);
         }
         assert_eq!(lasts.len(), 30, "each of the 30 lengths is some client's: {lasts:?}");
     }
