@@ -7,6 +7,11 @@
 //!
 //! Run with `cargo run --release -p polku-bench -- parse`.
 
+/// `polku serve`'s allocator, so that what is measured in this process as Polku allocates as
+/// the server does (and the peers run in this process, the bare handler among them, alike).
+#[global_allocator]
+static ALLOCATOR: polku_viewer::wipe::Wiping = polku_viewer::wipe::Wiping;
+
 mod api;
 mod forms;
 mod maps;

@@ -632,6 +632,8 @@ pub fn pg_writers(
     }
     let tracker = Tracker::open(store, &sources, &model, key())?;
     let service = polku_store::TrackerService::new(tracker);
+    // As `polku serve` does: freed memory is overwritten.
+    polku_viewer::wipe::enable();
     // The batches are cut before the clock starts, as the peer's rows are made by the server.
     let streams: Vec<Vec<Vec<_>>> = streams
         .into_iter()

@@ -16,11 +16,9 @@ macro_rules! out {
     }};
 }
 
-mod wipe;
-
-/// Freed memory is overwritten once `polku serve` switches it on (see [`wipe`]).
+/// Freed memory is overwritten once `polku serve` switches it on (see [`polku_viewer::wipe`]).
 #[global_allocator]
-static ALLOCATOR: wipe::Wiping = wipe::Wiping;
+static ALLOCATOR: polku_viewer::wipe::Wiping = polku_viewer::wipe::Wiping;
 
 mod assess;
 mod daily;

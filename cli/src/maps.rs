@@ -327,7 +327,7 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
         }
     });
     // From here on requests carry client data: what they leave behind is overwritten.
-    crate::wipe::enable();
+    polku_viewer::wipe::enable();
     // Kept answers that have expired are deleted now and every ten minutes.
     let sweeper = state.api().map(|api| api.tracker.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()

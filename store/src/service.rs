@@ -14,7 +14,6 @@
 //! applied but is still waiting for the disk is visible to reads in that window; if its commit
 //! fails the rebuild takes it back.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -82,9 +81,9 @@ struct Shared {
     /// writer, and with them every status read waiting for its access row.
     reader: Mutex<Option<Box<dyn crate::EventStore>>>,
     snapshot_every: u64,
-    /// Client statuses as JSON, by pseudonym, in Finnish and in English ([`lang_slot`]), with
-    /// the minute they were made for; an event of the client drops its entry.
-    statuses: Mutex<HashMap<String, KeptStatus>>,
+    /// What is kept ready per client, by pseudonym: statuses as JSON and the units of the
+    /// client's cases. An event of the client drops its entry.
+    statuses: Mutex<FastMap<String, Kept>>,
     /// The snapshot being written in the background, if one is.
     snapshot: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Batches applied to the projection and handed to the writer but not yet answered;
@@ -100,6 +99,15 @@ const CONFLICT_RETRIES: usize = 8;
 /// A client's statuses kept ready, by language ([`lang_slot`]), each with the time (in
 /// seconds) it was made for and the time it answers until ([`fresh_until`]).
 type KeptStatus = [Option<(i64, i64, Arc<str>)>; 2];
+
+/// What is kept ready for a client: its statuses, and the units of its cases, which decide
+/// who may read them (looked up for every read, before the status). Both are made and kept
+/// under the projection's lock, under which an event of the client drops them.
+#[derive(Debug, Default)]
+struct Kept {
+    statuses: KeptStatus,
+    units: Option<Arc<[String]>>,
+}
 
 /// Until when a client's (by pseudonym) status made for time `made` answers: 30 to 59 seconds
 /// after it, by client. A status changes with the clock too (deadlines pass, the week of
@@ -118,8 +126,17 @@ fn lang_slot(lang: Lang) -> usize {
     usize::from(lang == Lang::En)
 }
 
-/// At most this many statuses are kept ready.
+/// What is kept ready for at most this many clients.
 const STATUSES_KEPT: usize = 100_000;
+
+/// The client's entry of what is kept ready, made if need be (all are dropped when
+/// [`STATUSES_KEPT`] clients have one). Only under the projection's lock.
+fn keep<'a>(statuses: &'a mut FastMap<String, Kept>, pseudonym: &Pseudonym) -> &'a mut Kept {
+    if statuses.len() >= STATUSES_KEPT && !statuses.contains_key(pseudonym.as_str()) {
+        statuses.clear();
+    }
+    statuses.entry(pseudonym.as_str().to_owned()).or_default()
+}
 
 /// What [`TrackerService::client_status_json_now`] found once the access was logged.
 #[derive(Debug)]
@@ -167,7 +184,7 @@ impl TrackerService {
             writer: Mutex::new(writer),
             reader: Mutex::new(None),
             snapshot_every: every.max(1),
-            statuses: Mutex::new(HashMap::new()),
+            statuses: Mutex::new(FastMap::default()),
             snapshot: Mutex::new(None),
             in_flight: AtomicUsize::new(0),
         }))
@@ -443,8 +460,22 @@ impl TrackerService {
 
     /// The units in which a client has cases: what decides whether staff of a unit may see
     /// the client.
-    pub fn client_units(&self, pseudonym: &Pseudonym) -> Vec<String> {
-        self.tracker().projection.client_units(pseudonym.as_str())
+    pub fn client_units(&self, pseudonym: &Pseudonym) -> Arc<[String]> {
+        let kept = |statuses: &FastMap<String, Kept>| {
+            statuses.get(pseudonym.as_str()).and_then(|k| k.units.clone())
+        };
+        if let Some(units) = kept(&self.0.statuses.lock().unwrap_or_else(|e| e.into_inner())) {
+            return units;
+        }
+        let tracker = self.tracker();
+        let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
+        // A client with no cases keeps nothing: an unknown pseudonym takes no room.
+        if !units.is_empty() {
+            let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
+            keep(&mut statuses, pseudonym).units = Some(units.clone());
+        }
+        drop(tracker);
+        units
     }
 
     /// The client and unit of a case.
@@ -561,7 +592,7 @@ impl TrackerService {
     /// Only for a caller that has logged the access.
     fn kept_status(&self, pseudonym: &Pseudonym, now: i64, lang: Lang) -> Option<Arc<str>> {
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        match statuses.get(pseudonym.as_str())?.get(lang_slot(lang))? {
+        match statuses.get(pseudonym.as_str())?.statuses.get(lang_slot(lang))? {
             Some((made, until, json)) if (*made..*until).contains(&now) => Some(json.clone()),
             _ => None,
         }
@@ -590,11 +621,8 @@ impl TrackerService {
             serde_json::to_string(&status).map_err(|e| StoreError::Other(e.to_string()))?,
         );
         let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        if statuses.len() >= STATUSES_KEPT {
-            statuses.clear();
-        }
-        let kept = statuses.entry(pseudonym.as_str().to_owned()).or_default();
-        kept[lang_slot(lang)] = Some((now, fresh_until(pseudonym.as_str(), now), json.clone()));
+        keep(&mut statuses, pseudonym).statuses[lang_slot(lang)] =
+            Some((now, fresh_until(pseudonym.as_str(), now), json.clone()));
         drop(tracker);
         Ok(Some(json))
     }

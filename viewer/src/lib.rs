@@ -13,8 +13,11 @@
 //! pages need no sign-in).
 //!
 //! Entry points: [`maps::draw`] for one map, [`maps::every_map`] for all of them,
-//! [`server::app`] for the router that tests call without a socket, [`server::serve`] to run.
+//! [`server::app`] for the router that tests call without a socket, [`server::serve`] to run,
+//! and [`wipe::Wiping`], the allocator of the programs that serve (`polku serve` and the
+//! benchmarks that stand in for it).
 
 pub mod maps;
 pub mod render;
 pub mod server;
+pub mod wipe;

@@ -18,6 +18,9 @@ struct Fixture {
     tracker: TrackerService,
     tokens: Vec<(Role, String)>,
     outsider: String,
+    /// The outsider's unit, and the event that opened the client's case.
+    other: String,
+    opened: polku_engine::event::Event,
     /// An identity code of a simulated client, its case and the case's unit.
     code: String,
     case: String,
@@ -72,6 +75,7 @@ fn fixture_in(
         _ => panic!("the first event opens a case"),
     };
     let case = first.case.clone();
+    let opened = first.clone();
     let read = tracker.read_events(text.as_bytes());
     assert!(read.errors.is_empty());
     let parsed = read.events;
@@ -96,12 +100,12 @@ fn fixture_in(
     let other = model.services.keys().find(|s| **s != unit).expect("another unit").clone();
     let outsider = create_token(
         &service,
-        &Principal { name: "outsider".into(), role: Role::Staff, units: vec![other] },
+        &Principal { name: "outsider".into(), role: Role::Staff, units: vec![other.clone()] },
     )
     .expect("token");
     let version = ModelVersion { version: sources.hash(), name: None, model };
     let state = AppState::with_tracker(version, Renderer::Browser, service.clone(), false);
-    Fixture { state, tracker: service, tokens, outsider, code, case, dir }
+    Fixture { state, tracker: service, tokens, outsider, other, opened, code, case, dir }
 }
 
 impl Fixture {
@@ -676,6 +680,50 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
     assert_eq!(events_of_case(&after), events_of_case(&first) + 1, "the new event shows at once");
     let (_, after_en) = read_en().await;
     assert_eq!(events_of_case(&after_en), events_of_case(&first_en) + 1, "in English too");
+}
+
+/// The units kept ready for the care check follow the client's cases: staff of a unit where
+/// the client has no case are refused, and let in as soon as a case of the client opens there.
+#[tokio::test]
+async fn the_care_check_follows_a_case_opened_in_another_unit() {
+    let f = fixture("units");
+    let body = status_body(&f.code);
+    let read = || {
+        f.call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &body)
+    };
+    let staff = f.token(Role::Staff).to_owned();
+    let (status, _) = f
+        .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the client's own unit reads the status");
+    for _ in 0..2 {
+        assert_eq!(read().await.0, StatusCode::FORBIDDEN, "no case in the outsider's unit");
+    }
+    let system = create_token(
+        &f.tracker,
+        &Principal {
+            name: "other-system".into(),
+            role: Role::System,
+            units: vec![f.other.clone()],
+        },
+    )
+    .expect("token");
+    let polku_engine::event::EventKind::CaseOpened { process, segment, .. } = &f.opened.kind else {
+        panic!("the fixture's event opens a case");
+    };
+    let event = serde_json::json!({
+        "id": "units-1", "type": "case_opened", "case": "units-case",
+        "occurred": "2026-11-03T10:00:00+02:00", "recorded": "2026-11-03T10:00:00+02:00",
+        "role": "terveydenhoitaja", "client": f.code, "process": process,
+        "unit": f.other, "segment": segment,
+    });
+    let (status, answer) = f
+        .call("POST", "/api/v1/events", Some(&system), Some("application/json"), &event.to_string())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert!(answer.contains("stored"), "{answer}");
+    let (status, answer) = read().await;
+    assert_eq!(status, StatusCode::OK, "the new case lets the outsider's unit in: {answer}");
 }
 
 #[tokio::test]
