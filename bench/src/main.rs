@@ -30,6 +30,7 @@ const REGIONS: usize = 21;
 const PROCESSES_PER_REGION: usize = 200;
 
 fn main() -> Result<()> {
+    polku_viewer::wipe::settle();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut command = None;
     let mut corpus = (std::env::var_os("CARGO_MANIFEST_DIR")

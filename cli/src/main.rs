@@ -390,6 +390,7 @@ fn choose_language(args: &[String]) -> Lang {
 }
 
 fn main() -> ExitCode {
+    polku_viewer::wipe::settle();
     let args: Vec<String> = std::env::args().collect();
     let lang = choose_language(&args);
     let command = match lang {
