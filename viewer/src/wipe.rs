@@ -1,14 +1,14 @@
 //! The allocator of `polku serve` (the `polku` program's, and `polku-bench`'s, whose server
-//! and writer benchmarks stand in for it): every block is overwritten with zeros when it is freed (or
-//! moved by a reallocation), so that what a request carried (an assessment form's answers, a
-//! personal identity code before it was pseudonymised) does not linger in freed memory, where a
-//! dump of the process would find it. Buffers that live on (a connection's read buffer while
+//! and writer benchmarks stand in for it): every block is overwritten with zeros when it is
+//! freed (or moved by a reallocation), so that what a request carried (an assessment form's
+//! answers, a personal identity code before it was pseudonymised) does not linger in freed
+//! memory, where a dump of the process would find it. Buffers that live on (a connection's read buffer while
 //! the connection stays open) are overwritten when they are freed at its end.
 //!
 //! The blocks come from mimalloc rather than the C library's allocator: a server's requests
 //! allocate on one thread and free on another (the runtime's workers, the writer), which the C
 //! library's allocator serves with locks and merging of free lists, and mimalloc with lists of
-//! its own per thread (about a tenth less CPU per client status read, `docs/benchmarks.md`).
+//! its own per thread (a fifth or more less CPU per client status read, `docs/benchmarks.md`).
 //!
 //! Off until [`enable`] is called: the other commands do not pay for the wiping. This is the
 //! only `unsafe` code of the workspace: the allocator interface is unsafe by nature, and each
@@ -22,24 +22,31 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 static WIPE: AtomicBool = AtomicBool::new(false);
 
-/// mimalloc's options that [`settle`] sets: their places in `mi_option_t` of `mimalloc.h`,
-/// version 2 (the version this build selects).
-const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-const PURGE_DECOMMITS: libmimalloc_sys::mi_option_t = 5;
-const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc's `mi_option_allow_thp`: its place in `mi_option_t` of `mimalloc.h`, version 2 (the
+/// version this build selects).
+const ALLOW_THP: libmimalloc_sys::mi_option_t = 37;
 
-/// Sets the allocator up for a program that builds a large state and runs on: called first
-/// thing in `main`. With mimalloc's own settings, memory freed was given back to the system
-/// after 10 ms (decommitted) and taken again page by page, so that a recovery of a million
-/// cases spent three times the kernel time of the C library's allocator faulting in and
-/// clearing pages (`docs/benchmarks.md`). Here its memory is committed when reserved, and
-/// memory freed is only marked reusable by the system, after a second unused.
+/// Sets the allocator up for a program that builds a large state: called first thing in
+/// `main`. mimalloc asks the system for transparent huge pages for the memory it reserves
+/// (`madvise`), and the system then clears 2 MiB at each first touch: a recovery of a million
+/// cases spent three times the kernel time of the C library's allocator doing so, and took
+/// 4.4–6.2 s against 2.7–5.4 s (`docs/benchmarks.md`). The first reservation is made before
+/// `main`, so mimalloc's own option comes too late for it: huge pages are turned off for the
+/// whole process, as mimalloc itself does when that option is set in the environment.
 pub fn settle() {
-    for (option, value) in [(ARENA_EAGER_COMMIT, 1), (PURGE_DECOMMITS, 0), (PURGE_DELAY, 1000)] {
-        // SAFETY: sets one of mimalloc's options, which it reads atomically; any value is
-        // valid.
-        unsafe { libmimalloc_sys::mi_option_set(option, value) };
-    }
+    // SAFETY: sets one of mimalloc's options, which it reads atomically; any value is valid.
+    unsafe { libmimalloc_sys::mi_option_set(ALLOW_THP, 0) };
+    // SAFETY: `prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0)` only sets a flag of this process; a
+    // kernel without it answers with an error, which leaves things as they were.
+    #[cfg(target_os = "linux")]
+    let _ = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+}
+
+/// Whether transparent huge pages are off for this process ([`settle`]).
+#[cfg(all(test, target_os = "linux"))]
+fn huge_pages_off() -> bool {
+    // SAFETY: `prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0)` only reads a flag of this process.
+    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
 }
 
 /// From now on, freed memory is overwritten.
@@ -165,13 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn settling_sets_the_options_it_means() {
+    fn settling_turns_huge_pages_off() {
         // SAFETY: reads one of mimalloc's options.
-        let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
-        // mimalloc's defaults: the places are the right ones.
-        assert_eq!((get(ARENA_EAGER_COMMIT), get(PURGE_DECOMMITS), get(PURGE_DELAY)), (2, 1, 10));
+        let allowed = || unsafe { libmimalloc_sys::mi_option_get(ALLOW_THP) };
+        assert_eq!(allowed(), 1, "mimalloc's default: the option is the right one");
         settle();
-        assert_eq!((get(ARENA_EAGER_COMMIT), get(PURGE_DECOMMITS), get(PURGE_DELAY)), (1, 0, 1000));
+        assert_eq!(allowed(), 0);
+        #[cfg(target_os = "linux")]
+        assert!(huge_pages_off());
     }
 
     #[test]
