@@ -111,9 +111,9 @@ unsafe impl GlobalAlloc for Wiping {
             // SAFETY: as `MiMalloc::realloc`.
             return unsafe { Blocks.realloc(ptr, layout, new_size) };
         }
-        if new_size <= layout.size() {
-            // Shrunk where it is: the part given up is overwritten now, since the block will be
-            // freed with its new, smaller size.
+        if new_size <= layout.size() && new_size >= layout.size() / 2 {
+            // Shrunk where it is, as mimalloc does down to half the size: the part given up is
+            // overwritten now, since the block will be freed with its new, smaller size.
             // SAFETY: `ptr` is live for `layout.size()` bytes, of which this is the tail.
             unsafe { wipe(ptr.add(new_size), layout.size() - new_size) };
             return ptr;
@@ -122,10 +122,13 @@ unsafe impl GlobalAlloc for Wiping {
         // nothing is left behind.
         // SAFETY: `ptr` is a live block of mimalloc's; `mi_expand` only answers whether it can
         // hold `new_size` bytes where it is, and then it does.
-        if !unsafe { libmimalloc_sys::mi_expand(ptr.cast(), new_size) }.is_null() {
+        if new_size > layout.size()
+            && !unsafe { libmimalloc_sys::mi_expand(ptr.cast(), new_size) }.is_null()
+        {
             return ptr;
         }
-        // Otherwise moved: a new block, the contents copied, the old one wiped and freed (a
+        // Otherwise moved (a block shrunk to less than half its size too, so that it does not
+        // keep the room it gave up): a new block, the contents copied, the old one wiped and freed (a
         // reallocation by mimalloc would free the old block without overwriting it).
         // SAFETY: `GlobalAlloc::realloc` requires `new_size`, rounded up to `layout.align()`,
         // not to overflow, so this layout is valid.
@@ -135,7 +138,7 @@ unsafe impl GlobalAlloc for Wiping {
         if !new.is_null() {
             // SAFETY: both blocks are live and distinct; the copy is within both sizes.
             unsafe {
-                std::ptr::copy_nonoverlapping(ptr, new, layout.size());
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
                 wipe(ptr, layout.size());
                 Blocks.dealloc(ptr, layout);
             }
@@ -183,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn a_block_grown_where_it_has_room_stays_there_and_a_shrunk_one_loses_its_tail() {
+    fn a_block_grown_where_it_has_room_stays_there_and_a_shrunk_one_loses_its_tail_or_moves() {
         enable();
         let layout = Layout::from_size_align(40, 8).unwrap_or_else(|_| unreachable!());
         // SAFETY: a block allocated, written, grown and shrunk within what mimalloc says it
@@ -199,12 +202,24 @@ mod tests {
             assert!((0..40).all(|i| *grown.add(i) == 0xAB), "the contents stay");
             std::ptr::write_bytes(grown, 0xCD, room);
             let room_layout = Layout::from_size_align(room, 8).unwrap_or_else(|_| unreachable!());
-            let shrunk = Wiping.realloc(grown, room_layout, 8);
+            let half = room / 2;
+            let shrunk = Wiping.realloc(grown, room_layout, half);
             assert_eq!(shrunk, block, "shrunk where it is");
-            assert!((0..8).all(|i| *shrunk.add(i) == 0xCD), "the part kept stays");
-            assert!((8..room).all(|i| *shrunk.add(i) == 0), "the part given up is overwritten");
-            let small = Layout::from_size_align(8, 8).unwrap_or_else(|_| unreachable!());
+            assert!((0..half).all(|i| *shrunk.add(i) == 0xCD), "the part kept stays");
+            assert!((half..room).all(|i| *shrunk.add(i) == 0), "the part given up is overwritten");
+            let small = Layout::from_size_align(half, 8).unwrap_or_else(|_| unreachable!());
             Wiping.dealloc(shrunk, small);
+            // Shrunk to less than half: moved, keeping what it keeps.
+            let big = Layout::from_size_align(4096, 8).unwrap_or_else(|_| unreachable!());
+            let block = Wiping.alloc(big);
+            assert!(!block.is_null());
+            std::ptr::write_bytes(block, 0xEF, 4096);
+            let moved = Wiping.realloc(block, big, 16);
+            assert!(!moved.is_null());
+            assert_ne!(moved, block, "a small remainder does not keep the large block");
+            assert!((0..16).all(|i| *moved.add(i) == 0xEF), "the part kept moves along");
+            Wiping
+                .dealloc(moved, Layout::from_size_align(16, 8).unwrap_or_else(|_| unreachable!()));
         }
     }
 }
