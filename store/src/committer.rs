@@ -253,6 +253,9 @@ enum Job {
     /// One access-log row; access rows waiting together share a commit.
     Access(Access, AccessReply),
     Run(Task),
+    /// Work that writes what the state holds (a snapshot): run only while every append
+    /// before it was written, since the state holds their events; dropped unrun otherwise.
+    RunIfWritten(Task),
     /// Reads the records other processes appended after the writer's last, and takes the
     /// last of them as its own (see [`Committer::follow`]).
     Follow(FollowReply),
@@ -333,7 +336,8 @@ impl Committer {
                 // store as the group leaves it.
                 let mut group: Vec<(Rows, Reply)> = Vec::new();
                 let mut accesses: Vec<(Access, AccessReply)> = Vec::new();
-                let mut tasks: Vec<Task> = Vec::new();
+                // Each with whether it runs only while no append before it failed.
+                let mut tasks: Vec<(Task, bool)> = Vec::new();
                 let mut follows: Vec<FollowReply> = Vec::new();
                 let mut rows_in_group = 0;
                 let mut logged: Vec<Access> = Vec::new();
@@ -346,7 +350,8 @@ impl Committer {
                             logged.extend(access);
                         }
                         Job::Access(access, reply) => accesses.push((access, reply)),
-                        Job::Run(task) => tasks.push(task),
+                        Job::Run(task) => tasks.push((task, false)),
+                        Job::RunIfWritten(task) => tasks.push((task, true)),
                         Job::Follow(reply) => follows.push(reply),
                         Job::Stop => {
                             stopping = true;
@@ -440,7 +445,11 @@ impl Committer {
                         reply.send(result.clone());
                     }
                 }
-                for task in tasks {
+                for (task, if_written) in tasks {
+                    if if_written && broken.is_some() {
+                        // Dropped: its answer tells the waiter it did not run.
+                        continue;
+                    }
                     task(store.as_mut());
                 }
                 for reply in follows {
@@ -536,6 +545,18 @@ impl Committer {
     ) -> Answer<Result<T, StoreError>> {
         let (reply, answer) = answer();
         self.send(Job::Run(Box::new(move |store| reply.send(work(store)))));
+        answer
+    }
+
+    /// Like [`Committer::run_later`], for work that stores what the state holds (a snapshot,
+    /// which holds the events of every batch submitted before it): it runs only if every
+    /// batch submitted before it was written, and is answered `None` otherwise.
+    pub fn run_later_if_written<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Answer<Result<T, StoreError>> {
+        let (reply, answer) = answer();
+        self.send(Job::RunIfWritten(Box::new(move |store| reply.send(work(store)))));
         answer
     }
 

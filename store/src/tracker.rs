@@ -1322,7 +1322,9 @@ impl Tracker {
         let seq = self.log_seq;
         let len = snapshot::encoded_len(&self.projection);
         let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        let stored = self.writer.run_later(move |store| {
+        // Not stored if a batch submitted before it fails: the state encoded here holds that
+        // batch's events, which the log then does not.
+        let stored = self.writer.run_later_if_written(move |store| {
             store.save_snapshot_with(seq, len, &mut |out| {
                 for piece in inbox.iter() {
                     out.write_all(&piece).map_err(|e| StoreError::Snapshot(e.to_string()))?;
@@ -1336,7 +1338,11 @@ impl Tracker {
         // The end of the stream: the writer thread sees it and finishes.
         drop(pipe);
         // The store's failure first: it is why the pipe closed, if it did.
-        stored.wait().ok_or(StoreError::WriterGone)??;
+        stored.wait().ok_or_else(|| {
+            StoreError::Other(
+                "the snapshot was not stored: a batch before it was not written, or the writer stopped".into(),
+            )
+        })??;
         encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
         self.snapshot_seq = seq;
         Ok(())

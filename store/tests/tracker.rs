@@ -225,6 +225,53 @@ fn a_second_writer_with_a_stale_state_is_stopped_before_it_writes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A snapshot taken while a batch waits for the writer holds that batch's events: when the
+/// batch is then refused (another server appended first), the snapshot must not be stored, or
+/// the state rebuilt from it (as the server rebuilds after the refusal, or as any server starts)
+/// would hold events the log does not, and the batch sent again would be taken for a repeat.
+#[test]
+fn a_snapshot_taken_beside_a_refused_batch_is_not_stored() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 10, 3);
+    let (other, _) = stream(&model, 3, 99);
+    let dir = temp("snapshot_beside_refused");
+    let db = dir.join("p.sqlite");
+    let mut first = open(&db, &sources);
+    let mut second = open(&db, &sources);
+    let items: Vec<(usize, Event, Option<String>)> =
+        events.iter().cloned().map(|(l, e)| (l, e, None)).collect();
+    let (ack, _) = second.ingest(items, 20, &actor(), &mut |_| {}).unwrap();
+    assert!(ack.accepted > 0);
+    // The first server, stale, applies a batch and hands it to its writer, as a request does.
+    let current = first.projection.current;
+    let mut rows = Vec::new();
+    for (_, event) in other.iter().take(5) {
+        first.projection.accept(event, current).unwrap();
+        rows.push(polku_store::NewRecord {
+            model: first.current_model(),
+            body: polku_engine::event::to_json(event),
+        });
+    }
+    let ticket = first.writer().submit(rows);
+    // A snapshot is due meanwhile: it encodes the state with the batch in it.
+    let snapshot = first.save_snapshot();
+    let refused = ticket.wait().unwrap_err();
+    assert!(refused.to_string().contains("another process wrote"), "{refused}");
+    assert!(snapshot.is_err(), "a snapshot behind a refused batch was stored");
+    drop((first, second));
+    // Started again, the state is the log's: the refused batch is nowhere.
+    let reopened = open(&db, &sources);
+    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in &events {
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    assert_eq!(reopened.projection.digest(), direct.digest());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The real SQLite store, made to fail its `n`-th append: a disk that fills up mid-ingest.
 struct FailingAppend {
     inner: polku_store::sqlite::SqliteStore,
