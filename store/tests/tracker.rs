@@ -272,6 +272,76 @@ fn a_snapshot_taken_beside_a_refused_batch_is_not_stored() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two services on one database, as two servers, one of them taking a snapshot after every
+/// batch, with twelve systems posting to both: the batches one server has refused because the
+/// other appended first meet snapshots being taken. Every event answered stored or repeat is
+/// in the log, once, and the state started again from the database is the log's. (The race of
+/// `a_snapshot_taken_beside_a_refused_batch_is_not_stored` is made there step by step; here the
+/// timing decides, and the whole holds.)
+#[test]
+fn two_services_snapshotting_often_lose_no_answered_event() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 60, 11);
+    let dir = temp("two_services");
+    let db = dir.join("p.sqlite");
+    // Only one of them takes snapshots, so that its snapshot is the newest when it rebuilds.
+    let services = [
+        polku_store::TrackerService::with_snapshots(open(&db, &sources), u64::MAX),
+        polku_store::TrackerService::with_snapshots(open(&db, &sources), 1),
+    ];
+    const WRITERS: usize = 12;
+    let mut parts = vec![Vec::new(); WRITERS];
+    for (_, e) in &events {
+        parts[polku_engine::projection::id_hash(&e.case) as usize % WRITERS].push(e.clone());
+    }
+    let answered = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for (w, part) in parts.iter().enumerate() {
+            let (services, answered) = (&services, &answered);
+            scope.spawn(move || {
+                let system = Actor::new("testi", "järjestelmä");
+                for (k, batch) in part.chunks(20).enumerate() {
+                    // A system tries again (on the same server) until it has an answer.
+                    let mut tries = 0;
+                    let result = loop {
+                        match services[(w + k) % 2].append(batch.to_vec(), &system, &|_| true) {
+                            Ok(result) => break result,
+                            Err(e) => {
+                                tries += 1;
+                                assert!(tries < 50, "no answer after {tries} tries: {e}");
+                            }
+                        }
+                    };
+                    assert_eq!(result.refused + result.conflicts, 0, "{result:?}");
+                    assert_eq!(result.stored + result.repeats, batch.len() as u64);
+                    answered.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    for service in &services {
+        service.wait_for_snapshot();
+    }
+    drop(services);
+    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
+    for (_, e) in &events {
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    assert_eq!(answered.into_inner(), events.len() as u64);
+    // The log holds every event once: as many rows as events taken.
+    let mut reopened = open(&db, &sources);
+    assert_eq!(
+        reopened.info().unwrap().log_seq,
+        direct.events,
+        "an answered event is not in the log"
+    );
+    assert_eq!(reopened.projection.digest(), direct.digest());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The real SQLite store, made to fail its `n`-th append: a disk that fills up mid-ingest.
 struct FailingAppend {
     inner: polku_store::sqlite::SqliteStore,
