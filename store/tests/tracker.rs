@@ -54,6 +54,22 @@ fn open(path: &Path, sources: &ModelSources) -> Tracker {
     Tracker::open(store, sources, &model, key()).unwrap()
 }
 
+/// The state of `events` applied one after another to a fresh projection, those it refuses
+/// left out: what a log of exactly them rebuilds.
+fn replay<'a>(
+    sources: &ModelSources,
+    model: &Model,
+    events: impl IntoIterator<Item = &'a (usize, Event)>,
+) -> Projection {
+    let mut direct = Projection::new(&sources.hash(), model).unwrap();
+    for (_, e) in events {
+        if direct.check(e) == Ok(true) {
+            direct.apply(e, 0);
+        }
+    }
+    direct
+}
+
 #[test]
 fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
     let sources = corpus();
@@ -85,12 +101,7 @@ fn restart_from_the_log_or_a_snapshot_recovers_the_same_state() {
         .unwrap();
     let digest = tracker.projection.digest();
     // The same events straight into a projection, without the store.
-    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
-    for (_, e) in &events {
-        if direct.check(e) == Ok(true) {
-            direct.apply(e, 0);
-        }
-    }
+    let mut direct = replay(&sources, &model, &events);
     assert_eq!(direct.digest(), digest);
     drop(tracker);
 
@@ -215,12 +226,7 @@ fn a_second_writer_with_a_stale_state_is_stopped_before_it_writes() {
     // Nothing of the stale writer's reached the log; the state is exactly the first half.
     let mut reopened = open(&db, &sources);
     assert_eq!(reopened.info().unwrap().log_seq, ack.seq);
-    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
-    for (_, e) in half {
-        if direct.check(e) == Ok(true) {
-            direct.apply(e, 0);
-        }
-    }
+    let direct = replay(&sources, &model, half);
     assert_eq!(reopened.projection.digest(), direct.digest());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -262,12 +268,7 @@ fn a_snapshot_taken_beside_a_refused_batch_is_not_stored() {
     drop((first, second));
     // Started again, the state is the log's: the refused batch is nowhere.
     let reopened = open(&db, &sources);
-    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
-    for (_, e) in &events {
-        if direct.check(e) == Ok(true) {
-            direct.apply(e, 0);
-        }
-    }
+    let direct = replay(&sources, &model, &events);
     assert_eq!(reopened.projection.digest(), direct.digest());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -324,12 +325,7 @@ fn two_services_snapshotting_often_lose_no_answered_event() {
         service.wait_for_snapshot();
     }
     drop(services);
-    let mut direct = Projection::new(&sources.hash(), &model).unwrap();
-    for (_, e) in &events {
-        if direct.check(e) == Ok(true) {
-            direct.apply(e, 0);
-        }
-    }
+    let direct = replay(&sources, &model, &events);
     assert_eq!(answered.into_inner(), events.len() as u64);
     // The log holds every event once: as many rows as events taken.
     let mut reopened = open(&db, &sources);
@@ -494,12 +490,7 @@ fn after_a_failed_commit_the_state_is_the_log_and_a_retry_stores_everything() {
     assert!(acked > 0 && stored > 0);
     // The same events again: what was lost is stored now, nothing twice.
     tracker.ingest(items(), 10, &actor(), &mut |_| {}).unwrap();
-    let mut whole = Projection::new(&sources.hash(), &model).unwrap();
-    for (_, e) in &events {
-        if whole.check(e) == Ok(true) {
-            whole.apply(e, 0);
-        }
-    }
+    let whole = replay(&sources, &model, &events);
     assert_eq!(tracker.projection.digest(), whole.digest());
     drop(tracker);
     assert_eq!(open(&db, &sources).projection.digest(), whole.digest());
