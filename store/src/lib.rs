@@ -365,6 +365,11 @@ pub trait EventStore: Send {
 pub struct Compaction {
     /// When (RFC 3339).
     pub at: String,
+    /// The event log's last row and its stored hash (hex, empty for none) when `keep` was
+    /// chosen: the compaction is refused ([`StoreError::Conflict`]) and changes nothing if the
+    /// log no longer ends there (another process appended, or compacted, since), so that no
+    /// event written meanwhile is removed with the rest.
+    pub after: (u64, String),
     /// The events kept, in their order.
     pub keep: Vec<NewRecord>,
     /// The histories the removed cases left, as JSON, with their counts.

@@ -942,6 +942,9 @@ impl EventStore for PostgresStore {
         };
         let events_before =
             head(&mut tx, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?;
+        if events_before != c.after {
+            return Err(StoreError::Conflict { expected: c.after.0, found: events_before.0 });
+        }
         let access_before =
             head(&mut tx, "SELECT id, hash FROM access_log ORDER BY id DESC LIMIT 1")?;
         tx.execute("DELETE FROM events", &[])?;

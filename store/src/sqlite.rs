@@ -1154,6 +1154,9 @@ impl EventStore for SqliteStore {
             let tx =
                 self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let events_before = head(&tx, "events", "seq")?;
+            if events_before != c.after {
+                return Err(StoreError::Conflict { expected: c.after.0, found: events_before.0 });
+            }
             let access_before = head(&tx, "access_log", "id")?;
             tx.execute("DELETE FROM events", [])?;
             let mut prev = GENESIS;
@@ -1560,6 +1563,20 @@ mod tests {
     }
 
     /// An access-log row of `client` (or of none), told apart by its request id.
+    /// The log's last row and its hash in hex, as a compaction names where it was chosen.
+    fn events_end(store: &SqliteStore) -> (u64, String) {
+        let row: Option<(i64, Option<Vec<u8>>)> = store
+            .conn
+            .query_row("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .unwrap();
+        row.map_or((0, String::new()), |(seq, hash)| {
+            (seq as u64, hash.map(|h| polku_engine::pseudonym::to_hex(&h)).unwrap_or_default())
+        })
+    }
+
     fn read_row(n: usize, client: Option<usize>) -> Access {
         Access {
             at: format!("2026-12-02T10:{:02}:{:02}Z", n / 60, n % 60),
@@ -1642,6 +1659,7 @@ mod tests {
         // Retention keeps the rows from the 40th on, numbered anew: the runs are written anew.
         let compaction = crate::Compaction {
             at: "2026-12-02T12:00:00Z".into(),
+            after: events_end(&store),
             keep: Vec::new(),
             retained: Vec::new(),
             removed_cases: 0,
@@ -1777,8 +1795,10 @@ mod tests {
         let keep: Vec<NewRecord> =
             (0..400).map(|_| NewRecord { model, body: body.clone() }).collect();
         for round in 0..10 {
+            let after = events_end(&store);
             let compaction = crate::Compaction {
                 at: format!("2026-12-02T12:00:{round:02}Z"),
+                after,
                 keep: keep.clone(),
                 retained: Vec::new(),
                 removed_cases: 0,

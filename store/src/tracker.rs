@@ -105,6 +105,18 @@ pub struct RetentionReport {
     pub compaction: Option<crate::CompactionRecord>,
 }
 
+/// Times a retention run reads the rows other servers appended while it read the log, and
+/// tries its compaction again, before it gives up (nothing removed).
+const COMPACTION_TRIES: usize = 20;
+
+/// The case a stored event belongs to (empty when the body names none).
+fn case_of(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["case"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// The moment `years` calendar years before `at`'s day began, in Finnish time.
 fn years_before(at: i64, years: u32) -> i64 {
     let (y, m, d) = polku_engine::time::Timestamp(at).local_date();
@@ -729,12 +741,11 @@ impl Tracker {
             let mut keep = Vec::new();
             let mut removed = 0u64;
             let mut last = 0;
+            let mut last_hash = None;
             store.scan(0, &mut |record| {
                 last = record.seq;
-                let case = serde_json::from_str::<serde_json::Value>(&record.body)
-                    .ok()
-                    .and_then(|v| v["case"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
+                last_hash = record.hash;
+                let case = case_of(&record.body);
                 if cases.contains(&case) {
                     removed += 1;
                 } else {
@@ -755,13 +766,67 @@ impl Tracker {
             if dry_run {
                 return Ok((removed, old_access, None));
             }
-            let record = store.compact(&crate::Compaction {
+            let hex = |h: &Option<chain::Hash>| {
+                h.map(|h| polku_engine::pseudonym::to_hex(&h)).unwrap_or_default()
+            };
+            let mut compaction = crate::Compaction {
                 at: when,
+                after: (last, hex(&last_hash)),
                 keep,
                 retained: histories,
                 removed_cases,
                 access_before: cutoff_text,
-            })?;
+            };
+            let mut tries = 0;
+            let record = loop {
+                match store.compact(&compaction) {
+                    // Other servers appended while the log was read (the compaction holds the
+                    // log's lock only while it writes): their events are kept too, once the
+                    // rows after the last one read are found to go on from it.
+                    Err(StoreError::Conflict { found, .. })
+                        if found > compaction.after.0 && tries < COMPACTION_TRIES =>
+                    {
+                        tries += 1;
+                        let mut prev = match last_hash {
+                            Some(hash) => hash,
+                            None if compaction.after.0 == 0 => chain::GENESIS,
+                            // Rows from before the chain: what follows them cannot be told.
+                            None => return Err(StoreError::Conflict { expected: last, found }),
+                        };
+                        let mut broken = None;
+                        store.scan(compaction.after.0, &mut |record| {
+                            let chained = chain::event_hash(
+                                &prev,
+                                record.seq,
+                                record.model,
+                                record.body.as_bytes(),
+                            );
+                            if broken.is_some() || record.hash != Some(chained) {
+                                broken.get_or_insert(record.seq);
+                                return Ok(());
+                            }
+                            if cases.contains(&case_of(&record.body)) {
+                                broken.get_or_insert(record.seq);
+                                return Ok(());
+                            }
+                            prev = chained;
+                            compaction.after = (record.seq, hex(&Some(chained)));
+                            compaction.keep.push(crate::NewRecord {
+                                model: record.model,
+                                body: record.body,
+                            });
+                            Ok(())
+                        })?;
+                        last_hash = Some(prev);
+                        if let Some(seq) = broken {
+                            return Err(StoreError::Other(format!(
+                                "event {seq}, written while the retention run read the log, is of a case being removed or does not follow the rows read: nothing was removed; run it again"
+                            )));
+                        }
+                    }
+                    other => break other?,
+                }
+            };
             Ok((removed, record.removed_access_rows, Some(record)))
         };
         let (events, access_rows, record) = self.writer.run(work)?;

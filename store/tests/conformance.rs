@@ -37,6 +37,19 @@ fn access(action: &str, client: Option<&str>) -> Access {
     Access::by(&Actor::new("th-1", "terveydenhoitaja"), action, client, "detail")
 }
 
+/// The log's last row and its stored hash in hex, as a compaction names where it was chosen.
+fn end(store: &mut dyn EventStore) -> (u64, String) {
+    let last = store.last_seq().unwrap();
+    let mut end = (0, String::new());
+    store
+        .scan(last.saturating_sub(1), &mut |r| {
+            end = (r.seq, r.hash.map(|h| polku_engine::pseudonym::to_hex(&h)).unwrap_or_default());
+            Ok(())
+        })
+        .unwrap();
+    end
+}
+
 fn append_and_scan_keep_order_and_chain(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     assert_eq!(f.store.last_seq().unwrap(), 0);
@@ -390,10 +403,12 @@ fn a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(mut f
     f.store.log_access(&access("status", Some("bb"))).unwrap();
     let keep: Vec<NewRecord> =
         records(model, 1, 12).into_iter().filter(|r| !r.body.contains('3')).collect();
+    let after = end(f.store.as_mut());
     let record = f
         .store
         .compact(&polku_store::Compaction {
             at: "2033-01-01T00:00:00Z".into(),
+            after,
             keep: keep.clone(),
             retained: vec![("{\"h\":1}".into(), 2), ("{\"h\":2}".into(), 1)],
             removed_cases: 3,
@@ -429,9 +444,11 @@ fn a_compaction_keeps_the_chosen_events_chained_anew_and_records_the_heads(mut f
     assert_eq!(again.append(n + 2, &records(model, 200, 1)).unwrap(), n + 3);
     assert!(chain::verify(again.as_mut()).unwrap().intact());
     // A second compaction adds to the histories and is recorded after the first.
+    let after = end(again.as_mut());
     again
         .compact(&polku_store::Compaction {
             at: "2034-01-01T00:00:00Z".into(),
+            after,
             keep: records(model, 1, 1),
             retained: vec![("{\"h\":1}".into(), 5)],
             removed_cases: 1,
@@ -450,9 +467,11 @@ fn many_access_rows_at_once_are_chained_and_kept_by_a_compaction(mut f: Fresh) {
     let rows: Vec<Access> =
         (0..25_001).map(|i| access("status", Some(&format!("{i:064x}")))).collect();
     f.store.log_accesses(&rows).unwrap();
+    let after = end(f.store.as_mut());
     f.store
         .compact(&polku_store::Compaction {
             at: "2033-01-01T00:00:00Z".into(),
+            after,
             keep: Vec::new(),
             retained: Vec::new(),
             removed_cases: 0,
@@ -473,9 +492,11 @@ fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
     // rows there.
     let mut other = (f.reopen)();
     assert_eq!(other.append(10, &records(model, 11, 5)).unwrap(), 15);
+    let after = end(other.as_mut());
     other
         .compact(&polku_store::Compaction {
             at: "2033-01-01T00:00:00Z".into(),
+            after,
             keep: records(model, 6, 10),
             retained: Vec::new(),
             removed_cases: 0,
@@ -489,6 +510,36 @@ fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
     );
     let verified = chain::verify(f.store.as_mut()).unwrap();
     assert!(verified.intact(), "{verified:?}");
+}
+
+fn a_compaction_chosen_before_another_append_is_refused_and_changes_nothing(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append(0, &records(model, 1, 10)).unwrap();
+    // The rows to keep are chosen from the log as it ends now...
+    let after = end(f.store.as_mut());
+    // ...then another writer appends three.
+    let mut other = (f.reopen)();
+    assert_eq!(other.append(10, &records(model, 11, 3)).unwrap(), 13);
+    let compaction = polku_store::Compaction {
+        at: "2033-01-01T00:00:00Z".into(),
+        after,
+        keep: records(model, 1, 5),
+        retained: Vec::new(),
+        removed_cases: 1,
+        access_before: None,
+    };
+    match f.store.compact(&compaction) {
+        Err(StoreError::Conflict { expected: 10, found: 13 }) => {}
+        other => panic!("a compaction chosen before another append must be refused: {other:?}"),
+    }
+    assert_eq!(f.store.last_seq().unwrap(), 13, "nothing was removed");
+    assert!(f.store.compactions().unwrap().is_empty());
+    assert!(chain::verify(f.store.as_mut()).unwrap().intact());
+    // Chosen again from the log as it is, it is written.
+    let after = end(f.store.as_mut());
+    let record = f.store.compact(&polku_store::Compaction { after, ..compaction }).unwrap();
+    assert_eq!(record.events_before.0, 13);
+    assert_eq!(f.store.last_seq().unwrap(), 5);
 }
 
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
@@ -557,6 +608,12 @@ macro_rules! conformance {
             fn deferred_appends() {
                 if let Some(f) = fresh("deferred") {
                     deferred_appends_are_told_durable_in_order_and_a_stale_one_is_not_written(f);
+                }
+            }
+            #[test]
+            fn compaction_after_another_append() {
+                if let Some(f) = fresh("compaction_moved") {
+                    a_compaction_chosen_before_another_append_is_refused_and_changes_nothing(f);
                 }
             }
             #[test]

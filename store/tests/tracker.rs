@@ -338,11 +338,16 @@ fn two_services_snapshotting_often_lose_no_answered_event() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The real SQLite store, made to fail its `n`-th append: a disk that fills up mid-ingest.
+/// A hook run once, right after the store's next whole read of the log.
+type AfterScan = std::sync::Arc<std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>>;
+
+/// The real SQLite store, made to fail its `n`-th append (a disk that fills up mid-ingest), or
+/// to let another writer append right after it read the whole log.
 struct FailingAppend {
     inner: polku_store::sqlite::SqliteStore,
     appends: usize,
     fail_at: usize,
+    after_scan: AfterScan,
 }
 
 impl polku_store::EventStore for FailingAppend {
@@ -362,10 +367,30 @@ impl polku_store::EventStore for FailingAppend {
         after: u64,
         f: &mut dyn FnMut(polku_store::Record) -> Result<(), polku_store::StoreError>,
     ) -> Result<(), polku_store::StoreError> {
-        self.inner.scan(after, f)
+        self.inner.scan(after, f)?;
+        if after == 0 {
+            if let Some(hook) = self.after_scan.lock().unwrap().take() {
+                hook();
+            }
+        }
+        Ok(())
     }
     fn last_seq(&mut self) -> Result<u64, polku_store::StoreError> {
         self.inner.last_seq()
+    }
+    fn compact(
+        &mut self,
+        c: &polku_store::Compaction,
+    ) -> Result<polku_store::CompactionRecord, polku_store::StoreError> {
+        self.inner.compact(c)
+    }
+    fn retained(&mut self) -> Result<Vec<(String, u64)>, polku_store::StoreError> {
+        self.inner.retained()
+    }
+    fn compactions(
+        &mut self,
+    ) -> Result<Vec<polku_store::CompactionRecord>, polku_store::StoreError> {
+        self.inner.compactions()
     }
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, polku_store::StoreError> {
         self.inner.put_model(hash, sources)
@@ -469,6 +494,7 @@ fn after_a_failed_commit_the_state_is_the_log_and_a_retry_stores_everything() {
         inner: polku_store::sqlite::SqliteStore::open(&db).unwrap(),
         appends: 0,
         fail_at: 2,
+        after_scan: AfterScan::default(),
     };
     let mut tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
     let items = || events.iter().cloned().map(|(l, e)| (l, e, None)).collect::<Vec<_>>();
@@ -532,4 +558,80 @@ fn a_model_version_keeps_its_language_version_and_a_newer_one_is_refused_by_name
         ..sources.clone()
     };
     assert_eq!(noted.hash(), sources.hash());
+}
+
+/// Retention reads the whole log without holding its lock: events another server appends
+/// before the compaction is written are kept (read after it, under the check that they go on
+/// from the rows read), never removed with the expired cases.
+#[test]
+fn retention_keeps_the_events_another_server_appends_while_it_reads() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let simulated = |prefix: &str, start: &str, seed: u64| {
+        let options =
+            Options { clients: 12, days: 200, seed, start: Timestamp::parse(start).unwrap() };
+        let events = simulate(&model, prefix, &options).unwrap();
+        let text: String =
+            events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+        let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
+        assert!(bad.is_empty(), "{bad:?}");
+        parsed.into_iter().map(|(l, e)| (l, e, None)).collect::<Vec<_>>()
+    };
+    // Cases of 2023, closed long enough ago to go, and another server's of this year.
+    let old = simulated("vanha", "2023-01-01", 4);
+    let new = simulated("uusi", "2026-06-01", 5);
+    let dir = temp("retention_meanwhile");
+    let db = dir.join("p.sqlite");
+    let after_scan = AfterScan::default();
+    let store = FailingAppend {
+        inner: polku_store::sqlite::SqliteStore::open(&db).unwrap(),
+        appends: 0,
+        fail_at: 0,
+        after_scan: after_scan.clone(),
+    };
+    let mut tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
+    tracker.ingest(old, 50, &actor(), &mut |_| {}).unwrap();
+    // The ids of the events the other server stored (and was answered for).
+    let stored = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (db_path, sources_copy, written) = (db.clone(), sources.clone(), stored.clone());
+    *after_scan.lock().unwrap() = Some(Box::new(move || {
+        let mut other = open(&db_path, &sources_copy);
+        let before = other.info().unwrap().log_seq;
+        let (ack, _) = other.ingest(new.into_iter().take(40), 20, &actor(), &mut |_| {}).unwrap();
+        assert!(ack.accepted > 0 && ack.seq > before);
+        let mut store = polku_store::open(&format!("sqlite://{}", db_path.display())).unwrap();
+        store
+            .scan(before, &mut |r| {
+                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+                written.lock().unwrap().push(v["id"].as_str().unwrap().to_owned());
+                Ok(())
+            })
+            .unwrap();
+    }));
+    let rules = polku_store::tracker::Retention {
+        closed_case_years: Some(1),
+        unit_years: Default::default(),
+        access_log_years: None,
+    };
+    let now = Timestamp::parse("2026-12-01").unwrap().0;
+    let report = tracker.retain(&rules, now, false, &actor()).unwrap();
+    assert!(report.cases > 0 && report.compaction.is_some(), "{report:?}");
+    assert!(after_scan.lock().unwrap().is_none(), "the other server wrote during the run");
+    drop(tracker);
+    // Every event the other server was answered for is in the log.
+    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    store
+        .scan(0, &mut |r| {
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            ids.insert(v["id"].as_str().unwrap().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    let stored = stored.lock().unwrap().clone();
+    assert!(!stored.is_empty());
+    let missing: Vec<&String> = stored.iter().filter(|id| !ids.contains(*id)).collect();
+    assert!(missing.is_empty(), "removed by the retention run: {missing:?}");
+    assert!(polku_store::chain::verify(store.as_mut()).unwrap().intact());
+    let _ = std::fs::remove_dir_all(&dir);
 }
