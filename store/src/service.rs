@@ -343,10 +343,14 @@ impl TrackerService {
             // The clients' statuses changed: statuses kept ready are stale now (dropped under
             // the projection's lock, under which they are made).
             self.forget_statuses(&tracker, &applied);
-            if rows.is_empty() {
+            if rows.is_empty() && result.repeats == 0 {
                 result.seq = tracker.log_seq();
                 None
             } else {
+                // A repeat may be of an event whose batch still waits for the disk (or is
+                // about to fail): it is answered only once everything handed over before it
+                // is durable, through an append of no events in the writer's turn, which
+                // fails when one of them did.
                 self.0.in_flight.fetch_add(1, Ordering::SeqCst);
                 let writer = tracker.writer();
                 // The access row that records the batch goes in the batch's transaction.

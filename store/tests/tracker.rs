@@ -348,6 +348,8 @@ struct FailingAppend {
     appends: usize,
     fail_at: usize,
     after_scan: AfterScan,
+    /// When given, each append waits for a word on it (or for its sender to be gone).
+    hold: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl polku_store::EventStore for FailingAppend {
@@ -356,6 +358,9 @@ impl polku_store::EventStore for FailingAppend {
         after: u64,
         records: &[polku_store::NewRecord],
     ) -> Result<u64, polku_store::StoreError> {
+        if let Some(hold) = &self.hold {
+            let _ = hold.recv();
+        }
         self.appends += 1;
         if self.appends == self.fail_at {
             return Err(polku_store::StoreError::Other("disk full".to_owned()));
@@ -495,6 +500,7 @@ fn after_a_failed_commit_the_state_is_the_log_and_a_retry_stores_everything() {
         appends: 0,
         fail_at: 2,
         after_scan: AfterScan::default(),
+        hold: None,
     };
     let mut tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
     let items = || events.iter().cloned().map(|(l, e)| (l, e, None)).collect::<Vec<_>>();
@@ -588,6 +594,7 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
         appends: 0,
         fail_at: 0,
         after_scan: after_scan.clone(),
+        hold: None,
     };
     let mut tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
     tracker.ingest(old, 50, &actor(), &mut |_| {}).unwrap();
@@ -633,5 +640,64 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
     let missing: Vec<&String> = stored.iter().filter(|id| !ids.contains(*id)).collect();
     assert!(missing.is_empty(), "removed by the retention run: {missing:?}");
     assert!(polku_store::chain::verify(store.as_mut()).unwrap().intact());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A batch whose events were all sent before (a system that sends again after a timeout) is
+/// answered `repeat` only once the batch that holds them is durable; when that one fails, so
+/// does the repeat, and nothing is answered for events the log does not have.
+#[test]
+fn a_repeat_waits_for_the_batch_it_repeats_and_fails_with_it() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, _) = stream(&model, 5, 8);
+    let batch: Vec<Event> = events.iter().map(|(_, e)| e.clone()).take(10).collect();
+    let dir = temp("repeat_durable");
+    let db = dir.join("p.sqlite");
+    let (release, hold) = std::sync::mpsc::channel();
+    let store = FailingAppend {
+        inner: polku_store::sqlite::SqliteStore::open(&db).unwrap(),
+        appends: 0,
+        fail_at: 1,
+        after_scan: AfterScan::default(),
+        hold: Some(hold),
+    };
+    let tracker = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
+    let service = polku_store::TrackerService::new(tracker);
+    let send = |service: &polku_store::TrackerService, batch: &[Event]| {
+        let (service, batch) = (service.clone(), batch.to_vec());
+        std::thread::spawn(move || {
+            service.append(batch, &Actor::new("testi", "järjestelmä"), &|_| true)
+        })
+    };
+    // The first sending is applied and waits in the writer (whose disk then fails).
+    let first = send(&service, &batch);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The same events again: repeats of events not yet durable.
+    let second = send(&service, &batch);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !second.is_finished(),
+        "a repeat was answered while the events it repeats waited for the disk"
+    );
+    release.send(()).unwrap();
+    drop(release);
+    assert!(first.join().unwrap().is_err(), "the first batch's disk failed");
+    let second = second.join().unwrap();
+    // Answered or not, nothing is answered stored or repeat that the log does not hold.
+    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let mut ids = std::collections::HashSet::new();
+    store
+        .scan(0, &mut |r| {
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            ids.insert(v["id"].as_str().unwrap().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    if let Ok(result) = &second {
+        for e in &batch {
+            assert!(ids.contains(&e.id), "answered {result:?}, but {} is not in the log", e.id);
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
