@@ -174,6 +174,9 @@ pub type SnapshotReader<'a> =
 pub type AccessRows<'a> =
     dyn FnMut(u64, Access, Option<chain::Hash>) -> Result<(), StoreError> + 'a;
 
+/// Why a snapshot was not stored when the log was rewritten under it.
+pub(crate) const REWRITTEN: &str = "not stored: the log was rewritten (a compaction by another process) since the state was read; the next snapshot will be";
+
 /// Told once an append made by [`EventStore::append_deferred`] is durable, or why that is not
 /// known.
 pub type Durable = Box<dyn FnOnce(Result<(), WriteFailed>) + Send>;

@@ -897,6 +897,20 @@ impl EventStore for PostgresStore {
                  parts = excluded.parts",
             &[&at, &&chain[..], &count],
         )?;
+        // Under the log's lock, taken only now (the rows above are new, so a compaction never
+        // waits for them): the row the snapshot stands on must still be the one its state was
+        // read to. Another server's compaction may have rewritten the log since; a snapshot of
+        // the state before it would hold removed data and name a row the log no longer has, and
+        // every start would refuse the log.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+        if seq > 0 {
+            let stored = tx
+                .query_opt("SELECT hash FROM events WHERE seq = $1", &[&at])?
+                .and_then(|r| r.get::<_, Option<Vec<u8>>>(0));
+            if stored.as_deref() != Some(&chain[..]) {
+                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+            }
+        }
         tx.execute("DELETE FROM snapshots WHERE seq < $1", &[&at])?;
         tx.execute("DELETE FROM snapshot_parts WHERE seq < $1", &[&at])?;
         tx.commit()?;

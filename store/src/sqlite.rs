@@ -897,6 +897,18 @@ impl EventStore for SqliteStore {
             "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, ?2, ?3)",
             params![seq as i64, data, &chain[..]],
         )?;
+        // Under the write lock (taken by the insert): the row the snapshot stands on must still
+        // be the one its state was read to. Another process's compaction may have rewritten
+        // the log since; a snapshot of the state before it would hold removed data and name a
+        // row the log no longer has, and every start would refuse the log.
+        if seq > 0 {
+            let stored: Option<Option<Vec<u8>>> = tx
+                .query_row("SELECT hash FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
+                .optional()?;
+            if stored.flatten().as_deref() != Some(&chain[..]) {
+                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+            }
+        }
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())
@@ -932,6 +944,18 @@ impl EventStore for SqliteStore {
                 return Err(StoreError::Snapshot(
                     "the snapshot ended before its announced length".to_owned(),
                 ));
+            }
+        }
+        // Under the write lock (taken by the insert): the row the snapshot stands on must still
+        // be the one its state was read to. Another process's compaction may have rewritten
+        // the log since; a snapshot of the state before it would hold removed data and name a
+        // row the log no longer has, and every start would refuse the log.
+        if seq > 0 {
+            let stored: Option<Option<Vec<u8>>> = tx
+                .query_row("SELECT hash FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
+                .optional()?;
+            if stored.flatten().as_deref() != Some(&chain[..]) {
+                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
             }
         }
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;

@@ -542,6 +542,40 @@ fn a_compaction_chosen_before_another_append_is_refused_and_changes_nothing(mut 
     assert_eq!(f.store.last_seq().unwrap(), 5);
 }
 
+fn a_snapshot_of_the_log_before_another_writers_compaction_is_not_stored(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    // This writer's state is of these twelve rows.
+    f.store.append(0, &records(model, 1, 12)).unwrap();
+    // Another writer compacts the log to five rows, then appends seven: it ends at row twelve
+    // again, with other rows.
+    let mut other = (f.reopen)();
+    let after = end(other.as_mut());
+    other
+        .compact(&polku_store::Compaction {
+            at: "2033-01-01T00:00:00Z".into(),
+            after,
+            keep: records(model, 1, 5),
+            retained: Vec::new(),
+            removed_cases: 1,
+            access_before: None,
+        })
+        .unwrap();
+    assert_eq!(other.append(5, &records(model, 20, 7)).unwrap(), 12);
+    // The first writer's snapshot of its state is refused, and nothing of it is kept.
+    assert!(f.store.save_snapshot(12, b"the state before the compaction").is_err());
+    let mut again = (f.reopen)();
+    let mut found = None;
+    again
+        .read_snapshot(&mut |seq, _, _| {
+            found = Some(seq);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(found, None, "a snapshot of the log before the compaction was stored");
+    let verified = chain::verify(again.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
     let sources = common::corpus();
     let model = sources.compile().unwrap();
@@ -608,6 +642,12 @@ macro_rules! conformance {
             fn deferred_appends() {
                 if let Some(f) = fresh("deferred") {
                     deferred_appends_are_told_durable_in_order_and_a_stale_one_is_not_written(f);
+                }
+            }
+            #[test]
+            fn snapshot_after_another_compaction() {
+                if let Some(f) = fresh("snapshot_compacted") {
+                    a_snapshot_of_the_log_before_another_writers_compaction_is_not_stored(f);
                 }
             }
             #[test]
