@@ -738,6 +738,26 @@ fn event_append_point(
     })
 }
 
+/// Refuses a snapshot whose row no longer has the hash its state was read to: another
+/// process's compaction rewrote the log since. Stored, it would hold removed data and name a row
+/// the log no longer has, and every start would refuse the log. Called under the write lock.
+fn snapshot_still_stands(
+    tx: &rusqlite::Transaction<'_>,
+    seq: u64,
+    chain: &Hash,
+) -> Result<(), StoreError> {
+    if seq == 0 {
+        return Ok(());
+    }
+    let stored: Option<Option<Vec<u8>>> = tx
+        .query_row("SELECT hash FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
+        .optional()?;
+    if stored.flatten().as_deref() != Some(&chain[..]) {
+        return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+    }
+    Ok(())
+}
+
 /// The event chain's hash at `seq`: from `head` (what this store wrote last) when it is
 /// there, else as stored.
 fn hash_at(conn: &Connection, head: Option<(u64, Hash)>, seq: u64) -> Result<Hash, StoreError> {
@@ -897,18 +917,8 @@ impl EventStore for SqliteStore {
             "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, ?2, ?3)",
             params![seq as i64, data, &chain[..]],
         )?;
-        // Under the write lock (taken by the insert): the row the snapshot stands on must still
-        // be the one its state was read to. Another process's compaction may have rewritten
-        // the log since; a snapshot of the state before it would hold removed data and name a
-        // row the log no longer has, and every start would refuse the log.
-        if seq > 0 {
-            let stored: Option<Option<Vec<u8>>> = tx
-                .query_row("SELECT hash FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
-                .optional()?;
-            if stored.flatten().as_deref() != Some(&chain[..]) {
-                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
-            }
-        }
+        // Under the write lock, taken by the insert.
+        snapshot_still_stands(&tx, seq, &chain)?;
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())
@@ -946,18 +956,8 @@ impl EventStore for SqliteStore {
                 ));
             }
         }
-        // Under the write lock (taken by the insert): the row the snapshot stands on must still
-        // be the one its state was read to. Another process's compaction may have rewritten
-        // the log since; a snapshot of the state before it would hold removed data and name a
-        // row the log no longer has, and every start would refuse the log.
-        if seq > 0 {
-            let stored: Option<Option<Vec<u8>>> = tx
-                .query_row("SELECT hash FROM events WHERE seq = ?1", [seq as i64], |r| r.get(0))
-                .optional()?;
-            if stored.flatten().as_deref() != Some(&chain[..]) {
-                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
-            }
-        }
+        // Under the write lock, taken by the insert.
+        snapshot_still_stands(&tx, seq, &chain)?;
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())
