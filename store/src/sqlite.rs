@@ -1586,7 +1586,6 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// An access-log row of `client` (or of none), told apart by its request id.
     /// The log's last row and its hash in hex, as a compaction names where it was chosen.
     fn events_end(store: &SqliteStore) -> (u64, String) {
         let row: Option<(i64, Option<Vec<u8>>)> = store
@@ -1601,6 +1600,7 @@ mod tests {
         })
     }
 
+    /// An access-log row of `client` (or of none), told apart by its request id.
     fn read_row(n: usize, client: Option<usize>) -> Access {
         Access {
             at: format!("2026-12-02T10:{:02}:{:02}Z", n / 60, n % 60),
