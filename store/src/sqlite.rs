@@ -807,6 +807,17 @@ impl EventStore for SqliteStore {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        if records.is_empty() {
+            // No events (a batch of repeats, waiting for those before it): nothing is written
+            // from a state that could be stale, so no other process's append refuses it. Its
+            // access rows go after the access log's end; the event log is untouched.
+            let access_broken = insert_accesses(&tx, accesses)?;
+            tx.commit()?;
+            self.restart_log_if_asked(false);
+            self.noticed.extend(access_broken);
+            self.index_accesses_when_due(accesses.len());
+            return Ok(after);
+        }
         if found as u64 != after {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }

@@ -576,6 +576,30 @@ fn a_snapshot_of_the_log_before_another_writers_compaction_is_not_stored(mut f: 
     assert!(verified.intact(), "{verified:?}");
 }
 
+fn an_append_of_no_events_is_written_whatever_the_log_s_end(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append(0, &records(model, 1, 4)).unwrap();
+    let mut other = (f.reopen)();
+    assert_eq!(other.append(4, &records(model, 5, 2)).unwrap(), 6);
+    // This writer's view ends at four: an append of no events (a batch of repeats) is not
+    // refused for it, writes its access row, and leaves the event log as it is.
+    let (told, heard) = std::sync::mpsc::channel();
+    let durable: polku_store::Durable = Box::new(move |result| told.send(result).unwrap());
+    let last = f.store.append_deferred(4, &[], &[access("ingest", None)], durable).unwrap();
+    assert_eq!(last, 4);
+    assert_eq!(heard.recv().unwrap(), Ok(()));
+    assert_eq!(f.store.last_seq().unwrap(), 6);
+    assert_eq!(f.store.access_log(None, 10).unwrap().len(), 1);
+    // Events from that view are still refused.
+    match f.store.append(4, &records(model, 7, 1)) {
+        Err(StoreError::Conflict { expected: 4, found: 6 }) => {}
+        other => panic!("a stale writer must be refused: {other:?}"),
+    }
+    assert_eq!(f.store.append(6, &records(model, 7, 1)).unwrap(), 7);
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
     let sources = common::corpus();
     let model = sources.compile().unwrap();
@@ -648,6 +672,12 @@ macro_rules! conformance {
             fn snapshot_after_another_compaction() {
                 if let Some(f) = fresh("snapshot_compacted") {
                     a_snapshot_of_the_log_before_another_writers_compaction_is_not_stored(f);
+                }
+            }
+            #[test]
+            fn no_events_after_another_append() {
+                if let Some(f) = fresh("no_events") {
+                    an_append_of_no_events_is_written_whatever_the_log_s_end(f);
                 }
             }
             #[test]
