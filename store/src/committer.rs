@@ -543,9 +543,7 @@ impl Committer {
         &self,
         work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Answer<Result<T, StoreError>> {
-        let (reply, answer) = answer();
-        self.send(Job::Run(Box::new(move |store| reply.send(work(store)))));
-        answer
+        self.later(Job::Run, work)
     }
 
     /// Like [`Committer::run_later`], for work that stores what the state holds (a snapshot,
@@ -555,8 +553,18 @@ impl Committer {
         &self,
         work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
     ) -> Answer<Result<T, StoreError>> {
+        self.later(Job::RunIfWritten, work)
+    }
+
+    /// Hands `work` to the writer thread as the job `kind` makes of it; its result is the
+    /// answer.
+    fn later<T: Send + 'static>(
+        &self,
+        kind: fn(Task) -> Job,
+        work: impl FnOnce(&mut dyn EventStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Answer<Result<T, StoreError>> {
         let (reply, answer) = answer();
-        self.send(Job::RunIfWritten(Box::new(move |store| reply.send(work(store)))));
+        self.send(kind(Box::new(move |store| reply.send(work(store)))));
         answer
     }
 

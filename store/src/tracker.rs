@@ -801,11 +801,10 @@ impl Tracker {
                                 record.model,
                                 record.body.as_bytes(),
                             );
-                            if broken.is_some() || record.hash != Some(chained) {
-                                broken.get_or_insert(record.seq);
-                                return Ok(());
-                            }
-                            if cases.contains(&case_of(&record.body)) {
+                            if broken.is_some()
+                                || record.hash != Some(chained)
+                                || cases.contains(&case_of(&record.body))
+                            {
                                 broken.get_or_insert(record.seq);
                                 return Ok(());
                             }

@@ -50,6 +50,22 @@ fn end(store: &mut dyn EventStore) -> (u64, String) {
     end
 }
 
+/// A compaction chosen at `after` that keeps `keep`, with no histories and the access log kept.
+fn keeping(
+    after: (u64, String),
+    keep: Vec<NewRecord>,
+    removed_cases: u64,
+) -> polku_store::Compaction {
+    polku_store::Compaction {
+        at: "2033-01-01T00:00:00Z".into(),
+        after,
+        keep,
+        retained: Vec::new(),
+        removed_cases,
+        access_before: None,
+    }
+}
+
 fn append_and_scan_keep_order_and_chain(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     assert_eq!(f.store.last_seq().unwrap(), 0);
@@ -493,16 +509,7 @@ fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
     let mut other = (f.reopen)();
     assert_eq!(other.append(10, &records(model, 11, 5)).unwrap(), 15);
     let after = end(other.as_mut());
-    other
-        .compact(&polku_store::Compaction {
-            at: "2033-01-01T00:00:00Z".into(),
-            after,
-            keep: records(model, 6, 10),
-            retained: Vec::new(),
-            removed_cases: 0,
-            access_before: None,
-        })
-        .unwrap();
+    other.compact(&keeping(after, records(model, 6, 10), 0)).unwrap();
     // The first writer chains after the rows as they are now, not as it wrote them.
     assert_eq!(
         f.store.append_logged(10, &records(model, 100, 2), &[access("ingest", None)]).unwrap(),
@@ -520,14 +527,7 @@ fn a_compaction_chosen_before_another_append_is_refused_and_changes_nothing(mut 
     // ...then another writer appends three.
     let mut other = (f.reopen)();
     assert_eq!(other.append(10, &records(model, 11, 3)).unwrap(), 13);
-    let compaction = polku_store::Compaction {
-        at: "2033-01-01T00:00:00Z".into(),
-        after,
-        keep: records(model, 1, 5),
-        retained: Vec::new(),
-        removed_cases: 1,
-        access_before: None,
-    };
+    let compaction = keeping(after, records(model, 1, 5), 1);
     match f.store.compact(&compaction) {
         Err(StoreError::Conflict { expected: 10, found: 13 }) => {}
         other => panic!("a compaction chosen before another append must be refused: {other:?}"),
@@ -550,16 +550,7 @@ fn a_snapshot_of_the_log_before_another_writers_compaction_is_not_stored(mut f: 
     // again, with other rows.
     let mut other = (f.reopen)();
     let after = end(other.as_mut());
-    other
-        .compact(&polku_store::Compaction {
-            at: "2033-01-01T00:00:00Z".into(),
-            after,
-            keep: records(model, 1, 5),
-            retained: Vec::new(),
-            removed_cases: 1,
-            access_before: None,
-        })
-        .unwrap();
+    other.compact(&keeping(after, records(model, 1, 5), 1)).unwrap();
     assert_eq!(other.append(5, &records(model, 20, 7)).unwrap(), 12);
     // The first writer's snapshot of its state is refused, and nothing of it is kept.
     assert!(f.store.save_snapshot(12, b"the state before the compaction").is_err());

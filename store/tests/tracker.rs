@@ -54,6 +54,20 @@ fn open(path: &Path, sources: &ModelSources) -> Tracker {
     Tracker::open(store, sources, &model, key()).unwrap()
 }
 
+/// The ids of the events the log at `db` holds after row `after`, in order.
+fn logged_ids(db: &Path, after: u64) -> Vec<String> {
+    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
+    let mut ids = Vec::new();
+    store
+        .scan(after, &mut |r| {
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            ids.push(v["id"].as_str().unwrap().to_owned());
+            Ok(())
+        })
+        .unwrap();
+    ids
+}
+
 /// The state of `events` applied one after another to a fresh projection, those it refuses
 /// left out: what a log of exactly them rebuilds.
 fn replay<'a>(
@@ -606,14 +620,7 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
         let before = other.info().unwrap().log_seq;
         let (ack, _) = other.ingest(new.into_iter().take(40), 20, &actor(), &mut |_| {}).unwrap();
         assert!(ack.accepted > 0 && ack.seq > before);
-        let mut store = polku_store::open(&format!("sqlite://{}", db_path.display())).unwrap();
-        store
-            .scan(before, &mut |r| {
-                let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-                written.lock().unwrap().push(v["id"].as_str().unwrap().to_owned());
-                Ok(())
-            })
-            .unwrap();
+        written.lock().unwrap().extend(logged_ids(&db_path, before));
     }));
     let rules = polku_store::tracker::Retention {
         closed_case_years: Some(1),
@@ -626,19 +633,12 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
     assert!(after_scan.lock().unwrap().is_none(), "the other server wrote during the run");
     drop(tracker);
     // Every event the other server was answered for is in the log.
-    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
-    let mut ids = std::collections::HashSet::new();
-    store
-        .scan(0, &mut |r| {
-            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-            ids.insert(v["id"].as_str().unwrap().to_owned());
-            Ok(())
-        })
-        .unwrap();
+    let ids: std::collections::HashSet<String> = logged_ids(&db, 0).into_iter().collect();
     let stored = stored.lock().unwrap().clone();
     assert!(!stored.is_empty());
     let missing: Vec<&String> = stored.iter().filter(|id| !ids.contains(*id)).collect();
     assert!(missing.is_empty(), "removed by the retention run: {missing:?}");
+    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
     assert!(polku_store::chain::verify(store.as_mut()).unwrap().intact());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -685,15 +685,7 @@ fn a_repeat_waits_for_the_batch_it_repeats_and_fails_with_it() {
     assert!(first.join().unwrap().is_err(), "the first batch's disk failed");
     let second = second.join().unwrap();
     // Answered or not, nothing is answered stored or repeat that the log does not hold.
-    let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
-    let mut ids = std::collections::HashSet::new();
-    store
-        .scan(0, &mut |r| {
-            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-            ids.insert(v["id"].as_str().unwrap().to_owned());
-            Ok(())
-        })
-        .unwrap();
+    let ids: std::collections::HashSet<String> = logged_ids(&db, 0).into_iter().collect();
     if let Ok(result) = &second {
         for e in &batch {
             assert!(ids.contains(&e.id), "answered {result:?}, but {} is not in the log", e.id);
