@@ -295,8 +295,35 @@ impl std::fmt::Debug for dyn EventStore {
 impl Committer {
     /// Starts the writer; transactions hold at most `max_rows` records unless one batch is
     /// larger.
-    /// `after` is the log's last sequence number as the caller knows it.
-    pub fn start(mut store: Box<dyn EventStore>, after: u64, max_rows: usize) -> Committer {
+    /// `after` is the log's last sequence number as the caller knows it, and `compactions`
+    /// the count of compactions it was read under ([`EventStore::compactions_recorded`],
+    /// read before the log): an append or a follow after another process's compaction then
+    /// fails, even where the log has grown back past `after`. `None` does not look.
+    pub fn start(
+        mut store: Box<dyn EventStore>,
+        after: u64,
+        compactions: Option<u64>,
+        max_rows: usize,
+    ) -> Committer {
+        store.expect_compactions(compactions);
+        Committer::spawn(store, after, compactions, max_rows, None)
+    }
+
+    /// A writer that holds the store and writes nothing to its event log: every append and
+    /// follow fails with `why`, until it is stopped and the store taken back. It keeps a store
+    /// whose owner could not read its state (the database went away for a moment) for the
+    /// next try.
+    pub fn holding(store: Box<dyn EventStore>, why: String) -> Committer {
+        Committer::spawn(store, 0, None, 1, Some(Failure::Other(why)))
+    }
+
+    fn spawn(
+        mut store: Box<dyn EventStore>,
+        after: u64,
+        compactions: Option<u64>,
+        max_rows: usize,
+        broken: Option<Failure>,
+    ) -> Committer {
         let (jobs, inbox) = channel::<Job>();
         let warnings = Arc::new(Mutex::new(Warnings::default()));
         let told = warnings.clone();
@@ -304,7 +331,7 @@ impl Committer {
             let mut after = after;
             // After a failed commit nothing more is written: the log must stay a prefix of
             // what was submitted, without gaps.
-            let mut broken: Option<Failure> = None;
+            let mut broken = broken;
             // Why an append written earlier is not known to be durable, told later (see
             // `EventStore::append_deferred`): nothing more is written after it either.
             let not_durable: Arc<Mutex<Option<String>>> = Arc::default();
@@ -462,6 +489,16 @@ impl Committer {
                                 Ok(())
                             })
                             .map_err(|e| e.to_string())
+                            // Read after the rows: a compaction before or while they were
+                            // read shows here, and the rows are then others than they seem.
+                            .and_then(|()| match (compactions, store.compactions_recorded()) {
+                                (_, Err(e)) => Err(e.to_string()),
+                                (Some(expected), Ok(found)) if found != expected => Err(
+                                    "the event log was rewritten (a compaction by another process): the state is rebuilt"
+                                        .to_owned(),
+                                ),
+                                _ => Ok(()),
+                            })
                             .and_then(|()| match records.last() {
                                 Some(last) => {
                                     after = last.seq;
@@ -672,7 +709,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.sqlite");
         let store = crate::sqlite::SqliteStore::open(&path).unwrap();
-        let writer = super::Committer::start(Box::new(store), 0, 1000);
+        let writer = super::Committer::start(Box::new(store), 0, None, 1000);
         for n in 0..40 {
             let read = Access {
                 at: "2026-12-02T10:00:00Z".into(),
@@ -713,7 +750,7 @@ mod tests {
         let mut store = crate::sqlite::SqliteStore::open(&dir.join("s.sqlite")).unwrap();
         let model = store.put_model("m", "{}").unwrap();
         // The writer believes the log holds 5 records; it holds none, so its batch conflicts.
-        let writer = super::Committer::start(Box::new(store), 5, 1000);
+        let writer = super::Committer::start(Box::new(store), 5, None, 1000);
         let read = |n: usize| Access {
             at: "2026-12-02T10:00:00Z".into(),
             actor: "hoitaja".into(),

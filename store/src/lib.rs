@@ -101,7 +101,9 @@ pub enum StoreError {
     Backend(String),
     #[error("snapshot: {0}")]
     Snapshot(String),
-    #[error("another process wrote to the database meanwhile (log at {found}, expected {expected}); this run's later batches were not written: run the command again")]
+    /// The log is not where the writer read it to end: another process appended, or
+    /// compacted it (`found == expected` when it has grown back to the same length).
+    #[error("{}", self.say(polku_dsl::Lang::En))]
     Conflict { expected: u64, found: u64 },
     #[error("the writer thread stopped")]
     WriterGone,
@@ -150,9 +152,18 @@ impl StoreError {
             ),
             StoreError::Backend(message) if fi => format!("tietokanta: {message}"),
             StoreError::Snapshot(message) if fi => format!("tilannevedos: {message}"),
-            StoreError::Conflict { expected, found } if fi => format!(
-                "toinen prosessi kirjoitti tietokantaan samaan aikaan (loki kohdassa {found}, odotettiin {expected}); tämän ajon myöhempiä eriä ei kirjoitettu: aja komento uudelleen"
-            ),
+            StoreError::Conflict { expected, found } => {
+                let what = match (fi, found == expected) {
+                    (false, false) => format!("wrote to the database meanwhile (log at {found}, expected {expected})"),
+                    (false, true) => format!("compacted the event log meanwhile (its rows up to {found} are others now)"),
+                    (true, false) => format!("kirjoitti tietokantaan samaan aikaan (loki kohdassa {found}, odotettiin {expected})"),
+                    (true, true) => format!("tiivisti tapahtumalokin samaan aikaan (sen rivit kohtaan {found} asti ovat nyt toiset)"),
+                };
+                match fi {
+                    false => format!("another process {what}; this run's later batches were not written: run the command again"),
+                    true => format!("toinen prosessi {what}; tämän ajon myöhempiä eriä ei kirjoitettu: aja komento uudelleen"),
+                }
+            }
             StoreError::WriterGone if fi => "kirjoittava säie pysähtyi".to_owned(),
             StoreError::Broken(at) if fi => format!(
                 "{at}; tietokantaa on muutettu Polkun ulkopuolelta (polku store verify käy läpi molemmat lokit)"
@@ -361,6 +372,15 @@ pub trait EventStore: Send {
     fn compactions(&mut self) -> Result<Vec<CompactionRecord>, StoreError> {
         Ok(Vec::new())
     }
+    /// How many compactions the log has had (0 before the first). A compaction renumbers the
+    /// log, so a position read under one count may name other rows under the next, even when
+    /// the log has grown back to the same length; read it before the log.
+    fn compactions_recorded(&mut self) -> Result<u64, StoreError>;
+    /// From now on, an append of events is refused as a [`StoreError::Conflict`] (nothing
+    /// written) when the log has had other than `count` compactions: the caller read the
+    /// position it appends after under `count`, and a compaction since has made it stale
+    /// whatever the log's length. `None`, as opened, does not look.
+    fn expect_compactions(&mut self, count: Option<u64>);
 }
 
 /// What removing expired client data writes ([`EventStore::compact`]).

@@ -222,6 +222,8 @@ pub struct PostgresStore {
     /// The compactions recorded when the heads above were kept: a compaction (by any server)
     /// chains both logs anew, and heads kept from before it are void.
     compactions: i64,
+    /// The compactions the owner's position was read under ([`EventStore::expect_compactions`]).
+    expected_compactions: Option<i64>,
     /// Model versions found stored: an append naming only these needs no look-up.
     models: Vec<i64>,
     /// The statements of a write, prepared once per connection.
@@ -234,49 +236,99 @@ pub struct PostgresStore {
     flusher: Option<Flusher>,
 }
 
-/// What the flusher is told of an append committed without waiting for the disk.
-type Flush = crate::Durable;
+/// What the flusher is told of an append committed without waiting for the disk: whom to
+/// tell, and each log's last row (number, hash) as the append left it, which the flush must
+/// find stored. (A flush on a server that restarted since, with a connection of its own that
+/// only now broke, or none, would succeed; the rows committed before the restart may be gone
+/// with it.)
+struct Flush {
+    durable: crate::Durable,
+    events: Option<(u64, Hash)>,
+    access: Option<(u64, Hash)>,
+}
 
 /// A transaction that writes to PostgreSQL's log (a message of no content, which any role may
-/// write, and nothing else), so that its commit, with `synchronous_commit` on, waits until the
-/// log is durable up to it. (A transaction that writes nothing commits without waiting, even
-/// with a transaction id.)
-const FLUSH: &str = "SELECT pg_logical_emit_message(true, 'polku', '')";
+/// write) and reads the hashes of the two rows named, so that its commit, with
+/// `synchronous_commit` on, waits until the log is durable up to it, and so up to every commit
+/// it saw. (A transaction that writes nothing commits without waiting, even with a
+/// transaction id.)
+const FLUSH: &str = "SELECT pg_logical_emit_message(true, 'polku', ''),
+    (SELECT hash FROM events WHERE seq = $1), (SELECT hash FROM access_log WHERE id = $2)";
 
 /// A thread with a connection of its own that makes appends committed without waiting for the
 /// disk (`synchronous_commit` off) durable, and tells each one's `Durable` in order. It
 /// commits a transaction of its own that waits for the disk: PostgreSQL writes its log in
 /// order, so that commit is durable only once every commit before it is. While it waits, the
 /// writer's connection goes on with the next append, and one flush serves every append
-/// committed meanwhile.
+/// committed meanwhile. The flush also reads back the last row each log had after the last of
+/// those appends: found with the hash written, the chain holds every row before it too; not
+/// found (the server crashed and restarted, losing what was not yet on its disk), none of
+/// them is told durable.
 struct Flusher {
     jobs: Option<std::sync::mpsc::Sender<Flush>>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Makes the appends `waiting` tells of durable on `client`, and checks that the rows they
+/// wrote last are stored as written.
+fn flush<S: postgres::ToStatement + ?Sized>(
+    client: &mut Client,
+    statement: &S,
+    waiting: &[Flush],
+) -> Result<(), StoreError> {
+    let events = waiting.iter().rev().find_map(|f| f.events);
+    let access = waiting.iter().rev().find_map(|f| f.access);
+    let row = |at: Option<(u64, Hash)>| at.map_or(0, |(row, _)| row as i64);
+    let found = client.query_one(statement, &[&row(events), &row(access)])?;
+    for (log, expected, stored) in
+        [("event", events, found.get(1)), ("access", access, found.get(2))]
+    {
+        if let Some((row, hash)) = expected {
+            if hash_of(stored) != Some(hash) {
+                return Err(StoreError::Other(format!(
+                    "the {log} log's row {row} is not stored as written (the database restarted and lost it, or another server compacted the log)"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Flusher {
     fn start(config: postgres::Config) -> Flusher {
         let (jobs, inbox) = std::sync::mpsc::channel::<Flush>();
         let thread = std::thread::spawn(move || {
-            let mut client: Option<Client> = None;
+            // The connection, with the flush prepared on it.
+            let mut client: Option<(Client, postgres::Statement)> = None;
             while let Ok(first) = inbox.recv() {
                 let mut waiting = vec![first];
                 waiting.extend(inbox.try_iter());
                 let result = (|| -> Result<(), StoreError> {
-                    let connected = match client.take() {
-                        Some(c) if !c.is_closed() => c,
-                        _ => config.connect(NoTls)?,
-                    };
-                    let c = client.insert(connected);
-                    c.batch_execute(FLUSH)?;
-                    Ok(())
+                    loop {
+                        let (connected, fresh) = match client.take() {
+                            Some((c, statement)) if !c.is_closed() => ((c, statement), false),
+                            _ => {
+                                let mut c = config.connect(NoTls)?;
+                                let statement = c.prepare(FLUSH)?;
+                                ((c, statement), true)
+                            }
+                        };
+                        let (c, statement) = client.insert(connected);
+                        match flush(c, &*statement, &waiting) {
+                            // A connection found cut only now (the database went away and
+                            // came back while nothing was flushed): once more on a new one,
+                            // which finds the rows stored, or says they are not.
+                            Err(_) if !fresh && c.is_closed() => client = None,
+                            other => return other,
+                        }
+                    }
                 })();
                 if result.is_err() {
                     client = None;
                 }
                 let result =
                     result.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}")));
-                for durable in waiting {
+                for Flush { durable, .. } in waiting {
                     durable(result.clone());
                 }
             }
@@ -337,6 +389,7 @@ impl PostgresStore {
             head: None,
             access_head: None,
             compactions: 0,
+            expected_compactions: None,
             models: Vec::new(),
             statements: None,
             noticed: Vec::new(),
@@ -354,6 +407,7 @@ impl PostgresStore {
         accesses: &[Access],
         synchronous: bool,
     ) -> Result<u64, StoreError> {
+        self.live()?;
         let statements = self.statements()?;
         let mut tx = self.client.transaction()?;
         // The locks first, then the ends of the logs: read after the locks are held, they are
@@ -370,9 +424,13 @@ impl PostgresStore {
         let ends = tx.query_one(&statements.ends, &[])?;
         let (found, access_last, compactions): (i64, i64, i64) =
             (ends.get(0), ends.get(1), ends.get(2));
-        // No events (a batch of repeats, waiting for those before it): nothing is written from
-        // a state that could be stale, so no other process's append refuses it.
-        if found as u64 != after && !records.is_empty() {
+        // A log compacted since the owner read it is stale even when it has grown back to the
+        // same length: its rows there are others. No events (a batch of repeats, waiting for
+        // those before it): nothing is written from a state that could be stale, so no other
+        // process's append refuses it.
+        let moved =
+            found as u64 != after || self.expected_compactions.is_some_and(|e| e != compactions);
+        if moved && !records.is_empty() {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
         if compactions != self.compactions {
@@ -414,6 +472,20 @@ impl PostgresStore {
         self.noticed.extend(events_broken);
         self.noticed.extend(access_broken);
         Ok(seq)
+    }
+
+    /// Connects again when the connection is lost (the server restarted, or cut it). Every
+    /// write is a transaction of its own that reads the logs' ends under their locks, so
+    /// nothing more is needed than to forget what was kept of the old connection: its
+    /// statements and the heads (which a restart may have taken back with what it lost).
+    fn live(&mut self) -> Result<(), StoreError> {
+        if self.client.is_closed() {
+            self.client = self.config.connect(NoTls)?;
+            self.statements = None;
+            self.head = None;
+            self.access_head = None;
+        }
+        Ok(())
     }
 
     /// The statements of a write, prepared on first use: planned once per connection.
@@ -787,16 +859,21 @@ impl EventStore for PostgresStore {
         durable: crate::Durable,
     ) -> Result<u64, StoreError> {
         let last = self.write_append(after, records, accesses, false)?;
+        let job = Flush {
+            durable,
+            events: self.head.filter(|_| !records.is_empty()),
+            access: self.access_head.filter(|_| !accesses.is_empty()),
+        };
         let config = &self.config;
         let flusher = self.flusher.get_or_insert_with(|| Flusher::start(config.clone()));
-        if let Some(Err(std::sync::mpsc::SendError(durable))) =
-            flusher.jobs.as_ref().map(|jobs| jobs.send(durable))
+        if let Some(Err(std::sync::mpsc::SendError(job))) =
+            flusher.jobs.as_ref().map(|jobs| jobs.send(job))
         {
             // No flusher any more: made durable here.
-            let result = self.client.batch_execute(FLUSH);
-            durable(result.map_err(|e| {
-                crate::WriteFailed(format!("not known to be durable: {}", StoreError::from(e)))
-            }));
+            let result = flush(&mut self.client, FLUSH, std::slice::from_ref(&job));
+            (job.durable)(
+                result.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}"))),
+            );
         }
         Ok(last)
     }
@@ -806,6 +883,7 @@ impl EventStore for PostgresStore {
         after: u64,
         f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.live()?;
         let mut from = after as i64;
         loop {
             let rows = self.client.query(
@@ -831,12 +909,14 @@ impl EventStore for PostgresStore {
     }
 
     fn last_seq(&mut self) -> Result<u64, StoreError> {
+        self.live()?;
         let found: i64 =
             self.client.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[])?.get(0);
         Ok(found as u64)
     }
 
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
+        self.live()?;
         self.client.execute(
             "INSERT INTO models (hash, sources) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
             &[&hash, &sources],
@@ -845,6 +925,7 @@ impl EventStore for PostgresStore {
     }
 
     fn models(&mut self) -> Result<Vec<ModelRecord>, StoreError> {
+        self.live()?;
         let rows = self.client.query("SELECT id, hash, sources FROM models ORDER BY id", &[])?;
         Ok(rows
             .iter()
@@ -853,6 +934,7 @@ impl EventStore for PostgresStore {
     }
 
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
+        self.live()?;
         self.save_snapshot_with(seq, data.len() as u64, &mut |out| {
             out.write_all(data).map_err(|e| StoreError::Snapshot(e.to_string()))
         })
@@ -866,6 +948,7 @@ impl EventStore for PostgresStore {
         len: u64,
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
+        self.live()?;
         let head = self.head;
         let mut tx = self.client.transaction()?;
         let chain: Hash = match head {
@@ -924,6 +1007,7 @@ impl EventStore for PostgresStore {
 
     /// Reads the newest snapshot a part at a time, as the reader asks for more.
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
+        self.live()?;
         let Some(row) = self.client.query_opt(
             "SELECT seq, chain, parts, CASE WHEN parts = 0 THEN data END
              FROM snapshots ORDER BY seq DESC LIMIT 1",
@@ -947,6 +1031,7 @@ impl EventStore for PostgresStore {
     }
 
     fn compact(&mut self, c: &crate::Compaction) -> Result<crate::CompactionRecord, StoreError> {
+        self.live()?;
         let hex = |h: &[u8]| polku_engine::pseudonym::to_hex(h);
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
@@ -1015,6 +1100,7 @@ impl EventStore for PostgresStore {
     }
 
     fn retained(&mut self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.live()?;
         Ok(self
             .client
             .query("SELECT history, cases FROM retained ORDER BY history", &[])?
@@ -1024,6 +1110,7 @@ impl EventStore for PostgresStore {
     }
 
     fn compactions(&mut self) -> Result<Vec<crate::CompactionRecord>, StoreError> {
+        self.live()?;
         self.client
             .query("SELECT record FROM compactions ORDER BY id", &[])?
             .iter()
@@ -1034,11 +1121,22 @@ impl EventStore for PostgresStore {
             .collect()
     }
 
+    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
+        self.live()?;
+        let row = self.client.query_one("SELECT COALESCE(MAX(id), 0) FROM compactions", &[])?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    fn expect_compactions(&mut self, count: Option<u64>) {
+        self.expected_compactions = count.map(|c| c as i64);
+    }
+
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {
         self.log_accesses(std::slice::from_ref(access))
     }
 
     fn log_accesses(&mut self, accesses: &[Access]) -> Result<(), StoreError> {
+        self.live()?;
         if accesses.is_empty() {
             return Ok(());
         }
@@ -1070,6 +1168,7 @@ impl EventStore for PostgresStore {
     }
 
     fn scan_access_log(&mut self, after: u64, f: &mut AccessRows<'_>) -> Result<(), StoreError> {
+        self.live()?;
         let mut from = after as i64;
         loop {
             let rows = self.client.query(
@@ -1096,6 +1195,7 @@ impl EventStore for PostgresStore {
         client: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Access>, StoreError> {
+        self.live()?;
         let rows = self.client.query(
             &format!(
                 "SELECT {ACCESS_FIELDS} FROM access_log
@@ -1107,10 +1207,12 @@ impl EventStore for PostgresStore {
     }
 
     fn schema_version(&mut self) -> Result<i64, StoreError> {
+        self.live()?;
         Ok(self.client.query_one("SELECT version FROM polku_schema", &[])?.get(0))
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.live()?;
         Ok(self
             .client
             .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
@@ -1118,6 +1220,7 @@ impl EventStore for PostgresStore {
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.live()?;
         self.client.execute(
             "INSERT INTO meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -1127,10 +1230,12 @@ impl EventStore for PostgresStore {
     }
 
     fn marker_runs(&mut self, rules: &str) -> Result<Vec<crate::markers::MarkerRun>, StoreError> {
+        self.live()?;
         marker_runs(&mut self.client, rules)
     }
 
     fn marker_generation(&mut self, rules: &str) -> Result<i64, StoreError> {
+        self.live()?;
         marker_generation(&mut self.client, rules)
     }
 
@@ -1140,6 +1245,7 @@ impl EventStore for PostgresStore {
         day: i64,
         f: &mut dyn FnMut(crate::ClientKey, &str),
     ) -> Result<(), StoreError> {
+        self.live()?;
         let rows = self.client.query(
             "SELECT DISTINCT ON (client) client, segment FROM marker_proposals
              WHERE rules = $1 AND day <= $2 ORDER BY client, day DESC",
@@ -1157,6 +1263,7 @@ impl EventStore for PostgresStore {
         day: i64,
         f: &mut dyn FnMut(crate::ClientKey, &str),
     ) -> Result<(), StoreError> {
+        self.live()?;
         let rows = self.client.query(
             "SELECT client, segment FROM marker_proposals WHERE rules = $1 AND day = $2",
             &[&rules, &day],
@@ -1168,6 +1275,7 @@ impl EventStore for PostgresStore {
     }
 
     fn write_markers(&mut self, write: &crate::markers::MarkerWrite) -> Result<(), StoreError> {
+        self.live()?;
         let mut tx = self.client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MARKERS_LOCK])?;
         let generation = marker_generation(&mut tx, &write.rules)?;
@@ -1213,6 +1321,7 @@ impl EventStore for PostgresStore {
     }
 
     fn keep_answers(&mut self, kept: &crate::answers::KeptAnswers) -> Result<(), StoreError> {
+        self.live()?;
         self.client.execute(
             "INSERT INTO kept_answers (case_id, form, kept, expires, nonce, sealed)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -1226,6 +1335,7 @@ impl EventStore for PostgresStore {
         case: &str,
         now: i64,
     ) -> Result<Vec<crate::answers::KeptAnswers>, StoreError> {
+        self.live()?;
         let rows = self.client.query(
             "SELECT case_id, form, kept, expires, nonce, sealed FROM kept_answers
              WHERE case_id = $1 AND expires > $2 ORDER BY id",
@@ -1248,6 +1358,7 @@ impl EventStore for PostgresStore {
     }
 
     fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {
+        self.live()?;
         // The rows' space is reclaimed by PostgreSQL's vacuum; the sets are encrypted under a
         // key the database never holds.
         Ok(self.client.execute("DELETE FROM kept_answers WHERE expires <= $1", &[&now])?)

@@ -194,6 +194,27 @@ impl TrackerService {
         self.0.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The tracker, for a read of its state. When the last rebuild failed (the database did
+    /// not answer), it is tried again first: until one succeeds the state may hold batches
+    /// that were not written, and is not read.
+    fn state(&self) -> Result<MutexGuard<'_, Tracker>, TrackerError> {
+        let mut tracker = self.tracker();
+        if tracker.awaiting_rebuild().is_some() {
+            self.rebuild(&mut tracker)?;
+        }
+        Ok(tracker)
+    }
+
+    /// Rebuilds the state from the log ([`Tracker::reload`]): the writer is new, and the
+    /// statuses kept ready are of the old state. When it fails, the tracker holds its store
+    /// behind a writer that writes nothing, and the next read or write tries again.
+    fn rebuild(&self, tracker: &mut Tracker) -> Result<(), TrackerError> {
+        let result = tracker.reload();
+        *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
+        self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        result
+    }
+
     fn writer(&self) -> Arc<Committer> {
         self.0.writer.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -281,7 +302,7 @@ impl TrackerService {
     ) -> Result<BatchResult, TrackerError> {
         let mut result = BatchResult::default();
         let submitted = {
-            let mut tracker = self.tracker();
+            let mut tracker = self.state()?;
             let mut rows = Vec::with_capacity(events.len());
             let mut applied: Vec<&Event> = Vec::with_capacity(events.len());
             result.events.reserve(events.len());
@@ -382,9 +403,7 @@ impl TrackerService {
                 let mut tracker = self.tracker();
                 self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
                 if Arc::ptr_eq(&tracker.writer(), &writer) {
-                    tracker.reload()?;
-                    *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-                    self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    self.rebuild(&mut tracker)?;
                 }
                 Err(e.into())
             }
@@ -404,9 +423,7 @@ impl TrackerService {
             Ok(applied) => applied,
             Err(e) => {
                 // The writer may have stopped: start again from the log.
-                tracker.reload()?;
-                *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-                self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.rebuild(&mut tracker)?;
                 return Err(e);
             }
         };
@@ -471,7 +488,8 @@ impl TrackerService {
         if let Some(units) = kept(&self.0.statuses.lock().unwrap_or_else(|e| e.into_inner())) {
             return units;
         }
-        let tracker = self.tracker();
+        // A state that is not to be read names no unit: the client is not shown.
+        let Ok(tracker) = self.state() else { return Arc::from([]) };
         let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
         // A client with no cases keeps nothing: an unknown pseudonym takes no room.
         if !units.is_empty() {
@@ -484,7 +502,8 @@ impl TrackerService {
 
     /// The client and unit of a case.
     pub fn case_owner(&self, case: &str) -> Option<(String, String)> {
-        self.tracker().projection.case_owner(case)
+        // A state that is not to be read knows no case: nothing is shown.
+        self.state().ok()?.projection.case_owner(case)
     }
 
     /// Every case of a client as of `now`, after logging the access durably.
@@ -496,7 +515,7 @@ impl TrackerService {
         lang: Lang,
     ) -> Result<Option<ClientStatus>, TrackerError> {
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
-        Ok(self.tracker().projection.client_status(pseudonym.as_str(), now, lang))
+        Ok(self.state()?.projection.client_status(pseudonym.as_str(), now, lang))
     }
 
     /// Why the client's service was planned as it was at `at` (see
@@ -509,7 +528,7 @@ impl TrackerService {
         step: Option<&str>,
     ) -> Result<Option<polku_engine::explain::Explanation>, TrackerError> {
         self.log(actor, "explain", Some(pseudonym.as_str()), step.unwrap_or(""))?;
-        Ok(self.tracker().projection.explain(pseudonym.as_str(), at, step))
+        Ok(self.state()?.projection.explain(pseudonym.as_str(), at, step))
     }
 
     /// Drops the statuses kept ready for the clients of the `applied` events; looks nothing
@@ -612,7 +631,7 @@ impl TrackerService {
     ) -> Result<Option<Arc<str>>, TrackerError> {
         // The status is made and kept under the projection's lock, so that an event applied
         // meanwhile (which drops the kept status under the same lock) cannot be missed.
-        let mut tracker = self.tracker();
+        let mut tracker = self.state()?;
         // Made meanwhile by a request that held the lock first: a client read by many at once
         // has its status made once, not once per waiting request.
         if let Some(json) = self.kept_status(pseudonym, now, lang) {
@@ -641,12 +660,12 @@ impl TrackerService {
     ) -> Result<Option<polku_engine::case::CaseStatus>, TrackerError> {
         let Some((client, _)) = self.case_owner(case) else { return Ok(None) };
         self.log(actor, "case", Some(&client), case)?;
-        Ok(self.tracker().projection.case_status(case, now, lang))
+        Ok(self.state()?.projection.case_status(case, now, lang))
     }
 
     pub fn segment_report(&self, actor: &Actor, date: i64) -> Result<SegmentReport, TrackerError> {
         self.log(actor, "report", None, "segments")?;
-        Ok(self.tracker().projection.segment_report(date))
+        Ok(self.state()?.projection.segment_report(date))
     }
 
     pub fn transition_report(
@@ -656,7 +675,7 @@ impl TrackerService {
         to: i64,
     ) -> Result<TransitionReport, TrackerError> {
         self.log(actor, "report", None, "transitions")?;
-        Ok(self.tracker().projection.transition_report(from, to))
+        Ok(self.state()?.projection.transition_report(from, to))
     }
 
     /// Keeps an assessment's answers (serialised in `plain`) encrypted until `expires`; the
@@ -754,6 +773,8 @@ impl TrackerService {
         date: i64,
     ) -> Result<markers::ClientSegmentReport, TrackerError> {
         self.log(actor, "report", None, "client_segments")?;
+        // Read only from a state that may be read (see `TrackerService::state`).
+        drop(self.state()?);
         Ok(markers::segment_report(
             &self.writer(),
             |s, at| self.tracker().projection.staff_decisions(s, at),
@@ -771,6 +792,8 @@ impl TrackerService {
         to: i64,
     ) -> Result<markers::ClientTransitionReport, TrackerError> {
         self.log(actor, "report", None, "client_transitions")?;
+        // Read only from a state that may be read (see `TrackerService::state`).
+        drop(self.state()?);
         Ok(markers::transition_report(
             &self.writer(),
             |s, at| self.tracker().projection.staff_decisions(s, at),
@@ -786,7 +809,7 @@ impl TrackerService {
         now: i64,
     ) -> Result<CompletionReport, TrackerError> {
         self.log(actor, "report", None, "completion")?;
-        Ok(self.tracker().projection.completion_report(now))
+        Ok(self.state()?.projection.completion_report(now))
     }
 
     /// Where open cases of a process stand: aggregates only, not logged.
@@ -827,7 +850,7 @@ impl TrackerService {
     }
 
     pub fn info(&self) -> Result<Info, TrackerError> {
-        self.tracker().info()
+        self.state()?.info()
     }
 
     /// A hash of the whole state, to compare two ways of building it.

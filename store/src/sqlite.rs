@@ -330,6 +330,8 @@ pub struct SqliteStore {
     /// The compactions recorded when `head` was kept: a compaction (by any connection) chains
     /// the log anew, and a head kept from before it is void.
     compactions: i64,
+    /// The compactions the owner's position was read under ([`EventStore::expect_compactions`]).
+    expected_compactions: Option<i64>,
     /// Breaks in a chain met at a log's end by the writes since [`EventStore::take_chain_breaks`]
     /// was last called.
     noticed: Vec<chain::Break>,
@@ -603,6 +605,7 @@ impl SqliteStore {
             writable: true,
             head: None,
             compactions: 0,
+            expected_compactions: None,
             noticed: Vec::new(),
             unindexed: 0,
             tidied: false,
@@ -818,7 +821,9 @@ impl EventStore for SqliteStore {
             self.index_accesses_when_due(accesses.len());
             return Ok(after);
         }
-        if found as u64 != after {
+        // A log compacted since the owner read it is stale even when it has grown back to
+        // the same length: its rows there are others.
+        if found as u64 != after || self.expected_compactions.is_some_and(|e| e != compactions) {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
         if compactions != self.compactions {
@@ -1281,6 +1286,14 @@ impl EventStore for SqliteStore {
             out.push(serde_json::from_str(&text?).map_err(|e| StoreError::Other(e.to_string()))?);
         }
         Ok(out)
+    }
+
+    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
+        Ok(compactions_recorded(&self.conn)? as u64)
+    }
+
+    fn expect_compactions(&mut self, count: Option<u64>) {
+        self.expected_compactions = count.map(|c| c as i64);
     }
 
     fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {

@@ -105,6 +105,22 @@ pub struct RetentionReport {
     pub compaction: Option<crate::CompactionRecord>,
 }
 
+/// What [`Tracker::open`] reads from the store: everything of a tracker but its writer.
+struct Read {
+    projection: Projection,
+    versions: HashMap<i64, u16>,
+    current_model: i64,
+    current_hash: String,
+    log_seq: u64,
+    compactions: u64,
+    snapshot_seq: u64,
+    writable: bool,
+}
+
+/// How often opening reads the state again when another process's compaction rewrites the log
+/// under the reading.
+const LOAD_TRIES: u32 = 5;
+
 /// Times a retention run reads the rows other servers appended while it read the log, and
 /// tries its compaction again, before it gives up (nothing removed).
 const COMPACTION_TRIES: usize = 20;
@@ -502,12 +518,18 @@ pub struct Tracker {
     current_model: i64,
     current_hash: String,
     log_seq: u64,
+    /// The compactions the log had had when the state was read from it.
+    compactions: u64,
     snapshot_seq: u64,
     key: PseudonymKey,
     sources: ModelSources,
     model: Model,
     /// False on a store opened read-only: reads only.
     writable: bool,
+    /// Why the state awaits a rebuild that failed (the database did not answer): until one
+    /// succeeds, the state may hold batches that were not written, and the writer writes
+    /// nothing.
+    rebuild: Option<String>,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -518,14 +540,76 @@ impl Tracker {
     /// projection from the newest snapshot and the log after it (or from the whole log when
     /// the snapshot does not fit).
     pub fn open(
-        mut store: Box<dyn EventStore>,
+        store: Box<dyn EventStore>,
         sources: &ModelSources,
         model: &Model,
         key: PseudonymKey,
     ) -> Result<Tracker, TrackerError> {
+        Self::open_or_keep(store, sources, model, key).map_err(|(e, _)| e)
+    }
+
+    /// [`Tracker::open`], giving the store back when it fails, so that the caller can try
+    /// again (the database went away for a moment); read again, up to [`LOAD_TRIES`] times in
+    /// all, while another process's compaction rewrites the log under the reading.
+    fn open_or_keep(
+        mut store: Box<dyn EventStore>,
+        sources: &ModelSources,
+        model: &Model,
+        key: PseudonymKey,
+    ) -> Result<Tracker, (TrackerError, Box<dyn EventStore>)> {
+        let mut tries = 1;
+        let state = loop {
+            match Self::read_state(store.as_mut(), sources, model, &key) {
+                Ok(Some(state)) => break state,
+                Ok(None) if tries < LOAD_TRIES => tries += 1,
+                Ok(None) => {
+                    let e = StoreError::Other(format!(
+                        "the event log was rewritten {tries} times while the state was read from it: try again"
+                    ));
+                    return Err((e.into(), store));
+                }
+                Err(e) => return Err((e, store)),
+            }
+        };
+        let Read {
+            projection,
+            versions,
+            current_model,
+            current_hash,
+            log_seq,
+            compactions,
+            snapshot_seq,
+            writable,
+        } = state;
+        Ok(Tracker {
+            writer: Arc::new(Committer::start(store, log_seq, Some(compactions), MAX_GROUP_ROWS)),
+            projection,
+            versions,
+            current_model,
+            current_hash,
+            log_seq,
+            compactions,
+            snapshot_seq,
+            key,
+            sources: sources.clone(),
+            model: model.clone(),
+            writable,
+            rebuild: None,
+        })
+    }
+
+    /// The state as the store holds it, with `model` the current version; `None` when another
+    /// process's compaction rewrote the log while it was read (the rows read may then be of two
+    /// logs: read it again).
+    fn read_state(
+        store: &mut dyn EventStore,
+        sources: &ModelSources,
+        model: &Model,
+        key: &PseudonymKey,
+    ) -> Result<Option<Read>, TrackerError> {
         // The pseudonyms in the store were made with one key: refuse any other, or one
         // person would become two clients.
-        let fingerprint = polku_engine::pseudonym::key_fingerprint(&key);
+        let fingerprint = polku_engine::pseudonym::key_fingerprint(key);
         // A store opened read-only is only read: what would be written on opening (the key's
         // fingerprint, the current model version) is needed only by writes.
         let writable = store.writable();
@@ -568,6 +652,9 @@ impl Tracker {
             compiled.insert(h.to_owned(), model.clone());
             Ok(model)
         };
+        // Read before the state: a compaction by another process from here on shows as a
+        // changed count, to this reading (below) and to every later write of this tracker.
+        let compactions = store.compactions_recorded()?;
         let mut restored = None;
         let found = store.read_snapshot(&mut |seq, chain, data| {
             // A snapshot that does not decode, or that does not say where the event chain
@@ -597,7 +684,7 @@ impl Tracker {
         // The log after the snapshot is read with its chain checked, starting from the hash
         // the snapshot recorded: an event changed, removed or moved since it was written
         // stops the start. (`polku store verify` walks the whole log.)
-        let walked = chain::walk_events(store.as_mut(), anchor, &mut |record| {
+        let walked = chain::walk_events(store, anchor, &mut |record| {
             log_seq = record.seq;
             match serde_json::from_str::<Event>(&record.body) {
                 Ok(event) => {
@@ -610,6 +697,11 @@ impl Tracker {
             }
             Ok(())
         })?;
+        // The snapshot and the rows read may then be from two logs (a chain that seems
+        // broken, or rows that are others than they seem): read them again.
+        if store.compactions_recorded()? != compactions {
+            return Ok(None);
+        }
         if let Some(broken) = walked.broken {
             return Err(StoreError::Broken(broken).into());
         }
@@ -623,19 +715,16 @@ impl Tracker {
                 .map_err(|e| StoreError::Other(format!("a retained history: {e}")))?;
             projection.retained.push((history, cases));
         }
-        Ok(Tracker {
-            writer: Arc::new(Committer::start(store, log_seq, MAX_GROUP_ROWS)),
+        Ok(Some(Read {
             projection,
             versions,
             current_model,
             current_hash: hash,
             log_seq,
+            compactions,
             snapshot_seq,
-            key,
-            sources: sources.clone(),
-            model: model.clone(),
             writable,
-        })
+        }))
     }
 
     /// Applies what other processes (another server on the same database) appended to the log
@@ -735,6 +824,7 @@ impl Tracker {
             ..RetentionReport::default()
         };
         let expect = self.log_seq;
+        let compactions = self.compactions;
         let cutoff_text = access_before.clone();
         let when = now_text();
         let work = move |store: &mut dyn EventStore| -> Result<(u64, u64, Option<crate::CompactionRecord>), StoreError> {
@@ -753,7 +843,9 @@ impl Tracker {
                 }
                 Ok(())
             })?;
-            if last != expect {
+            // The cases chosen are those of the state: the log read must be the one it was
+            // read from, not one another process's compaction rewrote since.
+            if last != expect || store.compactions_recorded()? != compactions {
                 return Err(StoreError::Conflict { expected: expect, found: last });
             }
             let mut old_access = 0u64;
@@ -1036,12 +1128,33 @@ impl Tracker {
     pub fn reload(&mut self) -> Result<(), TrackerError> {
         let warning = self.writer.chain_warning();
         let store = self.writer.stop()?;
-        let fresh = Tracker::open(store, &self.sources, &self.model, self.key.clone())?;
-        if let Some(warning) = warning {
-            fresh.writer.on_chain_break(warning);
+        match Tracker::open_or_keep(store, &self.sources, &self.model, self.key.clone()) {
+            Ok(fresh) => {
+                if let Some(warning) = warning {
+                    fresh.writer.on_chain_break(warning);
+                }
+                *self = fresh;
+                Ok(())
+            }
+            Err((e, store)) => {
+                // The store is kept for the next try, behind a writer that writes nothing:
+                // the state may hold batches that were not written.
+                let why = format!("the state is to be read again from the database: {e}");
+                self.writer = Arc::new(Committer::holding(store, why.clone()));
+                if let Some(warning) = warning {
+                    self.writer.on_chain_break(warning);
+                }
+                self.rebuild = Some(why);
+                Err(e)
+            }
         }
-        *self = fresh;
-        Ok(())
+    }
+
+    /// Why the state awaits a rebuild, when the last one failed (the database did not
+    /// answer): until [`Tracker::reload`] succeeds, the state may hold batches that were not
+    /// written, and is not to be read.
+    pub fn awaiting_rebuild(&self) -> Option<&str> {
+        self.rebuild.as_deref()
     }
 
     /// Has `warn` told of each break in a hash chain that the writer meets at the end of the

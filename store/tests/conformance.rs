@@ -519,6 +519,41 @@ fn a_writer_goes_on_after_another_writers_compaction(mut f: Fresh) {
     assert!(verified.intact(), "{verified:?}");
 }
 
+fn an_append_after_another_writers_compaction_to_the_same_length_is_refused(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    f.store.append(0, &records(model, 1, 10)).unwrap();
+    // This writer's state is of these ten rows, read before any compaction.
+    assert_eq!(f.store.compactions_recorded().unwrap(), 0);
+    f.store.expect_compactions(Some(0));
+    // Another writer compacts them to four and appends six: the log ends at ten again, with
+    // other rows there.
+    let mut other = (f.reopen)();
+    let after = end(other.as_mut());
+    other.compact(&keeping(after, records(model, 1, 4), 6)).unwrap();
+    assert_eq!(other.append(4, &records(model, 50, 6)).unwrap(), 10);
+    let before = end(other.as_mut());
+    match f.store.append_logged(10, &records(model, 100, 2), &[access("ingest", None)]) {
+        Err(StoreError::Conflict { expected: 10, found: 10 }) => {}
+        other => {
+            panic!("an append from before another writer's compaction must be refused: {other:?}")
+        }
+    }
+    assert!(
+        matches!(
+            f.store.append_deferred(10, &records(model, 100, 2), &[], Box::new(|_| {})),
+            Err(StoreError::Conflict { expected: 10, found: 10 })
+        ),
+        "a deferred append is refused the same way"
+    );
+    assert_eq!(end(f.store.as_mut()), before, "nothing was written");
+    // Once the state is read again under the compaction, the writer goes on.
+    assert_eq!(f.store.compactions_recorded().unwrap(), 1);
+    f.store.expect_compactions(Some(1));
+    assert_eq!(f.store.append(10, &records(model, 100, 2)).unwrap(), 12);
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn a_compaction_chosen_before_another_append_is_refused_and_changes_nothing(mut f: Fresh) {
     let model = f.store.put_model("h1", "{}").unwrap();
     f.store.append(0, &records(model, 1, 10)).unwrap();
@@ -669,6 +704,12 @@ macro_rules! conformance {
             fn no_events_after_another_append() {
                 if let Some(f) = fresh("no_events") {
                     an_append_of_no_events_is_written_whatever_the_log_s_end(f);
+                }
+            }
+            #[test]
+            fn append_after_another_compaction() {
+                if let Some(f) = fresh("append_compacted") {
+                    an_append_after_another_writers_compaction_to_the_same_length_is_refused(f);
                 }
             }
             #[test]

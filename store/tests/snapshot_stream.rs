@@ -106,6 +106,12 @@ impl EventStore for Watched {
     fn last_seq(&mut self) -> Result<u64, StoreError> {
         self.inner.last_seq()
     }
+    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
+        self.inner.compactions_recorded()
+    }
+    fn expect_compactions(&mut self, count: Option<u64>) {
+        self.inner.expect_compactions(count)
+    }
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
         self.inner.put_model(hash, sources)
     }

@@ -14,7 +14,7 @@ use polku_engine::projection::Projection;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::simulate::{simulate, Options};
 use polku_engine::time::Timestamp;
-use polku_store::tracker::{Actor, ModelSources, Tracker};
+use polku_store::tracker::{Actor, ModelSources, Tracker, TrackerError};
 
 use common::corpus;
 
@@ -411,6 +411,12 @@ impl polku_store::EventStore for FailingAppend {
     ) -> Result<Vec<polku_store::CompactionRecord>, polku_store::StoreError> {
         self.inner.compactions()
     }
+    fn compactions_recorded(&mut self) -> Result<u64, polku_store::StoreError> {
+        self.inner.compactions_recorded()
+    }
+    fn expect_compactions(&mut self, count: Option<u64>) {
+        self.inner.expect_compactions(count)
+    }
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, polku_store::StoreError> {
         self.inner.put_model(hash, sources)
     }
@@ -640,6 +646,125 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
     assert!(missing.is_empty(), "removed by the retention run: {missing:?}");
     let mut store = polku_store::open(&format!("sqlite://{}", db.display())).unwrap();
     assert!(polku_store::chain::verify(store.as_mut()).unwrap().intact());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two servers read the log; a third removes the closed cases (a compaction) and stores new
+/// events until the log has grown back to where the first two read it to end, and past it.
+/// Neither of the two writes or follows into the rewritten log as if it were the one they
+/// read: the first's append is refused as stale and its state rebuilt before it is tried
+/// again; the second's catching up fails and rebuilds. Both then hold the log's state.
+#[test]
+fn servers_from_before_another_s_compaction_rebuild_when_the_log_grows_back() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let simulated = |prefix: &str, start: &str, clients: u32, seed: u64| {
+        let options = Options { clients, days: 200, seed, start: Timestamp::parse(start).unwrap() };
+        let events = simulate(&model, prefix, &options).unwrap();
+        let text: String =
+            events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
+        let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
+        assert!(bad.is_empty(), "{bad:?}");
+        parsed.into_iter().map(|(l, e)| (l, e, None)).collect::<Vec<_>>()
+    };
+    // Cases of 2023, closed long enough ago to go; new ones of this year.
+    let old = simulated("vanha", "2023-01-01", 12, 4);
+    let new = simulated("uusi", "2026-06-01", 40, 5);
+    let dir = temp("compacted_grown_back");
+    let db = dir.join("p.sqlite");
+    let mut first = open(&db, &sources);
+    first.ingest(old, 50, &actor(), &mut |_| {}).unwrap();
+    let read_to = first.info().unwrap().log_seq;
+    let first = polku_store::TrackerService::new(first);
+    let second = polku_store::TrackerService::new(open(&db, &sources));
+    // The third server's retention run.
+    let mut third = open(&db, &sources);
+    let rules = polku_store::tracker::Retention {
+        closed_case_years: Some(1),
+        unit_years: Default::default(),
+        access_log_years: None,
+    };
+    let now = Timestamp::parse("2026-12-01").unwrap().0;
+    let report = third.retain(&rules, now, false, &actor()).unwrap();
+    assert!(report.compaction.is_some(), "{report:?}");
+    assert!(third.info().unwrap().log_seq < read_to);
+    // New events one at a time, until the log ends where the two read it to.
+    let mut new = new.into_iter();
+    while third.info().unwrap().log_seq < read_to {
+        let event = new.next().expect("enough new events to grow the log back");
+        third.ingest([event], 1, &actor(), &mut |_| {}).unwrap();
+    }
+    assert_eq!(third.info().unwrap().log_seq, read_to);
+    drop(third);
+    // A retention run on the second server chooses the cases to remove from its state, which
+    // is not of this log: refused, nothing removed.
+    let stale = second.with(|t| t.retain(&rules, now, false, &actor()));
+    assert!(
+        matches!(stale, Err(TrackerError::Store(polku_store::StoreError::Conflict { .. }))),
+        "a retention run from a state before another compaction: {stale:?}"
+    );
+    assert_eq!(open(&db, &sources).info().unwrap().log_seq, read_to, "nothing was removed");
+    // The first server's batch: refused by the store, the state rebuilt, and written.
+    let batch: Vec<Event> = new.by_ref().take(20).map(|(_, e, _)| e).collect();
+    let result = first.append(batch, &Actor::new("testi", "järjestelmä"), &|_| true).unwrap();
+    assert!(result.seq > read_to, "{result:?}");
+    let fresh = open(&db, &sources);
+    assert_eq!(first.digest(), fresh.projection.digest(), "the first server's state is the log's");
+    // The second server, catching up past where it read to, finds the log rewritten.
+    let caught = second.catch_up();
+    assert!(
+        caught.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
+        "catching up into a rewritten log: {caught:?}"
+    );
+    assert_eq!(
+        second.digest(),
+        fresh.projection.digest(),
+        "the second server's state is the log's"
+    );
+    drop((first, second, fresh));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A server starting while another removes the closed cases: the compaction lands right after
+/// the start read the log, so the state read is of a log that is gone. The start reads it
+/// again, and holds the log's state as it now is.
+#[test]
+fn a_start_during_another_s_compaction_reads_the_state_again() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let options =
+        Options { clients: 12, days: 200, seed: 4, start: Timestamp::parse("2023-01-01").unwrap() };
+    let events = simulate(&model, "vanha", &options).unwrap();
+    let dir = temp("start_during_compaction");
+    let db = dir.join("p.sqlite");
+    let mut writer = open(&db, &sources);
+    let items = events.into_iter().enumerate().map(|(l, e)| (l, e, None));
+    writer.ingest(items, 50, &actor(), &mut |_| {}).unwrap();
+    let read_to = writer.info().unwrap().log_seq;
+    let after_scan = AfterScan::default();
+    *after_scan.lock().unwrap() = Some(Box::new(move || {
+        let rules = polku_store::tracker::Retention {
+            closed_case_years: Some(1),
+            unit_years: Default::default(),
+            access_log_years: None,
+        };
+        let now = Timestamp::parse("2026-12-01").unwrap().0;
+        let report = writer.retain(&rules, now, false, &actor()).unwrap();
+        assert!(report.compaction.is_some(), "{report:?}");
+    }));
+    let store = FailingAppend {
+        inner: polku_store::sqlite::SqliteStore::open(&db).unwrap(),
+        appends: 0,
+        fail_at: 0,
+        after_scan: after_scan.clone(),
+        hold: None,
+    };
+    let mut started = Tracker::open(Box::new(store), &sources, &model, key()).unwrap();
+    assert!(after_scan.lock().unwrap().is_none(), "the compaction ran during the start");
+    let fresh = open(&db, &sources);
+    assert!(fresh.projection.events < read_to);
+    assert_eq!(started.info().unwrap().log_seq, fresh.projection.events);
+    assert_eq!(started.projection.digest(), fresh.projection.digest());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
