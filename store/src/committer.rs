@@ -224,18 +224,26 @@ struct Waiting {
 }
 
 impl Waiting {
-    /// Answers everyone once both are known; the first `Err` is kept in `not_durable`.
+    /// Answers everyone once both are known; the first `Err` is kept in `not_durable`, and
+    /// after it nothing is answered durable (the writer writes nothing more either).
     fn answer(&mut self, not_durable: &Mutex<Option<String>>) {
         if !self.warned {
             return;
         }
         let Some(result) = self.durable.take() else { return };
-        if let Err(why) = &result {
-            not_durable
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert_with(|| why.0.clone());
-        }
+        let result = {
+            let mut earlier = not_durable.lock().unwrap_or_else(|e| e.into_inner());
+            match (&result, earlier.as_ref()) {
+                (Err(why), _) => {
+                    earlier.get_or_insert_with(|| why.0.clone());
+                    result
+                }
+                (Ok(()), Some(why)) => {
+                    Err(WriteFailed(format!("not written after an earlier failure: {why}")))
+                }
+                (Ok(()), None) => result,
+            }
+        };
         for (reply, end) in self.appends.drain(..) {
             reply
                 .send(result.clone().map(|()| end).map_err(|WriteFailed(why)| Failure::Other(why)));
@@ -295,18 +303,19 @@ impl std::fmt::Debug for dyn EventStore {
 impl Committer {
     /// Starts the writer; transactions hold at most `max_rows` records unless one batch is
     /// larger.
-    /// `after` is the log's last sequence number as the caller knows it, and `compactions`
-    /// the count of compactions it was read under ([`EventStore::compactions_recorded`],
-    /// read before the log): an append or a follow after another process's compaction then
-    /// fails, even where the log has grown back past `after`. `None` does not look.
+    /// `after` is the log's last sequence number as the caller knows it, and `epoch` the
+    /// log's epoch it was read in ([`EventStore::log_epoch`], read before the log): an append,
+    /// a follow or a snapshot after another process's compaction, or after the database
+    /// restarted, then fails, even where the log has grown back past `after`. `None` does not
+    /// look.
     pub fn start(
         mut store: Box<dyn EventStore>,
         after: u64,
-        compactions: Option<u64>,
+        epoch: Option<crate::LogEpoch>,
         max_rows: usize,
     ) -> Committer {
-        store.expect_compactions(compactions);
-        Committer::spawn(store, after, compactions, max_rows, None)
+        store.expect_epoch(epoch);
+        Committer::spawn(store, after, epoch, max_rows, None)
     }
 
     /// A writer that holds the store and writes nothing to its event log: every append and
@@ -320,7 +329,7 @@ impl Committer {
     fn spawn(
         mut store: Box<dyn EventStore>,
         after: u64,
-        compactions: Option<u64>,
+        epoch: Option<crate::LogEpoch>,
         max_rows: usize,
         broken: Option<Failure>,
     ) -> Committer {
@@ -489,12 +498,13 @@ impl Committer {
                                 Ok(())
                             })
                             .map_err(|e| e.to_string())
-                            // Read after the rows: a compaction before or while they were
-                            // read shows here, and the rows are then others than they seem.
-                            .and_then(|()| match (compactions, store.compactions_recorded()) {
+                            // Read after the rows: a compaction or a restart of the database
+                            // before or while they were read shows here, and the rows are then
+                            // others than they seem.
+                            .and_then(|()| match (epoch, store.log_epoch()) {
                                 (_, Err(e)) => Err(e.to_string()),
                                 (Some(expected), Ok(found)) if found != expected => Err(
-                                    "the event log was rewritten (a compaction by another process): the state is rebuilt"
+                                    "the event log was rewritten (a compaction by another process, or a restart of the database): the state is rebuilt"
                                         .to_owned(),
                                 ),
                                 _ => Ok(()),

@@ -186,7 +186,7 @@ pub type AccessRows<'a> =
     dyn FnMut(u64, Access, Option<chain::Hash>) -> Result<(), StoreError> + 'a;
 
 /// Why a snapshot was not stored when the log was rewritten under it.
-pub(crate) const REWRITTEN: &str = "not stored: the log was rewritten (a compaction by another process) since the state was read; the next snapshot will be";
+pub(crate) const REWRITTEN: &str = "not stored: the log was rewritten (a compaction by another process, or a restart of the database) since the state was read; the next snapshot will be";
 
 /// Told once an append made by [`EventStore::append_deferred`] is durable, or why that is not
 /// known.
@@ -372,15 +372,27 @@ pub trait EventStore: Send {
     fn compactions(&mut self) -> Result<Vec<CompactionRecord>, StoreError> {
         Ok(Vec::new())
     }
-    /// How many compactions the log has had (0 before the first). A compaction renumbers the
-    /// log, so a position read under one count may name other rows under the next, even when
-    /// the log has grown back to the same length; read it before the log.
-    fn compactions_recorded(&mut self) -> Result<u64, StoreError>;
-    /// From now on, an append of events is refused as a [`StoreError::Conflict`] (nothing
-    /// written) when the log has had other than `count` compactions: the caller read the
-    /// position it appends after under `count`, and a compaction since has made it stale
-    /// whatever the log's length. `None`, as opened, does not look.
-    fn expect_compactions(&mut self, count: Option<u64>);
+    /// The log's epoch ([`LogEpoch`]) now; read it before the log, so that a change while the
+    /// log is read shows when it is read again.
+    fn log_epoch(&mut self) -> Result<LogEpoch, StoreError>;
+    /// From now on, an append is refused as a [`StoreError::Conflict`] (nothing written), and
+    /// a snapshot is not stored, when the log's epoch is no longer `epoch`: the caller read the
+    /// position it writes after in that epoch, and rows there may be others now whatever the
+    /// log's length. `None`, as opened, does not look.
+    fn expect_epoch(&mut self, epoch: Option<LogEpoch>);
+}
+
+/// What a position in the event log holds to, beyond its row number. A compaction renumbers
+/// the log, and a database server that restarts may have lost the rows committed without
+/// waiting for its disk ([`EventStore::append_deferred`]): in either case a row number read
+/// before names other rows after, even once the log has grown back past it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogEpoch {
+    /// The compactions the log has had (0 before the first), as every process sees them.
+    pub compactions: u64,
+    /// This store's connection to its database: one more each time it is made again (a server
+    /// that restarted, or cut it). Always 0 for a store whose committed rows cannot be lost.
+    pub connection: u64,
 }
 
 /// What removing expired client data writes ([`EventStore::compact`]).

@@ -222,8 +222,10 @@ pub struct PostgresStore {
     /// The compactions recorded when the heads above were kept: a compaction (by any server)
     /// chains both logs anew, and heads kept from before it are void.
     compactions: i64,
-    /// The compactions the owner's position was read under ([`EventStore::expect_compactions`]).
-    expected_compactions: Option<i64>,
+    /// The epoch the owner's position was read in ([`EventStore::expect_epoch`]).
+    expected: Option<crate::LogEpoch>,
+    /// How many times the connection was made again ([`crate::LogEpoch::connection`]).
+    connection: u64,
     /// Model versions found stored: an append naming only these needs no look-up.
     models: Vec<i64>,
     /// The statements of a write, prepared once per connection.
@@ -248,12 +250,15 @@ struct Flush {
 }
 
 /// A transaction that writes to PostgreSQL's log (a message of no content, which any role may
-/// write) and reads the hashes of the two rows named, so that its commit, with
-/// `synchronous_commit` on, waits until the log is durable up to it, and so up to every commit
-/// it saw. (A transaction that writes nothing commits without waiting, even with a
-/// transaction id.)
+/// write) and reads the hashes of the rows named (in their order, NULL for a row not there),
+/// so that its commit, with `synchronous_commit` on, waits until the log is durable up to it,
+/// and so up to every commit it saw. (A transaction that writes nothing commits without
+/// waiting, even with a transaction id.)
 const FLUSH: &str = "SELECT pg_logical_emit_message(true, 'polku', ''),
-    (SELECT hash FROM events WHERE seq = $1), (SELECT hash FROM access_log WHERE id = $2)";
+    ARRAY(SELECT e.hash FROM unnest($1::bigint[]) WITH ORDINALITY AS w(seq, i)
+          LEFT JOIN events e ON e.seq = w.seq ORDER BY w.i),
+    ARRAY(SELECT a.hash FROM unnest($2::bigint[]) WITH ORDINALITY AS w(id, i)
+          LEFT JOIN access_log a ON a.id = w.id ORDER BY w.i)";
 
 /// A thread with a connection of its own that makes appends committed without waiting for the
 /// disk (`synchronous_commit` off) durable, and tells each one's `Durable` in order. It
@@ -269,70 +274,89 @@ struct Flusher {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Makes the appends `waiting` tells of durable on `client`, and checks that the rows they
-/// wrote last are stored as written.
+/// Makes the appends `waiting` tells of durable on `client`, and checks for each that the rows
+/// it wrote last are stored as written: the answer for each, or why the flush failed. (Each
+/// is checked, not only the last: an append written after a restart of the server does not
+/// vouch for one written before it.)
 fn flush<S: postgres::ToStatement + ?Sized>(
     client: &mut Client,
     statement: &S,
     waiting: &[Flush],
-) -> Result<(), StoreError> {
-    let events = waiting.iter().rev().find_map(|f| f.events);
-    let access = waiting.iter().rev().find_map(|f| f.access);
-    let row = |at: Option<(u64, Hash)>| at.map_or(0, |(row, _)| row as i64);
-    let found = client.query_one(statement, &[&row(events), &row(access)])?;
-    for (log, expected, stored) in
-        [("event", events, found.get(1)), ("access", access, found.get(2))]
-    {
-        if let Some((row, hash)) = expected {
-            if hash_of(stored) != Some(hash) {
-                return Err(StoreError::Other(format!(
-                    "the {log} log's row {row} is not stored as written (the database restarted and lost it, or another server compacted the log)"
-                )));
-            }
+) -> Result<Vec<Result<(), String>>, StoreError> {
+    let rows = |pick: fn(&Flush) -> Option<(u64, Hash)>| -> Vec<i64> {
+        waiting.iter().filter_map(pick).map(|(row, _)| row as i64).collect()
+    };
+    let (event_rows, access_rows) = (rows(|f| f.events), rows(|f| f.access));
+    let found = client.query_one(statement, &[&event_rows, &access_rows])?;
+    // Each row's stored hash, in the order asked; `None` for a row not there.
+    let events: Vec<Option<Vec<u8>>> = found.get(1);
+    let access: Vec<Option<Vec<u8>>> = found.get(2);
+    let (mut events, mut access) = (events.into_iter(), access.into_iter());
+    let check = |log: &str,
+                 written: Option<(u64, Hash)>,
+                 stored: &mut dyn Iterator<Item = Option<Vec<u8>>>| {
+        let Some((row, hash)) = written else { return Ok(()) };
+        match hash_of(stored.next().flatten()) == Some(hash) {
+            true => Ok(()),
+            false => Err(format!(
+                "the {log} log's row {row} is not stored as written (the database restarted and lost it, or another server compacted the log)"
+            )),
         }
-    }
-    Ok(())
+    };
+    Ok(waiting
+        .iter()
+        .map(|job| {
+            let events = check("event", job.events, &mut events);
+            let access = check("access", job.access, &mut access);
+            events.and(access)
+        })
+        .collect())
 }
 
 impl Flusher {
     fn start(config: postgres::Config) -> Flusher {
         let (jobs, inbox) = std::sync::mpsc::channel::<Flush>();
-        let thread = std::thread::spawn(move || {
-            // The connection, with the flush prepared on it.
-            let mut client: Option<(Client, postgres::Statement)> = None;
-            while let Ok(first) = inbox.recv() {
-                let mut waiting = vec![first];
-                waiting.extend(inbox.try_iter());
-                let result = (|| -> Result<(), StoreError> {
-                    loop {
-                        let (connected, fresh) = match client.take() {
-                            Some((c, statement)) if !c.is_closed() => ((c, statement), false),
-                            _ => {
-                                let mut c = config.connect(NoTls)?;
-                                let statement = c.prepare(FLUSH)?;
-                                ((c, statement), true)
+        let thread =
+            std::thread::spawn(move || {
+                // The connection, with the flush prepared on it.
+                let mut client: Option<(Client, postgres::Statement)> = None;
+                while let Ok(first) = inbox.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(inbox.try_iter());
+                    let result = (|| -> Result<Vec<Result<(), String>>, StoreError> {
+                        loop {
+                            let (connected, fresh) = match client.take() {
+                                Some((c, statement)) if !c.is_closed() => ((c, statement), false),
+                                _ => {
+                                    let mut c = config.connect(NoTls)?;
+                                    let statement = c.prepare(FLUSH)?;
+                                    ((c, statement), true)
+                                }
+                            };
+                            let (c, statement) = client.insert(connected);
+                            match flush(c, &*statement, &waiting) {
+                                // A connection found cut only now (the database went away and
+                                // came back while nothing was flushed): once more on a new one,
+                                // which finds the rows stored, or says they are not.
+                                Err(_) if !fresh && c.is_closed() => client = None,
+                                other => return other,
                             }
-                        };
-                        let (c, statement) = client.insert(connected);
-                        match flush(c, &*statement, &waiting) {
-                            // A connection found cut only now (the database went away and
-                            // came back while nothing was flushed): once more on a new one,
-                            // which finds the rows stored, or says they are not.
-                            Err(_) if !fresh && c.is_closed() => client = None,
-                            other => return other,
                         }
+                    })();
+                    let answers = match result {
+                        Ok(answers) => answers,
+                        Err(e) => {
+                            client = None;
+                            vec![Err(e.to_string()); waiting.len()]
+                        }
+                    };
+                    for (Flush { durable, .. }, answer) in waiting.into_iter().zip(answers) {
+                        durable(answer.map_err(|e| {
+                            crate::WriteFailed(format!("not known to be durable: {e}"))
+                        }));
                     }
-                })();
-                if result.is_err() {
-                    client = None;
                 }
-                let result =
-                    result.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}")));
-                for Flush { durable, .. } in waiting {
-                    durable(result.clone());
-                }
-            }
-        });
+            });
         Flusher { jobs: Some(jobs), thread: Some(thread) }
     }
 }
@@ -376,7 +400,14 @@ impl PostgresStore {
             "-c synchronous_commit=on -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s -c default_transaction_isolation=read\\ committed",
         );
         config.connect_timeout(std::time::Duration::from_secs(10));
+        // A server or a network gone silent is noticed within about half a minute (a waiting
+        // flush holds every answer behind it): probes after 10 s of quiet, then every 5 s,
+        // three unanswered; data unacknowledged for 30 s ends the connection too.
         config.keepalives(true);
+        config.keepalives_idle(std::time::Duration::from_secs(10));
+        config.keepalives_interval(std::time::Duration::from_secs(5));
+        config.keepalives_retries(3);
+        config.tcp_user_timeout(std::time::Duration::from_secs(30));
         let mut store = PostgresStore::connect(config).map_err(|e| fail(e.to_string()))?;
         store.migrate()?;
         Ok(store)
@@ -389,7 +420,8 @@ impl PostgresStore {
             head: None,
             access_head: None,
             compactions: 0,
-            expected_compactions: None,
+            expected: None,
+            connection: 0,
             models: Vec::new(),
             statements: None,
             noticed: Vec::new(),
@@ -424,13 +456,19 @@ impl PostgresStore {
         let ends = tx.query_one(&statements.ends, &[])?;
         let (found, access_last, compactions): (i64, i64, i64) =
             (ends.get(0), ends.get(1), ends.get(2));
-        // A log compacted since the owner read it is stale even when it has grown back to the
-        // same length: its rows there are others. No events (a batch of repeats, waiting for
-        // those before it): nothing is written from a state that could be stale, so no other
-        // process's append refuses it.
-        let moved =
-            found as u64 != after || self.expected_compactions.is_some_and(|e| e != compactions);
-        if moved && !records.is_empty() {
+        // A log compacted, or a server restarted, since the owner read the log is stale even
+        // when the log has grown back to the same length: its rows there may be others. No
+        // events (a batch of repeats, waiting for those before it): nothing is written from a
+        // state that could be stale, so another process's append since does not refuse it; a
+        // shorter or a stale log does (the events repeated may be gone).
+        let epoch =
+            crate::LogEpoch { compactions: compactions as u64, connection: self.connection };
+        let moved = self.expected.is_some_and(|e| e != epoch);
+        let refused = match records.is_empty() {
+            false => found as u64 != after || moved,
+            true => (found as u64) < after || moved,
+        };
+        if refused {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
         if compactions != self.compactions {
@@ -481,6 +519,9 @@ impl PostgresStore {
     fn live(&mut self) -> Result<(), StoreError> {
         if self.client.is_closed() {
             self.client = self.config.connect(NoTls)?;
+            // Rows committed on the old connection without waiting for the disk may be gone
+            // (the server restarted): a position read before is stale ([`crate::LogEpoch`]).
+            self.connection += 1;
             self.statements = None;
             self.head = None;
             self.access_head = None;
@@ -870,9 +911,11 @@ impl EventStore for PostgresStore {
             flusher.jobs.as_ref().map(|jobs| jobs.send(job))
         {
             // No flusher any more: made durable here.
-            let result = flush(&mut self.client, FLUSH, std::slice::from_ref(&job));
+            let answer = flush(&mut self.client, FLUSH, std::slice::from_ref(&job))
+                .map_err(|e| e.to_string())
+                .and_then(|mut answers| answers.pop().unwrap_or(Ok(())));
             (job.durable)(
-                result.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}"))),
+                answer.map_err(|e| crate::WriteFailed(format!("not known to be durable: {e}"))),
             );
         }
         Ok(last)
@@ -991,6 +1034,17 @@ impl EventStore for PostgresStore {
         // the state before it would hold removed data and name a row the log no longer has, and
         // every start would refuse the log.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+        // So must the epoch: a server restarted since (this connection made again) may have
+        // lost rows the state holds, whose hash was read back from the log as it is now.
+        if let Some(epoch) = self.expected {
+            let compactions: i64 =
+                tx.query_one("SELECT COALESCE(MAX(id), 0) FROM compactions", &[])?.get(0);
+            let now =
+                crate::LogEpoch { compactions: compactions as u64, connection: self.connection };
+            if now != epoch {
+                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+            }
+        }
         if seq > 0 {
             let stored = tx
                 .query_opt("SELECT hash FROM events WHERE seq = $1", &[&at])?
@@ -1121,14 +1175,17 @@ impl EventStore for PostgresStore {
             .collect()
     }
 
-    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
+    fn log_epoch(&mut self) -> Result<crate::LogEpoch, StoreError> {
         self.live()?;
         let row = self.client.query_one("SELECT COALESCE(MAX(id), 0) FROM compactions", &[])?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(crate::LogEpoch {
+            compactions: row.get::<_, i64>(0) as u64,
+            connection: self.connection,
+        })
     }
 
-    fn expect_compactions(&mut self, count: Option<u64>) {
-        self.expected_compactions = count.map(|c| c as i64);
+    fn expect_epoch(&mut self, epoch: Option<crate::LogEpoch>) {
+        self.expected = epoch;
     }
 
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {

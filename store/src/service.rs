@@ -96,6 +96,18 @@ struct Shared {
 /// its validation and its commit.
 const CONFLICT_RETRIES: usize = 8;
 
+/// A rebuild's failure as the reader is told it: the database not answering (or refusing) is
+/// the database being unavailable for now; a log found changed, a wrong key or model stay what
+/// they are.
+fn unavailable(e: TrackerError) -> TrackerError {
+    match e {
+        TrackerError::Store(StoreError::Backend(why) | StoreError::Other(why)) => {
+            TrackerError::Unavailable(why)
+        }
+        other => other,
+    }
+}
+
 /// A client's statuses kept ready, by language ([`lang_slot`]), each with the time (in
 /// seconds) it was made for and the time it answers until ([`fresh_until`]).
 type KeptStatus = [Option<(i64, i64, Arc<str>)>; 2];
@@ -195,12 +207,16 @@ impl TrackerService {
     }
 
     /// The tracker, for a read of its state. When the last rebuild failed (the database did
-    /// not answer), it is tried again first: until one succeeds the state may hold batches
-    /// that were not written, and is not read.
+    /// not answer), it is tried again first, unless the last try was too recent
+    /// ([`Tracker::rebuild_paused`]): until one succeeds the state may hold batches that were
+    /// not written, and is not read ([`TrackerError::Unavailable`]).
     fn state(&self) -> Result<MutexGuard<'_, Tracker>, TrackerError> {
         let mut tracker = self.tracker();
-        if tracker.awaiting_rebuild().is_some() {
-            self.rebuild(&mut tracker)?;
+        if let Some(why) = tracker.awaiting_rebuild() {
+            if tracker.rebuild_paused() {
+                return Err(TrackerError::Unavailable(why.to_owned()));
+            }
+            self.rebuild(&mut tracker).map_err(unavailable)?;
         }
         Ok(tracker)
     }
@@ -419,6 +435,14 @@ impl TrackerService {
         if self.0.in_flight.load(Ordering::SeqCst) > 0 {
             return Ok(0);
         }
+        // After a failed rebuild, the next (once its pause is over) is the catching up.
+        if let Some(why) = tracker.awaiting_rebuild() {
+            if tracker.rebuild_paused() {
+                return Err(TrackerError::Unavailable(why.to_owned()));
+            }
+            self.rebuild(&mut tracker).map_err(unavailable)?;
+            return Ok(0);
+        }
         let applied = match tracker.catch_up() {
             Ok(applied) => applied,
             Err(e) => {
@@ -481,15 +505,14 @@ impl TrackerService {
 
     /// The units in which a client has cases: what decides whether staff of a unit may see
     /// the client.
-    pub fn client_units(&self, pseudonym: &Pseudonym) -> Arc<[String]> {
+    pub fn client_units(&self, pseudonym: &Pseudonym) -> Result<Arc<[String]>, TrackerError> {
         let kept = |statuses: &FastMap<String, Kept>| {
             statuses.get(pseudonym.as_str()).and_then(|k| k.units.clone())
         };
         if let Some(units) = kept(&self.0.statuses.lock().unwrap_or_else(|e| e.into_inner())) {
-            return units;
+            return Ok(units);
         }
-        // A state that is not to be read names no unit: the client is not shown.
-        let Ok(tracker) = self.state() else { return Arc::from([]) };
+        let tracker = self.state()?;
         let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
         // A client with no cases keeps nothing: an unknown pseudonym takes no room.
         if !units.is_empty() {
@@ -497,13 +520,12 @@ impl TrackerService {
             keep(&mut statuses, pseudonym).units = Some(units.clone());
         }
         drop(tracker);
-        units
+        Ok(units)
     }
 
     /// The client and unit of a case.
-    pub fn case_owner(&self, case: &str) -> Option<(String, String)> {
-        // A state that is not to be read knows no case: nothing is shown.
-        self.state().ok()?.projection.case_owner(case)
+    pub fn case_owner(&self, case: &str) -> Result<Option<(String, String)>, TrackerError> {
+        Ok(self.state()?.projection.case_owner(case))
     }
 
     /// Every case of a client as of `now`, after logging the access durably.
@@ -658,7 +680,7 @@ impl TrackerService {
         now: i64,
         lang: Lang,
     ) -> Result<Option<polku_engine::case::CaseStatus>, TrackerError> {
-        let Some((client, _)) = self.case_owner(case) else { return Ok(None) };
+        let Some((client, _)) = self.case_owner(case)? else { return Ok(None) };
         self.log(actor, "case", Some(&client), case)?;
         Ok(self.state()?.projection.case_status(case, now, lang))
     }
@@ -689,7 +711,7 @@ impl TrackerService {
         (now, expires): (i64, i64),
     ) -> Result<(), TrackerError> {
         let kept = crate::answers::seal(&self.0.key, case, form, plain, now, expires)?;
-        let client = self.case_owner(case).map(|(c, _)| c);
+        let client = self.case_owner(case)?.map(|(c, _)| c);
         self.log(actor, "answers_kept", client.as_deref(), case)?;
         Ok(self.run(move |store| store.keep_answers(&kept))?)
     }
@@ -708,7 +730,7 @@ impl TrackerService {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let client = self.case_owner(case).map(|(c, _)| c);
+        let client = self.case_owner(case)?.map(|(c, _)| c);
         self.log(actor, "answers", client.as_deref(), case)?;
         // A set that does not open (another key, a changed row) is shown as such; the others
         // still are.
@@ -813,13 +835,17 @@ impl TrackerService {
     }
 
     /// Where open cases of a process stand: aggregates only, not logged.
-    pub fn standing_report(&self, process: &str, segment: Option<&str>) -> StandingReport {
-        self.tracker().projection.standing_report(process, segment)
+    pub fn standing_report(
+        &self,
+        process: &str,
+        segment: Option<&str>,
+    ) -> Result<StandingReport, TrackerError> {
+        Ok(self.state()?.projection.standing_report(process, segment))
     }
 
     /// Clients served by several units at once: aggregates only, not logged.
-    pub fn multi_unit_report(&self) -> MultiUnitReport {
-        self.tracker().projection.multi_unit_report()
+    pub fn multi_unit_report(&self) -> Result<MultiUnitReport, TrackerError> {
+        Ok(self.state()?.projection.multi_unit_report())
     }
 
     /// The access log, of one client (pseudonym) or of all; reading it is itself logged.

@@ -330,8 +330,8 @@ pub struct SqliteStore {
     /// The compactions recorded when `head` was kept: a compaction (by any connection) chains
     /// the log anew, and a head kept from before it is void.
     compactions: i64,
-    /// The compactions the owner's position was read under ([`EventStore::expect_compactions`]).
-    expected_compactions: Option<i64>,
+    /// The epoch the owner's position was read in ([`EventStore::expect_epoch`]).
+    expected: Option<crate::LogEpoch>,
     /// Breaks in a chain met at a log's end by the writes since [`EventStore::take_chain_breaks`]
     /// was last called.
     noticed: Vec<chain::Break>,
@@ -605,7 +605,7 @@ impl SqliteStore {
             writable: true,
             head: None,
             compactions: 0,
-            expected_compactions: None,
+            expected: None,
             noticed: Vec::new(),
             unindexed: 0,
             tidied: false,
@@ -741,14 +741,21 @@ fn event_append_point(
     })
 }
 
-/// Refuses a snapshot whose row no longer has the hash its state was read to: another
-/// process's compaction rewrote the log since. Stored, it would hold removed data and name a row
-/// the log no longer has, and every start would refuse the log. Called under the write lock.
+/// Refuses a snapshot whose row no longer has the hash its state was read to, or whose log was
+/// compacted since the `expected` epoch: another process's compaction rewrote the log since.
+/// Stored, it would hold removed data and name a row the log no longer has, and every start
+/// would refuse the log. Called under the write lock.
 fn snapshot_still_stands(
     tx: &rusqlite::Transaction<'_>,
+    expected: Option<crate::LogEpoch>,
     seq: u64,
     chain: &Hash,
 ) -> Result<(), StoreError> {
+    if let Some(epoch) = expected {
+        if compactions_recorded(tx)? as u64 != epoch.compactions {
+            return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+        }
+    }
     if seq == 0 {
         return Ok(());
     }
@@ -810,10 +817,17 @@ impl EventStore for SqliteStore {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        // A log compacted since the owner read it is stale even when it has grown back to
+        // the same length: its rows there are others.
+        let moved = self.expected.is_some_and(|e| e.compactions != compactions as u64);
         if records.is_empty() {
             // No events (a batch of repeats, waiting for those before it): nothing is written
-            // from a state that could be stale, so no other process's append refuses it. Its
-            // access rows go after the access log's end; the event log is untouched.
+            // from a state that could be stale, so another process's append since does not
+            // refuse it. A log shorter, or compacted, does: the events repeated may be gone.
+            // Its access rows go after the access log's end; the event log is untouched.
+            if (found as u64) < after || moved {
+                return Err(StoreError::Conflict { expected: after, found: found as u64 });
+            }
             let access_broken = insert_accesses(&tx, accesses)?;
             tx.commit()?;
             self.restart_log_if_asked(false);
@@ -821,9 +835,7 @@ impl EventStore for SqliteStore {
             self.index_accesses_when_due(accesses.len());
             return Ok(after);
         }
-        // A log compacted since the owner read it is stale even when it has grown back to
-        // the same length: its rows there are others.
-        if found as u64 != after || self.expected_compactions.is_some_and(|e| e != compactions) {
+        if found as u64 != after || moved {
             return Err(StoreError::Conflict { expected: after, found: found as u64 });
         }
         if compactions != self.compactions {
@@ -934,7 +946,7 @@ impl EventStore for SqliteStore {
             params![seq as i64, data, &chain[..]],
         )?;
         // Under the write lock, taken by the insert.
-        snapshot_still_stands(&tx, seq, &chain)?;
+        snapshot_still_stands(&tx, self.expected, seq, &chain)?;
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())
@@ -973,7 +985,7 @@ impl EventStore for SqliteStore {
             }
         }
         // Under the write lock, taken by the insert.
-        snapshot_still_stands(&tx, seq, &chain)?;
+        snapshot_still_stands(&tx, self.expected, seq, &chain)?;
         tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
         tx.commit()?;
         Ok(())
@@ -1288,12 +1300,13 @@ impl EventStore for SqliteStore {
         Ok(out)
     }
 
-    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
-        Ok(compactions_recorded(&self.conn)? as u64)
+    fn log_epoch(&mut self) -> Result<crate::LogEpoch, StoreError> {
+        // A commit here is durable when it returns: no connection's loss loses one.
+        Ok(crate::LogEpoch { compactions: compactions_recorded(&self.conn)? as u64, connection: 0 })
     }
 
-    fn expect_compactions(&mut self, count: Option<u64>) {
-        self.expected_compactions = count.map(|c| c as i64);
+    fn expect_epoch(&mut self, epoch: Option<crate::LogEpoch>) {
+        self.expected = epoch;
     }
 
     fn forget_answers(&mut self, now: i64) -> Result<u64, StoreError> {

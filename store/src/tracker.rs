@@ -105,6 +105,14 @@ pub struct RetentionReport {
     pub compaction: Option<crate::CompactionRecord>,
 }
 
+/// A rebuild of the state that failed: why, when it ended, and how long it took.
+#[derive(Debug, Clone)]
+struct FailedRebuild {
+    why: String,
+    ended: std::time::Instant,
+    took: std::time::Duration,
+}
+
 /// What [`Tracker::open`] reads from the store: everything of a tracker but its writer.
 struct Read {
     projection: Projection,
@@ -112,10 +120,14 @@ struct Read {
     current_model: i64,
     current_hash: String,
     log_seq: u64,
-    compactions: u64,
+    epoch: crate::LogEpoch,
     snapshot_seq: u64,
     writable: bool,
 }
+
+/// How often a retention run reads the state again when other processes changed the log
+/// between the state's reading and the run's.
+const RETAIN_TRIES: u32 = 5;
 
 /// How often opening reads the state again when another process's compaction rewrites the log
 /// under the reading.
@@ -269,6 +281,10 @@ pub enum TrackerError {
     /// plans of their cases cannot be trusted, so the store is not opened.
     #[error("{}", self.say(Lang::En))]
     ModelChanged(Vec<i64>),
+    /// The state is to be read again from the database, which did not answer the last try
+    /// (the reason in the database's words): nothing is read from it or written until then.
+    #[error("{}", self.say(Lang::En))]
+    Unavailable(String),
 }
 
 impl TrackerError {
@@ -295,6 +311,13 @@ impl TrackerError {
             TrackerError::Retention(e) => {
                 format!("{}: {}", lang.pick( "retention", "säilytys"), e.say(lang))
             }
+            TrackerError::Unavailable(why) => format!(
+                "{}: {why}",
+                lang.pick(
+                    "the database does not answer just now, and the state is read again from it once it does: try again in a moment",
+                    "tietokanta ei juuri nyt vastaa, ja tila luetaan siitä uudelleen heti kun se vastaa: yritä hetken kuluttua uudelleen"
+                )
+            ),
             TrackerError::ModelChanged(ids) => {
                 let ids: Vec<String> = ids.iter().map(|id| format!("@{id}")).collect();
                 match lang {
@@ -518,18 +541,17 @@ pub struct Tracker {
     current_model: i64,
     current_hash: String,
     log_seq: u64,
-    /// The compactions the log had had when the state was read from it.
-    compactions: u64,
+    /// The log's epoch when the state was read from it.
+    epoch: crate::LogEpoch,
     snapshot_seq: u64,
     key: PseudonymKey,
     sources: ModelSources,
     model: Model,
     /// False on a store opened read-only: reads only.
     writable: bool,
-    /// Why the state awaits a rebuild that failed (the database did not answer): until one
-    /// succeeds, the state may hold batches that were not written, and the writer writes
-    /// nothing.
-    rebuild: Option<String>,
+    /// A rebuild that failed (the database did not answer): until one succeeds, the state may
+    /// hold batches that were not written, and the writer writes nothing.
+    rebuild: Option<FailedRebuild>,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -577,18 +599,18 @@ impl Tracker {
             current_model,
             current_hash,
             log_seq,
-            compactions,
+            epoch,
             snapshot_seq,
             writable,
         } = state;
         Ok(Tracker {
-            writer: Arc::new(Committer::start(store, log_seq, Some(compactions), MAX_GROUP_ROWS)),
+            writer: Arc::new(Committer::start(store, log_seq, Some(epoch), MAX_GROUP_ROWS)),
             projection,
             versions,
             current_model,
             current_hash,
             log_seq,
-            compactions,
+            epoch,
             snapshot_seq,
             key,
             sources: sources.clone(),
@@ -652,9 +674,10 @@ impl Tracker {
             compiled.insert(h.to_owned(), model.clone());
             Ok(model)
         };
-        // Read before the state: a compaction by another process from here on shows as a
-        // changed count, to this reading (below) and to every later write of this tracker.
-        let compactions = store.compactions_recorded()?;
+        // Read before the state: a compaction by another process, or a restart of the
+        // database, from here on shows as a changed epoch, to this reading (below) and to every
+        // later write of this tracker.
+        let epoch = store.log_epoch()?;
         let mut restored = None;
         let found = store.read_snapshot(&mut |seq, chain, data| {
             // A snapshot that does not decode, or that does not say where the event chain
@@ -697,9 +720,11 @@ impl Tracker {
             }
             Ok(())
         })?;
+        // What removed cases left for the reports, read before the epoch is looked at again.
+        let retained = store.retained()?;
         // The snapshot and the rows read may then be from two logs (a chain that seems
         // broken, or rows that are others than they seem): read them again.
-        if store.compactions_recorded()? != compactions {
+        if store.log_epoch()? != epoch {
             return Ok(None);
         }
         if let Some(broken) = walked.broken {
@@ -709,8 +734,7 @@ impl Tracker {
             return Err(StoreError::Other(message).into());
         }
         projection.current = current;
-        // What removed cases left for the reports.
-        for (text, cases) in store.retained()? {
+        for (text, cases) in retained {
             let history = serde_json::from_str(&text)
                 .map_err(|e| StoreError::Other(format!("a retained history: {e}")))?;
             projection.retained.push((history, cases));
@@ -721,7 +745,7 @@ impl Tracker {
             current_model,
             current_hash: hash,
             log_seq,
-            compactions,
+            epoch,
             snapshot_seq,
             writable,
         }))
@@ -779,6 +803,37 @@ impl Tracker {
             return Err(TrackerError::ReadOnly(Blocked::RemoveClientData));
         }
         self.check_retention(rules, at, dry_run)?;
+        let mut tries = 1;
+        loop {
+            // The cases are chosen from the state: it must be the log's, not one a failed
+            // rebuild left, nor one read before other servers wrote (then read again).
+            if self.rebuild.is_some() {
+                self.reload()?;
+            }
+            match self.retain_once(rules, at, dry_run, actor) {
+                Err(TrackerError::Store(StoreError::Conflict { .. })) if tries < RETAIN_TRIES => {
+                    tries += 1;
+                    self.reload()?;
+                }
+                Err(TrackerError::Store(StoreError::Conflict { .. })) => {
+                    return Err(StoreError::Other(format!(
+                        "other processes changed the event log while the retention run read it, {tries} times: nothing was removed; run it again in a quieter hour"
+                    ))
+                    .into());
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`Tracker::retain`], from the state as it is.
+    fn retain_once(
+        &mut self,
+        rules: &Retention,
+        at: i64,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<RetentionReport, TrackerError> {
         let cutoff = |unit: &str| {
             rules
                 .unit_years
@@ -824,7 +879,7 @@ impl Tracker {
             ..RetentionReport::default()
         };
         let expect = self.log_seq;
-        let compactions = self.compactions;
+        let epoch = self.epoch;
         let cutoff_text = access_before.clone();
         let when = now_text();
         let work = move |store: &mut dyn EventStore| -> Result<(u64, u64, Option<crate::CompactionRecord>), StoreError> {
@@ -845,7 +900,7 @@ impl Tracker {
             })?;
             // The cases chosen are those of the state: the log read must be the one it was
             // read from, not one another process's compaction rewrote since.
-            if last != expect || store.compactions_recorded()? != compactions {
+            if last != expect || store.log_epoch()? != epoch {
                 return Err(StoreError::Conflict { expected: expect, found: last });
             }
             let mut old_access = 0u64;
@@ -1128,6 +1183,7 @@ impl Tracker {
     pub fn reload(&mut self) -> Result<(), TrackerError> {
         let warning = self.writer.chain_warning();
         let store = self.writer.stop()?;
+        let began = std::time::Instant::now();
         match Tracker::open_or_keep(store, &self.sources, &self.model, self.key.clone()) {
             Ok(fresh) => {
                 if let Some(warning) = warning {
@@ -1140,11 +1196,15 @@ impl Tracker {
                 // The store is kept for the next try, behind a writer that writes nothing:
                 // the state may hold batches that were not written.
                 let why = format!("the state is to be read again from the database: {e}");
-                self.writer = Arc::new(Committer::holding(store, why.clone()));
+                self.writer = Arc::new(Committer::holding(store, why));
                 if let Some(warning) = warning {
                     self.writer.on_chain_break(warning);
                 }
-                self.rebuild = Some(why);
+                self.rebuild = Some(FailedRebuild {
+                    why: e.to_string(),
+                    ended: std::time::Instant::now(),
+                    took: began.elapsed(),
+                });
                 Err(e)
             }
         }
@@ -1154,7 +1214,16 @@ impl Tracker {
     /// answer): until [`Tracker::reload`] succeeds, the state may hold batches that were not
     /// written, and is not to be read.
     pub fn awaiting_rebuild(&self) -> Option<&str> {
-        self.rebuild.as_deref()
+        self.rebuild.as_ref().map(|r| r.why.as_str())
+    }
+
+    /// Whether the next try of a rebuild is to wait (one failed less than a second, plus
+    /// twice its own time, ago): while the database does not answer, a try may take a
+    /// connection's whole time-out, and whatever needs the state waits behind it.
+    pub fn rebuild_paused(&self) -> bool {
+        self.rebuild
+            .as_ref()
+            .is_some_and(|r| r.ended.elapsed() < std::time::Duration::from_secs(1) + 2 * r.took)
     }
 
     /// Has `warn` told of each break in a hash chain that the writer meets at the end of the

@@ -15,7 +15,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,8 +25,8 @@ mod common;
 use polku_dsl::Lang;
 use polku_engine::event::{Event, EventKind};
 use polku_engine::pseudonym::PseudonymKey;
-use polku_store::tracker::{Actor, Tracker};
-use polku_store::{chain, EventStore, NewRecord, TrackerService, WriteFailed};
+use polku_store::tracker::{Actor, Tracker, TrackerError};
+use polku_store::{chain, EventStore, NewRecord, StoreError, TrackerService, WriteFailed};
 
 /// A connection through the proxy passes bytes, holds them (a network that hangs: nothing
 /// goes either way, not even the close), or is cut.
@@ -42,10 +42,12 @@ struct Proxy {
     refusing: Arc<AtomicBool>,
 }
 
-/// A connection through the proxy: its state and both ends.
+/// A connection through the proxy: its state, both ends, and the bytes read while it was
+/// held (kept back from the other end).
 struct Connection {
     state: Arc<AtomicU8>,
     ends: [TcpStream; 2],
+    held: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -63,15 +65,26 @@ impl Proxy {
                 }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
                 let state = Arc::new(AtomicU8::new(PASS));
+                let held = Arc::new(AtomicUsize::new(0));
                 let ends = [client.try_clone().unwrap(), server.try_clone().unwrap()];
-                known.lock().unwrap().push(Connection { state: state.clone(), ends });
+                known.lock().unwrap().push(Connection {
+                    state: state.clone(),
+                    ends,
+                    held: held.clone(),
+                });
                 let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let other = state.clone();
-                std::thread::spawn(move || pump(client, server, &state));
-                std::thread::spawn(move || pump(s2, c2, &other));
+                let (other, other_held) = (state.clone(), held.clone());
+                std::thread::spawn(move || pump(client, server, &state, &held));
+                std::thread::spawn(move || pump(s2, c2, &other, &other_held));
             }
         });
         Proxy { port, connections, refusing }
+    }
+
+    /// Cuts every connection when dropped: declared after the store, it lets a failing test
+    /// end (the store's flusher, dropped with it, would wait on a held connection).
+    fn cut_on_drop(&self) -> CutOnDrop {
+        CutOnDrop(self.connections.clone())
     }
 
     fn url(&self, database: &str) -> String {
@@ -100,14 +113,41 @@ impl Proxy {
     fn back(&self) {
         self.refusing.store(false, Ordering::SeqCst);
     }
+
+    /// Waits until the held connection has kept back bytes from one of its ends (a request
+    /// sent on it).
+    fn wait_until_held(&self, connection: usize) {
+        let held = self.connections.lock().unwrap()[connection].held.clone();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while held.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "nothing was sent on the held connection");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+struct CutOnDrop(Arc<Mutex<Vec<Connection>>>);
+
+impl Drop for CutOnDrop {
+    fn drop(&mut self) {
+        for connection in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            connection.state.store(CUT, Ordering::SeqCst);
+            for end in &connection.ends {
+                let _ = end.shutdown(Shutdown::Both);
+            }
+        }
+    }
 }
 
 /// Copies `from` to `to` until either ends or the connection is cut; while it is held, what
 /// was read (or the end) waits.
-fn pump(mut from: TcpStream, mut to: TcpStream, state: &AtomicU8) {
+fn pump(mut from: TcpStream, mut to: TcpStream, state: &AtomicU8, held: &AtomicUsize) {
     let mut buffer = [0u8; 16 * 1024];
     loop {
         let n = from.read(&mut buffer).unwrap_or(0);
+        if state.load(Ordering::SeqCst) == HOLD {
+            held.fetch_add(n.max(1), Ordering::SeqCst);
+        }
         while state.load(Ordering::SeqCst) == HOLD {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -214,7 +254,11 @@ fn appends_lost_in_a_crash_are_never_told_durable_and_the_store_connects_again()
     let Some(cluster) = Cluster::start("flusher") else { return };
     let proxy = Proxy::start(cluster.port());
     let mut store = polku_store::open(&proxy.url("postgres")).unwrap();
+    let _cut = proxy.cut_on_drop();
     let model = store.put_model("h1", "{}").unwrap();
+    // As a writer does: its position is of this epoch.
+    let epoch = store.log_epoch().unwrap();
+    store.expect_epoch(Some(epoch));
     // The first append starts the flusher, on a connection of its own (the second).
     let (last, told) = deferred(store.as_mut(), 0, &records(model, 1, 5), &[]);
     assert_eq!(last, 5);
@@ -232,7 +276,7 @@ fn appends_lost_in_a_crash_are_never_told_durable_and_the_store_connects_again()
     // Two appends committed; the first's flush hangs, the second waits behind it.
     let (last, first) = deferred(store.as_mut(), 5, &records(model, 6, 5), &[]);
     assert_eq!(last, 10);
-    std::thread::sleep(Duration::from_millis(200));
+    proxy.wait_until_held(1);
     let access = polku_store::Access::by(&Actor::new("testi", "järjestelmä"), "ingest", None, "");
     let (last, second) = deferred(store.as_mut(), 10, &records(model, 11, 5), &[access]);
     assert_eq!(last, 15);
@@ -245,22 +289,46 @@ fn appends_lost_in_a_crash_are_never_told_durable_and_the_store_connects_again()
     let stored: i64 =
         direct.query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[]).unwrap().get(0);
     assert_eq!(stored, 5, "the crash lost the two appends not yet on disk");
-    // The hanging connection breaks only now; the next flush connects again, to the server
-    // that lost the rows.
+    // The store's own connection, cut by the crash, is made again (after the first call has
+    // found it cut, or at once); the position the writer holds is of the epoch before, so
+    // nothing is written from it, not even a repeat (an append of no events) whose events
+    // the crash took.
+    let refused = |result: Result<u64, StoreError>| match result {
+        Err(StoreError::Conflict { expected: 15, found: 5 }) => true,
+        other => panic!("a write from before the restart: {other:?}"),
+    };
+    let repeat = polku_store::Access::by(&Actor::new("testi", "järjestelmä"), "ingest", None, "");
+    let empty = store.append_logged(15, &[], std::slice::from_ref(&repeat));
+    let empty = if empty.is_err() && !matches!(empty, Err(StoreError::Conflict { .. })) {
+        store.append_logged(15, &[], std::slice::from_ref(&repeat))
+    } else {
+        empty
+    };
+    assert!(refused(empty));
+    assert!(refused(store.append(15, &records(model, 16, 1))));
+    // The state read again from the log (at 5) in the new epoch: the writer goes on, its next
+    // append taking the rows the lost ones had.
+    let epoch = store.log_epoch().unwrap();
+    assert_eq!(epoch.connection, 1, "the connection was made again once");
+    store.expect_epoch(Some(epoch));
+    let (last, again) = deferred(store.as_mut(), 5, &records(model, 100, 10), &[]);
+    assert_eq!(last, 15);
+    // The hanging connection breaks only now; the next flushes connect again, to the server
+    // that lost the first two appends' rows and holds the third's in their places.
     proxy.set(1, CUT);
     let first = first.recv_timeout(Duration::from_secs(30)).unwrap();
     let second = second.recv_timeout(Duration::from_secs(30)).unwrap();
-    assert!(first.is_err(), "an append lost in the crash was told durable");
+    let again = again.recv_timeout(Duration::from_secs(30)).unwrap();
+    let first = first.expect_err("an append lost in the crash was told durable");
     let second = second.expect_err(
         "an append lost in the crash was told durable after a flush on a new connection",
     );
-    assert!(second.to_string().contains("not known to be durable"), "{second}");
-    assert!(proxy.connections.lock().unwrap().len() > 2, "the flusher connected again");
-    // The store's own connection, cut by the crash, is made again: at once, or after the
-    // first call has found it cut.
-    let last = store.last_seq().or_else(|_| store.last_seq()).unwrap();
-    assert_eq!(last, 5);
-    assert_eq!(store.append(5, &records(model, 100, 3)).unwrap(), 8);
+    for lost in [&first, &second] {
+        assert!(lost.to_string().contains("not stored as written"), "{lost}");
+    }
+    again.expect("the append after the restart is durable");
+    assert!(proxy.connections.lock().unwrap().len() > 3, "the flusher connected again");
+    assert_eq!(store.last_seq().unwrap(), 15);
     let verified = chain::verify(store.as_mut()).unwrap();
     assert!(verified.intact(), "{verified:?}");
 }
@@ -325,9 +393,15 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
     assert!(service.append(batches[1].clone(), &actor, &|_| true).is_err());
     // The state may hold it: not read, not even for a status.
     assert!(service.client_status(&client, &actor, now, Lang::Fi).is_err());
-    assert!(service.info().is_err());
+    assert!(matches!(service.info(), Err(TrackerError::Unavailable(_))));
     assert!(service.catch_up().is_err());
     proxy.back();
+    // Tries of the rebuild wait a second or so after a failed one.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while service.with(|t| t.rebuild_paused()) {
+        assert!(Instant::now() < deadline, "the pause after a failed rebuild does not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // The next request finds the database back and rebuilds the state first: the batch that
     // was not written is not in it.
     let status = service.client_status(&unwritten, &actor, now, Lang::Fi).unwrap();
@@ -345,4 +419,6 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
         Tracker::open(polku_store::open(&proxy.url(&database)).unwrap(), &sources, &model, key())
             .unwrap();
     assert_eq!(again.projection.digest(), digest, "the state is the log's");
+    drop(again);
+    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
 }

@@ -106,11 +106,11 @@ impl EventStore for Watched {
     fn last_seq(&mut self) -> Result<u64, StoreError> {
         self.inner.last_seq()
     }
-    fn compactions_recorded(&mut self) -> Result<u64, StoreError> {
-        self.inner.compactions_recorded()
+    fn log_epoch(&mut self) -> Result<polku_store::LogEpoch, StoreError> {
+        self.inner.log_epoch()
     }
-    fn expect_compactions(&mut self, count: Option<u64>) {
-        self.inner.expect_compactions(count)
+    fn expect_epoch(&mut self, epoch: Option<polku_store::LogEpoch>) {
+        self.inner.expect_epoch(epoch)
     }
     fn put_model(&mut self, hash: &str, sources: &str) -> Result<i64, StoreError> {
         self.inner.put_model(hash, sources)

@@ -88,7 +88,7 @@ fn fixture_in(
         )
         .expect("ingest");
     let service = TrackerService::new(tracker);
-    let (_, unit) = service.case_owner(&case).expect("the case exists");
+    let (_, unit) = service.case_owner(&case).expect("the state reads").expect("the case exists");
     let mut tokens = Vec::new();
     for role in Role::ALL {
         let units =

@@ -78,24 +78,24 @@ const FAKE_MULTI_CLIENTS: u64 = 5;
 struct FixedCountsOverlay;
 
 impl Overlay for FixedCountsOverlay {
-    fn standing(&self, process: &str, segment: Option<&str>) -> StandingReport {
-        StandingReport {
+    fn standing(&self, process: &str, segment: Option<&str>) -> Option<StandingReport> {
+        Some(StandingReport {
             process: process.to_owned(),
             segment: segment.map(str::to_owned),
             total: FAKE_TOTAL,
             phases: BTreeMap::from([("tarkastus".to_owned(), 4), ("suunnitelma".to_owned(), 3)]),
             steps: BTreeMap::from([("lääkäri".to_owned(), 4), ("kirjaus".to_owned(), 3)]),
-        }
+        })
     }
 
-    fn multi_unit(&self) -> MultiUnitReport {
-        MultiUnitReport {
+    fn multi_unit(&self) -> Option<MultiUnitReport> {
+        Some(MultiUnitReport {
             clients: FAKE_MULTI_CLIENTS,
             pairs: vec![UnitPair {
                 units: ["neuvola".to_owned(), "perheneuvola".to_owned()],
                 clients: FAKE_MULTI_CLIENTS,
             }],
-        }
+        })
     }
 }
 

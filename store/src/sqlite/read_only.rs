@@ -83,7 +83,7 @@ impl SqliteStore {
             writable: false,
             head: None,
             compactions: 0,
-            expected_compactions: None,
+            expected: None,
             noticed: Vec::new(),
             unindexed: 0,
             tidied: false,

@@ -191,6 +191,7 @@ words! {
     Opened: "Opened", "Avattu";
     NowIn: "Now in", "Nyt vaiheessa";
     NoCases: "This client has no cases in your units", "Asiakkaalla ei ole tapauksia yksiköissäsi";
+    StoreUnavailable: "The database does not answer just now: nothing was shown or recorded; try again in a moment", "Tietokanta ei juuri nyt vastaa: mitään ei näytetty eikä kirjattu; yritä hetken kuluttua uudelleen";
     SignInFailed: "The token is not valid for staff", "Tunniste ei kelpaa työntekijälle";
     SessionOver: "Your session has ended: sign in again", "Istunto on päättynyt: kirjaudu uudelleen";
     SignInWithProvider: "Sign in with your organisation's account", "Kirjaudu organisaation tunnuksilla";

@@ -209,6 +209,10 @@ impl From<TrackerError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "other servers wrote to the database meanwhile, again and again: nothing of this batch was stored; send it again",
             ),
+            // The database does not answer for now: nothing was read or stored.
+            TrackerError::Unavailable(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+            }
             other => ApiError::internal(other),
         }
     }
@@ -772,7 +776,7 @@ fn client_allowed(
         return Err(ApiError::bad("purpose", "say why you look at the client's data"));
     }
     let pseudonym = pseudonym_of(api, client)?;
-    let units = api.tracker.client_units(&pseudonym);
+    let units = api.tracker.client_units(&pseudonym)?;
     if units.is_empty() {
         auth::authorize(principal, Action::ClientData { units: &principal.units })?;
         return Err(ApiError::not_found("client", "no cases of this client"));
@@ -810,7 +814,7 @@ async fn case_status(
     if purpose.trim().is_empty() {
         return Err(ApiError::bad("purpose", "say why you look at the case: ?purpose=…"));
     }
-    let Some((_, unit)) = api.tracker.case_owner(&case) else {
+    let Some((_, unit)) = api.tracker.case_owner(&case)? else {
         auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
         return Err(ApiError::not_found("case", "no such case"));
     };

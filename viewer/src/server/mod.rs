@@ -70,19 +70,20 @@ pub type Problems = polku_dsl::Bilingual;
 /// What reloading the model from its files gives.
 pub type Reload = Result<ModelVersion, Problems>;
 
-/// The aggregates of open cases the maps overlay; never a client's own data.
+/// The aggregates of open cases the maps overlay; never a client's own data. `None` while the
+/// state is not to be read (the database does not answer).
 pub trait Overlay: Send + Sync {
-    fn standing(&self, process: &str, segment: Option<&str>) -> StandingReport;
-    fn multi_unit(&self) -> MultiUnitReport;
+    fn standing(&self, process: &str, segment: Option<&str>) -> Option<StandingReport>;
+    fn multi_unit(&self) -> Option<MultiUnitReport>;
 }
 
 impl Overlay for polku_store::TrackerService {
-    fn standing(&self, process: &str, segment: Option<&str>) -> StandingReport {
-        self.standing_report(process, segment)
+    fn standing(&self, process: &str, segment: Option<&str>) -> Option<StandingReport> {
+        self.standing_report(process, segment).ok()
     }
 
-    fn multi_unit(&self) -> MultiUnitReport {
-        self.multi_unit_report()
+    fn multi_unit(&self) -> Option<MultiUnitReport> {
+        self.multi_unit_report().ok()
     }
 }
 
@@ -521,9 +522,10 @@ async fn overlay(State(state): State<AppState>, Name(process): Name, query: Page
         Some(overlay) => {
             let overlay = overlay.clone();
             let (p, s) = (process.clone(), segment.map(str::to_owned));
-            tokio::task::spawn_blocking(move || overlay.standing(&p, s.as_deref()))
-                .await
-                .unwrap_or_default()
+            match tokio::task::spawn_blocking(move || overlay.standing(&p, s.as_deref())).await {
+                Ok(Some(report)) => report,
+                _ => return overlay_unavailable(),
+            }
         }
         None => StandingReport {
             process,
@@ -538,11 +540,24 @@ async fn overlay_multi_unit(State(state): State<AppState>) -> Response {
     let report = match &state.0.overlay {
         Some(overlay) => {
             let overlay = overlay.clone();
-            tokio::task::spawn_blocking(move || overlay.multi_unit()).await.unwrap_or_default()
+            match tokio::task::spawn_blocking(move || overlay.multi_unit()).await {
+                Ok(Some(report)) => report,
+                _ => return overlay_unavailable(),
+            }
         }
         None => MultiUnitReport::default(),
     };
     axum::Json(report).into_response()
+}
+
+/// The overlay's answer while the state is not to be read.
+fn overlay_unavailable() -> Response {
+    text_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "application/json",
+        serde_json::json!({ "error": "the database does not answer just now: try again in a moment" })
+            .to_string(),
+    )
 }
 
 /// Binds `listen` and serves until Ctrl-C. `ready` hears the address actually bound (the

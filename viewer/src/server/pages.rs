@@ -193,7 +193,7 @@ pub async fn services(
     let multi = match &state.0.overlay {
         Some(overlay) => {
             let overlay = overlay.clone();
-            tokio::task::spawn_blocking(move || overlay.multi_unit()).await.ok()
+            tokio::task::spawn_blocking(move || overlay.multi_unit()).await.ok().flatten()
         }
         None => None,
     };

@@ -451,7 +451,7 @@ fn case_allowed(
     case: &str,
 ) -> Option<(Arc<super::api::Api>, String)> {
     let api = state.api()?;
-    let (owner, unit) = api.tracker.case_owner(case)?;
+    let (owner, unit) = api.tracker.case_owner(case).ok().flatten()?;
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
     Some((api, owner))
 }
@@ -510,7 +510,9 @@ async fn show_client(
     let Ok(pseudonym) = api.tracker.pseudonym(client) else {
         return again(Word::BadClient, StatusCode::BAD_REQUEST);
     };
-    let units = api.tracker.client_units(&pseudonym);
+    let Ok(units) = api.tracker.client_units(&pseudonym) else {
+        return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE);
+    };
     if units.is_empty()
         || auth::authorize(&session.principal, Action::ClientData { units: &units }).is_err()
     {
@@ -522,8 +524,13 @@ async fn show_client(
     let read = pseudonym.clone();
     let status =
         tokio::task::spawn_blocking(move || tracker.client_status(&read, &actor, now, lang)).await;
-    let Ok(Ok(Some(status))) = status else {
-        return again(Word::NoCases, StatusCode::NOT_FOUND);
+    let status = match status {
+        Ok(Ok(Some(status))) => status,
+        Ok(Ok(None)) => return again(Word::NoCases, StatusCode::NOT_FOUND),
+        // The access could not be logged, or the state is to be read again: nothing shown.
+        Ok(Err(_)) | Err(_) => {
+            return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE)
+        }
     };
     let version = state.model();
     let mut cases = Vec::new();
@@ -843,7 +850,7 @@ pub async fn record(
     };
     let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
-    if api.tracker.case_owner(&case).is_none() {
+    if !matches!(api.tracker.case_owner(&case), Ok(Some(_))) {
         return show_client(
             &state,
             &uri,

@@ -234,7 +234,8 @@ pub async fn make_link(
 
 fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, Word> {
     let api = state.api().ok_or(Word::NotRecorded)?;
-    let (_, unit) = api.tracker.case_owner(case).ok_or(Word::NoCases)?;
+    let (_, unit) =
+        api.tracker.case_owner(case).map_err(|_| Word::StoreUnavailable)?.ok_or(Word::NoCases)?;
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
         .map_err(|_| Word::NoCases)?;
     let process = api
@@ -483,7 +484,7 @@ struct Review {
 
 fn review_of(state: &AppState, session: &Session, case: &str, purpose: &str) -> Option<Review> {
     let api = state.api()?;
-    let (_, unit) = api.tracker.case_owner(case)?;
+    let (_, unit) = api.tracker.case_owner(case).ok().flatten()?;
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
     let (form, numbers, texts) = api.forms.answers_of(case)?;
     // The access to the client's data is logged before anything of it is shown.
