@@ -354,13 +354,32 @@ pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     if let Some(tracker) = sweeper.clone() {
         // Other servers on the same database: their writes are applied here within
         // FOLLOW_EVERY (and the time to apply them).
-        std::thread::spawn(move || loop {
-            std::thread::sleep(polku_store::service::FOLLOW_EVERY);
-            if let Err(e) = tracker.catch_up() {
-                eprintln!(
-                    "{}: {e}",
-                    say(lang, "following the database", "tietokannan seuraaminen")
-                );
+        // A failure is said once, and again only when it changes or half a minute has
+        // passed (the database away answers every follow the same), and so is the end of it.
+        std::thread::spawn(move || {
+            let mut said: Option<(String, std::time::Instant)> = None;
+            loop {
+                std::thread::sleep(polku_store::service::FOLLOW_EVERY);
+                match tracker.catch_up() {
+                    Err(e) => {
+                        let text = e.to_string();
+                        let again = said.as_ref().is_some_and(|(last, at)| {
+                            *last == text && at.elapsed() < std::time::Duration::from_secs(30)
+                        });
+                        if !again {
+                            eprintln!(
+                                "{}: {text}",
+                                say(lang, "following the database", "tietokannan seuraaminen")
+                            );
+                            said = Some((text, std::time::Instant::now()));
+                        }
+                    }
+                    Ok(_) if said.take().is_some() => eprintln!(
+                        "{}",
+                        say(lang, "following the database again", "tietokantaa seurataan taas")
+                    ),
+                    Ok(_) => {}
+                }
             }
         });
     }

@@ -212,9 +212,9 @@ impl TrackerService {
     /// not written, and is not read ([`TrackerError::Unavailable`]).
     fn state(&self) -> Result<MutexGuard<'_, Tracker>, TrackerError> {
         let mut tracker = self.tracker();
-        if let Some(why) = tracker.awaiting_rebuild() {
-            if tracker.rebuild_paused() {
-                return Err(TrackerError::Unavailable(why.to_owned()));
+        if tracker.awaiting_rebuild().is_some() {
+            if let Some(refusal) = tracker.rebuild_refusal() {
+                return Err(refusal);
             }
             self.rebuild(&mut tracker).map_err(unavailable)?;
         }
@@ -419,7 +419,7 @@ impl TrackerService {
                 let mut tracker = self.tracker();
                 self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
                 if Arc::ptr_eq(&tracker.writer(), &writer) {
-                    self.rebuild(&mut tracker)?;
+                    self.rebuild(&mut tracker).map_err(unavailable)?;
                 }
                 Err(e.into())
             }
@@ -436,9 +436,9 @@ impl TrackerService {
             return Ok(0);
         }
         // After a failed rebuild, the next (once its pause is over) is the catching up.
-        if let Some(why) = tracker.awaiting_rebuild() {
-            if tracker.rebuild_paused() {
-                return Err(TrackerError::Unavailable(why.to_owned()));
+        if tracker.awaiting_rebuild().is_some() {
+            if let Some(refusal) = tracker.rebuild_refusal() {
+                return Err(refusal);
             }
             self.rebuild(&mut tracker).map_err(unavailable)?;
             return Ok(0);
@@ -447,7 +447,7 @@ impl TrackerService {
             Ok(applied) => applied,
             Err(e) => {
                 // The writer may have stopped: start again from the log.
-                self.rebuild(&mut tracker)?;
+                self.rebuild(&mut tracker).map_err(unavailable)?;
                 return Err(e);
             }
         };

@@ -111,6 +111,21 @@ struct FailedRebuild {
     why: String,
     ended: std::time::Instant,
     took: std::time::Duration,
+    /// How many failed in a row.
+    tries: u32,
+    /// The database did not answer (or refused): it may well the next time. Otherwise the
+    /// state cannot be read as the log is (a broken chain, another key or model).
+    transient: bool,
+}
+
+impl FailedRebuild {
+    /// How long the next try waits after this one: a second plus twice this try's time,
+    /// doubled for each try that failed before it, at most a minute.
+    fn pause(&self) -> std::time::Duration {
+        let first = std::time::Duration::from_secs(1) + 2 * self.took;
+        (first * 2u32.saturating_pow(self.tries.saturating_sub(1).min(6)))
+            .min(std::time::Duration::from_secs(60))
+    }
 }
 
 /// What [`Tracker::open`] reads from the store: everything of a tracker but its writer.
@@ -910,7 +925,9 @@ impl Tracker {
                     Ok(())
                 })?;
             }
-            if dry_run {
+            // Nothing to remove: the log is not rewritten (which would make every other server
+            // read its state again).
+            if dry_run || (cases.is_empty() && old_access == 0) {
                 return Ok((removed, old_access, None));
             }
             let hex = |h: &Option<chain::Hash>| {
@@ -1182,8 +1199,23 @@ impl Tracker {
     /// events that never became durable, and only the log knows which did.
     pub fn reload(&mut self) -> Result<(), TrackerError> {
         let warning = self.writer.chain_warning();
-        let store = self.writer.stop()?;
         let began = std::time::Instant::now();
+        let tries = self.rebuild.as_ref().map_or(1, |r| r.tries + 1);
+        let store = match self.writer.stop() {
+            Ok(store) => store,
+            Err(e) => {
+                // The writer thread ended without giving the store back: nothing can be
+                // read again, and the state may hold batches that were not written.
+                self.rebuild = Some(FailedRebuild {
+                    why: e.to_string(),
+                    ended: std::time::Instant::now(),
+                    took: began.elapsed(),
+                    tries,
+                    transient: false,
+                });
+                return Err(e.into());
+            }
+        };
         match Tracker::open_or_keep(store, &self.sources, &self.model, self.key.clone()) {
             Ok(fresh) => {
                 if let Some(warning) = warning {
@@ -1204,6 +1236,11 @@ impl Tracker {
                     why: e.to_string(),
                     ended: std::time::Instant::now(),
                     took: began.elapsed(),
+                    tries,
+                    transient: matches!(
+                        e,
+                        TrackerError::Store(StoreError::Backend(_) | StoreError::Other(_))
+                    ),
                 });
                 Err(e)
             }
@@ -1217,13 +1254,22 @@ impl Tracker {
         self.rebuild.as_ref().map(|r| r.why.as_str())
     }
 
-    /// Whether the next try of a rebuild is to wait (one failed less than a second, plus
-    /// twice its own time, ago): while the database does not answer, a try may take a
-    /// connection's whole time-out, and whatever needs the state waits behind it.
+    /// Whether the next try of a rebuild is to wait ([`FailedRebuild::pause`]): while the
+    /// database does not answer, a try may take a connection's whole time-out, and whatever
+    /// needs the state waits behind it.
     pub fn rebuild_paused(&self) -> bool {
-        self.rebuild
-            .as_ref()
-            .is_some_and(|r| r.ended.elapsed() < std::time::Duration::from_secs(1) + 2 * r.took)
+        self.rebuild.as_ref().is_some_and(|r| r.ended.elapsed() < r.pause())
+    }
+
+    /// The answer to a read or a write while the state awaits a rebuild whose next try is to
+    /// wait: the database does not answer ([`TrackerError::Unavailable`]), or the state
+    /// cannot be read as the log is.
+    pub fn rebuild_refusal(&self) -> Option<TrackerError> {
+        let r = self.rebuild.as_ref().filter(|r| r.ended.elapsed() < r.pause())?;
+        Some(match r.transient {
+            true => TrackerError::Unavailable(r.why.clone()),
+            false => StoreError::Other(r.why.clone()).into(),
+        })
     }
 
     /// Has `warn` told of each break in a hash chain that the writer meets at the end of the

@@ -209,10 +209,12 @@ impl From<TrackerError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "other servers wrote to the database meanwhile, again and again: nothing of this batch was stored; send it again",
             ),
-            // The database does not answer for now: nothing was read or stored.
-            TrackerError::Unavailable(_) => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
-            }
+            // The database does not answer for now: nothing was read or stored. (Its own words
+            // are in the server's log, from the follow, not in the answer.)
+            TrackerError::Unavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer just now: nothing was read or stored; try again in a moment",
+            ),
             other => ApiError::internal(other),
         }
     }

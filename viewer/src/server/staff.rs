@@ -443,17 +443,30 @@ fn signed_in_post(
     }
 }
 
+/// Why [`case_allowed`] said no.
+enum NotAllowed {
+    /// Not a case of the person's units (or no such case, or no store).
+    Forbidden,
+    /// The state is not to be read just now (the database does not answer).
+    Unavailable,
+}
+
 /// The store and the pseudonym of a case's client, when the signed-in person may read the
-/// case's data (a case of one of their units); `None` otherwise.
+/// case's data (a case of one of their units).
 fn case_allowed(
     state: &AppState,
     session: &Session,
     case: &str,
-) -> Option<(Arc<super::api::Api>, String)> {
-    let api = state.api()?;
-    let (owner, unit) = api.tracker.case_owner(case).ok().flatten()?;
-    auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-    Some((api, owner))
+) -> Result<(Arc<super::api::Api>, String), NotAllowed> {
+    let api = state.api().ok_or(NotAllowed::Forbidden)?;
+    let (owner, unit) = api
+        .tracker
+        .case_owner(case)
+        .map_err(|_| NotAllowed::Unavailable)?
+        .ok_or(NotAllowed::Forbidden)?;
+    auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
+        .map_err(|_| NotAllowed::Forbidden)?;
+    Ok((api, owner))
 }
 
 fn forbidden_page(state: &AppState, uri: &Uri, choice: super::Choice) -> Response {

@@ -22,7 +22,9 @@ use polku_engine::form::{Form, Kind, Proposal};
 
 use super::super::auth::{self, Action};
 use super::super::{choose_lang, AppState, PageQuery};
-use super::{case_allowed, forbidden_page, now, private, show_client, signed_in_post, Session};
+use super::{
+    case_allowed, forbidden_page, now, private, show_client, signed_in_post, NotAllowed, Session,
+};
 use crate::maps::{say, Word};
 
 /// How long a link waits for the client.
@@ -762,8 +764,14 @@ pub async fn kept(
         // The client's page says that a purpose is needed.
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let Some((api, client)) = case_allowed(&state, &session, &case) else {
-        return forbidden_page(&state, &uri, choice);
+    let (api, client) = match case_allowed(&state, &session, &case) {
+        Ok(allowed) => allowed,
+        Err(NotAllowed::Forbidden) => return forbidden_page(&state, &uri, choice),
+        // The client's page says that the database does not answer (or shows the client, if
+        // it answers again).
+        Err(NotAllowed::Unavailable) => {
+            return show_client(&state, &uri, choice, &session, &client, &purpose, None).await
+        }
     };
     let actor = session.principal.actor(&purpose, "");
     let (tracker, id, at) = (api.tracker.clone(), case.clone(), now());

@@ -14,6 +14,7 @@ use polku_engine::time::Timestamp;
 use super::super::{AppState, PageQuery};
 use super::{
     case_allowed, forbidden_page, frame, now, private, show_client, signed_in_bar, signed_in_post,
+    NotAllowed,
 };
 use crate::maps::{say, Word};
 
@@ -69,8 +70,14 @@ pub async fn explain(
     if purpose.is_empty() {
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let Some((api, owner)) = case_allowed(&state, &session, &case) else {
-        return forbidden_page(&state, &uri, choice);
+    let (api, owner) = match case_allowed(&state, &session, &case) {
+        Ok(allowed) => allowed,
+        Err(NotAllowed::Forbidden) => return forbidden_page(&state, &uri, choice),
+        // The client's page says that the database does not answer (or shows the client, if
+        // it answers again).
+        Err(NotAllowed::Unavailable) => {
+            return show_client(&state, &uri, choice, &session, &client, &purpose, None).await
+        }
     };
     let date = get("date");
     let at = match Timestamp::parse(&date) {
