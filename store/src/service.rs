@@ -101,8 +101,8 @@ const CONFLICT_RETRIES: usize = 8;
 /// they are.
 fn unavailable(e: TrackerError) -> TrackerError {
     match e {
-        TrackerError::Store(StoreError::Backend(why) | StoreError::Other(why)) => {
-            TrackerError::Unavailable(why)
+        TrackerError::Store(StoreError::Backend(_) | StoreError::Other(_)) => {
+            TrackerError::Unavailable(e.to_string())
         }
         other => other,
     }

@@ -119,10 +119,16 @@ struct FailedRebuild {
 }
 
 impl FailedRebuild {
-    /// How long the next try waits after this one: a second plus twice this try's time,
-    /// doubled for each try that failed before it, at most a minute.
+    /// How long the next try waits after this one: a second plus twice this try's time (so
+    /// that a database back is found within about a second, while one that takes its
+    /// connection's whole time-out to fail holds the state's lock a third of the time at
+    /// most); for a state that could not be read as the log is, doubled for each try that
+    /// failed before it, at most a minute.
     fn pause(&self) -> std::time::Duration {
         let first = std::time::Duration::from_secs(1) + 2 * self.took;
+        if self.transient {
+            return first;
+        }
         (first * 2u32.saturating_pow(self.tries.saturating_sub(1).min(6)))
             .min(std::time::Duration::from_secs(60))
     }
