@@ -749,6 +749,40 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// After an append not known to be durable, a later one told durable by the database
+    /// is not answered durable either: the writer writes nothing after the first, and what
+    /// was written between is answered with the first one's failure.
+    #[test]
+    fn after_an_append_not_known_durable_no_later_one_is_answered_durable() {
+        use super::{answer, Failure, Waiting};
+        use crate::WriteFailed;
+        use std::sync::Mutex;
+        let not_durable = Mutex::new(None);
+        let (first, first_told) = answer::<Result<u64, Failure>>();
+        let (later, later_told) = answer::<Result<u64, Failure>>();
+        let mut lost = Waiting {
+            appends: vec![(first, 5)],
+            warned: true,
+            durable: Some(Err(WriteFailed("the flush failed".into()))),
+            ..Waiting::default()
+        };
+        lost.answer(&not_durable);
+        let mut flushed = Waiting {
+            appends: vec![(later, 9)],
+            warned: true,
+            durable: Some(Ok(())),
+            ..Waiting::default()
+        };
+        flushed.answer(&not_durable);
+        assert!(matches!(first_told.wait(), Some(Err(Failure::Other(_)))));
+        match later_told.wait() {
+            Some(Err(Failure::Other(why))) => {
+                assert!(why.contains("the flush failed"), "{why}")
+            }
+            other => panic!("a later append was answered {other:?}"),
+        }
+    }
+
     /// A batch refused as a conflict takes the reads' rows of its group with it; they are
     /// written on their own then, and the reads are answered.
     #[test]
