@@ -614,29 +614,20 @@ impl Tracker {
                 Err(e) => return Err((e, store)),
             }
         };
-        let Read {
-            projection,
-            versions,
-            current_model,
-            current_hash,
-            log_seq,
-            epoch,
-            snapshot_seq,
-            writable,
-        } = state;
+        let writer = Committer::start(store, state.log_seq, Some(state.epoch), MAX_GROUP_ROWS);
         Ok(Tracker {
-            writer: Arc::new(Committer::start(store, log_seq, Some(epoch), MAX_GROUP_ROWS)),
-            projection,
-            versions,
-            current_model,
-            current_hash,
-            log_seq,
-            epoch,
-            snapshot_seq,
+            writer: Arc::new(writer),
+            projection: state.projection,
+            versions: state.versions,
+            current_model: state.current_model,
+            current_hash: state.current_hash,
+            log_seq: state.log_seq,
+            epoch: state.epoch,
+            snapshot_seq: state.snapshot_seq,
             key,
             sources: sources.clone(),
             model: model.clone(),
-            writable,
+            writable: state.writable,
             rebuild: None,
         })
     }

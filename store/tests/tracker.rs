@@ -68,6 +68,17 @@ fn logged_ids(db: &Path, after: u64) -> Vec<String> {
     ids
 }
 
+/// Retention rules that remove the cases closed more than a year before 2026-12-01, and that
+/// day.
+fn closed_a_year() -> (polku_store::tracker::Retention, i64) {
+    let rules = polku_store::tracker::Retention {
+        closed_case_years: Some(1),
+        unit_years: Default::default(),
+        access_log_years: None,
+    };
+    (rules, Timestamp::parse("2026-12-01").unwrap().0)
+}
+
 /// The state of `events` applied one after another to a fresh projection, those it refuses
 /// left out: what a log of exactly them rebuilds.
 fn replay<'a>(
@@ -628,12 +639,7 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
         assert!(ack.accepted > 0 && ack.seq > before);
         written.lock().unwrap().extend(logged_ids(&db_path, before));
     }));
-    let rules = polku_store::tracker::Retention {
-        closed_case_years: Some(1),
-        unit_years: Default::default(),
-        access_log_years: None,
-    };
-    let now = Timestamp::parse("2026-12-01").unwrap().0;
+    let (rules, now) = closed_a_year();
     let report = tracker.retain(&rules, now, false, &actor()).unwrap();
     assert!(report.cases > 0 && report.compaction.is_some(), "{report:?}");
     assert!(after_scan.lock().unwrap().is_none(), "the other server wrote during the run");
@@ -681,12 +687,7 @@ fn servers_from_before_another_s_compaction_rebuild_when_the_log_grows_back() {
     let mut fourth = open(&db, &sources);
     // The third server's retention run.
     let mut third = open(&db, &sources);
-    let rules = polku_store::tracker::Retention {
-        closed_case_years: Some(1),
-        unit_years: Default::default(),
-        access_log_years: None,
-    };
-    let now = Timestamp::parse("2026-12-01").unwrap().0;
+    let (rules, now) = closed_a_year();
     let report = third.retain(&rules, now, false, &actor()).unwrap();
     assert!(report.compaction.is_some(), "{report:?}");
     assert!(third.info().unwrap().log_seq < read_to);
@@ -742,12 +743,7 @@ fn a_start_during_another_s_compaction_reads_the_state_again() {
     let read_to = writer.info().unwrap().log_seq;
     let after_scan = AfterScan::default();
     *after_scan.lock().unwrap() = Some(Box::new(move || {
-        let rules = polku_store::tracker::Retention {
-            closed_case_years: Some(1),
-            unit_years: Default::default(),
-            access_log_years: None,
-        };
-        let now = Timestamp::parse("2026-12-01").unwrap().0;
+        let (rules, now) = closed_a_year();
         let report = writer.retain(&rules, now, false, &actor()).unwrap();
         assert!(report.compaction.is_some(), "{report:?}");
     }));
