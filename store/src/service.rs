@@ -206,19 +206,26 @@ impl TrackerService {
         self.0.tracker.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The tracker, for a read of its state. When the last rebuild failed (the database did
-    /// not answer), it is tried again first, unless the last try was too recent
-    /// ([`Tracker::rebuild_paused`]): until one succeeds the state may hold batches that were
-    /// not written, and is not read ([`TrackerError::Unavailable`]).
+    /// The tracker, for a read of its state, after [`TrackerService::rebuild_if_awaited`].
     fn state(&self) -> Result<MutexGuard<'_, Tracker>, TrackerError> {
         let mut tracker = self.tracker();
-        if tracker.awaiting_rebuild().is_some() {
-            if let Some(refusal) = tracker.rebuild_refusal() {
-                return Err(refusal);
-            }
-            self.rebuild(&mut tracker).map_err(unavailable)?;
-        }
+        self.rebuild_if_awaited(&mut tracker)?;
         Ok(tracker)
+    }
+
+    /// When the last rebuild failed (the database did not answer), tries it again, unless the
+    /// last try was too recent ([`Tracker::rebuild_refusal`]): until one succeeds the state may
+    /// hold batches that were not written, and is not read ([`TrackerError::Unavailable`]).
+    /// Answers whether it rebuilt.
+    fn rebuild_if_awaited(&self, tracker: &mut Tracker) -> Result<bool, TrackerError> {
+        if tracker.awaiting_rebuild().is_none() {
+            return Ok(false);
+        }
+        if let Some(refusal) = tracker.rebuild_refusal() {
+            return Err(refusal);
+        }
+        self.rebuild(tracker).map_err(unavailable)?;
+        Ok(true)
     }
 
     /// Rebuilds the state from the log ([`Tracker::reload`]): the writer is new, and the
@@ -436,11 +443,7 @@ impl TrackerService {
             return Ok(0);
         }
         // After a failed rebuild, the next (once its pause is over) is the catching up.
-        if tracker.awaiting_rebuild().is_some() {
-            if let Some(refusal) = tracker.rebuild_refusal() {
-                return Err(refusal);
-            }
-            self.rebuild(&mut tracker).map_err(unavailable)?;
+        if self.rebuild_if_awaited(&mut tracker)? {
             return Ok(0);
         }
         let applied = match tracker.catch_up() {
