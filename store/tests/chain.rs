@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use polku_engine::pseudonym::PseudonymKey;
-use polku_engine::simulate::{simulate, Options};
+use polku_engine::simulate::Options;
 use polku_engine::time::Timestamp;
 use polku_store::chain::{self, Break, Log, Problem};
 use polku_store::sqlite::SqliteStore;
@@ -41,10 +41,7 @@ fn filled(db: &Path, clients: u32, snapshot_at: Option<f64>) -> u64 {
     let model = corpus().compile().unwrap();
     let options =
         Options { clients, days: 200, seed: 9, start: Timestamp::parse("2026-01-01").unwrap() };
-    let events = simulate(&model, "chain", &options).unwrap();
-    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-    let (events, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-    assert!(bad.is_empty());
+    let events = common::simulated(&model, "chain", &options, &key());
     let split = snapshot_at.map_or(events.len(), |share| (events.len() as f64 * share) as usize);
     let (first, rest) = events.split_at(split);
     let actor = Actor::new("testi", "terveydenhoitaja");

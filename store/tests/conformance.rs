@@ -638,10 +638,7 @@ fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
         seed: 3,
         start: polku_engine::time::Timestamp::parse("2026-01-01").unwrap(),
     };
-    let events = polku_engine::simulate::simulate(&model, "s", &opts).unwrap();
-    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-    assert!(bad.is_empty());
+    let parsed = common::simulated(&model, "s", &opts, &key());
     let actor = Actor::new("system", "järjestelmä");
     let mut first = Tracker::open(f.store, &sources, &model, key()).unwrap();
     let (ack, refused) = first
@@ -915,10 +912,7 @@ fn postgresql_a_cut_flushing_connection_loses_nothing_and_doubles_nothing() {
         seed: 5,
         start: polku_engine::time::Timestamp::parse("2026-01-01").unwrap(),
     };
-    let events = polku_engine::simulate::simulate(&model, "s", &opts).unwrap();
-    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-    assert!(bad.is_empty());
+    let parsed = common::simulated(&model, "s", &opts, &key());
     let tracker = Tracker::open(polku_store::open(&url).unwrap(), &sources, &model, key()).unwrap();
     let service = polku_store::TrackerService::new(tracker);
     let actor = Actor::new("system", "järjestelmä");

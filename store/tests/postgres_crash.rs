@@ -379,10 +379,7 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
         seed: 8,
         start: polku_engine::time::Timestamp::parse("2026-01-01").unwrap(),
     };
-    let events = polku_engine::simulate::simulate(&model, "s", &options).unwrap();
-    let text: String = events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-    assert!(bad.is_empty());
+    let parsed = common::simulated(&model, "s", &options, &key());
     let batches: Vec<Vec<Event>> =
         parsed.chunks(30).map(|c| c.iter().map(|(_, e)| e.clone()).collect()).collect();
     assert!(batches.len() >= 3);

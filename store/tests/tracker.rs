@@ -607,11 +607,7 @@ fn retention_keeps_the_events_another_server_appends_while_it_reads() {
     let simulated = |prefix: &str, start: &str, seed: u64| {
         let options =
             Options { clients: 12, days: 200, seed, start: Timestamp::parse(start).unwrap() };
-        let events = simulate(&model, prefix, &options).unwrap();
-        let text: String =
-            events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-        let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-        assert!(bad.is_empty(), "{bad:?}");
+        let parsed = common::simulated(&model, prefix, &options, &key());
         parsed.into_iter().map(|(l, e)| (l, e, None)).collect::<Vec<_>>()
     };
     // Cases of 2023, closed long enough ago to go, and another server's of this year.
@@ -667,11 +663,7 @@ fn servers_from_before_another_s_compaction_rebuild_when_the_log_grows_back() {
     let model = sources.compile().unwrap();
     let simulated = |prefix: &str, start: &str, clients: u32, seed: u64| {
         let options = Options { clients, days: 200, seed, start: Timestamp::parse(start).unwrap() };
-        let events = simulate(&model, prefix, &options).unwrap();
-        let text: String =
-            events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect();
-        let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, &key());
-        assert!(bad.is_empty(), "{bad:?}");
+        let parsed = common::simulated(&model, prefix, &options, &key());
         parsed.into_iter().map(|(l, e)| (l, e, None)).collect::<Vec<_>>()
     };
     // Cases of 2023, closed long enough ago to go; new ones of this year.

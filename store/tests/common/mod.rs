@@ -1,4 +1,5 @@
-//! What the store's integration tests share: the shipped model's sources and a fresh folder.
+//! What the store's integration tests share: the shipped model's sources, a simulated stream
+//! of events and a fresh folder.
 
 use std::path::PathBuf;
 
@@ -19,6 +20,23 @@ pub fn corpus() -> ModelSources {
         }
     }
     ModelSources::new(files)
+}
+
+/// A simulated stream as `polku ingest` reads it: written as JSON Lines and read back, the
+/// clients pseudonymised with `key` on the way in; every line reads.
+#[allow(dead_code)] // Not every test file reads a simulated stream.
+pub fn simulated(
+    model: &polku_engine::model::Model,
+    prefix: &str,
+    options: &polku_engine::simulate::Options,
+    key: &polku_engine::pseudonym::PseudonymKey,
+) -> Vec<(usize, polku_engine::event::Event)> {
+    let events = polku_engine::simulate::simulate(model, prefix, options).expect("a simulation");
+    let text: String =
+        events.iter().map(|e| serde_json::to_string(e).expect("an event as JSON") + "\n").collect();
+    let (parsed, bad) = polku_engine::event::parse_numbered_lines(&text, key);
+    assert!(bad.is_empty(), "{bad:?}");
+    parsed
 }
 
 /// An empty folder of its own for one test: `polku-{prefix}-{process}-{name}`.
