@@ -181,7 +181,7 @@ struct Cluster {
 impl Cluster {
     fn start(name: &str) -> Option<Cluster> {
         shared_cluster()?;
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-cluster");
+        let script = package_dir().join("../scripts/pg-cluster");
         let dir = common::temp("crash", name);
         // No background work that would write the log to disk on its own meanwhile.
         let out = std::process::Command::new(&script)
@@ -218,7 +218,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/pg-cluster");
+        let script = package_dir().join("../scripts/pg-cluster");
         let _ =
             std::process::Command::new(script).args(["stop", self.dir.to_str().unwrap()]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -442,4 +442,12 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
     assert_eq!(again.projection.digest(), digest, "the state is the log's");
     drop(again);
     let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
+}
+
+/// This package's folder as `cargo test` names it when it runs the test: a test binary reused
+/// from a shared target folder may have been built in a checkout at another path.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

@@ -14,7 +14,7 @@ use polku_engine::Model;
 use polku_viewer::maps::{self, Drawing, MapKind};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+    package_dir()
 }
 
 fn load(dir: &Path) -> Model {
@@ -217,4 +217,12 @@ fn every_map_of_the_shipped_models_renders_whole() {
             }
         }
     }
+}
+
+/// This package's folder as `cargo test` names it when it runs the test: a test binary reused
+/// from a shared target folder may have been built in a checkout at another path.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

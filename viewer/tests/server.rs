@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -33,7 +33,7 @@ use tower::ServiceExt;
 // ---------------------------------------------------------------------------------------------
 
 fn model_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote")
+    package_dir().join("../processes/keusote")
 }
 
 /// The shipped model, loaded and checked as `tests/golden.rs` does.
@@ -786,4 +786,12 @@ async fn an_edit_right_after_the_address_is_told_is_seen() {
     let seen = tokio::time::timeout(std::time::Duration::from_secs(5), reloads.recv()).await;
     server.abort();
     assert!(matches!(seen, Ok(Some(()))), "the edit was never taken in");
+}
+
+/// This package's folder as `cargo test` names it when it runs the test: a test binary reused
+/// from a shared target folder may have been built in a checkout at another path.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
