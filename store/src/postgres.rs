@@ -328,7 +328,7 @@ impl Flusher {
                             let (connected, fresh) = match client.take() {
                                 Some((c, statement)) if !c.is_closed() => ((c, statement), false),
                                 _ => {
-                                    let mut c = config.connect(NoTls)?;
+                                    let mut c = connect_within(&config)?;
                                     let statement = c.prepare(FLUSH)?;
                                     ((c, statement), true)
                                 }
@@ -377,6 +377,34 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+/// How long a connection may take to be made when the URL sets no `connect_timeout`.
+const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A new connection, made within the config's connect time-out as a whole. The driver bounds
+/// only the socket's connection by it: a server (or something in its place) that takes the
+/// connection and then says nothing would hold the caller for good, and with it every write
+/// and answer waiting behind it. The connection is made on a thread of its own; one that is
+/// late is left to end by itself (the server ends an unauthenticated connection after its
+/// `authentication_timeout`, and keepalives end a dead one).
+fn connect_within(config: &postgres::Config) -> Result<Client, StoreError> {
+    let within = *config.get_connect_timeout().unwrap_or(&CONNECT_WITHIN);
+    let (answer, answered) = std::sync::mpsc::sync_channel(1);
+    let config = config.clone();
+    std::thread::Builder::new()
+        .name("polku-pg-connect".into())
+        .spawn(move || {
+            let _ = answer.send(config.connect(NoTls));
+        })
+        .map_err(|e| StoreError::Backend(format!("no thread to connect on: {e}")))?;
+    match answered.recv_timeout(within) {
+        Ok(connected) => Ok(connected?),
+        Err(_) => Err(StoreError::Backend(format!(
+            "the database did not complete the connection within {} s",
+            within.as_secs_f64()
+        ))),
+    }
+}
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) and brings the
     /// schema up to date.
@@ -399,7 +427,10 @@ impl PostgresStore {
         config.options(
             "-c synchronous_commit=on -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s -c default_transaction_isolation=read\\ committed",
         );
-        config.connect_timeout(std::time::Duration::from_secs(10));
+        // A connection (the socket, TLS, the start-up and the password) is made within the
+        // URL's `connect_timeout` (as libpq reads it), ten seconds unless it says otherwise.
+        let within = *config.get_connect_timeout().unwrap_or(&CONNECT_WITHIN);
+        config.connect_timeout(within);
         // A server or a network gone silent is noticed within about half a minute (a waiting
         // flush holds every answer behind it): probes after 10 s of quiet, then every 5 s,
         // three unanswered; data unacknowledged for 30 s ends the connection too.
@@ -416,7 +447,7 @@ impl PostgresStore {
     /// A store on a new connection made with `config`, with nothing kept yet.
     fn connect(config: postgres::Config) -> Result<PostgresStore, StoreError> {
         Ok(PostgresStore {
-            client: config.connect(NoTls)?,
+            client: connect_within(&config)?,
             head: None,
             access_head: None,
             compactions: 0,
@@ -518,7 +549,7 @@ impl PostgresStore {
     /// statements and the heads (which a restart may have taken back with what it lost).
     fn live(&mut self) -> Result<(), StoreError> {
         if self.client.is_closed() {
-            self.client = self.config.connect(NoTls)?;
+            self.client = connect_within(&self.config)?;
             // Rows committed on the old connection without waiting for the disk may be gone
             // (the server restarted): a position read before is stale ([`crate::LogEpoch`]).
             self.connection += 1;
@@ -1530,5 +1561,30 @@ mod tests {
         );
         assert!(!redacted("postgres:/u:s3cret@h").contains("s3cret"));
         assert!(!redacted("postgres://u:se@cret@h/d").contains("cret"));
+    }
+
+    /// A server that takes the connection and then says nothing (stalled, or something else on
+    /// its port) is given up on within the connect time-out, not waited for.
+    #[test]
+    fn a_server_that_takes_the_connection_and_says_nothing_is_given_up_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        // Takes a connection and keeps it open, answering nothing, until the test is done.
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let held = std::thread::spawn(move || {
+            let kept = listener.incoming().next();
+            let _ = wait.recv_timeout(std::time::Duration::from_secs(20));
+            drop(kept);
+        });
+        let started = std::time::Instant::now();
+        let url = format!("postgres://polku:salasana@127.0.0.1:{port}/polku?connect_timeout=1");
+        let error = PostgresStore::open(&url).expect_err("nothing answered");
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(3), "gave up after {took:?}");
+        let text = error.to_string();
+        assert!(text.contains("within 1 s"), "{text}");
+        assert!(!text.contains("salasana"), "{text}");
+        drop(done);
+        held.join().expect("the silent server");
     }
 }
