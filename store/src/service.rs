@@ -508,11 +508,10 @@ impl TrackerService {
 
     /// The units in which a client has cases: what decides whether staff of a unit may see
     /// the client.
+    /// Takes the state's lock, which a rebuild or a snapshot may hold for seconds: a server
+    /// asks it off its runtime's threads, after [`TrackerService::kept_units`].
     pub fn client_units(&self, pseudonym: &Pseudonym) -> Result<Arc<[String]>, TrackerError> {
-        let kept = |statuses: &FastMap<String, Kept>| {
-            statuses.get(pseudonym.as_str()).and_then(|k| k.units.clone())
-        };
-        if let Some(units) = kept(&self.0.statuses.lock().unwrap_or_else(|e| e.into_inner())) {
+        if let Some(units) = self.kept_units(pseudonym) {
             return Ok(units);
         }
         let tracker = self.state()?;
@@ -524,6 +523,27 @@ impl TrackerService {
         }
         drop(tracker);
         Ok(units)
+    }
+
+    /// The units of a client as [`TrackerService::client_units`] answered them last, while
+    /// the client's status is kept ready; `None` when they are not. It waits for no lock but
+    /// the kept statuses' own (held only to look one up or drop some), so a server's runtime
+    /// thread may ask it.
+    pub fn kept_units(&self, pseudonym: &Pseudonym) -> Option<Arc<[String]>> {
+        let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        statuses.get(pseudonym.as_str()).and_then(|k| k.units.clone())
+    }
+
+    /// Where a case stands at `now` (its process, segment and steps, named in Finnish), for
+    /// what staff do with it next: the segment an event changes, the form a link is made for.
+    /// Not logged here (the caller records what was done); read as the other reads are
+    /// ([`TrackerService::state`]). `None` for an unknown case.
+    pub fn case_now(
+        &self,
+        case: &str,
+        now: i64,
+    ) -> Result<Option<polku_engine::case::CaseStatus>, TrackerError> {
+        Ok(self.state()?.projection.case_status(case, now, Lang::Fi))
     }
 
     /// The client and unit of a case.

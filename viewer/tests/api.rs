@@ -44,7 +44,7 @@ fn fixture_in(
     model: &str,
     pick: impl Fn(&polku_engine::event::Event) -> bool,
 ) -> Fixture {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes").join(model);
+    let root = package_dir().join("../processes").join(model);
     let checked = polku_store::project::checked_model(Some(&root), false)
         .expect("model readable")
         .expect("model checks");
@@ -916,4 +916,81 @@ impl http_body::Body for CutShort {
             _ => None,
         })
     }
+}
+
+/// While the state's lock is held for seconds (as a rebuild after the database came back, or a
+/// snapshot being encoded, holds it), requests that need the state wait for it off the
+/// runtime's threads: a request that needs nothing of the state is answered at once, even with
+/// more waiting requests than the runtime has threads, and the waiting ones are answered when
+/// the lock is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_waiting_for_the_state_do_not_stall_the_server() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let f = Arc::new(fixture("stall"));
+    let staff = f.token(Role::Staff).to_owned();
+    let owner = f.token(Role::ProcessOwner).to_owned();
+    // Both tokens are known to the server before the lock is taken.
+    assert_eq!(f.call("GET", "/api/v1/model", Some(&owner), None, "").await.0, StatusCode::OK);
+    assert_eq!(f.call("GET", "/api/v1/model", Some(&staff), None, "").await.0, StatusCode::OK);
+
+    let (held, holding) = std::sync::mpsc::channel();
+    let service = f.tracker.clone();
+    let holder = std::thread::spawn(move || {
+        service.with(|_| {
+            held.send(()).expect("the test waits");
+            std::thread::sleep(Duration::from_secs(3));
+        })
+    });
+    holding.recv().expect("the lock is held");
+    let started = Instant::now();
+    let mut waiting = Vec::new();
+    for i in 0..6 {
+        let (f, staff) = (f.clone(), staff.clone());
+        waiting.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                let uri = format!("/api/v1/cases/{}?purpose=tarkistus", f.case);
+                f.call("GET", &uri, Some(&staff), None, "").await
+            } else {
+                let body = status_body(&f.code);
+                f.call(
+                    "POST",
+                    "/api/v1/client-status",
+                    Some(&staff),
+                    Some("application/json"),
+                    &body,
+                )
+                .await
+            }
+        }));
+    }
+    // Not the runtime's timer: with its threads stalled, that would not fire either.
+    std::thread::sleep(Duration::from_millis(300));
+    // Spawned, so that it is served by the runtime's threads as a request is.
+    let asked = Instant::now();
+    let other = {
+        let (f, owner) = (f.clone(), owner.clone());
+        tokio::spawn(async move { f.call("GET", "/api/v1/model", Some(&owner), None, "").await })
+    };
+    let (status, _) = other.await.expect("the model request");
+    let took = asked.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        took < Duration::from_millis(1500),
+        "the model, which needs nothing of the state, took {took:?} while the lock was held"
+    );
+    for request in waiting {
+        let (status, body) = request.await.expect("a waiting request");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(2500), "they waited for the lock");
+    holder.join().expect("the holder");
+}
+
+/// This package's folder as `cargo test` names it when it runs the test: a test binary reused
+/// from a shared target folder may have been built in a checkout at another path.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

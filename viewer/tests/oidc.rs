@@ -89,7 +89,7 @@ fn state(jwks: String) -> (AppState, PathBuf) {
 
 /// A server on the shipped model with a new store in a folder of its own.
 fn state_with(oidc: Oidc, name: &str) -> (AppState, PathBuf) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../processes/keusote");
+    let root = package_dir().join("../processes/keusote");
     let checked =
         polku_store::project::checked_model(Some(&root), false).expect("read").expect("checks");
     let model = polku_engine::compile(&checked.files);
@@ -179,6 +179,83 @@ async fn tokens_of_the_identity_provider_sign_people_in_and_bad_ones_are_refused
     published.lock().expect("keys").push(second.jwk());
     let rotated = second.token(&claims("process_owner", AUDIENCE, ISSUER, later));
     assert_eq!(model_status(&state, &rotated).await, StatusCode::OK, "rotated key");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Serves the published keys while `up`, answers 503 otherwise, and counts the requests.
+async fn flaky_issuer(
+    keys: Vec<serde_json::Value>,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    asked: Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let router = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let (keys, up, asked) = (keys.clone(), up.clone(), asked.clone());
+            async move {
+                asked.fetch_add(1, Ordering::SeqCst);
+                if !up.load(Ordering::SeqCst) {
+                    return (StatusCode::SERVICE_UNAVAILABLE, String::new());
+                }
+                (StatusCode::OK, serde_json::json!({ "keys": keys }).to_string())
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    format!("http://{address}/jwks.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_does_not_answer_is_asked_once_a_period_not_once_a_request() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let key = Key::new("avain-1");
+    let up = Arc::new(AtomicBool::new(false));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let jwks = flaky_issuer(vec![key.jwk()], up.clone(), asked.clone()).await;
+    let oidc = Oidc::new(OidcConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        jwks: JwksSource::Url(jwks),
+        sign_in: None,
+    })
+    .refresh_at_most(Duration::from_secs(1));
+    let (state, dir) =
+        tokio::task::spawn_blocking(move || state_with(oidc, "flaky")).await.expect("state");
+    let good = key.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
+
+    // The provider is down: every sign-in is refused as "not now", and it was asked once.
+    let started = std::time::Instant::now();
+    for _ in 0..10 {
+        assert_eq!(model_status(&state, &good).await, StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let periods = started.elapsed().as_secs() as usize + 1;
+    assert!(
+        asked.load(Ordering::SeqCst) <= periods,
+        "asked {} times in {periods} periods of a second",
+        asked.load(Ordering::SeqCst)
+    );
+
+    // Back: after the period, the token signs in.
+    up.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(model_status(&state, &good).await, StatusCode::OK);
+
+    // Tokens naming keys nobody published do not make a request to the provider each.
+    let before = asked.load(Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    for i in 0..20 {
+        let stranger = Key::new(&format!("keksitty-{i}"));
+        let token = stranger.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
+        assert_eq!(model_status(&state, &token).await, StatusCode::UNAUTHORIZED);
+    }
+    let periods = started.elapsed().as_secs() as usize + 1;
+    let more = asked.load(Ordering::SeqCst) - before;
+    assert!(more <= periods, "asked {more} more times for 20 made-up keys in {periods} periods");
+    // And a good token still signs in meanwhile.
+    assert_eq!(model_status(&state, &good).await, StatusCode::OK);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -407,4 +484,12 @@ async fn the_staff_page_sends_the_browser_to_the_provider_and_checks_the_way_bac
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
     assert!(answer.headers().get("set-cookie").is_none(), "no session");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// This package's folder as `cargo test` names it when it runs the test: a test binary reused
+/// from a shared target folder may have been built in a checkout at another path.
+fn package_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }

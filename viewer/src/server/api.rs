@@ -90,8 +90,10 @@ impl Api {
         format!("{:x}-{:06x}", self.started, self.requests.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// The holder of a bearer token, from the cache or the store.
-    fn principal(&self, headers: &HeaderMap) -> Result<Arc<Principal>, ApiError> {
+    /// The holder of a bearer token, from the cache or else off the runtime's threads: an API
+    /// token not seen yet is read from the store, and a JWT's keys may have to be fetched from
+    /// the identity provider, either of which may wait for seconds.
+    async fn principal(self: &Arc<Self>, headers: &HeaderMap) -> Result<Arc<Principal>, ApiError> {
         let value = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -100,7 +102,13 @@ impl Api {
             value.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()).ok_or_else(
                 || ApiError::unauthorized("the Authorization header must be Bearer TOKEN"),
             )?;
-        self.principal_of(token)
+        if let Some(principal) = self.tokens.get(&auth::token_key(token)) {
+            return Ok(principal);
+        }
+        let (api, token) = (self.clone(), token.to_owned());
+        tokio::task::spawn_blocking(move || api.principal_of(&token))
+            .await
+            .map_err(ApiError::internal)?
     }
 
     /// The holder of a token, from the cache or the store.
@@ -435,7 +443,7 @@ pub struct NamedProcess {
 
 async fn model(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<ModelSummary> {
     let api = api(&state)?;
-    auth::authorize(&*api.principal(&headers)?, Action::Model)?;
+    auth::authorize(&*api.principal(&headers).await?, Action::Model)?;
     let version = state.model();
     let m = &version.model;
     Ok(Json(ModelSummary {
@@ -482,7 +490,7 @@ async fn plan(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let api = api(&state)?;
-    auth::authorize(&*api.principal(&headers)?, Action::Model)?;
+    auth::authorize(&*api.principal(&headers).await?, Action::Model)?;
     let version = state.model();
     let p = version
         .model
@@ -568,7 +576,7 @@ async fn events(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::SendEvents)?;
     if body.len() > MAX_BODY {
         return Err(ApiError::new(
@@ -693,9 +701,9 @@ async fn client_status(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     let request: ClientStatusRequest = read_json(&headers, &body)?;
-    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose)?;
+    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose).await?;
     let at = date("as_of", request.as_of.as_deref(), now())?;
     let who = actor(&principal, &headers, &request.purpose);
     let lang = lang_of(&query, &headers);
@@ -739,9 +747,9 @@ async fn explain(
     body: Bytes,
 ) -> Result<Json<polku_engine::explain::Explanation>, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     let request: ExplainRequest = read_json(&headers, &body)?;
-    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose)?;
+    let pseudonym = client_allowed(&api, &principal, &request.client, &request.purpose).await?;
     let at = match request.date.as_deref() {
         Some(text) => Timestamp::parse(text)
             .map(|t| t.end_of_local_day().0)
@@ -768,7 +776,11 @@ async fn explain(
 /// read the client's data (a case in one of their units). A client without cases is a 404,
 /// after the same check against the caller's own units, so that the answer tells an outsider
 /// nothing.
-fn client_allowed(
+///
+/// The units are looked up off the runtime's threads unless they are kept ready: the state's
+/// lock may be held for seconds (a rebuild, a snapshot), and a runtime thread that waited for
+/// it would stall every request it serves, pages and `/readyz` included.
+async fn client_allowed(
     api: &Api,
     principal: &Principal,
     client: &str,
@@ -778,7 +790,13 @@ fn client_allowed(
         return Err(ApiError::bad("purpose", "say why you look at the client's data"));
     }
     let pseudonym = pseudonym_of(api, client)?;
-    let units = api.tracker.client_units(&pseudonym)?;
+    let units = match api.tracker.kept_units(&pseudonym) {
+        Some(units) => units,
+        None => {
+            let (tracker, read) = (api.tracker.clone(), pseudonym.clone());
+            blocking(move || tracker.client_units(&read)).await?
+        }
+    };
     if units.is_empty() {
         auth::authorize(principal, Action::ClientData { units: &principal.units })?;
         return Err(ApiError::not_found("client", "no cases of this client"));
@@ -810,13 +828,14 @@ async fn case_status(
     uri: axum::http::Uri,
 ) -> Result<Json<polku_engine::case::CaseStatus>, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     let params = query_pairs(uri.query());
     let purpose = params.get("purpose").cloned().unwrap_or_default();
     if purpose.trim().is_empty() {
         return Err(ApiError::bad("purpose", "say why you look at the case: ?purpose=…"));
     }
-    let Some((_, unit)) = api.tracker.case_owner(&case)? else {
+    let (tracker, read) = (api.tracker.clone(), case.clone());
+    let Some((_, unit)) = blocking(move || tracker.case_owner(&read)).await? else {
         auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
         return Err(ApiError::not_found("case", "no such case"));
     };
@@ -840,7 +859,7 @@ async fn report_segments(
     uri: axum::http::Uri,
 ) -> ApiResult<polku_engine::projection::SegmentReport> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
     let at = date("date", params.get("date").map(String::as_str), now())?;
@@ -855,7 +874,7 @@ async fn report_transitions(
     uri: axum::http::Uri,
 ) -> ApiResult<polku_engine::projection::TransitionReport> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
     let (from, to) = date_range(&params)?;
@@ -870,7 +889,7 @@ async fn report_completion(
     uri: axum::http::Uri,
 ) -> ApiResult<polku_engine::projection::CompletionReport> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
     let at = date("as_of", params.get("as_of").map(String::as_str), now())?;
@@ -963,7 +982,7 @@ async fn segment_daily(
 ) -> Result<Json<MarkerDayAnswer>, ApiError> {
     use axum::body::HttpBody as _;
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::MarkerExtract)?;
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -1102,7 +1121,7 @@ async fn report_client_segments(
     uri: axum::http::Uri,
 ) -> ApiResult<polku_store::markers::ClientSegmentReport> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
     let at = date("date", params.get("date").map(String::as_str), now())?;
@@ -1118,7 +1137,7 @@ async fn report_client_transitions(
     uri: axum::http::Uri,
 ) -> ApiResult<polku_store::markers::ClientTransitionReport> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     auth::authorize(&principal, Action::Reports)?;
     let params = query_pairs(uri.query());
     let (from, to) = date_range(&params)?;
@@ -1190,7 +1209,7 @@ async fn audit_get(
     uri: axum::http::Uri,
 ) -> Result<Json<Vec<AccessRecord>>, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     let params = query_pairs(uri.query());
     let client = params.get("client").cloned();
     if client.as_deref().is_some_and(|c| Pseudonym::parse(c).is_none()) {
@@ -1220,7 +1239,7 @@ async fn audit_post(
     body: Bytes,
 ) -> Result<Json<Vec<AccessRecord>>, ApiError> {
     let api = api(&state)?;
-    let principal = api.principal(&headers)?;
+    let principal = api.principal(&headers).await?;
     let request: AuditRequest = read_json(&headers, &body)?;
     let api2 = api.clone();
     tokio::task::spawn_blocking(move || audit(&api2, &principal, &headers, request))
@@ -1240,10 +1259,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = match state.api() {
-        Some(api) => {
+        // Counting the open cases takes the state's lock: off the runtime's threads.
+        Some(api) => tokio::task::spawn_blocking(move || {
             let open = api.tracker.with(|t| t.projection.open_cases());
             api.metrics.render(open)
-        }
+        })
+        .await
+        .unwrap_or_default(),
         None => String::new(),
     };
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

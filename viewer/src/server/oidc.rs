@@ -95,12 +95,16 @@ struct Claims {
 
 const REFRESH_AT_MOST: Duration = Duration::from_secs(60);
 const REFRESH_ANYWAY: Duration = Duration::from_secs(600);
+const RETRY_WITHOUT_KEYS: Duration = Duration::from_secs(5);
 
 /// The provider's keys and endpoints, kept, and the sign-ins under way.
 #[derive(Debug)]
 pub struct Oidc {
     config: OidcConfig,
     keys: RwLock<Option<(Instant, JwkSet)>>,
+    /// When the keys were last fetched or tried: a provider that does not answer is asked
+    /// again at most every `refresh_at_most`, not once per request.
+    tried: Mutex<Option<Instant>>,
     refresh_at_most: Duration,
     endpoints: RwLock<Option<Endpoints>>,
     pending: Mutex<HashMap<String, Pending>>,
@@ -174,6 +178,7 @@ impl Oidc {
         Oidc {
             config,
             keys: RwLock::new(None),
+            tried: Mutex::new(None),
             refresh_at_most: REFRESH_AT_MOST,
             endpoints: RwLock::new(None),
             pending: Mutex::new(HashMap::new()),
@@ -304,7 +309,8 @@ impl Oidc {
         Ok(principal)
     }
 
-    /// Reads the keys again at most this often when a token names an unknown key.
+    /// Reads the keys again at most this often when a token names an unknown key, and tries
+    /// a provider that did not answer again at most this often.
     pub fn refresh_at_most(mut self, every: Duration) -> Oidc {
         self.refresh_at_most = every;
         self
@@ -324,26 +330,51 @@ impl Oidc {
     }
 
     /// The key named `kid`, reading the keys again when it is not known (or they are old).
+    /// The keys are fetched at most every `refresh_at_most`, whether the last fetch was
+    /// answered or not, so that tokens naming made-up keys, or a provider that does not answer,
+    /// cost one request to it a period and not one per request here; while it does not answer,
+    /// the keys read before still serve.
     fn key(&self, kid: &str) -> Result<jsonwebtoken::jwk::Jwk, TokenError> {
-        let (found, age) = {
+        let found = {
             let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-            match keys.as_ref() {
-                Some((at, set)) => (set.find(kid).cloned(), Some(at.elapsed())),
-                None => (None, None),
-            }
+            keys.as_ref().map(|(at, set)| (set.find(kid).cloned(), at.elapsed()))
         };
-        if let (Some(key), Some(age)) = (&found, age) {
-            if age < REFRESH_ANYWAY {
+        if let Some((Some(key), age)) = &found {
+            if *age < REFRESH_ANYWAY {
                 return Ok(key.clone());
             }
         }
-        if age.is_some_and(|a| a < self.refresh_at_most) {
-            return found.ok_or(TokenError::UnknownKey);
+        let found = found.map(|(key, _)| key);
+        {
+            // With no keys at all nobody signs in: the provider is asked again sooner.
+            let period = match found {
+                Some(_) => self.refresh_at_most,
+                None => self.refresh_at_most.min(RETRY_WITHOUT_KEYS),
+            };
+            let mut tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
+            if tried.is_some_and(|at| at.elapsed() < period) {
+                return match found {
+                    Some(key) => key.ok_or(TokenError::UnknownKey),
+                    None => Err(TokenError::Keys(format!(
+                        "the identity provider's keys could not be read; they are asked for again at most every {} s",
+                        period.as_secs()
+                    ))),
+                };
+            }
+            *tried = Some(Instant::now());
         }
-        let set = self.fetch()?;
-        let key = set.find(kid).cloned();
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), set));
-        key.ok_or(TokenError::UnknownKey)
+        match self.fetch() {
+            Ok(set) => {
+                let key = set.find(kid).cloned();
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), set));
+                key.ok_or(TokenError::UnknownKey)
+            }
+            // The keys read before serve until the provider answers again.
+            Err(e) => match found {
+                Some(Some(key)) => Ok(key),
+                Some(None) | None => Err(e),
+            },
+        }
     }
 
     /// The person a token signs in, or why not.

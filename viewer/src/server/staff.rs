@@ -196,7 +196,12 @@ pub async fn login(
     };
     let fields = form(&body);
     let token = fields.get("token").map(String::as_str).unwrap_or("");
-    let principal = api.principal_of(token).ok().filter(|p| p.role == Role::Staff);
+    let (read, token) = (api.clone(), token.to_owned());
+    let principal = tokio::task::spawn_blocking(move || read.principal_of(&token))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .filter(|p| p.role == Role::Staff);
     let Some(principal) = principal else {
         let mut response = page(
             frame(&state, &uri, lang, choice),
@@ -452,16 +457,17 @@ enum NotAllowed {
 }
 
 /// The store and the pseudonym of a case's client, when the signed-in person may read the
-/// case's data (a case of one of their units).
-fn case_allowed(
+/// case's data (a case of one of their units). The case is looked up off the runtime's threads.
+async fn case_allowed(
     state: &AppState,
     session: &Session,
     case: &str,
 ) -> Result<(Arc<super::api::Api>, String), NotAllowed> {
     let api = state.api().ok_or(NotAllowed::Forbidden)?;
-    let (owner, unit) = api
-        .tracker
-        .case_owner(case)
+    let (tracker, read) = (api.tracker.clone(), case.to_owned());
+    let (owner, unit) = tokio::task::spawn_blocking(move || tracker.case_owner(&read))
+        .await
+        .map_err(|_| NotAllowed::Unavailable)?
         .map_err(|_| NotAllowed::Unavailable)?
         .ok_or(NotAllowed::Forbidden)?;
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
@@ -523,7 +529,17 @@ async fn show_client(
     let Ok(pseudonym) = api.tracker.pseudonym(client) else {
         return again(Word::BadClient, StatusCode::BAD_REQUEST);
     };
-    let Ok(units) = api.tracker.client_units(&pseudonym) else {
+    let units = match api.tracker.kept_units(&pseudonym) {
+        Some(units) => Ok(units),
+        None => {
+            let (tracker, read) = (api.tracker.clone(), pseudonym.clone());
+            tokio::task::spawn_blocking(move || tracker.client_units(&read))
+                .await
+                .map_err(|_| ())
+                .and_then(|units| units.map_err(|_| ()))
+        }
+    };
+    let Ok(units) = units else {
         return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE);
     };
     if units.is_empty()
@@ -863,7 +879,18 @@ pub async fn record(
     };
     let get = |k: &str| fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (client, purpose, case) = (get("client"), get("purpose"), get("case"));
-    if !matches!(api.tracker.case_owner(&case), Ok(Some(_))) {
+    let tracker = api.tracker.clone();
+    let read = case.clone();
+    let at = now();
+    // The owner and the segment in one turn off the runtime's threads.
+    let found = tokio::task::spawn_blocking(move || {
+        let owner = tracker.case_owner(&read)?;
+        Ok::<_, polku_store::tracker::TrackerError>(
+            owner.map(|_| tracker.case_now(&read, at)).transpose()?.map(|s| s.map(|s| s.segment)),
+        )
+    })
+    .await;
+    let Ok(Ok(Some(current))) = found else {
         return show_client(
             &state,
             &uri,
@@ -874,9 +901,7 @@ pub async fn record(
             Some((false, say(Word::NotRecorded, lang).to_owned())),
         )
         .await;
-    }
-    let current =
-        api.tracker.with(|t| t.projection.case_status(&case, now(), lang)).map(|s| s.segment);
+    };
     let kind = match get("kind").as_str() {
         "step_completed" => EventKind::StepCompleted { step: get("step") },
         "step_not_needed" => EventKind::StepNotNeeded {

@@ -220,7 +220,7 @@ pub async fn make_link(
     };
     let lang = choice.lang;
     let (client, purpose, case) = who(&fields);
-    let notice = match link_for(&state, &session, &case) {
+    let notice = match link_for(&state, &session, &case).await {
         Ok(token) => {
             let host = headers
                 .get(axum::http::header::HOST)
@@ -234,17 +234,24 @@ pub async fn make_link(
     show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await
 }
 
-fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, Word> {
+/// A link to the form of the case's process, when the signed-in person may see the case. The
+/// case is looked up off the runtime's threads.
+async fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, Word> {
     let api = state.api().ok_or(Word::NotRecorded)?;
-    let (_, unit) =
-        api.tracker.case_owner(case).map_err(|_| Word::StoreUnavailable)?.ok_or(Word::NoCases)?;
+    let (tracker, read, at) = (api.tracker.clone(), case.to_owned(), now());
+    let found = tokio::task::spawn_blocking(move || {
+        let Some((_, unit)) = tracker.case_owner(&read)? else { return Ok(None) };
+        Ok::<_, polku_store::tracker::TrackerError>(
+            tracker.case_now(&read, at)?.map(|status| (unit, status.process)),
+        )
+    })
+    .await;
+    let (unit, process) = match found {
+        Ok(Ok(found)) => found.ok_or(Word::NoCases)?,
+        _ => return Err(Word::StoreUnavailable),
+    };
     auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
         .map_err(|_| Word::NoCases)?;
-    let process = api
-        .tracker
-        .with(|t| t.projection.case_status(case, now(), Lang::Fi))
-        .map(|s| s.process)
-        .ok_or(Word::NoCases)?;
     let version = state.model();
     let form = form_of_process(&version.model, &process).ok_or(Word::NoForm)?;
     api.forms.create(case, Arc::new(form.clone())).map_err(|_| Word::NotRecorded)
@@ -764,7 +771,7 @@ pub async fn kept(
         // The client's page says that a purpose is needed.
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let (api, client) = match case_allowed(&state, &session, &case) {
+    let (api, client) = match case_allowed(&state, &session, &case).await {
         Ok(allowed) => allowed,
         Err(NotAllowed::Forbidden) => return forbidden_page(&state, &uri, choice),
         // The client's page says that the database does not answer (or shows the client, if

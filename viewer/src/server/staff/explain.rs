@@ -70,7 +70,7 @@ pub async fn explain(
     if purpose.is_empty() {
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let (api, owner) = match case_allowed(&state, &session, &case) {
+    let (api, owner) = match case_allowed(&state, &session, &case).await {
         Ok(allowed) => allowed,
         Err(NotAllowed::Forbidden) => return forbidden_page(&state, &uri, choice),
         // The client's page says that the database does not answer (or shows the client, if
