@@ -819,12 +819,7 @@ fn postgres_database(name: &str) -> Option<String> {
         );
         return None;
     };
-    let database = format!("polku_conformance_{name}_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {database}")).unwrap();
-    let (base, _) = server.rsplit_once('/').unwrap();
-    Some(format!("{base}/{database}"))
+    Some(common::postgres_database(&server, "conformance", name))
 }
 
 conformance!(postgresql, postgres_fresh);

@@ -19,8 +19,28 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// A fresh, empty folder for one test.
+/// A fresh, empty folder for one test: `{prefix}-{process}-{name}`. The first call of a test
+/// process for a prefix removes the folders of that prefix that test processes now ended left.
 pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    static SWEPT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        // Only Polku's own prefixes: another program's folders in the same place are not ours.
+        if prefix.starts_with("polku") && !swept.iter().any(|p| p == prefix) {
+            swept.push(prefix.to_owned());
+            let start = format!("{prefix}-");
+            let running = |pid: u32| {
+                pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+            };
+            for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name.strip_prefix(&start).and_then(|rest| rest.split('-').next());
+                if pid.and_then(|p| p.parse().ok()).is_some_and(|pid| !running(pid)) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
     let dir = std::env::temp_dir().join(format!("{prefix}-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp folder");

@@ -185,9 +185,29 @@ pub fn postgres_database(name: &str) -> Option<String> {
         return None;
     };
     let database = format!("polku_cli_{name}_{}", std::process::id());
-    for sql in
-        [format!("DROP DATABASE IF EXISTS {database}"), format!("CREATE DATABASE {database}")]
-    {
+    // The databases that test processes now ended left are dropped first, so that a server the
+    // tests are run against again and again does not gather one for every test of every run.
+    let listed = Command::new("psql")
+        .args([
+            server.as_str(),
+            "-qAtc",
+            "SELECT datname FROM pg_database WHERE starts_with(datname, 'polku_cli_')",
+        ])
+        .output()
+        .unwrap();
+    let mut statements = Vec::new();
+    for old in String::from_utf8_lossy(&listed.stdout).lines() {
+        let pid = old.rsplit('_').next().and_then(|p| p.parse::<u32>().ok());
+        let running = |pid: u32| {
+            pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+        };
+        if pid.is_some_and(|pid| !running(pid)) {
+            statements.push(format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"));
+        }
+    }
+    statements.push(format!("DROP DATABASE IF EXISTS {database}"));
+    statements.push(format!("CREATE DATABASE {database}"));
+    for sql in statements {
         let o = Command::new("psql").args([server.as_str(), "-qc", &sql]).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }

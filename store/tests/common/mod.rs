@@ -39,10 +39,58 @@ pub fn simulated(
     parsed
 }
 
-/// An empty folder of its own for one test: `polku-{prefix}-{process}-{name}`.
+/// An empty folder of its own for one test: `polku-{prefix}-{process}-{name}`. The first call
+/// of a test process removes the folders of this prefix that test processes now ended left.
 pub fn temp(prefix: &str, name: &str) -> PathBuf {
+    static SWEPT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut swept = SWEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if !swept.iter().any(|p| p == prefix) {
+            swept.push(prefix.to_owned());
+            let start = format!("polku-{prefix}-");
+            for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let pid = name.strip_prefix(&start).and_then(|rest| rest.split('-').next());
+                if pid.and_then(|p| p.parse().ok()).is_some_and(|pid| !running(pid)) {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    }
     let dir = std::env::temp_dir().join(format!("polku-{prefix}-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary folder");
     dir
+}
+
+/// Whether a process of this id runs: what a test process made is its own while it does.
+fn running(pid: u32) -> bool {
+    pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// A new, empty database `polku_{family}_{name}_{process}` on the PostgreSQL server `server`
+/// names (its URL), for one test; its URL. The databases of this family that test processes
+/// now ended left are dropped first, so that a server the tests are run against again and
+/// again does not gather one for every test of every run.
+#[allow(dead_code)] // Only the PostgreSQL tests make databases.
+pub fn postgres_database(server: &str, family: &str, name: &str) -> String {
+    let start = format!("polku_{family}_");
+    let database = format!("{start}{name}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(server, postgres::NoTls).expect("the test server");
+    let found = admin
+        .query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", &[&start])
+        .expect("the databases");
+    for row in found {
+        let old: String = row.get(0);
+        let pid = old.rsplit('_').next().and_then(|p| p.parse().ok());
+        if pid.is_some_and(|pid| !running(pid)) {
+            admin
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{old}\" WITH (FORCE)"))
+                .expect("a database left by a test process now ended");
+        }
+    }
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {database}")).expect("drop");
+    admin.batch_execute(&format!("CREATE DATABASE {database}")).expect("create");
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database");
+    format!("{base}/{database}")
 }
