@@ -145,7 +145,10 @@ const STATUSES_KEPT: usize = 100_000;
 /// [`STATUSES_KEPT`] clients have one). Only under the projection's lock.
 fn keep<'a>(statuses: &'a mut FastMap<String, Kept>, pseudonym: &Pseudonym) -> &'a mut Kept {
     if statuses.len() >= STATUSES_KEPT && !statuses.contains_key(pseudonym.as_str()) {
-        statuses.clear();
+        // Freed (and overwritten) on a thread of its own, not under the lock that a server's
+        // runtime threads take to read a kept status.
+        let full = std::mem::take(statuses);
+        let _ = std::thread::Builder::new().name("polku-statuses".into()).spawn(move || drop(full));
     }
     statuses.entry(pseudonym.as_str().to_owned()).or_default()
 }
@@ -234,7 +237,9 @@ impl TrackerService {
     fn rebuild(&self, tracker: &mut Tracker) -> Result<(), TrackerError> {
         let result = tracker.reload();
         *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-        self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        // Freed after the lock, which a server's runtime threads take to read a kept status.
+        let kept = std::mem::take(&mut *self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(kept);
         result
     }
 
@@ -456,7 +461,9 @@ impl TrackerService {
         };
         if applied > 0 {
             *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-            self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            let kept =
+                std::mem::take(&mut *self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()));
+            drop(kept);
         }
         Ok(applied)
     }

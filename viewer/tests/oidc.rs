@@ -259,6 +259,54 @@ async fn a_provider_that_does_not_answer_is_asked_once_a_period_not_once_a_reque
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Keys read before serve while the provider does not answer; a key they lack is "not now"
+/// (503), not "unknown" (401), since the provider may have published it; requests that come
+/// while a fetch is under way wait for it rather than being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_read_before_serve_while_the_provider_does_not_answer() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let key = Key::new("avain-1");
+    let up = Arc::new(AtomicBool::new(true));
+    let asked = Arc::new(AtomicUsize::new(0));
+    let jwks = flaky_issuer(vec![key.jwk()], up.clone(), asked.clone()).await;
+    // The keys are old at once, so every request would read them again but for the period.
+    let oidc = Oidc::new(OidcConfig {
+        issuer: ISSUER.into(),
+        audience: AUDIENCE.into(),
+        jwks: JwksSource::Url(jwks),
+        sign_in: None,
+    })
+    .refresh_at_most(Duration::from_secs(2))
+    .refresh_anyway(Duration::ZERO);
+    let (state, dir) =
+        tokio::task::spawn_blocking(move || state_with(oidc, "outage")).await.expect("state");
+    let good = key.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
+
+    // Many at once before any key was read: one fetch, which they all wait for.
+    let first: Vec<_> = (0..8)
+        .map(|_| {
+            let (state, good) = (state.clone(), good.clone());
+            tokio::spawn(async move { model_status(&state, &good).await })
+        })
+        .collect();
+    for request in first {
+        assert_eq!(request.await.expect("a request"), StatusCode::OK);
+    }
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "one fetch for the eight");
+
+    up.store(false, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // The provider is asked again (the keys are old) and does not answer: the key read
+    // before still signs in.
+    assert_eq!(model_status(&state, &good).await, StatusCode::OK);
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    // A key published since cannot be read now: 503, until the provider answers.
+    let newer = Key::new("avain-2");
+    let rotated = newer.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
+    assert_eq!(model_status(&state, &rotated).await, StatusCode::SERVICE_UNAVAILABLE);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 // Sign-in on the staff page through the provider's pages: the authorization-code flow with
 // PKCE. The provider here is an in-process issuer that checks what a provider checks (the
 // verifier against the challenge of its authorization request, a code used once) and can be

@@ -1260,12 +1260,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> Response {
     let text = match state.api() {
         // Counting the open cases takes the state's lock: off the runtime's threads.
-        Some(api) => tokio::task::spawn_blocking(move || {
+        Some(api) => match tokio::task::spawn_blocking(move || {
             let open = api.tracker.with(|t| t.projection.open_cases());
             api.metrics.render(open)
         })
         .await
-        .unwrap_or_default(),
+        {
+            Ok(text) => text,
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
         None => String::new(),
     };
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

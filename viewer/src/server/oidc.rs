@@ -102,10 +102,13 @@ const RETRY_WITHOUT_KEYS: Duration = Duration::from_secs(5);
 pub struct Oidc {
     config: OidcConfig,
     keys: RwLock<Option<(Instant, JwkSet)>>,
-    /// When the keys were last fetched or tried: a provider that does not answer is asked
-    /// again at most every `refresh_at_most`, not once per request.
-    tried: Mutex<Option<Instant>>,
+    /// When the keys were last fetched or tried, and whether that fetch was answered: a
+    /// provider that does not answer is asked again at most every `refresh_at_most`, not once
+    /// per request. Held while a fetch is under way, so that one fetch serves every request
+    /// that waits for it.
+    fetching: Mutex<Option<(Instant, bool)>>,
     refresh_at_most: Duration,
+    refresh_anyway: Duration,
     endpoints: RwLock<Option<Endpoints>>,
     pending: Mutex<HashMap<String, Pending>>,
 }
@@ -178,8 +181,9 @@ impl Oidc {
         Oidc {
             config,
             keys: RwLock::new(None),
-            tried: Mutex::new(None),
+            fetching: Mutex::new(None),
             refresh_at_most: REFRESH_AT_MOST,
+            refresh_anyway: REFRESH_ANYWAY,
             endpoints: RwLock::new(None),
             pending: Mutex::new(HashMap::new()),
         }
@@ -309,6 +313,13 @@ impl Oidc {
         Ok(principal)
     }
 
+    /// Reads the keys again once they are this old, even when the token's key is among them
+    /// (ten minutes unless set).
+    pub fn refresh_anyway(mut self, after: Duration) -> Oidc {
+        self.refresh_anyway = after;
+        self
+    }
+
     /// Reads the keys again at most this often when a token names an unknown key, and tries
     /// a provider that did not answer again at most this often.
     pub fn refresh_at_most(mut self, every: Duration) -> Oidc {
@@ -329,41 +340,62 @@ impl Oidc {
         serde_json::from_str(&text).map_err(|e| TokenError::Keys(e.to_string()))
     }
 
+    /// The key named `kid` and whether the keys it is from are fresh.
+    fn known(&self, kid: &str) -> Option<(Option<jsonwebtoken::jwk::Jwk>, bool)> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        keys.as_ref().map(|(at, set)| (set.find(kid).cloned(), at.elapsed() < self.refresh_anyway))
+    }
+
     /// The key named `kid`, reading the keys again when it is not known (or they are old).
     /// The keys are fetched at most every `refresh_at_most`, whether the last fetch was
     /// answered or not, so that tokens naming made-up keys, or a provider that does not answer,
-    /// cost one request to it a period and not one per request here; while it does not answer,
-    /// the keys read before still serve.
+    /// cost one request to it a period and not one per request here. One fetch at a time: a
+    /// request that needs the keys waits for the fetch under way and reads what it found; one
+    /// that holds an old but usable key goes on with it. While the provider does not answer,
+    /// the keys read before serve, and a key they lack is "not now" (503), not "unknown" (401).
     fn key(&self, kid: &str) -> Result<jsonwebtoken::jwk::Jwk, TokenError> {
-        let found = {
-            let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-            keys.as_ref().map(|(at, set)| (set.find(kid).cloned(), at.elapsed()))
-        };
-        if let Some((Some(key), age)) = &found {
-            if *age < REFRESH_ANYWAY {
-                return Ok(key.clone());
+        if let Some((Some(key), true)) = self.known(kid) {
+            return Ok(key);
+        }
+        let mut fetching = match self.fetching.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if let Some((Some(key), _)) = self.known(kid) {
+                    return Ok(key);
+                }
+                self.fetching.lock().unwrap_or_else(|e| e.into_inner())
             }
+        };
+        // Read again: the fetch waited for may have brought the key.
+        let found = self.known(kid);
+        if let Some((Some(key), true)) = &found {
+            return Ok(key.clone());
         }
         let found = found.map(|(key, _)| key);
-        {
-            // With no keys at all nobody signs in: the provider is asked again sooner.
-            let period = match found {
-                Some(_) => self.refresh_at_most,
-                None => self.refresh_at_most.min(RETRY_WITHOUT_KEYS),
-            };
-            let mut tried = self.tried.lock().unwrap_or_else(|e| e.into_inner());
-            if tried.is_some_and(|at| at.elapsed() < period) {
+        // With no keys at all nobody signs in: the provider is asked again sooner.
+        let period = match found {
+            Some(_) => self.refresh_at_most,
+            None => self.refresh_at_most.min(RETRY_WITHOUT_KEYS),
+        };
+        let unread = || {
+            TokenError::Keys(format!(
+                "the identity provider's keys could not be read; they are asked for again at most every {} s",
+                period.as_secs()
+            ))
+        };
+        if let Some((at, answered)) = *fetching {
+            if at.elapsed() < period {
                 return match found {
-                    Some(key) => key.ok_or(TokenError::UnknownKey),
-                    None => Err(TokenError::Keys(format!(
-                        "the identity provider's keys could not be read; they are asked for again at most every {} s",
-                        period.as_secs()
-                    ))),
+                    Some(Some(key)) => Ok(key),
+                    Some(None) if answered => Err(TokenError::UnknownKey),
+                    _ => Err(unread()),
                 };
             }
-            *tried = Some(Instant::now());
         }
-        match self.fetch() {
+        let fetched = self.fetch();
+        *fetching = Some((Instant::now(), fetched.is_ok()));
+        match fetched {
             Ok(set) => {
                 let key = set.find(kid).cloned();
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), set));
@@ -372,7 +404,7 @@ impl Oidc {
             // The keys read before serve until the provider answers again.
             Err(e) => match found {
                 Some(Some(key)) => Ok(key),
-                Some(None) | None => Err(e),
+                _ => Err(e),
             },
         }
     }

@@ -239,19 +239,19 @@ pub async fn make_link(
 async fn link_for(state: &AppState, session: &Session, case: &str) -> Result<String, Word> {
     let api = state.api().ok_or(Word::NotRecorded)?;
     let (tracker, read, at) = (api.tracker.clone(), case.to_owned(), now());
+    let principal = session.principal.clone();
+    // The case's unit first: nothing more of a case the person may not see is read.
     let found = tokio::task::spawn_blocking(move || {
-        let Some((_, unit)) = tracker.case_owner(&read)? else { return Ok(None) };
-        Ok::<_, polku_store::tracker::TrackerError>(
-            tracker.case_now(&read, at)?.map(|status| (unit, status.process)),
-        )
+        let Some((_, unit)) = tracker.case_owner(&read).map_err(|_| Word::StoreUnavailable)? else {
+            return Err(Word::NoCases);
+        };
+        auth::authorize(&principal, Action::ClientData { units: &[unit] })
+            .map_err(|_| Word::NoCases)?;
+        let status = tracker.case_now(&read, at).map_err(|_| Word::StoreUnavailable)?;
+        status.map(|status| status.process).ok_or(Word::NoCases)
     })
     .await;
-    let (unit, process) = match found {
-        Ok(Ok(found)) => found.ok_or(Word::NoCases)?,
-        _ => return Err(Word::StoreUnavailable),
-    };
-    auth::authorize(&session.principal, Action::ClientData { units: &[unit] })
-        .map_err(|_| Word::NoCases)?;
+    let process = found.map_err(|_| Word::StoreUnavailable)??;
     let version = state.model();
     let form = form_of_process(&version.model, &process).ok_or(Word::NoForm)?;
     api.forms.create(case, Arc::new(form.clone())).map_err(|_| Word::NotRecorded)
@@ -491,14 +491,28 @@ struct Review {
     segments: Vec<String>,
 }
 
-fn review_of(state: &AppState, session: &Session, case: &str, purpose: &str) -> Option<Review> {
+/// The case's review, when the nurse may see the case and its answers are kept: looked up,
+/// and the access logged, off the runtime's threads.
+async fn review_of(
+    state: &AppState,
+    session: &Session,
+    case: &str,
+    purpose: &str,
+) -> Option<Review> {
     let api = state.api()?;
-    let (_, unit) = api.tracker.case_owner(case).ok().flatten()?;
-    auth::authorize(&session.principal, Action::ClientData { units: &[unit] }).ok()?;
-    let (form, numbers, texts) = api.forms.answers_of(case)?;
-    // The access to the client's data is logged before anything of it is shown.
-    let actor = session.principal.actor(purpose, "");
-    api.tracker.case_status(case, &actor, now(), Lang::Fi).ok()??;
+    let (principal, case, purpose) =
+        (session.principal.clone(), case.to_owned(), purpose.to_owned());
+    let (form, numbers, texts) = tokio::task::spawn_blocking(move || {
+        let (_, unit) = api.tracker.case_owner(&case).ok().flatten()?;
+        auth::authorize(&principal, Action::ClientData { units: &[unit] }).ok()?;
+        let found = api.forms.answers_of(&case)?;
+        // The access to the client's data is logged before anything of it is shown.
+        let actor = principal.actor(&purpose, "");
+        api.tracker.case_status(&case, &actor, now(), Lang::Fi).ok()??;
+        Some(found)
+    })
+    .await
+    .ok()??;
     let version = state.model();
     let segments = form
         .segmentation
@@ -632,7 +646,7 @@ pub async fn review(
     if purpose.trim().is_empty() {
         return show_client(&state, &uri, choice, &session, &client, &purpose, None).await;
     }
-    let Some(found) = review_of(&state, &session, &case, &purpose) else {
+    let Some(found) = review_of(&state, &session, &case, &purpose).await else {
         let notice = (false, say(Word::NoForm, lang).to_owned());
         return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
     };
@@ -663,7 +677,7 @@ pub async fn confirm(
     }
     let segment = fields.get("segment").map(|s| s.trim().to_owned()).unwrap_or_default();
     let reason = fields.get("reason").map(|s| s.trim().to_owned()).unwrap_or_default();
-    let Some(found) = review_of(&state, &session, &case, &purpose) else {
+    let Some(found) = review_of(&state, &session, &case, &purpose).await else {
         let notice = (false, say(Word::NoForm, lang).to_owned());
         return show_client(&state, &uri, choice, &session, &client, &purpose, Some(notice)).await;
     };
