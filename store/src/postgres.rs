@@ -380,28 +380,51 @@ impl std::fmt::Debug for PostgresStore {
 /// How long a connection may take to be made when the URL sets no `connect_timeout`.
 const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A new connection, made within the config's connect time-out as a whole. The driver bounds
-/// only the socket's connection by it: a server (or something in its place) that takes the
-/// connection and then says nothing would hold the caller for good, and with it every write
-/// and answer waiting behind it. The connection is made on a thread of its own; one that is
-/// late is left to end by itself (the server ends an unauthenticated connection after its
-/// `authentication_timeout`, and keepalives end a dead one).
+/// Connections being made that their callers gave up waiting for, at most: past it a new one
+/// is refused at once rather than started, so that a server that takes connections and says
+/// nothing cannot gather threads and sockets here.
+const CONNECTS_LEFT_WAITING: usize = 4;
+
+/// Connections being made on threads of their own, the given-up ones included.
+static CONNECTING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A new connection, made within the config's connect time-out as a whole (for each host the
+/// URL names). The driver bounds only the socket's connection by it: a server (or something in
+/// its place) that takes the connection and then says nothing would hold the caller for good,
+/// and with it every write and answer waiting behind it. The connection is made on a thread of
+/// its own; one that is late is left to end by itself (a connection made late is closed, the
+/// server ends an unauthenticated one after its `authentication_timeout`, and keepalives end a
+/// dead one), and no more than [`CONNECTS_LEFT_WAITING`] are left so.
 fn connect_within(config: &postgres::Config) -> Result<Client, StoreError> {
-    let within = *config.get_connect_timeout().unwrap_or(&CONNECT_WITHIN);
+    use std::sync::atomic::Ordering;
+    let hosts = config.get_hosts().len().max(1) as u32;
+    let within = *config.get_connect_timeout().unwrap_or(&CONNECT_WITHIN) * hosts;
+    if CONNECTING.fetch_add(1, Ordering::SeqCst) > CONNECTS_LEFT_WAITING {
+        CONNECTING.fetch_sub(1, Ordering::SeqCst);
+        return Err(StoreError::Backend(
+            "the database did not complete the connections asked for before; not asked again until one ends".into(),
+        ));
+    }
     let (answer, answered) = std::sync::mpsc::sync_channel(1);
     let config = config.clone();
-    std::thread::Builder::new()
-        .name("polku-pg-connect".into())
-        .spawn(move || {
-            let _ = answer.send(config.connect(NoTls));
-        })
-        .map_err(|e| StoreError::Backend(format!("no thread to connect on: {e}")))?;
+    let started = std::thread::Builder::new().name("polku-pg-connect".into()).spawn(move || {
+        let connected = config.connect(NoTls);
+        CONNECTING.fetch_sub(1, Ordering::SeqCst);
+        let _ = answer.send(connected);
+    });
+    if let Err(e) = started {
+        CONNECTING.fetch_sub(1, Ordering::SeqCst);
+        return Err(StoreError::Backend(format!("no thread to connect on: {e}")));
+    }
     match answered.recv_timeout(within) {
         Ok(connected) => Ok(connected?),
-        Err(_) => Err(StoreError::Backend(format!(
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(StoreError::Backend(format!(
             "the database did not complete the connection within {} s",
             within.as_secs_f64()
         ))),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err(StoreError::Backend("the connection's thread ended without an answer".into()))
+        }
     }
 }
 
@@ -428,7 +451,8 @@ impl PostgresStore {
             "-c synchronous_commit=on -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s -c default_transaction_isolation=read\\ committed",
         );
         // A connection (the socket, TLS, the start-up and the password) is made within the
-        // URL's `connect_timeout` (as libpq reads it), ten seconds unless it says otherwise.
+        // URL's `connect_timeout` in seconds, ten unless it gives a positive number (libpq's
+        // 0 for "wait for ever" is read as unset by the driver, and means ten here too).
         let within = *config.get_connect_timeout().unwrap_or(&CONNECT_WITHIN);
         config.connect_timeout(within);
         // A server or a network gone silent is noticed within about half a minute (a waiting
@@ -1564,27 +1588,54 @@ mod tests {
     }
 
     /// A server that takes the connection and then says nothing (stalled, or something else on
-    /// its port) is given up on within the connect time-out, not waited for.
+    /// its port) is given up on within the connect time-out, not waited for; and tried again and
+    /// again, it does not gather connections being made here: past a few, a new one is refused
+    /// at once.
     #[test]
     fn a_server_that_takes_the_connection_and_says_nothing_is_given_up_on() {
+        use std::time::{Duration, Instant};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("address").port();
-        // Takes a connection and keeps it open, answering nothing, until the test is done.
+        // Takes connections and keeps them open, answering nothing, until the test is done.
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let held = std::thread::spawn(move || {
-            let kept = listener.incoming().next();
-            let _ = wait.recv_timeout(std::time::Duration::from_secs(20));
-            drop(kept);
+            let mut kept = Vec::new();
+            while let Err(std::sync::mpsc::TryRecvError::Empty) = wait.try_recv() {
+                match listener.accept() {
+                    Ok((stream, _)) => kept.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            kept.len()
         });
-        let started = std::time::Instant::now();
         let url = format!("postgres://polku:salasana@127.0.0.1:{port}/polku?connect_timeout=1");
-        let error = PostgresStore::open(&url).expect_err("nothing answered");
-        let took = started.elapsed();
-        assert!(took < std::time::Duration::from_secs(3), "gave up after {took:?}");
-        let text = error.to_string();
-        assert!(text.contains("within 1 s"), "{text}");
-        assert!(!text.contains("salasana"), "{text}");
+        let mut given_up = 0;
+        loop {
+            let started = Instant::now();
+            let error = PostgresStore::open(&url).expect_err("nothing answered");
+            let took = started.elapsed();
+            let text = error.to_string();
+            assert!(!text.contains("salasana"), "{text}");
+            if text.contains("within 1 s") {
+                assert!(took < Duration::from_secs(3), "gave up after {took:?}");
+                given_up += 1;
+                assert!(given_up <= CONNECTS_LEFT_WAITING + 1, "{given_up} left connecting");
+            } else {
+                assert!(text.contains("not asked again"), "{text}");
+                assert!(took < Duration::from_millis(500), "refused after {took:?}");
+                break;
+            }
+        }
+        assert!(given_up >= 1);
         drop(done);
-        held.join().expect("the silent server");
+        let kept = held.join().expect("the silent server");
+        assert_eq!(kept, given_up, "one connection for each try given up");
+        // Once the server lets them go, the threads end and connecting is tried again.
+        let ended = Instant::now();
+        while CONNECTING.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            assert!(ended.elapsed() < Duration::from_secs(10), "the connecting threads ended");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

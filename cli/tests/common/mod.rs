@@ -30,7 +30,9 @@ pub fn scratch(prefix: &str, name: &str) -> PathBuf {
             swept.push(prefix.to_owned());
             let start = format!("{prefix}-");
             let running = |pid: u32| {
-                pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists()
+                pid == std::process::id()
+                    || !std::path::Path::new("/proc/self").exists()
+                    || std::path::Path::new(&format!("/proc/{pid}")).exists()
             };
             for entry in std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
