@@ -343,10 +343,15 @@ impl TrackerService {
                 };
                 if !allowed(unit) {
                     result.refused += 1;
-                    let reason = match &unit {
-                        Some(unit) => format!("the unit {unit} is not one you may record for"),
-                        None => format!(
-                            "no case {} has been opened, and only a record system may send events before the opening",
+                    // An opening names its unit itself; of a case of another unit, the answer
+                    // is the one for a case never opened, so that it tells the sender neither
+                    // that the case exists nor where.
+                    let reason = match (&event.kind, &unit) {
+                        (EventKind::CaseOpened { .. }, Some(unit)) => {
+                            format!("the unit {unit} is not one you may record for")
+                        }
+                        _ => format!(
+                            "no case {} has been opened in a unit you may record for (only a record system may send events before the opening)",
                             event.case
                         ),
                     };

@@ -308,31 +308,65 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
         assert!(text.contains(&format!(r#""field":"{field}""#)), "{text}");
         assert!(!text.contains(&f.code));
     }
-    let (status, _) = f
-        .call(
-            "POST",
-            "/api/v1/explain",
-            Some(&f.outsider),
-            Some("application/json"),
-            &format!(r#"{{"client":"{}","purpose":"miksi"}}"#, f.code),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Staff of another unit: answered as for a person who is nobody's client, so that the
+    // answer does not tell them the person is a client elsewhere; nothing of the client is
+    // returned and nothing is read. A client id of the same form with no cases at all (a
+    // pseudonym nobody has) is the comparison.
+    let nobody = "0".repeat(64);
+    let asked = |client: &str, uri: &'static str, body: fn(&str) -> String| {
+        let (f, body) = (&f, body(client));
+        async move { f.call("POST", uri, Some(&f.outsider), Some("application/json"), &body).await }
+    };
+    let why = |client: &str| format!(r#"{{"client":"{client}","purpose":"miksi"}}"#);
     let logged = f.access_rows(Some(&pseudonym));
-
-    // Staff of another unit: refused, and nothing of the client is returned.
-    let (status, body) = f
-        .call(
-            "POST",
-            "/api/v1/client-status",
-            Some(&f.outsider),
-            Some("application/json"),
-            &status_body(&f.code),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert!(!body.contains(&pseudonym));
+    for (uri, body) in
+        [("/api/v1/explain", why as fn(&str) -> String), ("/api/v1/client-status", status_body)]
+    {
+        let (status, text) = asked(&f.code, uri, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {text}");
+        assert!(!text.contains(&pseudonym) && !text.contains(&f.code), "{text}");
+        assert_eq!((status, text), asked(&nobody, uri, body).await, "{uri} tells the two apart");
+    }
     assert_eq!(f.access_rows(Some(&pseudonym)), logged, "a refused read reads nothing");
+    // The same for a case of another unit, against a case that does not exist.
+    let case_read = |case: String| {
+        let f = &f;
+        async move {
+            let uri = format!("/api/v1/cases/{case}?purpose=tarkistus");
+            f.call("GET", &uri, Some(&f.outsider), None, "").await
+        }
+    };
+    let (status, text) = case_read(f.case.clone()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert_eq!((status, text), case_read("ei-ole-olemassa".into()).await);
+    // An event the outsider sends for the case is refused as one for a case never opened:
+    // the answer names neither the case's unit nor that it exists.
+    let send = |case: String| {
+        let event = serde_json::json!({
+            "id": "outsider-1", "type": "step_completed", "case": case, "step": "x",
+            "occurred": "2026-11-03T10:00:00+02:00", "recorded": "2026-11-03T10:00:00+02:00",
+            "role": "terveydenhoitaja",
+        });
+        let f = &f;
+        async move {
+            let (status, text) = f
+                .call(
+                    "POST",
+                    "/api/v1/events",
+                    Some(&f.outsider),
+                    Some("application/json"),
+                    &event.to_string(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{text}");
+            let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
+            answer["events"][0]["reason"].as_str().expect("a refusal").replace(&case, "CASE")
+        }
+    };
+    let refused = send(f.case.clone()).await;
+    let (_, unit) = f.tracker.case_owner(&f.case).expect("reads").expect("a case");
+    assert!(!refused.contains(&unit), "{refused}");
+    assert_eq!(refused, send("ei-ole-olemassa".into()).await);
 
     // The auditor answers "who has looked at my data", by code in a body.
     let (status, body) = f
@@ -697,7 +731,7 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
         .await;
     assert_eq!(status, StatusCode::OK, "the client's own unit reads the status");
     for _ in 0..2 {
-        assert_eq!(read().await.0, StatusCode::FORBIDDEN, "no case in the outsider's unit");
+        assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
     }
     let system = create_token(
         &f.tracker,

@@ -773,9 +773,9 @@ async fn explain(
 }
 
 /// The pseudonym of the client a request names, once a purpose is given and the caller may
-/// read the client's data (a case in one of their units). A client without cases is a 404,
-/// after the same check against the caller's own units, so that the answer tells an outsider
-/// nothing.
+/// read the client's data (a case in one of their units). A client without cases, and one with
+/// none in the caller's units, are the same 404, after the same check of the caller's role, so
+/// that the answer tells an outsider nothing.
 ///
 /// The units are looked up off the runtime's threads unless they are kept ready: the state's
 /// lock may be held for seconds (a rebuild, a snapshot), and a runtime thread that waited for
@@ -797,12 +797,17 @@ async fn client_allowed(
             blocking(move || tracker.client_units(&read)).await?
         }
     };
-    if units.is_empty() {
-        auth::authorize(principal, Action::ClientData { units: &principal.units })?;
-        return Err(ApiError::not_found("client", "no cases of this client"));
+    // The caller's own units first: a role that reads no client data is refused either way.
+    // Staff whose units have no case of the client are answered as if the client had none:
+    // that a person is a client of another unit is itself what they may not learn.
+    auth::authorize(principal, Action::ClientData { units: &principal.units })?;
+    match auth::authorize(principal, Action::ClientData { units: &units }) {
+        Ok(()) if !units.is_empty() => Ok(pseudonym),
+        Ok(()) | Err(auth::Denied::NoCareRelationship) => {
+            Err(ApiError::not_found("client", "no cases of this client"))
+        }
+        Err(denied) => Err(denied.into()),
     }
-    auth::authorize(principal, Action::ClientData { units: &units })?;
-    Ok(pseudonym)
 }
 
 /// JSON kept ready, as the owner of a response body's bytes.
@@ -835,11 +840,19 @@ async fn case_status(
         return Err(ApiError::bad("purpose", "say why you look at the case: ?purpose=…"));
     }
     let (tracker, read) = (api.tracker.clone(), case.clone());
-    let Some((_, unit)) = blocking(move || tracker.case_owner(&read)).await? else {
-        auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
-        return Err(ApiError::not_found("case", "no such case"));
-    };
-    auth::authorize(&principal, Action::ClientData { units: std::slice::from_ref(&unit) })?;
+    let owner = blocking(move || tracker.case_owner(&read)).await?;
+    // As for a client: a case of another unit is answered as one that does not exist.
+    auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
+    let allowed = owner.as_ref().map(|(_, unit)| {
+        auth::authorize(&principal, Action::ClientData { units: std::slice::from_ref(unit) })
+    });
+    match allowed {
+        Some(Ok(())) => {}
+        None | Some(Err(auth::Denied::NoCareRelationship)) => {
+            return Err(ApiError::not_found("case", "no such case"))
+        }
+        Some(Err(denied)) => return Err(denied.into()),
+    }
     let at = date("as_of", params.get("as_of").map(String::as_str), now())?;
     let who = actor(&principal, &headers, &purpose);
     let lang = lang_of(&query, &headers);
