@@ -76,15 +76,18 @@ async fn issuer(keys: Arc<Mutex<Vec<serde_json::Value>>>) -> String {
     format!("http://{address}/jwks.json")
 }
 
-fn state(jwks: String) -> (AppState, PathBuf) {
-    let oidc = Oidc::new(OidcConfig {
+/// The issuer's tokens, checked against the keys at `jwks`.
+fn oidc_at(jwks: String) -> Oidc {
+    Oidc::new(OidcConfig {
         issuer: ISSUER.into(),
         audience: AUDIENCE.into(),
         jwks: JwksSource::Url(jwks),
         sign_in: None,
     })
-    .refresh_at_most(Duration::ZERO);
-    state_with(oidc, "tokens")
+}
+
+fn state(jwks: String) -> (AppState, PathBuf) {
+    state_with(oidc_at(jwks).refresh_at_most(Duration::ZERO), "tokens")
 }
 
 /// A server on the shipped model with a new store in a folder of its own.
@@ -215,13 +218,7 @@ async fn a_provider_that_does_not_answer_is_asked_once_a_period_not_once_a_reque
     let up = Arc::new(AtomicBool::new(false));
     let asked = Arc::new(AtomicUsize::new(0));
     let jwks = flaky_issuer(vec![key.jwk()], up.clone(), asked.clone()).await;
-    let oidc = Oidc::new(OidcConfig {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks: JwksSource::Url(jwks),
-        sign_in: None,
-    })
-    .refresh_at_most(Duration::from_secs(1));
+    let oidc = oidc_at(jwks).refresh_at_most(Duration::from_secs(1));
     let (state, dir) =
         tokio::task::spawn_blocking(move || state_with(oidc, "flaky")).await.expect("state");
     let good = key.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
@@ -270,14 +267,7 @@ async fn the_keys_read_before_serve_while_the_provider_does_not_answer() {
     let asked = Arc::new(AtomicUsize::new(0));
     let jwks = flaky_issuer(vec![key.jwk()], up.clone(), asked.clone()).await;
     // The keys are old at once, so every request would read them again but for the period.
-    let oidc = Oidc::new(OidcConfig {
-        issuer: ISSUER.into(),
-        audience: AUDIENCE.into(),
-        jwks: JwksSource::Url(jwks),
-        sign_in: None,
-    })
-    .refresh_at_most(Duration::from_secs(2))
-    .refresh_anyway(Duration::ZERO);
+    let oidc = oidc_at(jwks).refresh_at_most(Duration::from_secs(2)).refresh_anyway(Duration::ZERO);
     let (state, dir) =
         tokio::task::spawn_blocking(move || state_with(oidc, "outage")).await.expect("state");
     let good = key.token(&claims("process_owner", AUDIENCE, ISSUER, now() + 600));
