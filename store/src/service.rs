@@ -351,7 +351,7 @@ impl TrackerService {
                             format!("the unit {unit} is not one you may record for")
                         }
                         _ => format!(
-                            "no case {} has been opened in a unit you may record for (only a record system may send events before the opening)",
+                            "no case {} has been opened in a unit you may record for",
                             event.case
                         ),
                     };
@@ -519,17 +519,20 @@ impl TrackerService {
     }
 
     /// The units in which a client has cases: what decides whether staff of a unit may see
-    /// the client.
+    /// the client. They are kept ready ([`TrackerService::kept_units`]) only when `grants` says
+    /// they let the asker in: a refusal keeps nothing, so that the next refusal takes the same
+    /// way (and time) whether or not the person is a client of another unit.
     /// Takes the state's lock, which a rebuild or a snapshot may hold for seconds: a server
-    /// asks it off its runtime's threads, after [`TrackerService::kept_units`].
-    pub fn client_units(&self, pseudonym: &Pseudonym) -> Result<Arc<[String]>, TrackerError> {
-        if let Some(units) = self.kept_units(pseudonym) {
-            return Ok(units);
-        }
+    /// asks it off its runtime's threads.
+    pub fn client_units(
+        &self,
+        pseudonym: &Pseudonym,
+        grants: &dyn Fn(&[String]) -> bool,
+    ) -> Result<Arc<[String]>, TrackerError> {
         let tracker = self.state()?;
         let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
-        // A client with no cases keeps nothing: an unknown pseudonym takes no room.
-        if !units.is_empty() {
+        // Kept under the state's lock, under which an event that changes them drops them.
+        if !units.is_empty() && grants(&units) {
             let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
             keep(&mut statuses, pseudonym).units = Some(units.clone());
         }
@@ -537,10 +540,10 @@ impl TrackerService {
         Ok(units)
     }
 
-    /// The units of a client as [`TrackerService::client_units`] answered them last, while
-    /// the client's status is kept ready; `None` when they are not. It waits for no lock but
-    /// the kept statuses' own (held only to look one up or drop some), so a server's runtime
-    /// thread may ask it.
+    /// The units of a client as [`TrackerService::client_units`] kept them, when it did; `None`
+    /// otherwise. It waits for no lock but the kept statuses' own (held only to look one up or
+    /// drop some), so a server's runtime thread may ask it. A caller trusts them only when they
+    /// let it in, and asks [`TrackerService::client_units`] otherwise.
     pub fn kept_units(&self, pseudonym: &Pseudonym) -> Option<Arc<[String]>> {
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
         statuses.get(pseudonym.as_str()).and_then(|k| k.units.clone())

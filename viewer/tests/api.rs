@@ -726,10 +726,16 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
         f.call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &body)
     };
     let staff = f.token(Role::Staff).to_owned();
+    let pseudonym = f.tracker.pseudonym(&f.code).expect("pseudonym");
+    // A refusal keeps nothing ready: the next one is looked up again, as for a person who is
+    // nobody's client.
+    assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
+    assert!(f.tracker.kept_units(&pseudonym).is_none(), "a refusal kept the units");
     let (status, _) = f
         .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
         .await;
     assert_eq!(status, StatusCode::OK, "the client's own unit reads the status");
+    assert!(f.tracker.kept_units(&pseudonym).is_some(), "units kept for the next read");
     for _ in 0..2 {
         assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
     }

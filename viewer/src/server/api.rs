@@ -790,18 +790,26 @@ async fn client_allowed(
         return Err(ApiError::bad("purpose", "say why you look at the client's data"));
     }
     let pseudonym = pseudonym_of(api, client)?;
-    let units = match api.tracker.kept_units(&pseudonym) {
-        Some(units) => units,
-        None => {
-            let (tracker, read) = (api.tracker.clone(), pseudonym.clone());
-            blocking(move || tracker.client_units(&read)).await?
-        }
-    };
-    // The caller's own units first: a role that reads no client data is refused either way.
+    // The caller's own units first: a role that reads no client data is refused either way,
+    // before anything is looked up.
+    auth::authorize(principal, Action::ClientData { units: &principal.units })?;
+    let lets_in = |units: &[String]| auth::authorize(principal, Action::ClientData { units });
+    // Units kept ready answer at once only when they let the caller in. Any other answer is
+    // looked up afresh, and a refusal keeps nothing: whether the person is a client of another
+    // unit or of none, a refusal takes the same way.
+    if api.tracker.kept_units(&pseudonym).is_some_and(|units| lets_in(&units).is_ok()) {
+        return Ok(pseudonym);
+    }
+    let (tracker, read, asker) = (api.tracker.clone(), pseudonym.clone(), principal.clone());
+    let units = blocking(move || {
+        let grants =
+            |units: &[String]| auth::authorize(&asker, Action::ClientData { units }).is_ok();
+        tracker.client_units(&read, &grants)
+    })
+    .await?;
     // Staff whose units have no case of the client are answered as if the client had none:
     // that a person is a client of another unit is itself what they may not learn.
-    auth::authorize(principal, Action::ClientData { units: &principal.units })?;
-    match auth::authorize(principal, Action::ClientData { units: &units }) {
+    match lets_in(&units) {
         Ok(()) if !units.is_empty() => Ok(pseudonym),
         Ok(()) | Err(auth::Denied::NoCareRelationship) => {
             Err(ApiError::not_found("client", "no cases of this client"))
@@ -839,10 +847,10 @@ async fn case_status(
     if purpose.trim().is_empty() {
         return Err(ApiError::bad("purpose", "say why you look at the case: ?purpose=…"));
     }
+    auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
     let (tracker, read) = (api.tracker.clone(), case.clone());
     let owner = blocking(move || tracker.case_owner(&read)).await?;
     // As for a client: a case of another unit is answered as one that does not exist.
-    auth::authorize(&principal, Action::ClientData { units: &principal.units })?;
     let allowed = owner.as_ref().map(|(_, unit)| {
         auth::authorize(&principal, Action::ClientData { units: std::slice::from_ref(unit) })
     });

@@ -529,23 +529,28 @@ async fn show_client(
     let Ok(pseudonym) = api.tracker.pseudonym(client) else {
         return again(Word::BadClient, StatusCode::BAD_REQUEST);
     };
-    let units = match api.tracker.kept_units(&pseudonym) {
-        Some(units) => Ok(units),
-        None => {
-            let (tracker, read) = (api.tracker.clone(), pseudonym.clone());
-            tokio::task::spawn_blocking(move || tracker.client_units(&read))
-                .await
-                .map_err(|_| ())
-                .and_then(|units| units.map_err(|_| ()))
+    // Units kept ready let the person in at once; any other answer is looked up afresh, and a
+    // refusal keeps nothing, so that it takes the same way whether the client has cases in
+    // other units or none.
+    let lets_in = |units: &[String]| {
+        !units.is_empty()
+            && auth::authorize(&session.principal, Action::ClientData { units }).is_ok()
+    };
+    if !api.tracker.kept_units(&pseudonym).is_some_and(|units| lets_in(&units)) {
+        let (tracker, read, asker) =
+            (api.tracker.clone(), pseudonym.clone(), session.principal.clone());
+        let units = tokio::task::spawn_blocking(move || {
+            let grants =
+                |units: &[String]| auth::authorize(&asker, Action::ClientData { units }).is_ok();
+            tracker.client_units(&read, &grants)
+        })
+        .await;
+        let Ok(Ok(units)) = units else {
+            return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE);
+        };
+        if !lets_in(&units) {
+            return again(Word::NoCases, StatusCode::FORBIDDEN);
         }
-    };
-    let Ok(units) = units else {
-        return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE);
-    };
-    if units.is_empty()
-        || auth::authorize(&session.principal, Action::ClientData { units: &units }).is_err()
-    {
-        return again(Word::NoCases, StatusCode::FORBIDDEN);
     }
     let actor = session.principal.actor(purpose, "");
     let now = now();
@@ -882,9 +887,14 @@ pub async fn record(
     let tracker = api.tracker.clone();
     let read = case.clone();
     let at = now();
-    // The owner and the segment in one turn off the runtime's threads.
+    let asker = session.principal.clone();
+    // The owner and the segment in one turn off the runtime's threads; a case of another unit
+    // is answered as one that does not exist, and nothing more of it is read.
     let found = tokio::task::spawn_blocking(move || {
-        let owner = tracker.case_owner(&read)?;
+        let owner = tracker.case_owner(&read)?.filter(|(_, unit)| {
+            auth::authorize(&asker, Action::ClientData { units: std::slice::from_ref(unit) })
+                .is_ok()
+        });
         Ok::<_, polku_store::tracker::TrackerError>(
             owner.map(|_| tracker.case_now(&read, at)).transpose()?.map(|s| s.map(|s| s.segment)),
         )
