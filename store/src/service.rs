@@ -355,9 +355,14 @@ impl TrackerService {
                             event.case
                         ),
                     };
+                    let field = if matches!(event.kind, EventKind::CaseOpened { .. }) {
+                        "unit"
+                    } else {
+                        "case"
+                    };
                     result.events.push(EventResult::Refused {
                         id,
-                        field: "case".to_owned(),
+                        field: field.to_owned(),
                         reason,
                     });
                     continue;

@@ -367,6 +367,22 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     let (_, unit) = f.tracker.case_owner(&f.case).expect("reads").expect("a case");
     assert!(!refused.contains(&unit), "{refused}");
     assert_eq!(refused, send("ei-ole-olemassa".into()).await);
+    // An opening in a unit not the outsider's is refused by its unit, which it names itself.
+    let mut opening = serde_json::to_value(&f.opened).expect("json");
+    opening["id"] = "outsider-2".into();
+    opening["case"] = "outsider-case".into();
+    let (status, text) = f
+        .call(
+            "POST",
+            "/api/v1/events",
+            Some(&f.outsider),
+            Some("application/json"),
+            &opening.to_string(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(answer["events"][0]["field"], "unit", "{text}");
 
     // The auditor answers "who has looked at my data", by code in a body.
     let (status, body) = f
