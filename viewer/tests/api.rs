@@ -339,14 +339,8 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     let (status, text) = case_read(f.case.clone()).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
     assert_eq!((status, text), case_read("ei-ole-olemassa".into()).await);
-    // An event the outsider sends for the case is refused as one for a case never opened:
-    // the answer names neither the case's unit nor that it exists.
-    let send = |case: String| {
-        let event = serde_json::json!({
-            "id": "outsider-1", "type": "step_completed", "case": case, "step": "x",
-            "occurred": "2026-11-03T10:00:00+02:00", "recorded": "2026-11-03T10:00:00+02:00",
-            "role": "terveydenhoitaja",
-        });
+    // What the outsider is answered for one event it sends (the first event's answer).
+    let outsider_sends = |event: serde_json::Value| {
         let f = &f;
         async move {
             let (status, text) = f
@@ -360,8 +354,19 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
                 .await;
             assert_eq!(status, StatusCode::OK, "{text}");
             let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
-            answer["events"][0]["reason"].as_str().expect("a refusal").replace(&case, "CASE")
+            answer["events"][0].clone()
         }
+    };
+    // An event the outsider sends for the case is refused as one for a case never opened:
+    // the answer names neither the case's unit nor that it exists.
+    let send = |case: String| {
+        let event = serde_json::json!({
+            "id": "outsider-1", "type": "step_completed", "case": case, "step": "x",
+            "occurred": "2026-11-03T10:00:00+02:00", "recorded": "2026-11-03T10:00:00+02:00",
+            "role": "terveydenhoitaja",
+        });
+        let answer = outsider_sends(event);
+        async move { answer.await["reason"].as_str().expect("a refusal").replace(&case, "CASE") }
     };
     let refused = send(f.case.clone()).await;
     let (_, unit) = f.tracker.case_owner(&f.case).expect("reads").expect("a case");
@@ -371,18 +376,8 @@ async fn client_data_needs_a_care_relationship_and_is_logged_first() {
     let mut opening = serde_json::to_value(&f.opened).expect("json");
     opening["id"] = "outsider-2".into();
     opening["case"] = "outsider-case".into();
-    let (status, text) = f
-        .call(
-            "POST",
-            "/api/v1/events",
-            Some(&f.outsider),
-            Some("application/json"),
-            &opening.to_string(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{text}");
-    let answer: serde_json::Value = serde_json::from_str(&text).expect("json");
-    assert_eq!(answer["events"][0]["field"], "unit", "{text}");
+    let answer = outsider_sends(opening).await;
+    assert_eq!(answer["field"], "unit", "{answer}");
 
     // The auditor answers "who has looked at my data", by code in a body.
     let (status, body) = f
