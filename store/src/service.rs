@@ -237,10 +237,15 @@ impl TrackerService {
     fn rebuild(&self, tracker: &mut Tracker) -> Result<(), TrackerError> {
         let result = tracker.reload();
         *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-        // Freed after the lock, which a server's runtime threads take to read a kept status.
+        self.forget_kept();
+        result
+    }
+
+    /// Drops every status and unit set kept ready (the state they were made from is gone),
+    /// freed after the lock, which a server's runtime threads take to read a kept status.
+    fn forget_kept(&self) {
         let kept = std::mem::take(&mut *self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()));
         drop(kept);
-        result
     }
 
     fn writer(&self) -> Arc<Committer> {
@@ -471,9 +476,7 @@ impl TrackerService {
         };
         if applied > 0 {
             *self.0.writer.lock().unwrap_or_else(|e| e.into_inner()) = tracker.writer();
-            let kept =
-                std::mem::take(&mut *self.0.statuses.lock().unwrap_or_else(|e| e.into_inner()));
-            drop(kept);
+            self.forget_kept();
         }
         Ok(applied)
     }

@@ -793,29 +793,37 @@ async fn client_allowed(
     // The caller's own units first: a role that reads no client data is refused either way,
     // before anything is looked up.
     auth::authorize(principal, Action::ClientData { units: &principal.units })?;
-    let lets_in = |units: &[String]| auth::authorize(principal, Action::ClientData { units });
-    // Units kept ready answer at once only when they let the caller in. Any other answer is
-    // looked up afresh, and a refusal keeps nothing: whether the person is a client of another
-    // unit or of none, a refusal takes the same way.
-    if api.tracker.kept_units(&pseudonym).is_some_and(|units| lets_in(&units).is_ok()) {
-        return Ok(pseudonym);
-    }
-    let (tracker, read, asker) = (api.tracker.clone(), pseudonym.clone(), principal.clone());
-    let units = blocking(move || {
-        let grants =
-            |units: &[String]| auth::authorize(&asker, Action::ClientData { units }).is_ok();
-        tracker.client_units(&read, &grants)
-    })
-    .await?;
     // Staff whose units have no case of the client are answered as if the client had none:
     // that a person is a client of another unit is itself what they may not learn.
-    match lets_in(&units) {
-        Ok(()) if !units.is_empty() => Ok(pseudonym),
-        Ok(()) | Err(auth::Denied::NoCareRelationship) => {
-            Err(ApiError::not_found("client", "no cases of this client"))
-        }
-        Err(denied) => Err(denied.into()),
+    if in_care(api, principal, &pseudonym).await? {
+        Ok(pseudonym)
+    } else {
+        Err(ApiError::not_found("client", "no cases of this client"))
     }
+}
+
+/// Whether `principal` may read the client's data: a case of the client in one of their
+/// units (the care check of the API and the staff page alike). Units kept ready answer at once
+/// only when they let the caller in; any other answer is looked up afresh off the runtime's
+/// threads, and a refusal keeps nothing, so that a refusal takes the same way whether the
+/// person is a client of another unit or of none.
+pub(crate) async fn in_care(
+    api: &Api,
+    principal: &Principal,
+    pseudonym: &Pseudonym,
+) -> Result<bool, ApiError> {
+    let lets_in = |asker: &Principal, units: &[String]| {
+        auth::authorize(asker, Action::ClientData { units }).is_ok()
+    };
+    if api.tracker.kept_units(pseudonym).is_some_and(|units| lets_in(principal, &units)) {
+        return Ok(true);
+    }
+    let (tracker, read, asker) = (api.tracker.clone(), pseudonym.clone(), principal.clone());
+    blocking(move || {
+        let units = tracker.client_units(&read, &|units| lets_in(&asker, units))?;
+        Ok(lets_in(&asker, &units))
+    })
+    .await
 }
 
 /// JSON kept ready, as the owner of a response body's bytes.

@@ -529,28 +529,10 @@ async fn show_client(
     let Ok(pseudonym) = api.tracker.pseudonym(client) else {
         return again(Word::BadClient, StatusCode::BAD_REQUEST);
     };
-    // Units kept ready let the person in at once; any other answer is looked up afresh, and a
-    // refusal keeps nothing, so that it takes the same way whether the client has cases in
-    // other units or none.
-    let lets_in = |units: &[String]| {
-        !units.is_empty()
-            && auth::authorize(&session.principal, Action::ClientData { units }).is_ok()
-    };
-    if !api.tracker.kept_units(&pseudonym).is_some_and(|units| lets_in(&units)) {
-        let (tracker, read, asker) =
-            (api.tracker.clone(), pseudonym.clone(), session.principal.clone());
-        let units = tokio::task::spawn_blocking(move || {
-            let grants =
-                |units: &[String]| auth::authorize(&asker, Action::ClientData { units }).is_ok();
-            tracker.client_units(&read, &grants)
-        })
-        .await;
-        let Ok(Ok(units)) = units else {
-            return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE);
-        };
-        if !lets_in(&units) {
-            return again(Word::NoCases, StatusCode::FORBIDDEN);
-        }
+    match super::api::in_care(&api, &session.principal, &pseudonym).await {
+        Ok(true) => {}
+        Ok(false) => return again(Word::NoCases, StatusCode::FORBIDDEN),
+        Err(_) => return again(Word::StoreUnavailable, StatusCode::SERVICE_UNAVAILABLE),
     }
     let actor = session.principal.actor(purpose, "");
     let now = now();
