@@ -1067,6 +1067,12 @@ impl EventStore for PostgresStore {
             }
         };
         let at = seq as i64;
+        // A snapshot of this row written before is replaced, and its rows are locked for that:
+        // the log's lock is taken first then, in the order a compaction takes them (the log's,
+        // then the snapshots' rows), or each would wait for the other.
+        if tx.query_opt("SELECT 1 FROM snapshots WHERE seq = $1", &[&at])?.is_some() {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
+        }
         tx.execute("DELETE FROM snapshot_parts WHERE seq = $1", &[&at])?;
         let mut parts = Parts { tx: &mut tx, seq: at, part: 0, buffer: Vec::new(), written: 0 };
         write(&mut parts)?;
@@ -1083,8 +1089,8 @@ impl EventStore for PostgresStore {
                  parts = excluded.parts",
             &[&at, &&chain[..], &count],
         )?;
-        // Under the log's lock, taken only now (the rows above are new, so a compaction never
-        // waits for them): the row the snapshot stands on must still be the one its state was
+        // Under the log's lock, taken only now unless taken above (the rows above are new, so a
+        // compaction never waits for them): the row the snapshot stands on must still be the one its state was
         // read to. Another server's compaction may have rewritten the log since; a snapshot of
         // the state before it would hold removed data and name a row the log no longer has, and
         // every start would refuse the log.

@@ -824,6 +824,47 @@ fn postgres_database(name: &str) -> Option<String> {
 
 conformance!(postgresql, postgres_fresh);
 
+/// A snapshot written again for the row it was written for before (its rows are replaced, and
+/// locked for that) while a compaction runs: the compaction takes the log's lock and then the
+/// snapshots' rows, so the snapshot takes them in that order too, and waits for the compaction
+/// instead of the two waiting for each other until PostgreSQL aborts one of them.
+#[test]
+fn postgresql_a_snapshot_written_again_waits_for_a_compaction_and_neither_is_aborted() {
+    let Some(url) = postgres_database("resnapshot") else { return };
+    let mut store = polku_store::open(&url).unwrap();
+    let model = store.put_model("h1", "{}").unwrap();
+    store.append(0, &records(model, 1, 30)).unwrap();
+    store.save_snapshot(30, b"first").unwrap();
+    // What a compaction does first, on a connection of its own: the log's lock (the store's
+    // advisory lock number for the event log).
+    let mut compaction = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = compaction.transaction().unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x706f_6c6b_7501_i64]).unwrap();
+    let again = std::thread::spawn(move || {
+        let written = store.save_snapshot(30, b"again");
+        (store, written)
+    });
+    // The snapshot is under way (and, written in the wrong order, holds the rows it replaces).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let dropped = tx
+        .execute("DELETE FROM snapshot_parts", &[])
+        .and_then(|_| tx.execute("DELETE FROM snapshots", &[]));
+    assert!(dropped.is_ok(), "the compaction was aborted: {dropped:?}");
+    tx.commit().unwrap();
+    let (mut store, written) = again.join().unwrap();
+    assert!(written.is_ok(), "the snapshot was aborted: {written:?}");
+    let mut kept = None;
+    store
+        .read_snapshot(&mut |seq, _, data| {
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).unwrap();
+            kept = Some((seq, bytes));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(kept, Some((30, b"again".to_vec())), "the snapshot written after the compaction");
+}
+
 /// A database written by the release before (PostgreSQL schema 3, whose events had a foreign key
 /// to their model version) opens under this one: migrated, with its events, and the key gone.
 #[test]
