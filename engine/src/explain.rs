@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::case::{self, Exec, Kind, Runtime};
 use crate::names::NONE;
 use crate::plan::{Origin, Plan};
-use crate::projection::{CaseEntry, Projection};
+use crate::projection::{CaseEntry, Projection, UnitScope};
 use crate::time::Timestamp;
 
 /// How the segment a case had on the date was decided.
@@ -118,11 +118,25 @@ impl Projection {
     /// with `step`, that step only, and only the cases whose process has it. `None` for an
     /// unknown client.
     pub fn explain(&self, pseudonym: &str, at: i64, step: Option<&str>) -> Option<Explanation> {
+        self.explain_in(pseudonym, at, step, &UnitScope::All)
+    }
+
+    /// [`Projection::explain`] for a reader who sees only the cases of `scope`'s units.
+    pub fn explain_in(
+        &self,
+        pseudonym: &str,
+        at: i64,
+        step: Option<&str>,
+        scope: &UnitScope,
+    ) -> Option<Explanation> {
         let client = self.client_of(pseudonym)?;
         let mut cases = Vec::new();
         for &i in &self.client_cases[client as usize] {
             let case = &self.cases[i as usize];
-            if case.rt.is_none() || case.opening.opened > at {
+            if case.rt.is_none()
+                || case.opening.opened > at
+                || !scope.sees(self.names.get(case.unit))
+            {
                 continue;
             }
             let version = version_at(self, case, at);

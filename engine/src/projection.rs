@@ -429,6 +429,39 @@ pub struct ClientStatus {
     pub cases: Vec<CaseStatus>,
 }
 
+/// Whose cases a reader of a client's data sees: every unit's (the region's own tools), or only
+/// those of some units (staff see the cases of their units, not what the client has elsewhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitScope {
+    All,
+    Only(std::sync::Arc<[String]>),
+}
+
+impl UnitScope {
+    /// Whether a case of `unit` is seen.
+    pub fn sees(&self, unit: &str) -> bool {
+        match self {
+            UnitScope::All => true,
+            UnitScope::Only(units) => units.iter().any(|u| u == unit),
+        }
+    }
+
+    /// Whether the cases of every one of `units` are seen.
+    pub fn sees_all(&self, units: &[String]) -> bool {
+        units.iter().all(|u| self.sees(u))
+    }
+}
+
+impl ClientStatus {
+    /// The status as a reader with `scope` sees it: only the cases (and units) it sees; `None`
+    /// when it sees none.
+    pub fn seen_by(mut self, scope: &UnitScope) -> Option<ClientStatus> {
+        self.cases.retain(|c| scope.sees(&c.unit));
+        self.units.retain(|u| scope.sees(u));
+        (!self.cases.is_empty()).then_some(self)
+    }
+}
+
 /// The label of a case opened between two dates.
 pub const NEW: &str = "uusi";
 /// The label of a case closed between two dates.

@@ -21,7 +21,7 @@ use polku_dsl::Lang;
 use polku_engine::event::{Event, EventKind};
 use polku_engine::projection::{
     ClientStatus, CompletionReport, MultiUnitReport, Outcome, Rejection, SegmentReport,
-    StandingReport, TransitionReport,
+    StandingReport, TransitionReport, UnitScope,
 };
 use polku_engine::pseudonym::Pseudonym;
 use serde::Serialize;
@@ -170,6 +170,8 @@ pub struct StatusWork {
     actor: Actor,
     now: i64,
     lang: Lang,
+    /// Whose cases the reader sees.
+    scope: UnitScope,
     /// The access row is durable already.
     logged: bool,
 }
@@ -574,29 +576,33 @@ impl TrackerService {
         Ok(self.state()?.projection.case_owner(case))
     }
 
-    /// Every case of a client as of `now`, after logging the access durably.
+    /// Every case of a client that `scope` sees, as of `now`, after logging the access durably;
+    /// `None` when it sees none.
     pub fn client_status(
         &self,
         pseudonym: &Pseudonym,
         actor: &Actor,
         now: i64,
         lang: Lang,
+        scope: &UnitScope,
     ) -> Result<Option<ClientStatus>, TrackerError> {
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
-        Ok(self.state()?.projection.client_status(pseudonym.as_str(), now, lang))
+        let status = self.state()?.projection.client_status(pseudonym.as_str(), now, lang);
+        Ok(status.and_then(|s| s.seen_by(scope)))
     }
 
-    /// Why the client's service was planned as it was at `at` (see
-    /// [`polku_engine::projection::Projection::explain`]); logged before it is worked out.
+    /// Why the client's service was planned as it was at `at`, for the cases that `scope` sees
+    /// (see [`polku_engine::projection::Projection::explain`]); logged before it is worked out.
     pub fn explain(
         &self,
         pseudonym: &Pseudonym,
         actor: &Actor,
         at: i64,
         step: Option<&str>,
+        scope: &UnitScope,
     ) -> Result<Option<polku_engine::explain::Explanation>, TrackerError> {
         self.log(actor, "explain", Some(pseudonym.as_str()), step.unwrap_or(""))?;
-        Ok(self.state()?.projection.explain(pseudonym.as_str(), at, step))
+        Ok(self.state()?.projection.explain_in(pseudonym.as_str(), at, step, scope))
     }
 
     /// Drops the statuses kept ready for the clients of the `applied` events; looks nothing
@@ -617,20 +623,22 @@ impl TrackerService {
         }
     }
 
-    /// Every case of a client as of `now`, as JSON, after logging the access durably. A status
-    /// made in the same minute since the client's last event is answered as it was.
+    /// Every case of a client that `scope` sees as of `now`, as JSON, after logging the access
+    /// durably. A status made in the same minute since the client's last event is answered as
+    /// it was.
     pub fn client_status_json(
         &self,
         pseudonym: &Pseudonym,
         actor: &Actor,
         now: i64,
         lang: Lang,
+        scope: &UnitScope,
     ) -> Result<Option<Arc<str>>, TrackerError> {
         self.log(actor, "status", Some(pseudonym.as_str()), "")?;
-        if let Some(json) = self.kept_status(pseudonym, now, lang) {
+        if let Some(json) = self.kept_status(pseudonym, now, lang, scope) {
             return Ok(Some(json));
         }
-        self.make_status(pseudonym, now, lang)
+        self.make_status(pseudonym, now, lang, scope)
     }
 
     /// [`TrackerService::client_status_json`] for a request served on an async runtime: the
@@ -644,6 +652,7 @@ impl TrackerService {
         actor: &Actor,
         now: i64,
         lang: Lang,
+        scope: &UnitScope,
     ) -> Result<StatusNow, TrackerError> {
         let access = Access::by(actor, "status", Some(pseudonym.as_str()), "");
         let writer = self.writer();
@@ -652,6 +661,7 @@ impl TrackerService {
             actor: actor.clone(),
             now,
             lang,
+            scope: scope.clone(),
             logged,
         };
         match crate::committer::access_result(writer.log_access_later(access).await) {
@@ -660,7 +670,7 @@ impl TrackerService {
             Err(StoreError::WriterGone) => return Ok(StatusNow::Make(work(false))),
             Err(e) => return Err(e.into()),
         }
-        Ok(match self.kept_status(pseudonym, now, lang) {
+        Ok(match self.kept_status(pseudonym, now, lang, scope) {
             Some(json) => StatusNow::Ready(Some(json)),
             None => StatusNow::Make(work(true)),
         })
@@ -672,50 +682,73 @@ impl TrackerService {
         &self,
         work: StatusWork,
     ) -> Result<Option<Arc<str>>, TrackerError> {
-        let StatusWork { pseudonym, actor, now, lang, logged } = work;
+        let StatusWork { pseudonym, actor, now, lang, scope, logged } = work;
         if !logged {
-            return self.client_status_json(&pseudonym, &actor, now, lang);
+            return self.client_status_json(&pseudonym, &actor, now, lang, &scope);
         }
-        self.make_status(&pseudonym, now, lang)
+        self.make_status(&pseudonym, now, lang, &scope)
     }
 
-    /// The status kept ready for the client, if one is still fresh at `now` ([`fresh_until`]).
-    /// Only for a caller that has logged the access.
-    fn kept_status(&self, pseudonym: &Pseudonym, now: i64, lang: Lang) -> Option<Arc<str>> {
+    /// The status kept ready for the client, if one is still fresh at `now` ([`fresh_until`])
+    /// and `scope` sees every case in it. Only for a caller that has logged the access.
+    fn kept_status(
+        &self,
+        pseudonym: &Pseudonym,
+        now: i64,
+        lang: Lang,
+        scope: &UnitScope,
+    ) -> Option<Arc<str>> {
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        match statuses.get(pseudonym.as_str())?.statuses.get(lang_slot(lang))? {
+        let kept = statuses.get(pseudonym.as_str())?;
+        // A status is kept whole: a reader who sees only some of its units has it made.
+        if *scope != UnitScope::All && !kept.units.as_ref().is_some_and(|u| scope.sees_all(u)) {
+            return None;
+        }
+        match kept.statuses.get(lang_slot(lang))? {
             Some((made, until, json)) if (*made..*until).contains(&now) => Some(json.clone()),
             _ => None,
         }
     }
 
-    /// Makes the client's status and keeps it ready. Only for a caller that has logged the
-    /// access.
+    /// Makes the client's status and keeps it ready; answers it as `scope` sees it. Only for a
+    /// caller that has logged the access.
     fn make_status(
         &self,
         pseudonym: &Pseudonym,
         now: i64,
         lang: Lang,
+        scope: &UnitScope,
     ) -> Result<Option<Arc<str>>, TrackerError> {
+        let to_json = |status: &ClientStatus| -> Result<Arc<str>, TrackerError> {
+            let text =
+                serde_json::to_string(status).map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(Arc::from(text))
+        };
         // The status is made and kept under the projection's lock, so that an event applied
         // meanwhile (which drops the kept status under the same lock) cannot be missed.
         let mut tracker = self.state()?;
         // Made meanwhile by a request that held the lock first: a client read by many at once
         // has its status made once, not once per waiting request.
-        if let Some(json) = self.kept_status(pseudonym, now, lang) {
+        if let Some(json) = self.kept_status(pseudonym, now, lang, scope) {
             return Ok(Some(json));
         }
         let Some(status) = tracker.projection.client_status(pseudonym.as_str(), now, lang) else {
             return Ok(None);
         };
-        let json: Arc<str> = Arc::from(
-            serde_json::to_string(&status).map_err(|e| StoreError::Other(e.to_string()))?,
-        );
+        let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
+        let json = to_json(&status)?;
         let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        keep(&mut statuses, pseudonym).statuses[lang_slot(lang)] =
+        let kept = keep(&mut statuses, pseudonym);
+        kept.statuses[lang_slot(lang)] =
             Some((now, fresh_until(pseudonym.as_str(), now), json.clone()));
+        kept.units = Some(units.clone());
+        drop(statuses);
         drop(tracker);
-        Ok(Some(json))
+        if scope.sees_all(&units) {
+            return Ok(Some(json));
+        }
+        // Read by staff of some of the client's units: the cases of the others are left out.
+        status.seen_by(scope).map(|seen| to_json(&seen)).transpose()
     }
 
     /// One case as of `now`, after logging the access to its client durably.

@@ -24,6 +24,7 @@ mod common;
 
 use polku_dsl::Lang;
 use polku_engine::event::{Event, EventKind};
+use polku_engine::projection::UnitScope;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_store::tracker::{Actor, Tracker, TrackerError};
 use polku_store::{chain, EventStore, NewRecord, StoreError, TrackerService, WriteFailed};
@@ -408,12 +409,15 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
         .map(|c| service.pseudonym(&c).unwrap())
         .expect("the second batch opens a case of another client");
     let now = polku_engine::time::Timestamp::parse("2026-06-01").unwrap().0;
-    assert!(service.client_status(&client, &actor, now, Lang::Fi).unwrap().is_some());
+    assert!(service
+        .client_status(&client, &actor, now, Lang::Fi, &UnitScope::All)
+        .unwrap()
+        .is_some());
     proxy.away();
     // A batch while the database is away: applied, not written, answered with an error.
     assert!(service.append(batches[1].clone(), &actor, &|_| true).is_err());
     // The state may hold it: not read, not even for a status.
-    assert!(service.client_status(&client, &actor, now, Lang::Fi).is_err());
+    assert!(service.client_status(&client, &actor, now, Lang::Fi, &UnitScope::All).is_err());
     assert!(matches!(service.info(), Err(TrackerError::Unavailable(_))));
     assert!(service.catch_up().is_err());
     proxy.back();
@@ -425,9 +429,12 @@ fn a_service_whose_database_went_away_recovers_when_it_is_back() {
     }
     // The next request finds the database back and rebuilds the state first: the batch that
     // was not written is not in it.
-    let status = service.client_status(&unwritten, &actor, now, Lang::Fi).unwrap();
+    let status = service.client_status(&unwritten, &actor, now, Lang::Fi, &UnitScope::All).unwrap();
     assert!(status.is_none(), "a status shows a batch that was not written: {status:?}");
-    assert!(service.client_status(&client, &actor, now, Lang::Fi).unwrap().is_some());
+    assert!(service
+        .client_status(&client, &actor, now, Lang::Fi, &UnitScope::All)
+        .unwrap()
+        .is_some());
     service.append(batches[1].clone(), &actor, &|_| true).unwrap();
     service.append(batches[2].clone(), &actor, &|_| true).unwrap();
     assert_eq!(service.catch_up().unwrap(), 0);

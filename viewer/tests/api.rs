@@ -759,7 +759,8 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
         },
     )
     .expect("token");
-    let polku_engine::event::EventKind::CaseOpened { process, segment, .. } = &f.opened.kind else {
+    let polku_engine::event::EventKind::CaseOpened { process, segment, unit, .. } = &f.opened.kind
+    else {
         panic!("the fixture's event opens a case");
     };
     let event = serde_json::json!({
@@ -773,8 +774,62 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.contains("stored"), "{answer}");
-    let (status, answer) = read().await;
-    assert_eq!(status, StatusCode::OK, "the new case lets the outsider's unit in: {answer}");
+    // The new case lets the outsider's unit in, to that case only: what the client has in
+    // other units is not theirs to read, whether the status is made for them or kept ready
+    // (after the client's own unit read it whole), and the same for the explanation.
+    let cases_in = |answer: &str| -> (Vec<String>, serde_json::Value) {
+        let json: serde_json::Value = serde_json::from_str(answer).expect("json");
+        let cases = json["cases"].as_array().expect("cases").iter();
+        (
+            cases.map(|c| c["case"].as_str().expect("case").to_owned()).collect(),
+            json["units"].clone(),
+        )
+    };
+    for round in 0..3 {
+        let (status, answer) = read().await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {answer}");
+        let (cases, units) = cases_in(&answer);
+        assert_eq!(cases, ["units-case"], "round {round}: the outsider read {answer}");
+        assert_eq!(units, serde_json::json!([f.other]), "round {round}: {answer}");
+        let (status, answer) = f
+            .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(
+            cases_in(&answer).0,
+            std::slice::from_ref(&f.case),
+            "round {round}: the own unit read {answer}"
+        );
+        assert!(!answer.contains(&f.other), "round {round}: the own unit read {answer}");
+        for (token, case) in [(&f.outsider, "units-case"), (&staff, f.case.as_str())] {
+            let (status, answer) = f
+                .call("POST", "/api/v1/explain", Some(token), Some("application/json"), &body)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(cases_in(&answer).0, [case], "round {round}: explained {answer}");
+        }
+    }
+    // Staff of both units see both cases, kept ready or not.
+    let both = create_token(
+        &f.tracker,
+        &Principal {
+            name: "both-units".into(),
+            role: Role::Staff,
+            units: vec![f.other.clone(), unit.clone()],
+        },
+    )
+    .expect("token");
+    for round in 0..2 {
+        let (status, answer) = f
+            .call("POST", "/api/v1/client-status", Some(&both), Some("application/json"), &body)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (mut cases, _) = cases_in(&answer);
+        cases.sort();
+        let mut expected = vec![f.case.clone(), "units-case".to_owned()];
+        expected.sort();
+        assert_eq!(cases, expected, "round {round}: {answer}");
+    }
 }
 
 #[tokio::test]

@@ -708,9 +708,10 @@ async fn client_status(
     let who = actor(&principal, &headers, &request.purpose);
     let lang = lang_of(&query, &headers);
     let tracker = api.tracker.clone();
+    let scope = auth::client_scope(&principal);
     // The access row is awaited without holding a thread; a status kept ready is answered at
     // once, one to be made is made off the runtime's threads.
-    let status = match tracker.client_status_json_now(&pseudonym, &who, at, lang).await? {
+    let status = match tracker.client_status_json_now(&pseudonym, &who, at, lang, &scope).await? {
         StatusNow::Ready(json) => json,
         StatusNow::Make(work) => blocking(move || tracker.make_client_status_json(work)).await?,
     };
@@ -759,9 +760,11 @@ async fn explain(
     let who = actor(&principal, &headers, &request.purpose);
     let tracker = api.tracker.clone();
     let step = request.step.clone();
-    let explanation = blocking(move || tracker.explain(&pseudonym, &who, at, step.as_deref()))
-        .await?
-        .filter(|e| !e.cases.is_empty());
+    let scope = auth::client_scope(&principal);
+    let explanation =
+        blocking(move || tracker.explain(&pseudonym, &who, at, step.as_deref(), &scope))
+            .await?
+            .filter(|e| !e.cases.is_empty());
     match (explanation, &request.step) {
         (Some(explanation), _) => Ok(Json(explanation)),
         (None, Some(_)) => Err(ApiError::not_found(

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use polku_engine::projection::UnitScope;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -151,6 +152,17 @@ pub fn authorize(principal: &Principal, action: Action<'_>) -> Result<(), Denied
             Role::System => Err(Denied::NotRegionWide),
             _ => deny(),
         },
+    }
+}
+
+/// Whose cases of a client the holder sees, once [`Action::ClientData`] let them in: staff see
+/// the cases of their own units only, not what the client has in other units. Every read of
+/// client data is cut to it here, in the policy; a role given client data later sees nothing
+/// until it is named here.
+pub fn client_scope(principal: &Principal) -> UnitScope {
+    match principal.role {
+        Role::Staff => UnitScope::Only(principal.units.clone().into()),
+        _ => UnitScope::Only(Arc::from([])),
     }
 }
 

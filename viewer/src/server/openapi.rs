@@ -103,7 +103,7 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
         },
         ("post", "/api/v1/client-status") => Operation {
             summary: "A client's status: every case, its plan, what is done and missing",
-            description: "The same content as `polku status --format json`. The client is named in the body (a personal identity code or a pseudonym), never in the address. The access is logged with its purpose before the answer. Role: staff of a unit where the client has a case.",
+            description: "The same content as `polku status --format json`. The client is named in the body (a personal identity code or a pseudonym), never in the address. The access is logged with its purpose before the answer. Role: staff of a unit where the client has a case; they see the cases (and `units`) of their own units only, not what the client has in other units.",
             tag: "clients",
             parameters: vec![lang.clone()],
             body: Some(json_body(schema::<ClientStatusRequest>(g))),
@@ -112,7 +112,7 @@ fn operation(method: &str, route: &str, g: &mut SchemaGenerator) -> Option<Opera
         },
         ("post", "/api/v1/explain") => Operation {
             summary: "Why a client's service was planned as it was on a date",
-            description: "The same content as `polku explain --format json`: for each case the client had on the date, the model version it ran under, the segment and who decided it, and for each step (or the one named) whether it was planned, whether the generic process has it, what the segment's content did to it and which condition on the case's facts held. The client is named in the body, never in the address; the access is logged with its purpose before the answer. Role: staff of a unit where the client has a case.",
+            description: "The same content as `polku explain --format json`: for each case the client had on the date, the model version it ran under, the segment and who decided it, and for each step (or the one named) whether it was planned, whether the generic process has it, what the segment's content did to it and which condition on the case's facts held. The client is named in the body, never in the address; the access is logged with its purpose before the answer. Role: staff of a unit where the client has a case; only the cases of their own units are explained.",
             tag: "clients",
             parameters: vec![],
             body: Some(json_body(schema::<ExplainRequest>(g))),

@@ -538,8 +538,11 @@ async fn show_client(
     let now = now();
     let tracker = api.tracker.clone();
     let read = pseudonym.clone();
-    let status =
-        tokio::task::spawn_blocking(move || tracker.client_status(&read, &actor, now, lang)).await;
+    let scope = auth::client_scope(&session.principal);
+    let status = tokio::task::spawn_blocking(move || {
+        tracker.client_status(&read, &actor, now, lang, &scope)
+    })
+    .await;
     let status = match status {
         Ok(Ok(Some(status))) => status,
         Ok(Ok(None)) => return again(Word::NoCases, StatusCode::NOT_FOUND),
@@ -550,7 +553,7 @@ async fn show_client(
     };
     let version = state.model();
     let mut cases = Vec::new();
-    for case in status.cases.iter().filter(|c| session.principal.units.contains(&c.unit)) {
+    for case in &status.cases {
         cases.push(case_view(state, &version, case, session, &pseudonym, purpose, lang).await);
     }
     let body = html! {

@@ -11,7 +11,7 @@ use polku_dsl::Lang;
 use polku_engine::explain::{SegmentContent, StepReason};
 use polku_engine::time::Timestamp;
 
-use super::super::{AppState, PageQuery};
+use super::super::{auth, AppState, PageQuery};
 use super::{
     case_allowed, forbidden_page, frame, now, private, show_client, signed_in_bar, signed_in_post,
     NotAllowed,
@@ -88,9 +88,10 @@ pub async fn explain(
     let actor = session.principal.actor(&purpose, "");
     let (tracker, pseudonym) = (api.tracker.clone(), owner.clone());
     let wanted = step.clone();
+    let scope = auth::client_scope(&session.principal);
     let read = tokio::task::spawn_blocking(move || {
         let pseudonym = tracker.pseudonym(&pseudonym)?;
-        let explanation = tracker.explain(&pseudonym, &actor, at, wanted.as_deref())?;
+        let explanation = tracker.explain(&pseudonym, &actor, at, wanted.as_deref(), &scope)?;
         let versions = tracker.with(|t| t.stored_versions())?;
         Ok::<_, polku_store::tracker::TrackerError>((explanation, versions))
     })
