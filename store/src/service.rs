@@ -113,12 +113,21 @@ fn unavailable(e: TrackerError) -> TrackerError {
 type KeptStatus = [Option<(i64, i64, Arc<str>)>; 2];
 
 /// What is kept ready for a client: its statuses, and the units of its cases, which decide
-/// who may read them (looked up for every read, before the status). Both are made and kept
+/// who may read them (looked up for every read, before the status). All are made and kept
 /// under the projection's lock, under which an event of the client drops them.
 #[derive(Debug, Default)]
 struct Kept {
     statuses: KeptStatus,
     units: Option<Arc<[String]>>,
+    /// The statuses as readers who see only some of the client's units see them, by the units
+    /// they see: kept as the whole one is, so that a second read takes the same way (and time)
+    /// whether or not the client has cases beyond the reader's units.
+    seen: Vec<(Vec<String>, KeptStatus)>,
+}
+
+/// The units of `units` that `scope` sees, when it does not see them all.
+fn seen_part(units: &[String], scope: &UnitScope) -> Option<Vec<String>> {
+    (!scope.sees_all(units)).then(|| units.iter().filter(|u| scope.sees(u)).cloned().collect())
 }
 
 /// Until when a client's (by pseudonym) status made for time `made` answers: 30 to 59 seconds
@@ -700,11 +709,16 @@ impl TrackerService {
     ) -> Option<Arc<str>> {
         let statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
         let kept = statuses.get(pseudonym.as_str())?;
-        // A status is kept whole: a reader who sees only some of its units has it made.
-        if *scope != UnitScope::All && !kept.units.as_ref().is_some_and(|u| scope.sees_all(u)) {
-            return None;
-        }
-        match kept.statuses.get(lang_slot(lang))? {
+        // The whole status to a reader who sees every unit of it, else the part they see.
+        let slot = match (scope, &kept.units) {
+            (UnitScope::All, _) => &kept.statuses,
+            (_, None) => return None,
+            (_, Some(units)) => match seen_part(units, scope) {
+                None => &kept.statuses,
+                Some(part) => &kept.seen.iter().find(|(seen, _)| *seen == part)?.1,
+            },
+        };
+        match slot.get(lang_slot(lang))? {
             Some((made, until, json)) if (*made..*until).contains(&now) => Some(json.clone()),
             _ => None,
         }
@@ -737,18 +751,33 @@ impl TrackerService {
         };
         let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
         let json = to_json(&status)?;
+        // Read by staff of some of the client's units: the cases of the others are left out.
+        let part = seen_part(&units, scope);
+        let seen = match &part {
+            None => None,
+            Some(_) => match status.seen_by(scope) {
+                Some(seen) => Some(to_json(&seen)?),
+                None => return Ok(None),
+            },
+        };
+        let fresh = (now, fresh_until(pseudonym.as_str(), now));
         let mut statuses = self.0.statuses.lock().unwrap_or_else(|e| e.into_inner());
         let kept = keep(&mut statuses, pseudonym);
-        kept.statuses[lang_slot(lang)] =
-            Some((now, fresh_until(pseudonym.as_str(), now), json.clone()));
-        kept.units = Some(units.clone());
+        kept.statuses[lang_slot(lang)] = Some((fresh.0, fresh.1, json.clone()));
+        kept.units = Some(units);
+        if let (Some(part), Some(seen)) = (part, &seen) {
+            let at = match kept.seen.iter().position(|(units, _)| *units == part) {
+                Some(at) => at,
+                None => {
+                    kept.seen.push((part, KeptStatus::default()));
+                    kept.seen.len() - 1
+                }
+            };
+            kept.seen[at].1[lang_slot(lang)] = Some((fresh.0, fresh.1, seen.clone()));
+        }
         drop(statuses);
         drop(tracker);
-        if scope.sees_all(&units) {
-            return Ok(Some(json));
-        }
-        // Read by staff of some of the client's units: the cases of the others are left out.
-        status.seen_by(scope).map(|seen| to_json(&seen)).transpose()
+        Ok(Some(seen.unwrap_or(json)))
     }
 
     /// One case as of `now`, after logging the access to its client durably.

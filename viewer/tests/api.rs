@@ -809,6 +809,26 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
             assert_eq!(cases_in(&answer).0, [case], "round {round}: explained {answer}");
         }
     }
+    // What the outsider sees is kept ready as the whole status is: a second read does not wait
+    // for the state (held here for two seconds, as a snapshot or a rebuild holds it), just as
+    // for a client of theirs alone, so that its time does not tell that the client has cases
+    // elsewhere.
+    let (held, holding) = std::sync::mpsc::channel();
+    let service = f.tracker.clone();
+    let holder = std::thread::spawn(move || {
+        service.with(|_| {
+            held.send(()).expect("the test waits");
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        })
+    });
+    holding.recv().expect("the lock is held");
+    let asked = std::time::Instant::now();
+    let (status, answer) = read().await;
+    let took = asked.elapsed();
+    holder.join().expect("holder");
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(cases_in(&answer).0, ["units-case"], "{answer}");
+    assert!(took < std::time::Duration::from_secs(1), "the outsider's read waited {took:?}");
     // Staff of both units see both cases, kept ready or not.
     let both = create_token(
         &f.tracker,

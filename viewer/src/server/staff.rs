@@ -553,7 +553,9 @@ async fn show_client(
     };
     let version = state.model();
     let mut cases = Vec::new();
-    for case in &status.cases {
+    // Cut to the person's units by the service already; checked here again, as it costs
+    // nothing.
+    for case in status.cases.iter().filter(|c| session.principal.units.contains(&c.unit)) {
         cases.push(case_view(state, &version, case, session, &pseudonym, purpose, lang).await);
     }
     let body = html! {
