@@ -729,27 +729,9 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
 
 /// The units kept ready for the care check follow the client's cases: staff of a unit where
 /// the client has no case are refused, and let in as soon as a case of the client opens there.
-#[tokio::test]
-async fn the_care_check_follows_a_case_opened_in_another_unit() {
-    let f = fixture("units");
-    let body = status_body(&f.code);
-    let read = || {
-        f.call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &body)
-    };
-    let staff = f.token(Role::Staff).to_owned();
-    let pseudonym = f.tracker.pseudonym(&f.code).expect("pseudonym");
-    // A refusal keeps nothing ready: the next one is looked up again, as for a person who is
-    // nobody's client.
-    assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
-    assert!(f.tracker.kept_units(&pseudonym).is_none(), "a refusal kept the units");
-    let (status, _) = f
-        .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
-        .await;
-    assert_eq!(status, StatusCode::OK, "the client's own unit reads the status");
-    assert!(f.tracker.kept_units(&pseudonym).is_some(), "units kept for the next read");
-    for _ in 0..2 {
-        assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
-    }
+/// Opens a case `units-case` of the fixture's client in the outsider's unit, sent by a system
+/// of that unit; answers the unit of the fixture's own case.
+async fn open_in_the_outsiders_unit(f: &Fixture) -> String {
     let system = create_token(
         &f.tracker,
         &Principal {
@@ -774,6 +756,114 @@ async fn the_care_check_follows_a_case_opened_in_another_unit() {
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.contains("stored"), "{answer}");
+    unit.clone()
+}
+
+/// A staff page form post (`application/x-www-form-urlencoded`) with the session's cookie;
+/// the status, the `Set-Cookie` header and the page.
+async fn staff_post(
+    f: &Fixture,
+    uri: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Option<String>, String) {
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| {
+            let value: String = v
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        char::from(b).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            format!("{k}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = app(f.state.clone())
+        .oneshot(request.body(Body::from(body)).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let set = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").to_owned());
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024 * 1024).await.expect("body");
+    (status, set, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The staff page as the API: a person of one unit looking up a client with cases in two sees
+/// the case of their unit only.
+#[tokio::test]
+async fn the_staff_page_shows_the_cases_of_the_persons_units_only() {
+    let f = fixture("page-units");
+    open_in_the_outsiders_unit(&f).await;
+    for (token, shown, hidden) in [
+        (f.outsider.clone(), "units-case".to_owned(), f.case.clone()),
+        (f.token(Role::Staff).to_owned(), f.case.clone(), "units-case".to_owned()),
+    ] {
+        let (status, cookie, _) = staff_post(&f, "/staff/login", None, &[("token", &token)]).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "signed in");
+        let cookie = cookie.expect("a session cookie");
+        let request = Request::builder()
+            .uri("/staff")
+            .header("cookie", &cookie)
+            .body(Body::empty())
+            .expect("request");
+        let response = app(f.state.clone()).oneshot(request).await.expect("response");
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("body");
+        let page = String::from_utf8_lossy(&bytes).into_owned();
+        let csrf = page
+            .split(r#"name="csrf" value=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the form's csrf field")
+            .to_owned();
+        for round in 0..2 {
+            let fields =
+                [("client", f.code.as_str()), ("purpose", "tarkistus"), ("csrf", csrf.as_str())];
+            let (status, _, page) = staff_post(&f, "/staff/client", Some(&cookie), &fields).await;
+            assert_eq!(status, StatusCode::OK, "round {round}: {page}");
+            assert!(page.contains(&shown), "round {round}: {shown} not shown");
+            assert!(!page.contains(&hidden), "round {round}: {hidden} shown to another unit");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_care_check_follows_a_case_opened_in_another_unit() {
+    let f = fixture("units");
+    let body = status_body(&f.code);
+    let read = || {
+        f.call("POST", "/api/v1/client-status", Some(&f.outsider), Some("application/json"), &body)
+    };
+    let staff = f.token(Role::Staff).to_owned();
+    let pseudonym = f.tracker.pseudonym(&f.code).expect("pseudonym");
+    // A refusal keeps nothing ready: the next one is looked up again, as for a person who is
+    // nobody's client.
+    assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
+    assert!(f.tracker.kept_units(&pseudonym).is_none(), "a refusal kept the units");
+    let (status, _) = f
+        .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
+        .await;
+    assert_eq!(status, StatusCode::OK, "the client's own unit reads the status");
+    assert!(f.tracker.kept_units(&pseudonym).is_some(), "units kept for the next read");
+    for _ in 0..2 {
+        assert_eq!(read().await.0, StatusCode::NOT_FOUND, "no case in the outsider's unit");
+    }
+    let unit = open_in_the_outsiders_unit(&f).await;
     // The new case lets the outsider's unit in, to that case only: what the client has in
     // other units is not theirs to read, whether the status is made for them or kept ready
     // (after the client's own unit read it whole), and the same for the explanation.
