@@ -804,6 +804,28 @@ async fn staff_post(
     (status, set, String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// Signs in on the staff page with `token`: the session's cookie and its forms' `csrf` field.
+async fn staff_session(f: &Fixture, token: &str) -> (String, String) {
+    let (status, cookie, _) = staff_post(f, "/staff/login", None, &[("token", token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "signed in");
+    let cookie = cookie.expect("a session cookie");
+    let request = Request::builder()
+        .uri("/staff")
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .expect("request");
+    let response = app(f.state.clone()).oneshot(request).await.expect("response");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("body");
+    let page = String::from_utf8_lossy(&bytes).into_owned();
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's csrf field")
+        .to_owned();
+    (cookie, csrf)
+}
+
 /// The staff page as the API: a person of one unit looking up a client with cases in two sees
 /// the case of their unit only.
 #[tokio::test]
@@ -814,23 +836,7 @@ async fn the_staff_page_shows_the_cases_of_the_persons_units_only() {
         (f.outsider.clone(), "units-case".to_owned(), f.case.clone()),
         (f.token(Role::Staff).to_owned(), f.case.clone(), "units-case".to_owned()),
     ] {
-        let (status, cookie, _) = staff_post(&f, "/staff/login", None, &[("token", &token)]).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "signed in");
-        let cookie = cookie.expect("a session cookie");
-        let request = Request::builder()
-            .uri("/staff")
-            .header("cookie", &cookie)
-            .body(Body::empty())
-            .expect("request");
-        let response = app(f.state.clone()).oneshot(request).await.expect("response");
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("body");
-        let page = String::from_utf8_lossy(&bytes).into_owned();
-        let csrf = page
-            .split(r#"name="csrf" value=""#)
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("the form's csrf field")
-            .to_owned();
+        let (cookie, csrf) = staff_session(&f, &token).await;
         for round in 0..2 {
             let fields =
                 [("client", f.code.as_str()), ("purpose", "tarkistus"), ("csrf", csrf.as_str())];
@@ -1138,7 +1144,7 @@ impl http_body::Body for CutShort {
 /// snapshot being encoded, holds it), requests that need the state wait for it off the
 /// runtime's threads: a request that needs nothing of the state is answered at once, even with
 /// more waiting requests than the runtime has threads, and the waiting ones are answered when
-/// the lock is free.
+/// the lock is free. The API's reads and the staff page's client view alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_waiting_for_the_state_do_not_stall_the_server() {
     use std::sync::Arc;
@@ -1149,6 +1155,16 @@ async fn requests_waiting_for_the_state_do_not_stall_the_server() {
     // Both tokens are known to the server before the lock is taken.
     assert_eq!(f.call("GET", "/api/v1/model", Some(&owner), None, "").await.0, StatusCode::OK);
     assert_eq!(f.call("GET", "/api/v1/model", Some(&staff), None, "").await.0, StatusCode::OK);
+
+    // And a session on the staff page, whose reads wait for the state as the API's do. The
+    // client's units are kept ready by a read before, so that the page's care check lets the
+    // person in at once and its read of the status is what waits.
+    let session = Arc::new(staff_session(&f, &staff).await);
+    let body = status_body(&f.code);
+    let (status, _) = f
+        .call("POST", "/api/v1/client-status", Some(&staff), Some("application/json"), &body)
+        .await;
+    assert_eq!(status, StatusCode::OK);
 
     let (held, holding) = std::sync::mpsc::channel();
     let service = f.tracker.clone();
@@ -1161,10 +1177,21 @@ async fn requests_waiting_for_the_state_do_not_stall_the_server() {
     holding.recv().expect("the lock is held");
     let started = Instant::now();
     let mut waiting = Vec::new();
-    for i in 0..6 {
-        let (f, staff) = (f.clone(), staff.clone());
+    for i in 0..8 {
+        let (f, staff, session) = (f.clone(), staff.clone(), session.clone());
         waiting.push(tokio::spawn(async move {
-            if i % 3 == 0 {
+            if i >= 6 {
+                // The client's page, twice: as many as the runtime has threads.
+                let (cookie, csrf) = &*session;
+                let fields = [
+                    ("client", f.code.as_str()),
+                    ("purpose", "tarkistus"),
+                    ("csrf", csrf.as_str()),
+                ];
+                let (status, _, page) =
+                    staff_post(&f, "/staff/client", Some(cookie), &fields).await;
+                (status, page)
+            } else if i % 3 == 0 {
                 let uri = format!("/api/v1/cases/{}?purpose=tarkistus", f.case);
                 f.call("GET", &uri, Some(&staff), None, "").await
             } else {
