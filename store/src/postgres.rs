@@ -152,6 +152,10 @@ const MIGRATION_LOCK: i64 = 0x706f_6c6b_7500;
 const EVENTS_LOCK: i64 = 0x706f_6c6b_7501;
 const ACCESS_LOCK: i64 = 0x706f_6c6b_7502;
 const MARKERS_LOCK: i64 = 0x706f_6c6b_7503;
+/// Serialises the writers of snapshots, so that whether a snapshot of a row exists stays what
+/// one of them read until it commits (only they add snapshots; a compaction only removes
+/// them, and never takes this lock).
+const SNAPSHOTS_LOCK: i64 = 0x706f_6c6b_7504;
 
 /// The start of PostgreSQL's binary COPY format: signature, flags, no header extension.
 const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
@@ -1069,7 +1073,10 @@ impl EventStore for PostgresStore {
         let at = seq as i64;
         // A snapshot of this row written before is replaced, and its rows are locked for that:
         // the log's lock is taken first then, in the order a compaction takes them (the log's,
-        // then the snapshots' rows), or each would wait for the other.
+        // then the snapshots' rows), or each would wait for the other. Another server's
+        // snapshot of the same row cannot appear meanwhile: snapshot writers go one at a time.
+        // (Writing the same row again is rare; the other servers' appends wait for it.)
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SNAPSHOTS_LOCK])?;
         if tx.query_opt("SELECT 1 FROM snapshots WHERE seq = $1", &[&at])?.is_some() {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
         }

@@ -766,6 +766,8 @@ impl TrackerService {
         kept.statuses[lang_slot(lang)] = Some((fresh.0, fresh.1, json.clone()));
         kept.units = Some(units);
         if let (Some(part), Some(seen)) = (part, &seen) {
+            // Parts no longer fresh in either language go first, so that they do not gather.
+            kept.seen.retain(|(_, slots)| slots.iter().flatten().any(|(_, until, _)| *until > now));
             let at = match kept.seen.iter().position(|(units, _)| *units == part) {
                 Some(at) => at,
                 None => {

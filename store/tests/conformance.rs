@@ -844,8 +844,24 @@ fn postgresql_a_snapshot_written_again_waits_for_a_compaction_and_neither_is_abo
         let written = store.save_snapshot(30, b"again");
         (store, written)
     });
-    // The snapshot is under way (and, written in the wrong order, holds the rows it replaces).
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The snapshot is under way, waiting for the log's lock (and, written in the wrong order,
+    // holding the rows it replaces by then).
+    let mut watch = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let since = std::time::Instant::now();
+    loop {
+        let waiting: i64 = watch
+            .query_one(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(since.elapsed() < std::time::Duration::from_secs(30), "the snapshot never waited");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let dropped = tx
         .execute("DELETE FROM snapshot_parts", &[])
         .and_then(|_| tx.execute("DELETE FROM snapshots", &[]));

@@ -727,8 +727,6 @@ async fn a_status_kept_ready_is_never_stale_after_an_event() {
     assert_eq!(events_of_case(&after_en), events_of_case(&first_en) + 1, "in English too");
 }
 
-/// The units kept ready for the care check follow the client's cases: staff of a unit where
-/// the client has no case are refused, and let in as soon as a case of the client opens there.
 /// Opens a case `units-case` of the fixture's client in the outsider's unit, sent by a system
 /// of that unit; answers the unit of the fixture's own case.
 async fn open_in_the_outsiders_unit(f: &Fixture) -> String {
@@ -848,6 +846,9 @@ async fn the_staff_page_shows_the_cases_of_the_persons_units_only() {
     }
 }
 
+/// The units kept ready for the care check follow the client's cases: staff of a unit where
+/// the client has no case are refused, and let in as soon as a case of the client opens there,
+/// to that case only.
 #[tokio::test]
 async fn the_care_check_follows_a_case_opened_in_another_unit() {
     let f = fixture("units");
