@@ -740,3 +740,38 @@ fn deadlines_by_pregnancy_week_count_from_the_due_date() {
     let check = status.steps.iter().find(|s| s.step == "tarkastus").unwrap();
     assert_eq!(check.state, StepState::Pending);
 }
+
+/// A reader who sees some units sees the client's cases there only: the status's cases and
+/// units, and the explanation's cases; one who sees none of them sees nothing.
+#[test]
+fn a_reader_of_some_units_sees_the_cases_there_only() {
+    use polku_engine::projection::UnitScope;
+    let mut p = projection();
+    let mut elsewhere = opened("b", "kevyt");
+    elsewhere.id = "b-open".to_owned();
+    if let EventKind::CaseOpened { unit, .. } = &mut elsewhere.kind {
+        *unit = "perheneuvola".to_owned();
+    }
+    apply(&mut p, &opened("a", "tiivis"));
+    apply(&mut p, &elsewhere);
+    let now = at(3).0;
+    let cases = |status: &polku_engine::projection::ClientStatus| -> Vec<String> {
+        status.cases.iter().map(|c| c.case.clone()).collect()
+    };
+    let whole = p.client_status(CLIENT, now, Lang::En).unwrap();
+    assert_eq!(cases(&whole), ["a", "b"]);
+    assert_eq!(whole.units, ["neuvola", "perheneuvola"]);
+    let neuvola = UnitScope::Only(vec!["neuvola".to_owned()].into());
+    let seen = whole.clone().seen_by(&neuvola).unwrap();
+    assert_eq!((cases(&seen), seen.units), (vec!["a".to_owned()], vec!["neuvola".to_owned()]));
+    assert_eq!(whole.clone().seen_by(&UnitScope::All).map(|s| cases(&s)), Some(cases(&whole)));
+    let nobody = UnitScope::Only(vec!["nuorisoasema".to_owned()].into());
+    assert!(whole.seen_by(&nobody).is_none(), "a reader of no unit of the client sees nothing");
+    let explained = |scope: &UnitScope| -> Vec<String> {
+        let explanation = p.explain_in(CLIENT, now, None, scope).unwrap();
+        explanation.cases.iter().map(|c| c.case.clone()).collect()
+    };
+    assert_eq!(explained(&UnitScope::All), ["a", "b"]);
+    assert_eq!(explained(&neuvola), ["a"]);
+    assert!(explained(&nobody).is_empty());
+}
