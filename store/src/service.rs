@@ -751,12 +751,12 @@ impl TrackerService {
         };
         let units: Arc<[String]> = tracker.projection.client_units(pseudonym.as_str()).into();
         let json = to_json(&status)?;
-        // Read by staff of some of the client's units: the cases of the others are left out.
-        let part = seen_part(&units, scope);
-        let seen = match &part {
+        // Read by staff of some of the client's units: the cases of the others are left out,
+        // and that part is kept by the units it shows.
+        let seen = match seen_part(&units, scope) {
             None => None,
-            Some(_) => match status.seen_by(scope) {
-                Some(seen) => Some(to_json(&seen)?),
+            Some(part) => match status.seen_by(scope) {
+                Some(seen) => Some((part, to_json(&seen)?)),
                 None => return Ok(None),
             },
         };
@@ -765,13 +765,13 @@ impl TrackerService {
         let kept = keep(&mut statuses, pseudonym);
         kept.statuses[lang_slot(lang)] = Some((fresh.0, fresh.1, json.clone()));
         kept.units = Some(units);
-        if let (Some(part), Some(seen)) = (part, &seen) {
+        if let Some((part, seen)) = &seen {
             // Parts no longer fresh in either language go first, so that they do not gather.
             kept.seen.retain(|(_, slots)| slots.iter().flatten().any(|(_, until, _)| *until > now));
-            let at = match kept.seen.iter().position(|(units, _)| *units == part) {
+            let at = match kept.seen.iter().position(|(units, _)| units == part) {
                 Some(at) => at,
                 None => {
-                    kept.seen.push((part, KeptStatus::default()));
+                    kept.seen.push((part.clone(), KeptStatus::default()));
                     kept.seen.len() - 1
                 }
             };
@@ -779,7 +779,7 @@ impl TrackerService {
         }
         drop(statuses);
         drop(tracker);
-        Ok(Some(seen.unwrap_or(json)))
+        Ok(Some(seen.map_or(json, |(_, seen)| seen)))
     }
 
     /// One case as of `now`, after logging the access to its client durably.
