@@ -25,6 +25,7 @@
 //! export, [`projection::Projection`] for tracking cases.
 
 pub mod case;
+pub mod chunks;
 pub mod diagram;
 pub mod diff;
 pub mod event;

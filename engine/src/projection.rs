@@ -12,6 +12,7 @@ use serde::Serialize;
 use polku_dsl::Lang;
 
 use crate::case::{self, CaseStatus, Compact, DeviationKind, Exec, Kind, Opening, Runtime};
+use crate::chunks::Chunks;
 use crate::event::{Event, EventKind, FactValue};
 use crate::exec::{Machine, MachineError};
 use crate::model::Model;
@@ -288,9 +289,9 @@ pub struct Projection {
     pub names: Names,
     pub versions: Vec<Version>,
     pub current: u16,
-    pub cases: Vec<CaseEntry>,
+    pub cases: Chunks<CaseEntry>,
     pub case_index: HashMap<Key, u32, FxBuild>,
-    pub clients: Vec<[u8; 32]>,
+    pub clients: Chunks<[u8; 32]>,
     pub client_index: HashMap<[u8; 32], u32, FxBuild>,
     pub client_cases: Vec<Vec<u32>>,
     pub events: u64,

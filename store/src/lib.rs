@@ -198,6 +198,24 @@ pub type Durable = Box<dyn FnOnce(Result<(), WriteFailed>) + Send>;
 #[error("{0}")]
 pub struct WriteFailed(pub String);
 
+/// Opens another store on the same database ([`EventStore::snapshot_writer`]).
+#[derive(Clone)]
+pub struct StoreOpener(
+    pub std::sync::Arc<dyn Fn() -> Result<Box<dyn EventStore>, StoreError> + Send + Sync>,
+);
+
+impl StoreOpener {
+    pub fn open(&self) -> Result<Box<dyn EventStore>, StoreError> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for StoreOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreOpener")
+    }
+}
+
 /// Storage of the event log, model versions, snapshots and the access log.
 pub trait EventStore: Send {
     /// Whether this store can be written (false when it was opened read-only).
@@ -210,6 +228,12 @@ pub trait EventStore: Send {
     /// such thing (a database in memory).
     fn reader(&self) -> Result<Option<Box<dyn EventStore>>, StoreError> {
         Ok(None)
+    }
+    /// How to open a connection of its own to the same database that writes a snapshot while
+    /// this store goes on appending, so that a snapshot stops no append. `None` where writes go
+    /// one at a time (SQLite): a snapshot is then written by this store, between its appends.
+    fn snapshot_writer(&self) -> Option<StoreOpener> {
+        None
     }
     /// Appends the records' bodies in order, durably: when this returns `Ok`, a crash loses
     /// none of them. Returns the sequence number of the last. `after` is the sequence number

@@ -938,6 +938,15 @@ impl EventStore for PostgresStore {
         Ok(Some(Box::new(PostgresStore::connect(self.config.clone())?)))
     }
 
+    fn snapshot_writer(&self) -> Option<crate::StoreOpener> {
+        // Its transaction takes the log's lock only at its end, for the checks before its
+        // commit: the appends go on meanwhile.
+        let config = self.config.clone();
+        Some(crate::StoreOpener(std::sync::Arc::new(move || {
+            Ok(Box::new(PostgresStore::connect(config.clone())?) as Box<dyn EventStore>)
+        })))
+    }
+
     fn append(&mut self, after: u64, records: &[NewRecord]) -> Result<u64, StoreError> {
         self.append_logged(after, records, &[])
     }

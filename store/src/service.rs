@@ -494,8 +494,10 @@ impl TrackerService {
 
     /// Writes a snapshot on a thread of its own, so that the batch that made it due is answered
     /// at once; one at a time. A snapshot only shortens the next start: its failure loses
-    /// nothing, and the next batch past the threshold tries again. While the projection is
-    /// encoded, requests that need it wait for it.
+    /// nothing, and the next batch past the threshold tries again. The state is held only
+    /// while the snapshot is taken ([`Tracker::snapshot_later`], a reference per chunk of
+    /// cases), not while it is encoded and written; on PostgreSQL the appends go on meanwhile
+    /// too ([`crate::EventStore::snapshot_writer`]).
     fn snapshot_in_background(&self) {
         let mut running = self.0.snapshot.lock().unwrap_or_else(|e| e.into_inner());
         if running.as_ref().is_some_and(|thread| !thread.is_finished()) {
@@ -503,7 +505,10 @@ impl TrackerService {
         }
         let service = self.clone();
         *running = Some(std::thread::spawn(move || {
-            let _ = service.tracker().save_snapshot();
+            let Ok(pending) = service.tracker().snapshot_later() else { return };
+            if let Ok(seq) = pending.store() {
+                service.tracker().snapshot_stored(seq);
+            }
         }));
     }
 

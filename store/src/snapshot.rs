@@ -4,6 +4,7 @@
 //! refused, and start-up falls back to replaying the whole log: the log is the truth.
 
 use polku_engine::case::{Compact, Kind, Opening, Runtime};
+use polku_engine::chunks::Chunks;
 use polku_engine::model::Model;
 use polku_engine::projection::{CaseEntry, Projection};
 
@@ -199,6 +200,73 @@ impl Reader<'_> {
     }
 }
 
+/// What a snapshot holds, taken from a projection in a moment: the names and the model
+/// versions' positions encoded at once (they are small), the clients and cases as copies that
+/// share their chunks with the projection ([`Chunks`]) and stay as they were while it goes on
+/// changing. It is encoded afterwards, without holding up the projection.
+pub struct Image {
+    head: Vec<u8>,
+    clients: Chunks<[u8; 32]>,
+    cases: Chunks<CaseEntry>,
+    events: u64,
+}
+
+impl std::fmt::Debug for Image {
+    // Its size only: the cases are client data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("clients", &self.clients.len())
+            .field("cases", &self.cases.len())
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
+impl Image {
+    /// The image of `p` as it is now. Costs a copy of its names and positions and one
+    /// reference per chunk of cases and clients, whatever the number of cases.
+    pub fn of(p: &Projection) -> Image {
+        let mut head = Vec::new();
+        let mut w = Writer { out: &mut head, sum: None, len: 0 };
+        // Writing to memory does not fail.
+        let _ = write_head(p, &mut w);
+        Image { head, clients: p.clients.clone(), cases: p.cases.clone(), events: p.events }
+    }
+
+    /// The length in bytes of the encoded image, found without making it.
+    pub fn encoded_len(&self) -> u64 {
+        let mut w = Writer { out: &mut Nowhere, sum: None, len: 0 };
+        // Writing nowhere does not fail.
+        let _ = self.write(&mut w);
+        w.len + 8
+    }
+
+    /// Writes the image as a stream into `out` (best buffered), ending with its checksum;
+    /// returns its length, which is [`Image::encoded_len`]. Nothing but `out` grows with the
+    /// projection's size.
+    pub fn encode_into(&self, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
+        let mut w = Writer { out, sum: Some(Sum::default()), len: 0 };
+        self.write(&mut w)?;
+        let check = w.sum.take().unwrap_or_default().finish(w.len);
+        w.u64(check)?;
+        Ok(w.len)
+    }
+
+    /// Everything but the checksum.
+    fn write(&self, w: &mut Writer<'_>) -> std::io::Result<()> {
+        w.raw(&self.head)?;
+        w.u32(self.clients.len() as u32)?;
+        for client in &self.clients {
+            w.raw(client)?;
+        }
+        w.u32(self.cases.len() as u32)?;
+        for case in &self.cases {
+            write_case(case, w)?;
+        }
+        w.u64(self.events)
+    }
+}
+
 /// Writes the image of a projection into memory. A large projection is better written with
 /// [`encode_into`], which never holds the image whole.
 pub fn encode(p: &Projection) -> Vec<u8> {
@@ -210,25 +278,17 @@ pub fn encode(p: &Projection) -> Vec<u8> {
 
 /// The length in bytes of the image of `p`, found without making it.
 pub fn encoded_len(p: &Projection) -> u64 {
-    let mut w = Writer { out: &mut Nowhere, sum: None, len: 0 };
-    // Writing nowhere does not fail.
-    let _ = write_image(p, &mut w);
-    w.len + 8
+    Image::of(p).encoded_len()
 }
 
 /// Writes the image of a projection as a stream into `out` (best buffered), ending with its
-/// checksum; returns its length, which is [`encoded_len`]. Nothing but `out` grows with the
-/// projection's size.
+/// checksum; returns its length, which is [`encoded_len`].
 pub fn encode_into(p: &Projection, out: &mut dyn std::io::Write) -> std::io::Result<u64> {
-    let mut w = Writer { out, sum: Some(Sum::default()), len: 0 };
-    write_image(p, &mut w)?;
-    let check = w.sum.take().unwrap_or_default().finish(w.len);
-    w.u64(check)?;
-    Ok(w.len)
+    Image::of(p).encode_into(out)
 }
 
-/// Everything but the checksum.
-fn write_image(p: &Projection, w: &mut Writer<'_>) -> std::io::Result<()> {
+/// The image's beginning: its format, the names and the model versions' positions.
+fn write_head(p: &Projection, w: &mut Writer<'_>) -> std::io::Result<()> {
     w.raw(MAGIC)?;
     w.u32(polku_engine::EXECUTION_SEMANTICS)?;
     w.u32(p.names.len() as u32)?;
@@ -251,47 +311,43 @@ fn write_image(p: &Projection, w: &mut Writer<'_>) -> std::io::Result<()> {
             }
         }
     }
-    w.u32(p.clients.len() as u32)?;
-    for client in &p.clients {
-        w.raw(client)?;
+    Ok(())
+}
+
+fn write_case(case: &CaseEntry, w: &mut Writer<'_>) -> std::io::Result<()> {
+    w.str(&case.id)?;
+    w.u32(case.client)?;
+    w.u16(case.version)?;
+    w.u16(case.exec)?;
+    w.u32(case.unit)?;
+    w.i64(case.opening.opened)?;
+    w.i64(case.opening.born.unwrap_or(i64::MIN))?;
+    w.i64(case.opening.pregnancy.unwrap_or(i64::MIN))?;
+    w.u32(case.opening.segment)?;
+    w.u16(case.opening.facts)?;
+    w.u32(case.events.len() as u32)?;
+    for e in &case.events {
+        w.i64(e.occurred)?;
+        w.u64(e.id)?;
+        w.u8(e.kind as u8)?;
+        w.u32(e.a)?;
+        w.u32(e.b)?;
+        w.u32(e.c)?;
     }
-    w.u32(p.cases.len() as u32)?;
-    for case in &p.cases {
-        w.str(&case.id)?;
-        w.u32(case.client)?;
-        w.u16(case.version)?;
-        w.u16(case.exec)?;
-        w.u32(case.unit)?;
-        w.i64(case.opening.opened)?;
-        w.i64(case.opening.born.unwrap_or(i64::MIN))?;
-        w.i64(case.opening.pregnancy.unwrap_or(i64::MIN))?;
-        w.u32(case.opening.segment)?;
-        w.u16(case.opening.facts)?;
-        w.u32(case.events.len() as u32)?;
-        for e in &case.events {
-            w.i64(e.occurred)?;
-            w.u64(e.id)?;
-            w.u8(e.kind as u8)?;
-            w.u32(e.a)?;
-            w.u32(e.b)?;
-            w.u32(e.c)?;
-        }
-        match &case.rt {
-            None => w.u8(0)?,
-            Some(rt) => {
-                w.u8(1)?;
-                w.u32(rt.position)?;
-                w.u32(rt.segment)?;
-                w.u16(rt.plan)?;
-                for set in [rt.planned_ever, rt.skipped, rt.fired, rt.open, rt.satisfied] {
-                    w.u128(set)?;
-                }
-                w.bytes(&rt.done)?;
-                w.i64(rt.closed.unwrap_or(i64::MIN))?;
+    match &case.rt {
+        None => w.u8(0),
+        Some(rt) => {
+            w.u8(1)?;
+            w.u32(rt.position)?;
+            w.u32(rt.segment)?;
+            w.u16(rt.plan)?;
+            for set in [rt.planned_ever, rt.skipped, rt.fired, rt.open, rt.satisfied] {
+                w.u128(set)?;
             }
+            w.bytes(&rt.done)?;
+            w.i64(rt.closed.unwrap_or(i64::MIN))
         }
     }
-    w.u64(p.events)
 }
 
 /// Reads the image of a projection. `model` gives the compiled model of a version hash.

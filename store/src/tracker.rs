@@ -573,6 +573,8 @@ pub struct Tracker {
     /// A rebuild that failed (the database did not answer): until one succeeds, the state may
     /// hold batches that were not written, and the writer writes nothing.
     rebuild: Option<FailedRebuild>,
+    /// Where snapshots are written beside the writer ([`EventStore::snapshot_writer`]).
+    beside: Option<crate::StoreOpener>,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -614,6 +616,7 @@ impl Tracker {
                 Err(e) => return Err((e, store)),
             }
         };
+        let beside = store.snapshot_writer();
         let writer = Committer::start(store, state.log_seq, Some(state.epoch), MAX_GROUP_ROWS);
         Ok(Tracker {
             writer: Arc::new(writer),
@@ -629,6 +632,7 @@ impl Tracker {
             model: model.clone(),
             writable: state.writable,
             rebuild: None,
+            beside,
         })
     }
 
@@ -1601,40 +1605,41 @@ impl Tracker {
         Ok(self.projection.completion_report(now))
     }
 
-    /// Writes a snapshot of the projection after the log's last record, as a stream: it is
-    /// encoded here a piece at a time while the writer thread stores the pieces before it, so
-    /// that at most a few pieces are ever in memory, whatever the projection's size.
+    /// Writes a snapshot of the projection after the log's last record: takes it
+    /// ([`Tracker::snapshot_later`]) and stores it ([`PendingSnapshot::store`]).
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
+        let seq = self.snapshot_later()?.store()?;
+        self.snapshot_stored(seq);
+        Ok(())
+    }
+
+    /// Takes a snapshot of the projection after the log's last record, to be stored without
+    /// the tracker ([`PendingSnapshot::store`]): what it holds is taken now, at the cost of a
+    /// reference per chunk of cases ([`snapshot::Image`]), and the projection may change
+    /// meanwhile.
+    pub fn snapshot_later(&mut self) -> Result<PendingSnapshot, TrackerError> {
         if !self.writable {
             return Err(TrackerError::ReadOnly(Blocked::WriteSnapshot));
         }
-        let seq = self.log_seq;
-        let len = snapshot::encoded_len(&self.projection);
-        let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        // Not stored if a batch submitted before it fails: the state encoded here holds that
-        // batch's events, which the log then does not.
-        let stored = self.writer.run_later_if_written(move |store| {
-            store.save_snapshot_with(seq, len, &mut |out| {
-                for piece in inbox.iter() {
-                    out.write_all(&piece).map_err(|e| StoreError::Snapshot(e.to_string()))?;
-                }
-                Ok(())
-            })
-        });
-        let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE) };
-        let encoded = snapshot::encode_into(&self.projection, &mut pipe)
-            .and_then(|_| std::io::Write::flush(&mut pipe));
-        // The end of the stream: the writer thread sees it and finishes.
-        drop(pipe);
-        // The store's failure first: it is why the pipe closed, if it did.
-        stored.wait().ok_or_else(|| {
-            StoreError::Other(
-                "the snapshot was not stored: a batch before it was not written, or the writer stopped".into(),
-            )
-        })??;
-        encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
-        self.snapshot_seq = seq;
-        Ok(())
+        let route = match &self.beside {
+            // Handed over now, so that it waits for exactly the batches the image holds.
+            Some(open) => Route::Beside {
+                open: open.clone(),
+                durable: self.writer.submit(Vec::new()),
+                compactions: self.epoch.compactions,
+            },
+            None => Route::Writer(self.writer.clone()),
+        };
+        Ok(PendingSnapshot {
+            image: snapshot::Image::of(&self.projection),
+            seq: self.log_seq,
+            route,
+        })
+    }
+
+    /// A snapshot after record `seq` was stored ([`PendingSnapshot::store`]).
+    pub fn snapshot_stored(&mut self, seq: u64) {
+        self.snapshot_seq = self.snapshot_seq.max(seq).min(self.log_seq);
     }
 
     /// Records since the last snapshot.
@@ -1704,6 +1709,98 @@ impl std::io::Write for Pipe {
             return Ok(());
         }
         self.send()
+    }
+}
+
+/// A snapshot taken from the state ([`Tracker::snapshot_later`]), not yet stored.
+#[derive(Debug)]
+pub struct PendingSnapshot {
+    image: snapshot::Image,
+    /// The log's record it was taken after.
+    seq: u64,
+    route: Route,
+}
+
+/// How a snapshot reaches the store.
+#[derive(Debug)]
+enum Route {
+    /// Through the writer thread, between its appends (a store whose writes go one at a time).
+    Writer(Arc<Committer>),
+    /// On a connection of its own, once every batch the image holds is durable (`durable`, an
+    /// append of no events handed to the writer when the image was taken), while the writer goes
+    /// on with the batches after them.
+    Beside { open: crate::StoreOpener, durable: crate::committer::Ticket, compactions: u64 },
+}
+
+impl PendingSnapshot {
+    /// The log's record the snapshot was taken after.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// Encodes and stores the snapshot, without the tracker, and answers the record it was
+    /// taken after. Not stored when a batch it holds was not written, or when the log was
+    /// rewritten since it was taken (a compaction).
+    pub fn store(self) -> Result<u64, TrackerError> {
+        let PendingSnapshot { image, seq, route } = self;
+        let len = image.encoded_len();
+        match route {
+            Route::Beside { open, durable, compactions } => {
+                durable.wait().map_err(|e| {
+                    StoreError::Other(format!(
+                        "the snapshot was not stored: a batch before it was not written ({e})"
+                    ))
+                })?;
+                let mut store = open.open()?;
+                // The log must be the one the image was read from: a compaction since then
+                // renumbered it. (Rows lost in a restart of the database would be found too:
+                // the snapshot's store checks that the row it stands on holds the hash the
+                // image's chain ended with, and every row up to it was durable above.)
+                let now = store.log_epoch()?;
+                if now.compactions != compactions {
+                    return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()).into());
+                }
+                store.expect_epoch(Some(now));
+                store.save_snapshot_with(seq, len, &mut |out| {
+                    let mut out = std::io::BufWriter::with_capacity(SNAPSHOT_PIECE, out);
+                    image
+                        .encode_into(&mut out)
+                        .and_then(|_| std::io::Write::flush(&mut out))
+                        .map(|_| ())
+                        .map_err(|e| StoreError::Snapshot(e.to_string()))
+                })?;
+            }
+            Route::Writer(writer) => {
+                // Encoded here a piece at a time while the writer thread stores the pieces
+                // before it, so that at most a few pieces are ever in memory, whatever the
+                // projection's size.
+                let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+                // Not stored if a batch submitted before it fails: the image may hold that
+                // batch's events, which the log then does not.
+                let stored = writer.run_later_if_written(move |store| {
+                    store.save_snapshot_with(seq, len, &mut |out| {
+                        for piece in inbox.iter() {
+                            out.write_all(&piece)
+                                .map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                        }
+                        Ok(())
+                    })
+                });
+                let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE) };
+                let encoded =
+                    image.encode_into(&mut pipe).and_then(|_| std::io::Write::flush(&mut pipe));
+                // The end of the stream: the writer thread sees it and finishes.
+                drop(pipe);
+                // The store's failure first: it is why the pipe closed, if it did.
+                stored.wait().ok_or_else(|| {
+                    StoreError::Other(
+                        "the snapshot was not stored: a batch before it was not written, or the writer stopped".into(),
+                    )
+                })??;
+                encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
+            }
+        }
+        Ok(seq)
     }
 }
 

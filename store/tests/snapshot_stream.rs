@@ -55,10 +55,15 @@ struct Watched {
     inner: SqliteStore,
     seen: Arc<Mutex<Seen>>,
     gate: Option<Receiver<()>>,
+    /// Told when a snapshot reaches the gate.
+    reached: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Watched {
     fn wait_at_gate(&mut self) {
+        if let Some(reached) = &self.reached {
+            let _ = reached.send(());
+        }
         if let Some(gate) = &self.gate {
             let _ = gate.recv();
         }
@@ -225,7 +230,12 @@ fn open_watched(path: &std::path::Path, gate: Option<Receiver<()>>) -> (Tracker,
     let sources = corpus();
     let model = sources.compile().unwrap();
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let store = Watched { inner: SqliteStore::open(path).unwrap(), seen: seen.clone(), gate };
+    let store = Watched {
+        inner: SqliteStore::open(path).unwrap(),
+        seen: seen.clone(),
+        gate,
+        reached: None,
+    };
     (Tracker::open(Box::new(store), &sources, &model, key()).unwrap(), seen)
 }
 
@@ -290,4 +300,165 @@ fn the_service_answers_the_batch_that_makes_a_snapshot_due_before_writing_it() {
     }
     drop(actor);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `work` on a thread of its own and answers what it returned, or `None` when it took
+/// longer than `limit` (it may still be running then).
+fn within<T: Send + 'static>(
+    limit: Duration,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (answer, answered) = channel();
+    std::thread::spawn(move || {
+        let _ = answer.send(work());
+    });
+    answered.recv_timeout(limit).ok()
+}
+
+/// The newest snapshot in `store`: the record it was taken after, and the state it holds.
+fn stored_snapshot(store: &mut dyn EventStore) -> (u64, polku_engine::projection::Projection) {
+    let model = corpus().compile().unwrap();
+    let mut found = None;
+    store
+        .read_snapshot(&mut |seq, _, data| {
+            let projection =
+                polku_store::snapshot::decode(data, &mut |_| Ok(model.clone())).unwrap();
+            found = Some((seq, projection));
+            Ok(())
+        })
+        .unwrap();
+    found.expect("a snapshot was stored")
+}
+
+/// The state is held only while a snapshot is taken, not while it is encoded and written: a
+/// request that needs the state is answered, and a batch is applied, while the snapshot waits
+/// for the store. The snapshot still holds the state as it was when taken: after the record it
+/// names, without the batch applied since.
+#[test]
+fn the_state_is_not_held_while_its_snapshot_is_written_and_the_snapshot_is_of_when_it_was_taken() {
+    let dir = temp("not-held");
+    let db = dir.join("p.sqlite");
+    let sources = corpus();
+    let (gate_open, gate) = channel();
+    let (reached, at_gate) = channel();
+    let store = Watched {
+        inner: SqliteStore::open(&db).unwrap(),
+        seen: Arc::default(),
+        gate: Some(gate),
+        reached: Some(reached),
+    };
+    let tracker =
+        Tracker::open(Box::new(store), &sources, &sources.compile().unwrap(), key()).unwrap();
+    let service = TrackerService::with_snapshots(tracker, 40);
+    let actor = Actor::new("testi", "järjestelmä");
+    // The first batch makes a snapshot due; the second, smaller, does not make another.
+    let all: Vec<Event> = events(20, 8).into_iter().map(|(_, e)| e).collect();
+    let (first, second) = (all[..60].to_vec(), all[60..90].to_vec());
+    let stored = service.append(first, &actor, &|_| true).unwrap();
+    assert!(stored.stored >= 40, "{stored:?}");
+    // The snapshot that batch made due has reached the store, and waits there.
+    at_gate.recv_timeout(Duration::from_secs(20)).expect("the snapshot reached the store");
+    let reader = service.clone();
+    let (seq, digest) = within(Duration::from_secs(5), move || {
+        reader.with(|t| (t.log_seq(), t.projection.digest()))
+    })
+    .expect("the state was held while its snapshot waited for the store");
+    assert_eq!(seq, stored.seq);
+    // A batch is applied meanwhile (its answer waits for the writer, which the snapshot holds
+    // here: SQLite writes one thing at a time).
+    let sender = service.clone();
+    let second_answer = std::thread::spawn(move || {
+        sender.append(second, &Actor::new("testi", "järjestelmä"), &|_| true)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while service.with(|t| t.projection.digest()) == digest {
+        assert!(std::time::Instant::now() < deadline, "the second batch was never applied");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    gate_open.send(()).unwrap();
+    let second = second_answer.join().unwrap().unwrap();
+    assert!(second.stored > 0 && second.seq > seq, "{second:?}");
+    service.wait_for_snapshot();
+    let final_digest = service.with(|t| t.projection.digest());
+    drop(service);
+    let mut store = SqliteStore::open(&db).unwrap();
+    let (snapshot_seq, state) = stored_snapshot(&mut store);
+    assert_eq!(snapshot_seq, seq, "the snapshot names the record it was taken after");
+    assert_eq!(state.digest(), digest, "the snapshot holds the state as it was when taken");
+    assert_eq!(state.events, seq);
+    // Opened again: the snapshot and the log after it make the state as it ended.
+    let mut tracker =
+        Tracker::open(Box::new(store), &sources, &sources.compile().unwrap(), key()).unwrap();
+    assert_eq!(tracker.info().unwrap().snapshot_seq, seq);
+    assert_eq!(tracker.projection.digest(), final_digest);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On PostgreSQL a snapshot is written on a connection of its own: while it waits for the
+/// database, the appends after it are answered, and the state can be read. It is stored once it
+/// may be, and holds the state it was taken from.
+#[test]
+fn postgresql_a_snapshot_stops_no_append_while_it_is_written() {
+    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
+        eprintln!("POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL test is skipped");
+        return;
+    };
+    let url = common::postgres_database(&server, "snapstream", "beside");
+    let sources = corpus();
+    let open = || {
+        Tracker::open(
+            polku_store::open(&url).unwrap(),
+            &sources,
+            &sources.compile().unwrap(),
+            key(),
+        )
+        .unwrap()
+    };
+    let service = TrackerService::with_snapshots(open(), 40);
+    let actor = Actor::new("testi", "järjestelmä");
+    // The first batch makes a snapshot due; the second, smaller, does not make another.
+    let all: Vec<Event> = events(20, 9).into_iter().map(|(_, e)| e).collect();
+    let (first, second) = (all[..60].to_vec(), all[60..90].to_vec());
+    // Snapshot writers take this lock first (the store's advisory lock number for snapshots):
+    // held here, the snapshot waits for the database.
+    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut held = holder.transaction().unwrap();
+    held.execute("SELECT pg_advisory_xact_lock($1)", &[&0x706f_6c6b_7504_i64]).unwrap();
+    let stored = service.append(first, &actor, &|_| true).unwrap();
+    assert!(stored.stored >= 40, "{stored:?}");
+    let mut watch = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let since = std::time::Instant::now();
+    while watch
+        .query_one("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", &[])
+        .unwrap()
+        .get::<_, i64>(0)
+        == 0
+    {
+        assert!(since.elapsed() < Duration::from_secs(30), "the snapshot never waited");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reader = service.clone();
+    let (seq, digest) = within(Duration::from_secs(5), move || {
+        reader.with(|t| (t.log_seq(), t.projection.digest()))
+    })
+    .expect("the state was held while its snapshot waited for the database");
+    assert_eq!(seq, stored.seq);
+    let sender = service.clone();
+    let second = within(Duration::from_secs(10), move || {
+        sender.append(second, &Actor::new("testi", "järjestelmä"), &|_| true)
+    })
+    .expect("an append waited for the snapshot")
+    .unwrap();
+    assert!(second.stored > 0 && second.seq > seq, "{second:?}");
+    held.commit().unwrap();
+    service.wait_for_snapshot();
+    let final_digest = service.with(|t| t.projection.digest());
+    drop(service);
+    let mut store = polku_store::open(&url).unwrap();
+    let (snapshot_seq, state) = stored_snapshot(store.as_mut());
+    assert_eq!(snapshot_seq, seq, "the snapshot names the record it was taken after");
+    assert_eq!(state.digest(), digest, "the snapshot holds the state as it was when taken");
+    let mut tracker = open();
+    assert_eq!(tracker.info().unwrap().snapshot_seq, seq);
+    assert_eq!(tracker.projection.digest(), final_digest);
 }
