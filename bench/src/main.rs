@@ -160,8 +160,13 @@ fn main() -> Result<()> {
         }
         Some("snapshot") => tracking::snapshot(
             &corpus,
-            &database
-                .context("snapshot needs --database PATH (a copy of a store built by recover)")?,
+            &match (url, database) {
+                (Some(url), _) => url,
+                (None, Some(path)) => format!("sqlite://{}", path.display()),
+                (None, None) => bail!(
+                    "snapshot needs --database PATH or --url URL (a copy of a store built by recover)"
+                ),
+            },
             batches.first().copied().unwrap_or(100),
         ),
         Some("pg-writers") => tracking::pg_writers(

@@ -537,14 +537,15 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A snapshot of a large store: the time and the memory it takes on top of the projection, and
-/// the acknowledgement latency of a small batch through the service that crosses the
-/// snapshot threshold. Works on a copy the caller made (it writes a snapshot and events).
-pub fn snapshot(corpus: &Path, db: &Path, batch: usize) -> Result<()> {
+/// A snapshot of a large store: the time and the memory it takes on top of the projection; the
+/// acknowledgement latency of a small batch through the service that crosses the snapshot
+/// threshold; and, while that snapshot is written, how long a read of the state and a second
+/// batch wait. Works on a copy the caller made (it writes a snapshot and events), given by URL.
+pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
     let sources = corpus_sources(corpus)?;
     let model = sources.compile().map_err(anyhow::Error::msg)?;
     let t = Instant::now();
-    let store = polku_store::open(&format!("sqlite://{}", db.display()))?;
+    let store = polku_store::open(url)?;
     let mut tracker = Tracker::open(store, &sources, &model, key())?;
     let info = tracker.info()?;
     println!(
@@ -557,15 +558,11 @@ pub fn snapshot(corpus: &Path, db: &Path, batch: usize) -> Result<()> {
     // The peak so far is the opening's: start counting afresh (Linux: clear_refs 5).
     std::fs::write("/proc/self/clear_refs", "5").context("resetting the peak resident size")?;
     let before = status_kib("VmRSS:");
+    let size = polku_store::snapshot::Image::of(&tracker.projection).encoded_len();
     let t = Instant::now();
     tracker.save_snapshot()?;
     let took = t.elapsed().as_secs_f64();
     let peak = status_kib("VmHWM:");
-    let size: i64 = rusqlite::Connection::open(db)?.query_row(
-        "SELECT length(data) FROM snapshots ORDER BY seq DESC LIMIT 1",
-        [],
-        |r| r.get(0),
-    )?;
     println!(
         "snapshot of {} cases ({:.0} MiB): {took:.2} s; resident {} MiB before, peak {} MiB: {} MiB above the projection",
         info.cases,
@@ -574,19 +571,42 @@ pub fn snapshot(corpus: &Path, db: &Path, batch: usize) -> Result<()> {
         peak / 1024,
         peak.saturating_sub(before) / 1024
     );
-    // A small batch that crosses the threshold: the service snapshots after every event here.
+    // Small batches of new cases: the first crosses the threshold (the service snapshots after
+    // every event here), the second is sent while that snapshot is written.
     let mut events = stream_days(&model, 40, 99, 30)?;
-    events.truncate(batch);
     for e in &mut events {
         e.case = format!("snapbench-{}", e.case);
         e.id = format!("snapbench-{}", e.id);
     }
+    let cases: Vec<String> = {
+        let mut seen = std::collections::BTreeSet::new();
+        events.iter().filter(|e| seen.insert(e.case.clone())).map(|e| e.case.clone()).collect()
+    };
+    let (first_cases, second_cases) = cases.split_at(cases.len() / 2);
+    let pick = |of: &[String]| -> Vec<_> {
+        let mut picked: Vec<_> =
+            events.iter().filter(|e| of.contains(&e.case)).cloned().collect();
+        picked.truncate(batch);
+        picked
+    };
+    let (first, second) = (pick(first_cases), pick(second_cases));
     let service = polku_store::TrackerService::with_snapshots(tracker, 1);
     let actor = Actor::new("bench", "bench");
     let t = Instant::now();
-    let result = service.append(events, &actor, &|_| true)?;
+    let result = service.append(first, &actor, &|_| true)?;
     let acked = t.elapsed().as_secs_f64();
-    while service.info()?.snapshot_seq < result.seq {
+    // The snapshot has begun on its own thread: give it a moment to be under way. Each
+    // answer below tells whether the snapshot was still unwritten when it came.
+    std::thread::sleep(Duration::from_millis(200));
+    let unwritten = |t: &Tracker| t.log_seq() - t.unsnapshotted() < result.seq;
+    let r = Instant::now();
+    let (seq, read_during) = service.with(|t| (t.log_seq(), unwritten(t)));
+    let read = r.elapsed().as_secs_f64();
+    let b = Instant::now();
+    let second = service.append(second, &actor, &|_| true)?;
+    let second_acked = b.elapsed().as_secs_f64();
+    let second_during = service.with(|t| unwritten(t));
+    while service.with(|t| unwritten(t)) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let written = t.elapsed().as_secs_f64();
@@ -596,6 +616,15 @@ pub fn snapshot(corpus: &Path, db: &Path, batch: usize) -> Result<()> {
         acked * 1000.0,
         written,
         status_kib("VmHWM:") / 1024
+    );
+    let when = |during: bool| if during { "the snapshot still being written" } else { "after the snapshot" };
+    println!(
+        "200 ms after that: the state read in {:.1} ms ({}, at record {seq}); then a second batch of {} events acknowledged in {:.1} ms ({})",
+        read * 1000.0,
+        when(read_during),
+        second.stored,
+        second_acked * 1000.0,
+        when(second_during),
     );
     Ok(())
 }
