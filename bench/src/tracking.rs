@@ -584,8 +584,7 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
     };
     let (first_cases, second_cases) = cases.split_at(cases.len() / 2);
     let pick = |of: &[String]| -> Vec<_> {
-        let mut picked: Vec<_> =
-            events.iter().filter(|e| of.contains(&e.case)).cloned().collect();
+        let mut picked: Vec<_> = events.iter().filter(|e| of.contains(&e.case)).cloned().collect();
         picked.truncate(batch);
         picked
     };
@@ -617,7 +616,13 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
         written,
         status_kib("VmHWM:") / 1024
     );
-    let when = |during: bool| if during { "the snapshot still being written" } else { "after the snapshot" };
+    let when = |during: bool| {
+        if during {
+            "the snapshot still being written"
+        } else {
+            "after the snapshot"
+        }
+    };
     println!(
         "200 ms after that: the state read in {:.1} ms ({}, at record {seq}); then a second batch of {} events acknowledged in {:.1} ms ({})",
         read * 1000.0,
