@@ -404,6 +404,18 @@ pub trait EventStore: Send {
     /// position it writes after in that epoch, and rows there may be others now whatever the
     /// log's length. `None`, as opened, does not look.
     fn expect_epoch(&mut self, epoch: Option<LogEpoch>);
+    /// The event chain's hash at row `seq` (its genesis for 0), as this store wrote or reads it.
+    fn chain_at(&mut self, seq: u64) -> Result<chain::Hash, StoreError> {
+        let _ = seq;
+        Err(StoreError::Other("this store does not tell a row's chain hash".into()))
+    }
+    /// From now on, a snapshot after row `seq` is stored only while the log holds `hash` there:
+    /// the chain's hash at that row as the state the snapshot was taken from has it (read by
+    /// the writer, [`EventStore::chain_at`]). For a store that writes snapshots beside the
+    /// writer ([`EventStore::snapshot_writer`]); one without that needs it not.
+    fn expect_chain_at(&mut self, seq: u64, hash: chain::Hash) {
+        let _ = (seq, hash);
+    }
 }
 
 /// What a position in the event log holds to, beyond its row number. A compaction renumbers

@@ -240,6 +240,8 @@ pub struct PostgresStore {
     config: postgres::Config,
     /// Makes deferred appends durable, on a connection of its own (started on first use).
     flusher: Option<Flusher>,
+    /// The chain's hash a snapshot's row must hold ([`EventStore::expect_chain_at`]).
+    snapshot_anchor: Option<(u64, Hash)>,
 }
 
 /// What the flusher is told of an append committed without waiting for the disk: whom to
@@ -486,6 +488,7 @@ impl PostgresStore {
             noticed: Vec::new(),
             config,
             flusher: None,
+            snapshot_anchor: None,
         })
     }
 
@@ -1060,25 +1063,13 @@ impl EventStore for PostgresStore {
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.live()?;
-        let head = self.head;
-        let mut tx = self.client.transaction()?;
-        let chain: Hash = match head {
-            _ if seq == 0 => GENESIS,
+        // The hash the state has at the row (told by the writer when written beside it), else
+        // the row's as this store knows it.
+        let chain = match self.snapshot_anchor {
             Some((at, hash)) if at == seq => hash,
-            _ => {
-                let stored = tx
-                    .query_opt("SELECT hash FROM events WHERE seq = $1", &[&(seq as i64)])?
-                    .map(|r| hash_of(r.get(0)));
-                let problem = match stored {
-                    Some(Some(hash)) => Ok(hash),
-                    Some(None) => Err(chain::Problem::HashChanged),
-                    None => Err(chain::Problem::Missing { next: None }),
-                };
-                problem.map_err(|problem| {
-                    StoreError::Broken(chain::Break { log: chain::Log::Events, row: seq, problem })
-                })?
-            }
+            _ => self.chain_at(seq)?,
         };
+        let mut tx = self.client.transaction()?;
         let at = seq as i64;
         // A snapshot of this row written before is replaced, and its rows are locked for that:
         // the log's lock is taken first then, in the order a compaction takes them (the log's,
@@ -1263,6 +1254,29 @@ impl EventStore for PostgresStore {
 
     fn expect_epoch(&mut self, epoch: Option<crate::LogEpoch>) {
         self.expected = epoch;
+    }
+
+    fn chain_at(&mut self, seq: u64) -> Result<Hash, StoreError> {
+        match self.head {
+            _ if seq == 0 => return Ok(GENESIS),
+            Some((at, hash)) if at == seq => return Ok(hash),
+            _ => {}
+        }
+        self.live()?;
+        let stored = self
+            .client
+            .query_opt("SELECT hash FROM events WHERE seq = $1", &[&(seq as i64)])?
+            .map(|r| hash_of(r.get(0)));
+        let problem = match stored {
+            Some(Some(hash)) => return Ok(hash),
+            Some(None) => chain::Problem::HashChanged,
+            None => chain::Problem::Missing { next: None },
+        };
+        Err(StoreError::Broken(chain::Break { log: chain::Log::Events, row: seq, problem }))
+    }
+
+    fn expect_chain_at(&mut self, seq: u64, hash: Hash) {
+        self.snapshot_anchor = Some((seq, hash));
     }
 
     fn log_access(&mut self, access: &Access) -> Result<(), StoreError> {

@@ -506,8 +506,8 @@ impl TrackerService {
         let service = self.clone();
         *running = Some(std::thread::spawn(move || {
             let Ok(pending) = service.tracker().snapshot_later() else { return };
-            if let Ok(seq) = pending.store() {
-                service.tracker().snapshot_stored(seq);
+            if let Ok(stored) = pending.store() {
+                service.tracker().snapshot_stored(&stored);
             }
         }));
     }

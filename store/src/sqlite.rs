@@ -144,6 +144,16 @@ pub const MIGRATIONS: &[Migration] = &[
         ) WITHOUT ROWID;",
         then: Some(index_access_runs),
     },
+    // 9: a snapshot's chain hash in a table of its own. In `snapshots` it came after the image
+    // in the row, and SQLite makes a blob that a later value follows whole in memory (the
+    // zeros, then the row: twice its size) before it can be written a piece at a time; it also
+    // reads past the whole image to reach the hash.
+    sql("CREATE TABLE snapshot_chains (
+        seq INTEGER PRIMARY KEY,
+        chain BLOB NOT NULL
+    );
+    INSERT INTO snapshot_chains (seq, chain)
+        SELECT seq, chain FROM snapshots WHERE chain IS NOT NULL;"),
 ];
 
 /// How many access-log rows one run of the look-up by client covers.
@@ -768,6 +778,21 @@ fn snapshot_still_stands(
     Ok(())
 }
 
+/// Keeps the chain hash of the snapshot after record `seq` and drops the snapshots before it.
+fn keep_chain_drop_older(
+    tx: &rusqlite::Transaction<'_>,
+    seq: u64,
+    chain: &Hash,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO snapshot_chains (seq, chain) VALUES (?1, ?2)",
+        params![seq as i64, &chain[..]],
+    )?;
+    tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+    tx.execute("DELETE FROM snapshot_chains WHERE seq < ?1", [seq as i64])?;
+    Ok(())
+}
+
 /// The event chain's hash at `seq`: from `head` (what this store wrote last) when it is
 /// there, else as stored.
 fn hash_at(conn: &Connection, head: Option<(u64, Hash)>, seq: u64) -> Result<Hash, StoreError> {
@@ -942,12 +967,12 @@ impl EventStore for SqliteStore {
         let chain = hash_at(&self.conn, self.head, seq)?;
         let tx = self.conn.transaction()?;
         tx.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, ?2, ?3)",
-            params![seq as i64, data, &chain[..]],
+            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, ?2)",
+            params![seq as i64, data],
         )?;
         // Under the write lock, taken by the insert.
         snapshot_still_stands(&tx, self.expected, seq, &chain)?;
-        tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+        keep_chain_drop_older(&tx, seq, &chain)?;
         tx.commit()?;
         Ok(())
     }
@@ -965,9 +990,11 @@ impl EventStore for SqliteStore {
             .map_err(|_| StoreError::Snapshot(format!("a snapshot of {len} bytes")))?;
         let chain = hash_at(&self.conn, self.head, seq)?;
         let tx = self.conn.transaction()?;
+        // The image is the row's last value (its `chain` is left NULL, see migration 9), so
+        // the zeroblob is never made in memory.
         tx.execute(
-            "INSERT OR REPLACE INTO snapshots (seq, data, chain) VALUES (?1, zeroblob(?2), ?3)",
-            params![seq as i64, size, &chain[..]],
+            "INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, zeroblob(?2))",
+            params![seq as i64, size],
         )?;
         let rowid = tx.last_insert_rowid();
         {
@@ -986,16 +1013,21 @@ impl EventStore for SqliteStore {
         }
         // Under the write lock, taken by the insert.
         snapshot_still_stands(&tx, self.expected, seq, &chain)?;
-        tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
+        keep_chain_drop_older(&tx, seq, &chain)?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn chain_at(&mut self, seq: u64) -> Result<Hash, StoreError> {
+        hash_at(&self.conn, self.head, seq)
     }
 
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
         let newest: Option<(i64, i64, Option<Hash>)> = self
             .conn
             .query_row(
-                "SELECT rowid, seq, chain FROM snapshots ORDER BY seq DESC LIMIT 1",
+                "SELECT s.rowid, s.seq, c.chain FROM snapshots s
+                 LEFT JOIN snapshot_chains c ON c.seq = s.seq ORDER BY s.seq DESC LIMIT 1",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, chain::stored_hash(r.get_ref(2)?))),
             )
@@ -1237,6 +1269,7 @@ impl EventStore for SqliteStore {
                 }
             }
             tx.execute("DELETE FROM snapshots", [])?;
+            tx.execute("DELETE FROM snapshot_chains", [])?;
             let mut removed_access = 0;
             if let Some(cutoff) = &c.access_before {
                 let kept: Vec<Access> = {

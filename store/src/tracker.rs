@@ -1608,8 +1608,8 @@ impl Tracker {
     /// Writes a snapshot of the projection after the log's last record: takes it
     /// ([`Tracker::snapshot_later`]) and stores it ([`PendingSnapshot::store`]).
     pub fn save_snapshot(&mut self) -> Result<(), TrackerError> {
-        let seq = self.snapshot_later()?.store()?;
-        self.snapshot_stored(seq);
+        let stored = self.snapshot_later()?.store()?;
+        self.snapshot_stored(&stored);
         Ok(())
     }
 
@@ -1621,25 +1621,36 @@ impl Tracker {
         if !self.writable {
             return Err(TrackerError::ReadOnly(Blocked::WriteSnapshot));
         }
+        let seq = self.log_seq;
         let route = match &self.beside {
-            // Handed over now, so that it waits for exactly the batches the image holds.
+            // Handed over now, in the writer's turn right after the batches the image holds:
+            // the chain's hash at its row as the writer's connection has it, with that
+            // connection's epoch (a restart of the database since the state was read shows
+            // there); then an append of no events, answered once every batch before it is
+            // durable.
             Some(open) => Route::Beside {
                 open: open.clone(),
+                anchor: self.writer.run_later_if_written(move |store| {
+                    Ok((store.log_epoch()?, store.chain_at(seq)?))
+                }),
                 durable: self.writer.submit(Vec::new()),
-                compactions: self.epoch.compactions,
             },
             None => Route::Writer(self.writer.clone()),
         };
         Ok(PendingSnapshot {
             image: snapshot::Image::of(&self.projection),
-            seq: self.log_seq,
+            seq,
+            epoch: self.epoch,
             route,
         })
     }
 
-    /// A snapshot after record `seq` was stored ([`PendingSnapshot::store`]).
-    pub fn snapshot_stored(&mut self, seq: u64) {
-        self.snapshot_seq = self.snapshot_seq.max(seq).min(self.log_seq);
+    /// A snapshot ([`PendingSnapshot::store`]) was stored; not noted when the state was read
+    /// again since it was taken (a compaction or a restart of the database rewrote the log).
+    pub fn snapshot_stored(&mut self, stored: &StoredSnapshot) {
+        if stored.epoch == self.epoch {
+            self.snapshot_seq = self.snapshot_seq.max(stored.seq).min(self.log_seq);
+        }
     }
 
     /// Records since the last snapshot.
@@ -1718,7 +1729,17 @@ pub struct PendingSnapshot {
     image: snapshot::Image,
     /// The log's record it was taken after.
     seq: u64,
+    /// The log's epoch the state was read in.
+    epoch: crate::LogEpoch,
     route: Route,
+}
+
+/// A snapshot stored ([`PendingSnapshot::store`]), for [`Tracker::snapshot_stored`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredSnapshot {
+    /// The log's record it was taken after.
+    pub seq: u64,
+    epoch: crate::LogEpoch,
 }
 
 /// How a snapshot reaches the store.
@@ -1729,7 +1750,12 @@ enum Route {
     /// On a connection of its own, once every batch the image holds is durable (`durable`, an
     /// append of no events handed to the writer when the image was taken), while the writer goes
     /// on with the batches after them.
-    Beside { open: crate::StoreOpener, durable: crate::committer::Ticket, compactions: u64 },
+    Beside {
+        open: crate::StoreOpener,
+        /// The writer connection's epoch and the chain's hash at the snapshot's row.
+        anchor: crate::committer::Answer<Result<(crate::LogEpoch, crate::chain::Hash), StoreError>>,
+        durable: crate::committer::Ticket,
+    },
 }
 
 impl PendingSnapshot {
@@ -1738,29 +1764,38 @@ impl PendingSnapshot {
         self.seq
     }
 
-    /// Encodes and stores the snapshot, without the tracker, and answers the record it was
-    /// taken after. Not stored when a batch it holds was not written, or when the log was
+    /// Encodes and stores the snapshot, without the tracker, and answers what was stored. Not stored when a batch it holds was not written, or when the log was
     /// rewritten since it was taken (a compaction).
-    pub fn store(self) -> Result<u64, TrackerError> {
-        let PendingSnapshot { image, seq, route } = self;
+    pub fn store(self) -> Result<StoredSnapshot, TrackerError> {
+        let PendingSnapshot { image, seq, epoch, route } = self;
         let len = image.encoded_len();
         match route {
-            Route::Beside { open, durable, compactions } => {
-                durable.wait().map_err(|e| {
+            Route::Beside { open, anchor, durable } => {
+                let not_written = |why: String| {
                     StoreError::Other(format!(
-                        "the snapshot was not stored: a batch before it was not written ({e})"
+                        "the snapshot was not stored: a batch before it was not written ({why})"
                     ))
-                })?;
-                let mut store = open.open()?;
-                // The log must be the one the image was read from: a compaction since then
-                // renumbered it. (Rows lost in a restart of the database would be found too:
-                // the snapshot's store checks that the row it stands on holds the hash the
-                // image's chain ended with, and every row up to it was durable above.)
-                let now = store.log_epoch()?;
-                if now.compactions != compactions {
+                };
+                let (writers, chain) =
+                    anchor.wait().ok_or_else(|| not_written("the writer stopped".into()))??;
+                durable.wait().map_err(|e| not_written(e.to_string()))?;
+                // The writer's connection read the hash in the epoch the state was read in:
+                // not made again since (a restart of the database, which may have lost rows
+                // the state holds), and no compaction.
+                if writers != epoch {
                     return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()).into());
                 }
+                let mut store = open.open()?;
+                let now = store.log_epoch()?;
+                if now.compactions != epoch.compactions {
+                    return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()).into());
+                }
+                // Stored only while the log holds, at the snapshot's row, the hash the state's
+                // chain has there (checked under the log's lock just before the commit): the
+                // log up to that row is then the one the image was taken from, whatever
+                // happened to the database meanwhile.
                 store.expect_epoch(Some(now));
+                store.expect_chain_at(seq, chain);
                 store.save_snapshot_with(seq, len, &mut |out| {
                     let mut out = std::io::BufWriter::with_capacity(SNAPSHOT_PIECE, out);
                     image
@@ -1800,7 +1835,7 @@ impl PendingSnapshot {
                 encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
             }
         }
-        Ok(seq)
+        Ok(StoredSnapshot { seq, epoch })
     }
 }
 

@@ -266,7 +266,7 @@ fn start_up_refuses_a_changed_event_after_the_snapshot_and_not_one_before_it() {
 
     // A snapshot that does not say where the chain stood is not used: the whole log is read,
     // and checked.
-    sql(&copy, "UPDATE snapshots SET chain = NULL");
+    sql(&copy, "DELETE FROM snapshot_chains");
     let error = open(&copy).unwrap_err();
     assert!(error.to_string().contains("event 2:"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);

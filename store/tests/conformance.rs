@@ -851,7 +851,8 @@ fn postgresql_a_snapshot_written_again_waits_for_a_compaction_and_neither_is_abo
     loop {
         let waiting: i64 = watch
             .query_one(
-                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[],
             )
             .unwrap()

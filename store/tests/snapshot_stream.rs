@@ -429,7 +429,13 @@ fn postgresql_a_snapshot_stops_no_append_while_it_is_written() {
     let mut watch = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let since = std::time::Instant::now();
     while watch
-        .query_one("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", &[])
+        .query_one(
+            // The snapshots' lock, in this test's database: 0x706f_6c6b_7504 as its two halves.
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+             AND classid = 28783 AND objid = 1818981636
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
         .unwrap()
         .get::<_, i64>(0)
         == 0
@@ -461,4 +467,49 @@ fn postgresql_a_snapshot_stops_no_append_while_it_is_written() {
     let mut tracker = open();
     assert_eq!(tracker.info().unwrap().snapshot_seq, seq);
     assert_eq!(tracker.projection.digest(), final_digest);
+}
+
+/// A snapshot written beside the writer is stored only while the log holds, at its row, the
+/// chain's hash the state has there: here the row is changed after the snapshot was taken (as
+/// when the database lost it in a restart and another server wrote that row anew), and the
+/// snapshot is refused instead of being stored over a log it does not describe.
+#[test]
+fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state_s_chain() {
+    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
+        eprintln!("POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL test is skipped");
+        return;
+    };
+    let url = common::postgres_database(&server, "snapstream", "anchor");
+    let sources = corpus();
+    let mut tracker = Tracker::open(
+        polku_store::open(&url).unwrap(),
+        &sources,
+        &sources.compile().unwrap(),
+        key(),
+    )
+    .unwrap();
+    let actor = Actor::new("testi", "järjestelmä");
+    let events = events(20, 10);
+    tracker
+        .ingest(events.into_iter().take(200).map(|(l, e)| (l, e, None)), 100, &actor, &mut |_| {})
+        .unwrap();
+    let pending = tracker.snapshot_later().unwrap();
+    let seq = pending.seq();
+    assert!(seq > 0);
+    // A request of the writer's after the snapshot's: the writer has read the row's hash.
+    tracker.info().unwrap();
+    let mut other = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    other
+        .execute(
+            "UPDATE events SET hash = decode(repeat('ab', 32), 'hex') WHERE seq = $1",
+            &[&(seq as i64)],
+        )
+        .unwrap();
+    let refused = pending.store();
+    assert!(
+        refused.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
+        "the snapshot was stored over a changed row: {refused:?}"
+    );
+    let mut store = polku_store::open(&url).unwrap();
+    assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
 }

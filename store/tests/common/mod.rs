@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use polku_store::tracker::ModelSources;
 
 /// The sources of the shipped Keusote model, read when the test runs.
+#[allow(dead_code)] // Not every test file reads the model.
 pub fn corpus() -> ModelSources {
     let dir = (std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
