@@ -1693,11 +1693,16 @@ const SNAPSHOT_PIECE: usize = 1 << 20;
 struct Pipe {
     pieces: std::sync::mpsc::SyncSender<Vec<u8>>,
     piece: Vec<u8>,
+    /// Pieces the writer thread has written, sent back emptied to be filled again: the same
+    /// few buffers go round, rather than a new one for each mebibyte, freed on the other
+    /// thread.
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
 impl Pipe {
     fn send(&mut self) -> std::io::Result<()> {
-        let full = std::mem::replace(&mut self.piece, Vec::with_capacity(SNAPSHOT_PIECE));
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(SNAPSHOT_PIECE));
+        let full = std::mem::replace(&mut self.piece, next);
         self.pieces.send(full).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped taking it")
         })
@@ -1810,18 +1815,21 @@ impl PendingSnapshot {
                 // before it, so that at most a few pieces are ever in memory, whatever the
                 // projection's size.
                 let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+                let (back, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
                 // Not stored if a batch submitted before it fails: the image may hold that
                 // batch's events, which the log then does not.
                 let stored = writer.run_later_if_written(move |store| {
                     store.save_snapshot_with(seq, len, &mut |out| {
-                        for piece in inbox.iter() {
+                        for mut piece in inbox.iter() {
                             out.write_all(&piece)
                                 .map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                            piece.clear();
+                            let _ = back.try_send(piece);
                         }
                         Ok(())
                     })
                 });
-                let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE) };
+                let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE), spare };
                 let encoded =
                     image.encode_into(&mut pipe).and_then(|_| std::io::Write::flush(&mut pipe));
                 // The end of the stream: the writer thread sees it and finishes.
