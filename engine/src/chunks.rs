@@ -9,6 +9,11 @@ use std::sync::Arc;
 const CHUNK: usize = 256;
 const SHIFT: u32 = CHUNK.trailing_zeros();
 
+/// The items of a [`Chunks`] in order: a chunk at a time, with no call per item.
+pub type Iter<'a, T> = std::iter::Flatten<
+    std::iter::Map<std::slice::Iter<'a, Arc<Vec<T>>>, fn(&'a Arc<Vec<T>>) -> &'a [T]>,
+>;
+
 /// A growable list of `T` in chunks of [`CHUNK`], shared between copies until changed.
 #[derive(Debug, Clone)]
 pub struct Chunks<T> {
@@ -59,20 +64,15 @@ impl<T: Clone> Chunks<T> {
         self.chunks.reserve((self.len + more).div_ceil(CHUNK).saturating_sub(self.chunks.len()));
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {
-        self.chunks.iter().flat_map(|chunk| chunk.iter())
+    #[allow(clippy::map_flatten)] // Its type has a name (`Iter`), which `flat_map`'s has not.
+    pub fn iter<'a>(&'a self) -> Iter<'a, T> {
+        let items: fn(&'a Arc<Vec<T>>) -> &'a [T] = |chunk| chunk.as_slice();
+        self.chunks.iter().map(items).flatten()
     }
 
     /// Every item to change in turn; every chunk shared with a copy is copied first.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> + '_ {
         self.chunks.iter_mut().flat_map(|chunk| Arc::make_mut(chunk).iter_mut())
-    }
-
-    /// Whether `other` is a copy of this list that shares every chunk with it: nothing was
-    /// changed in either since it was taken.
-    pub fn shares_all(&self, other: &Chunks<T>) -> bool {
-        self.len == other.len
-            && self.chunks.iter().zip(&other.chunks).all(|(a, b)| Arc::ptr_eq(a, b))
     }
 }
 
@@ -99,10 +99,10 @@ impl<T: Clone> std::ops::IndexMut<usize> for Chunks<T> {
 
 impl<'a, T: Clone> IntoIterator for &'a Chunks<T> {
     type Item = &'a T;
-    type IntoIter = Box<dyn DoubleEndedIterator<Item = &'a T> + 'a>;
+    type IntoIter = Iter<'a, T>;
 
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+        self.iter()
     }
 }
 
@@ -119,6 +119,15 @@ impl<T: Clone> FromIterator<T> for Chunks<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<T: Clone> Chunks<T> {
+        /// Whether `other` is a copy of this list that shares every chunk with it: nothing
+        /// was changed in either since it was taken.
+        fn shares_all(&self, other: &Chunks<T>) -> bool {
+            self.len == other.len
+                && self.chunks.iter().zip(&other.chunks).all(|(a, b)| Arc::ptr_eq(a, b))
+        }
+    }
 
     #[test]
     fn a_copy_keeps_what_it_held_while_the_original_changes_and_grows() {

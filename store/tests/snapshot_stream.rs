@@ -315,6 +315,13 @@ fn within<T: Send + 'static>(
     answered.recv_timeout(limit).ok()
 }
 
+/// The state's last record and digest, read on a thread of its own; `None` when that took
+/// longer than `limit` (the state was held).
+fn state_within(service: &TrackerService, limit: Duration) -> Option<(u64, u64)> {
+    let reader = service.clone();
+    within(limit, move || reader.with(|t| (t.log_seq(), t.projection.digest())))
+}
+
 /// The newest snapshot in `store`: the record it was taken after, and the state it holds.
 fn stored_snapshot(store: &mut dyn EventStore) -> (u64, polku_engine::projection::Projection) {
     let model = corpus().compile().unwrap();
@@ -358,11 +365,8 @@ fn the_state_is_not_held_while_its_snapshot_is_written_and_the_snapshot_is_of_wh
     assert!(stored.stored >= 40, "{stored:?}");
     // The snapshot that batch made due has reached the store, and waits there.
     at_gate.recv_timeout(Duration::from_secs(20)).expect("the snapshot reached the store");
-    let reader = service.clone();
-    let (seq, digest) = within(Duration::from_secs(5), move || {
-        reader.with(|t| (t.log_seq(), t.projection.digest()))
-    })
-    .expect("the state was held while its snapshot waited for the store");
+    let (seq, digest) = state_within(&service, Duration::from_secs(5))
+        .expect("the state was held while its snapshot waited for the store");
     assert_eq!(seq, stored.seq);
     // A batch is applied meanwhile (its answer waits for the writer, which the snapshot holds
     // here: SQLite writes one thing at a time).
@@ -443,11 +447,8 @@ fn postgresql_a_snapshot_stops_no_append_while_it_is_written() {
         assert!(since.elapsed() < Duration::from_secs(30), "the snapshot never waited");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let reader = service.clone();
-    let (seq, digest) = within(Duration::from_secs(5), move || {
-        reader.with(|t| (t.log_seq(), t.projection.digest()))
-    })
-    .expect("the state was held while its snapshot waited for the database");
+    let (seq, digest) = state_within(&service, Duration::from_secs(5))
+        .expect("the state was held while its snapshot waited for the database");
     assert_eq!(seq, stored.seq);
     let sender = service.clone();
     let second = within(Duration::from_secs(10), move || {
