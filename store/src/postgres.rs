@@ -137,6 +137,49 @@ const MIGRATIONS: &[&str] = &[
     // foreign key: its trigger looked the model up again for every row, which doubled the
     // server's work of an append.
     "ALTER TABLE events DROP CONSTRAINT IF EXISTS events_model_fkey;",
+    // 5: an append whose log ends this server knows (it wrote the last rows) is one call: the
+    // locks, the check of the ends and the inserts run in the database, in one round trip and
+    // one implicit transaction, where the same steps as statements of their own took five.
+    // The numbers are `EVENTS_LOCK` and `ACCESS_LOCK` (a test holds them to it).
+    "CREATE OR REPLACE FUNCTION polku_append(
+        p_after BIGINT, p_access_after BIGINT, p_compactions BIGINT, p_synchronous BOOLEAN,
+        p_seqs BIGINT[], p_models BIGINT[], p_bodies TEXT[], p_hashes BYTEA[],
+        p_ids BIGINT[], p_ats TEXT[], p_actors TEXT[], p_roles TEXT[], p_actions TEXT[],
+        p_clients TEXT[], p_details TEXT[], p_units TEXT[], p_purposes TEXT[],
+        p_requests TEXT[], p_access_hashes BYTEA[]
+    ) RETURNS BIGINT[] LANGUAGE plpgsql AS $polku$
+    DECLARE
+        ends BIGINT[];
+        logged BOOLEAN := cardinality(p_ids) > 0;
+    BEGIN
+        IF NOT p_synchronous THEN
+            PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
+        PERFORM pg_advisory_xact_lock(123623862662401);
+        IF logged THEN
+            PERFORM pg_advisory_xact_lock(123623862662402);
+        END IF;
+        ends := ARRAY[(SELECT COALESCE(MAX(seq), 0) FROM events),
+                      (SELECT COALESCE(MAX(id), 0) FROM access_log),
+                      (SELECT COALESCE(MAX(id), 0) FROM compactions)];
+        IF ends[3] <> p_compactions
+           OR (cardinality(p_seqs) > 0 AND ends[1] <> p_after)
+           OR ends[1] < p_after
+           OR (logged AND ends[2] <> p_access_after) THEN
+            RETURN ends;
+        END IF;
+        INSERT INTO events (seq, model, body, hash)
+            SELECT * FROM UNNEST(p_seqs, p_models, p_bodies, p_hashes);
+        IF logged THEN
+            INSERT INTO access_log
+                (id, at, actor, role, action, client, detail, unit, purpose, request, hash)
+                SELECT * FROM UNNEST(p_ids, p_ats, p_actors, p_roles, p_actions, p_clients,
+                                     p_details, p_units, p_purposes, p_requests,
+                                     p_access_hashes);
+        END IF;
+        RETURN ends || 1::BIGINT;
+    END
+    $polku$;",
 ];
 
 /// The bytes of one stored part of a snapshot.
@@ -503,6 +546,11 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         self.live()?;
         let statements = self.statements()?;
+        if let Some(seq) =
+            self.append_known(&statements.append, after, records, accesses, synchronous)?
+        {
+            return Ok(seq);
+        }
         let mut tx = self.client.transaction()?;
         // The locks first, then the ends of the logs: read after the locks are held, they are
         // the ends no one else moves until this transaction ends. (In the same order as every
@@ -574,6 +622,82 @@ impl PostgresStore {
         Ok(seq)
     }
 
+    /// The append as one call ([`APPEND`]), when this store wrote the last rows of the logs
+    /// it appends to and knows every model version named: the database checks under the
+    /// locks that the logs end where this store left them (no other writer since, no
+    /// compaction), which is all [`Self::write_append`]'s reads would find out. `None` when
+    /// the store does not know the ends, or the database found them moved and wrote nothing:
+    /// then the append is written the long way, which reads them and refuses or goes on.
+    fn append_known(
+        &mut self,
+        append: &postgres::Statement,
+        after: u64,
+        records: &[NewRecord],
+        accesses: &[Access],
+        synchronous: bool,
+    ) -> Result<Option<u64>, StoreError> {
+        let epoch =
+            crate::LogEpoch { compactions: self.compactions as u64, connection: self.connection };
+        if self.expected.is_some_and(|e| e != epoch)
+            || records.len() >= COPY_FROM
+            || accesses.len() > ACCESS_ROWS_PER_INSERT
+            || records.iter().any(|r| !self.models.contains(&r.model))
+        {
+            return Ok(None);
+        }
+        let prev = match self.head {
+            _ if records.is_empty() => GENESIS,
+            Some((at, hash)) if at == after => hash,
+            _ => return Ok(None),
+        };
+        let access_head = match self.access_head {
+            _ if accesses.is_empty() => self.access_head.unwrap_or((0, GENESIS)),
+            Some(head) => head,
+            None => return Ok(None),
+        };
+        let events = EventColumns::new(after, prev, records);
+        let access = AccessColumns::new(access_head, accesses);
+        let [ids, at, actor, role, action, client, detail, unit, purpose, request, hashes] =
+            access.params();
+        let ends: Vec<i64> = self
+            .client
+            .query_one(
+                append,
+                &[
+                    &(after as i64),
+                    &(access_head.0 as i64),
+                    &self.compactions,
+                    &synchronous,
+                    &events.seqs,
+                    &events.models,
+                    &events.bodies,
+                    &events.hash_slices(),
+                    ids,
+                    at,
+                    actor,
+                    role,
+                    action,
+                    client,
+                    detail,
+                    unit,
+                    purpose,
+                    request,
+                    hashes,
+                ],
+            )?
+            .get(0);
+        if ends.len() < 4 {
+            return Ok(None);
+        }
+        if let Some(last) = events.last() {
+            self.head = Some((after + records.len() as u64, last));
+        }
+        if !accesses.is_empty() {
+            self.access_head = Some(access.head);
+        }
+        Ok(Some(after + records.len() as u64))
+    }
+
     /// Connects again when the connection is lost (the server restarted, or cut it). Every
     /// write is a transaction of its own that reads the logs' ends under their locks, so
     /// nothing more is needed than to forget what was kept of the old connection: its
@@ -599,6 +723,7 @@ impl PostgresStore {
         let statements = Statements {
             insert_events: self.client.prepare(INSERT_EVENTS)?,
             insert_accesses: self.client.prepare(INSERT_ACCESSES)?,
+            append: self.client.prepare(APPEND)?,
             ends: self.client.prepare(
                 "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events),
                         (SELECT COALESCE(MAX(id), 0) FROM access_log),
@@ -752,39 +877,114 @@ const ACCESS_ROWS_PER_INSERT: usize = 10_000;
 fn write_accesses(
     tx: &mut Transaction<'_>,
     insert: &postgres::Statement,
-    (mut id, mut prev): (u64, Hash),
+    mut head: (u64, Hash),
     accesses: &[Access],
 ) -> Result<(u64, Hash), StoreError> {
     for accesses in accesses.chunks(ACCESS_ROWS_PER_INSERT) {
-        let n = accesses.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut hashes = Vec::with_capacity(n);
+        let columns = AccessColumns::new(head, accesses);
+        tx.execute(insert, &columns.params())?;
+        head = columns.head;
+    }
+    Ok(head)
+}
+
+/// Events numbered and chained after row `after` (whose hash is `prev`), as the columns of
+/// one insert of arrays.
+struct EventColumns<'a> {
+    seqs: Vec<i64>,
+    models: Vec<i64>,
+    bodies: Vec<&'a str>,
+    hashes: Vec<Hash>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn new(mut seq: u64, mut prev: Hash, records: &'a [NewRecord]) -> EventColumns<'a> {
+        let n = records.len();
+        let mut columns = EventColumns {
+            seqs: Vec::with_capacity(n),
+            models: Vec::with_capacity(n),
+            bodies: Vec::with_capacity(n),
+            hashes: Vec::with_capacity(n),
+        };
+        for NewRecord { model, body } in records {
+            seq += 1;
+            prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
+            columns.seqs.push(seq as i64);
+            columns.models.push(*model);
+            columns.bodies.push(body.as_str());
+            columns.hashes.push(prev);
+        }
+        columns
+    }
+
+    /// The last row's hash, `None` for no rows.
+    fn last(&self) -> Option<Hash> {
+        self.hashes.last().copied()
+    }
+
+    /// The hashes as the driver takes them.
+    fn hash_slices(&self) -> Vec<&[u8]> {
+        self.hashes.iter().map(|h| &h[..]).collect()
+    }
+}
+
+/// Access-log rows numbered and chained after `head` (row, hash), as the columns of one
+/// insert of arrays, and the head they leave.
+struct AccessColumns<'a> {
+    ids: Vec<i64>,
+    /// `at`, `actor`, `role`, `action`, `detail`, `unit`, `purpose`, `request`.
+    text: [Vec<&'a str>; 8],
+    clients: Vec<Option<&'a str>>,
+    hashes: Vec<Vec<u8>>,
+    head: (u64, Hash),
+}
+
+impl<'a> AccessColumns<'a> {
+    fn new((mut id, mut prev): (u64, Hash), accesses: &'a [Access]) -> AccessColumns<'a> {
+        let mut ids = Vec::with_capacity(accesses.len());
+        let mut hashes = Vec::with_capacity(accesses.len());
         for a in accesses {
             id += 1;
             prev = chain::access_hash(&prev, id, a);
             ids.push(id as i64);
             hashes.push(prev.to_vec());
         }
-        let column = |f: fn(&Access) -> &str| accesses.iter().map(f).collect::<Vec<&str>>();
-        let clients: Vec<Option<&str>> = accesses.iter().map(|a| a.client.as_deref()).collect();
-        tx.execute(
-            insert,
-            &[
-                &ids,
-                &column(|a| &a.at),
-                &column(|a| &a.actor),
-                &column(|a| &a.role),
-                &column(|a| &a.action),
-                &clients,
-                &column(|a| &a.detail),
-                &column(|a| &a.unit),
-                &column(|a| &a.purpose),
-                &column(|a| &a.request),
-                &hashes,
+        let column = |f: fn(&'a Access) -> &'a str| accesses.iter().map(f).collect::<Vec<_>>();
+        AccessColumns {
+            ids,
+            text: [
+                column(|a| &a.at),
+                column(|a| &a.actor),
+                column(|a| &a.role),
+                column(|a| &a.action),
+                column(|a| &a.detail),
+                column(|a| &a.unit),
+                column(|a| &a.purpose),
+                column(|a| &a.request),
             ],
-        )?;
+            clients: accesses.iter().map(|a| a.client.as_deref()).collect(),
+            hashes,
+            head: (id, prev),
+        }
     }
-    Ok((id, prev))
+
+    /// The columns in the order of `access_log`'s (and of [`INSERT_ACCESSES`]'s parameters).
+    fn params(&self) -> [&(dyn postgres::types::ToSql + Sync); 11] {
+        let [at, actor, role, action, detail, unit, purpose, request] = &self.text;
+        [
+            &self.ids,
+            at,
+            actor,
+            role,
+            action,
+            &self.clients,
+            detail,
+            unit,
+            purpose,
+            request,
+            &self.hashes,
+        ]
+    }
 }
 
 /// The prepared statements of an append.
@@ -794,7 +994,17 @@ struct Statements {
     insert_accesses: postgres::Statement,
     /// The last event, the last access-log row and the last compaction.
     ends: postgres::Statement,
+    /// [`APPEND`].
+    append: postgres::Statement,
 }
+
+/// An append in one call of the database's `polku_append` (migration 5): it takes the locks,
+/// reads the logs' ends and writes the rows only when the ends are those given; it answers the
+/// ends (last event, last access-log row, last compaction), with a fourth element when it
+/// wrote.
+const APPEND: &str =
+    "SELECT polku_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                                      $15, $16, $17, $18, $19)";
 
 const INSERT_EVENTS: &str = "INSERT INTO events (seq, model, body, hash)
      SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::BYTEA[])";
@@ -805,28 +1015,12 @@ fn insert_events(
     tx: &mut Transaction<'_>,
     insert: &postgres::Statement,
     after: u64,
-    mut prev: Hash,
+    prev: Hash,
     records: &[NewRecord],
 ) -> Result<Hash, StoreError> {
-    let n = records.len();
-    let (mut seqs, mut models, mut bodies, mut hashes) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let mut seq = after;
-    for NewRecord { model, body } in records {
-        seq += 1;
-        prev = chain::event_hash(&prev, seq, *model, body.as_bytes());
-        seqs.push(seq as i64);
-        models.push(*model);
-        bodies.push(body.as_str());
-        hashes.push(prev);
-    }
-    let hashes: Vec<&[u8]> = hashes.iter().map(|h| &h[..]).collect();
-    tx.execute(insert, &[&seqs, &models, &bodies, &hashes])?;
-    Ok(prev)
+    let columns = EventColumns::new(after, prev, records);
+    tx.execute(insert, &[&columns.seqs, &columns.models, &columns.bodies, &columns.hash_slices()])?;
+    Ok(columns.last().unwrap_or(prev))
 }
 
 const INSERT_ACCESSES: &str =
@@ -1597,6 +1791,15 @@ impl std::io::Read for PartReader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_one_call_append_takes_the_logs_own_locks() {
+        let append = MIGRATIONS[4];
+        assert!(append.contains("FUNCTION polku_append"));
+        for lock in [EVENTS_LOCK, ACCESS_LOCK] {
+            assert!(append.contains(&format!("pg_advisory_xact_lock({lock})")), "{lock}");
+        }
+    }
 
     #[test]
     fn only_this_machine_is_reached_without_tls() {

@@ -628,6 +628,43 @@ fn an_append_of_no_events_is_written_whatever_the_log_s_end(mut f: Fresh) {
     assert!(verified.intact(), "{verified:?}");
 }
 
+fn access_rows_another_writer_adds_between_two_appends_are_chained_after(mut f: Fresh) {
+    let model = f.store.put_model("h1", "{}").unwrap();
+    let mut other = (f.reopen)();
+    let mut after = 0;
+    // This writer knows both logs' ends as it wrote them (a backend may then write with fewer
+    // reads); another adds access rows of its own between its appends, with events and without.
+    for round in 0..3 {
+        for _ in 0..2 {
+            after = f
+                .store
+                .append_logged(
+                    after,
+                    &records(model, after as usize + 1, 3),
+                    &[access("ingest", None), access("read", Some("c1"))],
+                )
+                .unwrap();
+        }
+        match round {
+            0 => other.log_access(&access("read", Some("c2"))).unwrap(),
+            1 => {
+                after = other
+                    .append_logged(after, &records(model, 900, 1), &[access("ingest", None)])
+                    .unwrap()
+            }
+            _ => other
+                .log_accesses(&[access("read", Some("c3")), access("read", Some("c4"))])
+                .unwrap(),
+        }
+    }
+    // And access rows alone, after the other's.
+    assert_eq!(f.store.append_logged(after, &[], &[access("read", Some("c5"))]).unwrap(), after);
+    assert_eq!(f.store.last_seq().unwrap(), 3 * 2 * 3 + 1);
+    assert_eq!(f.store.access_log(None, 100).unwrap().len(), 3 * 2 * 2 + 1 + 1 + 2 + 1);
+    let verified = chain::verify(f.store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
+}
+
 fn ingest_through_the_tracker_is_idempotent_across_connections(f: Fresh) {
     let sources = common::corpus();
     let model = sources.compile().unwrap();
@@ -703,6 +740,12 @@ macro_rules! conformance {
             fn no_events_after_another_append() {
                 if let Some(f) = fresh("no_events") {
                     an_append_of_no_events_is_written_whatever_the_log_s_end(f);
+                }
+            }
+            #[test]
+            fn access_rows_between_appends() {
+                if let Some(f) = fresh("access_between") {
+                    access_rows_another_writer_adds_between_two_appends_are_chained_after(f);
                 }
             }
             #[test]
@@ -882,7 +925,7 @@ fn postgresql_a_snapshot_written_again_waits_for_a_compaction_and_neither_is_abo
     assert_eq!(kept, Some((30, b"again".to_vec())), "the snapshot written after the compaction");
 }
 
-/// A database written by the release before (PostgreSQL schema 3, whose events had a foreign key
+/// A database written by an earlier release (PostgreSQL schema 3, whose events had a foreign key
 /// to their model version) opens under this one: migrated, with its events, and the key gone.
 #[test]
 fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
@@ -906,6 +949,7 @@ fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
     server
         .batch_execute(
             "UPDATE polku_schema SET version = 3;
+             DROP FUNCTION polku_append;
              ALTER TABLE events ADD CONSTRAINT events_model_fkey FOREIGN KEY (model) REFERENCES models(id);",
         )
         .unwrap();
@@ -914,6 +958,7 @@ fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
     assert_eq!(foreign_keys(&mut server), 0);
     assert_eq!(store.last_seq().unwrap(), 30);
     assert_eq!(store.append(30, &records(model, 31, 2)).unwrap(), 32);
+    assert_eq!(store.append(32, &records(model, 33, 2)).unwrap(), 34, "from the ends it wrote");
     assert!(chain::verify(store.as_mut()).unwrap().intact());
 }
 
@@ -1013,4 +1058,59 @@ fn postgresql_a_cut_flushing_connection_loses_nothing_and_doubles_nothing() {
     assert_eq!(again.projection.digest(), digest, "the state is the state of the log");
     let mut store = polku_store::open(&url).unwrap();
     assert!(chain::verify(store.as_mut()).unwrap().intact());
+}
+
+/// An append from the ends of the logs the store wrote itself is one call of the database's
+/// `polku_append` (the locks, the check of the ends and the inserts in one round trip), and
+/// one from ends it does not know, or that moved, is written the long way.
+#[test]
+fn postgresql_an_append_from_the_ends_the_store_wrote_is_one_call() {
+    let Some(url) = postgres_database("one_call") else { return };
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let name: String = server.query_one("SELECT current_database()", &[]).unwrap().get(0);
+    server.batch_execute(&format!("ALTER DATABASE {name} SET track_functions = 'pl'")).unwrap();
+    let mut store = polku_store::open(&url).unwrap();
+    let model = store.put_model("h1", "{}").unwrap();
+    // The first append reads the ends; the next four know them.
+    let mut after = 0;
+    for _ in 0..5 {
+        after = store
+            .append_logged(after, &records(model, after as usize + 1, 4), &[access("ingest", None)])
+            .unwrap();
+    }
+    // Another server appends: this store's next append is refused (it is stale), not written
+    // over the other's rows by the call.
+    let mut other = polku_store::open(&url).unwrap();
+    assert_eq!(other.append(after, &records(model, 100, 2)).unwrap(), after + 2);
+    match store.append(after, &records(model, 200, 1)) {
+        Err(StoreError::Conflict { expected, found }) => {
+            assert_eq!((expected, found), (after, after + 2))
+        }
+        other => panic!("a stale append must be refused: {other:?}"),
+    }
+    drop((store, other));
+    let since = std::time::Instant::now();
+    let calls = loop {
+        // A backend hands its counts over within a second or so of going idle.
+        let calls: Option<i64> = server
+            .query_opt(
+                "SELECT calls FROM pg_stat_user_functions WHERE funcname = 'polku_append'",
+                &[],
+            )
+            .unwrap()
+            .map(|r| r.get(0));
+        match calls {
+            Some(calls) if calls >= 5 => break calls,
+            _ if since.elapsed() > std::time::Duration::from_secs(30) => {
+                panic!("polku_append was called {calls:?} times, not at least 5")
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    };
+    // Four appends that knew the ends, and the stale one, which the call found moved.
+    assert_eq!(calls, 5);
+    let mut store = polku_store::open(&url).unwrap();
+    assert_eq!(store.last_seq().unwrap(), 5 * 4 + 2);
+    let verified = chain::verify(store.as_mut()).unwrap();
+    assert!(verified.intact(), "{verified:?}");
 }
