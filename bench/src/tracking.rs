@@ -573,7 +573,7 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
     );
     // Small batches of new cases: the first crosses the threshold (the service snapshots after
     // every event here), the second is sent while that snapshot is written.
-    let mut events = stream_days(&model, 40, 99, 30)?;
+    let mut events = stream_days(&model, 400, 99, 30)?;
     for e in &mut events {
         e.case = format!("snapbench-{}", e.case);
         e.id = format!("snapbench-{}", e.id);
@@ -582,7 +582,8 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
         let mut seen = std::collections::BTreeSet::new();
         events.iter().filter(|e| seen.insert(e.case.clone())).map(|e| e.case.clone()).collect()
     };
-    let (first_cases, second_cases) = cases.split_at(cases.len() / 2);
+    let (first_cases, rest) = cases.split_at(cases.len() / 10);
+    let (second_cases, later_cases) = rest.split_at(rest.len() / 9);
     let pick = |of: &[String]| -> Vec<_> {
         let mut picked: Vec<_> = events.iter().filter(|e| of.contains(&e.case)).cloned().collect();
         picked.truncate(batch);
@@ -605,6 +606,18 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
     let second = service.append(second, &actor, &|_| true)?;
     let second_acked = b.elapsed().as_secs_f64();
     let second_during = service.with(|t| unwritten(t));
+    // Then, until the snapshot is written, a batch of one new case every 20 ms, as record
+    // systems keep sending: how long each waited for its answer.
+    let mut during = Vec::new();
+    let mut later = later_cases.iter();
+    while service.with(|t| unwritten(t)) {
+        let Some(case) = later.next() else { break };
+        let batch = pick(std::slice::from_ref(case));
+        let b = Instant::now();
+        service.append(batch, &actor, &|_| true)?;
+        during.push(b.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
     while service.with(|t| unwritten(t)) {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -631,6 +644,14 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
         second_acked * 1000.0,
         when(second_during),
     );
+    during.sort_by(f64::total_cmp);
+    if let (Some(max), false) = (during.last(), during.is_empty()) {
+        println!(
+            "batches of one case every 20 ms until it was written: {} batches, acknowledged in a median {:.1} ms, at most {max:.1} ms",
+            during.len(),
+            during[during.len() / 2],
+        );
+    }
     Ok(())
 }
 

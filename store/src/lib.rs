@@ -231,7 +231,10 @@ pub trait EventStore: Send {
     }
     /// How to open a connection of its own to the same database that writes a snapshot while
     /// this store goes on appending, so that a snapshot stops no append. `None` where writes go
-    /// one at a time (SQLite): a snapshot is then written by this store, between its appends.
+    /// one at a time (SQLite): a snapshot is then written by this store a part at a time,
+    /// between its appends, so such a store keeps snapshots in parts
+    /// ([`EventStore::save_snapshot_part`], [`EventStore::finish_snapshot`],
+    /// [`EventStore::chain_at`]).
     fn snapshot_writer(&self) -> Option<StoreOpener> {
         None
     }
@@ -276,6 +279,37 @@ pub trait EventStore: Send {
             )));
         }
         self.save_snapshot(seq, &data)
+    }
+    /// Writes part `part` (numbered from 0) of a snapshot kept in parts, each part a write of
+    /// its own, so that a store whose writes go one at a time ([`EventStore::snapshot_writer`]
+    /// `None`) goes on with other writes between the parts. Part 0 starts a new build and
+    /// answers its number; the later parts name it. Nothing is a snapshot before
+    /// [`EventStore::finish_snapshot`].
+    fn save_snapshot_part(
+        &mut self,
+        build: Option<u64>,
+        part: u32,
+        data: &[u8],
+    ) -> Result<u64, StoreError> {
+        let _ = (build, part, data);
+        Err(StoreError::Other("this store does not keep snapshots in parts".into()))
+    }
+    /// Keeps build `build`, its `parts` parts and `len` bytes in all, as the snapshot after
+    /// record `seq`, whose chain's hash is `chain` ([`EventStore::chain_at`] in the writer's
+    /// turn when the snapshot was taken); older ones are dropped. Refused when the log no
+    /// longer holds `chain` at `seq`, or its epoch moved ([`EventStore::expect_epoch`]), or a
+    /// part is not there as written (a compaction, or another process's snapshot, removed it
+    /// meanwhile).
+    fn finish_snapshot(
+        &mut self,
+        build: u64,
+        parts: u32,
+        seq: u64,
+        len: u64,
+        chain: &chain::Hash,
+    ) -> Result<(), StoreError> {
+        let _ = (build, parts, seq, len, chain);
+        Err(StoreError::Other("this store does not keep snapshots in parts".into()))
     }
     /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
     /// after and the chain hash recorded there), without holding it all in memory. Returns

@@ -190,7 +190,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The advisory locks that serialise migrations and the writers of each log (numbers of
 /// Polku's own). Advisory locks, not table locks: they never wait for autovacuum, and the
-/// role needs no more than SELECT and INSERT on the logs.
+/// role needs no more than SELECT and INSERT on the logs (and EXECUTE on `polku_append`, or
+/// its appends all go the long way).
 const MIGRATION_LOCK: i64 = 0x706f_6c6b_7500;
 const EVENTS_LOCK: i64 = 0x706f_6c6b_7501;
 const ACCESS_LOCK: i64 = 0x706f_6c6b_7502;
@@ -285,6 +286,8 @@ pub struct PostgresStore {
     flusher: Option<Flusher>,
     /// The chain's hash a snapshot's row must hold ([`EventStore::expect_chain_at`]).
     snapshot_anchor: Option<(u64, Hash)>,
+    /// Whether appends may go as one call of `polku_append` (not when the role may not).
+    one_call: bool,
 }
 
 /// What the flusher is told of an append committed without waiting for the disk: whom to
@@ -532,6 +535,7 @@ impl PostgresStore {
             config,
             flusher: None,
             snapshot_anchor: None,
+            one_call: true,
         })
     }
 
@@ -546,10 +550,10 @@ impl PostgresStore {
     ) -> Result<u64, StoreError> {
         self.live()?;
         let statements = self.statements()?;
-        if let Some(seq) =
-            self.append_known(&statements.append, after, records, accesses, synchronous)?
-        {
-            return Ok(seq);
+        if let Some(append) = statements.append.as_ref().filter(|_| self.one_call) {
+            if let Some(seq) = self.append_known(append, after, records, accesses, synchronous)? {
+                return Ok(seq);
+            }
         }
         let mut tx = self.client.transaction()?;
         // The locks first, then the ends of the logs: read after the locks are held, they are
@@ -659,33 +663,47 @@ impl PostgresStore {
         let access = AccessColumns::new(access_head, accesses);
         let [ids, at, actor, role, action, client, detail, unit, purpose, request, hashes] =
             access.params();
-        let ends: Vec<i64> = self
-            .client
-            .query_one(
-                append,
-                &[
-                    &(after as i64),
-                    &(access_head.0 as i64),
-                    &self.compactions,
-                    &synchronous,
-                    &events.seqs,
-                    &events.models,
-                    &events.bodies,
-                    &events.hash_slices(),
-                    ids,
-                    at,
-                    actor,
-                    role,
-                    action,
-                    client,
-                    detail,
-                    unit,
-                    purpose,
-                    request,
-                    hashes,
-                ],
-            )?
-            .get(0);
+        let called = self.client.query_one(
+            append,
+            &[
+                &(after as i64),
+                &(access_head.0 as i64),
+                &self.compactions,
+                &synchronous,
+                &events.seqs,
+                &events.models,
+                &events.bodies,
+                &events.hash_slices(),
+                ids,
+                at,
+                actor,
+                role,
+                action,
+                client,
+                detail,
+                unit,
+                purpose,
+                request,
+                hashes,
+            ],
+        );
+        let ends: Vec<i64> = match called {
+            Ok(row) => row.get(0),
+            // A role that may not call it (EXECUTE revoked), or the function dropped since the
+            // statement was prepared: nothing was written, and every append goes the long way.
+            Err(e)
+                if [
+                    postgres::error::SqlState::INSUFFICIENT_PRIVILEGE,
+                    postgres::error::SqlState::UNDEFINED_FUNCTION,
+                ]
+                .iter()
+                .any(|code| e.code() == Some(code)) =>
+            {
+                self.one_call = false;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         if ends.len() < 4 {
             return Ok(None);
         }
@@ -723,7 +741,12 @@ impl PostgresStore {
         let statements = Statements {
             insert_events: self.client.prepare(INSERT_EVENTS)?,
             insert_accesses: self.client.prepare(INSERT_ACCESSES)?,
-            append: self.client.prepare(APPEND)?,
+            append: match self.client.prepare(APPEND) {
+                Ok(statement) => Some(statement),
+                // A database without the function (changed by hand): the long way.
+                Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_FUNCTION) => None,
+                Err(e) => return Err(e.into()),
+            },
             ends: self.client.prepare(
                 "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events),
                         (SELECT COALESCE(MAX(id), 0) FROM access_log),
@@ -994,8 +1017,8 @@ struct Statements {
     insert_accesses: postgres::Statement,
     /// The last event, the last access-log row and the last compaction.
     ends: postgres::Statement,
-    /// [`APPEND`].
-    append: postgres::Statement,
+    /// [`APPEND`], when the database has the function.
+    append: Option<postgres::Statement>,
 }
 
 /// An append in one call of the database's `polku_append` (migration 5): it takes the locks,

@@ -154,6 +154,17 @@ pub const MIGRATIONS: &[Migration] = &[
     );
     INSERT INTO snapshot_chains (seq, chain)
         SELECT seq, chain FROM snapshots WHERE chain IS NOT NULL;"),
+    // 10: a snapshot written in parts, each part a write of its own, so that the writer goes on
+    // with its appends between them ([`EventStore::save_snapshot_part`]). The parts of one
+    // snapshot share a build number; `snapshot_chains.build` names the build of a snapshot
+    // kept that way (its `snapshots.data` is then empty), NULL for one kept whole.
+    sql("CREATE TABLE snapshot_parts (
+        build INTEGER NOT NULL,
+        part INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (build, part)
+    );
+    ALTER TABLE snapshot_chains ADD COLUMN build INTEGER;"),
 ];
 
 /// How many access-log rows one run of the look-up by client covers.
@@ -778,19 +789,63 @@ fn snapshot_still_stands(
     Ok(())
 }
 
-/// Keeps the chain hash of the snapshot after record `seq` and drops the snapshots before it.
+/// Keeps the chain hash of the snapshot after record `seq` (and the build of its parts, for
+/// one kept in parts) and drops the snapshots before it, with the parts of those it drops or
+/// replaces. One kept in parts also drops the parts no snapshot names of builds before its own:
+/// left by snapshots not finished (a crash, or one refused). Later builds may be under way.
 fn keep_chain_drop_older(
     tx: &rusqlite::Transaction<'_>,
     seq: u64,
     chain: &Hash,
+    build: Option<u64>,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT OR REPLACE INTO snapshot_chains (seq, chain) VALUES (?1, ?2)",
-        params![seq as i64, &chain[..]],
+        "DELETE FROM snapshot_parts WHERE build IN
+           (SELECT build FROM snapshot_chains WHERE seq <= ?1 AND build IS NOT NULL)",
+        [seq as i64],
+    )?;
+    tx.execute(
+        "INSERT OR REPLACE INTO snapshot_chains (seq, chain, build) VALUES (?1, ?2, ?3)",
+        params![seq as i64, &chain[..], build.map(|b| b as i64)],
     )?;
     tx.execute("DELETE FROM snapshots WHERE seq < ?1", [seq as i64])?;
     tx.execute("DELETE FROM snapshot_chains WHERE seq < ?1", [seq as i64])?;
+    if let Some(build) = build {
+        tx.execute(
+            "DELETE FROM snapshot_parts WHERE build < ?1
+               AND build NOT IN (SELECT build FROM snapshot_chains WHERE build IS NOT NULL)",
+            [build as i64],
+        )?;
+    }
     Ok(())
+}
+
+/// Reads a snapshot kept in parts, one part after another, each through incremental blob I/O.
+struct PartsReader<'c> {
+    conn: &'c Connection,
+    /// The rows of the parts still to read, in order.
+    rows: std::vec::IntoIter<i64>,
+    part: Option<rusqlite::blob::Blob<'c>>,
+}
+
+impl std::io::Read for PartsReader<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.part.is_none() {
+                let Some(row) = self.rows.next() else { return Ok(0) };
+                let blob = self
+                    .conn
+                    .blob_open(rusqlite::MAIN_DB, "snapshot_parts", "data", row, true)
+                    .map_err(std::io::Error::other)?;
+                self.part = Some(blob);
+            }
+            let read = self.part.as_mut().map_or(Ok(0), |part| std::io::Read::read(part, out))?;
+            if read > 0 || out.is_empty() {
+                return Ok(read);
+            }
+            self.part = None;
+        }
+    }
 }
 
 /// The event chain's hash at `seq`: from `head` (what this store wrote last) when it is
@@ -972,7 +1027,7 @@ impl EventStore for SqliteStore {
         )?;
         // Under the write lock, taken by the insert.
         snapshot_still_stands(&tx, self.expected, seq, &chain)?;
-        keep_chain_drop_older(&tx, seq, &chain)?;
+        keep_chain_drop_older(&tx, seq, &chain, None)?;
         tx.commit()?;
         Ok(())
     }
@@ -1013,7 +1068,59 @@ impl EventStore for SqliteStore {
         }
         // Under the write lock, taken by the insert.
         snapshot_still_stands(&tx, self.expected, seq, &chain)?;
-        keep_chain_drop_older(&tx, seq, &chain)?;
+        keep_chain_drop_older(&tx, seq, &chain, None)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn save_snapshot_part(
+        &mut self,
+        build: Option<u64>,
+        part: u32,
+        data: &[u8],
+    ) -> Result<u64, StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let build = match build {
+            Some(build) => build,
+            // Numbered under the write lock: after every build kept or under way.
+            None => {
+                tx.query_row("SELECT COALESCE(MAX(build), 0) + 1 FROM snapshot_parts", [], |r| {
+                    r.get::<_, i64>(0)
+                })? as u64
+            }
+        };
+        tx.execute(
+            "INSERT INTO snapshot_parts (build, part, data) VALUES (?1, ?2, ?3)",
+            params![build as i64, part, data],
+        )?;
+        tx.commit()?;
+        Ok(build)
+    }
+
+    fn finish_snapshot(
+        &mut self,
+        build: u64,
+        parts: u32,
+        seq: u64,
+        len: u64,
+        chain: &Hash,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Every part, as written: a compaction, or another process's snapshot, may have
+        // removed them meanwhile.
+        let (found, bytes): (i64, i64) = tx.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(length(data)), 0) FROM snapshot_parts WHERE build = ?1",
+            [build as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if found != i64::from(parts) || bytes as u64 != len {
+            return Err(StoreError::Snapshot(format!(
+                "the snapshot's parts were removed while it was written ({found} of {parts} parts, {bytes} of {len} bytes found)"
+            )));
+        }
+        tx.execute("INSERT OR REPLACE INTO snapshots (seq, data) VALUES (?1, X'')", [seq as i64])?;
+        snapshot_still_stands(&tx, self.expected, seq, chain)?;
+        keep_chain_drop_older(&tx, seq, chain, Some(build))?;
         tx.commit()?;
         Ok(())
     }
@@ -1023,18 +1130,35 @@ impl EventStore for SqliteStore {
     }
 
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
-        let newest: Option<(i64, i64, Option<Hash>)> = self
+        let newest: Option<(i64, i64, Option<Hash>, Option<i64>)> = self
             .conn
             .query_row(
-                "SELECT s.rowid, s.seq, c.chain FROM snapshots s
+                "SELECT s.rowid, s.seq, c.chain, c.build FROM snapshots s
                  LEFT JOIN snapshot_chains c ON c.seq = s.seq ORDER BY s.seq DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, chain::stored_hash(r.get_ref(2)?))),
+                |r| Ok((r.get(0)?, r.get(1)?, chain::stored_hash(r.get_ref(2)?), r.get(3)?)),
             )
             .optional()?;
-        let Some((rowid, seq, chain)) = newest else { return Ok(false) };
-        let mut blob = self.conn.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
-        f(seq as u64, chain, &mut blob)?;
+        let Some((rowid, seq, chain, build)) = newest else { return Ok(false) };
+        match build {
+            Some(build) => {
+                let rows = {
+                    let mut select = self.conn.prepare(
+                        "SELECT rowid FROM snapshot_parts WHERE build = ?1 ORDER BY part",
+                    )?;
+                    let rows = select.query_map([build], |r| r.get::<_, i64>(0))?;
+                    rows.collect::<Result<Vec<i64>, _>>()?
+                };
+                let mut parts =
+                    PartsReader { conn: &self.conn, rows: rows.into_iter(), part: None };
+                f(seq as u64, chain, &mut parts)?;
+            }
+            None => {
+                let mut blob =
+                    self.conn.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
+                f(seq as u64, chain, &mut blob)?;
+            }
+        }
         Ok(true)
     }
 
@@ -1270,6 +1394,7 @@ impl EventStore for SqliteStore {
             }
             tx.execute("DELETE FROM snapshots", [])?;
             tx.execute("DELETE FROM snapshot_chains", [])?;
+            tx.execute("DELETE FROM snapshot_parts", [])?;
             let mut removed_access = 0;
             if let Some(cutoff) = &c.access_before {
                 let kept: Vec<Access> = {
@@ -1525,6 +1650,76 @@ fn client_key(value: rusqlite::types::ValueRef<'_>) -> Result<crate::ClientKey, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_in_parts_is_kept_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("polku-parts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut store = SqliteStore::open(&dir.join("p.sqlite")).unwrap();
+        let model = store.put_model("h1", "{}").unwrap();
+        let rows: Vec<NewRecord> =
+            (0..6).map(|i| NewRecord { model, body: format!("e{i}") }).collect();
+        store.append(0, &rows[..3]).unwrap();
+        let chain = store.chain_at(3).unwrap();
+        let read = |store: &mut SqliteStore| {
+            let mut found = None;
+            store
+                .read_snapshot(&mut |seq, stored, data| {
+                    let mut bytes = Vec::new();
+                    data.read_to_end(&mut bytes).map_err(|e| StoreError::Other(e.to_string()))?;
+                    found = Some((seq, stored, bytes));
+                    Ok(())
+                })
+                .unwrap();
+            found
+        };
+        let parts_left = |store: &SqliteStore| -> i64 {
+            store.conn.query_row("SELECT COUNT(*) FROM snapshot_parts", [], |r| r.get(0)).unwrap()
+        };
+        // Parts with an append between them, then kept: read back whole, in order.
+        let build = store.save_snapshot_part(None, 0, b"abc").unwrap();
+        store.append(3, &rows[3..4]).unwrap();
+        assert_eq!(store.save_snapshot_part(Some(build), 1, b"defg").unwrap(), build);
+        assert_eq!(store.save_snapshot_part(Some(build), 2, b"h").unwrap(), build);
+        assert_eq!(read(&mut store), None, "nothing is a snapshot before it is finished");
+        store.finish_snapshot(build, 3, 3, 8, &chain).unwrap();
+        assert_eq!(read(&mut store), Some((3, Some(chain), b"abcdefgh".to_vec())));
+        // A later build with a part missing, or a chain the log does not hold, is not kept,
+        // and the snapshot before it stays.
+        let later = store.save_snapshot_part(None, 0, b"xy").unwrap();
+        assert!(later > build);
+        let at_four = store.chain_at(4).unwrap();
+        assert!(matches!(
+            store.finish_snapshot(later, 2, 4, 4, &at_four),
+            Err(StoreError::Snapshot(_))
+        ));
+        store.save_snapshot_part(Some(later), 1, b"zw").unwrap();
+        assert!(matches!(
+            store.finish_snapshot(later, 2, 4, 4, &chain),
+            Err(StoreError::Snapshot(_))
+        ));
+        assert_eq!(read(&mut store), Some((3, Some(chain), b"abcdefgh".to_vec())));
+        // Kept: the older snapshot's parts go with it.
+        store.finish_snapshot(later, 2, 4, 4, &at_four).unwrap();
+        assert_eq!(read(&mut store), Some((4, Some(at_four), b"xyzw".to_vec())));
+        assert_eq!(parts_left(&store), 2);
+        // A snapshot kept whole over it drops its parts, not those of a build under way; a
+        // compaction drops every part.
+        let under_way = store.save_snapshot_part(None, 0, b"u").unwrap();
+        store.save_snapshot(4, b"whole").unwrap();
+        assert_eq!(read(&mut store), Some((4, Some(at_four), b"whole".to_vec())));
+        assert_eq!(parts_left(&store), 1, "{under_way}");
+        let compaction = crate::Compaction {
+            at: "2026-12-04T00:00:00Z".into(),
+            after: (4, chain::hex(&at_four)),
+            keep: rows[..2].to_vec(),
+            ..Default::default()
+        };
+        store.compact(&compaction).unwrap();
+        assert_eq!(read(&mut store), None);
+        assert_eq!(parts_left(&store), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn creates_migrates_appends_and_reopens() {

@@ -575,6 +575,8 @@ pub struct Tracker {
     rebuild: Option<FailedRebuild>,
     /// Where snapshots are written beside the writer ([`EventStore::snapshot_writer`]).
     beside: Option<crate::StoreOpener>,
+    /// The bytes of each part of a snapshot written through the writer ([`SNAPSHOT_PART`]).
+    snapshot_part: usize,
 }
 
 /// The meta entry that holds the pseudonym key's fingerprint.
@@ -633,6 +635,7 @@ impl Tracker {
             writable: state.writable,
             rebuild: None,
             beside,
+            snapshot_part: SNAPSHOT_PART,
         })
     }
 
@@ -1613,6 +1616,13 @@ impl Tracker {
         Ok(())
     }
 
+    /// Sets the bytes of each part of a snapshot written through the writer, between its
+    /// appends (SQLite): a batch waits for one part at most, and each part is a commit of its
+    /// own. [`SNAPSHOT_PART`] unless set.
+    pub fn set_snapshot_part(&mut self, bytes: usize) {
+        self.snapshot_part = bytes.max(1);
+    }
+
     /// Takes a snapshot of the projection after the log's last record, to be stored without
     /// the tracker ([`PendingSnapshot::store`]): what it holds is taken now, at the cost of a
     /// reference per chunk of cases ([`snapshot::Image`]), and the projection may change
@@ -1635,13 +1645,20 @@ impl Tracker {
                 }),
                 durable: self.writer.submit(Vec::new()),
             },
-            None => Route::Writer(self.writer.clone()),
+            // The chain's hash at its row as the writer wrote it, read in the writer's turn
+            // right after the batches the image holds: the parts are written later, between
+            // other batches, and the snapshot is kept only while the log holds this hash there.
+            None => Route::Writer {
+                writer: self.writer.clone(),
+                anchor: self.writer.run_later_if_written(move |store| store.chain_at(seq)),
+            },
         };
         Ok(PendingSnapshot {
             image: snapshot::Image::of(&self.projection),
             seq,
             epoch: self.epoch,
             route,
+            part: self.snapshot_part,
         })
     }
 
@@ -1688,43 +1705,115 @@ impl Tracker {
 /// The size of the pieces a snapshot goes to the writer thread in.
 const SNAPSHOT_PIECE: usize = 1 << 20;
 
-/// The encoder's end of the snapshot's stream to the writer thread: full pieces are sent,
-/// at most two wait, and the encoder waits when they do.
-struct Pipe {
-    pieces: std::sync::mpsc::SyncSender<Vec<u8>>,
-    piece: Vec<u8>,
-    /// Pieces the writer thread has written, sent back emptied to be filled again: the same
-    /// few buffers go round, rather than a new one for each mebibyte, freed on the other
-    /// thread.
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+/// The bytes of one part of a snapshot written through the writer thread (SQLite): each part
+/// is a write of its own, so a batch behind the snapshot waits for one part at most (a few
+/// milliseconds), not for the whole snapshot (seconds at national scale).
+pub const SNAPSHOT_PART: usize = 1 << 20;
+
+/// The answer to a part handed to the writer: the build's number, and the part's buffer back.
+type PartWritten = crate::committer::Answer<Result<(u64, Vec<u8>), StoreError>>;
+
+/// The encoder's end of a snapshot written in parts through the writer thread: each full part
+/// is handed to the writer as a job of its own, behind the batches already waiting, and the
+/// next part is encoded while it is written; so at most two parts are in memory.
+struct Parts {
+    writer: Arc<Committer>,
+    size: usize,
+    part: Vec<u8>,
+    /// The part being written: its answer is the build's number, and the buffer to fill again.
+    written: Option<PartWritten>,
+    build: Option<u64>,
+    sent: u32,
+    /// Why the store took no more (the encoder sees only that the stream broke).
+    failed: Option<StoreError>,
 }
 
-impl Pipe {
+impl Parts {
+    fn new(writer: Arc<Committer>, size: usize) -> Parts {
+        Parts {
+            writer,
+            size,
+            part: Vec::with_capacity(size),
+            written: None,
+            build: None,
+            sent: 0,
+            failed: None,
+        }
+    }
+
+    /// Waits until the part being written, if any, is written: its buffer back.
+    fn settle(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let Some(written) = self.written.take() else { return Ok(None) };
+        let failed = match written.wait() {
+            Some(Ok((build, buffer))) => {
+                self.build = Some(build);
+                return Ok(Some(buffer));
+            }
+            Some(Err(e)) => e,
+            None => StoreError::Other(
+                "the snapshot was not stored: a batch before it was not written, or the writer stopped".into(),
+            ),
+        };
+        self.failed = Some(failed);
+        Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped taking it"))
+    }
+
+    /// Hands the part filled so far to the writer, once the one before it is written (whose
+    /// answer numbers the build).
     fn send(&mut self) -> std::io::Result<()> {
-        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(SNAPSHOT_PIECE));
-        let full = std::mem::replace(&mut self.piece, next);
-        self.pieces.send(full).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped taking it")
-        })
+        if self.failed.is_some() {
+            return Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the store stopped"));
+        }
+        let spare = self.settle()?;
+        let next = match spare {
+            Some(mut buffer) => {
+                buffer.clear();
+                buffer
+            }
+            None => Vec::with_capacity(self.size),
+        };
+        let full = std::mem::replace(&mut self.part, next);
+        let (build, part) = (self.build, self.sent);
+        self.sent += 1;
+        self.written = Some(self.writer.run_later_if_written(move |store| {
+            let build = store.save_snapshot_part(build, part, &full)?;
+            Ok((build, full))
+        }));
+        Ok(())
+    }
+
+    /// Hands over the last part and waits until it is written: the build and its parts.
+    fn finish(mut self) -> Result<(u64, u32), StoreError> {
+        let last = match self.part.is_empty() {
+            true => Ok(()),
+            false => self.send(),
+        };
+        let settled = last.and_then(|_| self.settle()).map(|_| ());
+        if let Some(failed) = self.failed.take() {
+            return Err(failed);
+        }
+        settled.map_err(|e| StoreError::Snapshot(e.to_string()))?;
+        let build = self
+            .build
+            .ok_or_else(|| StoreError::Snapshot("a snapshot of no bytes was not stored".into()))?;
+        Ok((build, self.sent))
     }
 }
 
-impl std::io::Write for Pipe {
+impl std::io::Write for Parts {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        // A piece never grows past its size: the rest of the bytes start the next one.
-        let taken = bytes.len().min(SNAPSHOT_PIECE - self.piece.len());
-        self.piece.extend_from_slice(&bytes[..taken]);
-        if self.piece.len() >= SNAPSHOT_PIECE {
+        // A part never grows past its size: the rest of the bytes start the next one.
+        let taken = bytes.len().min(self.size - self.part.len());
+        self.part.extend_from_slice(&bytes[..taken]);
+        if self.part.len() >= self.size {
             self.send()?;
         }
         Ok(taken)
     }
 
+    /// Nothing: a part goes when it is full, the last one from [`Parts::finish`].
     fn flush(&mut self) -> std::io::Result<()> {
-        if self.piece.is_empty() {
-            return Ok(());
-        }
-        self.send()
+        Ok(())
     }
 }
 
@@ -1737,6 +1826,8 @@ pub struct PendingSnapshot {
     /// The log's epoch the state was read in.
     epoch: crate::LogEpoch,
     route: Route,
+    /// The bytes of each part, on [`Route::Writer`].
+    part: usize,
 }
 
 /// A snapshot stored ([`PendingSnapshot::store`]), for [`Tracker::snapshot_stored`].
@@ -1750,8 +1841,13 @@ pub struct StoredSnapshot {
 /// How a snapshot reaches the store.
 #[derive(Debug)]
 enum Route {
-    /// Through the writer thread, between its appends (a store whose writes go one at a time).
-    Writer(Arc<Committer>),
+    /// Through the writer thread, a part at a time between its appends (a store whose writes
+    /// go one at a time).
+    Writer {
+        writer: Arc<Committer>,
+        /// The chain's hash at the snapshot's row, read by the writer in its turn.
+        anchor: crate::committer::Answer<Result<crate::chain::Hash, StoreError>>,
+    },
     /// On a connection of its own, once every batch the image holds is durable (`durable`, an
     /// append of no events handed to the writer when the image was taken), while the writer goes
     /// on with the batches after them.
@@ -1772,7 +1868,7 @@ impl PendingSnapshot {
     /// Encodes and stores the snapshot, without the tracker, and answers what was stored. Not stored when a batch it holds was not written, or when the log was
     /// rewritten since it was taken (a compaction).
     pub fn store(self) -> Result<StoredSnapshot, TrackerError> {
-        let PendingSnapshot { image, seq, epoch, route } = self;
+        let PendingSnapshot { image, seq, epoch, route, part } = self;
         let len = image.encoded_len();
         match route {
             Route::Beside { open, anchor, durable } => {
@@ -1810,37 +1906,29 @@ impl PendingSnapshot {
                         .map_err(|e| StoreError::Snapshot(e.to_string()))
                 })?;
             }
-            Route::Writer(writer) => {
-                // Encoded here a piece at a time while the writer thread stores the pieces
-                // before it, so that at most a few pieces are ever in memory, whatever the
-                // projection's size.
-                let (pieces, inbox) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-                let (back, spare) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-                // Not stored if a batch submitted before it fails: the image may hold that
-                // batch's events, which the log then does not.
-                let stored = writer.run_later_if_written(move |store| {
-                    store.save_snapshot_with(seq, len, &mut |out| {
-                        for mut piece in inbox.iter() {
-                            out.write_all(&piece)
-                                .map_err(|e| StoreError::Snapshot(e.to_string()))?;
-                            piece.clear();
-                            let _ = back.try_send(piece);
-                        }
-                        Ok(())
-                    })
-                });
-                let mut pipe = Pipe { pieces, piece: Vec::with_capacity(SNAPSHOT_PIECE), spare };
-                let encoded =
-                    image.encode_into(&mut pipe).and_then(|_| std::io::Write::flush(&mut pipe));
-                // The end of the stream: the writer thread sees it and finishes.
-                drop(pipe);
-                // The store's failure first: it is why the pipe closed, if it did.
-                stored.wait().ok_or_else(|| {
+            Route::Writer { writer, anchor } => {
+                let not_written = || {
                     StoreError::Other(
                         "the snapshot was not stored: a batch before it was not written, or the writer stopped".into(),
                     )
-                })??;
+                };
+                let chain = anchor.wait().ok_or_else(not_written)??;
+                // Encoded here a part at a time, each part written by the writer thread as a
+                // job of its own between its appends, while the next part is encoded.
+                // Parts are not written, and the snapshot is not kept, if a batch submitted
+                // before them fails: the image may hold that batch's events, which the log
+                // then does not.
+                let mut parts = Parts::new(writer.clone(), part);
+                let encoded = image.encode_into(&mut parts);
+                // The store's failure first: it is why the stream broke, if it did.
+                let (build, count) = parts.finish()?;
                 encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                writer
+                    .run_later_if_written(move |store| {
+                        store.finish_snapshot(build, count, seq, len, &chain)
+                    })
+                    .wait()
+                    .ok_or_else(not_written)??;
             }
         }
         Ok(StoredSnapshot { seq, epoch })

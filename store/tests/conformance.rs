@@ -1114,3 +1114,42 @@ fn postgresql_an_append_from_the_ends_the_store_wrote_is_one_call() {
     let verified = chain::verify(store.as_mut()).unwrap();
     assert!(verified.intact(), "{verified:?}");
 }
+
+/// A role that may not call `polku_append` (EXECUTE revoked) still appends, the long way.
+#[test]
+fn postgresql_a_role_that_may_not_call_the_one_call_append_appends_the_long_way() {
+    let Some(url) = postgres_database("no_execute") else { return };
+    let mut store = polku_store::open(&url).unwrap();
+    let model = store.put_model("h1", "{}").unwrap();
+    drop(store);
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let role = format!("polku_no_execute_{}", std::process::id());
+    server
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role};
+             CREATE ROLE {role} LOGIN;
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+             REVOKE EXECUTE ON FUNCTION polku_append FROM PUBLIC;"
+        ))
+        .unwrap();
+    let mut config: postgres::Config = url.parse().unwrap();
+    config.user(&role);
+    let (host, port) = match (&config.get_hosts()[0], config.get_ports().first()) {
+        (postgres::config::Host::Tcp(host), Some(port)) => (host.clone(), *port),
+        other => panic!("a TCP server is named: {other:?}"),
+    };
+    let database = config.get_dbname().unwrap().to_owned();
+    let limited = format!("postgres://{role}@{host}:{port}/{database}");
+    let mut store = polku_store::open(&limited).unwrap();
+    let mut after = 0;
+    for _ in 0..4 {
+        after = store
+            .append_logged(after, &records(model, after as usize + 1, 3), &[access("ingest", None)])
+            .unwrap();
+    }
+    assert_eq!(after, 12);
+    assert!(chain::verify(store.as_mut()).unwrap().intact());
+    drop(store);
+    server.batch_execute(&format!("DROP OWNED BY {role}; DROP ROLE {role};")).unwrap();
+}

@@ -47,6 +47,9 @@ struct Seen {
     largest_piece: usize,
     /// The bytes of the last snapshot.
     total: usize,
+    /// The parts of snapshots written in parts, and the appends, in the order written:
+    /// "part N", "finish", "append".
+    writes: Vec<String>,
 }
 
 /// The real SQLite store, watching how snapshots reach it and, when `gate` is set, holding
@@ -55,6 +58,8 @@ struct Watched {
     inner: SqliteStore,
     seen: Arc<Mutex<Seen>>,
     gate: Option<Receiver<()>>,
+    /// The part of a snapshot written in parts that waits at the gate.
+    gate_at: u32,
     /// Told when a snapshot reaches the gate.
     reached: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -99,6 +104,9 @@ impl EventStore for Watched {
         records: &[NewRecord],
         accesses: &[Access],
     ) -> Result<u64, StoreError> {
+        if !records.is_empty() {
+            self.seen.lock().unwrap().writes.push("append".into());
+        }
         self.inner.append_logged(after, records, accesses)
     }
     fn scan(
@@ -126,7 +134,8 @@ impl EventStore for Watched {
     fn save_snapshot(&mut self, seq: u64, data: &[u8]) -> Result<(), StoreError> {
         // The whole snapshot at once: one piece of its full size.
         self.wait_at_gate();
-        *self.seen.lock().unwrap() = Seen { largest_piece: data.len(), total: data.len() };
+        *self.seen.lock().unwrap() =
+            Seen { largest_piece: data.len(), total: data.len(), writes: Vec::new() };
         self.inner.save_snapshot(seq, data)
     }
     fn save_snapshot_with(
@@ -140,6 +149,41 @@ impl EventStore for Watched {
         let seen = self.seen.clone();
         self.inner
             .save_snapshot_with(seq, len, &mut |out| write(&mut Counting { out, seen: &seen }))
+    }
+    fn save_snapshot_part(
+        &mut self,
+        build: Option<u64>,
+        part: u32,
+        data: &[u8],
+    ) -> Result<u64, StoreError> {
+        if part == self.gate_at {
+            self.wait_at_gate();
+        }
+        {
+            let mut seen = self.seen.lock().unwrap();
+            if part == 0 {
+                seen.largest_piece = 0;
+                seen.total = 0;
+            }
+            seen.largest_piece = seen.largest_piece.max(data.len());
+            seen.total += data.len();
+            seen.writes.push(format!("part {part}"));
+        }
+        self.inner.save_snapshot_part(build, part, data)
+    }
+    fn finish_snapshot(
+        &mut self,
+        build: u64,
+        parts: u32,
+        seq: u64,
+        len: u64,
+        chain: &polku_store::chain::Hash,
+    ) -> Result<(), StoreError> {
+        self.seen.lock().unwrap().writes.push("finish".into());
+        self.inner.finish_snapshot(build, parts, seq, len, chain)
+    }
+    fn chain_at(&mut self, seq: u64) -> Result<polku_store::chain::Hash, StoreError> {
+        self.inner.chain_at(seq)
     }
     fn read_snapshot(
         &mut self,
@@ -234,6 +278,7 @@ fn open_watched(path: &std::path::Path, gate: Option<Receiver<()>>) -> (Tracker,
         inner: SqliteStore::open(path).unwrap(),
         seen: seen.clone(),
         gate,
+        gate_at: 0,
         reached: None,
     };
     (Tracker::open(Box::new(store), &sources, &model, key()).unwrap(), seen)
@@ -250,13 +295,18 @@ fn a_snapshot_reaches_the_store_in_bounded_pieces_and_reads_back() {
         .ingest(events.into_iter().map(|(l, e)| (l, e, None)), 1000, &actor, &mut |_| {})
         .unwrap();
     let digest = tracker.projection.digest();
+    tracker.set_snapshot_part(1 << 20);
     tracker.save_snapshot().unwrap();
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     let size = polku_store::snapshot::encoded_len(&tracker.projection) as usize;
     assert_eq!(seen.total, size, "the whole snapshot was written");
-    // Several pieces of at most about a mebibyte each: never the snapshot whole.
+    // Several parts of at most a mebibyte each, each a write of its own: never the snapshot
+    // whole.
     assert!(size > 2 << 20, "the snapshot is large enough to tell ({size} bytes)");
-    assert!(seen.largest_piece <= 1 << 20, "a piece of {} bytes", seen.largest_piece);
+    assert!(seen.largest_piece <= 1 << 20, "a part of {} bytes", seen.largest_piece);
+    let parts = seen.writes.iter().filter(|w| w.starts_with("part")).count();
+    assert_eq!(parts, size.div_ceil(1 << 20), "{:?}", seen.writes);
+    assert_eq!(seen.writes.last().map(String::as_str), Some("finish"));
     drop(tracker);
     // It reads back to the same state, from the snapshot alone.
     let sources = corpus();
@@ -352,6 +402,7 @@ fn the_state_is_not_held_while_its_snapshot_is_written_and_the_snapshot_is_of_wh
         inner: SqliteStore::open(&db).unwrap(),
         seen: Arc::default(),
         gate: Some(gate),
+        gate_at: 0,
         reached: Some(reached),
     };
     let tracker =
@@ -394,6 +445,74 @@ fn the_state_is_not_held_while_its_snapshot_is_written_and_the_snapshot_is_of_wh
     let mut tracker =
         Tracker::open(Box::new(store), &sources, &sources.compile().unwrap(), key()).unwrap();
     assert_eq!(tracker.info().unwrap().snapshot_seq, seq);
+    assert_eq!(tracker.projection.digest(), final_digest);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// On SQLite a snapshot is written a part at a time through the writer, each part a write of
+/// its own: a batch that reaches the writer while a part is being written is written before the
+/// next part, not after the whole snapshot. The snapshot kept is whole, and of the state when it
+/// was taken.
+#[test]
+fn sqlite_a_batch_is_written_between_the_parts_of_a_snapshot() {
+    let dir = temp("parts");
+    let db = dir.join("p.sqlite");
+    let sources = corpus();
+    let (gate_open, gate) = channel();
+    let (reached, at_gate) = channel();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let store = Watched {
+        inner: SqliteStore::open(&db).unwrap(),
+        seen: seen.clone(),
+        gate: Some(gate),
+        gate_at: 1,
+        reached: Some(reached),
+    };
+    let mut tracker =
+        Tracker::open(Box::new(store), &sources, &sources.compile().unwrap(), key()).unwrap();
+    // Parts small enough for the snapshot of a few dozen events to take several.
+    tracker.set_snapshot_part(4 << 10);
+    let service = TrackerService::with_snapshots(tracker, 40);
+    let actor = Actor::new("testi", "järjestelmä");
+    let all: Vec<Event> = events(20, 8).into_iter().map(|(_, e)| e).collect();
+    let (first, second) = (all[..60].to_vec(), all[60..90].to_vec());
+    let stored = service.append(first, &actor, &|_| true).unwrap();
+    assert!(stored.stored >= 40, "{stored:?}");
+    let digest = service.with(|t| t.projection.digest());
+    // The snapshot's second part waits at the gate, on the writer thread.
+    at_gate.recv_timeout(Duration::from_secs(20)).expect("the snapshot's second part was written");
+    // A batch meanwhile: checked, applied and handed to the writer, behind that part.
+    let sender = service.clone();
+    let second_answer = std::thread::spawn(move || {
+        sender.append(second, &Actor::new("testi", "järjestelmä"), &|_| true)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while service.with(|t| t.projection.digest()) == digest {
+        assert!(std::time::Instant::now() < deadline, "the second batch was never applied");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    gate_open.send(()).unwrap();
+    let second = second_answer.join().unwrap().unwrap();
+    assert!(second.stored > 0 && second.seq > stored.seq, "{second:?}");
+    service.wait_for_snapshot();
+    let final_digest = service.with(|t| t.projection.digest());
+    drop(service);
+    let writes = std::mem::take(&mut seen.lock().unwrap().writes);
+    let at =
+        |w: &str| writes.iter().position(|x| x == w).unwrap_or_else(|| panic!("{w}: {writes:?}"));
+    assert!(at("part 2") < at("finish"), "{writes:?}");
+    let second_append = writes.iter().rposition(|w| w == "append").unwrap();
+    assert!(
+        at("part 1") < second_append && second_append < at("part 2"),
+        "the batch was written between the snapshot's parts: {writes:?}"
+    );
+    let mut store = SqliteStore::open(&db).unwrap();
+    let (snapshot_seq, state) = stored_snapshot(&mut store);
+    assert_eq!(snapshot_seq, stored.seq, "the snapshot names the record it was taken after");
+    assert_eq!(state.digest(), digest, "the snapshot holds the state as it was when taken");
+    let mut tracker =
+        Tracker::open(Box::new(store), &sources, &sources.compile().unwrap(), key()).unwrap();
+    assert_eq!(tracker.info().unwrap().snapshot_seq, stored.seq);
     assert_eq!(tracker.projection.digest(), final_digest);
     let _ = std::fs::remove_dir_all(&dir);
 }

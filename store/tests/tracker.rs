@@ -443,6 +443,27 @@ impl polku_store::EventStore for FailingAppend {
     ) -> Result<bool, polku_store::StoreError> {
         self.inner.read_snapshot(f)
     }
+    fn save_snapshot_part(
+        &mut self,
+        build: Option<u64>,
+        part: u32,
+        data: &[u8],
+    ) -> Result<u64, polku_store::StoreError> {
+        self.inner.save_snapshot_part(build, part, data)
+    }
+    fn finish_snapshot(
+        &mut self,
+        build: u64,
+        parts: u32,
+        seq: u64,
+        len: u64,
+        chain: &polku_store::chain::Hash,
+    ) -> Result<(), polku_store::StoreError> {
+        self.inner.finish_snapshot(build, parts, seq, len, chain)
+    }
+    fn chain_at(&mut self, seq: u64) -> Result<polku_store::chain::Hash, polku_store::StoreError> {
+        self.inner.chain_at(seq)
+    }
     fn log_access(&mut self, access: &polku_store::Access) -> Result<(), polku_store::StoreError> {
         self.inner.log_access(access)
     }
