@@ -530,19 +530,34 @@ fn a_snapshot_that_cannot_be_written_is_a_warning_and_every_event_is_stored() {
         &["simulate", "--model", &m, "--clients", "2600", "--days", "365", "--out", "e.jsonl"],
     );
     assert!(o.status.success(), "{}", err(&o));
-    let db = dir.join("p.sqlite");
-    let database = format!("sqlite://{}", db.display());
-    drop(polku_store::sqlite::SqliteStore::open(&db).unwrap());
     // The snapshot's write fails inside SQLite, on the snapshot's own path, as a full disk
-    // fails it: the row that would hold it cannot be written.
-    rusqlite::Connection::open(&db)
+    // fails it: its second part, or the row that would keep it once its parts are written.
+    for (name, table, when) in
+        [("part", "snapshot_parts", "WHEN NEW.part = 1"), ("row", "snapshots", "")]
+    {
+        let db = dir.join(format!("{name}.sqlite"));
+        no_room_for_the_snapshot(&dir, &m, &db, table, when);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn no_room_for_the_snapshot(
+    dir: &std::path::Path,
+    m: &str,
+    db: &std::path::Path,
+    table: &str,
+    when: &str,
+) {
+    let database = format!("sqlite://{}", db.display());
+    drop(polku_store::sqlite::SqliteStore::open(db).unwrap());
+    rusqlite::Connection::open(db)
         .unwrap()
-        .execute_batch(
-            "CREATE TRIGGER no_room BEFORE INSERT ON snapshots
-             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
-        )
+        .execute_batch(&format!(
+            "CREATE TRIGGER no_room BEFORE INSERT ON {table} {when}
+             BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;"
+        ))
         .unwrap();
-    let o = polku(&dir, &["ingest", "e.jsonl", "--model", &m, "--database", &database]);
+    let o = polku(dir, &["ingest", "e.jsonl", "--model", m, "--database", &database]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(
         err(&o).contains("warning: no snapshot written") && err(&o).contains("disk is full"),
@@ -552,13 +567,17 @@ fn a_snapshot_that_cannot_be_written_is_a_warning_and_every_event_is_stored() {
     let summary = out(&o);
     let stored: u64 = summary.split(" events stored").next().unwrap().trim().parse().unwrap();
     assert!(stored > 50_000, "{summary}");
-    let o = polku(&dir, &["store", "info", "--model", &m, "--database", &database]);
+    let o = polku(dir, &["store", "info", "--model", m, "--database", &database]);
     assert!(o.status.success(), "{}", err(&o));
     let info: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(info["events"], stored, "every acknowledged event is stored");
     assert_eq!(info["log_seq"], stored);
     assert_eq!(info["snapshot_seq"], 0, "no snapshot was written");
-    let _ = std::fs::remove_dir_all(&dir);
+    let parts: i64 = rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM snapshot_parts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(parts, 0, "the parts of the snapshot not kept are removed");
 }
 
 #[test]

@@ -297,9 +297,9 @@ pub trait EventStore: Send {
     /// Keeps build `build`, its `parts` parts and `len` bytes in all, as the snapshot after
     /// record `seq`, whose chain's hash is `chain` ([`EventStore::chain_at`] in the writer's
     /// turn when the snapshot was taken); older ones are dropped. Refused when the log no
-    /// longer holds `chain` at `seq`, or its epoch moved ([`EventStore::expect_epoch`]), or a
-    /// part is not there as written (a compaction, or another process's snapshot, removed it
-    /// meanwhile).
+    /// longer holds `chain` at `seq`, or its epoch moved ([`EventStore::expect_epoch`]), or the
+    /// build's parts are not all there (their count or total length differs: a compaction, or
+    /// another process's snapshot, removed them meanwhile).
     fn finish_snapshot(
         &mut self,
         build: u64,
@@ -310,6 +310,12 @@ pub trait EventStore: Send {
     ) -> Result<(), StoreError> {
         let _ = (build, parts, seq, len, chain);
         Err(StoreError::Other("this store does not keep snapshots in parts".into()))
+    }
+    /// Removes the parts of build `build`, a snapshot that will not be finished (a part or the
+    /// encoding failed, or [`EventStore::finish_snapshot`] refused it).
+    fn abandon_snapshot(&mut self, build: u64) -> Result<(), StoreError> {
+        let _ = build;
+        Ok(())
     }
     /// Reads the newest snapshot, if any, through `f` (with the sequence number it was taken
     /// after and the chain hash recorded there), without holding it all in memory. Returns

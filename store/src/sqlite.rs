@@ -40,6 +40,9 @@ const fn sql(sql: &'static str) -> Migration {
 
 mod read_only;
 
+/// The `meta` key of the last snapshot build numbered ([`EventStore::save_snapshot_part`]).
+const SNAPSHOT_BUILDS: &str = "snapshot_builds";
+
 /// The migrations, in order: migration `i` takes the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[Migration] = &[
     // 1: the event log, model versions, snapshots and the access log.
@@ -791,8 +794,10 @@ fn snapshot_still_stands(
 
 /// Keeps the chain hash of the snapshot after record `seq` (and the build of its parts, for
 /// one kept in parts) and drops the snapshots before it, with the parts of those it drops or
-/// replaces. One kept in parts also drops the parts no snapshot names of builds before its own:
-/// left by snapshots not finished (a crash, or one refused). Later builds may be under way.
+/// replaces. One kept in parts also drops the parts no snapshot names of builds numbered
+/// before its own: left by a crash, or by a failure whose parts could not be removed. (A build
+/// of another process numbered before it and still under way loses its parts too, and is
+/// refused when it finishes; later builds are left alone.)
 fn keep_chain_drop_older(
     tx: &rusqlite::Transaction<'_>,
     seq: u64,
@@ -1080,13 +1085,34 @@ impl EventStore for SqliteStore {
         data: &[u8],
     ) -> Result<u64, StoreError> {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Not a part more of a state from before a compaction: the compaction removed the
+        // parts written before it (with the expired clients' data in them), and none is written
+        // after it.
+        if let Some(epoch) = self.expected {
+            if compactions_recorded(&tx)? as u64 != epoch.compactions {
+                return Err(StoreError::Snapshot(crate::REWRITTEN.to_owned()));
+            }
+        }
         let build = match build {
             Some(build) => build,
-            // Numbered under the write lock: after every build kept or under way.
+            // Numbered under the write lock, from a counter that never goes back (a compaction
+            // empties the parts, and a process may still hold a number from before it).
             None => {
-                tx.query_row("SELECT COALESCE(MAX(build), 0) + 1 FROM snapshot_parts", [], |r| {
-                    r.get::<_, i64>(0)
-                })? as u64
+                let counted: Option<String> = tx
+                    .query_row("SELECT value FROM meta WHERE key = ?1", [SNAPSHOT_BUILDS], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                let stored: i64 =
+                    tx.query_row("SELECT COALESCE(MAX(build), 0) FROM snapshot_parts", [], |r| {
+                        r.get(0)
+                    })?;
+                let next = counted.and_then(|c| c.parse::<i64>().ok()).unwrap_or(0).max(stored) + 1;
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                    params![SNAPSHOT_BUILDS, next.to_string()],
+                )?;
+                next as u64
             }
         };
         tx.execute(
@@ -1095,6 +1121,17 @@ impl EventStore for SqliteStore {
         )?;
         tx.commit()?;
         Ok(build)
+    }
+
+    fn abandon_snapshot(&mut self, build: u64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "DELETE FROM snapshot_parts WHERE build = ?1
+               AND build NOT IN (SELECT build FROM snapshot_chains WHERE build IS NOT NULL)",
+            [build as i64],
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn finish_snapshot(
@@ -1130,8 +1167,10 @@ impl EventStore for SqliteStore {
     }
 
     fn read_snapshot(&mut self, f: &mut SnapshotReader<'_>) -> Result<bool, StoreError> {
-        let newest: Option<(i64, i64, Option<Hash>, Option<i64>)> = self
-            .conn
+        // One read transaction: every part, and the rows naming them, as of one moment,
+        // whatever another process keeps or compacts meanwhile.
+        let read = self.conn.transaction()?;
+        let newest: Option<(i64, i64, Option<Hash>, Option<i64>)> = read
             .query_row(
                 "SELECT s.rowid, s.seq, c.chain, c.build FROM snapshots s
                  LEFT JOIN snapshot_chains c ON c.seq = s.seq ORDER BY s.seq DESC LIMIT 1",
@@ -1143,19 +1182,18 @@ impl EventStore for SqliteStore {
         match build {
             Some(build) => {
                 let rows = {
-                    let mut select = self.conn.prepare(
+                    let mut select = read.prepare(
                         "SELECT rowid FROM snapshot_parts WHERE build = ?1 ORDER BY part",
                     )?;
                     let rows = select.query_map([build], |r| r.get::<_, i64>(0))?;
                     rows.collect::<Result<Vec<i64>, _>>()?
                 };
-                let mut parts =
-                    PartsReader { conn: &self.conn, rows: rows.into_iter(), part: None };
+                let mut parts = PartsReader { conn: &read, rows: rows.into_iter(), part: None };
                 f(seq as u64, chain, &mut parts)?;
             }
             None => {
                 let mut blob =
-                    self.conn.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
+                    read.blob_open(rusqlite::MAIN_DB, "snapshots", "data", rowid, true)?;
                 f(seq as u64, chain, &mut blob)?;
             }
         }
@@ -1718,6 +1756,53 @@ mod tests {
         store.compact(&compaction).unwrap();
         assert_eq!(read(&mut store), None);
         assert_eq!(parts_left(&store), 0);
+        // No build number is given again, though the parts that had them are gone; a build
+        // abandoned leaves nothing.
+        let after_compaction = store.save_snapshot_part(None, 0, b"n").unwrap();
+        assert!(after_compaction > under_way, "{after_compaction} {under_way}");
+        store.abandon_snapshot(after_compaction).unwrap();
+        assert_eq!(parts_left(&store), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn no_part_of_a_state_from_before_another_process_s_compaction_is_written() {
+        let dir = std::env::temp_dir().join(format!("polku-parts-epoch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("p.sqlite");
+        let mut store = SqliteStore::open(&path).unwrap();
+        let model = store.put_model("h1", "{}").unwrap();
+        let rows: Vec<NewRecord> =
+            (0..3).map(|i| NewRecord { model, body: format!("e{i}") }).collect();
+        store.append(0, &rows).unwrap();
+        let epoch = store.log_epoch().unwrap();
+        store.expect_epoch(Some(epoch));
+        let build = store.save_snapshot_part(None, 0, b"before").unwrap();
+        // Another process removes expired data meanwhile: the part written before goes with it.
+        let mut other = SqliteStore::open(&path).unwrap();
+        let at = other.chain_at(3).unwrap();
+        other
+            .compact(&crate::Compaction {
+                at: "2026-12-04T00:00:00Z".into(),
+                after: (3, chain::hex(&at)),
+                keep: rows[..1].to_vec(),
+                ..Default::default()
+            })
+            .unwrap();
+        let parts = |s: &SqliteStore| -> i64 {
+            s.conn.query_row("SELECT COUNT(*) FROM snapshot_parts", [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!(parts(&store), 0);
+        // No part more of the state from before it: neither of this build nor of a new one.
+        assert!(matches!(
+            store.save_snapshot_part(Some(build), 1, b"after"),
+            Err(StoreError::Snapshot(_))
+        ));
+        assert!(matches!(
+            store.save_snapshot_part(None, 0, b"after"),
+            Err(StoreError::Snapshot(_))
+        ));
+        assert_eq!(parts(&store), 0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -1782,21 +1782,23 @@ impl Parts {
         Ok(())
     }
 
-    /// Hands over the last part and waits until it is written: the build and its parts.
-    fn finish(mut self) -> Result<(u64, u32), StoreError> {
+    /// Hands over the last part and waits until it is written: the build (once numbered,
+    /// whatever happened after), and its parts or why they were not all written.
+    fn finish(mut self) -> (Option<u64>, Result<u32, StoreError>) {
         let last = match self.part.is_empty() {
             true => Ok(()),
             false => self.send(),
         };
         let settled = last.and_then(|_| self.settle()).map(|_| ());
-        if let Some(failed) = self.failed.take() {
-            return Err(failed);
-        }
-        settled.map_err(|e| StoreError::Snapshot(e.to_string()))?;
-        let build = self
-            .build
-            .ok_or_else(|| StoreError::Snapshot("a snapshot of no bytes was not stored".into()))?;
-        Ok((build, self.sent))
+        let written = match (self.failed.take(), settled, self.build) {
+            (Some(failed), _, _) => Err(failed),
+            (None, Err(e), _) => Err(StoreError::Snapshot(e.to_string())),
+            (None, Ok(()), None) => {
+                Err(StoreError::Snapshot("a snapshot of no bytes was not stored".into()))
+            }
+            (None, Ok(()), Some(_)) => Ok(self.sent),
+        };
+        (self.build, written)
     }
 }
 
@@ -1920,15 +1922,26 @@ impl PendingSnapshot {
                 // then does not.
                 let mut parts = Parts::new(writer.clone(), part);
                 let encoded = image.encode_into(&mut parts);
-                // The store's failure first: it is why the stream broke, if it did.
-                let (build, count) = parts.finish()?;
-                encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
-                writer
-                    .run_later_if_written(move |store| {
-                        store.finish_snapshot(build, count, seq, len, &chain)
-                    })
-                    .wait()
-                    .ok_or_else(not_written)??;
+                let (build, written) = parts.finish();
+                let kept = (|| -> Result<(), StoreError> {
+                    // The store's failure first: it is why the stream broke, if it did.
+                    let count = written?;
+                    encoded.map_err(|e| StoreError::Snapshot(e.to_string()))?;
+                    let build = build.ok_or_else(not_written)?;
+                    writer
+                        .run_later_if_written(move |store| {
+                            store.finish_snapshot(build, count, seq, len, &chain)
+                        })
+                        .wait()
+                        .ok_or_else(not_written)?
+                })();
+                if let (Err(_), Some(build)) = (&kept, build) {
+                    // Not kept: its parts go now (in the writer's turn, after a failed batch
+                    // too), not with the next snapshot kept. Should that fail as well, the next
+                    // snapshot kept removes them.
+                    let _ = writer.run_later(move |store| store.abandon_snapshot(build)).wait();
+                }
+                kept?;
             }
         }
         Ok(StoredSnapshot { seq, epoch })

@@ -962,6 +962,14 @@ fn postgresql_a_database_of_the_schema_before_is_migrated_with_its_events() {
     assert!(chain::verify(store.as_mut()).unwrap().intact());
 }
 
+/// A position in the server's log: `f` is `pg_current_wal_insert_lsn` (written) or
+/// `pg_current_wal_flush_lsn` (on the disk).
+fn lsn(client: &mut postgres::Client, f: &str) -> u64 {
+    let text: String = client.query_one(&format!("SELECT {f}()::TEXT"), &[]).unwrap().get(0);
+    let (high, low) = text.split_once('/').unwrap();
+    (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
+}
+
 /// PostgreSQL commits a deferred append without waiting for the disk; it may tell the append
 /// durable only once the server's log is flushed past the append's commit.
 #[test]
@@ -969,11 +977,6 @@ fn postgresql_tells_a_deferred_append_durable_only_after_the_log_is_flushed_past
     let Some(url) = postgres_database("flushed") else { return };
     let mut store = polku_store::open(&url).unwrap();
     let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let lsn = |client: &mut postgres::Client, f: &str| -> u64 {
-        let text: String = client.query_one(&format!("SELECT {f}()::TEXT"), &[]).unwrap().get(0);
-        let (high, low) = text.split_once('/').unwrap();
-        (u64::from_str_radix(high, 16).unwrap() << 32) | u64::from_str_radix(low, 16).unwrap()
-    };
     let model = store.put_model("h1", "{}").unwrap();
     let mut after = 0;
     for round in 0..20 {
@@ -990,6 +993,28 @@ fn postgresql_tells_a_deferred_append_durable_only_after_the_log_is_flushed_past
         assert!(
             flushed >= written,
             "round {round}: told durable at {flushed:x}, written to {written:x}"
+        );
+    }
+}
+
+/// An append that is not deferred returns only once PostgreSQL's log is flushed past its
+/// commit, whether it goes as one call of `polku_append` or the long way.
+#[test]
+fn postgresql_a_synchronous_append_returns_only_after_the_log_is_flushed_past_it() {
+    let Some(url) = postgres_database("synchronous") else { return };
+    let mut store = polku_store::open(&url).unwrap();
+    let mut server = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let model = store.put_model("h1", "{}").unwrap();
+    let mut after = 0;
+    for round in 0..20 {
+        let rows = records(model, round * 50, 50);
+        let before = lsn(&mut server, "pg_current_wal_insert_lsn");
+        let written = before + rows.iter().map(|r| r.body.len() as u64).sum::<u64>();
+        after = store.append_logged(after, &rows, &[access("ingest", None)]).unwrap();
+        let flushed = lsn(&mut server, "pg_current_wal_flush_lsn");
+        assert!(
+            flushed >= written,
+            "round {round}: returned at {flushed:x}, written to {written:x}"
         );
     }
 }

@@ -65,11 +65,12 @@ struct Watched {
 }
 
 impl Watched {
+    /// Once: a snapshot after the first goes through.
     fn wait_at_gate(&mut self) {
-        if let Some(reached) = &self.reached {
+        if let Some(reached) = self.reached.take() {
             let _ = reached.send(());
         }
-        if let Some(gate) = &self.gate {
+        if let Some(gate) = self.gate.take() {
             let _ = gate.recv();
         }
     }
@@ -184,6 +185,9 @@ impl EventStore for Watched {
     }
     fn chain_at(&mut self, seq: u64) -> Result<polku_store::chain::Hash, StoreError> {
         self.inner.chain_at(seq)
+    }
+    fn abandon_snapshot(&mut self, build: u64) -> Result<(), StoreError> {
+        self.inner.abandon_snapshot(build)
     }
     fn read_snapshot(
         &mut self,

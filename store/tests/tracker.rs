@@ -464,6 +464,9 @@ impl polku_store::EventStore for FailingAppend {
     fn chain_at(&mut self, seq: u64) -> Result<polku_store::chain::Hash, polku_store::StoreError> {
         self.inner.chain_at(seq)
     }
+    fn abandon_snapshot(&mut self, build: u64) -> Result<(), polku_store::StoreError> {
+        self.inner.abandon_snapshot(build)
+    }
     fn log_access(&mut self, access: &polku_store::Access) -> Result<(), polku_store::StoreError> {
         self.inner.log_access(access)
     }
