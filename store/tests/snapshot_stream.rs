@@ -637,3 +637,62 @@ fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state
     let mut store = polku_store::open(&url).unwrap();
     assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
 }
+
+/// On PostgreSQL a snapshot taken before another process compacts the log is not stored after
+/// it: the expired clients' data it holds would outlive the compaction, over a log it no longer
+/// describes.
+#[test]
+fn postgresql_a_snapshot_taken_before_another_process_s_compaction_is_not_stored() {
+    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
+        eprintln!("POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL test is skipped");
+        return;
+    };
+    let url = common::postgres_database(&server, "snapstream", "compacted");
+    let sources = corpus();
+    let mut tracker = Tracker::open(
+        polku_store::open(&url).unwrap(),
+        &sources,
+        &sources.compile().unwrap(),
+        key(),
+    )
+    .unwrap();
+    let actor = Actor::new("testi", "järjestelmä");
+    tracker
+        .ingest(
+            events(20, 11).into_iter().take(200).map(|(l, e)| (l, e, None)),
+            100,
+            &actor,
+            &mut |_| {},
+        )
+        .unwrap();
+    let pending = tracker.snapshot_later().unwrap();
+    assert!(pending.seq() > 0);
+    // Another process removes expired data before the snapshot is stored.
+    let mut other = polku_store::open(&url).unwrap();
+    let last = other.last_seq().unwrap();
+    let at = other.chain_at(last).unwrap();
+    let mut kept = Vec::new();
+    other
+        .scan(0, &mut |r| {
+            if kept.len() < 10 {
+                kept.push(NewRecord { model: r.model, body: r.body });
+            }
+            Ok(())
+        })
+        .unwrap();
+    other
+        .compact(&polku_store::Compaction {
+            at: "2026-12-04T00:00:00Z".into(),
+            after: (last, polku_store::chain::hex(&at)),
+            keep: kept,
+            ..Default::default()
+        })
+        .unwrap();
+    let refused = pending.store();
+    assert!(
+        refused.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
+        "a snapshot from before the compaction was stored: {refused:?}"
+    );
+    let mut store = polku_store::open(&url).unwrap();
+    assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
+}
