@@ -1702,7 +1702,8 @@ impl Tracker {
     }
 }
 
-/// The size of the pieces a snapshot goes to the writer thread in.
+/// The size of the pieces a snapshot is written in on a connection beside the writer
+/// (PostgreSQL).
 const SNAPSHOT_PIECE: usize = 1 << 20;
 
 /// The bytes of one part of a snapshot written through the writer thread (SQLite): each part

@@ -593,17 +593,14 @@ fn postgresql_a_snapshot_stops_no_append_while_it_is_written() {
     assert_eq!(tracker.projection.digest(), final_digest);
 }
 
-/// A snapshot written beside the writer is stored only while the log holds, at its row, the
-/// chain's hash the state has there: here the row is changed after the snapshot was taken (as
-/// when the database lost it in a restart and another server wrote that row anew), and the
-/// snapshot is refused instead of being stored over a log it does not describe.
-#[test]
-fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state_s_chain() {
+/// A tracker on a new database of the server `POLKU_TEST_POSTGRES_URL` names, with 200 events
+/// of a simulated year (`seed`) stored; `None` when no server is named.
+fn postgres_tracker(name: &str, seed: u64) -> Option<(String, Tracker)> {
     let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
         eprintln!("POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL test is skipped");
-        return;
+        return None;
     };
-    let url = common::postgres_database(&server, "snapstream", "anchor");
+    let url = common::postgres_database(&server, "snapstream", name);
     let sources = corpus();
     let mut tracker = Tracker::open(
         polku_store::open(&url).unwrap(),
@@ -613,10 +610,24 @@ fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state
     )
     .unwrap();
     let actor = Actor::new("testi", "järjestelmä");
-    let events = events(20, 10);
     tracker
-        .ingest(events.into_iter().take(200).map(|(l, e)| (l, e, None)), 100, &actor, &mut |_| {})
+        .ingest(
+            events(20, seed).into_iter().take(200).map(|(l, e)| (l, e, None)),
+            100,
+            &actor,
+            &mut |_| {},
+        )
         .unwrap();
+    Some((url, tracker))
+}
+
+/// A snapshot written beside the writer is stored only while the log holds, at its row, the
+/// chain's hash the state has there: here the row is changed after the snapshot was taken (as
+/// when the database lost it in a restart and another server wrote that row anew), and the
+/// snapshot is refused instead of being stored over a log it does not describe.
+#[test]
+fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state_s_chain() {
+    let Some((url, mut tracker)) = postgres_tracker("anchor", 10) else { return };
     let pending = tracker.snapshot_later().unwrap();
     let seq = pending.seq();
     assert!(seq > 0);
@@ -643,28 +654,7 @@ fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state
 /// describes.
 #[test]
 fn postgresql_a_snapshot_taken_before_another_process_s_compaction_is_not_stored() {
-    let Ok(server) = std::env::var("POLKU_TEST_POSTGRES_URL") else {
-        eprintln!("POLKU_TEST_POSTGRES_URL is not set: the PostgreSQL test is skipped");
-        return;
-    };
-    let url = common::postgres_database(&server, "snapstream", "compacted");
-    let sources = corpus();
-    let mut tracker = Tracker::open(
-        polku_store::open(&url).unwrap(),
-        &sources,
-        &sources.compile().unwrap(),
-        key(),
-    )
-    .unwrap();
-    let actor = Actor::new("testi", "järjestelmä");
-    tracker
-        .ingest(
-            events(20, 11).into_iter().take(200).map(|(l, e)| (l, e, None)),
-            100,
-            &actor,
-            &mut |_| {},
-        )
-        .unwrap();
+    let Some((url, mut tracker)) = postgres_tracker("compacted", 11) else { return };
     let pending = tracker.snapshot_later().unwrap();
     assert!(pending.seq() > 0);
     // Another process removes expired data before the snapshot is stored.
