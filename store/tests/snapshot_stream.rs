@@ -391,6 +391,27 @@ fn stored_snapshot(store: &mut dyn EventStore) -> (u64, polku_engine::projection
     found.expect("a snapshot was stored")
 }
 
+/// Sends `batch` on a thread of its own and waits until the state has applied it (its digest is
+/// no longer `digest`); the thread answers the batch once it is acknowledged.
+fn send_until_applied(
+    service: &TrackerService,
+    batch: Vec<Event>,
+    digest: u64,
+) -> std::thread::JoinHandle<
+    Result<polku_store::service::BatchResult, polku_store::tracker::TrackerError>,
+> {
+    let sender = service.clone();
+    let answer = std::thread::spawn(move || {
+        sender.append(batch, &Actor::new("testi", "järjestelmä"), &|_| true)
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while service.with(|t| t.projection.digest()) == digest {
+        assert!(std::time::Instant::now() < deadline, "the batch was never applied");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    answer
+}
+
 /// The state is held only while a snapshot is taken, not while it is encoded and written: a
 /// request that needs the state is answered, and a batch is applied, while the snapshot waits
 /// for the store. The snapshot still holds the state as it was when taken: after the record it
@@ -425,15 +446,7 @@ fn the_state_is_not_held_while_its_snapshot_is_written_and_the_snapshot_is_of_wh
     assert_eq!(seq, stored.seq);
     // A batch is applied meanwhile (its answer waits for the writer, which the snapshot holds
     // here: SQLite writes one thing at a time).
-    let sender = service.clone();
-    let second_answer = std::thread::spawn(move || {
-        sender.append(second, &Actor::new("testi", "järjestelmä"), &|_| true)
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while service.with(|t| t.projection.digest()) == digest {
-        assert!(std::time::Instant::now() < deadline, "the second batch was never applied");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let second_answer = send_until_applied(&service, second, digest);
     gate_open.send(()).unwrap();
     let second = second_answer.join().unwrap().unwrap();
     assert!(second.stored > 0 && second.seq > seq, "{second:?}");
@@ -486,15 +499,7 @@ fn sqlite_a_batch_is_written_between_the_parts_of_a_snapshot() {
     // The snapshot's second part waits at the gate, on the writer thread.
     at_gate.recv_timeout(Duration::from_secs(20)).expect("the snapshot's second part was written");
     // A batch meanwhile: checked, applied and handed to the writer, behind that part.
-    let sender = service.clone();
-    let second_answer = std::thread::spawn(move || {
-        sender.append(second, &Actor::new("testi", "järjestelmä"), &|_| true)
-    });
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while service.with(|t| t.projection.digest()) == digest {
-        assert!(std::time::Instant::now() < deadline, "the second batch was never applied");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let second_answer = send_until_applied(&service, second, digest);
     gate_open.send(()).unwrap();
     let second = second_answer.join().unwrap().unwrap();
     assert!(second.stored > 0 && second.seq > stored.seq, "{second:?}");
