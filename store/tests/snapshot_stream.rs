@@ -626,6 +626,21 @@ fn postgres_tracker(name: &str, seed: u64) -> Option<(String, Tracker)> {
     Some((url, tracker))
 }
 
+/// Asserts that a snapshot's store was refused because the log was rewritten since it was
+/// taken (`stored` says so otherwise), and that the database at `url` keeps no snapshot.
+fn refused_as_rewritten(
+    url: &str,
+    refused: Result<polku_store::tracker::StoredSnapshot, polku_store::tracker::TrackerError>,
+    stored: &str,
+) {
+    assert!(
+        refused.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
+        "{stored}: {refused:?}"
+    );
+    let mut store = polku_store::open(url).unwrap();
+    assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
+}
+
 /// A snapshot written beside the writer is stored only while the log holds, at its row, the
 /// chain's hash the state has there: here the row is changed after the snapshot was taken (as
 /// when the database lost it in a restart and another server wrote that row anew), and the
@@ -645,13 +660,7 @@ fn postgresql_a_snapshot_is_not_stored_over_a_row_that_no_longer_holds_the_state
             &[&(seq as i64)],
         )
         .unwrap();
-    let refused = pending.store();
-    assert!(
-        refused.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
-        "the snapshot was stored over a changed row: {refused:?}"
-    );
-    let mut store = polku_store::open(&url).unwrap();
-    assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
+    refused_as_rewritten(&url, pending.store(), "the snapshot was stored over a changed row");
 }
 
 /// On PostgreSQL a snapshot taken before another process compacts the log is not stored after
@@ -683,11 +692,5 @@ fn postgresql_a_snapshot_taken_before_another_process_s_compaction_is_not_stored
             ..Default::default()
         })
         .unwrap();
-    let refused = pending.store();
-    assert!(
-        refused.as_ref().is_err_and(|e| e.to_string().contains("rewritten")),
-        "a snapshot from before the compaction was stored: {refused:?}"
-    );
-    let mut store = polku_store::open(&url).unwrap();
-    assert!(!store.read_snapshot(&mut |_, _, _| Ok(())).unwrap(), "no snapshot is kept");
+    refused_as_rewritten(&url, pending.store(), "a snapshot from before the compaction was stored");
 }
