@@ -182,7 +182,7 @@ pub fn run(
     let opening = (!dry_run).then(|| {
         let rules = rules.clone();
         std::thread::spawn(move || -> Result<(Tracker, Neighbours)> {
-            let (tracker, _) = crate::track::open_tracker(setup, crate::track::Use::Write, lang)?;
+            let (tracker, _) = crate::track::open_tracker(setup, crate::track::Use::Execute, lang)?;
             let loaded = tracker.load_markers(&rules, day)?;
             Ok((tracker, loaded))
         })

@@ -9,7 +9,7 @@ use polku_engine::time::Timestamp;
 use polku_store::tracker::{StoredVersion, TrackerError};
 
 use crate::say;
-use crate::track::{actor, open_existing_with_model, StoreArgs};
+use crate::track::{actor, open_existing_with_model, StoreArgs, Use};
 
 pub fn run(
     client: &str,
@@ -31,7 +31,7 @@ pub fn run(
         return Ok(ExitCode::from(2));
     };
     let at = at.end_of_local_day().0;
-    let Some((mut tracker, ..)) = open_existing_with_model(args, lang)? else {
+    let Some((mut tracker, ..)) = open_existing_with_model(args, Use::Read, lang)? else {
         return Ok(ExitCode::from(1));
     };
     let explanation = match tracker.explain(client, &actor(args), at, step) {

@@ -220,7 +220,8 @@ fn reload(dir: Option<&Path>) -> polku_viewer::server::Reload {
 
 pub fn serve(args: ServeArgs, lang: Lang) -> Result<ExitCode> {
     use polku_viewer::server::{self, AppState, ModelVersion, Renderer};
-    let Some((mut tracker, key, model, hash)) = crate::track::open_with_model(&args.store, lang)?
+    let Some((mut tracker, key, model, hash)) =
+        crate::track::open_with_model(&args.store, crate::track::Use::Execute, lang)?
     else {
         return Ok(ExitCode::from(1));
     };
@@ -439,7 +440,9 @@ pub fn create_token(
             say(lang, "unknown role", "tuntematon rooli")
         );
     };
-    let Some((tracker, _, model, _)) = crate::track::open_with_model(store, lang)? else {
+    let Some((tracker, _, model, _)) =
+        crate::track::open_with_model(store, crate::track::Use::Write, lang)?
+    else {
         return Ok(ExitCode::from(1));
     };
     for unit in units {

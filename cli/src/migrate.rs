@@ -9,7 +9,7 @@ use polku_engine::projection::MigrationPreview;
 use polku_store::tracker::TrackerError;
 
 use crate::say;
-use crate::track::{actor, now, open_existing_with_model, StoreArgs};
+use crate::track::{actor, now, open_existing_with_model, StoreArgs, Use};
 
 /// The first twelve characters of a content hash, as versions are shown.
 fn short(hash: &str) -> &str {
@@ -23,7 +23,9 @@ pub fn run(
     args: &StoreArgs,
     lang: Lang,
 ) -> Result<ExitCode> {
-    let Some((mut tracker, ..)) = open_existing_with_model(args, lang)? else {
+    let Some((mut tracker, ..)) =
+        open_existing_with_model(args, if dry_run { Use::Read } else { Use::Execute }, lang)?
+    else {
         return Ok(ExitCode::from(1));
     };
     let version = match tracker.find_version(to) {
@@ -37,7 +39,10 @@ pub fn run(
     let ids = tracker.model_versions();
     let name = |hash: &str| match ids.iter().find(|(_, h)| h == hash) {
         Some((id, _)) => format!("@{id} ({})", short(hash)),
-        None => short(hash).to_owned(),
+        // The files given, when no stored version is they: `polku migrate` stores them.
+        None => {
+            format!("{} ({})", short(hash), say(lang, "not stored yet", "ei vielä tallennettu"))
+        }
     };
     let who = actor(args);
     let preview = tracker.migration_preview(version, &who)?;

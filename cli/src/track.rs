@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use polku_dsl::Lang;
 use polku_engine::pseudonym::PseudonymKey;
 use polku_engine::time::Timestamp;
-use polku_store::tracker::{Ack, Actor, ModelSources, Next, Tracker, TrackerError};
+use polku_store::tracker::{Ack, Actor, ModelSources, ModelUse, Next, Tracker, TrackerError};
 use polku_store::StoreError;
 
 use crate::say;
@@ -138,46 +138,85 @@ fn setup_for(args: &StoreArgs, lang: Lang, existing: bool) -> Result<Option<Setu
     Ok(Some(Setup { model, retention, sources, database: tracking.database, key }))
 }
 
-/// Whether a command writes to the store or only reads it.
+/// What a command does with the store and the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Use {
+pub enum Use {
+    /// Writes under the model (events, a migration, a snapshot, a retention run): the model
+    /// is stored as a version, unless a stored one means the same.
+    Execute,
+    /// Writes, but nothing under the model (a token): the model is not stored.
     Write,
     /// Opened for writing when it can be (reports and status are logged), else read-only, as
-    /// on a read-only mount; the tracker then refuses what cannot go without a write.
+    /// on a read-only mount; the tracker then refuses what cannot go without a write. The
+    /// model is not stored.
     Read,
 }
 
 pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Tracker, PseudonymKey)> {
     let store = match use_ {
-        Use::Write => polku_store::open(&setup.database)?,
+        Use::Execute | Use::Write => polku_store::open(&setup.database)?,
         Use::Read => polku_store::open_for_reading(&setup.database)?,
+    };
+    let model_use = match use_ {
+        Use::Execute => ModelUse::Execute,
+        Use::Write | Use::Read => ModelUse::Consult,
     };
     let key_copy = setup.key.clone();
     let note = setup.sources.note.clone();
-    let mut tracker = match Tracker::open(store, &setup.sources, &setup.model, setup.key) {
+    let hash = setup.sources.hash();
+    let opened = Tracker::open_with(store, &setup.sources, &setup.model, setup.key, model_use);
+    let mut tracker = match opened {
         Ok(tracker) => tracker,
         Err(TrackerError::Store(StoreError::Broken(broken))) => {
             anyhow::bail!("{}", crate::verify::refusal(&broken, lang))
         }
         Err(e) => return Err(e.into()),
     };
+    // Files that differ from a stored version's in comments and layout alone are that version.
+    let current = tracker.current_model();
+    if use_ == Use::Execute {
+        if let Some((id, _)) =
+            tracker.model_versions().into_iter().find(|(id, h)| *id == current && *h != hash)
+        {
+            eprintln!(
+                "{}: {}",
+                say(lang, "note", "huomautus"),
+                match lang {
+                    Lang::En => format!(
+                        "the model's files differ from stored model version @{id} only in comments and layout, so they are that version: no new version is stored"
+                    ),
+                    Lang::Fi => format!(
+                        "mallin tiedostot eroavat tallennetusta malliversiosta @{id} vain kommenteiltaan ja asettelultaan, joten ne ovat tuo versio: uutta versiota ei tallenneta"
+                    ),
+                }
+            );
+        }
+    }
     // A version keeps the note it was first stored with: one given now for a version already
     // stored is not kept, and says so.
-    if !note.is_empty() {
+    if use_ == Use::Execute && !note.is_empty() {
         if let Some(v) =
             tracker.stored_versions()?.into_iter().find(|v| v.current && v.note != note)
         {
             eprintln!(
                 "{}: {}",
                 say(lang, "warning", "varoitus"),
-                match lang {
-                    Lang::En => format!(
+                match (lang, v.note.is_empty()) {
+                    (Lang::En, false) => format!(
                         "model version @{} is stored already, with the note \"{}\"; the note given now is not kept (a version's note is the one it was first stored with)",
                         v.id, v.note
                     ),
-                    Lang::Fi => format!(
+                    (Lang::En, true) => format!(
+                        "model version @{} is stored already, with no note; the note given now is not kept (a version's note is the one it was first stored with)",
+                        v.id
+                    ),
+                    (Lang::Fi, false) => format!(
                         "malliversio @{} on jo tallennettu saatteella \"{}\"; nyt annettua saatetta ei tallenneta (versiolla on se saate, jolla se ensin tallennettiin)",
                         v.id, v.note
+                    ),
+                    (Lang::Fi, true) => format!(
+                        "malliversio @{} on jo tallennettu ilman saatetta; nyt annettua saatetta ei tallenneta (versiolla on se saate, jolla se ensin tallennettiin)",
+                        v.id
                     ),
                 }
             );
@@ -262,7 +301,7 @@ pub fn ingest(
         (Box::new(opened), size)
     };
     let key = setup.key.clone();
-    let (mut tracker, _) = open_tracker(setup, Use::Write, lang)?;
+    let (mut tracker, _) = open_tracker(setup, Use::Execute, lang)?;
     let read = Arc::new(AtomicU64::new(0));
     let (events, reader) = crate::input::spawn(input, key, read.clone());
     let progress = format == OutFormat::Human && std::io::stderr().is_terminal();
@@ -916,7 +955,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let retention = setup.retention.clone();
     let use_ = match command {
-        StoreCommand::Snapshot | StoreCommand::Retain { .. } => Use::Write,
+        StoreCommand::Snapshot | StoreCommand::Retain { .. } => Use::Execute,
         StoreCommand::Info
         | StoreCommand::Models { .. }
         | StoreCommand::AccessLog { .. }
@@ -1010,14 +1049,25 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
                     ]);
                 }
                 out!("{}", crate::plan::table(&rows));
-                outln!(
-                    "* {}",
-                    say(
-                        lang,
-                        "the model loaded now: new cases take it",
-                        "nyt ladattu malli: uudet tapaukset saavat sen"
-                    )
-                );
+                if versions.iter().any(|v| v.current) {
+                    outln!(
+                        "* {}",
+                        say(
+                            lang,
+                            "the model loaded now: new cases take it",
+                            "nyt ladattu malli: uudet tapaukset saavat sen"
+                        )
+                    );
+                } else {
+                    outln!(
+                        "{}",
+                        say(
+                            lang,
+                            "The model's files are no stored version: polku ingest, polku serve or polku migrate stores them.",
+                            "Mallin tiedostot eivät ole mikään tallennetuista versioista: polku ingest, polku serve tai polku migrate tallentaa ne."
+                        )
+                    );
+                }
             }
         }
         StoreCommand::Snapshot => {
@@ -1050,31 +1100,42 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
 
 /// The tracker of the model and database that `args` name, with its model; `None` when the
 /// model has errors (they are printed).
+/// The hash is the version's the model is (a stored one may differ from the files in comments
+/// and layout).
 pub fn open_with_model(
     args: &StoreArgs,
+    use_: Use,
     lang: Lang,
 ) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
-    open_model_store(args, lang, false)
+    open_model_store(args, use_, lang, false)
 }
 
 /// As [`open_with_model`], for a command that works on what a store holds: a database that is
 /// not there is an error rather than a new one ([`setup_existing`]).
 pub fn open_existing_with_model(
     args: &StoreArgs,
+    use_: Use,
     lang: Lang,
 ) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
-    open_model_store(args, lang, true)
+    open_model_store(args, use_, lang, true)
 }
 
 fn open_model_store(
     args: &StoreArgs,
+    use_: Use,
     lang: Lang,
     existing: bool,
 ) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
     let Some(setup) = setup_for(args, lang, existing)? else { return Ok(None) };
     let model = setup.model.clone();
-    let hash = setup.sources.hash();
-    let (tracker, key) = open_tracker(setup, Use::Write, lang)?;
+    let files = setup.sources.hash();
+    let (tracker, key) = open_tracker(setup, use_, lang)?;
+    let current = tracker.current_model();
+    let hash = tracker
+        .model_versions()
+        .into_iter()
+        .find(|(id, _)| *id == current)
+        .map_or(files, |(_, hash)| hash);
     Ok(Some((tracker, key, model, hash)))
 }
 

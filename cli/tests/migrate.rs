@@ -362,3 +362,93 @@ fn a_step_unknown_to_both_versions_does_not_block_a_move() {
         "{case} blocked by a step neither version has: {blocked:?}"
     );
 }
+
+/// Only what executes a model stores it as a version: reading a store with changed files
+/// (status, explain, a report, the store's facts, a dry run) leaves its versions as they were,
+/// and files that differ from a stored version in comments and layout alone are that version.
+#[test]
+fn reading_stores_no_version_and_a_layout_edit_is_no_version() {
+    let dir = scratch("polku-migrate", "reading");
+    let old = model();
+    let db = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let lines = simulated_store(&dir, &old, &db, &["--clients", "40", "--seed", "5"]);
+    let client = lines.iter().find(|e| e["type"] == "case_opened").unwrap()["client"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new = changed_model(&dir).display().to_string();
+    let versions = |m: &str| {
+        json(&dir, &["store", "models", "--format", "json", "--model", m, "--database", &db])
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let base = ["--model", new.as_str(), "--database", db.as_str()];
+    for args in [
+        &["status", &client, "--format", "json"][..],
+        &["explain", &client, "--date", "2026-06-30", "--format", "json"],
+        &["report", "segments", "--date", "2026-06-30", "--format", "json"],
+        &["migrate", "--dry-run", "--format", "json"],
+        &["store", "info"],
+        &["store", "access-log"],
+    ] {
+        let out = polku(&[args, &base[..]].concat(), &dir);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(versions(&new).len(), 1, "{args:?} stored the model it only read with");
+    }
+    let listed =
+        polku(&["--lang", "en", "store", "models", "--model", &new, "--database", &db], &dir);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("The model's files are no stored version") && !text.contains(" *"),
+        "{text}"
+    );
+
+    // The shipped model with its comments changed and laid out anew.
+    let edited = dir.join("kommentoitu");
+    std::fs::create_dir_all(&edited).unwrap();
+    for entry in std::fs::read_dir(&old).unwrap() {
+        let path = entry.unwrap().path();
+        let to = edited.join(path.file_name().unwrap());
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if path.extension().is_some_and(|e| e == "polku") {
+            format!("// Tarkistettu 2026.\n\n{}", text.replace("\n  ", "\n      "))
+        } else {
+            text
+        };
+        std::fs::write(to, text).unwrap();
+    }
+    let e = edited.display().to_string();
+    let empty = dir.join("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let empty = empty.display().to_string();
+    let out = polku(
+        &[
+            "--lang",
+            "en",
+            "ingest",
+            &empty,
+            "--model",
+            &e,
+            "--database",
+            &db,
+            "--note",
+            "Kommentit",
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("differ from stored model version @1 only in comments and layout"),
+        "{said}"
+    );
+    assert!(said.contains("model version @1 is stored already, with no note"), "{said}");
+    let listed = versions(&e);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["current"], true);
+    // The changed files, executed, are a new version.
+    let out = polku(&["ingest", &empty, "--model", &new, "--database", &db], &dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(versions(&new).len(), 2);
+}

@@ -146,6 +146,19 @@ struct Read {
     writable: bool,
 }
 
+/// What the model given to [`Tracker::open_with`] is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelUse {
+    /// New events are stored under it: it is stored as a version (unless a stored version
+    /// means the same, which it then is), and new cases take it. A server, `polku ingest`,
+    /// `polku daily`, `polku migrate`, a snapshot or a retention run.
+    Execute,
+    /// Only read with: what the store holds is read, the access log written, and the model is
+    /// not stored. It is the current version only if a stored version means the same; else
+    /// nothing is written under it (no events, no migration, no snapshot, no retention run).
+    Consult,
+}
+
 /// How often a retention run reads the state again when other processes changed the log
 /// between the state's reading and the run's.
 const RETAIN_TRIES: u32 = 5;
@@ -167,6 +180,24 @@ fn case_of(body: &str) -> String {
 }
 
 /// The moment `years` calendar years before `at`'s day began, in Finnish time.
+/// The stored version (id, content hash) that `sources` are: the one stored with these very
+/// files, else the newest one that means the same ([`ModelSources::meaning`]).
+fn same_version(stored: &[crate::ModelRecord], sources: &ModelSources) -> Option<(i64, String)> {
+    let hash = sources.hash();
+    if let Some(record) = stored.iter().find(|m| m.hash == hash) {
+        return Some((record.id, hash));
+    }
+    let meaning = sources.meaning();
+    stored
+        .iter()
+        .filter(|record| {
+            serde_json::from_str::<ModelSources>(&record.sources)
+                .is_ok_and(|version| version.meaning() == meaning)
+        })
+        .max_by_key(|record| record.id)
+        .map(|record| (record.id, record.hash.clone()))
+}
+
 fn years_before(at: i64, years: u32) -> i64 {
     let (y, m, d) = polku_engine::time::Timestamp(at).local_date();
     let day = if m == 2 { d.min(28) } else { d };
@@ -217,6 +248,30 @@ impl ModelSources {
             hasher.update(path.as_bytes());
             hasher.update((text.len() as u64).to_le_bytes());
             hasher.update(text.as_bytes());
+        }
+        polku_engine::pseudonym::to_hex(&hasher.finalize())
+    }
+
+    /// What the version means, as a hash: its files' paths and typed trees, with no comment,
+    /// layout or position in them. Two versions with the same meaning compile to the same
+    /// model, so an edit of comments or layout alone (`polku fmt`) is no new version. A file
+    /// that does not parse counts with its whole text.
+    pub fn meaning(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.language.to_le_bytes());
+        for (i, (path, text)) in self.files.iter().enumerate() {
+            let parsed = polku_dsl::parse_file(polku_dsl::FileId(i as u32), text);
+            let tree = if parsed.diagnostics.iter().any(polku_dsl::Diagnostic::is_error) {
+                None
+            } else {
+                serde_json::to_string(&parsed.ast).ok()
+            };
+            let meant = tree.as_deref().unwrap_or(text);
+            hasher.update((path.len() as u64).to_le_bytes());
+            hasher.update(path.as_bytes());
+            hasher.update([u8::from(tree.is_some())]);
+            hasher.update((meant.len() as u64).to_le_bytes());
+            hasher.update(meant.as_bytes());
         }
         polku_engine::pseudonym::to_hex(&hasher.finalize())
     }
@@ -293,6 +348,9 @@ pub enum TrackerError {
     Model(String),
     #[error("{}", self.say(Lang::En))]
     ReadOnly(Blocked),
+    /// The model was given only to read with ([`ModelUse::Consult`]) and is no stored version.
+    #[error("{}", self.say(Lang::En))]
+    NotStored(Blocked),
     #[error("{}", self.say(Lang::En))]
     WrongKey,
     /// A retention run that would remove what the rules do not mean to remove.
@@ -321,6 +379,14 @@ impl TrackerError {
                 lang.pick(
                     "the database was opened read-only (it cannot be written here)",
                     "tietokanta avattiin vain luettavaksi (siihen ei voi kirjoittaa täällä)"
+                ),
+                what.say(lang)
+            ),
+            TrackerError::NotStored(what) => format!(
+                "{}, {}",
+                lang.pick(
+                    "the model was loaded only to read with and is not a stored model version",
+                    "malli ladattiin vain lukemista varten eikä se ole tallennettu malliversio"
                 ),
                 what.say(lang)
             ),
@@ -570,6 +636,8 @@ pub struct Tracker {
     model: Model,
     /// False on a store opened read-only: reads only.
     writable: bool,
+    /// Whether the model was given to execute or only to read with (kept for a rebuild).
+    model_use: ModelUse,
     /// A rebuild that failed (the database did not answer): until one succeeds, the state may
     /// hold batches that were not written, and the writer writes nothing.
     rebuild: Option<FailedRebuild>,
@@ -592,7 +660,18 @@ impl Tracker {
         model: &Model,
         key: PseudonymKey,
     ) -> Result<Tracker, TrackerError> {
-        Self::open_or_keep(store, sources, model, key).map_err(|(e, _)| e)
+        Self::open_with(store, sources, model, key, ModelUse::Execute)
+    }
+
+    /// [`Tracker::open`], with the model executed (stored as a version) or only consulted.
+    pub fn open_with(
+        store: Box<dyn EventStore>,
+        sources: &ModelSources,
+        model: &Model,
+        key: PseudonymKey,
+        model_use: ModelUse,
+    ) -> Result<Tracker, TrackerError> {
+        Self::open_or_keep(store, sources, model, key, model_use).map_err(|(e, _)| e)
     }
 
     /// [`Tracker::open`], giving the store back when it fails, so that the caller can try
@@ -603,10 +682,11 @@ impl Tracker {
         sources: &ModelSources,
         model: &Model,
         key: PseudonymKey,
+        model_use: ModelUse,
     ) -> Result<Tracker, (TrackerError, Box<dyn EventStore>)> {
         let mut tries = 1;
         let state = loop {
-            match Self::read_state(store.as_mut(), sources, model, &key) {
+            match Self::read_state(store.as_mut(), sources, model, &key, model_use) {
                 Ok(Some(state)) => break state,
                 Ok(None) if tries < LOAD_TRIES => tries += 1,
                 Ok(None) => {
@@ -633,6 +713,7 @@ impl Tracker {
             sources: sources.clone(),
             model: model.clone(),
             writable: state.writable,
+            model_use,
             rebuild: None,
             beside,
             snapshot_part: SNAPSHOT_PART,
@@ -647,6 +728,7 @@ impl Tracker {
         sources: &ModelSources,
         model: &Model,
         key: &PseudonymKey,
+        model_use: ModelUse,
     ) -> Result<Option<Read>, TrackerError> {
         // The pseudonyms in the store were made with one key: refuse any other, or one
         // person would become two clients.
@@ -662,20 +744,28 @@ impl Tracker {
         }
         // A stored version whose sources were changed in the database would give its cases
         // other plans than they had: refused before anything is written.
-        let changed = changed_model_versions(&store.models()?);
+        let mut stored = store.models()?;
+        let changed = changed_model_versions(&stored);
         if !changed.is_empty() {
             return Err(TrackerError::ModelChanged(changed));
         }
-        let hash = sources.hash();
-        // As first stored: the time is kept only by the first store of the version.
-        let record = ModelSources { stored: now_text(), ..sources.clone() };
-        let json =
-            serde_json::to_string(&record).map_err(|e| TrackerError::Model(e.to_string()))?;
-        let mut current_model = if writable { store.put_model(&hash, &json)? } else { 0 };
-        let stored = store.models()?;
-        if !writable {
-            current_model = stored.iter().find(|m| m.hash == hash).map_or(0, |m| m.id);
-        }
+        // The version the model is: the stored one with its files, else the newest stored one
+        // that means the same (an edit of comments or layout alone), else a new one, stored
+        // only when the model is executed (and can be).
+        let (hash, current_model) = match same_version(&stored, sources) {
+            Some((id, hash)) => (hash, id),
+            None if writable && model_use == ModelUse::Execute => {
+                let hash = sources.hash();
+                // As first stored: the time is kept only by the first store of the version.
+                let record = ModelSources { stored: now_text(), ..sources.clone() };
+                let json = serde_json::to_string(&record)
+                    .map_err(|e| TrackerError::Model(e.to_string()))?;
+                let id = store.put_model(&hash, &json)?;
+                stored = store.models()?;
+                (hash, id)
+            }
+            None => (sources.hash(), 0),
+        };
         let mut compiled: HashMap<String, Model> = HashMap::new();
         compiled.insert(hash.clone(), model.clone());
         let mut compile = |h: &str| -> Result<Model, StoreError> {
@@ -818,9 +908,7 @@ impl Tracker {
         dry_run: bool,
         actor: &Actor,
     ) -> Result<RetentionReport, TrackerError> {
-        if !self.writable {
-            return Err(TrackerError::ReadOnly(Blocked::RemoveClientData));
-        }
+        self.may_write_under_model(Blocked::RemoveClientData)?;
         self.check_retention(rules, at, dry_run)?;
         let mut tries = 1;
         loop {
@@ -1160,9 +1248,7 @@ impl Tracker {
         actor: &Actor,
         at: i64,
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
-        if !self.writable {
-            return Err(TrackerError::ReadOnly(Blocked::MoveCases));
-        }
+        self.may_write_under_model(Blocked::MoveCases)?;
         let to = self.projection.versions[usize::from(version)].hash.clone();
         let moves = self.projection.movable_cases(version);
         let events: Vec<(usize, Event, Option<String>)> = moves
@@ -1199,6 +1285,18 @@ impl Tracker {
         self.writable
     }
 
+    /// Refuses `what` unless the store can be written and the model loaded is a stored
+    /// version (one opened with [`ModelUse::Consult`] may not be).
+    fn may_write_under_model(&self, what: Blocked) -> Result<(), TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly(what));
+        }
+        if self.current_model == 0 {
+            return Err(TrackerError::NotStored(what));
+        }
+        Ok(())
+    }
+
     /// Rebuilds the projection from the store: after a failed write, the projection may hold
     /// events that never became durable, and only the log knows which did.
     pub fn reload(&mut self) -> Result<(), TrackerError> {
@@ -1220,7 +1318,13 @@ impl Tracker {
                 return Err(e.into());
             }
         };
-        match Tracker::open_or_keep(store, &self.sources, &self.model, self.key.clone()) {
+        match Tracker::open_or_keep(
+            store,
+            &self.sources,
+            &self.model,
+            self.key.clone(),
+            self.model_use,
+        ) {
             Ok(fresh) => {
                 if let Some(warning) = warning {
                     fresh.writer.on_chain_break(warning);
@@ -1340,9 +1444,7 @@ impl Tracker {
         actor: &Actor,
         on_ack: &mut dyn FnMut(&Ack),
     ) -> Result<(Ack, Vec<Refusal>), TrackerError> {
-        if !self.writable {
-            return Err(TrackerError::ReadOnly(Blocked::StoreEvents));
-        }
+        self.may_write_under_model(Blocked::StoreEvents)?;
         let batch = batch.clamp(1, 100_000);
         let in_flight = (IN_FLIGHT_EVENTS / batch).max(2);
         let committer = self.writer.clone();
@@ -1628,9 +1730,7 @@ impl Tracker {
     /// reference per chunk of cases ([`snapshot::Image`]), and the projection may change
     /// meanwhile.
     pub fn snapshot_later(&mut self) -> Result<PendingSnapshot, TrackerError> {
-        if !self.writable {
-            return Err(TrackerError::ReadOnly(Blocked::WriteSnapshot));
-        }
+        self.may_write_under_model(Blocked::WriteSnapshot)?;
         let seq = self.log_seq;
         let route = match &self.beside {
             // Handed over now, in the writer's turn right after the batches the image holds:

@@ -48,6 +48,18 @@ fn stream(model: &Model, clients: u32, seed: u64) -> (Vec<(usize, Event)>, Vec<S
     (parsed, codes)
 }
 
+/// `sources` with `from` replaced by `to` in the 5th-grade check's file (where it must be).
+fn edited(sources: &ModelSources, from: &str, to: &str) -> ModelSources {
+    let mut files = sources.files.clone();
+    for (name, text) in &mut files {
+        if name == "kth_laaja_5lk.polku" {
+            assert!(text.contains(from), "{from}");
+            *text = text.replacen(from, to, 1);
+        }
+    }
+    ModelSources::new(files)
+}
+
 fn open(path: &Path, sources: &ModelSources) -> Tracker {
     let model = sources.compile().unwrap();
     let store = polku_store::open(&format!("sqlite://{}", path.display())).unwrap();
@@ -201,14 +213,8 @@ fn cases_stay_on_the_model_version_they_started_under() {
         .ingest(events.into_iter().map(|(l, e)| (l, e, None)), 50, &actor(), &mut |_| {})
         .unwrap();
     drop(tracker);
-    // A new version of the model: one file changed.
-    let mut files = sources.files.clone();
-    for (name, text) in &mut files {
-        if name == "kth_laaja_5lk.polku" {
-            text.push_str("\n// Versio 2.\n");
-        }
-    }
-    let v2 = ModelSources::new(files);
+    // A new version of the model: one step's duration changed.
+    let v2 = edited(&sources, "kesto 45 min", "kesto 50 min");
     assert_ne!(v2.hash(), sources.hash());
     let mut tracker = open(&db, &v2);
     let status = tracker
@@ -827,5 +833,134 @@ fn a_repeat_waits_for_the_batch_it_repeats_and_fails_with_it() {
             assert!(ids.contains(&e.id), "answered {result:?}, but {} is not in the log", e.id);
         }
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An edit of comments and layout alone (as `polku fmt` makes) changes no plan: the files are
+/// the stored version they mean, and no new version is stored. A change of meaning is one.
+#[test]
+fn files_that_differ_only_in_comments_and_layout_are_the_stored_version() {
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, codes) = stream(&model, 5, 4);
+    let dir = temp("same-meaning");
+    let db = dir.join("p.sqlite");
+    let mut tracker = open(&db, &sources);
+    tracker
+        .ingest(events.into_iter().map(|(l, e)| (l, e, None)), 50, &actor(), &mut |_| {})
+        .unwrap();
+    let first = tracker.current_model();
+    drop(tracker);
+    // Comments added, removed and changed; a blank line and indentation changed.
+    let comments = edited(&sources, "// Taso 4:", "// Taso neljä:");
+    let comments = edited(&comments, "  vaihe esitiedot", "\n\n  // Alku.\n    vaihe   esitiedot");
+    let comments = edited(&comments, "kesto 45 min", "kesto 45 min // ennallaan");
+    assert_ne!(comments.hash(), sources.hash());
+    assert_eq!(comments.meaning(), sources.meaning());
+    let mut tracker = open(&db, &comments);
+    assert_eq!(tracker.current_model(), first);
+    let versions = tracker.stored_versions().unwrap();
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert!(versions[0].current && versions[0].hash == sources.hash());
+    // Cases opened now are on that version too.
+    let (more, _) = stream(&model, 3, 5);
+    let more: Vec<_> = more
+        .into_iter()
+        .map(|(l, mut e)| {
+            e.id = format!("again-{}", e.id);
+            e.case = format!("again-{}", e.case);
+            (l, e, None)
+        })
+        .collect();
+    let (ack, refused) = tracker.ingest(more, 50, &actor(), &mut |_| {}).unwrap();
+    assert!(ack.accepted > 0 && refused.is_empty(), "{ack:?} {refused:?}");
+    assert_eq!(tracker.info().unwrap().model_versions, 1);
+    drop(tracker);
+    // A text changed, even inside quotes, is a change of meaning: a new version.
+    let retitled = edited(&comments, "\"Esitiedot\"", "\"Esitiedot ja kyselyt\"");
+    assert_ne!(retitled.meaning(), sources.meaning());
+    let mut tracker = open(&db, &retitled);
+    let versions = tracker.stored_versions().unwrap();
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert!(versions[1].current && versions[1].hash == retitled.hash());
+    // Back to the first files' meaning, in yet another layout: the first version again.
+    drop(tracker);
+    let back = edited(&sources, "// Taso 4:", "//Taso 4:");
+    let mut tracker = open(&db, &back);
+    assert_eq!(tracker.current_model(), first);
+    assert_eq!(tracker.stored_versions().unwrap().len(), 2);
+    let status = tracker
+        .client_status(&codes[0], &actor(), Timestamp::parse("2026-12-31").unwrap().0, Lang::En)
+        .unwrap()
+        .unwrap();
+    assert!(status.cases.iter().all(|c| c.model_version == sources.hash()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A model opened only to read with (`polku status`, `explain`, `report`, a dry run) is not
+/// stored: reading a store with edited files leaves its versions as they were, and nothing is
+/// written under a model that is no stored version.
+#[test]
+fn a_model_only_consulted_is_not_stored_and_nothing_is_written_under_it() {
+    use polku_store::tracker::{ModelUse, TrackerError};
+    let sources = corpus();
+    let model = sources.compile().unwrap();
+    let (events, codes) = stream(&model, 5, 6);
+    let dir = temp("consulted");
+    let db = dir.join("p.sqlite");
+    let url = format!("sqlite://{}", db.display());
+    let mut tracker = open(&db, &sources);
+    let (stored, _) = tracker
+        .ingest(events.clone().into_iter().map(|(l, e)| (l, e, None)), 50, &actor(), &mut |_| {})
+        .unwrap();
+    drop(tracker);
+    let changed = edited(&sources, "kesto 45 min", "kesto 50 min");
+    let changed_model = changed.compile().unwrap();
+    let consult = || {
+        let store = polku_store::open(&url).unwrap();
+        Tracker::open_with(store, &changed, &changed_model, key(), ModelUse::Consult).unwrap()
+    };
+    let mut tracker = consult();
+    assert_eq!(tracker.current_model(), 0);
+    // Reads work, and are logged.
+    let at = Timestamp::parse("2026-12-31").unwrap().0;
+    let status = tracker.client_status(&codes[0], &actor(), at, Lang::En).unwrap().unwrap();
+    assert!(status.cases.iter().all(|c| c.model_version == sources.hash()));
+    assert_eq!(tracker.access_log(None, 10).unwrap()[0].action, "status");
+    // Nothing is written under the model: no event, no snapshot, no migration.
+    let new_case = events
+        .iter()
+        .find(|(_, e)| matches!(e.kind, polku_engine::event::EventKind::CaseOpened { .. }))
+        .map(|(l, e)| {
+            let mut e = e.clone();
+            e.id = "consulted-1".to_owned();
+            e.case = "consulted-case".to_owned();
+            (*l, e, None)
+        })
+        .unwrap();
+    let refused = tracker.ingest(vec![new_case.clone()], 50, &actor(), &mut |_| {}).unwrap_err();
+    assert!(matches!(refused, TrackerError::NotStored(_)), "{refused}");
+    assert!(refused.to_string().contains("not a stored model version"), "{refused}");
+    assert!(matches!(tracker.save_snapshot(), Err(TrackerError::NotStored(_))));
+    let current = tracker.find_version(None).unwrap();
+    assert!(matches!(tracker.migrate(current, &actor(), at), Err(TrackerError::NotStored(_))));
+    // What moving to it would do can still be seen.
+    assert!(tracker.migration_preview(current, &actor()).is_ok());
+    assert_eq!(tracker.stored_versions().unwrap().len(), 1);
+    assert_eq!(tracker.info().unwrap().log_seq, stored.seq);
+    drop(tracker);
+    // Files that mean the stored version are it, consulted or not: writes go as usual.
+    let store = polku_store::open(&url).unwrap();
+    let same = edited(&sources, "// Taso 4:", "// Taso neljä:");
+    let mut tracker = Tracker::open_with(store, &same, &model, key(), ModelUse::Consult).unwrap();
+    assert_eq!(tracker.current_model(), 1);
+    let (ack, _) = tracker.ingest(vec![new_case], 50, &actor(), &mut |_| {}).unwrap();
+    assert_eq!(ack.accepted, 1);
+    assert_eq!(tracker.stored_versions().unwrap().len(), 1);
+    drop(tracker);
+    // Executed, the changed model is stored.
+    let mut tracker = open(&db, &changed);
+    assert_eq!(tracker.stored_versions().unwrap().len(), 2);
+    assert_eq!(tracker.current_model(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
