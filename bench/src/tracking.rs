@@ -590,10 +590,32 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
         picked
     };
     let (first, second) = (pick(first_cases), pick(second_cases));
+    // Clients spread over the store, for status reads: each read once, so that each status is
+    // made (none kept ready), its access-log row written first, as over HTTP.
+    let spread = (tracker.projection.clients.len() / 4000).max(1);
+    let pseudonyms: Vec<polku_engine::pseudonym::Pseudonym> = (0..4000)
+        .filter_map(|i| tracker.projection.clients.get(i * spread))
+        .filter_map(|bytes| {
+            polku_engine::pseudonym::Pseudonym::parse(&polku_engine::pseudonym::to_hex(bytes))
+        })
+        .collect();
+    let (quiet_clients, busy_clients) = pseudonyms.split_at(pseudonyms.len() / 2);
     let service = polku_store::TrackerService::with_snapshots(tracker, 1);
     let actor = Actor::new("bench", "bench");
+    // Status reads every 5 ms with nothing else going on, for comparison.
+    let quiet = status_reads(&service, quiet_clients, &|| false, 400)?;
     let t = Instant::now();
     let result = service.append(first, &actor, &|_| true)?;
+    // From the batch that made the snapshot due until it is written: a status read every 5 ms.
+    let reads = {
+        let service = service.clone();
+        let busy = busy_clients.to_vec();
+        let seq = result.seq;
+        std::thread::spawn(move || {
+            let unwritten = |t: &Tracker| t.log_seq() - t.unsnapshotted() < seq;
+            status_reads(&service, &busy, &|| !service.with(|t| unwritten(t)), usize::MAX)
+        })
+    };
     let acked = t.elapsed().as_secs_f64();
     // The snapshot has begun on its own thread: give it a moment to be under way. Each
     // answer below tells whether the snapshot was still unwritten when it came.
@@ -652,7 +674,56 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
             during[during.len() / 2],
         );
     }
+    let busy = reads.join().map_err(|_| anyhow::anyhow!("the status reader panicked"))??;
+    for (when, times) in
+        [("before the snapshot, nothing else going on", quiet), ("while it was written", busy)]
+    {
+        println!(
+            "client status every 5 ms (access-log row written first, each status made), {when}: {}",
+            percentiles(times)
+        );
+    }
     Ok(())
+}
+
+/// Reads the status of `clients` in turn, one every 5 ms (from one start to the next), until
+/// `done` or `most` reads; the time of each read in milliseconds.
+fn status_reads(
+    service: &polku_store::TrackerService,
+    clients: &[polku_engine::pseudonym::Pseudonym],
+    done: &dyn Fn() -> bool,
+    most: usize,
+) -> Result<Vec<f64>> {
+    let actor = Actor { purpose: "benchmark".to_owned(), ..Actor::new("bench", "staff") };
+    let now = Timestamp::parse("2027-01-01").map_or(0, |t| t.0);
+    let scope = polku_engine::projection::UnitScope::All;
+    let mut times = Vec::new();
+    for client in clients.iter().take(most) {
+        if done() {
+            break;
+        }
+        let t = Instant::now();
+        service.client_status_json(client, &actor, now, polku_dsl::Lang::Fi, &scope)?;
+        let took = t.elapsed();
+        times.push(took.as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(5).saturating_sub(took));
+    }
+    Ok(times)
+}
+
+/// "n reads: median, p99 and most", of times in milliseconds.
+fn percentiles(mut times: Vec<f64>) -> String {
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+    match times.last() {
+        Some(max) => format!(
+            "{} reads, median {:.2} ms, p99 {:.2} ms, at most {max:.1} ms",
+            times.len(),
+            at(0.5),
+            at(0.99)
+        ),
+        None => "no reads".to_owned(),
+    }
 }
 
 /// Concurrent durable writers on PostgreSQL: `writers` threads append batches of `batch`
