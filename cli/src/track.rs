@@ -183,10 +183,10 @@ pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Track
                 say(lang, "note", "huomautus"),
                 match lang {
                     Lang::En => format!(
-                        "the model's files differ from stored model version @{id} only in comments and layout, so they are that version: no new version is stored"
+                        "the model's files differ from stored model version @{id} only in how they are written (comments, layout, spelling), not in what they mean, so they are that version: no new version is stored"
                     ),
                     Lang::Fi => format!(
-                        "mallin tiedostot eroavat tallennetusta malliversiosta @{id} vain kommenteiltaan ja asettelultaan, joten ne ovat tuo versio: uutta versiota ei tallenneta"
+                        "mallin tiedostot eroavat tallennetusta malliversiosta @{id} vain kirjoitusasultaan (kommentit, asettelu, kirjoitustapa), eivät merkitykseltään, joten ne ovat tuo versio: uutta versiota ei tallenneta"
                     ),
                 }
             );
@@ -955,6 +955,7 @@ pub fn store(command: &StoreCommand, args: &StoreArgs, lang: Lang) -> Result<Exi
     let Some(setup) = setup_existing(args, lang)? else { return Ok(ExitCode::from(1)) };
     let retention = setup.retention.clone();
     let use_ = match command {
+        StoreCommand::Retain { dry_run: true, .. } => Use::Write,
         StoreCommand::Snapshot | StoreCommand::Retain { .. } => Use::Execute,
         StoreCommand::Info
         | StoreCommand::Models { .. }

@@ -376,7 +376,11 @@ fn reading_stores_no_version_and_a_layout_edit_is_no_version() {
         .as_str()
         .unwrap()
         .to_owned();
-    let new = changed_model(&dir).display().to_string();
+    let changed = changed_model(&dir);
+    let toml = changed.join("polku.toml");
+    let config = std::fs::read_to_string(&toml).unwrap_or_default();
+    std::fs::write(&toml, format!("{config}\n[retention]\nclosed_case_years = 12\n")).unwrap();
+    let new = changed.display().to_string();
     let versions = |m: &str| {
         json(&dir, &["store", "models", "--format", "json", "--model", m, "--database", &db])
             .as_array()
@@ -391,6 +395,7 @@ fn reading_stores_no_version_and_a_layout_edit_is_no_version() {
         &["migrate", "--dry-run", "--format", "json"],
         &["store", "info"],
         &["store", "access-log"],
+        &["store", "retain", "--dry-run"],
     ] {
         let out = polku(&[args, &base[..]].concat(), &dir);
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -440,7 +445,7 @@ fn reading_stores_no_version_and_a_layout_edit_is_no_version() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("differ from stored model version @1 only in comments and layout"),
+        said.contains("differ from stored model version @1 only in how they are written"),
         "{said}"
     );
     assert!(said.contains("model version @1 is stored already, with no note"), "{said}");

@@ -492,6 +492,14 @@ fn a_store_on_a_read_only_mount_is_inspected_but_client_data_is_refused() {
     assert!(out(&o).is_empty(), "{}", out(&o));
     assert!(err(&o).contains("read-only") && err(&o).contains("access log"), "{}", err(&o));
     assert!(!err(&o).contains("131052"), "{}", err(&o));
+    // Nor a look at the open cases: a migration's preview is refused the same way.
+    let o = ro(&["migrate", "--dry-run"]).unwrap();
+    assert!(!o.status.success() && out(&o).is_empty(), "{}", out(&o));
+    assert!(
+        err(&o).contains("read-only") && err(&o).contains("the preview is not shown"),
+        "{}",
+        err(&o)
+    );
     // Writes are refused, naming why.
     let o = ro(&["ingest", "e.jsonl"]).unwrap();
     assert_eq!(o.status.code(), Some(2));

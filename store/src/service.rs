@@ -351,6 +351,15 @@ impl TrackerService {
             let mut applied: Vec<&Event> = Vec::with_capacity(events.len());
             result.events.reserve(events.len());
             let model = tracker.current_model();
+            // Events are stored under the model loaded now, which must be a stored version.
+            if model == 0 {
+                let blocked = crate::tracker::Blocked::StoreEvents;
+                return Err(if tracker.writable() {
+                    TrackerError::NotStored(blocked)
+                } else {
+                    TrackerError::ReadOnly(blocked)
+                });
+            }
             for event in events {
                 let id = event.id.clone();
                 let unit = match &event.kind {

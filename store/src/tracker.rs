@@ -151,7 +151,7 @@ struct Read {
 pub enum ModelUse {
     /// New events are stored under it: it is stored as a version (unless a stored version
     /// means the same, which it then is), and new cases take it. A server, `polku ingest`,
-    /// `polku daily`, `polku migrate`, a snapshot or a retention run.
+    /// `polku segment-daily`, `polku migrate`, a snapshot or a retention run.
     Execute,
     /// Only read with: what the store holds is read, the access log written, and the model is
     /// not stored. It is the current version only if a stored version means the same; else
@@ -179,7 +179,6 @@ fn case_of(body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The moment `years` calendar years before `at`'s day began, in Finnish time.
 /// The stored version (id, content hash) that `sources` are: the one stored with these very
 /// files, else the newest one that means the same ([`ModelSources::meaning`]).
 fn same_version(stored: &[crate::ModelRecord], sources: &ModelSources) -> Option<(i64, String)> {
@@ -198,6 +197,7 @@ fn same_version(stored: &[crate::ModelRecord], sources: &ModelSources) -> Option
         .map(|record| (record.id, record.hash.clone()))
 }
 
+/// The moment `years` calendar years before `at`'s day began, in Finnish time.
 fn years_before(at: i64, years: u32) -> i64 {
     let (y, m, d) = polku_engine::time::Timestamp(at).local_date();
     let day = if m == 2 { d.min(28) } else { d };
@@ -430,6 +430,7 @@ pub enum Blocked {
     StoreEvents,
     ShowStatus,
     ShowExplanation,
+    ShowPreview,
     StoreProposals,
     WriteSnapshot,
 }
@@ -451,6 +452,10 @@ impl Blocked {
             Blocked::ShowExplanation => lang.pick(
                 "and a client's data is shown only after the access is written to the access log: the explanation is not shown",
                 "ja asiakkaan tiedot näytetään vasta, kun käyttö on kirjattu käyttölokiin: perusteluja ei näytetä"
+            ),
+            Blocked::ShowPreview => lang.pick(
+                "and a look at the open cases is shown only after it is written to the access log: the preview is not shown",
+                "ja avoimet tapaukset näytetään vasta, kun katselu on kirjattu käyttölokiin: esikatselua ei näytetä"
             ),
             Blocked::StoreProposals => {
                 lang.pick( "and the proposals cannot be stored", "eikä ehdotuksia voi tallentaa")
@@ -908,7 +913,13 @@ impl Tracker {
         dry_run: bool,
         actor: &Actor,
     ) -> Result<RetentionReport, TrackerError> {
-        self.may_write_under_model(Blocked::RemoveClientData)?;
+        // A dry run only counts (and logs the look): it writes nothing under the model.
+        if dry_run && !self.writable {
+            return Err(TrackerError::ReadOnly(Blocked::RemoveClientData));
+        }
+        if !dry_run {
+            self.may_write_under_model(Blocked::RemoveClientData)?;
+        }
         self.check_retention(rules, at, dry_run)?;
         let mut tries = 1;
         loop {
@@ -1234,6 +1245,9 @@ impl Tracker {
         version: u16,
         actor: &Actor,
     ) -> Result<polku_engine::projection::MigrationPreview, TrackerError> {
+        if !self.writable {
+            return Err(TrackerError::ReadOnly(Blocked::ShowPreview));
+        }
         self.log(actor, "migrate", None, "preview")?;
         Ok(self.projection.migration_preview(version))
     }
@@ -1795,7 +1809,7 @@ impl Tracker {
             snapshot_seq: self.snapshot_seq,
             cases: self.projection.opened_cases(),
             clients: self.projection.clients.len() as u64,
-            model_versions: self.versions.len().max(1),
+            model_versions: self.versions.len(),
             current_model: self.current_hash.clone(),
             state_digest: format!("{:016x}", self.projection.digest()),
         })
