@@ -56,6 +56,7 @@ fn main() -> Result<()> {
     let mut reuse = false;
     let mut rates: Vec<f64> = vec![1000.0, 5000.0, 10000.0];
     let mut days = 365u32;
+    let mut touch = 0usize;
     let mut dir = std::env::temp_dir().join("polku-bench");
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -99,6 +100,7 @@ fn main() -> Result<()> {
                     .collect::<Result<_, _>>()?
             }
             "--days" => days = iter.next().context("--days needs a number")?.parse()?,
+            "--touch" => touch = iter.next().context("--touch needs a number")?.parse()?,
             "exec" => command = Some("exec"),
             "ingest" => command = Some("ingest"),
             "append" => command = Some("append"),
@@ -127,7 +129,7 @@ fn main() -> Result<()> {
                 println!("       polku-bench append [--clients N] [--batches 100,1000] [--repeat N] [--dir DIR]");
                 println!("       polku-bench recover [--clients N] [--days D] [--tail SHARE] [--dir DIR] [--reuse] [--url postgres://…]");
                 println!("       polku-bench pg-writers --url postgres://… --peer-url postgres://… [--writers 16] [--batches 100] [--clients N]");
-                println!("       polku-bench snapshot --database STORE [--batches N] (changes STORE: use a copy)");
+                println!("       polku-bench snapshot --database STORE [--batches N] [--touch EVENTS] (changes STORE: use a copy)");
                 println!("       polku-bench maps [--corpus DIR] [--scale F] [--repeat N]");
                 println!("       polku-bench api --database STORE --polku BIN [--dir DIR] [--rates 1000,5000,10000]");
                 println!("       polku-bench forms [--corpus DIR] [--clients SETS] [--repeat N]");
@@ -168,6 +170,7 @@ fn main() -> Result<()> {
                 ),
             },
             batches.first().copied().unwrap_or(100),
+            touch,
         ),
         Some("pg-writers") => tracking::pg_writers(
             &corpus,

@@ -541,9 +541,13 @@ fn status_kib(field: &str) -> u64 {
 /// acknowledgement latency of a small batch through the service that crosses the snapshot
 /// threshold; and, while that snapshot is written, how long a read of the state and a second
 /// batch wait. Works on a copy the caller made (it writes a snapshot and events), given by URL.
-pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
+pub fn snapshot(corpus: &Path, url: &str, batch: usize, touch: usize) -> Result<()> {
     let sources = corpus_sources(corpus)?;
     let model = sources.compile().map_err(anyhow::Error::msg)?;
+    // With `touch`: that many events of cases spread over the store, sent again under new ids
+    // while the snapshot is written, so that most chunks of cases are changed while the
+    // snapshot's copy shares them (each such chunk is then copied).
+    let touching = if touch > 0 { spread_events(url, touch)? } else { Vec::new() };
     let t = Instant::now();
     let store = polku_store::open(url)?;
     let mut tracker = Tracker::open(store, &sources, &model, key())?;
@@ -606,6 +610,26 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
     let quiet = status_reads(&service, quiet_clients, &|| false, 400)?;
     let t = Instant::now();
     let result = service.append(first, &actor, &|_| true)?;
+    // Events of existing cases, in batches, as fast as they are answered, while it is written.
+    let toucher = {
+        let service = service.clone();
+        let seq = result.seq;
+        std::thread::spawn(move || -> Result<(u64, u64, usize)> {
+            let unwritten = |t: &Tracker| t.log_seq() - t.unsnapshotted() < seq;
+            let actor = Actor::new("bench", "system");
+            let (mut stored, mut refused, mut cases) = (0, 0, std::collections::HashSet::new());
+            for chunk in touching.chunks(100) {
+                if !service.with(|t| unwritten(t)) {
+                    break;
+                }
+                let answer = service.append(chunk.to_vec(), &actor, &|_| true)?;
+                stored += answer.stored;
+                refused += answer.refused;
+                cases.extend(chunk.iter().map(|e| e.case.clone()));
+            }
+            Ok((stored, refused, cases.len()))
+        })
+    };
     // From the batch that made the snapshot due until it is written: a status read every 5 ms.
     let reads = {
         let service = service.clone();
@@ -674,6 +698,13 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
             during[during.len() / 2],
         );
     }
+    let (touched, untouched, cases) =
+        toucher.join().map_err(|_| anyhow::anyhow!("the sender panicked"))??;
+    if touch > 0 {
+        println!(
+            "events of {cases} existing cases spread over the store, sent while it was written: {touched} stored, {untouched} refused"
+        );
+    }
     let busy = reads.join().map_err(|_| anyhow::anyhow!("the status reader panicked"))??;
     for (when, times) in
         [("before the snapshot, nothing else going on", quiet), ("while it was written", busy)]
@@ -684,6 +715,30 @@ pub fn snapshot(corpus: &Path, url: &str, batch: usize) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `count` events of the SQLite store at `url`, spread evenly over its log (no openings), each
+/// under a new id: sent again, each is applied to its case once more.
+fn spread_events(url: &str, count: usize) -> Result<Vec<Event>> {
+    let path =
+        url.strip_prefix("sqlite://").context("--touch reads the events of a SQLite store")?;
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let last: i64 = conn.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0))?;
+    let step = (last / (count as i64 * 2)).max(1);
+    let mut select = conn.prepare("SELECT body FROM events WHERE seq = ?1")?;
+    let mut out = Vec::with_capacity(count);
+    let mut seq = 1;
+    while out.len() < count && seq <= last {
+        let body: String = select.query_row([seq], |r| r.get(0))?;
+        let mut event: Event = serde_json::from_str(&body)?;
+        if !matches!(event.kind, EventKind::CaseOpened { .. }) {
+            event.id = format!("touch-{seq}");
+            out.push(event);
+        }
+        seq += step;
+    }
+    Ok(out)
 }
 
 /// Reads the status of `clients` in turn, one every 5 ms (from one start to the next), until
