@@ -769,13 +769,12 @@ fn status_reads(
 /// "n reads: median, p99 and most", of times in milliseconds.
 fn percentiles(mut times: Vec<f64>) -> String {
     times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
     match times.last() {
         Some(max) => format!(
             "{} reads, median {:.2} ms, p99 {:.2} ms, at most {max:.1} ms",
             times.len(),
-            at(0.5),
-            at(0.99)
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
         ),
         None => "no reads".to_owned(),
     }
