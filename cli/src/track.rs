@@ -172,25 +172,21 @@ pub(crate) fn open_tracker(setup: Setup, use_: Use, lang: Lang) -> Result<(Track
         }
         Err(e) => return Err(e.into()),
     };
-    // Files that differ from a stored version's in comments and layout alone are that version.
-    let current = tracker.current_model();
-    if use_ == Use::Execute {
-        if let Some((id, _)) =
-            tracker.model_versions().into_iter().find(|(id, h)| *id == current && *h != hash)
-        {
-            eprintln!(
-                "{}: {}",
-                say(lang, "note", "huomautus"),
-                match lang {
-                    Lang::En => format!(
-                        "the model's files differ from stored model version @{id} only in how they are written (comments, layout, spelling), not in what they mean, so they are that version: no new version is stored"
-                    ),
-                    Lang::Fi => format!(
-                        "mallin tiedostot eroavat tallennetusta malliversiosta @{id} vain kirjoitusasultaan (kommentit, asettelu, kirjoitustapa), eivät merkitykseltään, joten ne ovat tuo versio: uutta versiota ei tallenneta"
-                    ),
-                }
-            );
-        }
+    // Files that differ from a stored version's only in how they are written are that version.
+    let id = tracker.current_model();
+    if use_ == Use::Execute && id != 0 && tracker.current_hash() != hash {
+        eprintln!(
+            "{}: {}",
+            say(lang, "note", "huomautus"),
+            match lang {
+                Lang::En => format!(
+                    "the model's files differ from stored model version @{id} only in how they are written (comments, layout, spelling), not in what they mean, so they are that version: no new version is stored"
+                ),
+                Lang::Fi => format!(
+                    "mallin tiedostot eroavat tallennetusta malliversiosta @{id} vain kirjoitusasultaan (kommentit, asettelu, kirjoitustapa), eivät merkitykseltään, joten ne ovat tuo versio: uutta versiota ei tallenneta"
+                ),
+            }
+        );
     }
     // A version keeps the note it was first stored with: one given now for a version already
     // stored is not kept, and says so.
@@ -1129,14 +1125,8 @@ fn open_model_store(
 ) -> Result<Option<(Tracker, PseudonymKey, polku_engine::Model, String)>> {
     let Some(setup) = setup_for(args, lang, existing)? else { return Ok(None) };
     let model = setup.model.clone();
-    let files = setup.sources.hash();
     let (tracker, key) = open_tracker(setup, use_, lang)?;
-    let current = tracker.current_model();
-    let hash = tracker
-        .model_versions()
-        .into_iter()
-        .find(|(id, _)| *id == current)
-        .map_or(files, |(_, hash)| hash);
+    let hash = tracker.current_hash().to_owned();
     Ok(Some((tracker, key, model, hash)))
 }
 

@@ -1424,9 +1424,16 @@ impl Tracker {
         self.log_seq = self.log_seq.max(seq);
     }
 
-    /// The store model id under which new events are stored.
+    /// The store model id under which new events are stored (0 when the model loaded is no
+    /// stored version).
     pub fn current_model(&self) -> i64 {
         self.current_model
+    }
+
+    /// The content hash of the version the model loaded is: a stored version's when it means
+    /// the same as one (its files may differ in how they are written), else its files'.
+    pub fn current_hash(&self) -> &str {
+        &self.current_hash
     }
 
     /// Ingests events in order, `batch` to a transaction, group-committed on a writer thread
