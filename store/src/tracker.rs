@@ -179,12 +179,16 @@ fn case_of(body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The stored version (id, content hash) that `sources` are: the one stored with these very
-/// files, else the newest one that means the same ([`ModelSources::meaning`]).
-fn same_version(stored: &[crate::ModelRecord], sources: &ModelSources) -> Option<(i64, String)> {
-    let hash = sources.hash();
+/// The stored version (id, content hash) that `sources`, whose content hash is `hash`, are:
+/// the one stored with these very files, else the newest one that means the same
+/// ([`ModelSources::meaning`]).
+fn same_version(
+    stored: &[crate::ModelRecord],
+    sources: &ModelSources,
+    hash: &str,
+) -> Option<(i64, String)> {
     if let Some(record) = stored.iter().find(|m| m.hash == hash) {
-        return Some((record.id, hash));
+        return Some((record.id, record.hash.clone()));
     }
     let meaning = sources.meaning();
     stored
@@ -757,19 +761,19 @@ impl Tracker {
         // The version the model is: the stored one with its files, else the newest stored one
         // that means the same (an edit of comments or layout alone), else a new one, stored
         // only when the model is executed (and can be).
-        let (hash, current_model) = match same_version(&stored, sources) {
+        let files = sources.hash();
+        let (hash, current_model) = match same_version(&stored, sources, &files) {
             Some((id, hash)) => (hash, id),
             None if writable && model_use == ModelUse::Execute => {
-                let hash = sources.hash();
                 // As first stored: the time is kept only by the first store of the version.
                 let record = ModelSources { stored: now_text(), ..sources.clone() };
                 let json = serde_json::to_string(&record)
                     .map_err(|e| TrackerError::Model(e.to_string()))?;
-                let id = store.put_model(&hash, &json)?;
+                let id = store.put_model(&files, &json)?;
                 stored = store.models()?;
-                (hash, id)
+                (files, id)
             }
-            None => (sources.hash(), 0),
+            None => (files, 0),
         };
         let mut compiled: HashMap<String, Model> = HashMap::new();
         compiled.insert(hash.clone(), model.clone());
